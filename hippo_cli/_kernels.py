@@ -1,0 +1,290 @@
+"""Numba-jitted HiPPO recurrences: the only module that imports numba.
+
+Every kernel is pure (arrays in, arrays out), validates nothing (the encoder does), and shares
+one calling convention:
+
+* ``x``: samples, float64, shape (L, C): C channels, each its own encoder.
+* ``state``: float64, shape (N, C), updated in place. Channels are the innermost (contiguous)
+  axis so that the per-coefficient work vectorises across channels.
+* ``step0``: global index of ``x[0]`` (how many samples the encoder has already consumed).
+* ``every``: after the sample of global step k, the state is written to ``out`` when
+  ``(k + 1) % every == 0``.
+* ``out``: float64, shape (R, C, N) with R at least the number of such steps; rows are filled
+  in order and the kernel returns how many it wrote.
+
+Callees of a cached kernel live in this file on purpose: numba's cache only watches the file
+that defines the cached function.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: fastmath without ``nnan``/``ninf``: keeps NaN and inf semantics (np.isnan stays meaningful)
+#: while allowing reassociation and FMA contraction. Defined once, used by every kernel.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+#: Taylor steps of the LegS zoh kernel keep ||h A||_1 below this (rigorous stopping rule).
+_EXPMV_THETA = 1.0
+_EXPMV_MAX_TERMS = 60
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _emit(state, out, row):
+    N, C = state.shape
+    for c in range(C):
+        for n in range(N):
+            out[row, c, n] = state[n, c]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _lti_dense_1(Abar, Bbar, x, state, step0, every, out):
+    # One channel: row-times-vector dot products over contiguous memory vectorise.
+    L = x.shape[0]
+    N = state.shape[0]
+    c = state[:, 0].copy()
+    new = np.empty(N)
+    rows = 0
+    for i in range(L):
+        f = x[i, 0]
+        for n in range(N):
+            acc = Bbar[n] * f
+            for k in range(N):
+                acc += Abar[n, k] * c[k]
+            new[n] = acc
+        c, new = new, c
+        if (step0 + i + 1) % every == 0:
+            out[rows, 0, :] = c
+            rows += 1
+    state[:, 0] = c
+    return rows
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def lti_dense(Abar, Bbar, x, state, step0, every, out):
+    """Dense LTI step ``c_k = Abar c_{k-1} + Bbar f_k``. Abar (N, N), Bbar (N,)."""
+    L, C = x.shape
+    if C == 1:
+        return _lti_dense_1(Abar, Bbar, x, state, step0, every, out)
+    N = state.shape[0]
+    new = np.empty_like(state)
+    rows = 0
+    for i in range(L):
+        for n in range(N):
+            b = Bbar[n]
+            for c in range(C):
+                new[n, c] = b * x[i, c]
+            for k in range(N):
+                a = Abar[n, k]
+                for c in range(C):
+                    new[n, c] += a * state[k, c]
+        state[:, :] = new
+        if (step0 + i + 1) % every == 0:
+            _emit(state, out, rows)
+            rows += 1
+    return rows
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _legs_step_coefficients(tau, alpha, s, e, g, q, r):
+    """Per-step vectors of the LegS GBT step (see :func:`legs_gbt`), all of shape (N,)."""
+    a = alpha / tau
+    b = (1.0 - alpha) / tau
+    for n in range(s.shape[0]):
+        d = 1.0 / (1.0 + a * (n + 1))
+        e[n] = (1.0 - b * (n + 1)) * d
+        g[n] = s[n] * d
+        q[n] = a * s[n] * d
+        r[n] = (1.0 - a * n) * d
+    return b
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def legs_gbt(x, state, step0, every, alpha, tau_shift, out):
+    """LegS, O(N) per step: c_0 = f_0 e_0, then one GBT(alpha) step of A/tau, B/tau, h = 1.
+
+    tau = k + tau_shift (``tau_shift = alpha``: the natural rule; 0: hippo-code's). With
+    ``A c = -(s * S + (n + 1) * c)``, ``S_n = sum_{k<n} s_k c_k``, the new state solves the
+    lower-triangular ``(I - a A) x = rhs``: a forward substitution carrying
+    ``X_n = sum_{k<n} s_k x_k``, rewritten as ``X <- r_n X + s_n p_n`` so that the
+    loop-carried dependency is a single multiply-add (p_n does not depend on X).
+    """
+    L, C = x.shape
+    N = state.shape[0]
+    s = np.sqrt(2.0 * np.arange(N) + 1.0)
+    e = np.empty(N)
+    g = np.empty(N)
+    q = np.empty(N)
+    r = np.empty(N)
+    S = np.empty(C)
+    X = np.empty(C)
+    ft = np.empty(C)
+    c1 = state[:, 0].copy()  # the one-channel path keeps its state contiguous
+    rows = 0
+    for i in range(L):
+        k = step0 + i
+        if k == 0:
+            state[:, :] = 0.0
+            c1[:] = 0.0
+            for c in range(C):
+                state[0, c] = x[i, c]
+            c1[0] = x[i, 0]
+        elif C == 1:
+            tau = k + tau_shift
+            b = _legs_step_coefficients(tau, alpha, s, e, g, q, r)
+            ftau = x[i, 0] / tau
+            Sn = 0.0
+            Xn = 0.0
+            for n in range(N):
+                cn = c1[n]
+                p = e[n] * cn + g[n] * (ftau - b * Sn)
+                c1[n] = p - q[n] * Xn
+                Sn += s[n] * cn
+                Xn = r[n] * Xn + s[n] * p
+        else:
+            tau = k + tau_shift
+            b = _legs_step_coefficients(tau, alpha, s, e, g, q, r)
+            for c in range(C):
+                S[c] = 0.0
+                X[c] = 0.0
+                ft[c] = x[i, c] / tau
+            for n in range(N):
+                sn = s[n]
+                for c in range(C):
+                    cn = state[n, c]
+                    p = e[n] * cn + g[n] * (ft[c] - b * S[c])
+                    state[n, c] = p - q[n] * X[c]
+                    S[c] += sn * cn
+                    X[c] = r[n] * X[c] + sn * p
+        if (k + 1) % every == 0:
+            if C == 1:
+                out[rows, 0, :] = c1
+            else:
+                _emit(state, out, rows)
+            rows += 1
+    if C == 1:
+        state[:, 0] = c1
+    return rows
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _legs_matvec(s, v, out):
+    """out = A_legs v in O(N): ``-(s_n sum_{k<n} s_k v_k + (n + 1) v_n)``."""
+    acc = 0.0
+    for n in range(v.shape[0]):
+        out[n] = -(s[n] * acc + (n + 1) * v[n])
+        acc += s[n] * v[n]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def legs_zoh(x, state, step0, every, log_time, norm1, out):
+    """LegS zero-order hold, exact for piecewise-constant f.
+
+    ``-A^-1 B = e_0`` for LegS, so ``c_k = E (c_{k-1} - f_k e_0) + f_k e_0`` with
+    ``E = expm(h A)``, h = ln((k+1)/k) (``log_time``) or 1/k (the frozen system A/k).
+    ``E v`` is a Taylor series in the O(N) matvec, substepped so ``||h A||_1 <= 1``
+    (``norm1 = ||A||_1``): each term's 1-norm then bounds the tail and stops the series.
+    """
+    L, C = x.shape
+    N = state.shape[0]
+    s = np.sqrt(2.0 * np.arange(N) + 1.0)
+    v = np.empty(N)
+    term = np.empty(N)
+    nxt = np.empty(N)
+    rows = 0
+    for i in range(L):
+        k = step0 + i
+        if k == 0:
+            for n in range(N):
+                for c in range(C):
+                    state[n, c] = 0.0
+            for c in range(C):
+                state[0, c] = x[i, c]
+        else:
+            h = math.log1p(1.0 / k) if log_time else 1.0 / k
+            m = max(1, int(math.ceil(h * norm1 / _EXPMV_THETA)))
+            hs = h / m
+            for c in range(C):
+                f = x[i, c]
+                for n in range(N):
+                    v[n] = state[n, c]
+                v[0] -= f
+                for _ in range(m):
+                    vnorm = 0.0
+                    for n in range(N):
+                        term[n] = v[n]
+                        vnorm += abs(v[n])
+                    for j in range(1, _EXPMV_MAX_TERMS + 1):
+                        _legs_matvec(s, term, nxt)
+                        scale = hs / j
+                        tnorm = 0.0
+                        for n in range(N):
+                            term[n] = scale * nxt[n]
+                            v[n] += term[n]
+                            tnorm += abs(term[n])
+                        if tnorm <= 1e-17 * vnorm or tnorm == 0.0:
+                            break
+                v[0] += f
+                for n in range(N):
+                    state[n, c] = v[n]
+        if (k + 1) % every == 0:
+            _emit(state, out, rows)
+            rows += 1
+    return rows
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def lagt_gbt(x, state, step0, every, alpha, h, out):
+    """LagT, O(N) per step: one GBT(alpha) step of size h.
+
+    ``A c = -c/2 - sum_{k<n} c_k``; the implicit part is a forward substitution whose running
+    sum of the new coefficients obeys ``X <- (1 - q) X + p_n``.
+    """
+    L, C = x.shape
+    N = state.shape[0]
+    a = alpha * h
+    b = (1.0 - alpha) * h
+    d = 1.0 / (1.0 + 0.5 * a)
+    e = (1.0 - 0.5 * b) * d
+    q = a * d
+    r = 1.0 - q
+    S = np.empty(C)
+    X = np.empty(C)
+    hf = np.empty(C)
+    c1 = state[:, 0].copy()  # the one-channel path keeps its state contiguous
+    rows = 0
+    for i in range(L):
+        if C == 1:
+            hf0 = h * x[i, 0]
+            Sn = 0.0
+            Xn = 0.0
+            for n in range(N):
+                cn = c1[n]
+                p = e * cn + d * (hf0 - b * Sn)
+                c1[n] = p - q * Xn
+                Sn += cn
+                Xn = r * Xn + p
+        else:
+            for c in range(C):
+                S[c] = 0.0
+                X[c] = 0.0
+                hf[c] = h * x[i, c]
+            for n in range(N):
+                for c in range(C):
+                    cn = state[n, c]
+                    p = e * cn + d * (hf[c] - b * S[c])
+                    state[n, c] = p - q * X[c]
+                    S[c] += cn
+                    X[c] = r * X[c] + p
+        if (step0 + i + 1) % every == 0:
+            if C == 1:
+                out[rows, 0, :] = c1
+            else:
+                _emit(state, out, rows)
+            rows += 1
+    if C == 1:
+        state[:, 0] = c1
+    return rows

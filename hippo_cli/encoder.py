@@ -1,0 +1,340 @@
+"""The online HiPPO encoder: a stateful object fed chunk by chunk.
+
+``HiPPO`` validates its parameters, owns the state and the step counter, picks the kernel,
+and reconstructs. Any split of a stream into ``update`` calls gives the same coefficients as
+one call, and ``save``/``load`` resume a stream exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import measures
+from ._version import __version__
+from .discretize import canonical_method, discretize, method_alpha
+from .errors import DataError, ParameterError
+
+STATE_FORMAT = "hippo-state"
+STATE_FORMAT_VERSION = 1
+LEGS_TIMES = ("natural", "start")
+INITS = ("zero", "steady")
+
+
+class NumericalWarning(RuntimeWarning):
+    """The chosen discretisation is unstable: the coefficients are numerically meaningless."""
+
+
+def _positive_number(name: str, value: object) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+class HiPPO:
+    """Online HiPPO encoder for one or several channels.
+
+    Parameters
+    ----------
+    measure : ``"legt"`` (sliding window), ``"lagt"`` (exponentially fading past) or
+        ``"legs"`` (the whole history, scale-invariant).
+    N : number of coefficients (>= 1).
+    theta : legt only (required): window length in samples; the step is dt = 1/theta.
+    dt : lagt only (default 1.0): step size in the measure's time unit.
+    method : ``"bilinear"`` (default), ``"zoh"``, ``"forward"`` (``"euler"``),
+        ``"backward"`` (``"backward_diff"``).
+    legs_time : legs only. ``"natural"`` (default): step k >= 1 uses tau = k + alpha
+        (forward k, bilinear k + 1/2, backward k + 1; zoh exact in log-time).
+        ``"start"``: tau = k for every method (the paper's eq. 11, hippo-code's C++).
+    init : legt/lagt only. ``"zero"`` (c_{-1} = 0, the published definition) or ``"steady"``
+        (c_{-1} = -A^-1 B f_0, as if the signal had always been at its first value).
+
+    State layout: ``state`` is (N,) for a 1-D stream, (C, N) for C channels.
+    """
+
+    def __init__(
+        self,
+        measure: str,
+        N: int,
+        *,
+        theta: float | None = None,
+        dt: float | None = None,
+        method: str = "bilinear",
+        legs_time: str = "natural",
+        init: str = "zero",
+    ) -> None:
+        self.measure = measures.check_measure(measure)
+        self.N = measures.check_order(N)
+        self.method = canonical_method(method)
+        if self.method == "gbt":
+            raise ParameterError("the encoder takes forward, backward, bilinear or zoh")
+        self._alpha = method_alpha(self.method)
+        time_param = measures.TIME_PARAMETER[self.measure]
+        if theta is not None and time_param != "theta":
+            raise ParameterError(f"theta does not apply to measure {self.measure!r} (legt only)")
+        if dt is not None and time_param != "dt":
+            raise ParameterError(f"dt does not apply to measure {self.measure!r} (lagt only)")
+        self.theta: float | None = None
+        self.dt: float | None = None
+        if time_param == "theta":
+            if theta is None:
+                raise ParameterError("measure 'legt' needs theta (the window length in samples)")
+            self.theta = _positive_number("theta", theta)
+        elif time_param == "dt":
+            self.dt = 1.0 if dt is None else _positive_number("dt", dt)
+        if legs_time not in LEGS_TIMES:
+            raise ParameterError(f"unknown legs_time {legs_time!r} (choose from natural, start)")
+        if legs_time != "natural" and self.measure != "legs":
+            raise ParameterError(f"legs_time does not apply to measure {self.measure!r}")
+        self.legs_time = legs_time
+        if init not in INITS:
+            raise ParameterError(f"unknown init {init!r} (choose from zero, steady)")
+        if init != "zero" and self.measure == "legs":
+            raise ParameterError("init does not apply to measure 'legs' (c_0 = f_0 e_0 already)")
+        self.init = init
+        self._A, self._B = measures.transition(self.measure, self.N)
+        self._Abar: np.ndarray | None = None
+        self._Bbar: np.ndarray | None = None
+        if self.measure != "legs":
+            h = 1.0 / self.theta if self.measure == "legt" else self.dt
+            self._Abar, self._Bbar = discretize(self._A, self._B, h, self.method)
+            radius = float(np.max(np.abs(np.linalg.eigvals(self._Abar))))
+            if radius > 1.0 + 1e-12:
+                warnings.warn(
+                    f"{self.measure} {self.method} with step {h:g} has spectral radius "
+                    f"{radius:.4g} > 1: the coefficients blow up and are numerically meaningless",
+                    NumericalWarning,
+                    stacklevel=2,
+                )
+        elif self.method == "forward" and self.N > 16:
+            warnings.warn(
+                f"forward Euler on LegS with N = {self.N} > 16 grows transiently by many orders "
+                "of magnitude: the coefficients are numerically meaningless (use bilinear)",
+                NumericalWarning,
+                stacklevel=2,
+            )
+        self._steady: np.ndarray | None = None
+        if self.init == "steady":
+            self._steady = -np.linalg.solve(self._A, self._B)
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self) -> None:
+        """Forget the stream: zero state, zero steps, channel count unknown again."""
+        self._state: np.ndarray | None = None  # kernel layout (N, C)
+        self._squeeze = True
+        self.steps = 0
+
+    @property
+    def channels(self) -> int | None:
+        """Number of channels, or None before the first update."""
+        return None if self._state is None else self._state.shape[1]
+
+    @property
+    def state(self) -> np.ndarray:
+        """Current coefficients: shape (N,) for a 1-D stream, (C, N) for C channels (a copy)."""
+        if self._state is None:
+            return np.zeros(self.N)
+        st = self._state.T.copy()
+        return st[0] if self._squeeze else st
+
+    def params(self) -> dict:
+        """The constructor arguments as a JSON-ready dict (``HiPPO(**params)`` rebuilds it)."""
+        p: dict = {"measure": self.measure, "N": self.N, "method": self.method}
+        if self.theta is not None:
+            p["theta"] = self.theta
+        if self.dt is not None:
+            p["dt"] = self.dt
+        if self.measure == "legs":
+            p["legs_time"] = self.legs_time
+        else:
+            p["init"] = self.init
+        return p
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"HiPPO({args}) at step {self.steps}"
+
+    # ---------------------------------------------------------------- update
+    def update(self, x: np.ndarray, every: int = 1) -> np.ndarray:
+        """Feed samples and return the coefficients after the emitted steps.
+
+        Parameters
+        ----------
+        x : array (L,) for one channel or (L, C) for C independent channels.
+        every : emit the state after each global step k with ``(k + 1) % every == 0``.
+
+        Returns
+        -------
+        float64 array (R, N) for 1-D input or (R, C, N), R = number of emitted steps in
+        this chunk (possibly 0). Which global steps they are: :meth:`emitted_steps`.
+        """
+        every = self._check_every(every)
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise DataError(f"samples must be numbers, got dtype {arr.dtype}")
+        if arr.ndim not in (1, 2):
+            raise DataError(f"samples must have shape (L,) or (L, C), got {arr.shape}")
+        squeeze = arr.ndim == 1
+        x2 = np.ascontiguousarray(arr[:, None] if squeeze else arr, dtype=np.float64)
+        C = x2.shape[1]
+        if C < 1:
+            raise DataError("samples have zero channels")
+        if self._state is None:
+            self._state = np.zeros((self.N, C))
+            self._squeeze = squeeze
+        elif C != self._state.shape[1] or (squeeze and not self._squeeze):
+            raise DataError(
+                f"chunk has {C} channel(s) ({'1-D' if squeeze else '2-D'}) but the stream has "
+                f"{self._state.shape[1]}"
+            )
+        L = x2.shape[0]
+        R = self.count_emitted(self.steps, L, every)
+        out = np.empty((R, C, self.N))
+        if L == 0:
+            return out[:, 0, :] if self._squeeze else out
+        if not np.all(np.isfinite(x2)):
+            bad = int(np.argmin(np.isfinite(x2).all(axis=1)))
+            raise DataError(f"sample {self.steps + bad} is not finite (NaN or inf)")
+        if self.steps == 0 and self._steady is not None:
+            self._state[:, :] = np.outer(self._steady, x2[0])
+        written = self._run(x2, every, out)
+        assert written == R
+        self.steps += L
+        return out[:, 0, :] if self._squeeze else out
+
+    def _run(self, x2: np.ndarray, every: int, out: np.ndarray) -> int:
+        from . import _kernels  # numba is imported only when samples are encoded
+
+        step0 = self.steps
+        if self.measure == "legs":
+            if self.method == "zoh":
+                norm1 = float(np.abs(self._A).sum(axis=0).max())
+                log_time = self.legs_time == "natural"
+                return _kernels.legs_zoh(x2, self._state, step0, every, log_time, norm1, out)
+            alpha = self._alpha
+            shift = alpha if self.legs_time == "natural" else 0.0
+            return _kernels.legs_gbt(x2, self._state, step0, every, alpha, shift, out)
+        if self.measure == "lagt" and self.method != "zoh":
+            return _kernels.lagt_gbt(x2, self._state, step0, every, self._alpha, self.dt, out)
+        return _kernels.lti_dense(self._Abar, self._Bbar, x2, self._state, step0, every, out)
+
+    @staticmethod
+    def _check_every(every: int) -> int:
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ParameterError(f"every must be an integer >= 1, got {every!r}")
+        return int(every)
+
+    @staticmethod
+    def count_emitted(step0: int, L: int, every: int) -> int:
+        """How many steps k in [step0, step0 + L) satisfy (k + 1) % every == 0."""
+        return (step0 + L) // every - step0 // every
+
+    @staticmethod
+    def emitted_steps(step0: int, L: int, every: int) -> np.ndarray:
+        """The global steps k in [step0, step0 + L) with (k + 1) % every == 0 (int64)."""
+        first = (step0 // every + 1) * every - 1
+        return np.arange(first, step0 + L, every, dtype=np.int64)
+
+    # ------------------------------------------------------------ reconstruct
+    def default_samples(self, step: int) -> np.ndarray:
+        """Sample indices the state after ``step`` covers (see :func:`measures.default_samples`)."""
+        return measures.default_samples(self.measure, int(step), theta=self.theta, dt=self.dt)
+
+    def reconstruct(
+        self, coeffs: np.ndarray, step: int, samples: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Evaluate the function held by ``coeffs`` (the state after global ``step``).
+
+        Parameters
+        ----------
+        coeffs : (N,) or (C, N).
+        step : global step index (>= 0) after which ``coeffs`` was taken.
+        samples : sample indices to evaluate at (default :meth:`default_samples`).
+
+        Returns
+        -------
+        (M,) for (N,) coefficients, (M, C) for (C, N), M = len(samples).
+        """
+        c = np.asarray(coeffs, dtype=np.float64)
+        if c.ndim not in (1, 2) or c.shape[-1] != self.N:
+            raise DataError(f"coefficients must have shape (N,) or (C, N) with N = {self.N}")
+        step = int(step)
+        if step < 0:
+            raise ParameterError(f"step must be >= 0, got {step}")
+        if samples is None:
+            samples = self.default_samples(step)
+        M = measures.eval_basis(
+            self.measure, self.N, step, np.asarray(samples), theta=self.theta, dt=self.dt
+        )
+        return M @ c if c.ndim == 1 else M @ c.T
+
+    # ------------------------------------------------------------- save/load
+    def save(self, path: str | os.PathLike) -> None:
+        """Write parameters, step count and state to an ``.npz`` (atomic replace).
+
+        Arrays only: ``meta`` is a JSON string stored as a unicode array, ``state`` the
+        (N, C) float64 state. :meth:`load` never unpickles.
+        """
+        meta = {
+            "format": STATE_FORMAT,
+            "format_version": STATE_FORMAT_VERSION,
+            "tool_version": __version__,
+            "params": self.params(),
+            "steps": self.steps,
+            "squeeze": self._squeeze,
+        }
+        state = np.zeros((self.N, 0)) if self._state is None else self._state
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.array(json.dumps(meta)), state=state)
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(buf.getvalue())
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> HiPPO:
+        """Rebuild an encoder saved by :meth:`save`; raises :class:`DataError` if unusable."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"][()]))
+                state = np.array(z["state"], dtype=np.float64)
+        except FileNotFoundError:
+            raise DataError(f"{path}: no such state file") from None
+        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError, Exception) as err:
+            raise DataError(f"{path}: not a hippo state file ({type(err).__name__})") from None
+        if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+            raise DataError(f"{path}: not a hippo state file")
+        if meta.get("format_version") != STATE_FORMAT_VERSION:
+            raise DataError(f"{path}: unsupported state format {meta.get('format_version')!r}")
+        params = meta.get("params")
+        steps = meta.get("steps")
+        if not isinstance(params, dict) or not isinstance(steps, int) or steps < 0:
+            raise DataError(f"{path}: corrupt state metadata")
+        enc = cls(**params)
+        if state.ndim != 2 or state.shape[0] != enc.N or not np.all(np.isfinite(state)):
+            raise DataError(f"{path}: state array does not match N = {enc.N}")
+        if state.shape[1] > 0:
+            enc._state = np.ascontiguousarray(state)
+            enc._squeeze = bool(meta.get("squeeze", True)) and state.shape[1] == 1
+        elif steps != 0:
+            raise DataError(f"{path}: corrupt state (steps without a state)")
+        enc.steps = steps
+        return enc

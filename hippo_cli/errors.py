@@ -1,0 +1,18 @@
+"""One exception family for the whole package.
+
+The library raises these with a message fit for a user; only ``cli.py`` maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+
+class HippoError(ValueError):
+    """Base class: a problem the user can fix (bad parameter, bad data, bad file)."""
+
+
+class ParameterError(HippoError):
+    """A parameter is invalid or does not apply (a usage error: exit code 2 on the CLI)."""
+
+
+class DataError(HippoError):
+    """The data or a file is unusable (exit code 1 on the CLI)."""

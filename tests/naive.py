@@ -1,0 +1,87 @@
+"""The obvious float64 reference: dense matrices built entry by entry, scipy for inverses and
+matrix exponentials, one Python loop iteration per sample. Slow on purpose; it shares no code
+with ``hippo_cli`` so that the two can disagree."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.linalg
+
+ALPHA = {"forward": 0.0, "backward": 1.0, "bilinear": 0.5}
+
+
+def transition(measure: str, N: int) -> tuple[np.ndarray, np.ndarray]:
+    A = np.zeros((N, N))
+    B = np.zeros(N)
+    for n in range(N):
+        sn = math.sqrt(2 * n + 1)
+        for k in range(N):
+            sk = math.sqrt(2 * k + 1)
+            if measure == "legt":
+                A[n, k] = -sn * sk if n >= k else -((-1) ** (n - k)) * sn * sk
+            elif measure == "lagt":
+                A[n, k] = -0.5 if n == k else (-1.0 if n > k else 0.0)
+            elif measure == "legs":
+                A[n, k] = -(n + 1) if n == k else (-sn * sk if n > k else 0.0)
+        B[n] = 1.0 if measure == "lagt" else sn
+    return A, B
+
+
+def discretize(A, B, h, method):
+    N = A.shape[0]
+    I = np.eye(N)
+    if method == "zoh":
+        Ad = scipy.linalg.expm(h * A)
+        Bd = np.linalg.solve(A, (Ad - I) @ B)
+        return Ad, Bd
+    a = ALPHA[method]
+    inv = np.linalg.inv(I - a * h * A)
+    return inv @ (I + (1 - a) * h * A), inv @ (h * B)
+
+
+def lti_run(measure, N, h, method, u, init="zero"):
+    """Coefficients after every sample, shape (L, N) (u is 1-D)."""
+    A, B = transition(measure, N)
+    Ad, Bd = discretize(A, B, h, method)
+    c = np.zeros(N)
+    if init == "steady":
+        c = -np.linalg.solve(A, B) * u[0]
+    out = np.empty((len(u), N))
+    for k, f in enumerate(u):
+        c = Ad @ c + Bd * f
+        out[k] = c
+    return out
+
+
+def legs_matrices(N, k, method, legs_time="natural"):
+    A, B = transition("legs", N)
+    if method == "zoh":
+        h = math.log((k + 1) / k) if legs_time == "natural" else 1.0 / k
+        return discretize(A, B, h, "zoh")
+    tau = k + (ALPHA[method] if legs_time == "natural" else 0.0)
+    return discretize(A / tau, B / tau, 1.0, method)
+
+
+def legs_run(N, method, u, legs_time="natural"):
+    """LegS: c_0 = u_0 e_0, then per-step dense matrices. Shape (L, N)."""
+    out = np.empty((len(u), N))
+    c = np.zeros(N)
+    c[0] = u[0]
+    out[0] = c
+    for k in range(1, len(u)):
+        Ad, Bd = legs_matrices(N, k, method, legs_time)
+        c = Ad @ c + Bd * u[k]
+        out[k] = c
+    return out
+
+
+def legendre(n, x):
+    return np.polynomial.legendre.Legendre.basis(n)(x)
+
+
+def reconstruct_legs(c, step, samples):
+    T = step + 1
+    x = 2 * (np.asarray(samples) + 0.5) / T - 1
+    return sum(c[n] * math.sqrt(2 * n + 1) * legendre(n, x) for n in range(len(c)))
