@@ -74,11 +74,11 @@ def main() -> None:
         A, B = transition(kw["measure"], args.N)
         Ad, Bd = discretize(A, B, 1e-3, "bilinear")
         m = args.numpy_samples
-        peer = rate(lambda Ad=Ad, Bd=Bd: numpy_loop(Ad, Bd, u[:m]), m, repeat=1)
+        peer = rate(lambda Ad=Ad, Bd=Bd, m=m: numpy_loop(Ad, Bd, u[:m]), m, repeat=1)
         print(f"{name:<28}{ours / 1e6:>22.2f}{peer / 1e6:>20.3f}{ours / peer:>9.0f}x")
         if kw["measure"] == "legs" and "method" not in kw:
             m = args.numpy_samples // 10
-            legs_peer = rate(lambda A=A, B=B: numpy_legs_loop(A, B, u[:m]), m, repeat=1)
+            legs_peer = rate(lambda A=A, B=B, m=m: numpy_legs_loop(A, B, u[:m]), m, repeat=1)
             print(f"{'  vs numpy LegS per-step solve':<50}{legs_peer / 1e6:>20.3f}"
                   f"{ours / legs_peer:>9.0f}x")
 

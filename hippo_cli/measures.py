@@ -114,32 +114,43 @@ def laguerre_basis(N: int, lag: np.ndarray) -> np.ndarray:
     return out
 
 
-def default_samples(measure: str, step: int, *, theta: float | None, dt: float | None) -> np.ndarray:
-    """Sample indices (int64, ascending) whose values the state after ``step`` describes.
+def first_covered(measure: str, step, *, theta: float | None, dt: float | None):
+    """First sample index the state after ``step`` covers (int or int array; may be < 0).
 
-    legs: 0..step; legt: the last ``theta`` samples; lagt: the samples whose weight
-    ``e^{-(step - j) dt}`` is at least :data:`LAGT_WEIGHT_CUTOFF`.
+    legs: 0; legt: step - ceil(theta) + 1 (the last theta samples); lagt: the oldest sample
+    whose weight ``e^{-(step - j) dt}`` is still at least :data:`LAGT_WEIGHT_CUTOFF`.
     """
     name = check_measure(measure)
+    step = np.asarray(step, dtype=np.int64)
     if name == "legs":
-        first = 0
+        first = np.zeros_like(step)
     elif name == "legt":
         first = step - int(np.ceil(theta)) + 1
     else:
         first = step - int(np.floor(-np.log(LAGT_WEIGHT_CUTOFF) / dt))
+    return first if first.ndim else int(first)
+
+
+def default_samples(
+    measure: str, step: int, *, theta: float | None, dt: float | None
+) -> np.ndarray:
+    """Sample indices (int64, ascending) whose values the state after ``step`` describes."""
+    first = first_covered(measure, step, theta=theta, dt=dt)
     return np.arange(max(first, 0), step + 1, dtype=np.int64)
 
 
 def eval_basis(
     measure: str,
     N: int,
-    step: int,
+    step: int | np.ndarray,
     samples: np.ndarray,
     *,
     theta: float | None = None,
     dt: float | None = None,
 ) -> np.ndarray:
     """Matrix M of shape (len(samples), N) such that ``M @ c`` evaluates the state after ``step``.
+
+    ``step`` may also be an array of the samples' length (each sample its own state).
 
     Sample j sits at (the math note's table):
     legs: x = j + 1/2 on [0, T], T = step + 1, basis s_n P_n(2x/T - 1);
@@ -149,6 +160,7 @@ def eval_basis(
     """
     name = check_measure(measure)
     j = np.asarray(samples, dtype=np.float64)
+    step = np.asarray(step, dtype=np.float64)
     if name == "legs":
         T = step + 1.0
         return legendre_basis(N, 2.0 * (j + 0.5) / T - 1.0)

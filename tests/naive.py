@@ -31,14 +31,14 @@ def transition(measure: str, N: int) -> tuple[np.ndarray, np.ndarray]:
 
 def discretize(A, B, h, method):
     N = A.shape[0]
-    I = np.eye(N)
+    eye = np.eye(N)
     if method == "zoh":
         Ad = scipy.linalg.expm(h * A)
-        Bd = np.linalg.solve(A, (Ad - I) @ B)
+        Bd = np.linalg.solve(A, (Ad - eye) @ B)
         return Ad, Bd
     a = ALPHA[method]
-    inv = np.linalg.inv(I - a * h * A)
-    return inv @ (I + (1 - a) * h * A), inv @ (h * B)
+    inv = np.linalg.inv(eye - a * h * A)
+    return inv @ (eye + (1 - a) * h * A), inv @ (h * B)
 
 
 def lti_run(measure, N, h, method, u, init="zero"):

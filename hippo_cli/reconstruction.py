@@ -1,0 +1,241 @@
+"""Reconstruction of coefficient files: which row covers which samples, evaluation in
+bounded-size batches, CSV output, error metrics against the original. Used by the CLI's
+``reconstruct``; the maths is :func:`hippo_cli.measures.eval_basis`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import measures
+from .errors import DataError, ParameterError
+from .io import CoefficientFile, atomic_text_output, clean_chunks, emitted_steps, open_samples
+
+#: Samples evaluated per batch (bounded memory for any output length).
+BATCH = 1 << 15
+#: At most this many points per channel are kept for a plot.
+PLOT_POINTS = 20_000
+
+
+@dataclass
+class Plan:
+    """Which rows to evaluate and at which samples.
+
+    ``segments``: (row, step, first_sample, last_sample) with contiguous, ascending samples.
+    """
+
+    segments: list[tuple[int, int, int, int]]
+    whole: bool
+
+    @property
+    def first(self) -> int:
+        return self.segments[0][2]
+
+    @property
+    def last(self) -> int:
+        return self.segments[-1][3]
+
+
+def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -> Plan:
+    """Default: the last row over the samples its measure covers. ``step``: that emitted
+    step's row. ``whole``: row r for samples (k_{r-1}, k_r]."""
+    meta = cf.meta
+    enc = _encoder(meta)  # validates the sidecar's settings before they are used
+    steps = emitted_steps(meta["every"], meta["samples"])
+    if whole:
+        prev = np.concatenate([[-1], steps[:-1]])
+        return Plan([(r, int(k), int(p) + 1, int(k)) for r, (p, k) in
+                     enumerate(zip(prev, steps))], whole=True)
+    if step is None:
+        r = len(steps) - 1
+    else:
+        r = int(np.searchsorted(steps, step))
+        if r >= len(steps) or steps[r] != step:
+            near = steps[min(r, len(steps) - 1)]
+            raise ParameterError(f"step {step} was not emitted (every = {meta['every']}, "
+                                 f"samples = {meta['samples']}; e.g. {near})")
+    k = int(steps[r])
+    first = measures.first_covered(enc.measure, k, theta=enc.theta, dt=enc.dt)
+    return Plan([(r, k, max(first, 0), k)], whole=False)
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    count: np.ndarray
+    sse: np.ndarray
+    max_err: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    has_original: bool
+    plot_samples: list[np.ndarray] = field(default_factory=list)
+    plot_recon: list[np.ndarray] = field(default_factory=list)
+    plot_orig: list[np.ndarray] = field(default_factory=list)
+
+    def metrics(self) -> list[dict]:
+        out = []
+        for c, name in enumerate(self.columns):
+            n = int(self.count[c])
+            rmse = float(np.sqrt(self.sse[c] / n)) if n else float("nan")
+            span = float(self.hi[c] - self.lo[c])
+            out.append({"column": name, "samples": n, "rmse": rmse,
+                        "nrmse": rmse / span if span > 0 else float("nan"),
+                        "max_abs_error": float(self.max_err[c])})
+        return out
+
+    def metrics_lines(self) -> list[str]:
+        if not self.has_original:
+            return []
+        return [f"{m['column']}: RMSE {m['rmse']:.4g}, NRMSE {m['nrmse']:.4g}, "
+                f"max abs error {m['max_abs_error']:.4g} over {m['samples']} samples"
+                for m in self.metrics()]
+
+
+def _encoder(meta: dict):
+    from .encoder import HiPPO
+
+    params = {k: meta[k] for k in ("measure", "N", "method", "theta", "dt", "legs_time", "init")
+              if meta.get(k) is not None}
+    try:
+        return HiPPO(**params)
+    except ParameterError as err:
+        raise DataError(f"sidecar settings are invalid: {err}") from None
+
+
+def _batches(plan: Plan) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(samples, rows, steps) arrays of at most BATCH samples, in ascending sample order."""
+    js, rs, ks, size = [], [], [], 0
+    for row, step, first, last in plan.segments:
+        lo = first
+        while lo <= last:
+            hi = min(last, lo + BATCH - size - 1)
+            j = np.arange(lo, hi + 1, dtype=np.int64)
+            js.append(j)
+            rs.append(np.full(len(j), row, dtype=np.int64))
+            ks.append(np.full(len(j), step, dtype=np.int64))
+            size += len(j)
+            lo = hi + 1
+            if size >= BATCH:
+                yield np.concatenate(js), np.concatenate(rs), np.concatenate(ks)
+                js, rs, ks, size = [], [], [], 0
+    if size:
+        yield np.concatenate(js), np.concatenate(rs), np.concatenate(ks)
+
+
+class _Original:
+    """Serves the original samples for ascending, contiguous index ranges, chunk by chunk."""
+
+    def __init__(self, path: str, columns: list[str], nan: str) -> None:
+        names = None if all(c.startswith("col") and c[3:].isdigit() for c in columns) else columns
+        samples = open_samples(path, names)
+        if len(samples.columns) != len(columns):
+            raise DataError(f"{path}: has {len(samples.columns)} column(s), the coefficients "
+                            f"{len(columns)}")
+        self.name = samples.name
+        self._chunks = clean_chunks(samples, nan)
+        self._start = 0
+        self._block = np.empty((0, len(columns)))
+
+    def take(self, lo: int, hi: int) -> np.ndarray:
+        """Samples lo..hi (inclusive), shape (hi - lo + 1, C)."""
+        parts = []
+        while lo <= hi:
+            end = self._start + len(self._block)
+            if lo >= end:
+                try:
+                    block = next(self._chunks)
+                except StopIteration:
+                    raise DataError(f"{self.name}: has only {end} samples, the coefficients "
+                                    f"describe more") from None
+                self._start, self._block = end, block
+                continue
+            piece = self._block[lo - self._start : hi - self._start + 1]
+            parts.append(piece)
+            lo += len(piece)
+        return np.concatenate(parts) if parts else self._block[:0]
+
+
+def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str | None,
+        keep_for_plot: bool) -> Result:
+    """Evaluate the plan; write CSV (``"-"``: stdout) and/or collect metrics and plot data."""
+    meta = cf.meta
+    enc = _encoder(meta)
+    C = cf.channels
+    columns = list(meta["columns"])
+    res = Result(columns, np.zeros(C), np.zeros(C), np.zeros(C), np.full(C, np.inf),
+                 np.full(C, -np.inf), original is not None)
+    orig = _Original(original, columns, meta.get("nan") or "error") if original else None
+    total = plan.last - plan.first + 1
+    stride = max(1, -(-total // PLOT_POINTS))
+    if csv_path is None:
+        sink = None
+    elif csv_path == "-":
+        sink = _nullctx(sys.stdout)
+    else:
+        sink = atomic_text_output(Path(csv_path))
+    with (sink if sink is not None else _nullctx(None)) as out:
+        if out is not None:
+            out.write("sample," + ",".join(columns) + "\n")
+        for j, rows, ks in _batches(plan):
+            values = _evaluate(cf, enc, j, rows, ks)
+            if out is not None:
+                _write_rows(out, j, values)
+            truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
+            if truth is not None:
+                err = np.abs(values - truth)
+                ok = ~np.isnan(values)
+                res.count += ok.sum(axis=0)
+                res.sse += np.where(ok, err, 0.0).__pow__(2).sum(axis=0)
+                res.max_err = np.fmax(res.max_err, np.nanmax(np.where(ok, err, np.nan), axis=0,
+                                                             initial=0.0))
+                res.lo = np.fmin(res.lo, np.nanmin(np.where(ok, truth, np.nan), axis=0,
+                                                   initial=np.inf))
+                res.hi = np.fmax(res.hi, np.nanmax(np.where(ok, truth, np.nan), axis=0,
+                                                   initial=-np.inf))
+            if keep_for_plot:
+                keep = (j - plan.first) % stride == 0
+                res.plot_samples.append(j[keep])
+                res.plot_recon.append(values[keep])
+                if truth is not None:
+                    res.plot_orig.append(truth[keep])
+    return res
+
+
+def _evaluate(cf: CoefficientFile, enc, j: np.ndarray, rows: np.ndarray,
+              ks: np.ndarray) -> np.ndarray:
+    """Values (len(j), C) through ``HiPPO.reconstruct`` (so they equal the library's bit for
+    bit); samples a row's measure does not cover are NaN."""
+    values = np.empty((len(j), cf.channels))
+    bounds = np.flatnonzero(np.diff(rows)) + 1  # rows are grouped: one segment per row
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(j)]):
+        c = cf.row(int(rows[lo]))
+        part = enc.reconstruct(c[0] if cf.channels == 1 else c, int(ks[lo]), j[lo:hi])
+        values[lo:hi] = part.reshape(hi - lo, cf.channels)
+    first = measures.first_covered(enc.measure, ks, theta=enc.theta, dt=enc.dt)
+    values[j < first] = np.nan
+    return values
+
+
+def _write_rows(out, j: np.ndarray, values: np.ndarray) -> None:
+    lines = []
+    for idx, row in zip(j.tolist(), values.tolist()):
+        cells = ["" if v != v else repr(v) for v in row]
+        lines.append(f"{idx}," + ",".join(cells))
+    out.write("\n".join(lines) + "\n")
+
+
+class _nullctx:
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc) -> None:
+        if self.value is not None:
+            self.value.flush()

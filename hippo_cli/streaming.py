@@ -1,0 +1,230 @@
+"""``hippo stream``: stdin lines in, coefficient rows out, live.
+
+Input is read with ``os.read`` (returns whatever has arrived), split into lines, and every
+batch of complete lines goes through the encoder in one kernel call; its rows are written and
+flushed before the next read. So a slow sensor gets a row per line at once, and a fast pipe is
+processed in large batches.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .encoder import HiPPO
+from .errors import DataError, ParameterError
+
+READ_SIZE = 1 << 16
+
+
+class _Signals:
+    """SIGINT/SIGTERM raise ``exc(code)`` - but never inside an encoder update (the state and
+    the step counter must change together): there the signal is held until the update ends."""
+
+    def __init__(self, exc: type[Exception]) -> None:
+        self.exc = exc
+        self.busy = False
+        self.pending: int | None = None
+        self._old = {}
+
+    def _handler(self, signum, frame) -> None:  # noqa: ANN001
+        code = 130 if signum == signal.SIGINT else 143
+        if self.busy:
+            self.pending = code
+        else:
+            raise self.exc(code)
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def begin(self) -> None:
+        self.busy = True
+
+    def end(self) -> None:
+        self.busy = False
+        if self.pending is not None:
+            raise self.exc(self.pending)
+
+
+class _LineParser:
+    """Turns stdin lines into float rows; remembers the line number and the channel count."""
+
+    def __init__(self, channels: int | None, nan: str) -> None:
+        self.channels = channels
+        self.nan = nan
+        self.lineno = 0
+        self.names: list[str] | None = None
+        self.last: np.ndarray | None = None
+
+    def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
+        """Rows (L, C) of the lines up to the first bad one, and the error it caused."""
+        rows: list[list[float]] = []
+        for raw in lines:
+            self.lineno += 1
+            try:
+                row = self._parse_line(raw)
+            except DataError as err:
+                return self._as_array(rows), err
+            if row is not None:
+                rows.append(row)
+        return self._as_array(rows), None
+
+    def _as_array(self, rows: list[list[float]]) -> np.ndarray:
+        return np.array(rows, dtype=np.float64).reshape(len(rows), self.channels or 0)
+
+    def _parse_line(self, raw: bytes) -> list[float] | None:
+        text = raw.strip()
+        if self.lineno == 1 and text.startswith(b"\xef\xbb\xbf"):
+            text = text[3:]
+        parts = text.split(b",") if text else [b""] * (self.channels or 1)
+        if self.lineno == 1 and self.names is None and text:
+            try:
+                [float(p) for p in parts if p.strip()]
+            except ValueError:
+                try:
+                    self.names = [p.strip().decode("utf-8") for p in parts]
+                except UnicodeDecodeError:
+                    raise DataError("line 1: not UTF-8 text") from None
+                self._set_channels(len(parts))
+                return None
+        self._set_channels(len(parts))
+        if len(parts) != self.channels:
+            raise DataError(f"line {self.lineno}: {len(parts)} values, expected {self.channels}")
+        try:
+            row = [float(p) if p.strip() else float("nan") for p in parts]
+        except ValueError:
+            bad = next(p for p in parts if not _is_float(p))
+            raise DataError(f"line {self.lineno}: not a number: "
+                            f"{bad[:40].decode('utf-8', 'replace')!r}") from None
+        if any(v in (float("inf"), float("-inf")) for v in row):
+            raise DataError(f"line {self.lineno}: infinite value")
+        if any(v != v for v in row):
+            if self.nan == "error":
+                raise DataError(f"line {self.lineno}: empty or NaN value "
+                                "(use --nan skip or --nan hold)")
+            if self.nan == "skip":
+                return None
+            if self.last is None:
+                raise DataError(f"line {self.lineno}: NaN before any value to hold")
+            row = [v if v == v else h for v, h in zip(row, self.last.tolist())]
+        self.last = np.array(row)
+        return row
+
+    def _set_channels(self, n: int) -> None:
+        if self.channels is None:
+            self.channels = n
+
+
+def _is_float(p: bytes) -> bool:
+    try:
+        float(p)
+    except ValueError:
+        return False
+    return True
+
+
+def _header(enc: HiPPO, names: list[str] | None, channels: int) -> bytes:
+    if channels == 1:
+        cols = [f"c{n}" for n in range(enc.N)]
+    else:
+        names = names or [f"col{i}" for i in range(channels)]
+        cols = [f"{name}_c{n}" for name in names for n in range(enc.N)]
+    return ("step," + ",".join(cols) + "\n").encode()
+
+
+def _format_rows(steps: np.ndarray, rows: np.ndarray) -> bytes:
+    if len(rows) == 0:
+        return b""
+    flat = rows.reshape(len(rows), -1).tolist()
+    return "".join(f"{k}," + ",".join(map(repr, r)) + "\n"
+                   for k, r in zip(steps.tolist(), flat)).encode()
+
+
+def _stdin_reader():  # noqa: ANN202
+    """``read(n)`` returning what has arrived on stdin (at most n bytes; b"" at EOF)."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        buffer = sys.stdin.buffer  # an in-memory stdin (tests): plain reads
+        return getattr(buffer, "read1", buffer.read)
+    return functools.partial(os.read, fd)
+
+
+def run_stream(
+    enc: HiPPO,
+    *,
+    every: int,
+    nan: str,
+    state_path: Path | None,
+    header: bool,
+    interrupted: type[Exception],
+    infd: int | None = None,
+    out=None,  # noqa: ANN001 - a binary stream
+) -> int:
+    """Encode lines from ``infd`` (stdin) and write CSV rows to ``out`` (stdout) live.
+
+    Returns the number of samples consumed. Saves the state (atomically) to ``state_path`` at
+    EOF, on a bad line, SIGINT (exit 130) and SIGTERM (exit 143).
+    """
+    if state_path is not None and state_path.exists():
+        saved = HiPPO.load(state_path)
+        if saved.params() != enc.params():
+            raise ParameterError(f"{state_path}: state was made with {saved.params()}, "
+                                 f"the options say {enc.params()}")
+        enc = saved
+    read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
+    out = sys.stdout.buffer if out is None else out
+    parser = _LineParser(enc.channels, nan)
+    wrote_header = not header
+    squeeze = enc.channels in (None, 1) and enc._squeeze
+    tail = b""
+    with _Signals(interrupted) as signals:
+        try:
+            while True:
+                data = read(READ_SIZE)
+                if data:
+                    tail += data
+                    lines = tail.split(b"\n")
+                    tail = lines.pop()
+                else:  # EOF: a last line without newline still counts
+                    lines, tail = ([tail] if tail.strip() else []), b""
+                if lines:
+                    x, error = parser.parse(lines)
+                    if parser.channels and parser.channels > 1:
+                        squeeze = False
+                    if len(x):
+                        step0 = enc.steps
+                        signals.begin()
+                        try:
+                            rows = enc.update(x[:, 0] if squeeze else x, every)
+                        finally:
+                            signals.busy = False
+                        chunks = []
+                        if not wrote_header:
+                            chunks.append(_header(enc, parser.names, x.shape[1]))
+                            wrote_header = True
+                        steps = HiPPO.emitted_steps(step0, len(x), every)
+                        chunks.append(_format_rows(steps, rows))
+                        out.write(b"".join(chunks))
+                        out.flush()
+                        signals.end()
+                    if error is not None:
+                        raise error
+                if not data:
+                    break
+        finally:
+            if state_path is not None:
+                enc.save(state_path)
+    return enc.steps
