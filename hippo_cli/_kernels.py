@@ -32,7 +32,7 @@ _EXPMV_THETA = 1.0
 _EXPMV_MAX_TERMS = 60
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _emit(state, out, row):
     N, C = state.shape
     for c in range(C):
@@ -40,9 +40,11 @@ def _emit(state, out, row):
             out[row, c, n] = state[n, c]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _lti_dense_1(Abar, Bbar, x, state, step0, every, out):
-    # One channel: row-times-vector dot products over contiguous memory vectorise.
+    # One channel: row dot products, four rows at a time so that each c[k] loaded feeds four
+    # independent accumulators (measured: 4.6 M samples/s at N = 64 against 3.4 one row
+    # at a time, and 2.6 for the column-oriented axpy form).
     L = x.shape[0]
     N = state.shape[0]
     c = state[:, 0].copy()
@@ -50,11 +52,29 @@ def _lti_dense_1(Abar, Bbar, x, state, step0, every, out):
     rows = 0
     for i in range(L):
         f = x[i, 0]
-        for n in range(N):
+        n = 0
+        while n + 4 <= N:
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for k in range(N):
+                ck = c[k]
+                a0 += Abar[n, k] * ck
+                a1 += Abar[n + 1, k] * ck
+                a2 += Abar[n + 2, k] * ck
+                a3 += Abar[n + 3, k] * ck
+            new[n] = a0 + Bbar[n] * f
+            new[n + 1] = a1 + Bbar[n + 1] * f
+            new[n + 2] = a2 + Bbar[n + 2] * f
+            new[n + 3] = a3 + Bbar[n + 3] * f
+            n += 4
+        while n < N:
             acc = Bbar[n] * f
             for k in range(N):
                 acc += Abar[n, k] * c[k]
             new[n] = acc
+            n += 1
         c, new = new, c
         if (step0 + i + 1) % every == 0:
             out[rows, 0, :] = c
@@ -63,9 +83,10 @@ def _lti_dense_1(Abar, Bbar, x, state, step0, every, out):
     return rows
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def lti_dense(Abar, Bbar, x, state, step0, every, out):
-    """Dense LTI step ``c_k = Abar c_{k-1} + Bbar f_k``. Abar (N, N), Bbar (N,)."""
+    """Dense LTI step ``c_k = Abar c_{k-1} + Bbar f_k``. Abar (N, N) C-contiguous, Bbar (N,).
+    Several channels: one (N, N) x (N, C) matrix product (BLAS) per step."""
     L, C = x.shape
     if C == 1:
         return _lti_dense_1(Abar, Bbar, x, state, step0, every, out)
@@ -73,104 +94,137 @@ def lti_dense(Abar, Bbar, x, state, step0, every, out):
     new = np.empty_like(state)
     rows = 0
     for i in range(L):
+        np.dot(Abar, state, new)
         for n in range(N):
             b = Bbar[n]
             for c in range(C):
-                new[n, c] = b * x[i, c]
-            for k in range(N):
-                a = Abar[n, k]
-                for c in range(C):
-                    new[n, c] += a * state[k, c]
-        state[:, :] = new
+                state[n, c] = new[n, c] + b * x[i, c]
         if (step0 + i + 1) % every == 0:
             _emit(state, out, rows)
             rows += 1
     return rows
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _legs_step_coefficients(tau, alpha, s, e, g, q, r):
-    """Per-step vectors of the LegS GBT step (see :func:`legs_gbt`), all of shape (N,)."""
-    a = alpha / tau
-    b = (1.0 - alpha) / tau
+#: LegS steps per block of precomputed reciprocals (see :func:`legs_gbt`).
+_LEGS_BLOCK = 512
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _legs_step_coefficients(D, inv, b, s, e, g, q, r):
+    """Per-step vectors of the LegS GBT step, shape (N,), from inv[n] = 1 / (D + n + 1).
+
+    With a = alpha / tau = 1 / D: d_n = 1 / (1 + a (n + 1)) = D inv_n, e_n = (1 - b (n + 1)) d_n,
+    g_n = s_n d_n, q_n = a s_n d_n = s_n inv_n, r_n = (1 - a n) d_n = (D - n) inv_n.
+    """
     for n in range(s.shape[0]):
-        d = 1.0 / (1.0 + a * (n + 1))
+        d = D * inv[n]
         e[n] = (1.0 - b * (n + 1)) * d
         g[n] = s[n] * d
-        q[n] = a * s[n] * d
-        r[n] = (1.0 - a * n) * d
-    return b
+        q[n] = s[n] * inv[n]
+        r[n] = (D - n) * inv[n]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def legs_gbt(x, state, step0, every, alpha, tau_shift, out):
     """LegS, O(N) per step: c_0 = f_0 e_0, then one GBT(alpha) step of A/tau, B/tau, h = 1.
 
-    tau = k + tau_shift (``tau_shift = alpha``: the natural rule; 0: hippo-code's). With
-    ``A c = -(s * S + (n + 1) * c)``, ``S_n = sum_{k<n} s_k c_k``, the new state solves the
-    lower-triangular ``(I - a A) x = rhs``: a forward substitution carrying
-    ``X_n = sum_{k<n} s_k x_k``, rewritten as ``X <- r_n X + s_n p_n`` so that the
-    loop-carried dependency is a single multiply-add (p_n does not depend on X).
+    alpha is 0 (forward), 1/2 (bilinear) or 1 (backward); tau = k + tau_shift (``tau_shift =
+    alpha``: the natural rule; 0: hippo-code's). With ``A c = -(s * S + (n + 1) * c)``,
+    ``S_n = sum_{k<n} s_k c_k``, the new state solves the lower-triangular
+    ``(I - a A) x = rhs``: a forward substitution carrying ``X_n = sum_{k<n} s_k x_k``,
+    rewritten as ``X <- r_n X + s_n p_n`` so that the loop-carried dependency is a single
+    multiply-add (p_n does not depend on X).
+
+    Why blocks: the per-step vectors need 1 / (D + n + 1) with D = tau / alpha an integer that
+    grows by 1 / alpha per step, so consecutive steps share all but 1 / alpha of them. One
+    table of reciprocals per block of steps replaces N divisions per step (which cost as
+    much as the update itself) by a few.
     """
     L, C = x.shape
     N = state.shape[0]
     s = np.sqrt(2.0 * np.arange(N) + 1.0)
     e = np.empty(N)
     g = np.empty(N)
-    q = np.empty(N)
-    r = np.empty(N)
+    q = np.zeros(N)
+    r = np.ones(N)
+    stride = 0 if alpha == 0.0 else int(round(1.0 / alpha))
+    inv = np.empty(_LEGS_BLOCK * stride + N)
     S = np.empty(C)
     X = np.empty(C)
     ft = np.empty(C)
     c1 = state[:, 0].copy()  # the one-channel path keeps its state contiguous
     rows = 0
-    for i in range(L):
-        k = step0 + i
-        if k == 0:
+    i = 0
+    while i < L:
+        k0 = step0 + i
+        if k0 == 0:
             state[:, :] = 0.0
             c1[:] = 0.0
             for c in range(C):
                 state[0, c] = x[i, c]
             c1[0] = x[i, 0]
-        elif C == 1:
+            if every == 1:
+                _emit_1_or_c(c1, state, out, rows)
+                rows += 1
+            i += 1
+            continue
+        nb = min(_LEGS_BLOCK, L - i)
+        D0 = 0.0
+        if stride:
+            D0 = (k0 + tau_shift) / alpha
+            for j in range(nb * stride + N):
+                inv[j] = 1.0 / (D0 + 1.0 + j)
+        for t in range(nb):
+            k = k0 + t
             tau = k + tau_shift
-            b = _legs_step_coefficients(tau, alpha, s, e, g, q, r)
-            ftau = x[i, 0] / tau
-            Sn = 0.0
-            Xn = 0.0
-            for n in range(N):
-                cn = c1[n]
-                p = e[n] * cn + g[n] * (ftau - b * Sn)
-                c1[n] = p - q[n] * Xn
-                Sn += s[n] * cn
-                Xn = r[n] * Xn + s[n] * p
-        else:
-            tau = k + tau_shift
-            b = _legs_step_coefficients(tau, alpha, s, e, g, q, r)
-            for c in range(C):
-                S[c] = 0.0
-                X[c] = 0.0
-                ft[c] = x[i, c] / tau
-            for n in range(N):
-                sn = s[n]
-                for c in range(C):
-                    cn = state[n, c]
-                    p = e[n] * cn + g[n] * (ft[c] - b * S[c])
-                    state[n, c] = p - q[n] * X[c]
-                    S[c] += sn * cn
-                    X[c] = r[n] * X[c] + sn * p
-        if (k + 1) % every == 0:
+            b = (1.0 - alpha) / tau
+            if stride:
+                _legs_step_coefficients(D0 + t * stride, inv[t * stride:], b, s, e, g, q, r)
+            else:  # forward Euler: a = 0, nothing to solve
+                for n in range(N):
+                    e[n] = 1.0 - b * (n + 1)
+                    g[n] = s[n]
             if C == 1:
-                out[rows, 0, :] = c1
+                ftau = x[i + t, 0] / tau
+                Sn = 0.0
+                Xn = 0.0
+                for n in range(N):
+                    cn = c1[n]
+                    p = e[n] * cn + g[n] * (ftau - b * Sn)
+                    c1[n] = p - q[n] * Xn
+                    Sn += s[n] * cn
+                    Xn = r[n] * Xn + s[n] * p
             else:
-                _emit(state, out, rows)
-            rows += 1
+                for c in range(C):
+                    S[c] = 0.0
+                    X[c] = 0.0
+                    ft[c] = x[i + t, c] / tau
+                for n in range(N):
+                    sn = s[n]
+                    for c in range(C):
+                        cn = state[n, c]
+                        p = e[n] * cn + g[n] * (ft[c] - b * S[c])
+                        state[n, c] = p - q[n] * X[c]
+                        S[c] += sn * cn
+                        X[c] = r[n] * X[c] + sn * p
+            if (k + 1) % every == 0:
+                _emit_1_or_c(c1, state, out, rows)
+                rows += 1
+        i += nb
     if C == 1:
         state[:, 0] = c1
     return rows
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _emit_1_or_c(c1, state, out, row):
+    if state.shape[1] == 1:
+        out[row, 0, :] = c1
+    else:
+        _emit(state, out, row)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _legs_matvec(s, v, out):
     """out = A_legs v in O(N): ``-(s_n sum_{k<n} s_k v_k + (n + 1) v_n)``."""
     acc = 0.0
@@ -179,7 +233,7 @@ def _legs_matvec(s, v, out):
         acc += s[n] * v[n]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def legs_zoh(x, state, step0, every, log_time, norm1, out):
     """LegS zero-order hold, exact for piecewise-constant f.
 
@@ -236,7 +290,7 @@ def legs_zoh(x, state, step0, every, log_time, norm1, out):
     return rows
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def lagt_gbt(x, state, step0, every, alpha, h, out):
     """LagT, O(N) per step: one GBT(alpha) step of size h.
 

@@ -253,6 +253,7 @@ def compress(
         coefficient_metadata,
         human_bytes,
         open_samples,
+        prefetch,
     )
 
     enc = _encoder(measure, N, theta, dt, method, init, legs_time)
@@ -270,7 +271,7 @@ def compress(
     row_shape = (enc.N,) if C == 1 else (C, enc.N)
     with CoefficientWriter(out, row_shape, dtype.value) as writer, \
             _progress(not quiet, samples.size_bytes, "compress") as bar:
-        for block in clean_chunks(samples, nan.value):
+        for block in prefetch(clean_chunks(samples, nan.value)):
             writer.append(enc.update(block[:, 0] if C == 1 else block, every))
             if bar is not None:
                 bar.update(samples.bytes_read)

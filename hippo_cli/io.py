@@ -282,6 +282,49 @@ def open_samples(path: str, columns: list[str] | None = None) -> Samples:
     return open_csv(path, columns)
 
 
+def prefetch(chunks: Iterator, depth: int = 2) -> Iterator:
+    """Produce ``chunks`` in a background thread, at most ``depth`` ahead (bounded memory).
+
+    Why: parsing (pandas' C tokenizer) and encoding (numba kernels, nogil) release the GIL,
+    so on two cores reading chunk i + 1 overlaps encoding chunk i. Exceptions are re-raised
+    in the consumer, in order.
+    """
+    import queue
+    import threading
+
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in chunks:
+                while not stop.is_set():
+                    try:
+                        slots.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put((done, None))
+        except BaseException as err:  # handed to the consumer
+            slots.put((done, err))
+
+    worker = threading.Thread(target=produce, name="hippo-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = slots.get()
+            if item is done:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+
+
 def clean_chunks(samples: Samples, nan: str = "error") -> Iterator[np.ndarray]:
     """Apply the NaN policy to ``samples.chunks()``; inf is always an error.
 
