@@ -365,6 +365,9 @@ def stream(
     nan: NanPolicy = NAN,
     state: Path | None = typer.Option(None, "--state", help="Resume from this state file "
                                          "if it exists; save it at EOF, SIGINT and SIGTERM."),
+    checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", help="Also save "
+                                                   "--state every K samples (after their rows "
+                                                   "are written)."),
     header: bool = typer.Option(True, "--header/--no-header", help="Write a header line."),
 ) -> None:
     """Encode stdin line by line and write a CSV row per emitted step, live.
@@ -378,7 +381,7 @@ def stream(
     enc = _encoder(measure, N, theta, dt, method, init, legs_time)
     enc._check_every(every)
     run_stream(enc, every=every, nan=nan.value, state_path=state, header=header,
-               interrupted=_Interrupted)
+               interrupted=_Interrupted, checkpoint_every=checkpoint_every)
 
 
 @app.command()

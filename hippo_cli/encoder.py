@@ -318,7 +318,7 @@ class HiPPO:
                 state = np.array(z["state"], dtype=np.float64)
         except FileNotFoundError:
             raise DataError(f"{path}: no such state file") from None
-        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError, Exception) as err:
+        except Exception as err:  # damaged or foreign file: one clean message
             raise DataError(f"{path}: not a hippo state file ({type(err).__name__})") from None
         if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
             raise DataError(f"{path}: not a hippo state file")
@@ -328,7 +328,10 @@ class HiPPO:
         steps = meta.get("steps")
         if not isinstance(params, dict) or not isinstance(steps, int) or steps < 0:
             raise DataError(f"{path}: corrupt state metadata")
-        enc = cls(**params)
+        try:
+            enc = cls(**params)
+        except (ParameterError, TypeError) as err:
+            raise DataError(f"{path}: state settings are invalid ({err})") from None
         if state.ndim != 2 or state.shape[0] != enc.N or not np.all(np.isfinite(state)):
             raise DataError(f"{path}: state array does not match N = {enc.N}")
         if state.shape[1] > 0:

@@ -240,24 +240,40 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
 
 
 def open_npy(path: str) -> Samples:
-    """Open an ``.npy`` array of shape (L,) or (L, C) as chunked samples (memory-mapped)."""
+    """Open an ``.npy`` array of shape (L,) or (L, C) as chunked samples.
+
+    Chunks are read with plain file reads, not through the memory map: pages of a mapped file
+    count toward the process's memory, so a 10^7-sample input would grow it by 80 MB.
+    """
     arr = load_npy(path)
     if arr.ndim not in (1, 2) or arr.dtype.kind not in "biuf":
         raise DataError(f"{path}: samples must be a numeric (L,) or (L, C) array, "
                         f"got {arr.dtype} {arr.shape}")
     if arr.shape[0] == 0 or (arr.ndim == 2 and arr.shape[1] == 0):
         raise DataError(f"{path}: no data (empty array)")
-    x = arr.reshape(arr.shape[0], -1)
-    C = x.shape[1]
+    L = arr.shape[0]
+    C = 1 if arr.ndim == 1 else arr.shape[1]
     rows = max(1, CHUNK_VALUES // C)
     samples = Samples(path, [f"col{i}" for i in range(C)], "npy", os.path.getsize(path), iter(()))
+    row_major = arr.ndim == 1 or arr.flags.c_contiguous
+    offset, dtype = getattr(arr, "offset", 0), arr.dtype
 
     def chunks() -> Iterator[tuple[int, np.ndarray]]:
-        itemsize = x.dtype.itemsize
-        for start in range(0, x.shape[0], rows):
-            block = np.array(x[start : start + rows], dtype=np.float64)
-            samples.bytes_read = (start + len(block)) * C * itemsize
-            yield start, block
+        if not row_major:  # a Fortran-ordered (L, C) array: slice the map instead
+            for start in range(0, L, rows):
+                samples.bytes_read = (start + rows) * C * dtype.itemsize
+                yield start, np.array(arr[start : start + rows], dtype=np.float64)
+            return
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            for start in range(0, L, rows):
+                n = min(rows, L - start)
+                block = np.fromfile(fh, dtype=dtype, count=n * C)
+                if block.size != n * C:
+                    row = start + block.size // C
+                    raise DataError(f"{path}: truncated (ends inside row {row})")
+                samples.bytes_read = offset + (start + n) * C * dtype.itemsize
+                yield start, block.astype(np.float64).reshape(n, C)
 
     samples._chunks = chunks()
     return samples
@@ -398,13 +414,14 @@ def _npy_header(shape: tuple[int, ...], dtype: np.dtype, size: int = 128) -> byt
 
 
 def clean_stale_temporaries(target: Path) -> None:
-    """Remove temporaries of ``target`` left by killed runs (their process is gone)."""
-    prefix = f".{target.name}{_TMP_MARK}"
+    """Remove hippo temporaries in ``target``'s folder left by killed runs (their process is
+    gone): ``.<name>.hippo-tmp-<pid>``. A run that is still going keeps its own."""
     with contextlib.suppress(OSError):
         for p in target.parent.iterdir():
-            if not p.name.startswith(prefix):
+            name = p.name
+            if not name.startswith(".") or _TMP_MARK not in name:
                 continue
-            pid = p.name[len(prefix):].split(".")[0]
+            pid = name.rsplit(_TMP_MARK, 1)[1]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     p.unlink()
@@ -521,7 +538,7 @@ def load_npy(path: str, mmap: bool = True) -> np.ndarray:
         if "pickle" in str(err).lower() or "object" in str(err).lower():
             raise DataError(f"{path}: holds Python objects; hippo never unpickles") from None
         raise DataError(f"{path}: not a valid .npy file ({_first_line(err)})") from None
-    except (OSError, EOFError, SyntaxError, TypeError) as err:
+    except Exception as err:  # any parse failure of a foreign or damaged file: one line
         raise DataError(f"{path}: not a valid .npy file ({_first_line(err)})") from None
     if not isinstance(arr, np.ndarray):
         raise DataError(f"{path}: not a .npy array")

@@ -21,6 +21,8 @@ from .encoder import HiPPO
 from .errors import DataError, ParameterError
 
 READ_SIZE = 1 << 16
+#: A line longer than this is refused (bounded memory for a stream that never sends "\n").
+MAX_LINE_BYTES = 1 << 26
 
 
 class _Signals:
@@ -170,14 +172,20 @@ def run_stream(
     state_path: Path | None,
     header: bool,
     interrupted: type[Exception],
+    checkpoint_every: int | None = None,
     infd: int | None = None,
     out=None,  # noqa: ANN001 - a binary stream
 ) -> int:
     """Encode lines from ``infd`` (stdin) and write CSV rows to ``out`` (stdout) live.
 
     Returns the number of samples consumed. Saves the state (atomically) to ``state_path`` at
-    EOF, on a bad line, SIGINT (exit 130) and SIGTERM (exit 143).
+    EOF, on a bad line, SIGINT (exit 130) and SIGTERM (exit 143), and - with
+    ``checkpoint_every = K`` - whenever the global step count reaches a multiple of K, right
+    after the rows of those samples were flushed. After a crash, the state's ``steps`` says
+    which sample to feed next: rows are delivered at least once, never lost.
     """
+    if checkpoint_every is not None and (state_path is None or checkpoint_every < 1):
+        raise ParameterError("--checkpoint-every needs --state and a value >= 1")
     if state_path is not None and state_path.exists():
         saved = HiPPO.load(state_path)
         if saved.params() != enc.params():
@@ -188,43 +196,82 @@ def run_stream(
     out = sys.stdout.buffer if out is None else out
     parser = _LineParser(enc.channels, nan)
     wrote_header = not header
-    squeeze = enc.channels in (None, 1) and enc._squeeze
-    tail = b""
+    pieces: list[bytes] = []  # the unfinished last line, as read
+    pending = 0
     with _Signals(interrupted) as signals:
+
+        def encode(x: np.ndarray) -> None:
+            nonlocal wrote_header
+            squeeze = x.shape[1] == 1 and (enc.channels is None or enc._squeeze)
+            for part in _split_at_checkpoints(x, enc.steps, checkpoint_every):
+                step0 = enc.steps
+                signals.begin()
+                rows = enc.update(part[:, 0] if squeeze else part, every)
+                chunks = []
+                if not wrote_header:
+                    chunks.append(_header(enc, parser.names, x.shape[1]))
+                    wrote_header = True
+                chunks.append(_format_rows(HiPPO.emitted_steps(step0, len(part), every), rows))
+                out.write(b"".join(chunks))
+                out.flush()
+                if checkpoint_every and enc.steps % checkpoint_every == 0:
+                    enc.save(state_path)
+                signals.end()
+
         try:
             while True:
                 data = read(READ_SIZE)
+                if data and b"\n" not in data:  # part of a line: keep the pieces, join once
+                    pieces.append(data)
+                    pending += len(data)
+                    if pending > MAX_LINE_BYTES:
+                        raise DataError(f"line {parser.lineno + 1}: longer than "
+                                        f"{MAX_LINE_BYTES} bytes")
+                    continue
+                tail = b"".join([*pieces, data])
+                pieces, pending = [], 0
                 if data:
-                    tail += data
                     lines = tail.split(b"\n")
-                    tail = lines.pop()
+                    pieces.append(lines.pop())
+                    pending = len(pieces[0])
+                    too_long = [i for i, ln in enumerate(lines) if len(ln) > MAX_LINE_BYTES]
+                    if too_long or pending > MAX_LINE_BYTES:
+                        lines = lines[: too_long[0]] if too_long else lines
+                        where = parser.lineno + len(lines) + 1
+                        x, error = parser.parse(lines)
+                        if len(x):
+                            encode(x)
+                        raise error or DataError(
+                            f"line {where}: longer than {MAX_LINE_BYTES} bytes")
                 else:  # EOF: a last line without newline still counts
-                    lines, tail = ([tail] if tail.strip() else []), b""
+                    lines = [tail] if tail.strip() else []
                 if lines:
                     x, error = parser.parse(lines)
-                    if parser.channels and parser.channels > 1:
-                        squeeze = False
                     if len(x):
-                        step0 = enc.steps
-                        signals.begin()
-                        try:
-                            rows = enc.update(x[:, 0] if squeeze else x, every)
-                        finally:
-                            signals.busy = False
-                        chunks = []
-                        if not wrote_header:
-                            chunks.append(_header(enc, parser.names, x.shape[1]))
-                            wrote_header = True
-                        steps = HiPPO.emitted_steps(step0, len(x), every)
-                        chunks.append(_format_rows(steps, rows))
-                        out.write(b"".join(chunks))
-                        out.flush()
-                        signals.end()
+                        encode(x)
                     if error is not None:
                         raise error
                 if not data:
                     break
         finally:
+            signals.busy = False
             if state_path is not None:
+                signals.begin()  # a signal now must not cut the final save short
                 enc.save(state_path)
+                signals.busy = False
     return enc.steps
+
+
+def _split_at_checkpoints(x: np.ndarray, steps: int, k: int | None) -> list[np.ndarray]:
+    """Split rows so that every part ends where the global step count hits a multiple of k."""
+    if not k:
+        return [x]
+    parts = []
+    start = 0
+    first = (k - steps % k) % k or k
+    for cut in range(first, len(x) + 1, k):
+        parts.append(x[start:cut])
+        start = cut
+    if start < len(x):
+        parts.append(x[start:])
+    return parts

@@ -175,3 +175,19 @@ def test_empty_update():
     enc = HiPPO("legt", 4, theta=10)
     assert enc.update(np.zeros(0)).shape == (0, 4)
     assert enc.steps == 0
+
+
+@pytest.mark.parametrize("method", ["forward", "backward", "bilinear"])
+@pytest.mark.parametrize("legs_time", ["natural", "start"])
+def test_legs_across_reciprocal_blocks(method, legs_time):
+    """Streams longer than the kernel's block of precomputed reciprocals (512 steps), in
+    uneven chunks, one and three channels, equal the dense reference."""
+    u = _signal(1700, 11)
+    want = naive.legs_run(12, method, u, legs_time)
+    enc = HiPPO("legs", 12, method=method, legs_time=legs_time)
+    got = np.concatenate([enc.update(u[a:b]) for a, b in [(0, 1), (1, 600), (600, 1700)]])
+    assert rel_err(got, want) <= 1e-10
+    x = np.column_stack([u, -u, 2 * u])
+    got3 = HiPPO("legs", 12, method=method, legs_time=legs_time).update(x)
+    for c, scale in enumerate((1, -1, 2)):
+        assert rel_err(got3[:, c], scale * want) <= 1e-10
