@@ -142,14 +142,15 @@ def _cli_errors(fn: Any) -> Any:
     return wrapper
 
 
-def _encoder(measure, N, theta, dt, method, init, legs_time):  # noqa: ANN001, ANN202
+def _encoder(measure, N, theta, dt, method, init, legs_time, reset_every=None):  # noqa: ANN001
     """Build the encoder from CLI options; an option given for the wrong measure is an error
     (the defaults of --init and --legs-time are not 'given')."""
     import warnings
 
     from .encoder import HiPPO
 
-    kw: dict[str, Any] = {"theta": theta, "dt": dt, "method": method.value}
+    kw: dict[str, Any] = {"theta": theta, "dt": dt, "method": method.value,
+                          "reset_every": reset_every}
     if measure == Measure.legs:
         if init != Init.zero:
             raise ParameterError("--init does not apply to --measure legs")
@@ -234,17 +235,29 @@ def compress(
     legs_time: LegsTime = LEGS_TIME,
     column: list[str] | None = typer.Option(None, "--column", "-c", help="Column to encode "
                                                "(repeatable) [every numeric column]."),
-    every: int = EVERY,
+    every: int | None = typer.Option(None, "--every", "-e", help="Emit the state after every "
+                                     "K-th sample [1; with --reset-every: the block length]."),
+    reset_every: int | None = typer.Option(None, "--reset-every", help="Block mode: restart the "
+                                           "encoder every K samples (a row ends each block)."),
+    tolerance: float | None = typer.Option(None, "--tolerance", help="legs: choose the blocks "
+                                           "so that every sample is reconstructed within E."),
+    error: str = typer.Option("max", "--error", help="With --tolerance: bound the max abs "
+                              "error of each sample (max) or each block's RMSE (rmse)."),
+    max_block: int = typer.Option(65536, "--max-block", help="With --tolerance: the longest "
+                                  "block (and the look-ahead) in samples."),
     dtype: OutDtype = typer.Option(OutDtype.float64, "--dtype", help="Output dtype (the "
                                    "computation is always float64)."),
+    quantize: int | None = typer.Option(None, "--quantize", help="Store each row as BITS-bit "
+                                        "integers (2-16) with a float32 scale per row."),
     nan: NanPolicy = NAN,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
 ) -> None:
     """Encode every column of INPUT and write the coefficients after every K-th sample.
 
     Output: an .npy of shape (R, N) for one column or (R, C, N) for C columns (rows: steps k
-    with (k + 1) % every == 0, plus the final step), and a JSON sidecar <output>.json with
-    the settings. The output appears only when the run succeeds.
+    with (k + 1) % every == 0, plus the final step; with --tolerance: the ends of the chosen
+    blocks), and a JSON sidecar <output>.json with the settings. The output appears only
+    when the run succeeds.
     """
     from .io import (
         CoefficientWriter,
@@ -256,8 +269,20 @@ def compress(
         prefetch,
     )
 
-    enc = _encoder(measure, N, theta, dt, method, init, legs_time)
+    if tolerance is not None and (every is not None or reset_every is not None):
+        raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
+    if quantize is not None and dtype != OutDtype.float64:
+        raise ParameterError("--quantize and --dtype exclude each other")
+    if every is None:
+        every = reset_every or 1
+    enc = _encoder(measure, N, theta, dt, method, init, legs_time, reset_every)
     enc._check_every(every)
+    if reset_every is not None and reset_every % every:
+        raise ParameterError(f"--every ({every}) must divide --reset-every ({reset_every})")
+    if quantize is not None:
+        from .io import quantized_dtype
+
+        quantized_dtype(enc.N, quantize)  # validates the bit count before any work
     if output == "-":
         raise ParameterError("compress writes an .npy plus a JSON sidecar, not stdout "
                              "(use hippo stream for rows on stdout)")
@@ -269,27 +294,51 @@ def compress(
             _say(f"{samples.name}: {note}")
     C = len(samples.columns)
     row_shape = (enc.N,) if C == 1 else (C, enc.N)
-    with CoefficientWriter(out, row_shape, dtype.value) as writer, \
+    ends: list[int] | None = None
+    with CoefficientWriter(out, row_shape, dtype.value, quantize) as writer, \
             _progress(not quiet, samples.size_bytes, "compress") as bar:
-        for block in prefetch(clean_chunks(samples, nan.value)):
-            writer.append(enc.update(block[:, 0] if C == 1 else block, every))
-            if bar is not None:
-                bar.update(samples.bytes_read)
-        if enc.steps == 0:
+        chunks = prefetch(clean_chunks(samples, nan.value))
+        if tolerance is not None:
+            from .adaptive import tolerance_blocks
+
+            ends = []
+            for end, state in tolerance_blocks(chunks, enc.params(), tolerance, error,
+                                               max_block):
+                writer.append(state[None] if C > 1 else state[:1])
+                ends.append(int(end))
+                if bar is not None:
+                    bar.update(samples.bytes_read)
+            total = ends[-1] + 1 if ends else 0
+        else:
+            for block in chunks:
+                writer.append(enc.update(block[:, 0] if C == 1 else block, every))
+                if bar is not None:
+                    bar.update(samples.bytes_read)
+            total = enc.steps
+            if total % every:
+                writer.append(enc.state[None])
+        if total == 0:
             raise DataError(f"{samples.name}: no samples")
-        if enc.steps % every:
-            writer.append(enc.state[None])
         meta = coefficient_metadata(
-            enc.params(), every=every, samples=enc.steps, rows=writer.rows,
-            columns=samples.columns, dtype=dtype.value, input_name=samples.name,
-            input_bytes=samples.size_bytes, nan=nan.value,
+            enc.params(), every=1 if ends is not None else every, samples=total,
+            rows=writer.rows, columns=samples.columns,
+            dtype="int8" if quantize and quantize <= 8 else "int16" if quantize else dtype.value,
+            input_name=samples.name, input_bytes=samples.size_bytes, nan=nan.value,
+            quantize=quantize, block_ends=ends,
+            tolerance={"value": tolerance, "error": error, "max_block": max_block}
+            if tolerance is not None else None,
         )
         writer.commit(meta)
     if not quiet:
-        raw = enc.steps * C * 8
-        _say(f"{enc.steps} samples x {C} channel{'s' if C > 1 else ''} -> {writer.rows} rows, "
-             f"{human_bytes(writer.bytes_written)} in {out}; ratio "
-             f"{raw / writer.bytes_written:.2f}x vs float64 input ({human_bytes(raw)})")
+        stored = writer.bytes_written + writer.sidecar.stat().st_size
+        raw = total * C * 8
+        line = (f"{total} samples x {C} channel{'s' if C > 1 else ''} -> {writer.rows} rows, "
+                f"{human_bytes(stored)} stored in {out} (+ .json); ratio {raw / stored:.2f}x vs "
+                f"float64 ({human_bytes(raw)})")
+        if samples.size_bytes and samples.kind == "csv":
+            csv = samples.size_bytes
+            line += f", {csv / stored:.2f}x vs the CSV ({human_bytes(csv)})"
+        _say(line)
 
 
 @app.command()
@@ -411,11 +460,12 @@ def info(
     else:
         cf = load_coefficients(path)
         meta = cf.meta
-        size = os.path.getsize(path)
+        size = os.path.getsize(path) + os.path.getsize(path + ".json")  # all bytes stored
         table.add_row("kind", "coefficients")
         table.add_row("shape", str(tuple(cf.coeffs.shape)))
         table.add_row("dtype", str(cf.coeffs.dtype))
-        table.add_row("bytes", f"{size} ({human_bytes(size)})")
+        table.add_row("bytes stored (.npy + .json)", f"{size} ({human_bytes(size)})")
+        table.add_row("samples in", f"{meta['samples']} x {cf.channels} channel(s)")
         raw = meta["samples"] * cf.channels * 8
         table.add_row("ratio", f"{raw / size:.2f}x vs float64 input ({human_bytes(raw)})")
         if meta.get("input_bytes"):
@@ -423,8 +473,13 @@ def info(
                           f"{meta['input_bytes'] / size:.2f}x ({human_bytes(meta['input_bytes'])})")
         skip = {"format", "format_version", "steps_rule"}
         for key, value in meta.items():
-            if key not in skip and value is not None:
-                table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+            if key in skip or value is None:
+                continue
+            if isinstance(value, list) and len(value) > 8:
+                value = f"{len(value)} values: {', '.join(map(str, value[:6]))}, ..."
+            elif isinstance(value, list):
+                value = ", ".join(map(str, value))
+            table.add_row(key, str(value))
         table.add_row("steps", meta.get("steps_rule", ""))
     Console().print(table)
 

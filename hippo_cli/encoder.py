@@ -58,6 +58,9 @@ class HiPPO:
         ``"start"``: tau = k for every method (the paper's eq. 11, hippo-code's C++).
     init : legt/lagt only. ``"zero"`` (c_{-1} = 0, the published definition) or ``"steady"``
         (c_{-1} = -A^-1 B f_0, as if the signal had always been at its first value).
+    reset_every : block mode: restart the encoder before every global step k with
+        ``k % reset_every == 0``, so each state describes its own block only (with legs: the
+        Legendre projection of the block). ``every`` must then divide it.
 
     State layout: ``state`` is (N,) for a 1-D stream, (C, N) for C channels.
     """
@@ -72,6 +75,7 @@ class HiPPO:
         method: str = "bilinear",
         legs_time: str = "natural",
         init: str = "zero",
+        reset_every: int | None = None,
     ) -> None:
         self.measure = measures.check_measure(measure)
         self.N = measures.check_order(N)
@@ -102,6 +106,12 @@ class HiPPO:
         if init != "zero" and self.measure == "legs":
             raise ParameterError("init does not apply to measure 'legs' (c_0 = f_0 e_0 already)")
         self.init = init
+        if reset_every is not None:
+            if (isinstance(reset_every, bool) or not isinstance(reset_every, (int, np.integer))
+                    or reset_every < 1):
+                raise ParameterError(f"reset_every must be an integer >= 1, got {reset_every!r}")
+            reset_every = int(reset_every)
+        self.reset_every: int | None = reset_every
         self._A, self._B = measures.transition(self.measure, self.N)
         self._Abar: np.ndarray | None = None
         self._Bbar: np.ndarray | None = None
@@ -159,6 +169,8 @@ class HiPPO:
             p["legs_time"] = self.legs_time
         else:
             p["init"] = self.init
+        if self.reset_every is not None:
+            p["reset_every"] = self.reset_every
         return p
 
     def __repr__(self) -> str:
@@ -180,6 +192,8 @@ class HiPPO:
         this chunk (possibly 0). Which global steps they are: :meth:`emitted_steps`.
         """
         every = self._check_every(every)
+        if self.reset_every is not None and self.reset_every % every:
+            raise ParameterError(f"every ({every}) must divide reset_every ({self.reset_every})")
         arr = np.asarray(x)
         if arr.dtype.kind not in "biuf":
             raise DataError(f"samples must be numbers, got dtype {arr.dtype}")
@@ -206,17 +220,44 @@ class HiPPO:
         if not np.all(np.isfinite(x2)):
             bad = int(np.argmin(np.isfinite(x2).all(axis=1)))
             raise DataError(f"sample {self.steps + bad} is not finite (NaN or inf)")
-        if self.steps == 0 and self._steady is not None:
-            self._state[:, :] = np.outer(self._steady, x2[0])
-        written = self._run(x2, every, out)
+        written = 0
+        for lo, hi in self._blocks(L):
+            local = self.block_step(self.steps)
+            if local == 0:  # a stream (or a block) starts: c_{-1} = 0 or the steady state
+                self._state[:, :] = 0.0
+                if self._steady is not None:
+                    self._state[:, :] = np.outer(self._steady, x2[lo])
+            written += self._run(x2[lo:hi], every, out[written:], local)
+            self.steps += hi - lo
         assert written == R
-        self.steps += L
         return out[:, 0, :] if self._squeeze else out
 
-    def _run(self, x2: np.ndarray, every: int, out: np.ndarray) -> int:
+    def _blocks(self, L: int) -> list[tuple[int, int]]:
+        """Split the next L samples where a block starts (block mode), else one piece."""
+        if self.reset_every is None:
+            return [(0, L)]
+        K = self.reset_every
+        cuts = list(range(-self.steps % K, L, K))
+        bounds = [0, *[c for c in cuts if c > 0], L]
+        return list(zip(bounds[:-1], bounds[1:]))
+
+    def block_step(self, step):  # noqa: ANN001, ANN201 - int or int array
+        """Step within its block (block mode), else the step itself."""
+        return step if self.reset_every is None else step % self.reset_every
+
+    def first_covered(self, step):  # noqa: ANN001, ANN201 - int or int array
+        """First sample index the state after global ``step`` describes (may be < 0 for
+        legt at the start); never before the block start in block mode."""
+        local = self.block_step(step)
+        start = np.asarray(step) - local
+        first = start + measures.first_covered(self.measure, local, theta=self.theta, dt=self.dt)
+        return first if np.ndim(first) else int(first)
+
+    def _run(self, x2: np.ndarray, every: int, out: np.ndarray, step0: int) -> int:
+        """One kernel call; ``step0`` is the step within the block (the global step without
+        block mode). Emission uses it too: every divides reset_every, so it agrees."""
         from . import _kernels  # numba is imported only when samples are encoded
 
-        step0 = self.steps
         if self.measure == "legs":
             if self.method == "zoh":
                 norm1 = float(np.abs(self._A).sum(axis=0).max())
@@ -248,8 +289,9 @@ class HiPPO:
 
     # ------------------------------------------------------------ reconstruct
     def default_samples(self, step: int) -> np.ndarray:
-        """Sample indices the state after ``step`` covers (see :func:`measures.default_samples`)."""
-        return measures.default_samples(self.measure, int(step), theta=self.theta, dt=self.dt)
+        """Sample indices the state after ``step`` covers (see :func:`measures.default_samples`;
+        in block mode only the block's own samples)."""
+        return np.arange(max(self.first_covered(int(step)), 0), int(step) + 1, dtype=np.int64)
 
     def reconstruct(
         self, coeffs: np.ndarray, step: int, samples: np.ndarray | None = None
@@ -274,9 +316,13 @@ class HiPPO:
             raise ParameterError(f"step must be >= 0, got {step}")
         if samples is None:
             samples = self.default_samples(step)
-        M = measures.eval_basis(
-            self.measure, self.N, step, np.asarray(samples), theta=self.theta, dt=self.dt
-        )
+        local = self.block_step(step)
+        return self.reconstruct_local(c, local, np.asarray(samples) - (step - local))
+
+    def reconstruct_local(self, c: np.ndarray, step: int, samples: np.ndarray) -> np.ndarray:
+        """As :meth:`reconstruct`, with ``step`` and ``samples`` counted from the start of the
+        history the state holds (the stream, or its block). c: (N,) or (C, N)."""
+        M = measures.eval_basis(self.measure, self.N, step, samples, theta=self.theta, dt=self.dt)
         return M @ c if c.ndim == 1 else M @ c.T
 
     # ------------------------------------------------------------- save/load

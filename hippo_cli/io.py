@@ -401,16 +401,50 @@ def _hold(block: np.ndarray, last: np.ndarray | None, samples: Samples, first: i
 
 
 # --------------------------------------------------------------------------- outputs
-def _npy_header(shape: tuple[int, ...], dtype: np.dtype, size: int = 128) -> bytes:
+def _header_size(row_shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes for a header that fits any row count up to 10^15 (64-byte aligned)."""
+    longest = len(_npy_header((10**15, *row_shape), dtype, size=None))
+    return -(-longest // 64) * 64
+
+
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype, size: int | None) -> bytes:
     """A version-1.0 ``.npy`` header padded to exactly ``size`` bytes (so the shape can be
-    rewritten in place once the row count is known)."""
+    rewritten in place once the row count is known); ``size=None``: unpadded."""
     d = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
          "shape": tuple(int(s) for s in shape)}
     body = repr(d).encode("latin1")
+    if size is None:
+        return b"\x93NUMPY\x01\x00" + (len(body) + 1).to_bytes(2, "little") + body + b"\n"
     pad = size - 10 - len(body) - 1
     if pad < 0:
         raise DataError(f"array shape {shape} too large for the .npy header")
     return b"\x93NUMPY\x01\x00" + (size - 10).to_bytes(2, "little") + body + b" " * pad + b"\n"
+
+
+def quantized_dtype(N: int, bits: int) -> np.dtype:
+    """Record of one quantised row: a float32 scale and N signed integers of ``bits`` bits
+    (stored in int8 up to 8 bits, int16 up to 16)."""
+    if not 2 <= bits <= 16:
+        raise ParameterError(f"--quantize takes 2 to 16 bits, got {bits}")
+    return np.dtype([("scale", "<f4"), ("q", "i1" if bits <= 8 else "<i2", (N,))])
+
+
+def quantize(rows: np.ndarray, bits: int) -> np.ndarray:
+    """float (..., N) -> records (...) of (scale, q): c ~ q * scale, |error| <= scale / 2,
+    scale = max |c| / (2^(bits-1) - 1) per row and channel."""
+    levels = 2 ** (bits - 1) - 1
+    peak = np.max(np.abs(rows), axis=-1)
+    scale = (peak / levels).astype(np.float32)
+    safe = np.where(scale > 0, scale.astype(np.float64), 1.0)
+    out = np.empty(rows.shape[:-1], dtype=quantized_dtype(rows.shape[-1], bits))
+    out["scale"] = scale
+    out["q"] = np.clip(np.rint(rows / safe[..., None]), -levels, levels)
+    return out
+
+
+def dequantize(records: np.ndarray) -> np.ndarray:
+    """records (...) of (scale, q) -> float64 (..., N)."""
+    return records["q"].astype(np.float64) * records["scale"].astype(np.float64)[..., None]
 
 
 def clean_stale_temporaries(target: Path) -> None:
@@ -462,31 +496,42 @@ class CoefficientWriter:
     temporaries and leaves any existing output untouched.
     """
 
-    def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: str = "float64") -> None:
+    def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: str = "float64",
+                 quantize: int | None = None) -> None:
         self.path = check_output_path(Path(path))
         self.sidecar = sidecar_path(self.path)
-        self.row_shape = tuple(row_shape)
-        self.dtype = np.dtype(dtype)
+        self.quantize = quantize
+        if quantize is None:
+            self.row_shape = tuple(row_shape)
+            self.dtype = np.dtype(dtype)
+        else:  # one record (scale, q[N]) per row and channel
+            self.row_shape = tuple(row_shape[:-1])
+            self.dtype = quantized_dtype(row_shape[-1], quantize)
         self.rows = 0
         clean_stale_temporaries(self.path)
         self._tmp = _temporary(self.path)
         self._tmp_sidecar = _temporary(self.sidecar)
+        self._header = _header_size(self.row_shape, self.dtype)
         self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in commit/abort
-        self._fh.write(_npy_header((0, *self.row_shape), self.dtype))
+        self._fh.write(_npy_header((0, *self.row_shape), self.dtype, self._header))
 
     def append(self, rows: np.ndarray) -> None:
-        """rows: shape (R, *row_shape); converted to the output dtype."""
+        """rows: float64 (R, [C,] N); converted to the output dtype (or quantised)."""
         if len(rows):
-            self._fh.write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
+            if self.quantize is not None:
+                data = quantize(rows, self.quantize)
+            else:
+                data = np.ascontiguousarray(rows, dtype=self.dtype)
+            self._fh.write(data.tobytes())
             self.rows += len(rows)
 
     @property
     def bytes_written(self) -> int:
-        return 128 + self.rows * int(np.prod(self.row_shape)) * self.dtype.itemsize
+        return self._header + self.rows * int(np.prod(self.row_shape)) * self.dtype.itemsize
 
     def commit(self, meta: dict) -> None:
         self._fh.seek(0)
-        self._fh.write(_npy_header((self.rows, *self.row_shape), self.dtype))
+        self._fh.write(_npy_header((self.rows, *self.row_shape), self.dtype, self._header))
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
@@ -511,7 +556,7 @@ class CoefficientWriter:
 def write_json_atomic(path: Path, obj: dict, final: Path | None) -> None:
     """Write JSON to ``path`` (fsync'd); rename to ``final`` if given."""
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, allow_nan=False)
+        json.dump(obj, fh, separators=(",", ":"), allow_nan=False)  # compact: it is stored data
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
@@ -560,8 +605,26 @@ class CoefficientFile:
         return len(self.meta["columns"])
 
     def row(self, r: int) -> np.ndarray:
-        """Row r as float64 of shape (C, N)."""
-        return np.asarray(self.coeffs[r], dtype=np.float64).reshape(self.channels, -1)
+        """Row r as float64 of shape (C, N) (dequantised if the file is quantised)."""
+        rec = self.coeffs[r]
+        if rec.dtype.names:
+            return dequantize(np.asarray(rec)).reshape(self.channels, -1)
+        return np.asarray(rec, dtype=np.float64).reshape(self.channels, -1)
+
+    def steps(self) -> np.ndarray:
+        """Global step of each row (int64, shape (R,))."""
+        if self.meta.get("block_ends") is not None:
+            return np.asarray(self.meta["block_ends"], dtype=np.int64)
+        return emitted_steps(self.meta["every"], self.meta["samples"])
+
+    def starts(self) -> np.ndarray:
+        """First sample of the history each row holds: 0, or its block's first sample."""
+        steps = self.steps()
+        if self.meta.get("block_ends") is not None:
+            return np.concatenate([[0], steps[:-1] + 1]).astype(np.int64)
+        if self.meta.get("reset_every"):
+            return steps - steps % self.meta["reset_every"]
+        return np.zeros_like(steps)
 
 
 def emitted_steps(every: int, samples: int) -> np.ndarray:
@@ -596,20 +659,42 @@ def load_coefficients(path: str) -> CoefficientFile:
     if meta["format_version"] != SIDECAR_VERSION:
         raise DataError(f"{side}: unsupported format version {meta['format_version']}")
     C, N, R = len(meta["columns"]), meta["N"], meta["rows"]
-    want = (R, N) if C == 1 else (R, C, N)
+    bits = meta.get("quantize")
+    if bits is not None:
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 2 <= bits <= 16:
+            raise DataError(f"{side}: field 'quantize' must be 2..16")
+        want_dtype = quantized_dtype(N, bits)
+        want = (R,) if C == 1 else (R, C)
+    else:
+        try:
+            want_dtype = np.dtype(meta["dtype"])
+        except TypeError:
+            raise DataError(f"{side}: unknown dtype {meta['dtype']!r}") from None
+        want = (R, N) if C == 1 else (R, C, N)
     if arr.shape != want:
         raise DataError(f"{path}: shape {arr.shape} does not match its sidecar ({want})")
-    if arr.dtype != np.dtype(meta["dtype"]):
-        raise DataError(f"{path}: dtype {arr.dtype} does not match its sidecar ({meta['dtype']})")
+    if arr.dtype != want_dtype:
+        raise DataError(f"{path}: dtype {arr.dtype} does not match its sidecar ({want_dtype})")
     every, total = meta["every"], meta["samples"]
-    if every < 1 or total < 0 or len(emitted_steps(every, total)) != R:
+    ends = meta.get("block_ends")
+    if ends is not None:
+        if (not isinstance(ends, list) or len(ends) != R or not all(
+                isinstance(e, int) and not isinstance(e, bool) for e in ends)
+                or (R and (ends[-1] != total - 1 or min(np.diff([-1, *ends])) < 1))):
+            raise DataError(f"{side}: block_ends do not match the rows and samples")
+    elif every < 1 or total < 0 or len(emitted_steps(every, total)) != R:
         raise DataError(f"{side}: rows/every/samples are inconsistent")
+    reset = meta.get("reset_every")
+    if reset is not None and (not isinstance(reset, int) or isinstance(reset, bool)
+                              or reset < 1 or reset % every):
+        raise DataError(f"{side}: field 'reset_every' must be a multiple of every")
     return CoefficientFile(path, arr, meta)
 
 
 def coefficient_metadata(
     params: dict, *, every: int, samples: int, rows: int, columns: list[str], dtype: str,
-    input_name: str, input_bytes: int | None, nan: str,
+    input_name: str, input_bytes: int | None, nan: str, quantize: int | None = None,
+    block_ends: list[int] | None = None, tolerance: dict | None = None,
 ) -> dict:
     """The sidecar: everything ``reconstruct`` and ``info`` need."""
     return {
@@ -621,7 +706,8 @@ def coefficient_metadata(
         "legs_time": params.get("legs_time"),
         "init": params.get("init"),
         "every": every,
-        "steps_rule": "rows are the steps k with (k + 1) % every == 0, plus the final step "
+        "steps_rule": "rows end the blocks listed in block_ends" if block_ends is not None else
+                      "rows are the steps k with (k + 1) % every == 0, plus the final step "
                       "k = samples - 1 when it is not one of them",
         "samples": samples,
         "rows": rows,
@@ -630,6 +716,9 @@ def coefficient_metadata(
         "input": input_name,
         "input_bytes": input_bytes,
         "nan": nan,
+        "quantize": quantize,
+        "block_ends": block_ends,
+        "tolerance": tolerance,
     }
 
 

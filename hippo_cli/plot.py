@@ -27,6 +27,11 @@ def _title(meta: dict) -> str:
         scale = f", theta = {meta['theta']:g} samples"
     elif meta["measure"] == "lagt":
         scale = f", dt = {meta['dt']:g}"
+    if meta.get("reset_every"):
+        scale += f", blocks of {meta['reset_every']} samples"
+    if meta.get("tolerance"):
+        tol = meta["tolerance"]
+        scale += f", {meta['rows']} blocks within {tol['error']} error {tol['value']:g}"
     return (f"HiPPO-{meta['measure'].upper()} reconstruction, N = {meta['N']}, "
             f"{meta['method']}{scale}")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import measures
 from .errors import DataError, ParameterError
-from .io import CoefficientFile, atomic_text_output, clean_chunks, emitted_steps, open_samples
+from .io import CoefficientFile, atomic_text_output, clean_chunks, open_samples
 
 #: Samples evaluated per batch (bounded memory for any output length).
 BATCH = 1 << 15
@@ -26,19 +26,21 @@ PLOT_POINTS = 20_000
 class Plan:
     """Which rows to evaluate and at which samples.
 
-    ``segments``: (row, step, first_sample, last_sample) with contiguous, ascending samples.
+    ``segments``: (row, step, block_start, first_sample, last_sample) with contiguous,
+    ascending samples; ``block_start`` is where the history the row holds begins (0, or its
+    block's first sample in block mode).
     """
 
-    segments: list[tuple[int, int, int, int]]
+    segments: list[tuple[int, int, int, int, int]]
     whole: bool
 
     @property
     def first(self) -> int:
-        return self.segments[0][2]
+        return self.segments[0][3]
 
     @property
     def last(self) -> int:
-        return self.segments[-1][3]
+        return self.segments[-1][4]
 
 
 def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -> Plan:
@@ -46,11 +48,12 @@ def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -
     step's row. ``whole``: row r for samples (k_{r-1}, k_r]."""
     meta = cf.meta
     enc = _encoder(meta)  # validates the sidecar's settings before they are used
-    steps = emitted_steps(meta["every"], meta["samples"])
+    steps = cf.steps()
+    starts = cf.starts()
     if whole:
         prev = np.concatenate([[-1], steps[:-1]])
-        return Plan([(r, int(k), int(p) + 1, int(k)) for r, (p, k) in
-                     enumerate(zip(prev, steps))], whole=True)
+        return Plan([(r, int(k), int(b), int(p) + 1, int(k)) for r, (p, k, b) in
+                     enumerate(zip(prev, steps, starts))], whole=True)
     if step is None:
         r = len(steps) - 1
     else:
@@ -59,9 +62,9 @@ def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -
             near = steps[min(r, len(steps) - 1)]
             raise ParameterError(f"step {step} was not emitted (every = {meta['every']}, "
                                  f"samples = {meta['samples']}; e.g. {near})")
-    k = int(steps[r])
-    first = measures.first_covered(enc.measure, k, theta=enc.theta, dt=enc.dt)
-    return Plan([(r, k, max(first, 0), k)], whole=False)
+    k, b = int(steps[r]), int(starts[r])
+    first = b + measures.first_covered(enc.measure, k - b, theta=enc.theta, dt=enc.dt)
+    return Plan([(r, k, b, max(first, 0), k)], whole=False)
 
 
 @dataclass
@@ -99,6 +102,7 @@ class Result:
 def _encoder(meta: dict):
     from .encoder import HiPPO
 
+    # block mode is handled here through the rows' block starts, so not passed on
     params = {k: meta[k] for k in ("measure", "N", "method", "theta", "dt", "legs_time", "init")
               if meta.get(k) is not None}
     try:
@@ -107,24 +111,23 @@ def _encoder(meta: dict):
         raise DataError(f"sidecar settings are invalid: {err}") from None
 
 
-def _batches(plan: Plan) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(samples, rows, steps) arrays of at most BATCH samples, in ascending sample order."""
-    js, rs, ks, size = [], [], [], 0
-    for row, step, first, last in plan.segments:
+def _batches(plan: Plan) -> Iterator[tuple[np.ndarray, list[tuple[int, int, int, int, int]]]]:
+    """(samples, pieces) of at most BATCH samples in ascending order; each piece is
+    (row, step, block_start, lo, hi): samples[lo:hi] belong to that row."""
+    js, pieces, size = [], [], 0
+    for row, step, start, first, last in plan.segments:
         lo = first
         while lo <= last:
             hi = min(last, lo + BATCH - size - 1)
-            j = np.arange(lo, hi + 1, dtype=np.int64)
-            js.append(j)
-            rs.append(np.full(len(j), row, dtype=np.int64))
-            ks.append(np.full(len(j), step, dtype=np.int64))
-            size += len(j)
+            js.append(np.arange(lo, hi + 1, dtype=np.int64))
+            pieces.append((row, step, start, size, size + hi - lo + 1))
+            size += hi - lo + 1
             lo = hi + 1
             if size >= BATCH:
-                yield np.concatenate(js), np.concatenate(rs), np.concatenate(ks)
-                js, rs, ks, size = [], [], [], 0
+                yield np.concatenate(js), pieces
+                js, pieces, size = [], [], 0
     if size:
-        yield np.concatenate(js), np.concatenate(rs), np.concatenate(ks)
+        yield np.concatenate(js), pieces
 
 
 class _Original:
@@ -181,8 +184,8 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     with (sink if sink is not None else _nullctx(None)) as out:
         if out is not None:
             out.write("sample," + ",".join(columns) + "\n")
-        for j, rows, ks in _batches(plan):
-            values = _evaluate(cf, enc, j, rows, ks)
+        for j, pieces in _batches(plan):
+            values = _evaluate(cf, enc, j, pieces)
             if out is not None:
                 _write_rows(out, j, values)
             truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
@@ -206,18 +209,17 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     return res
 
 
-def _evaluate(cf: CoefficientFile, enc, j: np.ndarray, rows: np.ndarray,
-              ks: np.ndarray) -> np.ndarray:
-    """Values (len(j), C) through ``HiPPO.reconstruct`` (so they equal the library's bit for
-    bit); samples a row's measure does not cover are NaN."""
+def _evaluate(cf: CoefficientFile, enc, j: np.ndarray, pieces) -> np.ndarray:  # noqa: ANN001
+    """Values (len(j), C) through ``HiPPO.reconstruct_local`` (so they equal the library's
+    bit for bit); samples a row's measure does not cover are NaN."""
     values = np.empty((len(j), cf.channels))
-    bounds = np.flatnonzero(np.diff(rows)) + 1  # rows are grouped: one segment per row
-    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(j)]):
-        c = cf.row(int(rows[lo]))
-        part = enc.reconstruct(c[0] if cf.channels == 1 else c, int(ks[lo]), j[lo:hi])
+    for row, step, start, lo, hi in pieces:
+        c = cf.row(row)
+        local = step - start
+        part = enc.reconstruct_local(c[0] if cf.channels == 1 else c, local, j[lo:hi] - start)
         values[lo:hi] = part.reshape(hi - lo, cf.channels)
-    first = measures.first_covered(enc.measure, ks, theta=enc.theta, dt=enc.dt)
-    values[j < first] = np.nan
+        first = start + measures.first_covered(enc.measure, local, theta=enc.theta, dt=enc.dt)
+        values[lo:hi][j[lo:hi] < first] = np.nan
     return values
 
 
