@@ -234,11 +234,12 @@ def _legs_matvec(s, v, out):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def legs_zoh(x, state, step0, every, log_time, norm1, out):
+def legs_zoh(x, state, step0, every, hs, norm1, out):
     """LegS zero-order hold, exact for piecewise-constant f.
 
     ``-A^-1 B = e_0`` for LegS, so ``c_k = E (c_{k-1} - f_k e_0) + f_k e_0`` with
-    ``E = expm(h A)``, h = ln((k+1)/k) (``log_time``) or 1/k (the frozen system A/k).
+    ``E = expm(h A)``, h = hs[i] for step step0 + i: the step's length in log-time
+    (ln((k+1)/k) for unit samples) or h/tau for the frozen system A/tau.
     ``E v`` is a Taylor series in the O(N) matvec, substepped so ``||h A||_1 <= 1``
     (``norm1 = ||A||_1``): each term's 1-norm then bounds the tail and stops the series.
     """
@@ -258,9 +259,9 @@ def legs_zoh(x, state, step0, every, log_time, norm1, out):
             for c in range(C):
                 state[0, c] = x[i, c]
         else:
-            h = math.log1p(1.0 / k) if log_time else 1.0 / k
+            h = hs[i]
             m = max(1, int(math.ceil(h * norm1 / _EXPMV_THETA)))
-            hs = h / m
+            hsub = h / m
             for c in range(C):
                 f = x[i, c]
                 for n in range(N):
@@ -273,7 +274,7 @@ def legs_zoh(x, state, step0, every, log_time, norm1, out):
                         vnorm += abs(v[n])
                     for j in range(1, _EXPMV_MAX_TERMS + 1):
                         _legs_matvec(s, term, nxt)
-                        scale = hs / j
+                        scale = hsub / j
                         tnorm = 0.0
                         for n in range(N):
                             term[n] = scale * nxt[n]
@@ -341,4 +342,113 @@ def lagt_gbt(x, state, step0, every, alpha, h, out):
             rows += 1
     if C == 1:
         state[:, 0] = c1
+    return rows
+
+
+# ----------------------------------------------------------------------------- timed steps
+# Irregular sampling: every step has its own length, so the per-step quantities arrive as
+# arrays computed by the encoder from the sample times (entry i belongs to step step0 + i).
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def legs_gbt_steps(x, state, step0, every, alpha, ratio, out):
+    """LegS with per-step ``ratio[i] = h / tau`` (one GBT(alpha) step of h A / tau,
+    h B / tau); the same O(N) forward substitution as :func:`legs_gbt`, with divisions."""
+    L, C = x.shape
+    N = state.shape[0]
+    s = np.sqrt(2.0 * np.arange(N) + 1.0)
+    e = np.empty(N)
+    g = np.empty(N)
+    q = np.empty(N)
+    r = np.empty(N)
+    S = np.empty(C)
+    X = np.empty(C)
+    ft = np.empty(C)
+    rows = 0
+    for i in range(L):
+        k = step0 + i
+        if k == 0:
+            state[:, :] = 0.0
+            for c in range(C):
+                state[0, c] = x[i, c]
+        else:
+            a = alpha * ratio[i]
+            b = (1.0 - alpha) * ratio[i]
+            for n in range(N):
+                d = 1.0 / (1.0 + a * (n + 1))
+                e[n] = (1.0 - b * (n + 1)) * d
+                g[n] = s[n] * d
+                q[n] = a * s[n] * d
+                r[n] = (1.0 - a * n) * d
+            for c in range(C):
+                S[c] = 0.0
+                X[c] = 0.0
+                ft[c] = x[i, c] * ratio[i]
+            for n in range(N):
+                sn = s[n]
+                for c in range(C):
+                    cn = state[n, c]
+                    p = e[n] * cn + g[n] * (ft[c] - b * S[c])
+                    state[n, c] = p - q[n] * X[c]
+                    S[c] += sn * cn
+                    X[c] = r[n] * X[c] + sn * p
+        if (k + 1) % every == 0:
+            _emit(state, out, rows)
+            rows += 1
+    return rows
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def lagt_gbt_steps(x, state, step0, every, alpha, hs, out):
+    """LagT with a step length hs[i] per sample (O(N), as :func:`lagt_gbt`)."""
+    L, C = x.shape
+    N = state.shape[0]
+    S = np.empty(C)
+    X = np.empty(C)
+    rows = 0
+    for i in range(L):
+        h = hs[i]
+        a = alpha * h
+        b = (1.0 - alpha) * h
+        d = 1.0 / (1.0 + 0.5 * a)
+        e = (1.0 - 0.5 * b) * d
+        q = a * d
+        r = 1.0 - q
+        for c in range(C):
+            S[c] = 0.0
+            X[c] = 0.0
+        for n in range(N):
+            for c in range(C):
+                cn = state[n, c]
+                p = e * cn + d * (h * x[i, c] - b * S[c])
+                state[n, c] = p - q * X[c]
+                S[c] += cn
+                X[c] = r * X[c] + p
+        if (step0 + i + 1) % every == 0:
+            _emit(state, out, rows)
+            rows += 1
+    return rows
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def lti_dense_indexed(As, Bs, idx, x, state, step0, every, out):
+    """Dense steps with per-step matrices: step i uses As[idx[i]] (N, N), Bs[idx[i]] (N,)."""
+    L, C = x.shape
+    N = state.shape[0]
+    new = np.empty_like(state)
+    rows = 0
+    for i in range(L):
+        A = As[idx[i]]
+        B = Bs[idx[i]]
+        for n in range(N):
+            for c in range(C):
+                new[n, c] = B[n] * x[i, c]
+            for k in range(N):
+                a = A[n, k]
+                for c in range(C):
+                    new[n, c] += a * state[k, c]
+        state[:, :] = new
+        if (step0 + i + 1) % every == 0:
+            _emit(state, out, rows)
+            rows += 1
     return rows

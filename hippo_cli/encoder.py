@@ -27,6 +27,46 @@ LEGS_TIMES = ("natural", "start")
 INITS = ("zero", "steady")
 
 
+#: Timed dense steps: matrices for the distinct step lengths of this many samples at a time.
+_TIMED_BLOCK = 4096
+
+
+def discretize_many(A: np.ndarray, B: np.ndarray, hs: np.ndarray,
+                    method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(Abar, Bbar) for each step length in hs: shapes (U, N, N), (U, N)."""
+    import scipy.linalg
+
+    N = A.shape[0]
+    if method == "zoh":
+        block = np.zeros((len(hs), N + 1, N + 1))
+        block[:, :N, :N] = A * hs[:, None, None]
+        block[:, :N, N] = B * hs[:, None]
+        E = scipy.linalg.expm(block)
+        return np.ascontiguousarray(E[:, :N, :N]), np.ascontiguousarray(E[:, :N, N])
+    a = method_alpha(method)
+    eye = np.eye(N)
+    lhs = eye - a * hs[:, None, None] * A
+    rhs = np.concatenate([eye + (1 - a) * hs[:, None, None] * A,
+                          (hs[:, None] * B)[:, :, None]], axis=2)
+    sol = np.linalg.solve(lhs, rhs)
+    return np.ascontiguousarray(sol[:, :, :N]), np.ascontiguousarray(sol[:, :, N])
+
+
+def time_basis(measure: str, N: int, clock: dict, state_time: float, times: np.ndarray,
+               prev_time: float | None, *, theta: float | None, dt: float | None) -> np.ndarray:
+    """Basis matrix (len(times), N) of a timed stream's state taken at ``state_time``."""
+    if measure == "legs":
+        def s(t):  # noqa: ANN001, ANN202 - LegS time: the first sample covers delta0
+            return t - clock["t0"] + (clock["delta0"] or 1.0)
+        before = 0.0 if prev_time is None else s(prev_time)
+        st = s(times)
+        mid = (np.r_[before, st[:-1]] + st) / 2
+        return measures.legendre_basis(N, 2.0 * mid / s(state_time) - 1.0)
+    if measure == "legt":
+        return measures.legendre_basis(N, 2.0 * (times - state_time) / theta + 1.0)
+    return measures.laguerre_basis(N, (state_time - times) * dt)
+
+
 class NumericalWarning(RuntimeWarning):
     """The chosen discretisation is unstable: the coefficients are numerically meaningless."""
 
@@ -144,6 +184,7 @@ class HiPPO:
         self._state: np.ndarray | None = None  # kernel layout (N, C)
         self._squeeze = True
         self.steps = 0
+        self._clock: dict | None = None  # timed streams: t0, t_last, delta0
 
     @property
     def channels(self) -> int | None:
@@ -178,13 +219,19 @@ class HiPPO:
         return f"HiPPO({args}) at step {self.steps}"
 
     # ---------------------------------------------------------------- update
-    def update(self, x: np.ndarray, every: int = 1) -> np.ndarray:
+    def update(self, x: np.ndarray, every: int = 1, times: np.ndarray | None = None) -> np.ndarray:
         """Feed samples and return the coefficients after the emitted steps.
 
         Parameters
         ----------
         x : array (L,) for one channel or (L, C) for C independent channels.
         every : emit the state after each global step k with ``(k + 1) % every == 0``.
+        times : optional (L,) strictly increasing sample times (then on every call of the
+            stream). Each step then uses its own length h = t_k - t_{k-1}: LegS discretises
+            its ODE on [s_{k-1}, s_k] with s = t - t_0 + (t_1 - t_0) (so unit-spaced times
+            reproduce the sample-indexed run); LegT uses h / theta and LagT h * dt (theta and
+            dt in time units). With init="zero", LegT/LagT take the first interval t_1 - t_0
+            for the first sample, so a timed stream's first chunk needs two samples.
 
         Returns
         -------
@@ -220,6 +267,11 @@ class HiPPO:
         if not np.all(np.isfinite(x2)):
             bad = int(np.argmin(np.isfinite(x2).all(axis=1)))
             raise DataError(f"sample {self.steps + bad} is not finite (NaN or inf)")
+        if times is not None or self._clock is not None:
+            t = self._check_times(times, L)
+            written = self._run_timed(x2, t, every, out)
+            assert written == R
+            return out[:, 0, :] if self._squeeze else out
         written = 0
         for lo, hi in self._blocks(L):
             local = self.block_step(self.steps)
@@ -231,6 +283,77 @@ class HiPPO:
             self.steps += hi - lo
         assert written == R
         return out[:, 0, :] if self._squeeze else out
+
+    # ------------------------------------------------------------ timed steps
+    def _check_times(self, times: np.ndarray | None, L: int) -> np.ndarray:
+        if times is None:
+            raise ParameterError("this stream has sample times: pass times= on every update")
+        if self.steps and self._clock is None:
+            raise ParameterError("this stream started without times; it cannot take them now")
+        if self.reset_every is not None:
+            raise ParameterError("sample times and reset_every (block mode) do not combine")
+        t = np.asarray(times, dtype=np.float64).reshape(-1)
+        if t.shape[0] != L:
+            raise DataError(f"{t.shape[0]} times for {L} samples")
+        if not np.all(np.isfinite(t)):
+            raise DataError("sample times must be finite")
+        prev = self._clock["t_last"] if self._clock else -np.inf
+        if np.any(np.diff(np.r_[prev, t]) <= 0):
+            raise DataError("sample times must be strictly increasing")
+        if (self.steps == 0 and L == 1 and self.measure != "legs" and self.init == "zero"):
+            raise DataError("the first chunk of a timed legt/lagt stream needs two samples "
+                            "(the first interval sets the first step; or use init='steady')")
+        return t
+
+    def _run_timed(self, x2: np.ndarray, t: np.ndarray, every: int, out: np.ndarray) -> int:
+        """One chunk of a timed stream: per-step lengths from the times, then the kernels."""
+        from . import _kernels
+
+        step0, L = self.steps, len(t)
+        clock = self._clock or {"t0": float(t[0]), "t_last": None, "delta0": None}
+        if clock["delta0"] is None and step0 + L >= 2:
+            t1 = t[1 - step0]
+            clock["delta0"] = float(t1 - clock["t0"])
+        prev = np.r_[clock["t_last"] if step0 else np.nan, t[:-1]]
+        h = t - prev  # NaN for the very first sample
+        if step0 == 0:
+            h[0] = clock["delta0"] if clock["delta0"] is not None else 1.0
+        alpha = self._alpha
+        if self.measure == "legs":
+            s_prev = prev - clock["t0"] + (clock["delta0"] or 1.0)
+            with np.errstate(invalid="ignore"):
+                if self.method == "zoh":
+                    hs = h / s_prev
+                    hs = np.log1p(hs) if self.legs_time == "natural" else hs
+                else:
+                    tau = s_prev + (alpha * h if self.legs_time == "natural" else 0.0)
+                    hs = h / tau
+            hs = np.where(np.isfinite(hs), hs, 0.0)  # step 0 ignores it
+            if self.method == "zoh":
+                written = _kernels.legs_zoh(x2, self._state, step0, every, hs, self._norm1(), out)
+            else:
+                written = _kernels.legs_gbt_steps(x2, self._state, step0, every, alpha, hs, out)
+        else:
+            if step0 == 0:
+                self._state[:, :] = 0.0
+                if self._steady is not None:
+                    self._state[:, :] = np.outer(self._steady, x2[0])
+            hm = h / self.theta if self.measure == "legt" else h * self.dt  # measure units
+            if self.measure == "lagt" and self.method != "zoh":
+                written = _kernels.lagt_gbt_steps(x2, self._state, step0, every, alpha, hm, out)
+            else:
+                written = 0
+                for lo in range(0, L, _TIMED_BLOCK):
+                    hi = min(L, lo + _TIMED_BLOCK)
+                    uniq, idx = np.unique(hm[lo:hi], return_inverse=True)
+                    As, Bs = discretize_many(self._A, self._B, uniq, self.method)
+                    written += _kernels.lti_dense_indexed(
+                        As, Bs, idx.astype(np.int64), x2[lo:hi], self._state, step0 + lo,
+                        every, out[written:])
+        clock["t_last"] = float(t[-1])
+        self._clock = clock
+        self.steps += L
+        return written
 
     def _blocks(self, L: int) -> list[tuple[int, int]]:
         """Split the next L samples where a block starts (block mode), else one piece."""
@@ -260,15 +383,18 @@ class HiPPO:
 
         if self.measure == "legs":
             if self.method == "zoh":
-                norm1 = float(np.abs(self._A).sum(axis=0).max())
-                log_time = self.legs_time == "natural"
-                return _kernels.legs_zoh(x2, self._state, step0, every, log_time, norm1, out)
+                k = np.maximum(np.arange(step0, step0 + len(x2), dtype=np.float64), 1.0)
+                hs = np.log1p(1.0 / k) if self.legs_time == "natural" else 1.0 / k
+                return _kernels.legs_zoh(x2, self._state, step0, every, hs, self._norm1(), out)
             alpha = self._alpha
             shift = alpha if self.legs_time == "natural" else 0.0
             return _kernels.legs_gbt(x2, self._state, step0, every, alpha, shift, out)
         if self.measure == "lagt" and self.method != "zoh":
             return _kernels.lagt_gbt(x2, self._state, step0, every, self._alpha, self.dt, out)
         return _kernels.lti_dense(self._Abar, self._Bbar, x2, self._state, step0, every, out)
+
+    def _norm1(self) -> float:
+        return float(np.abs(self._A).sum(axis=0).max())
 
     @staticmethod
     def _check_every(every: int) -> int:
@@ -319,6 +445,20 @@ class HiPPO:
         local = self.block_step(step)
         return self.reconstruct_local(c, local, np.asarray(samples) - (step - local))
 
+    def reconstruct_at(self, coeffs: np.ndarray, state_time: float, times: np.ndarray,
+                       prev_time: float | None = None) -> np.ndarray:
+        """Timed streams: evaluate the state taken after the sample at ``state_time`` at the
+        sample times ``times`` (ascending, consecutive samples). LegS places each sample at
+        the middle of its interval (s_{j-1}, s_j], which needs the time of the sample before
+        ``times[0]``: ``prev_time`` (None: ``times[0]`` is the first sample of the stream).
+        Shapes as :meth:`reconstruct`."""
+        if self._clock is None:
+            raise ParameterError("reconstruct_at needs a timed stream (update with times=)")
+        c = np.asarray(coeffs, dtype=np.float64)
+        M = time_basis(self.measure, self.N, self._clock, state_time, np.asarray(times, float),
+                       prev_time, theta=self.theta, dt=self.dt)
+        return M @ c if c.ndim == 1 else M @ c.T
+
     def reconstruct_local(self, c: np.ndarray, step: int, samples: np.ndarray) -> np.ndarray:
         """As :meth:`reconstruct`, with ``step`` and ``samples`` counted from the start of the
         history the state holds (the stream, or its block). c: (N,) or (C, N)."""
@@ -339,6 +479,7 @@ class HiPPO:
             "params": self.params(),
             "steps": self.steps,
             "squeeze": self._squeeze,
+            "clock": self._clock,
         }
         state = np.zeros((self.N, 0)) if self._state is None else self._state
         buf = io.BytesIO()
@@ -385,5 +526,12 @@ class HiPPO:
             enc._squeeze = bool(meta.get("squeeze", True)) and state.shape[1] == 1
         elif steps != 0:
             raise DataError(f"{path}: corrupt state (steps without a state)")
+        clock = meta.get("clock")
+        if clock is not None:
+            if not isinstance(clock, dict) or not all(
+                    isinstance(clock.get(k), (int, float, type(None))) for k in
+                    ("t0", "t_last", "delta0")) or clock.get("t0") is None:
+                raise DataError(f"{path}: corrupt clock in the state file")
+            enc._clock = {k: clock.get(k) for k in ("t0", "t_last", "delta0")}
         enc.steps = steps
         return enc

@@ -85,3 +85,36 @@ def reconstruct_legs(c, step, samples):
     T = step + 1
     x = 2 * (np.asarray(samples) + 0.5) / T - 1
     return sum(c[n] * math.sqrt(2 * n + 1) * legendre(n, x) for n in range(len(c)))
+
+
+def timed_run(measure, N, method, u, t, theta=None, dt=None, legs_time="natural", init="zero"):
+    """Irregular times, the obvious way: per-step dense matrices from h_k = t_k - t_{k-1}.
+    LegS: s = t - t_0 + (t_1 - t_0), step k on [s_{k-1}, s_k]; LegT: h / theta; LagT: h * dt.
+    The first LegT/LagT step uses h_0 = t_1 - t_0."""
+    A, B = transition(measure, N)
+    out = np.empty((len(u), N))
+    delta0 = t[1] - t[0]
+    if measure == "legs":
+        c = np.zeros(N)
+        c[0] = u[0]
+        out[0] = c
+        for k in range(1, len(u)):
+            h = t[k] - t[k - 1]
+            s_prev = t[k - 1] - t[0] + delta0
+            if method == "zoh":
+                step = math.log((s_prev + h) / s_prev) if legs_time == "natural" else h / s_prev
+                Ad, Bd = discretize(A, B, step, "zoh")
+            else:
+                tau = s_prev + (ALPHA[method] * h if legs_time == "natural" else 0.0)
+                Ad, Bd = discretize(A * h / tau, B * h / tau, 1.0, method)
+            c = Ad @ c + Bd * u[k]
+            out[k] = c
+        return out
+    c = -np.linalg.solve(A, B) * u[0] if init == "steady" else np.zeros(N)
+    for k in range(len(u)):
+        h = delta0 if k == 0 else t[k] - t[k - 1]
+        hm = h / theta if measure == "legt" else h * dt
+        Ad, Bd = discretize(A, B, hm, method)
+        c = Ad @ c + Bd * u[k]
+        out[k] = c
+    return out

@@ -1,0 +1,132 @@
+"""Irregularly sampled streams: update(x, times=...)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import naive
+from conftest import smooth_signal
+from helpers import rel_err
+from hippo_cli import DataError, HiPPO, ParameterError
+
+CONFIGS = [
+    ("legs", "bilinear", {}), ("legs", "zoh", {}), ("legs", "backward", {}),
+    ("legs", "forward", {}), ("legs", "bilinear", {"legs_time": "start"}),
+    ("legt", "bilinear", {"theta": 40.0}), ("legt", "zoh", {"theta": 40.0}),
+    ("legt", "backward", {"theta": 40.0, "init": "steady"}),
+    ("lagt", "bilinear", {"dt": 0.05}), ("lagt", "zoh", {"dt": 0.05}),
+    ("lagt", "backward", {"dt": 0.05, "init": "steady"}),
+]
+
+
+def _gappy_times(L: int, seed: int) -> np.ndarray:
+    """Jittered sample times with random gaps (dropped samples)."""
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(3 * L, size=L, replace=False))
+    return keep + rng.uniform(-0.3, 0.3, L)
+
+
+@pytest.mark.parametrize("measure,method,kw", CONFIGS)
+def test_uniform_times_reproduce_the_uniform_run(measure, method, kw):
+    u = smooth_signal(1500, 4)
+    want = HiPPO(measure, 12, method=method, **kw).update(u, every=5)
+    enc = HiPPO(measure, 12, method=method, **kw)
+    t = np.arange(1500.0)
+    got = np.concatenate([enc.update(u[a:b], every=5, times=t[a:b])
+                          for a, b in [(0, 2), (2, 700), (700, 1500)]])
+    assert rel_err(got, want) <= 1e-12
+
+
+@pytest.mark.parametrize("measure,method,kw", CONFIGS)
+def test_resampled_time_unit_matches_the_uniform_run(measure, method, kw):
+    """Times in seconds at 200 Hz: LegS is scale-invariant; theta (seconds) and dt
+    (measure units per second) are rescaled to describe the same system."""
+    u = smooth_signal(800, 5)
+    want = HiPPO(measure, 10, method=method, **kw).update(u)
+    scaled = dict(kw)
+    if "theta" in kw:
+        scaled["theta"] = kw["theta"] / 200
+    if "dt" in kw:
+        scaled["dt"] = kw["dt"] * 200
+    got = HiPPO(measure, 10, method=method, **scaled).update(u, times=np.arange(800) / 200)
+    assert rel_err(got, want) <= 1e-11
+
+
+@pytest.mark.parametrize("measure,method,kw", CONFIGS)
+def test_irregular_times_equal_the_dense_reference(measure, method, kw):
+    t = _gappy_times(400, 9)
+    u = np.sin(t / 30) + 0.2 * np.cos(t / 7)
+    kw = dict(kw)
+    legs_time = kw.pop("legs_time", "natural")
+    init = kw.get("init", "zero")
+    want = naive.timed_run(measure, 12, method, u, t, theta=kw.get("theta"), dt=kw.get("dt"),
+                           legs_time=legs_time, init=init)
+    enc = HiPPO(measure, 12, method=method, legs_time=legs_time, **kw) if measure == "legs" \
+        else HiPPO(measure, 12, method=method, **kw)
+    got = np.concatenate([enc.update(u[a:b], times=t[a:b]) for a, b in [(0, 3), (3, 400)]])
+    assert rel_err(got, want) <= 1e-10
+
+
+def test_legs_timescale_invariance():
+    """Prop. 3 of the paper: the same signal at 100 Hz and 200 Hz gives the same LegS
+    coefficients up to discretisation error."""
+    f = lambda t: 1 + np.sin(2 * np.pi * 0.3 * t) + 0.5 * np.cos(2 * np.pi * 0.7 * t)  # noqa: E731
+    states = []
+    for hz in (100, 200, 400):
+        t = np.arange(0, 10 * hz + 1) / hz
+        enc = HiPPO("legs", 32)
+        enc.update(f(t), times=t)
+        states.append(enc.state)
+    e1 = np.max(np.abs(states[0] - states[2]))
+    e2 = np.max(np.abs(states[1] - states[2]))
+    assert e1 < 2e-2 and e2 < e1 / 1.8  # converges as the rate grows
+
+
+def test_gaps_reconstruct_at_the_original_times():
+    t = _gappy_times(3000, 3)
+    f = lambda x: np.sin(x / 400) + 0.3 * np.cos(x / 170)  # noqa: E731
+    u = f(t)
+    enc = HiPPO("legs", 48)
+    enc.update(u, times=t)
+    err = enc.reconstruct_at(enc.state, t[-1], t) - u
+    # each sample holds over the interval since the previous one (up to 9 time units here):
+    # the state is the projection of that staircase, so the error is the staircase's
+    assert np.sqrt(np.mean(err**2)) < 1e-2
+    enc = HiPPO("legt", 32, theta=600.0, init="steady")
+    enc.update(u, times=t)
+    recent = t > t[-1] - 600
+    err = enc.reconstruct_at(enc.state, t[-1], t[recent]) - u[recent]
+    assert np.sqrt(np.mean(err**2)) < 1e-2
+
+
+def test_timed_state_saves_and_resumes(tmp_path):
+    t = _gappy_times(500, 1)
+    u = np.cos(t / 50)
+    whole = HiPPO("lagt", 8, dt=0.02).update(u, times=t)
+    enc = HiPPO("lagt", 8, dt=0.02)
+    a = enc.update(u[:123], times=t[:123])
+    enc.save(tmp_path / "s.npz")
+    b = HiPPO.load(tmp_path / "s.npz").update(u[123:], times=t[123:])
+    np.testing.assert_array_equal(np.concatenate([a, b]), whole)
+
+
+def test_bad_times():
+    enc = HiPPO("legs", 4)
+    with pytest.raises(DataError, match="strictly increasing"):
+        enc.update(np.ones(3), times=[0.0, 1.0, 1.0])
+    with pytest.raises(DataError, match="3 times for 2"):
+        enc.update(np.ones(2), times=[0.0, 1.0, 2.0])
+    enc.update(np.ones(2), times=[0.0, 1.0])
+    with pytest.raises(DataError, match="strictly increasing"):
+        enc.update(np.ones(1), times=[0.5])
+    with pytest.raises(ParameterError, match="pass times"):
+        enc.update(np.ones(1))
+    plain = HiPPO("legs", 4)
+    plain.update(np.ones(2))
+    with pytest.raises(ParameterError, match="without times"):
+        plain.update(np.ones(1), times=[5.0])
+    with pytest.raises(DataError, match="two samples"):
+        HiPPO("legt", 4, theta=5.0).update(np.ones(1), times=[0.0])
+    with pytest.raises(ParameterError, match="block mode"):
+        HiPPO("legs", 4, reset_every=5).update(np.ones(2), times=[0.0, 1.0])
