@@ -249,6 +249,9 @@ def compress(
                                    "computation is always float64)."),
     quantize: int | None = typer.Option(None, "--quantize", help="Store each row as BITS-bit "
                                         "integers (2-16) with a float32 scale per row."),
+    time_column: str | None = typer.Option(None, "--time-column", "-t", help="Sample times "
+                                           "(numbers or ISO timestamps): each step then uses "
+                                           "its real length; theta/dt are in time units."),
     nan: NanPolicy = NAN,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
 ) -> None:
@@ -271,6 +274,8 @@ def compress(
 
     if tolerance is not None and (every is not None or reset_every is not None):
         raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
+    if time_column is not None and (tolerance is not None or reset_every is not None):
+        raise ParameterError("--time-column does not combine with --tolerance/--reset-every")
     if quantize is not None and dtype != OutDtype.float64:
         raise ParameterError("--quantize and --dtype exclude each other")
     if every is None:
@@ -288,7 +293,7 @@ def compress(
                              "(use hippo stream for rows on stdout)")
     out = Path(output) if output else _default_output(input)
     check_output_path(out)
-    samples = open_samples(input, column)
+    samples = open_samples(input, column, time_column)
     for note in samples.notes:
         if not quiet:
             _say(f"{samples.name}: {note}")
@@ -310,13 +315,20 @@ def compress(
                     bar.update(samples.bytes_read)
             total = ends[-1] + 1 if ends else 0
         else:
+            row_times: list[float] = []
             for block in chunks:
-                writer.append(enc.update(block[:, 0] if C == 1 else block, every))
+                data, t = (block[:, :-1], block[:, -1]) if time_column else (block, None)
+                step0 = enc.steps
+                writer.append(enc.update(data[:, 0] if C == 1 else data, every, times=t))
+                if t is not None:
+                    row_times.extend(t[enc.emitted_steps(step0, len(t), every) - step0].tolist())
                 if bar is not None:
                     bar.update(samples.bytes_read)
             total = enc.steps
             if total % every:
                 writer.append(enc.state[None])
+                if time_column:
+                    row_times.append(enc._clock["t_last"])
         if total == 0:
             raise DataError(f"{samples.name}: no samples")
         meta = coefficient_metadata(
@@ -327,6 +339,8 @@ def compress(
             quantize=quantize, block_ends=ends,
             tolerance={"value": tolerance, "error": error, "max_block": max_block}
             if tolerance is not None else None,
+            timing={"time_column": time_column, "clock": enc._clock, "row_times": row_times}
+            if time_column else None,
         )
         writer.commit(meta)
     if not quiet:
@@ -417,6 +431,9 @@ def stream(
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", help="Also save "
                                                    "--state every K samples (after their rows "
                                                    "are written)."),
+    time_column: str | None = typer.Option(None, "--time-column", "-t", help="Name of the "
+                                           "time field (needs a header line); rows then carry "
+                                           "their time."),
     header: bool = typer.Option(True, "--header/--no-header", help="Write a header line."),
 ) -> None:
     """Encode stdin line by line and write a CSV row per emitted step, live.
@@ -430,7 +447,8 @@ def stream(
     enc = _encoder(measure, N, theta, dt, method, init, legs_time)
     enc._check_every(every)
     run_stream(enc, every=every, nan=nan.value, state_path=state, header=header,
-               interrupted=_Interrupted, checkpoint_every=checkpoint_every)
+               interrupted=_Interrupted, checkpoint_every=checkpoint_every,
+               time_column=time_column)
 
 
 @app.command()

@@ -50,6 +50,7 @@ class Samples:
     _chunks: Iterator[tuple[int, np.ndarray]] = field(repr=False)
     bytes_read: int = 0
     notes: list[str] = field(default_factory=list)
+    time_column: str | None = None  # blocks then end with a column of sample times
 
     def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         return self._chunks
@@ -99,13 +100,16 @@ def _decode(raw: bytes, name: str) -> str:
 
 
 def open_csv(
-    path: str, columns: list[str] | None = None, *, chunk_values: int = CHUNK_VALUES
+    path: str, columns: list[str] | None = None, *, chunk_values: int = CHUNK_VALUES,
+    time_column: str | None = None,
 ) -> Samples:
     """Open a CSV file (``"-"``: stdin) as chunked samples.
 
     A first line with any non-numeric field is a header; otherwise columns are named
     ``col0, col1, ...``. Without ``columns``, every numeric column is used and the others
-    (a timestamp, a label) are left out with a note in ``Samples.notes``.
+    (a timestamp, a label) are left out with a note in ``Samples.notes``. With
+    ``time_column`` (numbers, or ISO timestamps turned into seconds since 1970), every block
+    carries the sample times as its last column.
     """
     import pandas as pd  # lazily: 0.5 s of import time
 
@@ -159,6 +163,8 @@ def open_csv(
     except (ValueError, pd.errors.ParserError) as err:
         raise DataError(f"{name}: unreadable CSV ({_first_line(err)})") from None
     notes: list[str] = []
+    if time_column is not None and time_column not in names:
+        raise DataError(f"{name}: no time column {time_column!r} (columns: {', '.join(names)})")
     if columns:
         missing = [c for c in columns if c not in names]
         if missing:
@@ -167,9 +173,9 @@ def open_csv(
     else:
         chosen = []
         for col in names:
-            if _numeric_share(sniff[col]) > 0:
+            if col != time_column and _numeric_share(sniff[col]) > 0:
                 chosen.append(col)
-        left_out = [c for c in names if c not in chosen]
+        left_out = [c for c in names if c not in chosen and c != time_column]
         if left_out:
             notes.append(f"left out non-numeric column(s): {', '.join(left_out)}")
         if not chosen:
@@ -177,7 +183,9 @@ def open_csv(
     rows_per_chunk = max(1, chunk_values // len(chosen))
     stream = _Prefixed(head, raw)
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
-    samples = Samples(name, chosen, "csv", size, iter(()), notes=notes)
+    if time_column in chosen:
+        raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
+    samples = Samples(name, chosen, "csv", size, iter(()), notes=notes, time_column=time_column)
     samples._chunks = _csv_chunks(
         buffered, stream, raw, samples, skip, rows_per_chunk, read_kw, path != "-"
     )
@@ -203,9 +211,10 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
     import pandas as pd
 
     line = skip + 1
+    wanted = samples.columns + ([samples.time_column] if samples.time_column else [])
     try:
         reader = pd.read_csv(
-            buffered, skiprows=skip, usecols=samples.columns, chunksize=rows, **read_kw
+            buffered, skiprows=skip, usecols=wanted, chunksize=rows, **read_kw
         )
         with reader:
             while True:
@@ -216,7 +225,9 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
                 except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
                     msg = _first_line(err)
                     raise DataError(f"{samples.name}: unreadable CSV ({msg})") from None
-                block = np.empty((len(frame), len(samples.columns)))
+                block = np.empty((len(frame), len(wanted)))
+                if samples.time_column:
+                    block[:, -1] = _parse_times(frame[samples.time_column], samples, line)
                 for j, col in enumerate(samples.columns):
                     series = frame[col]
                     if series.dtype.kind not in "biuf":
@@ -237,6 +248,24 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
     finally:
         if close:
             raw.close()
+
+
+def _parse_times(series: Any, samples: Samples, line: int) -> np.ndarray:
+    """Numbers as they are; ISO timestamps as seconds since 1970 (UTC)."""
+    import pandas as pd
+
+    if series.dtype.kind in "biuf":
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        stamps = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
+        seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+        values = np.asarray(seconds, dtype=np.float64)  # NaT -> NaN
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{samples.where(line + i)}: time {str(series.iloc[i])[:40]!r} is not "
+                        "a number or an ISO timestamp")
+    return values
 
 
 def open_npy(path: str) -> Samples:
@@ -279,14 +308,26 @@ def open_npy(path: str) -> Samples:
     return samples
 
 
-def open_samples(path: str, columns: list[str] | None = None) -> Samples:
+def open_samples(path: str, columns: list[str] | None = None,
+                 time_column: str | None = None) -> Samples:
     """CSV (or ``-`` for stdin) or ``.npy``, chosen by the file name."""
     if path != "-" and path.lower().endswith(".npy"):
-        if columns:
-            cols = [c for c in columns if not re.fullmatch(r"col\d+", c)]
-            if cols:
-                raise ParameterError("--column on an .npy input takes col0, col1, ...")
+        named = [*(columns or []), *([time_column] if time_column else [])]
+        if any(not re.fullmatch(r"col\d+", c) for c in named):
+            raise ParameterError("--column/--time-column on an .npy input take col0, col1, ...")
         samples = open_npy(path)
+        if time_column:
+            if time_column not in samples.columns:
+                raise DataError(f"{path}: has {len(samples.columns)} column(s), no {time_column}")
+            data = [c for c in (columns or samples.columns) if c != time_column]
+            if not data:
+                raise DataError(f"{path}: no column left besides the time column")
+            idx = [int(c[3:]) for c in data] + [int(time_column[3:])]
+            inner = samples._chunks
+            samples._chunks = ((start, block[:, idx]) for start, block in inner)
+            samples.columns = data
+            samples.time_column = time_column
+            return samples
         if columns:
             idx = [int(c[3:]) for c in columns]
             if max(idx) >= len(samples.columns):
@@ -295,7 +336,7 @@ def open_samples(path: str, columns: list[str] | None = None) -> Samples:
             samples._chunks = ((start, block[:, idx]) for start, block in inner)
             samples.columns = [samples.columns[i] for i in idx]
         return samples
-    return open_csv(path, columns)
+    return open_csv(path, columns, time_column=time_column)
 
 
 def prefetch(chunks: Iterator, depth: int = 2) -> Iterator:
@@ -351,13 +392,15 @@ def clean_chunks(samples: Samples, nan: str = "error") -> Iterator[np.ndarray]:
     if nan not in NAN_POLICIES:
         raise ParameterError(f"unknown NaN policy {nan!r} (choose from {', '.join(NAN_POLICIES)})")
     last: np.ndarray | None = None
-    for first, block in samples.chunks():
-        if len(block) == 0:
+    timed = samples.time_column is not None
+    for first, full in samples.chunks():
+        if len(full) == 0:
             continue
+        block = full[:, :-1] if timed else full
         finite = np.isfinite(block)
         if finite.all():
             last = block[-1].copy()
-            yield block
+            yield full
             continue
         inf_rows = np.isinf(block).any(axis=1)
         if inf_rows.any():
@@ -370,15 +413,15 @@ def clean_chunks(samples: Samples, nan: str = "error") -> Iterator[np.ndarray]:
                 f"{samples.where(first + i)}: column {col!r} is empty or NaN "
                 "(use --nan skip or --nan hold)"
             )
-        if nan == "skip":
-            kept = block[~bad_rows]
+        if nan == "skip":  # with times: the dropped samples become real gaps
+            kept = full[~bad_rows]
             if len(kept):
-                last = kept[-1].copy()
+                last = kept[-1, : block.shape[1]].copy()
                 yield kept
             continue
         block = _hold(block, last, samples, first)
         last = block[-1].copy()
-        yield block
+        yield np.column_stack([block, full[:, -1]]) if timed else block
 
 
 def _hold(block: np.ndarray, last: np.ndarray | None, samples: Samples, first: int) -> np.ndarray:
@@ -684,6 +727,14 @@ def load_coefficients(path: str) -> CoefficientFile:
             raise DataError(f"{side}: block_ends do not match the rows and samples")
     elif every < 1 or total < 0 or len(emitted_steps(every, total)) != R:
         raise DataError(f"{side}: rows/every/samples are inconsistent")
+    if meta.get("time_column") is not None:
+        clock, times = meta.get("clock"), meta.get("row_times")
+        if (not isinstance(clock, dict) or not all(isinstance(clock.get(k), (int, float))
+                                                   for k in ("t0", "t_last"))
+                or not isinstance(times, list) or len(times) != R
+                or not all(isinstance(v, (int, float)) for v in times)
+                or (R > 1 and min(np.diff(times)) <= 0)):
+            raise DataError(f"{side}: clock/row_times do not match the rows")
     reset = meta.get("reset_every")
     if reset is not None and (not isinstance(reset, int) or isinstance(reset, bool)
                               or reset < 1 or reset % every):
@@ -695,6 +746,7 @@ def coefficient_metadata(
     params: dict, *, every: int, samples: int, rows: int, columns: list[str], dtype: str,
     input_name: str, input_bytes: int | None, nan: str, quantize: int | None = None,
     block_ends: list[int] | None = None, tolerance: dict | None = None,
+    timing: dict | None = None,
 ) -> dict:
     """The sidecar: everything ``reconstruct`` and ``info`` need."""
     return {
@@ -719,6 +771,7 @@ def coefficient_metadata(
         "quantize": quantize,
         "block_ends": block_ends,
         "tolerance": tolerance,
+        **(timing or {}),
     }
 
 

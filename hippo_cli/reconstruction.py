@@ -64,6 +64,8 @@ def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -
                                  f"samples = {meta['samples']}; e.g. {near})")
     k, b = int(steps[r]), int(starts[r])
     first = b + measures.first_covered(enc.measure, k - b, theta=enc.theta, dt=enc.dt)
+    if meta.get("time_column"):  # coverage is decided by the times, read with the original
+        first = 0
     return Plan([(r, k, b, max(first, 0), k)], whole=False)
 
 
@@ -133,16 +135,17 @@ def _batches(plan: Plan) -> Iterator[tuple[np.ndarray, list[tuple[int, int, int,
 class _Original:
     """Serves the original samples for ascending, contiguous index ranges, chunk by chunk."""
 
-    def __init__(self, path: str, columns: list[str], nan: str) -> None:
+    def __init__(self, path: str, columns: list[str], nan: str,
+                 time_column: str | None = None) -> None:
         names = None if all(c.startswith("col") and c[3:].isdigit() for c in columns) else columns
-        samples = open_samples(path, names)
+        samples = open_samples(path, names, time_column)
         if len(samples.columns) != len(columns):
             raise DataError(f"{path}: has {len(samples.columns)} column(s), the coefficients "
                             f"{len(columns)}")
         self.name = samples.name
         self._chunks = clean_chunks(samples, nan)
         self._start = 0
-        self._block = np.empty((0, len(columns)))
+        self._block = np.empty((0, len(columns) + (1 if time_column else 0)))
 
     def take(self, lo: int, hi: int) -> np.ndarray:
         """Samples lo..hi (inclusive), shape (hi - lo + 1, C)."""
@@ -172,7 +175,15 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     columns = list(meta["columns"])
     res = Result(columns, np.zeros(C), np.zeros(C), np.zeros(C), np.full(C, np.inf),
                  np.full(C, -np.inf), original is not None)
-    orig = _Original(original, columns, meta.get("nan") or "error") if original else None
+    timed = meta.get("time_column")
+    if timed and not original:
+        raise ParameterError("these coefficients were made with --time-column: give "
+                             "--original FILE so samples are evaluated at their times")
+    orig = _Original(original, columns, meta.get("nan") or "error", timed) if original else None
+    if timed:
+        enc._clock = dict(meta["clock"])
+        row_times = np.asarray(meta["row_times"], dtype=np.float64)
+        prev_t = None
     total = plan.last - plan.first + 1
     stride = max(1, -(-total // PLOT_POINTS))
     if csv_path is None:
@@ -183,12 +194,27 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
         sink = atomic_text_output(Path(csv_path))
     with (sink if sink is not None else _nullctx(None)) as out:
         if out is not None:
-            out.write("sample," + ",".join(columns) + "\n")
+            out.write("sample," + ("time," if timed else "") + ",".join(columns) + "\n")
         for j, pieces in _batches(plan):
-            values = _evaluate(cf, enc, j, pieces)
+            times = None
+            if timed:
+                if prev_t is None and j[0] > 0:
+                    prev_t = float(orig.take(int(j[0]) - 1, int(j[0]) - 1)[0, -1])
+                full = orig.take(int(j[0]), int(j[-1]))
+                truth, times = full[:, :-1], full[:, -1]
+                values = _evaluate_timed(cf, enc, j, pieces, times, row_times, prev_t)
+                prev_t = float(times[-1])
+                if not plan.whole:  # the default: only the samples the row covers
+                    keep = ~np.isnan(values).all(axis=1)
+                    j, values, truth, times = j[keep], values[keep], truth[keep], times[keep]
+                    if not len(j):
+                        continue
+            else:
+                values = _evaluate(cf, enc, j, pieces)
             if out is not None:
-                _write_rows(out, j, values)
-            truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
+                _write_rows(out, j, values, times)
+            if not timed:
+                truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
             if truth is not None:
                 err = np.abs(values - truth)
                 ok = ~np.isnan(values)
@@ -223,11 +249,30 @@ def _evaluate(cf: CoefficientFile, enc, j: np.ndarray, pieces) -> np.ndarray:  #
     return values
 
 
-def _write_rows(out, j: np.ndarray, values: np.ndarray) -> None:
+def _evaluate_timed(cf: CoefficientFile, enc, j: np.ndarray, pieces, times: np.ndarray,  # noqa: ANN001
+                    row_times: np.ndarray, prev_t: float | None) -> np.ndarray:
+    """Timed files: each row's state evaluated at the samples' own times."""
+    values = np.empty((len(j), cf.channels))
+    for row, _step, _start, lo, hi in pieces:
+        c = cf.row(row)
+        before = times[lo - 1] if lo > 0 else (prev_t if j[lo] > 0 else None)
+        t_row = float(row_times[row])
+        part = enc.reconstruct_at(c[0] if cf.channels == 1 else c, t_row, times[lo:hi], before)
+        values[lo:hi] = part.reshape(hi - lo, cf.channels)
+        if enc.measure == "legt":
+            values[lo:hi][times[lo:hi] <= t_row - enc.theta] = np.nan
+        elif enc.measure == "lagt":
+            lag = (t_row - times[lo:hi]) * enc.dt
+            values[lo:hi][lag > -np.log(measures.LAGT_WEIGHT_CUTOFF)] = np.nan
+    return values
+
+
+def _write_rows(out, j: np.ndarray, values: np.ndarray, times: np.ndarray | None = None) -> None:  # noqa: ANN001
     lines = []
-    for idx, row in zip(j.tolist(), values.tolist()):
+    stamps = [""] * len(j) if times is None else [f"{t!r}," for t in times.tolist()]
+    for idx, stamp, row in zip(j.tolist(), stamps, values.tolist()):
         cells = ["" if v != v else repr(v) for v in row]
-        lines.append(f"{idx}," + ",".join(cells))
+        lines.append(f"{idx},{stamp}" + ",".join(cells))
     out.write("\n".join(lines) + "\n")
 
 

@@ -63,12 +63,14 @@ class _Signals:
 class _LineParser:
     """Turns stdin lines into float rows; remembers the line number and the channel count."""
 
-    def __init__(self, channels: int | None, nan: str) -> None:
+    def __init__(self, channels: int | None, nan: str, time_column: str | None = None) -> None:
         self.channels = channels
         self.nan = nan
         self.lineno = 0
         self.names: list[str] | None = None
         self.last: np.ndarray | None = None
+        self.time_column = time_column
+        self.time_index: int | None = None  # rows then end with the sample time
 
     def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
         """Rows (L, C) of the lines up to the first bad one, and the error it caused."""
@@ -84,7 +86,8 @@ class _LineParser:
         return self._as_array(rows), None
 
     def _as_array(self, rows: list[list[float]]) -> np.ndarray:
-        return np.array(rows, dtype=np.float64).reshape(len(rows), self.channels or 0)
+        width = (self.channels or 0) + (self.time_index is not None)
+        return np.array(rows, dtype=np.float64).reshape(len(rows), width)
 
     def _parse_line(self, raw: bytes) -> list[float] | None:
         text = raw.strip()
@@ -93,14 +96,28 @@ class _LineParser:
         parts = text.split(b",") if text else [b""] * (self.channels or 1)
         if self.lineno == 1 and self.names is None and text:
             try:
+                if self.time_column is not None:
+                    raise ValueError  # a header line is required to find the time column
                 [float(p) for p in parts if p.strip()]
             except ValueError:
                 try:
                     self.names = [p.strip().decode("utf-8") for p in parts]
                 except UnicodeDecodeError:
                     raise DataError("line 1: not UTF-8 text") from None
-                self._set_channels(len(parts))
+                if self.time_column is not None:
+                    if self.time_column not in self.names:
+                        raise DataError(f"line 1: no time column {self.time_column!r} "
+                                        f"(columns: {', '.join(self.names)})") from None
+                    self.time_index = self.names.index(self.time_column)
+                    del self.names[self.time_index]
+                self._set_channels(len(self.names))
                 return None
+        stamp = None
+        if self.time_index is not None:
+            if len(parts) != (self.channels or 0) + 1:
+                raise DataError(f"line {self.lineno}: {len(parts)} values, expected "
+                                f"{(self.channels or 0) + 1}")
+            stamp = _parse_time(parts.pop(self.time_index), self.lineno)
         self._set_channels(len(parts))
         if len(parts) != self.channels:
             raise DataError(f"line {self.lineno}: {len(parts)} values, expected {self.channels}")
@@ -122,11 +139,32 @@ class _LineParser:
                 raise DataError(f"line {self.lineno}: NaN before any value to hold")
             row = [v if v == v else h for v, h in zip(row, self.last.tolist())]
         self.last = np.array(row)
-        return row
+        return row if stamp is None else [*row, stamp]
 
     def _set_channels(self, n: int) -> None:
         if self.channels is None:
             self.channels = n
+
+
+def _parse_time(field: bytes, lineno: int) -> float:
+    """A number, or an ISO 8601 timestamp as seconds since 1970 (naive means UTC)."""
+    import datetime as dt
+
+    text = field.strip().decode("utf-8", "replace")
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise DataError(f"line {lineno}: time {text[:40]!r} is not a number or an ISO "
+                            "timestamp") from None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=dt.timezone.utc)
+        value = stamp.timestamp()
+    if value != value or value in (float("inf"), float("-inf")):
+        raise DataError(f"line {lineno}: time must be finite")
+    return value
 
 
 def _is_float(p: bytes) -> bool:
@@ -137,21 +175,24 @@ def _is_float(p: bytes) -> bool:
     return True
 
 
-def _header(enc: HiPPO, names: list[str] | None, channels: int) -> bytes:
+def _header(enc: HiPPO, names: list[str] | None, channels: int, timed: bool = False) -> bytes:
+    lead = "step,time," if timed else "step,"
     if channels == 1:
         cols = [f"c{n}" for n in range(enc.N)]
     else:
         names = names or [f"col{i}" for i in range(channels)]
         cols = [f"{name}_c{n}" for name in names for n in range(enc.N)]
-    return ("step," + ",".join(cols) + "\n").encode()
+    return (lead + ",".join(cols) + "\n").encode()
 
 
-def _format_rows(steps: np.ndarray, rows: np.ndarray) -> bytes:
+def _format_rows(steps: np.ndarray, rows: np.ndarray, times: np.ndarray | None = None) -> bytes:
     if len(rows) == 0:
         return b""
     flat = rows.reshape(len(rows), -1).tolist()
-    return "".join(f"{k}," + ",".join(map(repr, r)) + "\n"
-                   for k, r in zip(steps.tolist(), flat)).encode()
+    lead = [f"{k}," for k in steps.tolist()]
+    if times is not None:
+        lead = [f"{k}{t!r}," for k, t in zip(lead, times.tolist())]
+    return "".join(k + ",".join(map(repr, r)) + "\n" for k, r in zip(lead, flat)).encode()
 
 
 def _stdin_reader():  # noqa: ANN202
@@ -173,6 +214,7 @@ def run_stream(
     header: bool,
     interrupted: type[Exception],
     checkpoint_every: int | None = None,
+    time_column: str | None = None,
     infd: int | None = None,
     out=None,  # noqa: ANN001 - a binary stream
 ) -> int:
@@ -194,24 +236,37 @@ def run_stream(
         enc = saved
     read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
     out = sys.stdout.buffer if out is None else out
-    parser = _LineParser(enc.channels, nan)
+    parser = _LineParser(enc.channels, nan, time_column)
     wrote_header = not header
     pieces: list[bytes] = []  # the unfinished last line, as read
     pending = 0
     with _Signals(interrupted) as signals:
 
+        timed = time_column is not None
+        held = np.empty((0, 0))  # a timed legt/lagt stream's first sample, until a second
+
         def encode(x: np.ndarray) -> None:
-            nonlocal wrote_header
-            squeeze = x.shape[1] == 1 and (enc.channels is None or enc._squeeze)
+            nonlocal wrote_header, held
+            if timed and enc.steps == 0 and len(held):
+                x = np.concatenate([held, x])
+            if timed and enc.steps == 0 and len(x) == 1 and enc.measure != "legs" \
+                    and enc.init == "zero":
+                held = x  # its step length is the first interval: wait for sample 1
+                return
+            held = x[:0]
+            width = x.shape[1] - timed
+            squeeze = width == 1 and (enc.channels is None or enc._squeeze)
             for part in _split_at_checkpoints(x, enc.steps, checkpoint_every):
                 step0 = enc.steps
+                data, t = (part[:, :-1], part[:, -1]) if timed else (part, None)
                 signals.begin()
-                rows = enc.update(part[:, 0] if squeeze else part, every)
+                rows = enc.update(data[:, 0] if squeeze else data, every, times=t)
                 chunks = []
                 if not wrote_header:
-                    chunks.append(_header(enc, parser.names, x.shape[1]))
+                    chunks.append(_header(enc, parser.names, width, timed))
                     wrote_header = True
-                chunks.append(_format_rows(HiPPO.emitted_steps(step0, len(part), every), rows))
+                steps = HiPPO.emitted_steps(step0, len(part), every)
+                chunks.append(_format_rows(steps, rows, None if t is None else t[steps - step0]))
                 out.write(b"".join(chunks))
                 out.flush()
                 if checkpoint_every and enc.steps % checkpoint_every == 0:
@@ -252,6 +307,9 @@ def run_stream(
                     if error is not None:
                         raise error
                 if not data:
+                    if timed and enc.steps == 0 and len(held):
+                        raise DataError("a timed legt/lagt stream needs two samples (the first "
+                                        "interval sets the first step; or use --init steady)")
                     break
         finally:
             signals.busy = False

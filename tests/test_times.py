@@ -130,3 +130,66 @@ def test_bad_times():
         HiPPO("legt", 4, theta=5.0).update(np.ones(1), times=[0.0])
     with pytest.raises(ParameterError, match="block mode"):
         HiPPO("legs", 4, reset_every=5).update(np.ones(2), times=[0.0, 1.0])
+
+
+# ----------------------------------------------------------------------------- the CLI
+def _gappy_csv(path, L=1200):
+    import pandas as pd
+
+    t = _gappy_times(L, 6) * 7.0  # seconds, with gaps
+    v = np.sin(t / 4000) + 0.3 * np.cos(t / 2500)
+    v[50:55] = np.nan  # with --nan skip these become real time gaps
+    stamps = pd.Timestamp("2026-03-01T00:00:00") + pd.to_timedelta(np.round(t, 3), unit="s")
+    lines = ["when,level"] + [f"{s.isoformat()},{'' if x != x else repr(float(x))}"
+                              for s, x in zip(stamps, v)]
+    path.write_text("\n".join(lines) + "\n")
+    seconds = (stamps - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+    keep = ~np.isnan(v)
+    return np.asarray(seconds)[keep], v[keep]
+
+
+@pytest.mark.parametrize("args", [["--measure", "legs"],
+                                  ["--measure", "legt", "--theta", "2000", "--init", "steady"],
+                                  ["--measure", "lagt", "--dt", "0.001"]])
+def test_compress_and_reconstruct_with_a_time_column(tmp_path, args):
+    from test_cli import assert_clean_failure, hippo
+
+    src = tmp_path / "g.csv"
+    t, v = _gappy_csv(src)
+    out = tmp_path / "g.npy"
+    res = hippo("compress", src, "--time-column", "when", "--nan", "skip", "-N", 16,
+                "--every", 100, "-o", out, *args)
+    assert res.exit_code == 0, res.stderr
+    kw = {"legs": {}, "legt": {"theta": 2000.0, "init": "steady"},
+          "lagt": {"dt": 0.001}}[args[1]]
+    enc = HiPPO(args[1], 16, **kw)
+    rows = enc.update(v, every=100, times=t)
+    got = np.load(out)
+    assert rel_err(got[: len(rows)], rows) <= 1e-12
+    assert_clean_failure(hippo("reconstruct", out), 2, "--original")
+    res = hippo("reconstruct", out, "--original", src, "-o", tmp_path / "r.csv")
+    assert res.exit_code == 0, res.stderr
+    table = np.loadtxt(tmp_path / "r.csv", delimiter=",", skiprows=1)
+    assert open(tmp_path / "r.csv").readline().strip() == "sample,time,level"
+    np.testing.assert_allclose(table[:, 1], t[table[:, 0].astype(int)], rtol=0, atol=1e-6)
+    want = enc.reconstruct_at(enc.state, t[-1], table[:, 1],
+                              None if table[0, 0] == 0 else t[int(table[0, 0]) - 1])
+    assert rel_err(table[:, 2], want) <= 1e-9
+    if args[1] != "lagt":  # (LagT's basis only resolves its most recent past)
+        assert np.sqrt(np.mean((table[:, 2] - v[table[:, 0].astype(int)]) ** 2)) < 0.02
+
+
+def test_stream_with_times_line_by_line_equals_the_library():
+    from test_cli import hippo
+
+    t = _gappy_times(40, 2)
+    v = np.cos(t / 9)
+    text = "t,x\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(t.tolist(), v.tolist()))
+    res = hippo("stream", "-t", "t", "--measure", "legt", "--theta", 30, "-N", 6, input=text)
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "step,time," + ",".join(f"c{n}" for n in range(6))
+    table = np.array([ln.split(",") for ln in lines[1:]], float)
+    want = HiPPO("legt", 6, theta=30.0).update(v, times=t)
+    np.testing.assert_array_equal(table[:, 1], t)
+    assert rel_err(table[:, 2:], want) <= 1e-12
