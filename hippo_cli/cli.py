@@ -39,6 +39,12 @@ class Measure(str, Enum):
     legs = "legs"
     legt = "legt"
     lagt = "lagt"
+    lmu = "lmu"
+    tlagt = "tlagt"
+    glagt = "glagt"
+    fout = "fout"
+    foud = "foud"
+    legsd = "legsd"
 
 
 class Method(str, Enum):
@@ -71,7 +77,10 @@ class OutDtype(str, Enum):
 
 # --------------------------------------------------------------------------- shared options
 MEASURE = typer.Option(Measure.legs, "--measure", "-m", help="History to remember: legs = all "
-                       "of it, legt = a sliding window of theta samples, lagt = fading past.")
+                       "of it; legt, lmu, fout = a sliding window of theta samples; lagt, "
+                       "tlagt, glagt, foud, legsd = a fading past (time step dt).")
+ALPHA = typer.Option(None, "--alpha", help="glagt: generalised Laguerre order [0].")
+BETA = typer.Option(None, "--beta", help="glagt [0.01] / tlagt [1]: tilt of the measure.")
 ORDER = typer.Option(64, "-N", "--order", help="Number of coefficients per channel.")
 THETA = typer.Option(None, "--theta", help="legt: window length in samples (required).")
 DT = typer.Option(None, "--dt", help="lagt: step size in the measure's time unit [1.0].")
@@ -142,7 +151,8 @@ def _cli_errors(fn: Any) -> Any:
     return wrapper
 
 
-def _encoder(measure, N, theta, dt, method, init, legs_time, reset_every=None):  # noqa: ANN001
+def _encoder(measure, N, theta, dt, method, init, legs_time, reset_every=None,  # noqa: ANN001
+             alpha=None, beta=None):  # noqa: ANN001
     """Build the encoder from CLI options; an option given for the wrong measure is an error
     (the defaults of --init and --legs-time are not 'given')."""
     import warnings
@@ -150,7 +160,7 @@ def _encoder(measure, N, theta, dt, method, init, legs_time, reset_every=None): 
     from .encoder import HiPPO
 
     kw: dict[str, Any] = {"theta": theta, "dt": dt, "method": method.value,
-                          "reset_every": reset_every}
+                          "reset_every": reset_every, "alpha": alpha, "beta": beta}
     if measure == Measure.legs:
         if init != Init.zero:
             raise ParameterError("--init does not apply to --measure legs")
@@ -233,6 +243,8 @@ def compress(
     method: Method = METHOD,
     init: Init = INIT,
     legs_time: LegsTime = LEGS_TIME,
+    alpha: float | None = ALPHA,
+    beta: float | None = BETA,
     column: list[str] | None = typer.Option(None, "--column", "-c", help="Column to encode "
                                                "(repeatable) [every numeric column]."),
     every: int | None = typer.Option(None, "--every", "-e", help="Emit the state after every "
@@ -280,7 +292,7 @@ def compress(
         raise ParameterError("--quantize and --dtype exclude each other")
     if every is None:
         every = reset_every or 1
-    enc = _encoder(measure, N, theta, dt, method, init, legs_time, reset_every)
+    enc = _encoder(measure, N, theta, dt, method, init, legs_time, reset_every, alpha, beta)
     enc._check_every(every)
     if reset_every is not None and reset_every % every:
         raise ParameterError(f"--every ({every}) must divide --reset-every ({reset_every})")
@@ -424,6 +436,8 @@ def stream(
     method: Method = METHOD,
     init: Init = INIT,
     legs_time: LegsTime = LEGS_TIME,
+    alpha: float | None = ALPHA,
+    beta: float | None = BETA,
     every: int = EVERY,
     nan: NanPolicy = NAN,
     state: Path | None = typer.Option(None, "--state", help="Resume from this state file "
@@ -444,7 +458,7 @@ def stream(
     """
     from .streaming import run_stream
 
-    enc = _encoder(measure, N, theta, dt, method, init, legs_time)
+    enc = _encoder(measure, N, theta, dt, method, init, legs_time, alpha=alpha, beta=beta)
     enc._check_every(every)
     run_stream(enc, every=every, nan=nan.value, state_path=state, header=header,
                interrupted=_Interrupted, checkpoint_every=checkpoint_every,

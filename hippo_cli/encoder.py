@@ -53,7 +53,8 @@ def discretize_many(A: np.ndarray, B: np.ndarray, hs: np.ndarray,
 
 
 def time_basis(measure: str, N: int, clock: dict, state_time: float, times: np.ndarray,
-               prev_time: float | None, *, theta: float | None, dt: float | None) -> np.ndarray:
+               prev_time: float | None, *, theta: float | None, dt: float | None,
+               params: dict | None = None) -> np.ndarray:
     """Basis matrix (len(times), N) of a timed stream's state taken at ``state_time``."""
     if measure == "legs":
         def s(t):  # noqa: ANN001, ANN202 - LegS time: the first sample covers delta0
@@ -62,9 +63,11 @@ def time_basis(measure: str, N: int, clock: dict, state_time: float, times: np.n
         st = s(times)
         mid = (np.r_[before, st[:-1]] + st) / 2
         return measures.legendre_basis(N, 2.0 * mid / s(state_time) - 1.0)
-    if measure == "legt":
-        return measures.legendre_basis(N, 2.0 * (times - state_time) / theta + 1.0)
-    return measures.laguerre_basis(N, (state_time - times) * dt)
+    if measure in measures.WINDOW_MEASURES:
+        lag = (state_time - times) / theta
+    else:
+        lag = (state_time - times) * dt
+    return measures.basis_at_lag(measure, N, lag, **(params or {}))
 
 
 class NumericalWarning(RuntimeWarning):
@@ -86,8 +89,9 @@ class HiPPO:
 
     Parameters
     ----------
-    measure : ``"legt"`` (sliding window), ``"lagt"`` (exponentially fading past) or
-        ``"legs"`` (the whole history, scale-invariant).
+    measure : ``"legs"`` (the whole history, scale-invariant), a window measure (``"legt"``,
+        ``"lmu"``, ``"fout"``: the last theta samples) or a fading one (``"lagt"``,
+        ``"tlagt"``, ``"glagt"``, ``"foud"``, ``"legsd"``); see :mod:`hippo_cli.measures`.
     N : number of coefficients (>= 1).
     theta : legt only (required): window length in samples; the step is dt = 1/theta.
     dt : lagt only (default 1.0): step size in the measure's time unit.
@@ -98,6 +102,7 @@ class HiPPO:
         ``"start"``: tau = k for every method (the paper's eq. 11, hippo-code's C++).
     init : legt/lagt only. ``"zero"`` (c_{-1} = 0, the published definition) or ``"steady"``
         (c_{-1} = -A^-1 B f_0, as if the signal had always been at its first value).
+    alpha, beta : glagt (alpha, beta) and tlagt (beta) parameters (published defaults).
     reset_every : block mode: restart the encoder before every global step k with
         ``k % reset_every == 0``, so each state describes its own block only (with legs: the
         Legendre projection of the block). ``every`` must then divide it.
@@ -116,6 +121,8 @@ class HiPPO:
         legs_time: str = "natural",
         init: str = "zero",
         reset_every: int | None = None,
+        alpha: float | None = None,
+        beta: float | None = None,
     ) -> None:
         self.measure = measures.check_measure(measure)
         self.N = measures.check_order(N)
@@ -152,11 +159,12 @@ class HiPPO:
                 raise ParameterError(f"reset_every must be an integer >= 1, got {reset_every!r}")
             reset_every = int(reset_every)
         self.reset_every: int | None = reset_every
-        self._A, self._B = measures.transition(self.measure, self.N)
+        self.measure_params = measures.measure_params(self.measure, alpha, beta)
+        self._A, self._B = measures.transition(self.measure, self.N, **self.measure_params)
         self._Abar: np.ndarray | None = None
         self._Bbar: np.ndarray | None = None
         if self.measure != "legs":
-            h = 1.0 / self.theta if self.measure == "legt" else self.dt
+            h = 1.0 / self.theta if self.theta is not None else self.dt
             self._Abar, self._Bbar = discretize(self._A, self._B, h, self.method)
             radius = float(np.max(np.abs(np.linalg.eigvals(self._Abar))))
             if radius > 1.0 + 1e-12:
@@ -175,7 +183,8 @@ class HiPPO:
             )
         self._steady: np.ndarray | None = None
         if self.init == "steady":
-            self._steady = -np.linalg.solve(self._A, self._B)
+            # least squares: fout's A is singular (its c_1 never moves), the others invertible
+            self._steady = -np.linalg.lstsq(self._A, self._B, rcond=None)[0]
         self.reset()
 
     # ----------------------------------------------------------------- state
@@ -212,6 +221,7 @@ class HiPPO:
             p["init"] = self.init
         if self.reset_every is not None:
             p["reset_every"] = self.reset_every
+        p.update(self.measure_params)
         return p
 
     def __repr__(self) -> str:
@@ -338,7 +348,7 @@ class HiPPO:
                 self._state[:, :] = 0.0
                 if self._steady is not None:
                     self._state[:, :] = np.outer(self._steady, x2[0])
-            hm = h / self.theta if self.measure == "legt" else h * self.dt  # measure units
+            hm = h / self.theta if self.theta is not None else h * self.dt  # measure units
             if self.measure == "lagt" and self.method != "zoh":
                 written = _kernels.lagt_gbt_steps(x2, self._state, step0, every, alpha, hm, out)
             else:
@@ -456,13 +466,14 @@ class HiPPO:
             raise ParameterError("reconstruct_at needs a timed stream (update with times=)")
         c = np.asarray(coeffs, dtype=np.float64)
         M = time_basis(self.measure, self.N, self._clock, state_time, np.asarray(times, float),
-                       prev_time, theta=self.theta, dt=self.dt)
+                       prev_time, theta=self.theta, dt=self.dt, params=self.measure_params)
         return M @ c if c.ndim == 1 else M @ c.T
 
     def reconstruct_local(self, c: np.ndarray, step: int, samples: np.ndarray) -> np.ndarray:
         """As :meth:`reconstruct`, with ``step`` and ``samples`` counted from the start of the
         history the state holds (the stream, or its block). c: (N,) or (C, N)."""
-        M = measures.eval_basis(self.measure, self.N, step, samples, theta=self.theta, dt=self.dt)
+        M = measures.eval_basis(self.measure, self.N, step, samples, theta=self.theta,
+                                dt=self.dt, **self.measure_params)
         return M @ c if c.ndim == 1 else M @ c.T
 
     # ------------------------------------------------------------- save/load

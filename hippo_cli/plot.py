@@ -23,9 +23,9 @@ def _pyplot():
 
 def _title(meta: dict) -> str:
     scale = ""
-    if meta["measure"] == "legt":
-        scale = f", theta = {meta['theta']:g} samples"
-    elif meta["measure"] == "lagt":
+    if meta.get("theta") is not None:
+        scale = f", theta = {meta['theta']:g}" + (" s" if meta.get("time_column") else " samples")
+    elif meta.get("dt") is not None:
         scale = f", dt = {meta['dt']:g}"
     if meta.get("reset_every"):
         scale += f", blocks of {meta['reset_every']} samples"

@@ -105,8 +105,8 @@ def _encoder(meta: dict):
     from .encoder import HiPPO
 
     # block mode is handled here through the rows' block starts, so not passed on
-    params = {k: meta[k] for k in ("measure", "N", "method", "theta", "dt", "legs_time", "init")
-              if meta.get(k) is not None}
+    params = {k: meta[k] for k in ("measure", "N", "method", "theta", "dt", "legs_time", "init",
+                                   "alpha", "beta") if meta.get(k) is not None}
     try:
         return HiPPO(**params)
     except ParameterError as err:
@@ -259,11 +259,11 @@ def _evaluate_timed(cf: CoefficientFile, enc, j: np.ndarray, pieces, times: np.n
         t_row = float(row_times[row])
         part = enc.reconstruct_at(c[0] if cf.channels == 1 else c, t_row, times[lo:hi], before)
         values[lo:hi] = part.reshape(hi - lo, cf.channels)
-        if enc.measure == "legt":
+        if enc.measure in measures.WINDOW_MEASURES:
             values[lo:hi][times[lo:hi] <= t_row - enc.theta] = np.nan
-        elif enc.measure == "lagt":
+        elif enc.measure in measures.FADING_MEASURES:
             lag = (t_row - times[lo:hi]) * enc.dt
-            values[lo:hi][lag > -np.log(measures.LAGT_WEIGHT_CUTOFF)] = np.nan
+            values[lo:hi][lag > measures.fading_cutoff()] = np.nan
     return values
 
 

@@ -12,7 +12,10 @@ import scipy.linalg
 ALPHA = {"forward": 0.0, "backward": 1.0, "bilinear": 0.5}
 
 
-def transition(measure: str, N: int) -> tuple[np.ndarray, np.ndarray]:
+def transition(measure: str, N: int, alpha: float = 0.0, beta: float | None = None):
+    """Entry by entry, from the formulas in ../shared/golden/README.md."""
+    if measure in EXTRA:
+        return EXTRA[measure](N, alpha, beta)
     A = np.zeros((N, N))
     B = np.zeros(N)
     for n in range(N):
@@ -32,18 +35,20 @@ def transition(measure: str, N: int) -> tuple[np.ndarray, np.ndarray]:
 def discretize(A, B, h, method):
     N = A.shape[0]
     eye = np.eye(N)
-    if method == "zoh":
-        Ad = scipy.linalg.expm(h * A)
-        Bd = np.linalg.solve(A, (Ad - eye) @ B)
-        return Ad, Bd
+    if method == "zoh":  # Bd = int_0^h e^{sA} ds B by the augmented exponential (A may be singular)
+        M = np.zeros((N + 1, N + 1))
+        M[:N, :N] = h * A
+        M[:N, N] = h * B
+        E = scipy.linalg.expm(M)
+        return E[:N, :N], E[:N, N]
     a = ALPHA[method]
     inv = np.linalg.inv(eye - a * h * A)
     return inv @ (eye + (1 - a) * h * A), inv @ (h * B)
 
 
-def lti_run(measure, N, h, method, u, init="zero"):
+def lti_run(measure, N, h, method, u, init="zero", alpha=0.0, beta=None):
     """Coefficients after every sample, shape (L, N) (u is 1-D)."""
-    A, B = transition(measure, N)
+    A, B = transition(measure, N, alpha, beta)
     Ad, Bd = discretize(A, B, h, method)
     c = np.zeros(N)
     if init == "steady":
@@ -118,3 +123,59 @@ def timed_run(measure, N, method, u, t, theta=None, dt=None, legs_time="natural"
         c = Ad @ c + Bd * u[k]
         out[k] = c
     return out
+
+
+
+def _lmu(N, alpha, beta):
+    A = np.zeros((N, N))
+    B = np.zeros(N)
+    for n in range(N):
+        for k in range(N):
+            A[n, k] = (2 * n + 1) * (-1.0 if n < k else (-1.0) ** (n - k + 1))
+        B[n] = (2 * n + 1) * (-1.0) ** n
+    return A, B
+
+
+def _tlagt(N, alpha, beta):
+    b = 1.0 if beta is None else beta
+    A = np.array([[(1 - b) / 2 - 1 if n == k else (-1.0 if n > k else 0.0) for k in range(N)]
+                  for n in range(N)])
+    return A, np.full(N, b)
+
+
+def _glagt(N, alpha, beta):
+    import scipy.special as sp
+
+    b = 0.01 if beta is None else beta
+    ell = np.sqrt(sp.gamma(np.arange(N) + alpha + 1) / sp.gamma(np.arange(N) + 1))
+    A = np.zeros((N, N))
+    B = np.zeros(N)
+    for n in range(N):
+        for k in range(N):
+            base = -(1 + b) / 2 if n == k else (-1.0 if n > k else 0.0)
+            A[n, k] = base * ell[k] / ell[n]
+        scale = sp.gamma(1 - alpha) ** -0.5 * b ** ((1 - alpha) / 2)
+        B[n] = sp.binom(n + alpha, n) / ell[n] * scale
+    return A, B
+
+
+def _fourier(N, scale, rank_one, shift, bscale):
+    bvec = np.array([1.0 if n == 0 else (math.sqrt(2) if n % 2 == 0 else 0.0) for n in range(N)])
+    A = np.zeros((N, N))
+    for j in range(1, N // 2):
+        A[2 * j, 2 * j + 1] = -scale * math.pi * j
+        A[2 * j + 1, 2 * j] = scale * math.pi * j
+    A -= rank_one * np.outer(bvec, bvec) + shift * np.eye(N)
+    return A, bscale * bvec
+
+
+def _legsd(N, alpha, beta):
+    A, B = transition("legs", N)
+    return A + 0.5 * np.outer(B, B), 0.5 * B
+
+
+EXTRA = {
+    "lmu": _lmu, "tlagt": _tlagt, "glagt": _glagt, "legsd": _legsd,
+    "fout": lambda N, a, b: _fourier(N, 2, 2.0, 0.0, 2.0),   # s4 visualisation scaling
+    "foud": lambda N, a, b: _fourier(N, 2, 0.0, 0.5, 1.0),
+}
