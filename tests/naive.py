@@ -118,7 +118,7 @@ def timed_run(measure, N, method, u, t, theta=None, dt=None, legs_time="natural"
     c = -np.linalg.solve(A, B) * u[0] if init == "steady" else np.zeros(N)
     for k in range(len(u)):
         h = delta0 if k == 0 else t[k] - t[k - 1]
-        hm = h / theta if measure == "legt" else h * dt
+        hm = h / theta if theta is not None else h * dt
         Ad, Bd = discretize(A, B, hm, method)
         c = Ad @ c + Bd * u[k]
         out[k] = c

@@ -17,6 +17,9 @@ CONFIGS = [
     ("legt", "backward", {"theta": 40.0, "init": "steady"}),
     ("lagt", "bilinear", {"dt": 0.05}), ("lagt", "zoh", {"dt": 0.05}),
     ("lagt", "backward", {"dt": 0.05, "init": "steady"}),
+    ("fout", "bilinear", {"theta": 40.0}), ("lmu", "zoh", {"theta": 40.0}),
+    ("glagt", "bilinear", {"dt": 0.05}), ("foud", "zoh", {"dt": 0.05}),
+    ("legsd", "backward", {"dt": 0.05, "init": "steady"}),
 ]
 
 
