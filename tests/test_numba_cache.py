@@ -48,7 +48,10 @@ def _run_read_only(pkg_root: Path, env: dict) -> subprocess.CompletedProcess:
         for p in [pkg_root, *pkg_root.rglob("*")]:
             p.chmod(p.stat().st_mode & ~0o222)
         cmd = [sys.executable, "-c", SCRIPT]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    # cwd matters: "python -c" puts it first on sys.path, and a checkout's root holds the
+    # original hippo_cli
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
+                         cwd=pkg_root.parent)
     if os.geteuid() == 0 and res.returncode != 0 and "mount" in res.stderr:
         pytest.skip(f"read-only bind mount not permitted here: {res.stderr.strip()}")
     return res
@@ -73,7 +76,8 @@ def test_numba_cache_dir_is_respected_and_edits_recompile(tmp_path):
     cache = tmp_path / "numba-cache"
     env = _env(tmp_path, NUMBA_CACHE_DIR=str(cache))
     run = [sys.executable, "-c", SCRIPT]
-    before = subprocess.run(run, env=env, capture_output=True, text=True, timeout=300)
+    before = subprocess.run(run, env=env, capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path)
     assert before.returncode == 0, before.stderr
     assert _cache_files(cache) and not _cache_files(pkg)
     # a new version of the kernel file (a changed input scaling) must not be served stale
@@ -81,6 +85,7 @@ def test_numba_cache_dir_is_respected_and_edits_recompile(tmp_path):
     text = kernels.read_text()
     assert text.count("hf0 = h * x[i, 0]") == 1
     kernels.write_text(text.replace("hf0 = h * x[i, 0]", "hf0 = 2.0 * h * x[i, 0]"))
-    after = subprocess.run(run, env=env, capture_output=True, text=True, timeout=300)
+    after = subprocess.run(run, env=env, capture_output=True, text=True, timeout=300,
+                           cwd=tmp_path)
     assert after.returncode == 0, after.stderr
     assert float(after.stdout) == pytest.approx(2 * float(before.stdout), rel=1e-12)
