@@ -125,6 +125,24 @@ def _legs_step_coefficients(D, inv, b, s, e, g, q, r):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _legs_step_channels(state, s, e, g, q, r, b, ft, S, X):
+    """One LegS step of every channel (state (N, C), channel-innermost), given the step's
+    vectors e, g, q, r (N,), b and the scaled inputs ft (C,); S, X (C,) are scratch."""
+    N, C = state.shape
+    for c in range(C):
+        S[c] = 0.0
+        X[c] = 0.0
+    for n in range(N):
+        sn = s[n]
+        for c in range(C):
+            cn = state[n, c]
+            p = e[n] * cn + g[n] * (ft[c] - b * S[c])
+            state[n, c] = p - q[n] * X[c]
+            S[c] += sn * cn
+            X[c] = r[n] * X[c] + sn * p
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def legs_gbt(x, state, step0, every, alpha, tau_shift, out):
     """LegS, O(N) per step: c_0 = f_0 e_0, then one GBT(alpha) step of A/tau, B/tau, h = 1.
 
@@ -196,17 +214,8 @@ def legs_gbt(x, state, step0, every, alpha, tau_shift, out):
                     Xn = r[n] * Xn + s[n] * p
             else:
                 for c in range(C):
-                    S[c] = 0.0
-                    X[c] = 0.0
                     ft[c] = x[i + t, c] / tau
-                for n in range(N):
-                    sn = s[n]
-                    for c in range(C):
-                        cn = state[n, c]
-                        p = e[n] * cn + g[n] * (ft[c] - b * S[c])
-                        state[n, c] = p - q[n] * X[c]
-                        S[c] += sn * cn
-                        X[c] = r[n] * X[c] + sn * p
+                _legs_step_channels(state, s, e, g, q, r, b, ft, S, X)
             if (k + 1) % every == 0:
                 _emit_1_or_c(c1, state, out, rows)
                 rows += 1
@@ -381,17 +390,8 @@ def legs_gbt_steps(x, state, step0, every, alpha, ratio, out):
                 q[n] = a * s[n] * d
                 r[n] = (1.0 - a * n) * d
             for c in range(C):
-                S[c] = 0.0
-                X[c] = 0.0
                 ft[c] = x[i, c] * ratio[i]
-            for n in range(N):
-                sn = s[n]
-                for c in range(C):
-                    cn = state[n, c]
-                    p = e[n] * cn + g[n] * (ft[c] - b * S[c])
-                    state[n, c] = p - q[n] * X[c]
-                    S[c] += sn * cn
-                    X[c] = r[n] * X[c] + sn * p
+            _legs_step_channels(state, s, e, g, q, r, b, ft, S, X)
         if (k + 1) % every == 0:
             _emit(state, out, rows)
             rows += 1
