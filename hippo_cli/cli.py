@@ -70,6 +70,15 @@ class NanPolicy(str, Enum):
     hold = "hold"
 
 
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+def _many_inputs(path: str) -> bool:
+    return path != "-" and (any(ch in path for ch in "*?[") or Path(path).is_dir())
+
+
 class OutDtype(str, Enum):
     float64 = "float64"
     float32 = "float32"
@@ -265,6 +274,13 @@ def compress(
                                            "(numbers or ISO timestamps): each step then uses "
                                            "its real length; theta/dt are in time units."),
     nan: NanPolicy = NAN,
+    id_column: str | None = typer.Option(None, "--id-column", help="Long format: each id is its "
+                                         "own series; -o is then a folder (one .npy per series "
+                                         "and manifest.json)."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="Many series: on this machine "
+                                  "or on a Dask cluster."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                         "[a local cluster sized to the machine]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
 ) -> None:
     """Encode every column of INPUT and write the coefficients after every K-th sample.
@@ -286,6 +302,17 @@ def compress(
 
     if tolerance is not None and (every is not None or reset_every is not None):
         raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
+    if id_column is not None or engine == Engine.dask or _many_inputs(input):
+        from .fleet import compress_many
+
+        enc = _encoder(measure, N, theta, dt, method, init, legs_time, None, alpha, beta)
+        records = compress_many(
+            input, output, enc.params(), id_column=id_column, columns=column,
+            time_column=time_column, every=every or 1, dtype=dtype.value,
+            engine=engine.value, scheduler=scheduler, extra=(tolerance, reset_every, quantize))
+        if not quiet:
+            _say(f"{len(records['series'])} series -> {output}/ (manifest.json)")
+        return
     if time_column is not None and (tolerance is not None or reset_every is not None):
         raise ParameterError("--time-column does not combine with --tolerance/--reset-every")
     if quantize is not None and dtype != OutDtype.float64:

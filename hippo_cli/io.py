@@ -252,14 +252,9 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
 
 def _parse_times(series: Any, samples: Samples, line: int) -> np.ndarray:
     """Numbers as they are; ISO timestamps as seconds since 1970 (UTC)."""
-    import pandas as pd
+    from .series import to_seconds
 
-    if series.dtype.kind in "biuf":
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        stamps = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
-        seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-        values = np.asarray(seconds, dtype=np.float64)  # NaT -> NaN
+    values = to_seconds(series)
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))

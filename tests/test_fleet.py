@@ -1,0 +1,161 @@
+"""Many series: --id-column (local engine), globs of files, and the Dask engine on a real
+LocalCluster (2 worker processes): equal to the single-machine run bit for bit, a killed
+worker's series retried, a resumed run skipping finished series."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli import hippo
+
+from hippo_cli import HiPPO
+
+
+def _long_frame(n_series: int = 12, seed: int = 0, big: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_series):
+        L = int(rng.integers(80, 600)) if i or not big else big
+        t = np.arange(L) * 2.0
+        frames.append(pd.DataFrame({"sensor": f"s{i:02d}", "t": t,
+                                    "v": np.sin(t / 60 + i), "w": np.cos(t / 25 - i)}))
+    df = pd.concat(frames).sort_values("t", kind="stable").reset_index(drop=True)
+    return df  # interleaved by time, each series in order
+
+
+def _expected(df: pd.DataFrame, sid: str, every: int, N: int = 8) -> np.ndarray:
+    x = df[df.sensor == sid][["v", "w"]].to_numpy()
+    rows = HiPPO("legs", N).update(x, every=every)
+    if len(x) % every:
+        rows = np.concatenate([rows, HiPPO("legs", N).update(x)[-1:]])
+    return rows
+
+
+def test_id_column_local_engine_and_resume(tmp_path):
+    df = _long_frame()
+    df.to_csv(tmp_path / "long.csv", index=False)
+    out = tmp_path / "out"
+    res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column", "v",
+                "--column", "w", "-N", 8, "--every", 50, "-o", out)
+    assert res.exit_code == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["id"] for r in manifest["series"]] == sorted(df.sensor.unique())
+    for rec in manifest["series"]:
+        np.testing.assert_array_equal(np.load(out / rec["file"]), _expected(df, rec["id"], 50))
+        assert rec["samples"] == (df.sensor == rec["id"]).sum()
+    # resume: remove one series; a rerun writes only that one
+    (out / "s03.npy").unlink()
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.npy")}
+    time.sleep(0.01)
+    res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column", "v",
+                "--column", "w", "-N", 8, "--every", 50, "-o", out)
+    assert res.exit_code == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.npy") if p.name in stamps} == \
+        stamps
+    np.testing.assert_array_equal(np.load(out / "s03.npy"), _expected(df, "s03", 50))
+
+
+def test_glob_of_files_each_its_own_series(tmp_path):
+    for i in range(3):
+        np.savetxt(tmp_path / f"dev{i}.csv", np.sin(np.arange(300 + i) / (20 + i)),
+                   header="x", comments="")
+    res = hippo("compress", str(tmp_path / "dev*.csv"), "-N", 6, "-o", tmp_path / "out")
+    assert res.exit_code == 0, res.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [r["id"] for r in manifest["series"]] == ["dev0", "dev1", "dev2"]
+    want = HiPPO("legs", 6).update(np.sin(np.arange(301) / 21))
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "dev1.npy"), want)
+
+
+def test_many_series_bad_usage(tmp_path):
+    pd.DataFrame({"id": ["a"], "v": [1.0]}).to_csv(tmp_path / "l.csv", index=False)
+    res = hippo("compress", tmp_path / "l.csv", "--id-column", "id")
+    assert res.exit_code == 2 and "-o FOLDER" in res.stderr
+    res = hippo("compress", tmp_path / "l.csv", "--id-column", "nope", "-o", tmp_path / "o")
+    assert res.exit_code == 1 and "no column 'nope'" in res.stderr
+
+
+dask = pytest.importorskip("dask.dataframe", reason="the dask extra is in the test extra")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cl, Client(cl) as client:
+        yield cl, client
+
+
+@pytest.mark.slow
+def test_dask_engine_equals_local_bit_for_bit(tmp_path, cluster):
+    from hippo_cli.distributed import compress_dataframe
+
+    _, client = cluster
+    df = _long_frame(16, seed=1, big=4000)  # s00 spans several partitions
+    ddf = dask.from_pandas(df, npartitions=5)
+    out = tmp_path / "d"
+    manifest = compress_dataframe(ddf, "sensor", ["v", "w"], out, every=50, client=client,
+                                  measure="legs", N=8, large_rows=1000)
+    assert len(manifest["series"]) == 16
+    for rec in manifest["series"]:
+        np.testing.assert_array_equal(np.load(out / rec["file"]), _expected(df, rec["id"], 50))
+    # resume: finished series are skipped (their files are not rewritten)
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.npy")}
+    compress_dataframe(ddf, "sensor", ["v", "w"], out, every=50, client=client,
+                       measure="legs", N=8, large_rows=1000)
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.npy")} == stamps
+
+
+@pytest.mark.slow
+def test_dask_killed_worker_is_retried(tmp_path, cluster):
+    from hippo_cli.distributed import compress_dataframe
+
+    cl, client = cluster
+    rng = np.random.default_rng(3)
+    frames = [pd.DataFrame({"sensor": f"k{i:02d}", "v": rng.standard_normal(20_000)})
+              for i in range(24)]
+    df = pd.concat(frames, ignore_index=True)
+    ddf = dask.from_pandas(df, npartitions=8)
+    out = tmp_path / "k"
+    result: dict = {}
+
+    def run() -> None:
+        result["manifest"] = compress_dataframe(ddf, "sensor", ["v"], out, every=1000,
+                                                client=client, measure="legs", N=32,
+                                                method="zoh")  # the slow path: time to kill
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.npy")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    killed_mid_run = worker.is_alive()
+    nanny = next(iter(cl.workers.values()))
+    os.kill(nanny.process.process.pid, 9)  # SIGKILL one worker process
+    worker.join(timeout=300)
+    assert not worker.is_alive() and killed_mid_run
+    assert len(result["manifest"]["series"]) == 24
+    for i in range(24):
+        x = df[df.sensor == f"k{i:02d}"]["v"].to_numpy()
+        want = HiPPO("legs", 32, method="zoh").update(x, every=1000)
+        np.testing.assert_array_equal(np.load(out / f"k{i:02d}.npy"), want)
+
+
+@pytest.mark.slow
+def test_cli_dask_engine(tmp_path):
+    df = _long_frame(6, seed=2)
+    df.to_csv(tmp_path / "long.csv", index=False)
+    for engine in ("local", "dask"):
+        res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column",
+                    "v", "--column", "w", "-N", 8, "--every", 40, "--engine", engine,
+                    "-o", tmp_path / engine)
+        assert res.exit_code == 0, res.stderr
+    for p in sorted((tmp_path / "local").glob("*.npy")):
+        np.testing.assert_array_equal(np.load(p), np.load(tmp_path / "dask" / p.name))
