@@ -159,3 +159,29 @@ def test_cli_dask_engine(tmp_path):
         assert res.exit_code == 0, res.stderr
     for p in sorted((tmp_path / "local").glob("*.npy")):
         np.testing.assert_array_equal(np.load(p), np.load(tmp_path / "dask" / p.name))
+
+
+def test_missing_dask_says_how_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    pd.DataFrame({"id": ["a", "b"], "v": [1.0, 2.0]}).to_csv(tmp_path / "l.csv", index=False)
+    res = hippo("compress", tmp_path / "l.csv", "--id-column", "id", "--engine", "dask",
+                "-o", tmp_path / "o")
+    assert res.exit_code == 2 and "pip install 'hippo-cli[dask]'" in res.stderr
+
+
+@pytest.mark.slow
+def test_cli_dask_engine_on_a_glob(tmp_path):
+    for i in range(3):
+        pd.DataFrame({"v": np.sin(np.arange(200 + i) / 9)}).to_csv(tmp_path / f"f{i}.csv",
+                                                                   index=False)
+    res = hippo("compress", str(tmp_path / "f*.csv"), "-N", 4, "--engine", "dask",
+                "-o", tmp_path / "out")
+    assert res.exit_code == 0, res.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert len(manifest["series"]) == 3
+    for rec in manifest["series"]:
+        i = int(rec["id"][-5])  # ids are the file paths: .../f<i>.csv
+        want = HiPPO("legs", 4).update(np.sin(np.arange(200 + i) / 9))
+        np.testing.assert_array_equal(np.load(tmp_path / "out" / rec["file"]), want)
