@@ -65,7 +65,7 @@ def main() -> None:
                                               args.samples) for f in starts]
         ddf = dd.from_delayed(parts, meta=meta)
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             t0 = time.perf_counter()
             compress_dataframe(ddf, "sensor", ["v"], Path(d) / "dask", every=1000,
                                client=client, **params)

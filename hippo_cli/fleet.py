@@ -86,8 +86,13 @@ def _dask(input: str, out: Path, params: dict, id_column: str | None,
     from .distributed import compress_dataframe, require_dask
 
     require_dask()
+    import logging
+
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
+
+    # the CLI reports errors itself; Dask's shuffle notices would only clutter stderr
+    logging.getLogger("distributed").setLevel(logging.ERROR)
 
     pattern = str(Path(input) / "*.csv") if Path(input).is_dir() else input
     if id_column is None:  # many files: each file is a series, named by its path
@@ -107,7 +112,7 @@ def _dask(input: str, out: Path, params: dict, id_column: str | None,
         cluster = None
     else:
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         client = Client(cluster)
     try:
         return compress_dataframe(ddf, id_column, values, out, time_column=time_column,

@@ -196,7 +196,10 @@ def test_compress_tolerates_bom_crlf_and_spaces(tmp_path):
 
 def test_missing_and_folder_inputs(tmp_path):
     assert_clean_failure(hippo("compress", tmp_path / "nope.csv"), 1, "nope.csv")
-    assert_clean_failure(hippo("compress", tmp_path), 1, "is a folder")
+    # a folder is a set of series (one per file): it needs an output folder, and files
+    assert_clean_failure(hippo("compress", tmp_path), 2, "-o FOLDER")
+    assert_clean_failure(hippo("compress", tmp_path, "-o", tmp_path / "out"), 1,
+                         "no input files")
     assert_clean_failure(hippo("reconstruct", tmp_path / "nope.npy"), 1, "no such file")
     assert_clean_failure(hippo("info", tmp_path / "nope.npy"), 1, "no such file")
 
