@@ -301,6 +301,22 @@ def legs_zoh(x, state, step0, every, hs, norm1, out):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _lagt_step_channels(state, e, d, q, r, b, hf, S, X):
+    """One LagT step of every channel (state (N, C)); hf (C,) = h f; S, X (C,) scratch."""
+    N, C = state.shape
+    for c in range(C):
+        S[c] = 0.0
+        X[c] = 0.0
+    for n in range(N):
+        for c in range(C):
+            cn = state[n, c]
+            p = e * cn + d * (hf[c] - b * S[c])
+            state[n, c] = p - q * X[c]
+            S[c] += cn
+            X[c] = r * X[c] + p
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def lagt_gbt(x, state, step0, every, alpha, h, out):
     """LagT, O(N) per step: one GBT(alpha) step of size h.
 
@@ -333,16 +349,8 @@ def lagt_gbt(x, state, step0, every, alpha, h, out):
                 Xn = r * Xn + p
         else:
             for c in range(C):
-                S[c] = 0.0
-                X[c] = 0.0
                 hf[c] = h * x[i, c]
-            for n in range(N):
-                for c in range(C):
-                    cn = state[n, c]
-                    p = e * cn + d * (hf[c] - b * S[c])
-                    state[n, c] = p - q * X[c]
-                    S[c] += cn
-                    X[c] = r * X[c] + p
+            _lagt_step_channels(state, e, d, q, r, b, hf, S, X)
         if (step0 + i + 1) % every == 0:
             if C == 1:
                 out[rows, 0, :] = c1
@@ -402,9 +410,9 @@ def legs_gbt_steps(x, state, step0, every, alpha, ratio, out):
 def lagt_gbt_steps(x, state, step0, every, alpha, hs, out):
     """LagT with a step length hs[i] per sample (O(N), as :func:`lagt_gbt`)."""
     L, C = x.shape
-    N = state.shape[0]
     S = np.empty(C)
     X = np.empty(C)
+    hf = np.empty(C)
     rows = 0
     for i in range(L):
         h = hs[i]
@@ -415,15 +423,8 @@ def lagt_gbt_steps(x, state, step0, every, alpha, hs, out):
         q = a * d
         r = 1.0 - q
         for c in range(C):
-            S[c] = 0.0
-            X[c] = 0.0
-        for n in range(N):
-            for c in range(C):
-                cn = state[n, c]
-                p = e * cn + d * (h * x[i, c] - b * S[c])
-                state[n, c] = p - q * X[c]
-                S[c] += cn
-                X[c] = r * X[c] + p
+            hf[c] = h * x[i, c]
+        _lagt_step_channels(state, e, d, q, r, b, hf, S, X)
         if (step0 + i + 1) % every == 0:
             _emit(state, out, rows)
             rows += 1
