@@ -91,11 +91,13 @@ MEASURE = typer.Option(Measure.legs, "--measure", "-m", help="History to remembe
 ALPHA = typer.Option(None, "--alpha", help="glagt: generalised Laguerre order [0].")
 BETA = typer.Option(None, "--beta", help="glagt [0.01] / tlagt [1]: tilt of the measure.")
 ORDER = typer.Option(64, "-N", "--order", help="Number of coefficients per channel.")
-THETA = typer.Option(None, "--theta", help="legt: window length in samples (required).")
-DT = typer.Option(None, "--dt", help="lagt: step size in the measure's time unit [1.0].")
+THETA = typer.Option(None, "--theta", help="legt, lmu, fout: window length in samples (in time "
+                     "units with --time-column); required.")
+DT = typer.Option(None, "--dt", help="lagt, tlagt, glagt, foud, legsd: step in the measure's "
+                  "time unit (per time unit with --time-column) [1.0].")
 METHOD = typer.Option(Method.bilinear, "--method", help="Discretisation.")
-INIT = typer.Option(Init.zero, "--init", help="legt/lagt: start from zero (published) or from "
-                    "the steady state of the first value (no start-up transient).")
+INIT = typer.Option(Init.zero, "--init", help="All but legs: start from zero (published) or "
+                    "from the steady state of the first value (no start-up transient).")
 LEGS_TIME = typer.Option(LegsTime.natural, "--legs-time", help="legs: tau = k + alpha "
                          "(natural, more accurate) or tau = k (paper eq. 11, hippo-code).")
 EVERY = typer.Option(1, "--every", "-e", help="Emit the state after every K-th sample.")
@@ -242,7 +244,8 @@ def _root(
 @_cli_errors
 def compress(
     input: str = typer.Argument(..., help="CSV file (header optional), - for stdin, or .npy "
-                                "of shape (L,) or (L, C)."),
+                                "of shape (L,) or (L, C); a glob or folder: one series per "
+                                "file (then -o is a folder)."),
     output: str | None = typer.Option(None, "--output", "-o", help="Output .npy "
                                          "[<input stem>.coeffs.npy; stdin: coeffs.npy]."),
     measure: Measure = MEASURE,
