@@ -370,14 +370,16 @@ def lagt_gbt(x, state, step0, every, alpha, h, out):
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def legs_gbt_steps(x, state, step0, every, alpha, ratio, out):
     """LegS with per-step ``ratio[i] = h / tau`` (one GBT(alpha) step of h A / tau,
-    h B / tau); the same O(N) forward substitution as :func:`legs_gbt`, with divisions."""
+    h B / tau); the same O(N) forward substitution as :func:`legs_gbt`, with N divisions per
+    step (irregular steps share no reciprocals)."""
     L, C = x.shape
     N = state.shape[0]
     s = np.sqrt(2.0 * np.arange(N) + 1.0)
     e = np.empty(N)
     g = np.empty(N)
-    q = np.empty(N)
-    r = np.empty(N)
+    q = np.zeros(N)
+    r = np.ones(N)
+    inv = np.empty(N)
     S = np.empty(C)
     X = np.empty(C)
     ft = np.empty(C)
@@ -389,14 +391,16 @@ def legs_gbt_steps(x, state, step0, every, alpha, ratio, out):
             for c in range(C):
                 state[0, c] = x[i, c]
         else:
-            a = alpha * ratio[i]
             b = (1.0 - alpha) * ratio[i]
-            for n in range(N):
-                d = 1.0 / (1.0 + a * (n + 1))
-                e[n] = (1.0 - b * (n + 1)) * d
-                g[n] = s[n] * d
-                q[n] = a * s[n] * d
-                r[n] = (1.0 - a * n) * d
+            if alpha > 0.0:  # the same vectors as legs_gbt, with D = 1 / a for this step
+                D = 1.0 / (alpha * ratio[i])
+                for n in range(N):
+                    inv[n] = 1.0 / (D + n + 1.0)
+                _legs_step_coefficients(D, inv, b, s, e, g, q, r)
+            else:  # forward Euler: nothing to solve
+                for n in range(N):
+                    e[n] = 1.0 - b * (n + 1)
+                    g[n] = s[n]
             for c in range(C):
                 ft[c] = x[i, c] * ratio[i]
             _legs_step_channels(state, s, e, g, q, r, b, ft, S, X)
