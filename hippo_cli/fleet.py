@@ -29,6 +29,9 @@ def compress_many(input: str, output: str | None, params: dict, *, id_column: st
     if any(v is not None for v in extra):
         raise ParameterError("--tolerance, --reset-every and --quantize work on one series "
                              "at a time, not with --id-column or many inputs")
+    from .encoder import HiPPO
+
+    HiPPO._check_every(every)  # before any file is read or written
     if not output or output == "-":
         raise ParameterError("many series need -o FOLDER (one .npy per series + manifest)")
     out = Path(output)
@@ -55,7 +58,6 @@ def _each_file(pattern: str, out: Path, params: dict, columns: list[str] | None,
     """Every file its own series, through the single-series pipeline."""
     import numpy as np
 
-    from .encoder import HiPPO
     from .io import clean_chunks, open_samples
     from .series import encode_series
 
@@ -75,7 +77,6 @@ def _each_file(pattern: str, out: Path, params: dict, columns: list[str] | None,
                                 samples.columns, state=state, last=True)
             rec["input"] = str(path)
         records.append(rec)
-    HiPPO._check_every(every)
     return write_manifest(out, records, params=params, every=every, id_column=None,
                           value_columns=columns, time_column=time_column)
 

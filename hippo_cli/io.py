@@ -84,7 +84,8 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str | bytes) -> bool:
+    """Whether ``float`` reads the text (str or bytes)."""
     try:
         float(text)
     except ValueError:
@@ -137,7 +138,7 @@ def open_csv(
     if "\x00" in text:
         raise DataError(f"{name}: binary data, not a CSV file")
     fields = [f.strip().strip('"') for f in first.split(",")]
-    has_header = not all(_is_number(f) or f == "" for f in fields)
+    has_header = not all(is_number(f) or f == "" for f in fields)
     if has_header:
         names = fields
         if len(set(names)) != len(names):
@@ -608,7 +609,7 @@ def sidecar_path(coeffs: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- coefficient files
-def load_npy(path: str, mmap: bool = True) -> np.ndarray:
+def load_npy(path: str) -> np.ndarray:
     """``np.load`` that never unpickles and turns every failure into a one-line DataError."""
     p = Path(path)
     if p.is_dir():
@@ -616,7 +617,7 @@ def load_npy(path: str, mmap: bool = True) -> np.ndarray:
     if not p.exists():
         raise DataError(f"{path}: no such file")
     try:
-        arr = np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
+        arr = np.load(p, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
         if "pickle" in str(err).lower() or "object" in str(err).lower():
             raise DataError(f"{path}: holds Python objects; hippo never unpickles") from None

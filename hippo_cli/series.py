@@ -8,6 +8,9 @@ pair; ``manifest.json`` lists them; a rerun skips series whose files are complet
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +50,8 @@ def encode_series(values: np.ndarray, times: np.ndarray | None, sid: Any, out_di
     """Encode one series (or one piece of it, continuing ``state``) and, when ``last``,
     write its file. Returns a record; for a piece that is not the last, the record carries
     the encoder state and the rows so far (``state``)."""
-    enc = HiPPO(**params)
+    enc = copy.copy(_template(json.dumps(params, sort_keys=True)))
+    enc.reset()  # the copy shares only the read-only matrices of the template
     rows: list[np.ndarray] = []
     row_times: list[float] = []
     if state is not None:
@@ -87,6 +91,13 @@ def encode_series(values: np.ndarray, times: np.ndarray | None, sid: Any, out_di
             timing=timing))
     return {"id": str(sid), "file": path.name, "rows": writer.rows, "samples": enc.steps}
 
+
+
+@functools.lru_cache(maxsize=8)
+def _template(params_json: str) -> HiPPO:
+    """One encoder per parameter set: its discretisation (solve/expm, spectral check and any
+    warning) is done once, not once per series piece."""
+    return HiPPO(**json.loads(params_json))
 
 
 def write_manifest(out_dir: Path, records: list[dict], **fields: Any) -> dict:

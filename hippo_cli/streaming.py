@@ -19,6 +19,7 @@ import numpy as np
 
 from .encoder import HiPPO
 from .errors import DataError, ParameterError
+from .io import is_number
 
 READ_SIZE = 1 << 16
 #: A line longer than this is refused (bounded memory for a stream that never sends "\n").
@@ -124,7 +125,7 @@ class _LineParser:
         try:
             row = [float(p) if p.strip() else float("nan") for p in parts]
         except ValueError:
-            bad = next(p for p in parts if not _is_float(p))
+            bad = next(p for p in parts if not is_number(p))
             raise DataError(f"line {self.lineno}: not a number: "
                             f"{bad[:40].decode('utf-8', 'replace')!r}") from None
         if any(v in (float("inf"), float("-inf")) for v in row):
@@ -165,14 +166,6 @@ def _parse_time(field: bytes, lineno: int) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise DataError(f"line {lineno}: time must be finite")
     return value
-
-
-def _is_float(p: bytes) -> bool:
-    try:
-        float(p)
-    except ValueError:
-        return False
-    return True
 
 
 def _header(enc: HiPPO, names: list[str] | None, channels: int, timed: bool = False) -> bytes:
