@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hippo_cli import HiPPO
-from hippo_cli.series import compress_long
+from hippo_cli.pipelines.many import compress_long
 
 PER_PARTITION = 10
 
@@ -58,7 +58,7 @@ def main() -> None:
         import dask.dataframe as dd
         from distributed import Client, LocalCluster
 
-        from hippo_cli.distributed import compress_dataframe
+        from hippo_cli.pipelines.dask_engine import compress_dataframe
 
         meta = make_partition(0, 1, 1).iloc[:0]
         parts = [dask.delayed(make_partition)(f, min(PER_PARTITION, args.series - f),

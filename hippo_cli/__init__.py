@@ -6,12 +6,14 @@ Public API::
     discretize(A, B, h, method) -> (Abar, Bbar)   one step of size h
     HiPPO(measure, N, ...)                        online encoder: update / reconstruct / save
 
-Heavy dependencies (numba, scipy, pandas, matplotlib) are imported only when used.
+Layers, bottom to top (imports only point down): ``errors``/``checks``/``atomic`` ->
+``_kernels``, ``discretize``, ``measures`` -> ``engine`` -> ``formats`` -> ``pipelines`` ->
+``cli``. Heavy dependencies (numba, scipy, pandas, matplotlib) are imported only when used.
 """
 
 from ._version import __version__
 from .discretize import discretize, legs_step_matrices
-from .encoder import HiPPO, NumericalWarning
+from .engine import HiPPO, NumericalWarning, Snapshot
 from .errors import DataError, HippoError, ParameterError
 from .measures import MEASURES, eval_basis, transition
 
@@ -22,6 +24,7 @@ __all__ = [
     "HippoError",
     "NumericalWarning",
     "ParameterError",
+    "Snapshot",
     "__version__",
     "discretize",
     "eval_basis",

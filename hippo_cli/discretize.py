@@ -79,8 +79,6 @@ def discretize(
     Abar : float64 array, shape (N, N)
     Bbar : float64 array, shape (N,)
     """
-    import scipy.linalg  # lazily: 0.3 s of import time the CLI's --help must not pay
-
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64).reshape(-1)
     N = A.shape[0]
@@ -88,23 +86,63 @@ def discretize(
         raise ParameterError(f"A must be (N, N) and B (N,), got {A.shape} and {B.shape}")
     if not h > 0:
         raise ParameterError(f"step h must be > 0, got {h}")
+    As, Bs = discretize_many(A, B, np.array([float(h)]), method, alpha)
+    return np.ascontiguousarray(As[0]), Bs[0].copy()
+
+
+def discretize_many(A: np.ndarray, B: np.ndarray, hs: np.ndarray, method: str = "bilinear",
+                    alpha: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(Abar, Bbar) for each step length in ``hs`` (U,): shapes (U, N, N), (U, N).
+
+    zoh reads both off one expm of the block matrix [[A h, B h], [0, 0]] (so A need not be
+    invertible); the GBT methods solve (I - a h A) [Abar, Bbar] = [I + (1 - a) h A, h B].
+    """
+    import scipy.linalg  # lazily: 0.3 s of import time the CLI's --help must not pay
+
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64).reshape(-1)
+    hs = np.asarray(hs, dtype=np.float64).reshape(-1)
+    N = A.shape[0]
     a = method_alpha(method, alpha)
     if a is None:
-        block = np.zeros((N + 1, N + 1))
-        block[:N, :N] = A * h
-        block[:N, N] = B * h
+        block = np.zeros((len(hs), N + 1, N + 1))
+        block[:, :N, :N] = A * hs[:, None, None]
+        block[:, :N, N] = B * hs[:, None]
         E = scipy.linalg.expm(block)
-        return np.ascontiguousarray(E[:N, :N]), E[:N, N].copy()
+        return np.ascontiguousarray(E[:, :N, :N]), np.ascontiguousarray(E[:, :N, N])
     eye = np.eye(N)
-    lhs = eye - a * h * A
-    rhs = np.column_stack([eye + (1.0 - a) * h * A, h * B])
-    sol = scipy.linalg.solve(lhs, rhs)
-    return np.ascontiguousarray(sol[:, :N]), sol[:, N].copy()
+    lhs = eye - a * hs[:, None, None] * A
+    rhs = np.concatenate([eye + (1.0 - a) * hs[:, None, None] * A,
+                          (hs[:, None] * B)[:, :, None]], axis=2)
+    sol = np.linalg.solve(lhs, rhs)
+    return np.ascontiguousarray(sol[:, :, :N]), np.ascontiguousarray(sol[:, :, N])
 
 
-def legs_tau(k: int, alpha: float, legs_time: str) -> float:
-    """LegS time scale of step k >= 1: ``k + alpha`` (``"natural"``) or ``k`` (``"start"``)."""
-    return float(k) + (alpha if legs_time == "natural" else 0.0)
+# --------------------------------------------------------------------------- LegS time rule
+#: How LegS places step k in time: ``"natural"`` (tau = k + alpha) or ``"start"`` (tau = k).
+LEGS_TIMES = ("natural", "start")
+
+
+def legs_clock_time(t, t0: float, delta0: float | None):  # noqa: ANN001, ANN201 - float or array
+    """The LegS clock of a timed stream: s = t - t0 + delta0, so that the first sample covers
+    one first interval delta0 (1.0 before it is known) and unit-spaced times give s = k + 1."""
+    return t - t0 + (delta0 or 1.0)
+
+
+def legs_tau(s_prev, h, alpha: float, legs_time: str):  # noqa: ANN001, ANN201 - float or array
+    """The time at which a GBT step of LegS freezes its 1/t, for a step of length ``h`` from
+    clock time ``s_prev``: ``s_prev + alpha h`` (``"natural"``: forward s_prev, bilinear
+    the midpoint, backward the end) or ``s_prev`` (``"start"``, the paper's eq. 11 and
+    hippo-code's C++). Uniform samples: s_prev = k, h = 1."""
+    return s_prev + (alpha * h if legs_time == "natural" else 0.0)
+
+
+def legs_zoh_step(s_prev, h, legs_time: str):  # noqa: ANN001, ANN201 - float or array
+    """The step in log-time of the exact (zoh) LegS step from clock time ``s_prev`` by ``h``:
+    ln((s_prev + h) / s_prev) (``"natural"``, exact for piecewise-constant f) or
+    h / s_prev (``"start"``: the system frozen at s_prev)."""
+    ratio = h / s_prev
+    return np.log1p(ratio) if legs_time == "natural" else ratio
 
 
 def legs_step_matrices(
@@ -127,8 +165,9 @@ def legs_step_matrices(
     if k < 1:
         raise ParameterError("LegS step matrices exist for k >= 1 (c_0 = f_0 e_0)")
     a = method_alpha(method, alpha)
+    if legs_time not in LEGS_TIMES:
+        raise ParameterError(f"unknown legs_time {legs_time!r} (choose from natural, start)")
     if a is None:
-        h = np.log1p(1.0 / k) if legs_time == "natural" else 1.0 / k
-        return discretize(A, B, h, "zoh")
-    tau = legs_tau(k, a, legs_time)
+        return discretize(A, B, float(legs_zoh_step(float(k), 1.0, legs_time)), "zoh")
+    tau = legs_tau(float(k), 1.0, a, legs_time)
     return discretize(np.asarray(A) / tau, np.asarray(B) / tau, 1.0, "gbt", alpha=a)

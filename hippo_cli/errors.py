@@ -1,6 +1,7 @@
 """One exception family for the whole package.
 
-The library raises these with a message fit for a user; only ``cli.py`` maps them to exit codes.
+The library raises these with a message fit for a user; only the CLI (``hippo_cli.cli``) maps
+them to exit codes.
 """
 
 from __future__ import annotations
@@ -16,3 +17,9 @@ class ParameterError(HippoError):
 
 class DataError(HippoError):
     """The data or a file is unusable (exit code 1 on the CLI)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (the CLI turns the signal into this so that ``finally`` blocks, which
+    remove temporary files, still run; exit code 143). A BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` swallows it."""

@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden"
+GOLDEN = Path(__file__).parent / "data" / "golden"
 
 
 def golden_dir() -> Path:
-    """The authors' reference trajectories (``../shared/golden`` next to the checkout)."""
+    """The authors' reference trajectories, a compact copy in ``tests/data/golden``."""
     return GOLDEN
 
 

@@ -13,7 +13,7 @@ ALPHA = {"forward": 0.0, "backward": 1.0, "bilinear": 0.5}
 
 
 def transition(measure: str, N: int, alpha: float = 0.0, beta: float | None = None):
-    """Entry by entry, from the formulas in ../shared/golden/README.md."""
+    """Entry by entry, from the published formulas (provenance: tests/data/golden/README.md)."""
     if measure in EXTRA:
         return EXTRA[measure](N, alpha, beta)
     A = np.zeros((N, N))

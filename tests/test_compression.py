@@ -11,7 +11,7 @@ from test_cli import hippo
 
 from conftest import smooth_signal
 from hippo_cli import HiPPO
-from hippo_cli.io import dequantize, quantize
+from hippo_cli.formats.quantize import dequantize, quantize
 
 
 def _legfit_rmse(u: np.ndarray, K: int, N: int) -> float:

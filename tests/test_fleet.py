@@ -95,7 +95,7 @@ def cluster():
 
 @pytest.mark.slow
 def test_dask_engine_equals_local_bit_for_bit(tmp_path, cluster):
-    from hippo_cli.distributed import compress_dataframe
+    from hippo_cli.pipelines.dask_engine import compress_dataframe
 
     _, client = cluster
     df = _long_frame(16, seed=1, big=4000)  # s00 spans several partitions
@@ -115,7 +115,7 @@ def test_dask_engine_equals_local_bit_for_bit(tmp_path, cluster):
 
 @pytest.mark.slow
 def test_dask_killed_worker_is_retried(tmp_path, cluster):
-    from hippo_cli.distributed import compress_dataframe
+    from hippo_cli.pipelines.dask_engine import compress_dataframe
 
     cl, client = cluster
     rng = np.random.default_rng(3)

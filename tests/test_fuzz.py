@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hippo_cli import HiPPO, HippoError
-from hippo_cli.io import clean_chunks, load_coefficients, open_samples
-from hippo_cli.streaming import _LineParser
+from hippo_cli.formats.coefficients import load_coefficients
+from hippo_cli.formats.samples import clean_chunks, open_samples
+from hippo_cli.formats.stream_lines import LineParser
 
 EXAMPLES = int(os.environ.get("HIPPO_FUZZ_EXAMPLES", "600"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=5000, derandomize=False,
@@ -58,7 +59,7 @@ def test_fuzz_csv_reader(data, nan):
                                 st.lists(CSV_ALPHABET, max_size=60).map(bytes)), max_size=20),
        nan=st.sampled_from(["error", "skip", "hold"]))
 def test_fuzz_stream_line_parser(lines, nan):
-    parser = _LineParser(None, nan)
+    parser = LineParser(None, nan)
     try:
         x, error = parser.parse([ln.replace(b"\n", b"") for ln in lines])
     except HippoError:

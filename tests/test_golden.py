@@ -1,4 +1,4 @@
-"""Reproduce the trajectories of the authors' published code (``../shared/golden``)."""
+"""Reproduce the trajectories of the authors' published code (``tests/data/golden``)."""
 
 import numpy as np
 import pytest
@@ -14,7 +14,12 @@ SCALE_FILES = sorted(p.name for p in GOLDEN.glob("s4_hipposcale_*.npz"))
 
 
 def test_golden_files_present():
-    assert len(LTI_FILES) == 32 and len(CPP_FILES) == 4 and len(SCALE_FILES) == 16
+    found = {"s4_hippo_{legt,lagt}_*": len(LTI_FILES), "hippocode_cpp_*": len(CPP_FILES),
+             "s4_hipposcale_*": len(SCALE_FILES)}
+    expected = {"s4_hippo_{legt,lagt}_*": 32, "hippocode_cpp_*": 4, "s4_hipposcale_*": 16}
+    assert found == expected, (
+        f"golden run files in {GOLDEN}: expected {expected}, found {found}"
+        " (regenerate with tests/data/golden/make_golden.py)")
 
 
 def _rows(z):

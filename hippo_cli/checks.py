@@ -1,0 +1,43 @@
+"""Validation of scalar parameters, shared by every layer (one message per rule)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .errors import ParameterError
+
+
+def positive_number(name: str, value: object) -> float:
+    """``value`` as a finite float > 0, else :class:`ParameterError` naming ``name``."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def integer_at_least(name: str, value: object, minimum: int = 1,
+                     maximum: int | None = None) -> int:
+    """``value`` as an int in [minimum, maximum] (bools and floats are refused)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ParameterError(f"{name} must be an integer, got {value!r}")
+    v = int(value)
+    if v < minimum:
+        raise ParameterError(f"{name} must be >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ParameterError(f"{name} = {v} is too large (at most {maximum})")
+    return v
+
+
+def choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """The canonical (lower-case) spelling of ``value`` among ``choices``; case-insensitive."""
+    options = tuple(choices)
+    text = str(getattr(value, "value", value)).lower()
+    if text not in options:
+        raise ParameterError(f"unknown {name} {value!r} (choose from {', '.join(options)})")
+    return text

@@ -1,0 +1,234 @@
+"""The Typer app, the options shared by several commands, and the error mapping.
+
+Only typer (and the pure-Python measure registry) is imported at start-up; numba, pandas,
+scipy, rich and matplotlib are imported inside the commands that need them, so
+``hippo --help`` stays fast. Library errors become one line on stderr: exit code 2 for usage
+errors, 1 for data errors, 130 for Ctrl-C, 143 for SIGTERM.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+from enum import Enum
+from typing import Any
+
+import typer
+
+from .._version import __version__
+from ..errors import DataError, ParameterError, Terminated
+from ..measures.registry import MEASURES, SPECS, time_parameter_takers
+
+app = typer.Typer(
+    name="hippo",
+    help="Online time-series compression with HiPPO (Gu et al., NeurIPS 2020).\n\n"
+    "compress a CSV/.npy into N coefficients per step, reconstruct (and plot) the history "
+    "they hold, stream stdin to coefficient rows live, and inspect files with info.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
+
+
+#: The measures offered by the CLI: the library's registry, never a copy of it.
+Measure = _choices("Measure", MEASURES)
+Method = _choices("Method", ("bilinear", "zoh", "forward", "backward"))
+Init = _choices("Init", ("zero", "steady"))
+LegsTime = _choices("LegsTime", ("natural", "start"))
+NanPolicy = _choices("NanPolicy", ("error", "skip", "hold"))
+Engine = _choices("Engine", ("local", "dask"))
+OutDtype = _choices("OutDtype", ("float64", "float32"))
+
+
+def _measure_help() -> str:
+    kinds = {"whole": [], "window": [], "fading": []}
+    for s in SPECS:
+        kinds[s.coverage].append(s.name)
+    return (f"History to remember: {', '.join(kinds['whole'])} = all of it; "
+            f"{', '.join(kinds['window'])} = a sliding window of theta samples; "
+            f"{', '.join(kinds['fading'])} = a fading past (time step dt).")
+
+
+# --------------------------------------------------------------------------- shared options
+MEASURE = typer.Option(Measure.legs, "--measure", "-m", help=_measure_help(),
+                       case_sensitive=False)
+ALPHA = typer.Option(None, "--alpha", help="glagt: generalised Laguerre order [0].")
+BETA = typer.Option(None, "--beta", help="glagt [0.01] / tlagt [1]: tilt of the measure.")
+ORDER = typer.Option(64, "-N", "--order", help="Number of coefficients per channel.")
+THETA = typer.Option(None, "--theta", help=f"{time_parameter_takers('theta')}: window length "
+                     "in samples (in time units with --time-column); required.")
+DT = typer.Option(None, "--dt", help=f"{time_parameter_takers('dt')}: step in the measure's "
+                  "time unit (per time unit with --time-column) [1.0].")
+METHOD = typer.Option(Method.bilinear, "--method", help="Discretisation.",
+                      case_sensitive=False)
+INIT = typer.Option(None, "--init", help="All but legs: start from zero (published) or from "
+                    "the steady state of the first value (no start-up transient) [zero].",
+                    case_sensitive=False)
+LEGS_TIME = typer.Option(None, "--legs-time", help="legs: tau = k + alpha (natural, more "
+                         "accurate) or tau = k (paper eq. 11, hippo-code) [natural].",
+                         case_sensitive=False)
+EVERY = typer.Option(1, "--every", "-e", help="Emit the state after every K-th sample.")
+NAN = typer.Option(NanPolicy.error, "--nan", help="Empty or NaN cells: error, skip the "
+                   "row, or hold the channel's last value.", case_sensitive=False)
+
+
+def value(option: Any) -> Any:
+    """The plain value of an Enum choice (None stays None)."""
+    return getattr(option, "value", option)
+
+
+class Interrupted(Exception):
+    """Raised by ``hippo stream``'s signal handler: exit with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def say(message: str) -> None:
+    """One line on stderr, prefixed ``hippo:``."""
+    sys.stderr.write(f"hippo: {message}\n")
+    sys.stderr.flush()
+
+
+def _quiet_broken_pipe() -> None:
+    # The reader went away (``| head``): silence the interpreter's final flush and stop.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise typer.Exit(0)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def cli_errors(fn: Any) -> Any:
+    """Turn library errors into one line on stderr and an exit code; never a traceback.
+
+    SIGTERM becomes :class:`Terminated` while the command runs, so that its temporary files
+    are removed (exit 143)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            old = signal.signal(signal.SIGTERM, _raise_terminated)
+        except ValueError:  # not the main thread (an embedding application): leave it
+            old = None
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ParameterError as err:
+            say(f"error: {err}")
+            raise typer.Exit(2) from None
+        except DataError as err:
+            say(f"error: {err}")
+            raise typer.Exit(1) from None
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except Interrupted as err:
+            raise typer.Exit(err.code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        except Terminated:
+            raise typer.Exit(143) from None
+        except MemoryError:
+            say("error: out of memory")
+            raise typer.Exit(1) from None
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            say(f"error: {where}{err.strerror or err}")
+            raise typer.Exit(1) from None
+        except Exception as err:  # a bug: still one line, with a way to see more
+            if os.environ.get("HIPPO_DEBUG"):
+                raise
+            say(f"internal error: {type(err).__name__}: {err} (HIPPO_DEBUG=1 shows a traceback)")
+            raise typer.Exit(1) from None
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGTERM, old)
+
+    return wrapper
+
+
+def build_encoder(measure: Any, N: int, theta: float | None, dt: float | None, method: Any,
+                  init: Any, legs_time: Any, reset_every: int | None = None,
+                  alpha: float | None = None, beta: float | None = None):  # noqa: ANN201
+    """The encoder of the CLI's options (the library validates them); its warnings are
+    printed as ``hippo: warning: ...`` lines."""
+    import warnings
+
+    from ..engine import HiPPO
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        enc = HiPPO(value(measure), N, theta=theta, dt=dt, method=value(method),
+                    init=value(init), legs_time=value(legs_time), reset_every=reset_every,
+                    alpha=alpha, beta=beta)
+    for w in caught:
+        say(f"warning: {w.message}")
+    return enc
+
+
+def progress_bar(enabled: bool, total: int | None, what: str):  # noqa: ANN201
+    """A rich progress bar on stderr when stderr is a terminal; otherwise a no-op. The
+    object's ``update(done, total)`` takes bytes read (and the total, once known)."""
+    import contextlib
+
+    if not enabled or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        redirect_stdout=False, redirect_stderr=False,
+    )
+
+    class _Bar:
+        def __enter__(self):  # noqa: ANN204
+            progress.__enter__()
+            self.task = progress.add_task(what, total=total)
+            return self
+
+        def __exit__(self, *exc):  # noqa: ANN002, ANN204
+            return progress.__exit__(*exc)
+
+        def update(self, done: int, total: int | None = None) -> None:
+            progress.update(self.task, completed=done, total=total or None)
+
+    return _Bar()
+
+
+def human_bytes(n: float) -> str:
+    """``1.5 KiB``-style sizes."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def _print_version(flag: bool) -> None:
+    if flag:
+        typer.echo(f"hippo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.",
+                                 is_eager=True, callback=_print_version),
+) -> None:
+    """Online time-series compression with HiPPO (Gu et al., NeurIPS 2020)."""

@@ -1,0 +1,129 @@
+"""``hippo compress``: a CSV/.npy (or many) into coefficient files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import ParameterError
+from .app import (
+    ALPHA,
+    BETA,
+    DT,
+    INIT,
+    LEGS_TIME,
+    MEASURE,
+    METHOD,
+    NAN,
+    ORDER,
+    THETA,
+    Engine,
+    Init,
+    LegsTime,
+    Measure,
+    Method,
+    NanPolicy,
+    OutDtype,
+    app,
+    build_encoder,
+    cli_errors,
+    human_bytes,
+    progress_bar,
+    say,
+    value,
+)
+
+
+def _many_inputs(path: str) -> bool:
+    return path != "-" and (any(ch in path for ch in "*?[") or Path(path).is_dir())
+
+
+@app.command()
+@cli_errors
+def compress(
+    input: str = typer.Argument(..., help="CSV file (header optional), - for stdin, or .npy "
+                                "of shape (L,) or (L, C); a glob or folder: one series per "
+                                "file (then -o is a folder)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Output .npy "
+                                         "[<input stem>.coeffs.npy; stdin: coeffs.npy]."),
+    measure: Measure = MEASURE,
+    N: int = ORDER,
+    theta: float | None = THETA,
+    dt: float | None = DT,
+    method: Method = METHOD,
+    init: Init | None = INIT,
+    legs_time: LegsTime | None = LEGS_TIME,
+    alpha: float | None = ALPHA,
+    beta: float | None = BETA,
+    column: list[str] | None = typer.Option(None, "--column", "-c", help="Column to encode "
+                                               "(repeatable) [every numeric column]."),
+    every: int | None = typer.Option(None, "--every", "-e", help="Emit the state after every "
+                                     "K-th sample [1; with --reset-every: the block length]."),
+    reset_every: int | None = typer.Option(None, "--reset-every", help="Block mode: restart the "
+                                           "encoder every K samples (a row ends each block)."),
+    tolerance: float | None = typer.Option(None, "--tolerance", help="legs: choose the blocks "
+                                           "so that every sample is reconstructed within E."),
+    error: str = typer.Option("max", "--error", help="With --tolerance: bound the max abs "
+                              "error of each sample (max) or each block's RMSE (rmse)."),
+    max_block: int = typer.Option(65536, "--max-block", help="With --tolerance: the longest "
+                                  "block (and the look-ahead) in samples."),
+    dtype: OutDtype = typer.Option(OutDtype.float64, "--dtype", help="Output dtype "
+                                   "(the computation is always float64).",
+                                   case_sensitive=False),
+    quantize: int | None = typer.Option(None, "--quantize", help="Store each row as BITS-bit "
+                                        "integers (2-16) with a float32 scale per row."),
+    time_column: str | None = typer.Option(None, "--time-column", "-t", help="Sample times "
+                                           "(numbers or ISO timestamps): each step then uses "
+                                           "its real length; theta/dt are in time units."),
+    nan: NanPolicy = NAN,
+    id_column: str | None = typer.Option(None, "--id-column", help="Long format: each id is its "
+                                         "own series; -o is then a folder (one .npy per series "
+                                         "and manifest.json)."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="Many series: on this "
+                                  "machine or on a Dask cluster.", case_sensitive=False),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                         "[a local cluster sized to the machine]."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
+) -> None:
+    """Encode every column of INPUT and write the coefficients after every K-th sample.
+
+    Output: an .npy of shape (R, N) for one column or (R, C, N) for C columns (rows: steps k
+    with (k + 1) % every == 0, plus the final step; with --tolerance: the ends of the chosen
+    blocks), and a JSON sidecar <output>.json with the settings. The output appears only
+    when the run succeeds.
+    """
+    if tolerance is not None and (every is not None or reset_every is not None):
+        raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
+    if id_column is not None or value(engine) == "dask" or _many_inputs(input):
+        from ..pipelines.many_files import compress_many
+
+        enc = build_encoder(measure, N, theta, dt, method, init, legs_time, None, alpha, beta)
+        records = compress_many(
+            input, output, enc.params(), id_column=id_column, columns=column,
+            time_column=time_column, every=every or 1, dtype=value(dtype),
+            engine=value(engine), scheduler=scheduler, extra=(tolerance, reset_every, quantize))
+        if not quiet:
+            say(f"{len(records['series'])} series -> {output}/ (manifest.json)")
+        return
+    from ..pipelines.compress import compress_file
+
+    enc = build_encoder(measure, N, theta, dt, method, init, legs_time, reset_every, alpha,
+                        beta)
+    with progress_bar(not quiet, None, "compress") as bar:
+        summary = compress_file(
+            input, output, enc, every=every, columns=column, time_column=time_column,
+            nan=value(nan), dtype=value(dtype), quantize=quantize, tolerance=tolerance,
+            error=error, max_block=max_block,
+            on_note=(lambda note: None) if quiet else say,
+            on_progress=bar.update if bar is not None else (lambda done, total: None))
+    if not quiet:
+        s = summary
+        raw = s.samples * s.channels * 8
+        line = (f"{s.samples} samples x {s.channels} channel{'s' if s.channels > 1 else ''} -> "
+                f"{s.rows} rows, {human_bytes(s.bytes_stored)} stored in {s.output} (+ .json); "
+                f"ratio {raw / s.bytes_stored:.2f}x vs float64 ({human_bytes(raw)})")
+        if s.input_bytes and s.input_kind == "csv":
+            line += (f", {s.input_bytes / s.bytes_stored:.2f}x vs the CSV "
+                     f"({human_bytes(s.input_bytes)})")
+        say(line)

@@ -1,0 +1,69 @@
+"""``hippo reconstruct``: evaluate coefficient files (CSV, metrics, plots)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import ParameterError
+from .app import app, cli_errors, say
+
+
+@app.command()
+@cli_errors
+def reconstruct(
+    coeffs: str = typer.Argument(..., help="A .npy written by hippo compress (with its "
+                                 ".json sidecar)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="CSV file, - for "
+                                         "stdout [stdout, or none when plotting]."),
+    step: int | None = typer.Option(None, "--step", "-s", help="Use the row of this emitted "
+                                       "step [the last row]."),
+    all_rows: bool = typer.Option(False, "--all", "-a", help="Rebuild the whole signal: each "
+                                  "row gives the samples since the previous row."),
+    original: str | None = typer.Option(None, "--original", help="The compressed input: "
+                                           "print RMSE, NRMSE and max error per column."),
+    plot: bool = typer.Option(False, "--plot", help="Draw the reconstruction (PNG)."),
+    plot_file: str | None = typer.Option(None, "--plot-file", help="PNG path "
+                                            "[<coeffs stem>.png]."),
+    plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
+                                     "coefficients over time (<coeffs stem>.coeffs.png)."),
+) -> None:
+    """Evaluate the history held by the coefficients at the sample positions (CSV).
+
+    Default: the last row - legs: samples 0..k; legt: the last theta samples; lagt: the
+    recent past until its weight e^-(lag) falls below 1e-6. --all: row r gives samples
+    (k_{r-1}, k_r]; samples its measure does not cover (legt/lagt with every larger than the
+    window) are left empty.
+    """
+    from ..formats.coefficients import load_coefficients
+    from ..pipelines import reconstruct as reconstruction
+
+    if step is not None and all_rows:
+        raise ParameterError("--step and --all exclude each other")
+    cf = load_coefficients(coeffs)
+    plan = reconstruction.plan(cf, step=step, whole=all_rows)
+    write_csv = output is not None or not (plot or plot_coeffs)
+    stem = Path(coeffs).name.removesuffix(".npy")
+    png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".png")
+    heat_png = Path(coeffs).with_name(stem + ".coeffs.png")
+    if plot or plot_coeffs:
+        from ..atomic import check_output_path
+
+        check_output_path(png if plot else heat_png)
+    result = reconstruction.run(
+        cf, plan, csv_path=(output or "-") if write_csv else None, original=original,
+        keep_for_plot=plot,
+    )
+    for line in result.metrics_lines():
+        say(line)
+    if plot:
+        from ..pipelines.plot import plot_reconstruction
+
+        plot_reconstruction(cf, plan, result, png)
+        say(f"plot written to {png}")
+    if plot_coeffs:
+        from ..pipelines.plot import plot_coefficients
+
+        plot_coefficients(cf, heat_png)
+        say(f"coefficient heatmap written to {heat_png}")

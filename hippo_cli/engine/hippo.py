@@ -1,0 +1,354 @@
+"""The online HiPPO encoder: a stateful object fed chunk by chunk.
+
+``HiPPO`` owns the state, the step counter and the clock; it delegates validation to
+:mod:`.params`, the discretisation and kernel calls to :mod:`.stepper`, the emission rule to
+:mod:`.emission` and the state file to :mod:`.state`. Any split of a stream into ``update``
+calls gives the same coefficients as one call, and ``save``/``load`` (or
+``snapshot``/``restore``) resume a stream exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import numpy as np
+
+from .. import measures
+from ..errors import DataError, ParameterError
+from . import emission
+from .params import EncoderParams, resolve
+from .state import Snapshot, check_clock, load_state, save_state
+from .stepper import Stepper
+
+
+class HiPPO:
+    """Online HiPPO encoder for one or several channels.
+
+    Parameters
+    ----------
+    measure : ``"legs"`` (the whole history, scale-invariant), a window measure (``"legt"``,
+        ``"lmu"``, ``"fout"``: the last theta samples) or a fading one (``"lagt"``,
+        ``"tlagt"``, ``"glagt"``, ``"foud"``, ``"legsd"``); see :mod:`hippo_cli.measures`.
+    N : number of coefficients (>= 1).
+    theta : window measures (legt, lmu, fout; required): window length in samples; the step
+        is dt = 1/theta.
+    dt : fading measures (lagt, tlagt, glagt, foud, legsd; default 1.0): step size in the
+        measure's time unit.
+    method : ``"bilinear"`` (default), ``"zoh"``, ``"forward"`` (``"euler"``),
+        ``"backward"`` (``"backward_diff"``).
+    legs_time : legs only. ``"natural"`` (default): step k >= 1 uses tau = k + alpha
+        (forward k, bilinear k + 1/2, backward k + 1; zoh exact in log-time).
+        ``"start"``: tau = k for every method (the paper's eq. 11, hippo-code's C++).
+    init : all but legs. ``"zero"`` (default: c_{-1} = 0, the published definition) or
+        ``"steady"`` (c_{-1} = -A^-1 B f_0, as if the signal had always been at its first
+        value).
+    alpha, beta : glagt (alpha, beta) and tlagt (beta) parameters (published defaults).
+    reset_every : block mode: restart the encoder before every global step k with
+        ``k % reset_every == 0``, so each state describes its own block only (with legs: the
+        Legendre projection of the block). ``every`` must then divide it.
+
+    State layout: ``state`` is (N,) for a 1-D stream, (C, N) for C channels.
+    """
+
+    def __init__(
+        self,
+        measure: str,
+        N: int,
+        *,
+        theta: float | None = None,
+        dt: float | None = None,
+        method: str = "bilinear",
+        legs_time: str | None = None,
+        init: str | None = None,
+        reset_every: int | None = None,
+        alpha: float | None = None,
+        beta: float | None = None,
+    ) -> None:
+        p = resolve(measure, N, theta=theta, dt=dt, method=method, legs_time=legs_time,
+                    init=init, reset_every=reset_every, alpha=alpha, beta=beta)
+        self._setup(p, Stepper(p))
+
+    def _setup(self, p: EncoderParams, stepper: Stepper) -> None:
+        self._p = p
+        self._stepper = stepper
+        self.measure, self.N, self.method = p.measure, p.N, p.method
+        self.theta, self.dt = p.theta, p.dt
+        self.legs_time = p.legs_time or "natural"
+        self.init = p.init or "zero"
+        self.reset_every = p.reset_every
+        self.measure_params = dict(p.measure_params)
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self) -> None:
+        """Forget the stream: zero state, zero steps, channel count unknown again."""
+        self._state: np.ndarray | None = None  # kernel layout (N, C)
+        self._squeeze = True
+        self.steps = 0
+        self._clock: dict | None = None  # timed streams: t0, t_last, delta0
+
+    def clone(self) -> HiPPO:
+        """A fresh encoder with the same parameters (shares the read-only matrices: cheap)."""
+        twin = copy.copy(self)
+        twin.reset()
+        return twin
+
+    def snapshot(self) -> Snapshot:
+        """A copy of everything that changes while the encoder runs."""
+        return Snapshot(None if self._state is None else self._state.T.copy(), self.steps,
+                        self._squeeze, None if self._clock is None else dict(self._clock))
+
+    def restore(self, snap: Snapshot) -> None:
+        """Continue from ``snap`` (as taken by :meth:`snapshot` of an encoder with the same
+        parameters); its sizes are checked."""
+        steps = snap.steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise DataError(f"snapshot step count must be an integer >= 0, got {steps!r}")
+        if snap.state is None:
+            if steps:
+                raise DataError("snapshot has steps but no state")
+            state = None
+        else:
+            state = np.asarray(snap.state, dtype=np.float64)
+            if state.ndim != 2 or state.shape[1] != self.N or state.shape[0] < 1:
+                raise DataError(f"snapshot state must have shape (C, {self.N}), got "
+                                f"{state.shape}")
+            if not np.all(np.isfinite(state)):
+                raise DataError("snapshot state is not finite")
+            state = np.ascontiguousarray(state.T)
+        self._state = state
+        self._squeeze = bool(snap.squeeze) and (state is None or state.shape[1] == 1)
+        self.steps = int(steps)
+        self._clock = check_clock(snap.clock)
+
+    @property
+    def channels(self) -> int | None:
+        """Number of channels, or None before the first update."""
+        return None if self._state is None else self._state.shape[1]
+
+    @property
+    def squeezed(self) -> bool:
+        """Whether the stream is 1-D (no channel axis)."""
+        return self._squeeze
+
+    @property
+    def timed(self) -> bool:
+        """Whether the stream has sample times."""
+        return self._clock is not None
+
+    @property
+    def last_time(self) -> float | None:
+        """Time of the last sample of a timed stream (else None)."""
+        return None if self._clock is None else self._clock["t_last"]
+
+    @property
+    def state(self) -> np.ndarray:
+        """Current coefficients: shape (N,) for a 1-D stream, (C, N) for C channels (a copy)."""
+        if self._state is None:
+            return np.zeros(self.N)
+        st = self._state.T.copy()
+        return st[0] if self._squeeze else st
+
+    def params(self) -> dict:
+        """The constructor arguments as a JSON-ready dict (``HiPPO(**params)`` rebuilds it)."""
+        return self._p.as_dict()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"HiPPO({args}) at step {self.steps}"
+
+    # ---------------------------------------------------------------- update
+    def update(self, x: np.ndarray, every: int = 1, times: np.ndarray | None = None) -> np.ndarray:
+        """Feed samples and return the coefficients after the emitted steps.
+
+        Parameters
+        ----------
+        x : array (L,) for one channel or (L, C) for C independent channels.
+        every : emit the state after each global step k with ``(k + 1) % every == 0``.
+        times : optional (L,) strictly increasing sample times (then on every call of the
+            stream). Each step then uses its own length h = t_k - t_{k-1}: LegS discretises
+            its ODE on [s_{k-1}, s_k] with s = t - t_0 + (t_1 - t_0) (so unit-spaced times
+            reproduce the sample-indexed run); LegT uses h / theta and LagT h * dt (theta and
+            dt in time units). With init="zero", LegT/LagT take the first interval t_1 - t_0
+            for the first sample, so a timed stream's first chunk needs two samples.
+
+        Returns
+        -------
+        float64 array (R, N) for 1-D input or (R, C, N), R = number of emitted steps in
+        this chunk (possibly 0). Which global steps they are: :meth:`emitted_steps`.
+        """
+        every = emission.check_every(every)
+        if self.reset_every is not None and self.reset_every % every:
+            raise ParameterError(f"every ({every}) must divide reset_every ({self.reset_every})")
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise DataError(f"samples must be numbers, got dtype {arr.dtype}")
+        if arr.ndim not in (1, 2):
+            raise DataError(f"samples must have shape (L,) or (L, C), got {arr.shape}")
+        squeeze = arr.ndim == 1
+        x2 = np.ascontiguousarray(arr[:, None] if squeeze else arr, dtype=np.float64)
+        C = x2.shape[1]
+        if C < 1:
+            raise DataError("samples have zero channels")
+        if self._state is None:
+            self._state = np.zeros((self.N, C))
+            self._squeeze = squeeze
+        elif C != self._state.shape[1] or (squeeze and not self._squeeze):
+            raise DataError(
+                f"chunk has {C} channel(s) ({'1-D' if squeeze else '2-D'}) but the stream has "
+                f"{self._state.shape[1]}"
+            )
+        L = x2.shape[0]
+        R = emission.count_emitted(self.steps, L, every)
+        out = np.empty((R, C, self.N))
+        if L == 0:
+            return out[:, 0, :] if self._squeeze else out
+        if not np.all(np.isfinite(x2)):
+            bad = int(np.argmin(np.isfinite(x2).all(axis=1)))
+            raise DataError(f"sample {self.steps + bad} is not finite (NaN or inf)")
+        if times is not None or self._clock is not None:
+            t = self._check_times(times, L)
+            clock = dict(self._clock or {"t0": float(t[0]), "t_last": None, "delta0": None})
+            self._stepper.run_timed(x2, t, self._state, self.steps, every, clock, out)
+            self._clock = clock
+            self.steps += L
+            return out[:, 0, :] if self._squeeze else out
+        written = 0
+        for lo, hi in self._blocks(L):
+            local = self.block_step(self.steps)
+            if local == 0:  # a stream (or a block) starts: c_{-1} = 0 or the steady state
+                self._stepper.start(self._state, x2[lo])
+            written += self._stepper.run(x2[lo:hi], self._state, local, every, out[written:])
+            self.steps += hi - lo
+        assert written == R
+        return out[:, 0, :] if self._squeeze else out
+
+    def _check_times(self, times: np.ndarray | None, L: int) -> np.ndarray:
+        if times is None:
+            raise ParameterError("this stream has sample times: pass times= on every update")
+        if self.steps and self._clock is None:
+            raise ParameterError("this stream started without times; it cannot take them now")
+        if self.reset_every is not None:
+            raise ParameterError("sample times and reset_every (block mode) do not combine")
+        t = np.asarray(times, dtype=np.float64).reshape(-1)
+        if t.shape[0] != L:
+            raise DataError(f"{t.shape[0]} times for {L} samples")
+        if not np.all(np.isfinite(t)):
+            raise DataError("sample times must be finite")
+        prev = self._clock["t_last"] if self._clock else -np.inf
+        steps = np.diff(np.r_[prev, t])
+        if np.any(steps <= 0):
+            i = int(np.argmax(steps <= 0))
+            before = prev if i == 0 else t[i - 1]
+            raise DataError(f"sample times must be strictly increasing: sample "
+                            f"{self.steps + i} has time {t[i]!r} after {before!r}")
+        if self.steps == 0 and L == 1 and self.measure != "legs" and self.init == "zero":
+            raise DataError("the first chunk of a timed legt/lagt stream needs two samples "
+                            "(the first interval sets the first step; or use init='steady')")
+        return t
+
+    def _blocks(self, L: int) -> list[tuple[int, int]]:
+        """Split the next L samples where a block starts (block mode), else one piece."""
+        if self.reset_every is None:
+            return [(0, L)]
+        K = self.reset_every
+        cuts = list(range(-self.steps % K, L, K))
+        bounds = [0, *[c for c in cuts if c > 0], L]
+        return list(zip(bounds[:-1], bounds[1:]))
+
+    def block_step(self, step):  # noqa: ANN001, ANN201 - int or int array
+        """Step within its block (block mode), else the step itself."""
+        return step if self.reset_every is None else step % self.reset_every
+
+    def first_covered(self, step):  # noqa: ANN001, ANN201 - int or int array
+        """First sample index the state after global ``step`` describes (may be < 0 for
+        window measures at the start); never before the block start in block mode."""
+        local = self.block_step(step)
+        start = np.asarray(step) - local
+        first = start + measures.first_covered(self.measure, local, theta=self.theta, dt=self.dt)
+        return first if np.ndim(first) else int(first)
+
+    check_every = staticmethod(emission.check_every)
+    count_emitted = staticmethod(emission.count_emitted)
+    emitted_steps = staticmethod(emission.emitted_steps)
+
+    # ------------------------------------------------------------ reconstruct
+    def default_samples(self, step: int) -> np.ndarray:
+        """Sample indices the state after ``step`` covers (in block mode only the block's
+        own samples)."""
+        return np.arange(max(self.first_covered(int(step)), 0), int(step) + 1, dtype=np.int64)
+
+    def reconstruct(
+        self, coeffs: np.ndarray, step: int, samples: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Evaluate the function held by ``coeffs`` (the state after global ``step``).
+
+        Parameters
+        ----------
+        coeffs : (N,) or (C, N).
+        step : global step index (>= 0) after which ``coeffs`` was taken.
+        samples : sample indices to evaluate at (default :meth:`default_samples`); samples
+            after ``step`` are outside the history and refused.
+
+        Returns
+        -------
+        (M,) for (N,) coefficients, (M, C) for (C, N), M = len(samples).
+        """
+        c = np.asarray(coeffs, dtype=np.float64)
+        if c.ndim not in (1, 2) or c.shape[-1] != self.N:
+            raise DataError(f"coefficients must have shape (N,) or (C, N) with N = {self.N}")
+        step = int(step)
+        if step < 0:
+            raise ParameterError(f"step must be >= 0, got {step}")
+        if samples is None:
+            samples = self.default_samples(step)
+        samples = np.asarray(samples)
+        if samples.size and (samples.max() > step or samples.min() < 0):
+            raise ParameterError(f"samples must lie in the history 0..{step} of the state "
+                                 f"after step {step}")
+        local = self.block_step(step)
+        return self.reconstruct_local(c, local, samples - (step - local))
+
+    def reconstruct_at(self, coeffs: np.ndarray, state_time: float, times: np.ndarray,
+                       prev_time: float | None = None) -> np.ndarray:
+        """Timed streams: evaluate the state taken after the sample at ``state_time`` at the
+        sample times ``times`` (ascending, consecutive samples). LegS places each sample at
+        the middle of its interval (s_{j-1}, s_j], which needs the time of the sample before
+        ``times[0]``: ``prev_time`` (None: ``times[0]`` is the first sample of the stream).
+        Shapes as :meth:`reconstruct`."""
+        if self._clock is None:
+            raise ParameterError("reconstruct_at needs a timed stream (update with times=)")
+        c = np.asarray(coeffs, dtype=np.float64)
+        M = measures.eval_basis_at_times(
+            self.measure, self.N, state_time, np.asarray(times, float), prev_time,
+            origin=(self._clock["t0"], self._clock["delta0"]), theta=self.theta, dt=self.dt,
+            **self.measure_params)
+        return M @ c if c.ndim == 1 else M @ c.T
+
+    def reconstruct_local(self, c: np.ndarray, step: int, samples: np.ndarray) -> np.ndarray:
+        """As :meth:`reconstruct`, with ``step`` and ``samples`` counted from the start of the
+        history the state holds (the stream, or its block). c: (N,) or (C, N)."""
+        M = measures.eval_basis(self.measure, self.N, step, samples, theta=self.theta,
+                                dt=self.dt, **self.measure_params)
+        return M @ c if c.ndim == 1 else M @ c.T
+
+    # ------------------------------------------------------------- save/load
+    def save(self, path: str | os.PathLike) -> None:
+        """Write parameters, step count and state to an ``.npz`` (atomic replace; format in
+        :mod:`hippo_cli.engine.state`). :meth:`load` never unpickles."""
+        save_state(path, self.params(), self.snapshot())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> HiPPO:
+        """Rebuild an encoder saved by :meth:`save`; raises :class:`DataError` if unusable."""
+        params, snap = load_state(path)
+        try:
+            enc = cls(**params)
+        except (ParameterError, TypeError) as err:
+            raise DataError(f"{path}: state settings are invalid ({err})") from None
+        try:
+            enc.restore(snap)
+        except DataError as err:
+            raise DataError(f"{path}: {err}") from None
+        return enc

@@ -1,0 +1,138 @@
+"""Kernel choice: the discretised system of one parameter set and the calls into
+:mod:`hippo_cli._kernels` that advance a state through a chunk of samples.
+
+A :class:`Stepper` holds only read-only matrices, so encoders with equal parameters can
+share one (:meth:`hippo_cli.HiPPO.clone`). The state and the clock belong to the encoder.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import measures
+from ..discretize import discretize, discretize_many, legs_clock_time, legs_tau, legs_zoh_step
+from .emission import count_emitted
+from .params import EncoderParams
+
+#: Timed dense steps: matrices for the distinct step lengths of this many samples at a time.
+TIMED_BLOCK = 4096
+
+
+class NumericalWarning(RuntimeWarning):
+    """The chosen discretisation is unstable: the coefficients are numerically meaningless."""
+
+
+class Stepper:
+    """The discretised system of ``params`` and its kernels.
+
+    Attributes: ``A`` (N, N), ``B`` (N,) continuous; ``Abar``/``Bbar`` the fixed-step
+    discretisation of the time-invariant measures (None for legs); ``steady`` (N,) the
+    state of a constant unit signal for ``init="steady"`` (else None).
+    """
+
+    def __init__(self, params: EncoderParams) -> None:
+        self.params = params
+        self.A, self.B = measures.transition(params.measure, params.N, **params.measure_params)
+        self.Abar: np.ndarray | None = None
+        self.Bbar: np.ndarray | None = None
+        self.alpha = params.alpha
+        if params.measure != "legs":
+            h = self.fixed_step()
+            self.Abar, self.Bbar = discretize(self.A, self.B, h, params.method)
+            radius = float(np.max(np.abs(np.linalg.eigvals(self.Abar))))
+            if radius > 1.0 + 1e-12:
+                warnings.warn(
+                    f"{params.measure} {params.method} with step {h:g} has spectral radius "
+                    f"{radius:.4g} > 1: the coefficients blow up and are numerically "
+                    "meaningless", NumericalWarning, stacklevel=3)
+        elif params.method == "forward" and params.N > 16:
+            warnings.warn(
+                f"forward Euler on LegS with N = {params.N} > 16 grows transiently by many "
+                "orders of magnitude: the coefficients are numerically meaningless (use "
+                "bilinear)", NumericalWarning, stacklevel=3)
+        self.steady: np.ndarray | None = None
+        if params.init == "steady":
+            # least squares: fout's A is singular (its c_1 never moves), the others invertible
+            self.steady = -np.linalg.lstsq(self.A, self.B, rcond=None)[0]
+        self.norm1 = float(np.abs(self.A).sum(axis=0).max())
+
+    def fixed_step(self) -> float:
+        """The step of a uniformly sampled time-invariant measure, in its own time unit."""
+        p = self.params
+        return 1.0 / p.theta if p.theta is not None else p.dt
+
+    def start(self, state: np.ndarray, first: np.ndarray) -> None:
+        """Set ``state`` (N, C) to c_{-1}: zero, or the steady state of the first sample
+        ``first`` (C,)."""
+        state[:, :] = 0.0
+        if self.steady is not None:
+            state[:, :] = np.outer(self.steady, first)
+
+    # ---------------------------------------------------------------- uniform samples
+    def run(self, x2: np.ndarray, state: np.ndarray, step0: int, every: int,
+            out: np.ndarray) -> int:
+        """Advance ``state`` (N, C) through ``x2`` (L, C) whose first sample is step
+        ``step0`` of the history; write the emitted rows to ``out`` (R, C, N); return R."""
+        from .. import _kernels  # numba is imported only when samples are encoded
+
+        p = self.params
+        kernel = p.spec.kernel
+        if kernel == "legs":
+            if p.method == "zoh":
+                k = np.maximum(np.arange(step0, step0 + len(x2), dtype=np.float64), 1.0)
+                hs = legs_zoh_step(k, 1.0, p.legs_time)
+                return _kernels.legs_zoh(x2, state, step0, every, hs, self.norm1, out)
+            shift = legs_tau(0.0, 1.0, self.alpha, p.legs_time)  # tau = k + shift
+            return _kernels.legs_gbt(x2, state, step0, every, self.alpha, shift, out)
+        if kernel == "lagt" and p.method != "zoh":
+            return _kernels.lagt_gbt(x2, state, step0, every, self.alpha, p.dt, out)
+        return _kernels.lti_dense(self.Abar, self.Bbar, x2, state, step0, every, out)
+
+    # ------------------------------------------------------------------ timed samples
+    def run_timed(self, x2: np.ndarray, t: np.ndarray, state: np.ndarray, step0: int,
+                  every: int, clock: dict, out: np.ndarray) -> int:
+        """As :meth:`run` for samples at times ``t`` (L,), strictly increasing after
+        ``clock["t_last"]``. ``clock`` (t0, t_last, delta0) is updated in place."""
+        from .. import _kernels
+
+        p = self.params
+        L = len(t)
+        if clock["delta0"] is None and step0 + L >= 2:
+            clock["delta0"] = float(t[1 - step0] - clock["t0"])
+        prev = np.r_[clock["t_last"] if step0 else np.nan, t[:-1]]
+        h = t - prev  # NaN for the very first sample
+        if step0 == 0:
+            h[0] = clock["delta0"] if clock["delta0"] is not None else 1.0
+        alpha = self.alpha
+        if p.measure == "legs":
+            s_prev = legs_clock_time(prev, clock["t0"], clock["delta0"])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if p.method == "zoh":
+                    hs = legs_zoh_step(s_prev, h, p.legs_time)
+                else:
+                    hs = h / legs_tau(s_prev, h, alpha, p.legs_time)
+            hs = np.where(np.isfinite(hs), hs, 0.0)  # step 0 ignores it
+            if p.method == "zoh":
+                written = _kernels.legs_zoh(x2, state, step0, every, hs, self.norm1, out)
+            else:
+                written = _kernels.legs_gbt_steps(x2, state, step0, every, alpha, hs, out)
+        else:
+            if step0 == 0:
+                self.start(state, x2[0])
+            hm = h / p.theta if p.theta is not None else h * p.dt  # in the measure's unit
+            if p.spec.kernel == "lagt" and p.method != "zoh":
+                written = _kernels.lagt_gbt_steps(x2, state, step0, every, alpha, hm, out)
+            else:
+                written = 0
+                for lo in range(0, L, TIMED_BLOCK):
+                    hi = min(L, lo + TIMED_BLOCK)
+                    uniq, idx = np.unique(hm[lo:hi], return_inverse=True)
+                    As, Bs = discretize_many(self.A, self.B, uniq, p.method)
+                    written += _kernels.lti_dense_indexed(
+                        As, Bs, idx.astype(np.int64), x2[lo:hi], state, step0 + lo, every,
+                        out[written:])
+        clock["t_last"] = float(t[-1])
+        assert written == count_emitted(step0, L, every)
+        return written

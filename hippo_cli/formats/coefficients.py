@@ -1,0 +1,244 @@
+"""Coefficient files: an ``.npy`` of rows and its JSON sidecar (the encoder's settings).
+
+The ``.npy`` has shape (R, N) for one channel or (R, C, N) (quantised: records of a scale
+and N integers). It is written row by row behind a header padded so that the final row
+count can be rewritten in place; both files go through :mod:`hippo_cli.atomic`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..atomic import AtomicFile
+from ..engine.emission import file_steps
+from ..errors import DataError
+from .npy_input import load_npy
+from .quantize import dequantize, quantize, quantized_dtype
+from .source import first_line
+
+SIDECAR_FORMAT = "hippo-coeffs"
+SIDECAR_VERSION = 1
+
+
+def _header_size(row_shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes for a header that fits any row count up to 10^15 (64-byte aligned)."""
+    longest = len(_npy_header((10**15, *row_shape), dtype, size=None))
+    return -(-longest // 64) * 64
+
+
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype, size: int | None) -> bytes:
+    """A version-1.0 ``.npy`` header padded to exactly ``size`` bytes (so the shape can be
+    rewritten in place once the row count is known); ``size=None``: unpadded."""
+    d = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+         "shape": tuple(int(s) for s in shape)}
+    body = repr(d).encode("latin1")
+    if size is None:
+        return b"\x93NUMPY\x01\x00" + (len(body) + 1).to_bytes(2, "little") + body + b"\n"
+    pad = size - 10 - len(body) - 1
+    if pad < 0:
+        raise DataError(f"array shape {shape} too large for the .npy header")
+    return b"\x93NUMPY\x01\x00" + (size - 10).to_bytes(2, "little") + body + b" " * pad + b"\n"
+
+
+class CoefficientWriter:
+    """Append coefficient rows to an ``.npy`` of shape (R, *row_shape), atomically.
+
+    Rows go to ``.<name>.hippo-tmp-<pid>`` beside the target; :meth:`commit` rewrites the
+    header with the final row count, writes the JSON sidecar ``<path>.json`` the same way and
+    renames both into place. Leaving the ``with`` block without committing removes the
+    temporaries and leaves any existing output untouched.
+    """
+
+    def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: str = "float64",
+                 quantize: int | None = None) -> None:
+        self.path = Path(path)
+        self.sidecar = sidecar_path(self.path)
+        self.quantize = quantize
+        if quantize is None:
+            self.row_shape = tuple(row_shape)
+            self.dtype = np.dtype(dtype)
+        else:  # one record (scale, q[N]) per row and channel
+            self.row_shape = tuple(row_shape[:-1])
+            self.dtype = quantized_dtype(row_shape[-1], quantize)
+        self.rows = 0
+        self._header = _header_size(self.row_shape, self.dtype)
+        self._array = AtomicFile(self.path)
+        self._side = AtomicFile(self.sidecar, "w")
+        self._fh = self._array.fh
+        self._fh.write(_npy_header((0, *self.row_shape), self.dtype, self._header))
+
+    def append(self, rows: np.ndarray) -> None:
+        """rows: float64 (R, [C,] N); converted to the output dtype (or quantised)."""
+        if len(rows):
+            if self.quantize is not None:
+                data = quantize(rows, self.quantize)
+            else:
+                data = np.ascontiguousarray(rows, dtype=self.dtype)
+            self._fh.write(data.tobytes())
+            self.rows += len(rows)
+
+    @property
+    def bytes_written(self) -> int:
+        return self._header + self.rows * int(np.prod(self.row_shape)) * self.dtype.itemsize
+
+    def commit(self, meta: dict) -> None:
+        self._fh.seek(0)
+        self._fh.write(_npy_header((self.rows, *self.row_shape), self.dtype, self._header))
+        self._array.finish()
+        json.dump(meta, self._side.fh, separators=(",", ":"), allow_nan=False)
+        self._side.fh.write("\n")
+        self._side.finish()
+        self._array.rename()
+        self._side.rename()
+
+    def abort(self) -> None:
+        self._array.abort()
+        self._side.abort()
+
+    def __enter__(self) -> CoefficientWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()  # after a commit the temporaries no longer exist: a no-op
+
+
+def sidecar_path(coeffs: Path) -> Path:
+    """``signal.coeffs.npy`` -> ``signal.coeffs.npy.json``."""
+    return coeffs.with_name(coeffs.name + ".json")
+
+
+@dataclass
+class CoefficientFile:
+    """A coefficient ``.npy`` (memory-mapped) and its validated sidecar."""
+
+    path: str
+    coeffs: np.ndarray  # (R, N) or (R, C, N)
+    meta: dict
+
+    @property
+    def channels(self) -> int:
+        return len(self.meta["columns"])
+
+    def row(self, r: int) -> np.ndarray:
+        """Row r as float64 of shape (C, N) (dequantised if the file is quantised)."""
+        rec = self.coeffs[r]
+        if rec.dtype.names:
+            return dequantize(np.asarray(rec)).reshape(self.channels, -1)
+        return np.asarray(rec, dtype=np.float64).reshape(self.channels, -1)
+
+    def steps(self) -> np.ndarray:
+        """Global step of each row (int64, shape (R,))."""
+        if self.meta.get("block_ends") is not None:
+            return np.asarray(self.meta["block_ends"], dtype=np.int64)
+        return file_steps(self.meta["every"], self.meta["samples"])
+
+    def starts(self) -> np.ndarray:
+        """First sample of the history each row holds: 0, or its block's first sample."""
+        steps = self.steps()
+        if self.meta.get("block_ends") is not None:
+            return np.concatenate([[0], steps[:-1] + 1]).astype(np.int64)
+        if self.meta.get("reset_every"):
+            return steps - steps % self.meta["reset_every"]
+        return np.zeros_like(steps)
+
+
+_SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format": str, "format_version": int, "measure": str, "N": int, "method": str,
+    "every": int, "samples": int, "rows": int, "columns": list, "dtype": str,
+}
+
+
+def load_coefficients(path: str) -> CoefficientFile:
+    """Open a coefficient file and its sidecar; check they agree."""
+    side = sidecar_path(Path(path))
+    arr = load_npy(path)
+    if not side.exists():
+        raise DataError(f"{path}: no sidecar {side.name} (it holds the encoder settings)")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise DataError(f"{side}: not valid JSON ({first_line(err)})") from None
+    if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT:
+        raise DataError(f"{side}: not a hippo sidecar")
+    for key, typ in _SIDECAR_TYPES.items():
+        if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
+            raise DataError(f"{side}: field {key!r} missing or of the wrong type")
+    if meta["format_version"] != SIDECAR_VERSION:
+        raise DataError(f"{side}: unsupported format version {meta['format_version']}")
+    C, N, R = len(meta["columns"]), meta["N"], meta["rows"]
+    bits = meta.get("quantize")
+    if bits is not None:
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 2 <= bits <= 16:
+            raise DataError(f"{side}: field 'quantize' must be 2..16")
+        want_dtype = quantized_dtype(N, bits)
+        want = (R,) if C == 1 else (R, C)
+    else:
+        try:
+            want_dtype = np.dtype(meta["dtype"])
+        except TypeError:
+            raise DataError(f"{side}: unknown dtype {meta['dtype']!r}") from None
+        want = (R, N) if C == 1 else (R, C, N)
+    if arr.shape != want:
+        raise DataError(f"{path}: shape {arr.shape} does not match its sidecar ({want})")
+    if arr.dtype != want_dtype:
+        raise DataError(f"{path}: dtype {arr.dtype} does not match its sidecar ({want_dtype})")
+    every, total = meta["every"], meta["samples"]
+    ends = meta.get("block_ends")
+    if ends is not None:
+        if (not isinstance(ends, list) or len(ends) != R or not all(
+                isinstance(e, int) and not isinstance(e, bool) for e in ends)
+                or (R and (ends[-1] != total - 1 or min(np.diff([-1, *ends])) < 1))):
+            raise DataError(f"{side}: block_ends do not match the rows and samples")
+    elif every < 1 or total < 0 or len(file_steps(every, total)) != R:
+        raise DataError(f"{side}: rows/every/samples are inconsistent")
+    if meta.get("time_column") is not None:
+        clock, times = meta.get("clock"), meta.get("row_times")
+        if (not isinstance(clock, dict) or not all(isinstance(clock.get(k), (int, float))
+                                                   for k in ("t0", "t_last"))
+                or not isinstance(times, list) or len(times) != R
+                or not all(isinstance(v, (int, float)) for v in times)
+                or (R > 1 and min(np.diff(times)) <= 0)):
+            raise DataError(f"{side}: clock/row_times do not match the rows")
+    reset = meta.get("reset_every")
+    if reset is not None and (not isinstance(reset, int) or isinstance(reset, bool)
+                              or reset < 1 or reset % every):
+        raise DataError(f"{side}: field 'reset_every' must be a multiple of every")
+    return CoefficientFile(path, arr, meta)
+
+
+def coefficient_metadata(
+    params: dict, *, every: int, samples: int, rows: int, columns: list[str], dtype: str,
+    input_name: str, input_bytes: int | None, nan: str, quantize: int | None = None,
+    block_ends: list[int] | None = None, tolerance: dict | None = None,
+    timing: dict | None = None,
+) -> dict:
+    """The sidecar: everything ``reconstruct`` and ``info`` need."""
+    return {
+        "format": SIDECAR_FORMAT,
+        "format_version": SIDECAR_VERSION,
+        "tool": "hippo-cli",
+        "tool_version": __version__,
+        **params,
+        "legs_time": params.get("legs_time"),
+        "init": params.get("init"),
+        "every": every,
+        "steps_rule": "rows end the blocks listed in block_ends" if block_ends is not None else
+                      "rows are the steps k with (k + 1) % every == 0, plus the final step "
+                      "k = samples - 1 when it is not one of them",
+        "samples": samples,
+        "rows": rows,
+        "columns": columns,
+        "dtype": dtype,
+        "input": input_name,
+        "input_bytes": input_bytes,
+        "nan": nan,
+        "quantize": quantize,
+        "block_ends": block_ends,
+        "tolerance": tolerance,
+        **(timing or {}),
+    }

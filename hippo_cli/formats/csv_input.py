@@ -1,0 +1,231 @@
+"""CSV input: a header sniffed from the first lines, then pandas' C parser in chunks.
+
+Memory does not grow with the file: rows are parsed ``CHUNK_VALUES`` values at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..errors import DataError, ParameterError
+from .source import CHUNK_VALUES, Samples, first_line
+from .timestamps import first_unreadable, to_seconds
+
+#: Lines read ahead to tell a header from data and numeric columns from the rest.
+SNIFF_LINES = 200
+#: More columns than this are refused.
+MAX_COLUMNS = 100_000
+
+
+class _Prefixed(io.RawIOBase):
+    """A binary stream that serves ``prefix`` first, then the rest of ``raw`` (for sniffing
+    the head of stdin without consuming it)."""
+
+    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
+        self._prefix = memoryview(prefix)
+        self._raw = raw
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        if len(self._prefix):
+            n = min(len(buf), len(self._prefix))
+            buf[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+        else:
+            data = self._raw.read(len(buf))
+            n = len(data)
+            buf[:n] = data
+        self.consumed += n
+        return n
+
+
+def is_number(text: str | bytes) -> bool:
+    """Whether ``float`` reads the text (str or bytes)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _decode(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{name}: not UTF-8 text (byte {err.start}); is it a CSV file?") from None
+
+
+def open_csv(
+    path: str, columns: list[str] | None = None, *, chunk_values: int = CHUNK_VALUES,
+    time_column: str | None = None,
+) -> Samples:
+    """Open a CSV file (``"-"``: stdin) as chunked samples.
+
+    A first line with any non-numeric field is a header; otherwise columns are named
+    ``col0, col1, ...``. Without ``columns``, every numeric column is used and the others
+    (a timestamp, a label) are left out with a note in ``Samples.notes``. With
+    ``time_column`` (numbers, or ISO timestamps turned into seconds since 1970), every block
+    carries the sample times as its last column.
+    """
+    import pandas as pd  # lazily: 0.5 s of import time
+
+    name = "<stdin>" if path == "-" else path
+    if path == "-":
+        raw: IO[bytes] = sys.stdin.buffer
+        size = None
+    else:
+        if Path(path).is_dir():
+            raise DataError(f"{path}: is a folder, not a file")
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the chunk generator
+        size = os.fstat(raw.fileno()).st_size
+    head_lines = []
+    for _ in range(SNIFF_LINES):
+        line = raw.readline()
+        if not line:
+            break
+        head_lines.append(line)
+    head = b"".join(head_lines)
+    text = _decode(head, name)
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), None)
+    if first is None:
+        raise DataError(f"{name}: no data (empty input)")
+    if "\x00" in text:
+        raise DataError(f"{name}: binary data, not a CSV file")
+    fields = [f.strip().strip('"') for f in first.split(",")]
+    has_header = not all(is_number(f) or f == "" for f in fields)
+    if has_header:
+        names = fields
+        if len(set(names)) != len(names):
+            raise DataError(f"{name}: duplicate column names in the header")
+    else:
+        names = [f"col{i}" for i in range(len(fields))]
+    if len(names) > MAX_COLUMNS:
+        raise DataError(f"{name}: {len(names)} columns is more than hippo handles "
+                        f"({MAX_COLUMNS})")
+    n_blank_lead = next(i for i, ln in enumerate(lines) if ln.strip())
+    header_line = n_blank_lead + 1 if has_header else 0  # 1-based line of the header
+    read_kw: dict[str, Any] = {
+        "header": None,
+        "names": names,
+        "skip_blank_lines": False,
+        "skipinitialspace": True,
+        "encoding": "utf-8-sig",
+        "engine": "c",
+        "on_bad_lines": "error",
+    }
+    skip = header_line if has_header else n_blank_lead
+    try:
+        sniff = pd.read_csv(io.BytesIO(head), skiprows=skip, **read_kw)
+    except (ValueError, pd.errors.ParserError) as err:
+        raise DataError(f"{name}: unreadable CSV ({first_line(err)})") from None
+    notes: list[str] = []
+    if time_column is not None and time_column not in names:
+        raise DataError(f"{name}: no time column {time_column!r} (columns: {', '.join(names)})")
+    if columns:
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise DataError(f"{name}: no column {missing[0]!r} (columns: {', '.join(names)})")
+        chosen = list(dict.fromkeys(columns))
+    else:
+        chosen = numeric_columns(sniff, exclude=[time_column])
+        left_out = [c for c in names if c not in chosen and c != time_column]
+        if left_out:
+            notes.append(f"left out non-numeric column(s): {', '.join(left_out)}")
+        if not chosen:
+            raise DataError(f"{name}: no numeric column")
+    rows_per_chunk = max(1, chunk_values // len(chosen))
+    stream = _Prefixed(head, raw)
+    buffered = io.BufferedReader(stream, buffer_size=1 << 20)
+    if time_column in chosen:
+        raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
+    samples = Samples(name, chosen, "csv", size, notes=notes, time_column=time_column)
+    samples.source = _csv_chunks(
+        buffered, stream, raw, samples, skip, rows_per_chunk, read_kw, path != "-"
+    )
+    return samples
+
+
+def numeric_columns(frame: Any, exclude: list[str | None] = ()) -> list[str]:
+    """The columns of a pandas frame (a file's first rows) that hold numbers: numeric
+    dtype, or some cells that read as numbers (the rest may be empty). The one rule for every
+    reader."""
+    import pandas as pd
+
+    out = []
+    for col in frame.columns:
+        if col in exclude:
+            continue
+        series = frame[col]
+        if series.dtype.kind in "biuf":
+            out.append(col)
+            continue
+        nonempty = series.dropna()
+        if len(nonempty) == 0 or pd.to_numeric(nonempty, errors="coerce").notna().any():
+            out.append(col)
+    return out
+
+
+def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> Iterator:
+    import pandas as pd
+
+    line = skip + 1
+    wanted = samples.columns + ([samples.time_column] if samples.time_column else [])
+    try:
+        reader = pd.read_csv(
+            buffered, skiprows=skip, usecols=wanted, chunksize=rows, **read_kw
+        )
+        with reader:
+            while True:
+                try:
+                    frame = next(reader)
+                except StopIteration:
+                    break
+                except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+                    msg = first_line(err)
+                    raise DataError(f"{samples.name}: unreadable CSV ({msg})") from None
+                block = np.empty((len(frame), len(wanted)))
+                if samples.time_column:
+                    block[:, -1] = _parse_times(frame[samples.time_column], samples, line)
+                for j, col in enumerate(samples.columns):
+                    series = frame[col]
+                    if series.dtype.kind not in "biuf":
+                        values = pd.to_numeric(series, errors="coerce")
+                        blank = series.astype(str).str.strip() == ""
+                        bad = values.isna() & series.notna() & ~blank
+                        if bad.any():
+                            i = int(np.argmax(bad.to_numpy()))
+                            cell = str(series.iloc[i])[:40]
+                            raise DataError(
+                                f"{samples.where(line + i)}: column {col!r}: not a number: {cell!r}"
+                            )
+                        series = values
+                    block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                samples.bytes_read = stream.consumed
+                yield line, block
+                line += len(frame)
+    finally:
+        if close:
+            raw.close()
+
+
+def _parse_times(series: Any, samples: Samples, line: int) -> np.ndarray:
+    """The time column of one chunk, by the rule of :mod:`.timestamps`."""
+    values = to_seconds(series)
+    i = first_unreadable(series, values)
+    if i is not None:
+        raise DataError(f"{samples.where(line + i)}: time {str(series.iloc[i])[:40]!r} is not "
+                        "a number or an ISO timestamp")
+    return values
+
+

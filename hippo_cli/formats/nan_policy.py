@@ -1,0 +1,88 @@
+"""What happens to empty, NaN and infinite values: the one policy for files and streams.
+
+``error``: a NaN or empty cell stops with its place. ``skip``: rows with any NaN are dropped
+(the encoder never sees them; with times they become real gaps). ``hold``: a NaN repeats the
+channel's last value (a NaN before any value is an error). An infinite value is always an
+error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..checks import choice
+from ..errors import DataError
+
+NAN_POLICIES = ("error", "skip", "hold")
+
+
+class NanFilter:
+    """Applies a policy to consecutive blocks of one stream (``hold`` remembers the last
+    row across blocks)."""
+
+    def __init__(self, policy: str, columns: list[str]) -> None:
+        self.policy = choice("NaN policy", policy, NAN_POLICIES)
+        self.columns = columns
+        self.last: np.ndarray | None = None
+
+    def apply(self, values: np.ndarray, extra: np.ndarray | None,
+              where: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray | None,
+                                                    DataError | None]:
+        """Filter ``values`` (L, C) and the matching ``extra`` columns (L, k) (e.g. times).
+
+        Returns the clean rows (values, extra) up to the first bad row, and the error of that
+        row (None when there is none). ``where(i)`` names the place of row i.
+        """
+        finite = np.isfinite(values)
+        if finite.all():
+            if len(values):
+                self.last = values[-1].copy()
+            return values, extra, None
+        bad_rows = np.isnan(values).any(axis=1)
+        inf_rows = np.isinf(values).any(axis=1)
+        stop = len(values)
+        error = None
+        if inf_rows.any():
+            stop = int(np.argmax(inf_rows))
+            error = DataError(f"{where(stop)}: infinite value")
+        if self.policy == "error":
+            i = int(np.argmax(bad_rows))
+            if bad_rows[i] and i < stop:
+                col = self.columns[int(np.argmax(np.isnan(values[i])))] if self.columns else "?"
+                stop = i
+                error = DataError(f"{where(i)}: empty or NaN value in column {col!r} "
+                                  "(use --nan skip or --nan hold)")
+        values, extra = values[:stop], None if extra is None else extra[:stop]
+        bad_rows = bad_rows[:stop]
+        if self.policy == "skip":
+            keep = ~bad_rows
+            values, extra = values[keep], None if extra is None else extra[keep]
+        elif self.policy == "hold" and bad_rows.any():
+            values, hold_error = self._hold(values, where)
+            if hold_error is not None:
+                return values[:0], None if extra is None else extra[:0], hold_error
+        if len(values):
+            self.last = values[-1].copy()
+        return values, extra, error
+
+    def _hold(self, block: np.ndarray,
+              where: Callable[[int], str]) -> tuple[np.ndarray, DataError | None]:
+        """Forward-fill NaNs per column, starting from the previous block's last row."""
+        block = block.copy()
+        positions = np.arange(len(block))
+        for j in range(block.shape[1]):
+            col = block[:, j]
+            holes = np.isnan(col)
+            if not holes.any():
+                continue
+            src = np.maximum.accumulate(np.where(holes, -1, positions))
+            leading = src < 0
+            if leading.any():
+                if self.last is None:
+                    return block, DataError(f"{where(int(np.argmax(leading)))}: NaN before "
+                                            "any value to hold")
+                col[leading] = self.last[j]
+            col[~leading] = col[src[~leading]]
+        return block, None

@@ -1,0 +1,47 @@
+"""A chunked source of samples, whatever the file format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Target size of one chunk of samples (float64 values); rows per chunk = this / columns.
+CHUNK_VALUES = 1 << 19
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none)."""
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+@dataclass
+class Samples:
+    """``chunks()`` yields (first_line, float64 (L, C) array) once, in stream order.
+
+    ``first_line`` is the 1-based line (CSV) or 0-based row (.npy) of the chunk's first row,
+    used to name the place of a bad value. With ``time_column``, every block ends with one
+    more column: the sample times (seconds since 1970 for timestamps).
+    """
+
+    name: str
+    columns: list[str]
+    kind: str  # "csv" or "npy"
+    size_bytes: int | None
+    source: Iterator[tuple[int, np.ndarray]] = field(repr=False, default_factory=lambda: iter(()))
+    bytes_read: int = 0
+    notes: list[str] = field(default_factory=list)
+    time_column: str | None = None
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        return self.source
+
+    def where(self, line: int) -> str:
+        """``"name, line 12"`` (CSV) or ``"name, row 11"`` (.npy)."""
+        return f"{self.name}, line {line}" if self.kind == "csv" else f"{self.name}, row {line}"
+
+    def map_blocks(self, fn: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Apply ``fn`` to every block still to come (e.g. to pick columns)."""
+        inner = self.source
+        self.source = ((first, fn(block)) for first, block in inner)

@@ -1,0 +1,134 @@
+"""The text protocol of ``hippo stream``: input lines in, CSV coefficient rows out.
+
+Input: one number per line, or comma-separated values for several channels; a first line
+with a field that is not a number is a header (required with a time column). Output:
+``step[,time],c0,...`` per emitted step, channels one after another.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from .csv_input import is_number
+from .nan_policy import NanFilter
+from .timestamps import first_unreadable, to_seconds
+
+
+class LineParser:
+    """Turns input lines into float rows; remembers the line number and the channel count.
+
+    Rows of a timed stream end with the sample time (seconds, the rule of
+    :mod:`.timestamps`). NaN and inf follow :mod:`.nan_policy`.
+    """
+
+    def __init__(self, channels: int | None, nan: str, time_column: str | None = None) -> None:
+        self.channels = channels
+        self.lineno = 0
+        self.names: list[str] | None = None
+        self.time_column = time_column
+        self.time_index: int | None = None
+        self._nan = NanFilter(nan, [])
+
+    def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
+        """Rows (L, C[+1]) of the lines up to the first bad one, and the error it caused."""
+        values: list[list[float]] = []
+        stamps: list[bytes] = []
+        where: list[int] = []
+        error: DataError | None = None
+        for raw in lines:
+            self.lineno += 1
+            try:
+                parsed = self._split(raw)
+            except DataError as err:
+                error = err
+                break
+            if parsed is not None:
+                values.append(parsed[0])
+                where.append(self.lineno)
+                if parsed[1] is not None:
+                    stamps.append(parsed[1])
+        x = np.array(values, dtype=np.float64).reshape(len(values), self.channels or 0)
+        times = None
+        if self.time_index is not None:
+            seconds = to_seconds(stamps) if stamps else np.empty(0)
+            bad = first_unreadable(stamps, seconds)
+            if bad is not None:
+                text = stamps[bad].strip().decode("utf-8", "replace")[:40]
+                error = DataError(f"line {where[bad]}: time {text!r} is not a number or an ISO "
+                                  "timestamp")
+                x, seconds = x[:bad], seconds[:bad]
+            times = seconds[:, None]
+        x, times, nan_error = self._nan.apply(x, times, lambda i: f"line {where[i]}")
+        error = nan_error or error
+        return (x if times is None else np.column_stack([x, times])), error
+
+    def _split(self, raw: bytes) -> tuple[list[float], bytes | None] | None:
+        """(values, time field) of one line; None for the header."""
+        text = raw.strip()
+        if self.lineno == 1 and text.startswith(b"\xef\xbb\xbf"):
+            text = text[3:]
+        parts = text.split(b",") if text else [b""] * (self.channels or 1)
+        if self.lineno == 1 and self.names is None and text and (
+                self.time_column is not None or not all(is_number(p) for p in parts
+                                                        if p.strip())):
+            self._header(parts)
+            return None
+        stamp = None
+        if self.time_index is not None:
+            if len(parts) != (self.channels or 0) + 1:
+                raise DataError(f"line {self.lineno}: {len(parts)} values, expected "
+                                f"{(self.channels or 0) + 1}")
+            stamp = parts.pop(self.time_index)
+        if self.channels is None:
+            self._set_channels(len(parts), [f"col{i}" for i in range(len(parts))])
+        if len(parts) != self.channels:
+            raise DataError(f"line {self.lineno}: {len(parts)} values, expected {self.channels}")
+        try:
+            row = [float(p) if p.strip() else float("nan") for p in parts]
+        except ValueError:
+            bad = next(p for p in parts if not is_number(p))
+            raise DataError(f"line {self.lineno}: not a number: "
+                            f"{bad[:40].decode('utf-8', 'replace')!r}") from None
+        return row, stamp
+
+    def _header(self, parts: list[bytes]) -> None:
+        try:
+            names = [p.strip().decode("utf-8") for p in parts]
+        except UnicodeDecodeError:
+            raise DataError("line 1: not UTF-8 text") from None
+        if self.time_column is not None:
+            if self.time_column not in names:
+                raise DataError(f"line 1: no time column {self.time_column!r} "
+                                f"(columns: {', '.join(names)})")
+            self.time_index = names.index(self.time_column)
+            del names[self.time_index]
+        self.names = names
+        if self.channels is None:
+            self._set_channels(len(names), names)
+
+    def _set_channels(self, n: int, names: list[str]) -> None:
+        self.channels = n
+        self._nan.columns = names
+
+
+def header_line(N: int, names: list[str] | None, channels: int, timed: bool = False) -> bytes:
+    """``step[,time],c0,...`` (one channel) or ``step[,time],<name>_c0,...``."""
+    lead = "step,time," if timed else "step,"
+    if channels == 1:
+        cols = [f"c{n}" for n in range(N)]
+    else:
+        names = names or [f"col{i}" for i in range(channels)]
+        cols = [f"{name}_c{n}" for name in names for n in range(N)]
+    return (lead + ",".join(cols) + "\n").encode()
+
+
+def format_rows(steps: np.ndarray, rows: np.ndarray, times: np.ndarray | None = None) -> bytes:
+    """CSV lines of emitted rows (R, [C,] N) with their steps (R,) and times (R,)."""
+    if len(rows) == 0:
+        return b""
+    flat = rows.reshape(len(rows), -1).tolist()
+    lead = [f"{k}," for k in steps.tolist()]
+    if times is not None:
+        lead = [f"{k}{t!r}," for k, t in zip(lead, times.tolist())]
+    return "".join(k + ",".join(map(repr, r)) + "\n" for k, r in zip(lead, flat)).encode()

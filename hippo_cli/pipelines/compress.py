@@ -1,0 +1,124 @@
+"""``hippo compress`` of one series: samples in, a coefficient file (+ sidecar) out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..atomic import check_output_path
+from ..engine import HiPPO
+from ..engine.emission import check_every
+from ..errors import DataError, ParameterError
+from ..formats.coefficients import CoefficientWriter, coefficient_metadata
+from ..formats.quantize import quantized_dtype
+from ..formats.samples import clean_chunks, open_samples, prefetch
+from .encode import RowEncoder
+
+
+@dataclass
+class CompressSummary:
+    """What a compress run wrote (for the CLI's summary line)."""
+
+    output: Path
+    samples: int
+    channels: int
+    rows: int
+    bytes_stored: int
+    input_kind: str
+    input_bytes: int | None
+
+
+def default_output(input_path: str) -> Path:
+    """``signal.csv`` -> ``signal.coeffs.npy`` (stdin: ``coeffs.npy``)."""
+    if input_path == "-":
+        return Path("coeffs.npy")
+    p = Path(input_path)
+    return p.with_name(p.stem + ".coeffs.npy")
+
+
+def compress_file(
+    input: str,
+    output: str | Path | None,
+    enc: HiPPO,
+    *,
+    every: int | None = None,
+    columns: list[str] | None = None,
+    time_column: str | None = None,
+    nan: str = "error",
+    dtype: str = "float64",
+    quantize: int | None = None,
+    tolerance: float | None = None,
+    error: str = "max",
+    max_block: int = 65536,
+    on_note: Callable[[str], None] = lambda note: None,
+    on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+) -> CompressSummary:
+    """Encode every column of ``input`` with ``enc`` (fresh) and write its coefficients.
+
+    Rows: the steps k with (k + 1) % every == 0 plus the final step (``every`` defaults to
+    the encoder's ``reset_every`` or 1); with ``tolerance``, the ends of the LegS blocks
+    chosen so that every sample is reconstructed within it (:mod:`.tolerance`). The output
+    (``.npy`` + ``.json`` sidecar) appears only when the run succeeds.
+    """
+    reset_every = enc.reset_every
+    if tolerance is not None and (every is not None or reset_every is not None):
+        raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
+    if time_column is not None and (tolerance is not None or reset_every is not None):
+        raise ParameterError("--time-column does not combine with --tolerance/--reset-every")
+    if quantize is not None and dtype != "float64":
+        raise ParameterError("--quantize and --dtype exclude each other")
+    every = check_every(reset_every or 1 if every is None else every)
+    if reset_every is not None and reset_every % every:
+        raise ParameterError(f"--every ({every}) must divide --reset-every ({reset_every})")
+    if quantize is not None:
+        quantized_dtype(enc.N, quantize)  # validates the bit count before any work
+    if output == "-":
+        raise ParameterError("compress writes an .npy plus a JSON sidecar, not stdout "
+                             "(use hippo stream for rows on stdout)")
+    out = Path(output) if output else default_output(input)
+    check_output_path(out)
+    samples = open_samples(input, columns, time_column)
+    for note in samples.notes:
+        on_note(f"{samples.name}: {note}")
+    C = len(samples.columns)
+    row_shape = (enc.N,) if C == 1 else (C, enc.N)
+    ends: list[int] | None = None
+    row_times: list[float] = []
+    with CoefficientWriter(out, row_shape, dtype, quantize) as writer:
+        chunks = prefetch(clean_chunks(samples, nan))
+        if tolerance is not None:
+            from .tolerance import tolerance_blocks
+
+            ends = []
+            for end, state in tolerance_blocks(chunks, enc.params(), tolerance, error,
+                                               max_block):
+                writer.append(state[None] if C > 1 else state[:1])
+                ends.append(int(end))
+                on_progress(samples.bytes_read, samples.size_bytes)
+            total = ends[-1] + 1 if ends else 0
+        else:
+            encoder = RowEncoder(enc, every)
+            for block in chunks:
+                writer.append(encoder.feed_block(block, time_column is not None).coeffs)
+                on_progress(samples.bytes_read, samples.size_bytes)
+            writer.append(encoder.finish().coeffs)
+            total = enc.steps
+            row_times = encoder.row_times
+        if total == 0:
+            raise DataError(f"{samples.name}: no samples")
+        meta = coefficient_metadata(
+            enc.params(), every=1 if ends is not None else every, samples=total,
+            rows=writer.rows, columns=samples.columns,
+            dtype="int8" if quantize and quantize <= 8 else "int16" if quantize else dtype,
+            input_name=samples.name, input_bytes=samples.size_bytes, nan=nan,
+            quantize=quantize, block_ends=ends,
+            tolerance={"value": tolerance, "error": error, "max_block": max_block}
+            if tolerance is not None else None,
+            timing={"time_column": time_column, "clock": enc.snapshot().clock,
+                    "row_times": row_times} if time_column else None,
+        )
+        writer.commit(meta)
+    stored = writer.bytes_written + writer.sidecar.stat().st_size
+    return CompressSummary(out, total, C, writer.rows, stored, samples.kind,
+                           samples.size_bytes)

@@ -1,0 +1,183 @@
+"""Many series on a Dask cluster: one encoder per series id, one output file per series.
+
+Long-format input (an id column, value columns, optionally a time column): each id is its own
+series, in the order its rows appear (or by time). Series are independent, so they are
+distributed by series:
+
+* ordinary series go through ``groupby(id).apply``: Dask brings each series' rows together in
+  one task, which encodes them with the same kernel as ``hippo compress`` and writes
+  ``<id>.npy`` + sidecar atomically;
+* a series with more rows than ``large_rows`` is never brought together: a chain of tasks walks
+  the dataframe's partitions in order, each continuing the encoder from the state the previous
+  one returned (bounded memory: one partition at a time).
+
+Every finished series is a complete file pair (atomic rename), so a crashed run resumes by
+skipping the series whose files are already there. ``manifest.json`` lists ids, rows, samples
+and files. Requires the ``dask`` extra (``pip install 'hippo-cli[dask]'``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine import HiPPO
+from ..engine.emission import check_every
+from ..errors import DataError, ParameterError
+from ..formats.manifest import write_manifest
+from ..formats.timestamps import to_seconds
+from .many import done_record, encode_series
+
+
+def require_dask() -> None:
+    """Fail with an install hint when Dask is missing."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ParameterError("the dask engine needs Dask: pip install 'hippo-cli[dask]'") from None
+
+
+ORDER = "__hippo_row__"
+
+
+def _number_rows(df, offsets, partition_info=None):  # noqa: ANN001, ANN202
+    start = offsets[partition_info["number"]] if partition_info else 0
+    return df.assign(**{ORDER: np.arange(start, start + len(df), dtype=np.int64)})
+
+
+def _frame_arrays(df, value_columns: list[str], time_column: str | None):  # noqa: ANN001, ANN202
+    times = None
+    if time_column is not None:
+        df = df.assign(**{time_column: to_seconds(df[time_column])})
+        df = df.sort_values(time_column, kind="stable")
+        times = df[time_column].to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(times)):
+            raise DataError("a time is not a number or an ISO timestamp")
+    elif ORDER in df:
+        df = df.sort_values(ORDER, kind="stable")
+    values = df[value_columns].to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise DataError("NaN or inf in the values (clean them before the dask engine)")
+    return values, times
+
+
+def compress_dataframe(
+    ddf: Any,
+    id_column: str,
+    value_columns: list[str],
+    out_dir: str | Path,
+    *,
+    time_column: str | None = None,
+    every: int = 1,
+    dtype: str = "float64",
+    large_rows: int | None = None,
+    client: Any = None,
+    **encoder: Any,
+) -> dict:
+    """Compress every series of a Dask dataframe; returns (and writes) the manifest.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame in long format.
+    id_column, value_columns, time_column : column names (times: numbers, strictly
+        increasing within a series).
+    out_dir : folder for ``<id>.npy`` + sidecar per series and ``manifest.json``.
+    large_rows : series with more rows are walked partition by partition with the state
+        carried along instead of being gathered (default: the largest partition's length).
+    client : a ``distributed.Client`` (default: the current one or Dask's default scheduler).
+    encoder : HiPPO parameters (measure, N, theta, dt, method, init, ...).
+    """
+    require_dask()
+    import dask
+    import pandas as pd
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    probe = HiPPO(**encoder)  # validate the parameters before any work
+    check_every(every)
+    params = probe.params()
+    cols = [id_column, *value_columns, *([time_column] if time_column else [])]
+    ddf = ddf[cols]
+    sizes = ddf.groupby(id_column).size().compute()
+    part_len = ddf.map_partitions(len).compute()
+    # a shuffle does not promise row order: number the rows so each series can be re-sorted
+    offsets = np.concatenate([[0], np.cumsum(np.asarray(part_len))])
+    ddf = ddf.map_partitions(_number_rows, offsets, meta={**ddf.dtypes.to_dict(),
+                                                          ORDER: "int64"})
+    threshold = int(large_rows if large_rows is not None else max(int(part_len.max()), 1))
+    done = {str(sid): rec for sid in sizes.index if (rec := done_record(out, sid)) is not None}
+    todo = [sid for sid in sizes.index if str(sid) not in done]
+    large = [sid for sid in todo if sizes[sid] > threshold]
+    small = [sid for sid in todo if sizes[sid] <= threshold]
+
+    def encode_group(df):  # noqa: ANN001, ANN202
+        if df.empty:
+            return pd.DataFrame({"record": pd.Series([], dtype=object)})
+        rec = encode_group_records(df, df.name)  # pandas passes the group key as .name
+        return pd.DataFrame({"record": [json.dumps(rec)]})
+
+    # series that sit inside one partition are encoded where they are (no shuffle); only
+    # those spread over several partitions are brought together by groupby-apply
+    presence = ddf[id_column].map_partitions(lambda col: col.drop_duplicates()).compute()
+    spread = set(presence.value_counts().loc[lambda c: c > 1].index)
+    in_place = [sid for sid in small if sid not in spread]
+    gathered = [sid for sid in small if sid in spread]
+
+    def encode_partition(df):  # noqa: ANN001, ANN202
+        df = df[df[id_column].isin(in_place)]
+        records = [json.dumps(encode_group_records(group, sid))
+                   for sid, group in df.groupby(id_column, sort=False)]
+        return pd.DataFrame({"record": pd.Series(records, dtype=object)})
+
+    def encode_group_records(df, sid):  # noqa: ANN001, ANN202
+        values, times = _frame_arrays(df, value_columns, time_column)
+        return encode_series(values, times, sid, out, params, every, dtype, value_columns)
+
+    tasks = []
+    if in_place:
+        tasks.append(ddf.map_partitions(encode_partition, meta={"record": object})["record"])
+    if gathered:
+        sub = ddf[ddf[id_column].isin(gathered)]
+        grouped = sub.groupby(id_column).apply(
+            encode_group, meta={"record": object})
+        tasks.append(grouped["record"])
+    chains = []
+    parts = ddf.to_delayed()
+    for sid in large:
+        state = None
+        for i, part in enumerate(parts):
+            piece = dask.delayed(_piece)(part, id_column, sid, value_columns, time_column)
+            state = dask.delayed(_continue)(piece, sid, out, params, every, dtype,
+                                            value_columns, state, i == len(parts) - 1)
+        chains.append(state)
+    results: list[dict] = list(done.values())
+    # dataframe expressions and delayed chains are computed separately (Dask asks for it)
+    for batch in (tasks, chains):
+        if not batch:
+            continue
+        values = (client.gather(client.compute(batch)) if client is not None
+                  else dask.compute(*batch))
+        for v in values:
+            if isinstance(v, dict):
+                results.append(v)
+            else:
+                results.extend(json.loads(r) for r in v if isinstance(r, str))
+    return write_manifest(out, results, params=params, every=every, id_column=id_column,
+                          value_columns=value_columns, time_column=time_column)
+
+
+def _piece(df, id_column: str, sid: Any, value_columns: list[str],  # noqa: ANN001, ANN202
+           time_column: str | None):
+    rows = df[df[id_column] == sid]
+    return _frame_arrays(rows, value_columns, time_column)
+
+
+def _continue(piece, sid, out, params, every, dtype, columns, state, last):  # noqa: ANN001, ANN202
+    values, times = piece
+    rec = encode_series(values, times, sid, out, params, every, dtype, columns,
+                        state=None if state is None else state["state"], last=last)
+    return rec

@@ -1,0 +1,293 @@
+"""Reconstruction of coefficient files: which row covers which samples, evaluation in
+bounded-size batches, CSV output, error metrics against the original. Used by the CLI's
+``reconstruct``; the maths is :func:`hippo_cli.measures.eval_basis` (and
+:func:`~hippo_cli.measures.eval_basis_at_times` for timed files).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import measures
+from ..atomic import atomic_output
+from ..engine import HiPPO
+from ..errors import DataError, ParameterError
+from ..formats.coefficients import CoefficientFile
+from ..formats.samples import clean_chunks, open_samples
+
+#: Samples evaluated per batch (bounded memory for any output length).
+BATCH = 1 << 15
+#: At most this many points per channel are kept for a plot.
+PLOT_POINTS = 20_000
+
+
+@dataclass
+class Plan:
+    """Which rows to evaluate and at which samples.
+
+    ``segments``: (row, step, block_start, first_sample, last_sample) with contiguous,
+    ascending samples; ``block_start`` is where the history the row holds begins (0, or its
+    block's first sample in block mode).
+    """
+
+    segments: list[tuple[int, int, int, int, int]]
+    whole: bool
+
+    @property
+    def first(self) -> int:
+        return self.segments[0][3]
+
+    @property
+    def last(self) -> int:
+        return self.segments[-1][4]
+
+
+def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -> Plan:
+    """Default: the last row over the samples its measure covers. ``step``: that emitted
+    step's row. ``whole``: row r for samples (k_{r-1}, k_r]."""
+    meta = cf.meta
+    enc = _encoder(meta)  # validates the sidecar's settings before they are used
+    steps = cf.steps()
+    starts = cf.starts()
+    if whole:
+        prev = np.concatenate([[-1], steps[:-1]])
+        return Plan([(r, int(k), int(b), int(p) + 1, int(k)) for r, (p, k, b) in
+                     enumerate(zip(prev, steps, starts))], whole=True)
+    if step is None:
+        r = len(steps) - 1
+    else:
+        r = int(np.searchsorted(steps, step))
+        if r >= len(steps) or steps[r] != step:
+            near = steps[min(r, len(steps) - 1)]
+            raise ParameterError(f"step {step} was not emitted (every = {meta['every']}, "
+                                 f"samples = {meta['samples']}; e.g. {near})")
+    k, b = int(steps[r]), int(starts[r])
+    first = b + measures.first_covered(enc.measure, k - b, theta=enc.theta, dt=enc.dt)
+    if meta.get("time_column"):  # coverage is decided by the times, read with the original
+        first = 0
+    return Plan([(r, k, b, max(first, 0), k)], whole=False)
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    count: np.ndarray
+    sse: np.ndarray
+    max_err: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    has_original: bool
+    plot_samples: list[np.ndarray] = field(default_factory=list)
+    plot_recon: list[np.ndarray] = field(default_factory=list)
+    plot_orig: list[np.ndarray] = field(default_factory=list)
+
+    def metrics(self) -> list[dict]:
+        out = []
+        for c, name in enumerate(self.columns):
+            n = int(self.count[c])
+            rmse = float(np.sqrt(self.sse[c] / n)) if n else float("nan")
+            span = float(self.hi[c] - self.lo[c])
+            out.append({"column": name, "samples": n, "rmse": rmse,
+                        "nrmse": rmse / span if span > 0 else float("nan"),
+                        "max_abs_error": float(self.max_err[c])})
+        return out
+
+    def metrics_lines(self) -> list[str]:
+        if not self.has_original:
+            return []
+        return [f"{m['column']}: RMSE {m['rmse']:.4g}, NRMSE {m['nrmse']:.4g}, "
+                f"max abs error {m['max_abs_error']:.4g} over {m['samples']} samples"
+                for m in self.metrics()]
+
+
+def _encoder(meta: dict) -> HiPPO:
+    # block mode is handled here through the rows' block starts, so not passed on
+    params = {k: meta[k] for k in ("measure", "N", "method", "theta", "dt", "legs_time", "init",
+                                   "alpha", "beta") if meta.get(k) is not None}
+    try:
+        return HiPPO(**params)
+    except ParameterError as err:
+        raise DataError(f"sidecar settings are invalid: {err}") from None
+
+
+def _batches(plan: Plan) -> Iterator[tuple[np.ndarray, list[tuple[int, int, int, int, int]]]]:
+    """(samples, pieces) of at most BATCH samples in ascending order; each piece is
+    (row, step, block_start, lo, hi): samples[lo:hi] belong to that row."""
+    js, pieces, size = [], [], 0
+    for row, step, start, first, last in plan.segments:
+        lo = first
+        while lo <= last:
+            hi = min(last, lo + BATCH - size - 1)
+            js.append(np.arange(lo, hi + 1, dtype=np.int64))
+            pieces.append((row, step, start, size, size + hi - lo + 1))
+            size += hi - lo + 1
+            lo = hi + 1
+            if size >= BATCH:
+                yield np.concatenate(js), pieces
+                js, pieces, size = [], [], 0
+    if size:
+        yield np.concatenate(js), pieces
+
+
+class _Original:
+    """Serves the original samples for ascending, contiguous index ranges, chunk by chunk."""
+
+    def __init__(self, path: str, columns: list[str], nan: str,
+                 time_column: str | None = None) -> None:
+        names = None if all(c.startswith("col") and c[3:].isdigit() for c in columns) else columns
+        samples = open_samples(path, names, time_column)
+        if len(samples.columns) != len(columns):
+            raise DataError(f"{path}: has {len(samples.columns)} column(s), the coefficients "
+                            f"{len(columns)}")
+        self.name = samples.name
+        self._chunks = clean_chunks(samples, nan)
+        self._start = 0
+        self._block = np.empty((0, len(columns) + (1 if time_column else 0)))
+
+    def take(self, lo: int, hi: int) -> np.ndarray:
+        """Samples lo..hi (inclusive), shape (hi - lo + 1, C)."""
+        parts = []
+        while lo <= hi:
+            end = self._start + len(self._block)
+            if lo >= end:
+                try:
+                    block = next(self._chunks)
+                except StopIteration:
+                    raise DataError(f"{self.name}: has only {end} samples, the coefficients "
+                                    f"describe more") from None
+                self._start, self._block = end, block
+                continue
+            piece = self._block[lo - self._start : hi - self._start + 1]
+            parts.append(piece)
+            lo += len(piece)
+        return np.concatenate(parts) if parts else self._block[:0]
+
+
+def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str | None,
+        keep_for_plot: bool) -> Result:
+    """Evaluate the plan; write CSV (``"-"``: stdout) and/or collect metrics and plot data."""
+    meta = cf.meta
+    enc = _encoder(meta)
+    C = cf.channels
+    columns = list(meta["columns"])
+    res = Result(columns, np.zeros(C), np.zeros(C), np.zeros(C), np.full(C, np.inf),
+                 np.full(C, -np.inf), original is not None)
+    timed = meta.get("time_column")
+    if timed and not original:
+        raise ParameterError("these coefficients were made with --time-column: give "
+                             "--original FILE so samples are evaluated at their times")
+    orig = _Original(original, columns, meta.get("nan") or "error", timed) if original else None
+    if timed:
+        row_times = np.asarray(meta["row_times"], dtype=np.float64)
+        prev_t = None
+    total = plan.last - plan.first + 1
+    stride = max(1, -(-total // PLOT_POINTS))
+    if csv_path is None:
+        sink = None
+    elif csv_path == "-":
+        sink = _nullctx(sys.stdout)
+    else:
+        sink = atomic_output(Path(csv_path), "w")
+    with (sink if sink is not None else _nullctx(None)) as out:
+        if out is not None:
+            out.write("sample," + ("time," if timed else "") + ",".join(columns) + "\n")
+        for j, pieces in _batches(plan):
+            times = None
+            if timed:
+                if prev_t is None and j[0] > 0:
+                    prev_t = float(orig.take(int(j[0]) - 1, int(j[0]) - 1)[0, -1])
+                full = orig.take(int(j[0]), int(j[-1]))
+                truth, times = full[:, :-1], full[:, -1]
+                values = _evaluate_timed(cf, enc, pieces, times, row_times, prev_t, j)
+                prev_t = float(times[-1])
+                if not plan.whole:  # the default: only the samples the row covers
+                    keep = ~np.isnan(values).all(axis=1)
+                    j, values, truth, times = j[keep], values[keep], truth[keep], times[keep]
+                    if not len(j):
+                        continue
+            else:
+                values = _evaluate(cf, enc, j, pieces)
+            if out is not None:
+                _write_rows(out, j, values, times)
+            if not timed:
+                truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
+            if truth is not None:
+                err = np.abs(values - truth)
+                ok = ~np.isnan(values)
+                res.count += ok.sum(axis=0)
+                res.sse += np.where(ok, err, 0.0).__pow__(2).sum(axis=0)
+                res.max_err = np.fmax(res.max_err, np.nanmax(np.where(ok, err, np.nan), axis=0,
+                                                             initial=0.0))
+                res.lo = np.fmin(res.lo, np.nanmin(np.where(ok, truth, np.nan), axis=0,
+                                                   initial=np.inf))
+                res.hi = np.fmax(res.hi, np.nanmax(np.where(ok, truth, np.nan), axis=0,
+                                                   initial=-np.inf))
+            if keep_for_plot:
+                keep = (j - plan.first) % stride == 0
+                res.plot_samples.append(j[keep])
+                res.plot_recon.append(values[keep])
+                if truth is not None:
+                    res.plot_orig.append(truth[keep])
+    return res
+
+
+def _evaluate(cf: CoefficientFile, enc: HiPPO, j: np.ndarray, pieces) -> np.ndarray:  # noqa: ANN001
+    """Values (len(j), C) through ``HiPPO.reconstruct_local`` (so they equal the library's
+    bit for bit); samples a row's measure does not cover are NaN."""
+    values = np.empty((len(j), cf.channels))
+    for row, step, start, lo, hi in pieces:
+        c = cf.row(row)
+        local = step - start
+        part = enc.reconstruct_local(c[0] if cf.channels == 1 else c, local, j[lo:hi] - start)
+        values[lo:hi] = part.reshape(hi - lo, cf.channels)
+        first = start + measures.first_covered(enc.measure, local, theta=enc.theta, dt=enc.dt)
+        values[lo:hi][j[lo:hi] < first] = np.nan
+    return values
+
+
+def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray,  # noqa: ANN001
+                    row_times: np.ndarray, prev_t: float | None,
+                    j: np.ndarray) -> np.ndarray:
+    """Timed files: each row's state evaluated at the samples' own times; samples its
+    measure does not cover (:func:`measures.covered`) are NaN."""
+    clock = cf.meta["clock"]
+    origin = (float(clock["t0"]), clock.get("delta0"))
+    values = np.empty((len(j), cf.channels))
+    for row, _step, _start, lo, hi in pieces:
+        c = cf.row(row)
+        before = times[lo - 1] if lo > 0 else (prev_t if j[lo] > 0 else None)
+        t_row = float(row_times[row])
+        M = measures.eval_basis_at_times(enc.measure, enc.N, t_row, times[lo:hi], before,
+                                         origin=origin, theta=enc.theta, dt=enc.dt,
+                                         **enc.measure_params)
+        values[lo:hi] = M @ c.T
+        if enc.measure not in measures.measures_with(coverage="whole"):
+            lags = measures.lag(enc.measure, t_row - times[lo:hi], theta=enc.theta, dt=enc.dt)
+            values[lo:hi][~measures.covered(enc.measure, lags)] = np.nan
+    return values
+
+
+def _write_rows(out, j: np.ndarray, values: np.ndarray, times: np.ndarray | None = None) -> None:  # noqa: ANN001
+    lines = []
+    stamps = [""] * len(j) if times is None else [f"{t!r}," for t in times.tolist()]
+    for idx, stamp, row in zip(j.tolist(), stamps, values.tolist()):
+        cells = ["" if v != v else repr(v) for v in row]
+        lines.append(f"{idx},{stamp}" + ",".join(cells))
+    out.write("\n".join(lines) + "\n")
+
+
+class _nullctx:
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc) -> None:
+        if self.value is not None:
+            self.value.flush()

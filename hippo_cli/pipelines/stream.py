@@ -1,0 +1,199 @@
+"""``hippo stream``: stdin lines in, coefficient rows out, live.
+
+Input is read with ``os.read`` (returns whatever has arrived), split into lines, and every
+batch of complete lines goes through the encoder in one kernel call; its rows are written and
+flushed before the next read. So a slow sensor gets a row per line at once, and a fast pipe is
+processed in large batches.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..engine import HiPPO
+from ..errors import DataError, ParameterError
+from ..formats.stream_lines import LineParser, format_rows, header_line
+from .encode import RowEncoder
+
+READ_SIZE = 1 << 16
+#: A line longer than this is refused (bounded memory for a stream that never sends "\n").
+MAX_LINE_BYTES = 1 << 26
+
+
+class _Signals:
+    """SIGINT/SIGTERM raise ``exc(code)`` - but never inside an encoder update (the state and
+    the step counter must change together): there the signal is held until the update ends."""
+
+    def __init__(self, exc: type[Exception]) -> None:
+        self.exc = exc
+        self.busy = False
+        self.pending: int | None = None
+        self._old = {}
+
+    def _handler(self, signum, frame) -> None:  # noqa: ANN001
+        code = 130 if signum == signal.SIGINT else 143
+        if self.busy:
+            self.pending = code
+        else:
+            raise self.exc(code)
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def begin(self) -> None:
+        self.busy = True
+
+    def end(self) -> None:
+        self.busy = False
+        if self.pending is not None:
+            raise self.exc(self.pending)
+
+
+def _stdin_reader():  # noqa: ANN202
+    """``read(n)`` returning what has arrived on stdin (at most n bytes; b"" at EOF)."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        buffer = sys.stdin.buffer  # an in-memory stdin (tests): plain reads
+        return getattr(buffer, "read1", buffer.read)
+    return functools.partial(os.read, fd)
+
+
+def run_stream(
+    enc: HiPPO,
+    *,
+    every: int,
+    nan: str,
+    state_path: Path | None,
+    header: bool,
+    interrupted: type[Exception],
+    checkpoint_every: int | None = None,
+    time_column: str | None = None,
+    infd: int | None = None,
+    out=None,  # noqa: ANN001 - a binary stream
+) -> int:
+    """Encode lines from ``infd`` (stdin) and write CSV rows to ``out`` (stdout) live.
+
+    Returns the number of samples consumed. Saves the state (atomically) to ``state_path`` at
+    EOF, on a bad line, SIGINT (exit 130) and SIGTERM (exit 143), and - with
+    ``checkpoint_every = K`` - whenever the global step count reaches a multiple of K, right
+    after the rows of those samples were flushed. After a crash, the state's ``steps`` says
+    which sample to feed next: rows are delivered at least once, never lost.
+    """
+    if checkpoint_every is not None and (state_path is None or checkpoint_every < 1):
+        raise ParameterError("--checkpoint-every needs --state and a value >= 1")
+    if state_path is not None and state_path.exists():
+        saved = HiPPO.load(state_path)
+        if saved.params() != enc.params():
+            raise ParameterError(f"{state_path}: state was made with {saved.params()}, "
+                                 f"the options say {enc.params()}")
+        enc = saved
+    read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
+    out = sys.stdout.buffer if out is None else out
+    parser = LineParser(enc.channels, nan, time_column)
+    wrote_header = not header
+    pieces: list[bytes] = []  # the unfinished last line, as read
+    pending = 0
+    encoder = RowEncoder(enc, every)
+    with _Signals(interrupted) as signals:
+
+        timed = time_column is not None
+        held = np.empty((0, 0))  # a timed legt/lagt stream's first sample, until a second
+
+        def encode(x: np.ndarray) -> None:
+            nonlocal wrote_header, held
+            if timed and enc.steps == 0 and len(held):
+                x = np.concatenate([held, x])
+            if timed and enc.steps == 0 and len(x) == 1 and enc.measure != "legs" \
+                    and enc.init == "zero":
+                held = x  # its step length is the first interval: wait for sample 1
+                return
+            held = x[:0]
+            width = x.shape[1] - timed
+            for part in _split_at_checkpoints(x, enc.steps, checkpoint_every):
+                signals.begin()
+                rows = encoder.feed_block(part, timed)
+                chunks = []
+                if not wrote_header:
+                    chunks.append(header_line(enc.N, parser.names, width, timed))
+                    wrote_header = True
+                chunks.append(format_rows(rows.steps, rows.coeffs, rows.times))
+                out.write(b"".join(chunks))
+                out.flush()
+                if checkpoint_every and enc.steps % checkpoint_every == 0:
+                    enc.save(state_path)
+                signals.end()
+
+        try:
+            while True:
+                data = read(READ_SIZE)
+                if data and b"\n" not in data:  # part of a line: keep the pieces, join once
+                    pieces.append(data)
+                    pending += len(data)
+                    if pending > MAX_LINE_BYTES:
+                        raise DataError(f"line {parser.lineno + 1}: longer than "
+                                        f"{MAX_LINE_BYTES} bytes")
+                    continue
+                tail = b"".join([*pieces, data])
+                pieces, pending = [], 0
+                if data:
+                    lines = tail.split(b"\n")
+                    pieces.append(lines.pop())
+                    pending = len(pieces[0])
+                    too_long = [i for i, ln in enumerate(lines) if len(ln) > MAX_LINE_BYTES]
+                    if too_long or pending > MAX_LINE_BYTES:
+                        lines = lines[: too_long[0]] if too_long else lines
+                        where = parser.lineno + len(lines) + 1
+                        x, error = parser.parse(lines)
+                        if len(x):
+                            encode(x)
+                        raise error or DataError(
+                            f"line {where}: longer than {MAX_LINE_BYTES} bytes")
+                else:  # EOF: a last line without newline still counts
+                    lines = [tail] if tail.strip() else []
+                if lines:
+                    x, error = parser.parse(lines)
+                    if len(x):
+                        encode(x)
+                    if error is not None:
+                        raise error
+                if not data:
+                    if timed and enc.steps == 0 and len(held):
+                        raise DataError("a timed legt/lagt stream needs two samples (the first "
+                                        "interval sets the first step; or use --init steady)")
+                    break
+        finally:
+            signals.busy = False
+            if state_path is not None:
+                signals.begin()  # a signal now must not cut the final save short
+                enc.save(state_path)
+                signals.busy = False
+    return enc.steps
+
+
+def _split_at_checkpoints(x: np.ndarray, steps: int, k: int | None) -> list[np.ndarray]:
+    """Split rows so that every part ends where the global step count hits a multiple of k."""
+    if not k:
+        return [x]
+    parts = []
+    start = 0
+    first = (k - steps % k) % k or k
+    for cut in range(first, len(x) + 1, k):
+        parts.append(x[start:cut])
+        start = cut
+    if start < len(x):
+        parts.append(x[start:])
+    return parts
