@@ -49,7 +49,7 @@ def nrmse(approx: np.ndarray, u: np.ndarray) -> float:
     return float(np.sqrt(np.mean((approx - u) ** 2)) / (u.max() - u.min()))
 
 
-def per_block(u: np.ndarray, K: int, fit) -> np.ndarray:  # noqa: ANN001
+def per_block(u: np.ndarray, K: int, fit) -> np.ndarray:
     return np.concatenate([fit(u[s : s + K]) for s in range(0, len(u), K)])
 
 

@@ -44,7 +44,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hippo-fleet-") as d:
         t0 = time.perf_counter()
 
-        def chunks():  # noqa: ANN202
+        def chunks():
             for first in starts:
                 df = make_partition(first, min(PER_PARTITION, args.series - first), args.samples)
                 yield df["sensor"].to_numpy(), df[["v"]].to_numpy(), None

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers  # noqa: E402
+import peers
 
-from hippo_cli import HiPPO, discretize, transition  # noqa: E402
+from hippo_cli import HiPPO, discretize, transition
 
 HIPPO = [sys.executable, "-m", "hippo_cli"]
 

@@ -75,7 +75,7 @@ class AtomicFile:
         clean_stale_temporaries(self.path.parent if str(self.path.parent) else Path("."))
         self.tmp = temporary_path(self.path)
         text = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
-        self.fh: IO = open(self.tmp, mode, **text)  # noqa: SIM115 - closed in commit/abort
+        self.fh: IO = open(self.tmp, mode, **text)
         self.committed = False
 
     def finish(self) -> None:

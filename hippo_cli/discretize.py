@@ -123,13 +123,13 @@ def discretize_many(A: np.ndarray, B: np.ndarray, hs: np.ndarray, method: str = 
 LEGS_TIMES = ("natural", "start")
 
 
-def legs_clock_time(t, t0: float, delta0: float | None):  # noqa: ANN001, ANN201 - float or array
+def legs_clock_time(t, t0: float, delta0: float | None):
     """The LegS clock of a timed stream: s = t - t0 + delta0, so that the first sample covers
     one first interval delta0 (1.0 before it is known) and unit-spaced times give s = k + 1."""
     return t - t0 + (delta0 or 1.0)
 
 
-def legs_tau(s_prev, h, alpha: float, legs_time: str):  # noqa: ANN001, ANN201 - float or array
+def legs_tau(s_prev, h, alpha: float, legs_time: str):
     """The time at which a GBT step of LegS freezes its 1/t, for a step of length ``h`` from
     clock time ``s_prev``: ``s_prev + alpha h`` (``"natural"``: forward s_prev, bilinear
     the midpoint, backward the end) or ``s_prev`` (``"start"``, the paper's eq. 11 and
@@ -137,7 +137,7 @@ def legs_tau(s_prev, h, alpha: float, legs_time: str):  # noqa: ANN001, ANN201 -
     return s_prev + (alpha * h if legs_time == "natural" else 0.0)
 
 
-def legs_zoh_step(s_prev, h, legs_time: str):  # noqa: ANN001, ANN201 - float or array
+def legs_zoh_step(s_prev, h, legs_time: str):
     """The step in log-time of the exact (zoh) LegS step from clock time ``s_prev`` by ``h``:
     ln((s_prev + h) / s_prev) (``"natural"``, exact for piecewise-constant f) or
     h / s_prev (``"start"``: the system frozen at s_prev)."""

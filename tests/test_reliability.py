@@ -47,6 +47,26 @@ def test_sigkill_during_compress_keeps_the_old_output(tmp_path):
     assert _temporaries(tmp_path) == []
 
 
+@pytest.mark.slow
+def test_sigterm_during_compress_removes_its_temporaries(tmp_path):
+    big = tmp_path / "big.npy"
+    np.save(big, np.sin(np.arange(6_000_000) / 5000))
+    out = tmp_path / "out.npy"
+    proc = subprocess.Popen([*HIPPO, "compress", str(big), "-o", str(out), "--method", "zoh",
+                             "-N", "64", "--every", "1000", "-q"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not _temporaries(tmp_path):
+        assert proc.poll() is None, "compress ended before it could be stopped"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert b"Traceback" not in err
+    assert _temporaries(tmp_path) == [] and not out.exists()
+
+
 def _stream(state: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([*HIPPO, "stream", "-N", "6", "--every", "10", "--no-header",
                              "--state", str(state), *extra],

@@ -163,7 +163,7 @@ def cli_errors(fn: Any) -> Any:
 
 def build_encoder(measure: Any, N: int, theta: float | None, dt: float | None, method: Any,
                   init: Any, legs_time: Any, reset_every: int | None = None,
-                  alpha: float | None = None, beta: float | None = None):  # noqa: ANN201
+                  alpha: float | None = None, beta: float | None = None):
     """The encoder of the CLI's options (the library validates them); its warnings are
     printed as ``hippo: warning: ...`` lines."""
     import warnings
@@ -180,7 +180,7 @@ def build_encoder(measure: Any, N: int, theta: float | None, dt: float | None, m
     return enc
 
 
-def progress_bar(enabled: bool, total: int | None, what: str):  # noqa: ANN201
+def progress_bar(enabled: bool, total: int | None, what: str):
     """A rich progress bar on stderr when stderr is a terminal; otherwise a no-op. The
     object's ``update(done, total)`` takes bytes read (and the total, once known)."""
     import contextlib
@@ -197,12 +197,12 @@ def progress_bar(enabled: bool, total: int | None, what: str):  # noqa: ANN201
     )
 
     class _Bar:
-        def __enter__(self):  # noqa: ANN204
+        def __enter__(self):
             progress.__enter__()
             self.task = progress.add_task(what, total=total)
             return self
 
-        def __exit__(self, *exc):  # noqa: ANN002, ANN204
+        def __exit__(self, *exc):
             return progress.__exit__(*exc)
 
         def update(self, done: int, total: int | None = None) -> None:

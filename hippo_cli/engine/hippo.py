@@ -257,11 +257,11 @@ class HiPPO:
         bounds = [0, *[c for c in cuts if c > 0], L]
         return list(zip(bounds[:-1], bounds[1:]))
 
-    def block_step(self, step):  # noqa: ANN001, ANN201 - int or int array
+    def block_step(self, step):
         """Step within its block (block mode), else the step itself."""
         return step if self.reset_every is None else step % self.reset_every
 
-    def first_covered(self, step):  # noqa: ANN001, ANN201 - int or int array
+    def first_covered(self, step):
         """First sample index the state after global ``step`` describes (may be < 0 for
         window measures at the start); never before the block start in block mode."""
         local = self.block_step(step)

@@ -86,7 +86,7 @@ def open_csv(
     else:
         if Path(path).is_dir():
             raise DataError(f"{path}: is a folder, not a file")
-        raw = open(path, "rb")  # noqa: SIM115 - closed by the chunk generator
+        raw = open(path, "rb")
         size = os.fstat(raw.fileno()).st_size
     head_lines = []
     for _ in range(SNIFF_LINES):

@@ -44,7 +44,7 @@ WINDOW_MEASURES = measures_with(coverage="window")
 FADING_MEASURES = measures_with(coverage="fading")
 
 
-def _family(measure: str):  # noqa: ANN202 - a family module
+def _family(measure: str):
     return importlib.import_module(f"{__name__}.{spec(measure).family}")
 
 

@@ -63,7 +63,7 @@ def reach(measure: str, *, theta: float | None, dt: float | None) -> int | None:
     return d
 
 
-def first_covered(measure: str, step, *, theta: float | None, dt: float | None):  # noqa: ANN001, ANN201 - int or int array
+def first_covered(measure: str, step, *, theta: float | None, dt: float | None):
     """First sample index the state after ``step`` covers (int or int array; may be < 0)."""
     d = reach(measure, theta=theta, dt=dt)
     step = np.asarray(step, dtype=np.int64)

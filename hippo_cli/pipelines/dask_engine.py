@@ -44,12 +44,12 @@ def require_dask() -> None:
 ORDER = "__hippo_row__"
 
 
-def _number_rows(df, offsets, partition_info=None):  # noqa: ANN001, ANN202
+def _number_rows(df, offsets, partition_info=None):
     start = offsets[partition_info["number"]] if partition_info else 0
     return df.assign(**{ORDER: np.arange(start, start + len(df), dtype=np.int64)})
 
 
-def _frame_arrays(df, value_columns: list[str], time_column: str | None):  # noqa: ANN001, ANN202
+def _frame_arrays(df, value_columns: list[str], time_column: str | None):
     times = None
     if time_column is not None:
         df = df.assign(**{time_column: to_seconds(df[time_column])})
@@ -114,7 +114,7 @@ def compress_dataframe(
     large = [sid for sid in todo if sizes[sid] > threshold]
     small = [sid for sid in todo if sizes[sid] <= threshold]
 
-    def encode_group(df):  # noqa: ANN001, ANN202
+    def encode_group(df):
         if df.empty:
             return pd.DataFrame({"record": pd.Series([], dtype=object)})
         rec = encode_group_records(df, df.name)  # pandas passes the group key as .name
@@ -127,13 +127,13 @@ def compress_dataframe(
     in_place = [sid for sid in small if sid not in spread]
     gathered = [sid for sid in small if sid in spread]
 
-    def encode_partition(df):  # noqa: ANN001, ANN202
+    def encode_partition(df):
         df = df[df[id_column].isin(in_place)]
         records = [json.dumps(encode_group_records(group, sid))
                    for sid, group in df.groupby(id_column, sort=False)]
         return pd.DataFrame({"record": pd.Series(records, dtype=object)})
 
-    def encode_group_records(df, sid):  # noqa: ANN001, ANN202
+    def encode_group_records(df, sid):
         values, times = _frame_arrays(df, value_columns, time_column)
         return encode_series(values, times, sid, out, params, every, dtype, value_columns)
 
@@ -170,13 +170,13 @@ def compress_dataframe(
                           value_columns=value_columns, time_column=time_column)
 
 
-def _piece(df, id_column: str, sid: Any, value_columns: list[str],  # noqa: ANN001, ANN202
+def _piece(df, id_column: str, sid: Any, value_columns: list[str],
            time_column: str | None):
     rows = df[df[id_column] == sid]
     return _frame_arrays(rows, value_columns, time_column)
 
 
-def _continue(piece, sid, out, params, every, dtype, columns, state, last):  # noqa: ANN001, ANN202
+def _continue(piece, sid, out, params, every, dtype, columns, state, last):
     values, times = piece
     rec = encode_series(values, times, sid, out, params, every, dtype, columns,
                         state=None if state is None else state["state"], last=last)

@@ -136,7 +136,7 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
         if not value_columns:
             raise DataError(f"{path}: no numeric value column")
 
-    def chunks():  # noqa: ANN202
+    def chunks():
         usecols = [id_column, *value_columns, *([time_column] if time_column else [])]
         line = 2
         for frame in pd.read_csv(path, usecols=usecols, chunksize=chunk_rows):

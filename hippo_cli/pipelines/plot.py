@@ -82,7 +82,16 @@ def plot_reconstruction(cf: CoefficientFile, plan: Plan, result: Result, path: P
 
 
 def plot_coefficients(cf: CoefficientFile, path: Path, max_rows: int = 2000) -> None:
-    """Heatmap of the coefficients (rows over time), one panel per channel."""
+    """Heatmap of the coefficients (rows over time), one panel per channel, as a PNG."""
+    plt = _pyplot()
+    fig = coefficient_figure(cf, max_rows)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def coefficient_figure(cf: CoefficientFile, max_rows: int = 2000):
+    """The figure of :func:`plot_coefficients`: x is each row's real step (the block ends of
+    a ``--tolerance`` file), y the coefficient index."""
     plt = _pyplot()
     meta = cf.meta
     R = cf.coeffs.shape[0]
@@ -98,7 +107,9 @@ def plot_coefficients(cf: CoefficientFile, path: Path, max_rows: int = 2000) -> 
         # c_0 is the mean and dwarfs the rest: scale the colours by the higher coefficients
         lim = float(np.nanpercentile(np.abs(z[1:] if len(z) > 1 else z), 99)) or 1.0
         # pcolormesh, not imshow: rows of --tolerance files are unevenly spaced in time
-        im = ax.pcolormesh(steps, np.arange(z.shape[0]), z, shading="nearest",
+        x = steps if len(steps) > 1 else np.r_[steps, steps + 1]  # one row: a strip
+        z = z if len(steps) > 1 else np.repeat(z, 2, axis=1)
+        im = ax.pcolormesh(x, np.arange(z.shape[0]), z, shading="nearest",
                            cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_ylabel(f"{name}\ncoefficient n")
         ax.set_title(f"{name} (colours clipped at +-{lim:.3g}; c_0 is the mean)",
@@ -110,5 +121,4 @@ def plot_coefficients(cf: CoefficientFile, path: Path, max_rows: int = 2000) -> 
     fig.suptitle(f"HiPPO-{meta['measure'].upper()} coefficients over time, N = {meta['N']}, "
                  f"{cadence}", fontsize="medium")
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    return fig

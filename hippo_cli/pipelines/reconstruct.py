@@ -236,7 +236,7 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     return res
 
 
-def _evaluate(cf: CoefficientFile, enc: HiPPO, j: np.ndarray, pieces) -> np.ndarray:  # noqa: ANN001
+def _evaluate(cf: CoefficientFile, enc: HiPPO, j: np.ndarray, pieces) -> np.ndarray:
     """Values (len(j), C) through ``HiPPO.reconstruct_local`` (so they equal the library's
     bit for bit); samples a row's measure does not cover are NaN."""
     values = np.empty((len(j), cf.channels))
@@ -250,7 +250,7 @@ def _evaluate(cf: CoefficientFile, enc: HiPPO, j: np.ndarray, pieces) -> np.ndar
     return values
 
 
-def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray,  # noqa: ANN001
+def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray,
                     row_times: np.ndarray, prev_t: float | None,
                     j: np.ndarray) -> np.ndarray:
     """Timed files: each row's state evaluated at the samples' own times; samples its
@@ -272,7 +272,7 @@ def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray, 
     return values
 
 
-def _write_rows(out, j: np.ndarray, values: np.ndarray, times: np.ndarray | None = None) -> None:  # noqa: ANN001
+def _write_rows(out, j: np.ndarray, values: np.ndarray, times: np.ndarray | None = None) -> None:
     lines = []
     stamps = [""] * len(j) if times is None else [f"{t!r}," for t in times.tolist()]
     for idx, stamp, row in zip(j.tolist(), stamps, values.tolist()):

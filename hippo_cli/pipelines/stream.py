@@ -37,7 +37,7 @@ class _Signals:
         self.pending: int | None = None
         self._old = {}
 
-    def _handler(self, signum, frame) -> None:  # noqa: ANN001
+    def _handler(self, signum, frame) -> None:
         code = 130 if signum == signal.SIGINT else 143
         if self.busy:
             self.pending = code
@@ -62,7 +62,7 @@ class _Signals:
             raise self.exc(self.pending)
 
 
-def _stdin_reader():  # noqa: ANN202
+def _stdin_reader():
     """``read(n)`` returning what has arrived on stdin (at most n bytes; b"" at EOF)."""
     try:
         fd = sys.stdin.fileno()
@@ -83,7 +83,7 @@ def run_stream(
     checkpoint_every: int | None = None,
     time_column: str | None = None,
     infd: int | None = None,
-    out=None,  # noqa: ANN001 - a binary stream
+    out=None,
 ) -> int:
     """Encode lines from ``infd`` (stdin) and write CSV rows to ``out`` (stdout) live.
 
