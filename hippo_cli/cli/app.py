@@ -18,7 +18,10 @@ from typing import Any
 import typer
 
 from .._version import __version__
+from ..discretize import LEGS_TIMES
+from ..engine.params import INITS, METHODS
 from ..errors import DataError, ParameterError, Terminated
+from ..formats.nan_policy import NAN_POLICIES
 from ..measures.registry import MEASURES, SPECS, time_parameter_takers
 
 app = typer.Typer(
@@ -40,10 +43,10 @@ def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
 
 #: The measures offered by the CLI: the library's registry, never a copy of it.
 Measure = _choices("Measure", MEASURES)
-Method = _choices("Method", ("bilinear", "zoh", "forward", "backward"))
-Init = _choices("Init", ("zero", "steady"))
-LegsTime = _choices("LegsTime", ("natural", "start"))
-NanPolicy = _choices("NanPolicy", ("error", "skip", "hold"))
+Method = _choices("Method", METHODS)
+Init = _choices("Init", INITS)
+LegsTime = _choices("LegsTime", LEGS_TIMES)
+NanPolicy = _choices("NanPolicy", NAN_POLICIES)
 Engine = _choices("Engine", ("local", "dask"))
 OutDtype = _choices("OutDtype", ("float64", "float32"))
 
