@@ -4,7 +4,7 @@ import cycle, and no module touches another module's private names.
 Layers, bottom to top (a module may import its own layer and the ones below):
 
 0. ``_version``, ``errors``, ``checks``, ``atomic``: shared helpers
-1. ``_kernels``, ``discretize``, ``measures``: maths
+1. ``_kernels``, ``discretize``, ``measures``, ``codec``, ``_codec_kernels``: maths
 2. ``engine``: the encoder
 3. ``formats``: files and line protocols
 4. ``pipelines``: whole jobs (compress, reconstruct, stream, many series)
@@ -25,6 +25,7 @@ LAYERS = {
     "hippo_cli._version": 0, "hippo_cli.errors": 0, "hippo_cli.checks": 0,
     "hippo_cli.atomic": 0,
     "hippo_cli._kernels": 1, "hippo_cli.discretize": 1, "hippo_cli.measures": 1,
+    "hippo_cli._codec_kernels": 1, "hippo_cli.codec": 1,
     "hippo_cli.engine": 2,
     "hippo_cli.formats": 3,
     "hippo_cli.pipelines": 4,
@@ -35,8 +36,10 @@ LAYERS = {
 
 def layer_of(module: str) -> int:
     """The layer of a module: its own entry or that of the closest package listed."""
+    if module in ("hippo_cli", "hippo_cli.__main__"):
+        return LAYERS[module]
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), 1, -1):
         key = ".".join(parts[:n])
         if key in LAYERS:
             return LAYERS[key]

@@ -214,6 +214,25 @@ def progress_bar(enabled: bool, total: int | None, what: str):
     return _Bar()
 
 
+#: Options that only make sense for HiPPO coefficients (refused with --max-error).
+COEFFICIENT_OPTIONS = ("measure", "N", "theta", "dt", "method", "init", "legs_time", "alpha",
+                       "beta", "every", "reset_every", "tolerance", "error", "max_block",
+                       "dtype", "quantize", "id_column", "engine", "scheduler", "state",
+                       "checkpoint_every", "header")
+
+
+def refuse_coefficient_options(ctx: typer.Context) -> None:
+    """With --max-error (a .hippo file), an option of the coefficient mode given on the
+    command line is a usage error (its default is not 'given')."""
+    given = [name for name in COEFFICIENT_OPTIONS if name in ctx.params and getattr(
+        ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"]
+    if given:
+        flags = ", ".join("-N" if g == "N" else "--" + g.replace("_", "-") for g in given)
+        raise ParameterError(f"--max-error writes a .hippo file; {flags} "
+                             f"appl{'ies' if len(given) == 1 else 'y'} to HiPPO coefficients "
+                             "(drop it, or drop --max-error)")
+
+
 def human_bytes(n: float) -> str:
     """``1.5 KiB``-style sizes."""
     for unit in ("B", "KiB", "MiB", "GiB"):

@@ -30,6 +30,7 @@ from .app import (
     cli_errors,
     human_bytes,
     progress_bar,
+    refuse_coefficient_options,
     say,
     value,
 )
@@ -42,6 +43,7 @@ def _many_inputs(path: str) -> bool:
 @app.command()
 @cli_errors
 def compress(
+    ctx: typer.Context,
     input: str = typer.Argument(..., help="CSV file (header optional), - for stdin, or .npy "
                                 "of shape (L,) or (L, C); a glob or folder: one series per "
                                 "file (then -o is a folder)."),
@@ -84,15 +86,25 @@ def compress(
                                   "machine or on a Dask cluster.", case_sensitive=False),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address "
                                          "[a local cluster sized to the machine]."),
+    max_error: str | None = typer.Option(None, "--max-error", "-E", help="Write a compressed "
+                                         ".hippo file in which every sample is within E: an "
+                                         "absolute value, or a percentage of each column's "
+                                         "range (1%; files only)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
 ) -> None:
-    """Encode every column of INPUT and write the coefficients after every K-th sample.
+    """Compress every numeric column of INPUT.
 
-    Output: an .npy of shape (R, N) for one column or (R, C, N) for C columns (rows: steps k
-    with (k + 1) % every == 0, plus the final step; with --tolerance: the ends of the chosen
-    blocks), and a JSON sidecar <output>.json with the settings. The output appears only
-    when the run succeeds.
+    With --max-error E: a .hippo file (default <input stem>.hippo; - for stdout) in which
+    every decoded sample is within E - the compressor. Without: the HiPPO coefficients
+    after every K-th sample, an .npy of shape (R, N) for one column or (R, C, N) for C
+    columns (rows: steps k with (k + 1) % every == 0, plus the final step; with
+    --tolerance: the ends of the chosen blocks), and a JSON sidecar <output>.json with the
+    settings. The output appears only when the run succeeds.
     """
+    if max_error is not None:
+        refuse_coefficient_options(ctx)
+        _compress_bounded(input, output, max_error, column, time_column, value(nan), quiet)
+        return
     if tolerance is not None and (every is not None or reset_every is not None):
         raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
     if id_column is not None or value(engine) == "dask" or _many_inputs(input):
@@ -127,3 +139,30 @@ def compress(
             line += (f", {s.input_bytes / s.bytes_stored:.2f}x vs the CSV "
                      f"({human_bytes(s.input_bytes)})")
         say(line)
+
+
+def _compress_bounded(input: str, output: str | None, max_error: str,
+                      columns: list[str] | None, time_column: str | None, nan: str,
+                      quiet: bool) -> None:
+    from ..pipelines.bounded import MaxError, compress_bounded
+
+    bound = MaxError.parse(max_error)
+    if _many_inputs(input):
+        raise ParameterError("--max-error compresses one input at a time for now")
+    with progress_bar(not quiet, None, "compress") as bar:
+        s = compress_bounded(
+            input, output, bound, columns=columns, time_column=time_column, nan=nan,
+            on_note=(lambda note: None) if quiet else say,
+            on_progress=bar.update if bar is not None else (lambda done, total: None))
+    if not quiet:
+        raw = s.samples * s.channels * 8
+        line = (f"{s.samples} samples x {s.channels} channel{'s' if s.channels > 1 else ''} -> "
+                f"{human_bytes(s.bytes_stored)} in {s.output}; ratio {raw / s.bytes_stored:.2f}x "
+                f"vs float64")
+        if s.input_bytes and s.input_kind == "csv":
+            line += f", {s.input_bytes / s.bytes_stored:.2f}x vs the CSV"
+        bounds = sorted(set(s.max_errors))
+        line += f"; every sample within {', '.join(f'{b:.6g}' for b in bounds)}"
+        say(line)
+        if s.output != "-":
+            say(f"next: hippo reconstruct {s.output} -o restored.csv")

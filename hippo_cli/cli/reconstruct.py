@@ -7,14 +7,14 @@ from pathlib import Path
 import typer
 
 from ..errors import ParameterError
-from .app import app, cli_errors, say
+from .app import NAN, NanPolicy, app, cli_errors, say, value
 
 
 @app.command()
 @cli_errors
 def reconstruct(
-    coeffs: str = typer.Argument(..., help="A .npy written by hippo compress (with its "
-                                 ".json sidecar)."),
+    coeffs: str = typer.Argument(..., help="A .hippo file, or a coefficient .npy written by "
+                                 "hippo compress (with its .json sidecar)."),
     output: str | None = typer.Option(None, "--output", "-o", help="CSV file, - for "
                                          "stdout [stdout, or none when plotting]."),
     step: int | None = typer.Option(None, "--step", "-s", help="Use the row of this emitted "
@@ -28,14 +28,28 @@ def reconstruct(
                                             "[<coeffs stem>.png]."),
     plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
                                      "coefficients over time (<coeffs stem>.coeffs.png)."),
+    salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
+                                 "before a corrupt one instead of stopping with an error."),
+    nan: NanPolicy = NAN,
 ) -> None:
-    """Evaluate the history held by the coefficients at the sample positions (CSV).
+    """Decode a .hippo file, or evaluate the history held by coefficients (CSV).
 
-    Default: the last row - legs: samples 0..k; legt: the last theta samples; lagt: the
-    recent past until its weight e^-(lag) falls below 1e-6. --all: row r gives samples
-    (k_{r-1}, k_r]; samples its measure does not cover (legt/lagt with every larger than the
-    window) are left empty.
+    A .hippo file: every sample, with its time (as in the input) or index, under the input's
+    column names; --original reports the errors (each within the file's bound).
+
+    Coefficients: by default the last row - legs: samples 0..k; legt: the last theta
+    samples; lagt: the recent past until its weight e^-(lag) falls below 1e-6. --all: row r
+    gives samples (k_{r-1}, k_r]; samples its measure does not cover (legt/lagt with every
+    larger than the window) are left empty.
     """
+    from ..formats.hippo_file import is_hippo_file
+
+    if is_hippo_file(coeffs):
+        _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
+                      step=step, all_rows=all_rows, plot_coeffs=plot_coeffs)
+        return
+    if salvage:
+        raise ParameterError("--salvage applies to .hippo files")
     from ..formats.coefficients import load_coefficients
     from ..pipelines import reconstruct as reconstruction
 
@@ -67,3 +81,36 @@ def reconstruct(
 
         plot_coefficients(cf, heat_png)
         say(f"coefficient heatmap written to {heat_png}")
+
+
+def _decode_hippo(path: str, output: str | None, original: str | None, plot: bool,
+                  plot_file: str | None, salvage: bool, nan: str, *, step: int | None,
+                  all_rows: bool, plot_coeffs: bool) -> None:
+    from ..pipelines.bounded import decode_to_csv
+
+    if step is not None or all_rows or plot_coeffs:
+        raise ParameterError("--step, --all and --plot-coeffs apply to coefficient files; a "
+                             ".hippo file decodes to every sample")
+    png = Path(plot_file) if plot_file else Path(path).with_suffix(".png")
+    if plot:
+        from ..atomic import check_output_path
+
+        check_output_path(png)
+    write_csv = output is not None or not plot
+    keep = 0
+    if plot:
+        from ..formats.hippo_file import open_hippo
+        from ..pipelines.plot import PLOT_POINTS
+
+        total = sum(n for _, n, _ in open_hippo(path, salvage=True).scan())
+        keep = max(1, -(-total // PLOT_POINTS))
+    stats, kept = decode_to_csv(path, (output or "-") if write_csv else None,
+                                original=original, salvage=salvage, nan=nan,
+                                keep_every=keep, on_note=say)
+    for line in stats.lines() if stats is not None else []:
+        say(line)
+    if plot:
+        from ..pipelines.plot import plot_decoded
+
+        plot_decoded(path, kept, stats, png)
+        say(f"plot written to {png}")

@@ -150,6 +150,9 @@ def open_csv(
     if time_column in chosen:
         raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
     samples = Samples(name, chosen, "csv", size, notes=notes, time_column=time_column)
+    if time_column is not None:
+        stamps = sniff[time_column].dropna()
+        samples.time_text = str(stamps.iloc[0]).strip() if len(stamps) else None
     samples.source = _csv_chunks(
         buffered, stream, raw, samples, skip, rows_per_chunk, read_kw, path != "-"
     )

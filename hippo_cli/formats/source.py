@@ -33,6 +33,7 @@ class Samples:
     bytes_read: int = 0
     notes: list[str] = field(default_factory=list)
     time_column: str | None = None
+    time_text: str | None = None  # the first time field as written (how to write times back)
 
     def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         return self.source

@@ -28,6 +28,7 @@ class LineParser:
         self.names: list[str] | None = None
         self.time_column = time_column
         self.time_index: int | None = None
+        self.first_time: str | None = None  # the first time field as written
         self._nan = NanFilter(nan, [])
 
     def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
@@ -51,6 +52,8 @@ class LineParser:
         x = np.array(values, dtype=np.float64).reshape(len(values), self.channels or 0)
         times = None
         if self.time_index is not None:
+            if stamps and self.first_time is None:
+                self.first_time = stamps[0].strip().decode("utf-8", "replace")
             seconds = to_seconds(stamps) if stamps else np.empty(0)
             bad = first_unreadable(stamps, seconds)
             if bad is not None:

@@ -8,6 +8,7 @@ read times through :func:`to_seconds`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,3 +39,55 @@ def first_unreadable(values: Sequence[Any], seconds: np.ndarray) -> int | None:
     """Index of the first field :func:`to_seconds` could not read (None: all were)."""
     bad = ~np.isfinite(seconds)
     return int(np.argmax(bad)) if bad.any() else None
+
+
+# --------------------------------------------------------------------------- writing times back
+_ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:([T ])(\d{2}:\d{2})(:\d{2})?(?:[.,](\d{1,9}))?)?"
+                  r"\s*(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def looks_like_iso(text: str) -> bool:
+    """Whether a time field is an ISO 8601 timestamp (not a number)."""
+    return bool(_ISO.match(text.strip()))
+
+
+def iso_pattern(text: str) -> str:
+    """How an ISO timestamp is written, as a compact pattern ``<sep><unit><zone>``: sep ``T``,
+    ``_`` (a space) or ``D`` (date only); unit ``m``/``s``/``3``/``6`` (minutes, seconds,
+    milli-, microseconds); zone ``Z``, ``+HH:MM`` or empty (no zone: UTC). Times finer than
+    a microsecond are refused (the files keep microseconds)."""
+    m = _ISO.match(text.strip())
+    if not m:
+        return "T6Z"  # pandas read it, but not in a form we can echo: full ISO, UTC
+    _, sep, _, sec, frac, zone = m.groups()
+    if sep is None:
+        return "D" + (zone or "")
+    if frac is not None and len(frac) > 6:
+        from ..errors import DataError
+
+        raise DataError(f"time {text.strip()!r} is finer than a microsecond (hippo keeps "
+                        "times to the microsecond)")
+    unit = "m" if sec is None else "s" if frac is None else ("3" if len(frac) <= 3 else "6")
+    if zone and zone not in ("Z",) and ":" not in zone:
+        zone = zone[:3] + ":" + zone[3:]
+    return ("T" if sep == "T" else "_") + unit + (zone or "")
+
+
+def format_iso(seconds: np.ndarray, pattern: str) -> list[str]:
+    """Seconds since 1970 (UTC) written as ISO text in ``pattern`` (:func:`iso_pattern`)."""
+    sep, unit, zone = pattern[0], pattern[1:2], pattern[2:]
+    if sep == "D":
+        unit, zone = "D", pattern[1:]
+    shift = 0
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        shift = sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    us = np.round((np.asarray(seconds, dtype=np.float64) + shift) * 1e6).astype(np.int64)
+    np_unit = {"D": "D", "m": "m", "s": "s", "3": "ms", "6": "us"}[unit]
+    text = np.datetime_as_string(us.astype("datetime64[us]"), unit=np_unit)
+    out = text.tolist()
+    if sep == "_":
+        out = [s.replace("T", " ") for s in out]
+    if zone:
+        out = [s + zone for s in out]
+    return out

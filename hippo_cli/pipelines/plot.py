@@ -11,6 +11,8 @@ from ..formats.coefficients import CoefficientFile
 from .reconstruct import Plan, Result
 
 MAX_PANELS = 4
+#: Points per channel a plot keeps (decimated).
+PLOT_POINTS = 20_000
 
 
 def _pyplot():
@@ -122,3 +124,52 @@ def coefficient_figure(cf: CoefficientFile, max_rows: int = 2000):
                  f"{cadence}", fontsize="medium")
     fig.tight_layout()
     return fig
+
+
+def plot_decoded(path: str, kept: list, stats, png: Path) -> None:
+    """A decoded ``.hippo`` file (and its original and error, when known), one panel per
+    channel; ``kept``: (index, times, values, original) pieces from ``decode_to_csv``."""
+    import os
+
+    from ..formats.hippo_file import TIME_ISO, open_hippo
+
+    plt = _pyplot()
+    h = open_hippo(path, salvage=True).header
+    idx = np.concatenate([k[0] for k in kept]) if kept else np.empty(0)
+    values = np.concatenate([k[2] for k in kept]) if kept else np.empty((0, len(h.channels)))
+    has_orig = bool(kept) and kept[0][3] is not None
+    orig = np.concatenate([k[3] for k in kept]) if has_orig else None
+    x = idx
+    if h.time_column is not None and kept:
+        t = np.concatenate([k[1] for k in kept])
+        x = (t * 1e6).astype("datetime64[us]") if h.time_kind == TIME_ISO else t
+    columns = h.channels[:MAX_PANELS]
+    rows = len(columns) * (2 if has_orig else 1)
+    heights = [3, 1] * len(columns) if has_orig else [3] * len(columns)
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.2 + sum(heights) * 0.9), sharex=True,
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    axes = axes[:, 0]
+    for c, name in enumerate(columns):
+        ax = axes[c * (2 if has_orig else 1)]
+        if has_orig:
+            ax.plot(x, orig[:, c], color="0.55", lw=1.6, label="original")
+        ax.plot(x, values[:, c], color="C0", lw=0.9, label="decoded")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+        if has_orig:
+            err_ax = axes[c * 2 + 1]
+            err_ax.plot(x, values[:, c] - orig[:, c], color="C3", lw=0.6)
+            for sign in (-1, 1):
+                err_ax.axhline(sign * h.max_errors[c], color="0.3", lw=0.6, ls="--")
+            err_ax.set_ylabel(f"error\n(bound {h.max_errors[c]:.3g})")
+            err_ax.grid(alpha=0.3)
+    size = os.path.getsize(path)
+    n = int(stats.count[0]) if stats is not None else None
+    ratio = f", {8 * n * len(h.channels) / size:.1f}x vs float64" if n else ""
+    fig.suptitle(f"{os.path.basename(path)}: {size:,} bytes{ratio}; every sample within "
+                 "its bound", fontsize="medium")
+    axes[-1].set_xlabel(h.time_column or "sample")
+    fig.tight_layout()
+    _save(fig, png)
+    plt.close(fig)

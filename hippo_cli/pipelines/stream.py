@@ -105,8 +105,6 @@ def run_stream(
     out = sys.stdout.buffer if out is None else out
     parser = LineParser(enc.channels, nan, time_column)
     wrote_header = not header
-    pieces: list[bytes] = []  # the unfinished last line, as read
-    pending = 0
     encoder = RowEncoder(enc, every)
     with _Signals(interrupted) as signals:
 
@@ -138,43 +136,10 @@ def run_stream(
                 signals.end()
 
         try:
-            while True:
-                data = read(READ_SIZE)
-                if data and b"\n" not in data:  # part of a line: keep the pieces, join once
-                    pieces.append(data)
-                    pending += len(data)
-                    if pending > MAX_LINE_BYTES:
-                        raise DataError(f"line {parser.lineno + 1}: longer than "
-                                        f"{MAX_LINE_BYTES} bytes")
-                    continue
-                tail = b"".join([*pieces, data])
-                pieces, pending = [], 0
-                if data:
-                    lines = tail.split(b"\n")
-                    pieces.append(lines.pop())
-                    pending = len(pieces[0])
-                    too_long = [i for i, ln in enumerate(lines) if len(ln) > MAX_LINE_BYTES]
-                    if too_long or pending > MAX_LINE_BYTES:
-                        lines = lines[: too_long[0]] if too_long else lines
-                        where = parser.lineno + len(lines) + 1
-                        x, error = parser.parse(lines)
-                        if len(x):
-                            encode(x)
-                        raise error or DataError(
-                            f"line {where}: longer than {MAX_LINE_BYTES} bytes")
-                else:  # EOF: a last line without newline still counts
-                    lines = [tail] if tail.strip() else []
-                if lines:
-                    x, error = parser.parse(lines)
-                    if len(x):
-                        encode(x)
-                    if error is not None:
-                        raise error
-                if not data:
-                    if timed and enc.steps == 0 and len(held):
-                        raise DataError("a timed legt/lagt stream needs two samples (the first "
-                                        "interval sets the first step; or use --init steady)")
-                    break
+            _read_batches(read, parser, encode)
+            if timed and enc.steps == 0 and len(held):
+                raise DataError("a timed legt/lagt stream needs two samples (the first "
+                                "interval sets the first step; or use --init steady)")
         finally:
             signals.busy = False
             if state_path is not None:
@@ -182,6 +147,161 @@ def run_stream(
                 enc.save(state_path)
                 signals.busy = False
     return enc.steps
+
+
+def run_stream_bounded(
+    output: str,
+    max_error: float,
+    *,
+    nan: str,
+    interrupted: type[Exception],
+    time_column: str | None = None,
+    flush_every: int = 4096,
+    flush_seconds: float = 10.0,
+    infd: int | None = None,
+    on_note=lambda note: None,
+) -> int:
+    """Compress lines from stdin into the ``.hippo`` file ``output`` (``"-"``: stdout), a
+    frame at a time: after every ``flush_every`` samples, when ``flush_seconds`` have passed
+    with samples pending, at EOF, and on SIGINT (exit 130) / SIGTERM (exit 143).
+
+    An existing ``.hippo`` file is resumed: its frames are kept (a torn tail from a crash is
+    cut off, with a note) and new frames are appended; its channels, bound and time column
+    must match. Returns the number of samples written in this run.
+    """
+    import time
+
+    from ..formats.hippo_file import (
+        TIME_ISO,
+        TIME_NUMBERS,
+        HippoHeader,
+        HippoWriter,
+        check_header,
+        open_hippo,
+    )
+    from ..formats.timestamps import iso_pattern, looks_like_iso
+
+    check_header(HippoHeader(["x"], [max_error]))
+    read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
+    existing = None
+    if output != "-" and Path(output).exists():
+        existing = open_hippo(output, salvage=False)
+        if existing.header.max_errors != [max_error] * len(existing.header.channels):
+            raise ParameterError(f"{output}: was written with max error "
+                                 f"{existing.header.max_errors[0]:g}, not {max_error:g}")
+        if existing.header.time_column != time_column:
+            raise ParameterError(f"{output}: its time column is {existing.header.time_column!r}")
+    parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column)
+    state = {"writer": None, "fh": None, "last": time.monotonic(), "start": 0}
+
+    def open_writer(width: int) -> tuple[HippoWriter, object]:
+        names = parser.names or [f"col{i}" for i in range(width)]
+        if existing is not None:
+            if parser.names is not None and names != existing.header.channels:
+                raise DataError(f"line 1: columns {names} do not match {output}'s "
+                                f"{existing.header.channels}")
+            intact = existing.scan()
+            for note in existing.notes:
+                on_note(note + " (cut off before appending)")
+            end = (intact[-1][0] + _frame_size(intact[-1]) if intact
+                   else existing.header_size)
+            fh = open(output, "r+b")
+            fh.truncate(end)  # drop a torn tail before appending
+            fh.seek(end)
+            state["start"] = sum(n for _, n, _ in intact)
+            return HippoWriter(fh, existing.header, new=False, frame_samples=flush_every), fh
+        if time_column is None:
+            header = HippoHeader(names, [max_error] * width)
+        elif parser.first_time is not None and looks_like_iso(parser.first_time):
+            header = HippoHeader(names, [max_error] * width, time_column, TIME_ISO,
+                                 iso_pattern(parser.first_time))
+        else:
+            header = HippoHeader(names, [max_error] * width, time_column, TIME_NUMBERS)
+        if output == "-":
+            fh = sys.stdout.buffer
+        else:
+            from ..atomic import check_output_path
+
+            fh = open(check_output_path(Path(output)), "xb")
+        return HippoWriter(fh, header, frame_samples=flush_every), fh
+
+    with _Signals(interrupted) as signals:
+        def consume(x: np.ndarray) -> None:
+            signals.begin()
+            if state["writer"] is None:
+                state["writer"], state["fh"] = open_writer(x.shape[1] - (time_column is not None))
+            w = state["writer"]
+            frames = w.frames
+            w.append(*((x[:, :-1], x[:, -1]) if time_column is not None else (x, None)))
+            if w.frames == frames and time.monotonic() - state["last"] > flush_seconds:
+                w.flush()
+            if w.frames != frames:
+                state["fh"].flush()
+                state["last"] = time.monotonic()
+            signals.end()
+
+        try:
+            _read_batches(read, parser, consume)
+        finally:
+            signals.busy = False
+            w = state["writer"]
+            if w is not None:
+                signals.begin()  # a signal now must not cut the last frame short
+                w.flush()
+                state["fh"].flush()
+                if state["fh"] is not sys.stdout.buffer:
+                    os.fsync(state["fh"].fileno())
+                    state["fh"].close()
+                signals.busy = False
+    w = state["writer"]
+    return 0 if w is None else w.samples
+
+
+def _frame_size(frame: tuple[int, int, int]) -> int:
+    """Bytes of a scanned frame (offset, samples, payload bytes): its head and payload."""
+    from ..formats.hippo_file import frame_head_size
+
+    return frame_head_size(frame[1], frame[2]) + frame[2]
+
+
+def _read_batches(read, parser: LineParser, consume) -> None:
+    """Read stdin to EOF; every batch of complete lines becomes rows (L, C[+1]) passed to
+    ``consume`` as soon as it has arrived. Raises the first bad line's error after the rows
+    before it were consumed."""
+    pieces: list[bytes] = []  # the unfinished last line, as read
+    pending = 0
+    while True:
+        data = read(READ_SIZE)
+        if data and b"\n" not in data:  # part of a line: keep the pieces, join once
+            pieces.append(data)
+            pending += len(data)
+            if pending > MAX_LINE_BYTES:
+                raise DataError(f"line {parser.lineno + 1}: longer than {MAX_LINE_BYTES} bytes")
+            continue
+        tail = b"".join([*pieces, data])
+        pieces, pending = [], 0
+        if data:
+            lines = tail.split(b"\n")
+            pieces.append(lines.pop())
+            pending = len(pieces[0])
+            too_long = [i for i, ln in enumerate(lines) if len(ln) > MAX_LINE_BYTES]
+            if too_long or pending > MAX_LINE_BYTES:
+                lines = lines[: too_long[0]] if too_long else lines
+                where = parser.lineno + len(lines) + 1
+                x, error = parser.parse(lines)
+                if len(x):
+                    consume(x)
+                raise error or DataError(f"line {where}: longer than {MAX_LINE_BYTES} bytes")
+        else:  # EOF: a last line without newline still counts
+            lines = [tail] if tail.strip() else []
+        if lines:
+            x, error = parser.parse(lines)
+            if len(x):
+                consume(x)
+            if error is not None:
+                raise error
+        if not data:
+            return
 
 
 def _split_at_checkpoints(x: np.ndarray, steps: int, k: int | None) -> list[np.ndarray]:

@@ -1,0 +1,286 @@
+"""Bounded-error compression: samples in, a ``.hippo`` file out (and back).
+
+``compress_bounded`` is ``hippo compress --max-error``; ``decode_to_csv`` is ``hippo
+reconstruct`` of a ``.hippo`` file; ``stream_bounded`` is ``hippo stream --max-error -o``.
+Every decoded sample is within the bound: the codec guarantees it and the writer checks it
+on every frame before the frame is written.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import AtomicFile
+from ..errors import DataError, ParameterError
+from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
+from ..formats.samples import clean_chunks, open_samples, prefetch
+from ..formats.source import Samples
+from ..formats.timestamps import format_iso, iso_pattern, looks_like_iso
+
+
+@dataclass(frozen=True)
+class MaxError:
+    """``--max-error``: an absolute bound, or a percentage of each channel's value range."""
+
+    value: float
+    percent: bool
+
+    @classmethod
+    def parse(cls, text: str | float) -> MaxError:
+        raw = str(text).strip()
+        percent = raw.endswith("%")
+        try:
+            value = float(raw[:-1] if percent else raw)
+        except ValueError:
+            raise ParameterError(f"--max-error takes a number or a percentage like 1%, got "
+                                 f"{text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"--max-error must be a finite number > 0, got {text!r}")
+        if percent and value >= 100:
+            raise ParameterError(f"--max-error {raw}: a percentage of the range below 100%")
+        return cls(value, percent)
+
+    def bounds(self, lo: np.ndarray, hi: np.ndarray) -> list[float]:
+        """The absolute bound of each channel, given its min and max."""
+        if not self.percent:
+            return [self.value] * len(lo)
+        return [float(self.value / 100.0 * (h - l)) for l, h in zip(lo, hi)]  # noqa: E741
+
+    def __str__(self) -> str:
+        return f"{self.value:g}%" if self.percent else f"{self.value:g}"
+
+
+@dataclass
+class BoundedSummary:
+    output: str
+    samples: int
+    channels: int
+    bytes_stored: int
+    frames: int
+    max_errors: list[float]
+    input_kind: str
+    input_bytes: int | None
+
+
+def default_output(input_path: str) -> str:
+    """``signal.csv`` -> ``signal.hippo`` (stdin -> stdout)."""
+    return "-" if input_path == "-" else str(Path(input_path).with_suffix(".hippo"))
+
+
+def _ranges(input: str, columns: list[str] | None, time_column: str | None,
+            nan: str) -> tuple[np.ndarray, np.ndarray]:
+    """First pass for a percentage bound: each channel's min and max."""
+    samples = open_samples(input, columns, time_column)
+    lo = hi = None
+    for block in clean_chunks(samples, nan):
+        values = block[:, :-1] if time_column else block
+        blo, bhi = values.min(axis=0), values.max(axis=0)
+        lo = blo if lo is None else np.minimum(lo, blo)
+        hi = bhi if hi is None else np.maximum(hi, bhi)
+    if lo is None:
+        raise DataError(f"{samples.name}: no samples")
+    return lo, hi
+
+
+def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
+    if samples.time_column is None:
+        return HippoHeader(list(samples.columns), bounds)
+    text = samples.time_text or ""
+    if samples.kind == "csv" and looks_like_iso(text):
+        return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_ISO,
+                           iso_pattern(text))
+    return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_NUMBERS)
+
+
+def _blocks(samples: Samples, nan: str) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    timed = samples.time_column is not None
+    for block in prefetch(clean_chunks(samples, nan)):
+        yield (block[:, :-1], block[:, -1]) if timed else (block, None)
+
+
+def compress_bounded(
+    input: str,
+    output: str | None,
+    max_error: MaxError,
+    *,
+    columns: list[str] | None = None,
+    time_column: str | None = None,
+    nan: str = "error",
+    on_note: Callable[[str], None] = lambda note: None,
+    on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+) -> BoundedSummary:
+    """Write ``input`` (CSV, ``-`` or ``.npy``) as a ``.hippo`` file (``"-"``: stdout).
+
+    A percentage bound needs the value range first: a first pass over the file (so not on
+    stdin). The output appears only when complete (a file) or is written frame by frame
+    (stdout).
+    """
+    if max_error.percent and input == "-":
+        raise ParameterError("--max-error as a percentage needs the value range: give a file, "
+                             "not stdin (or an absolute bound)")
+    out = output or default_output(input)
+    target = None if out == "-" else AtomicFile(Path(out))
+    try:
+        if max_error.percent:
+            lo, hi = _ranges(input, columns, time_column, nan)
+        samples = open_samples(input, columns, time_column)
+        for note in samples.notes:
+            on_note(f"{samples.name}: {note}")
+        C = len(samples.columns)
+        bounds = max_error.bounds(lo, hi) if max_error.percent else max_error.bounds(
+            np.zeros(C), np.zeros(C))
+        fh = sys.stdout.buffer if target is None else target.fh
+        writer = HippoWriter(fh, _header(samples, bounds))
+        for values, times in _blocks(samples, nan):
+            writer.append(values, times)
+            on_progress(samples.bytes_read, samples.size_bytes)
+        writer.flush()
+        if writer.samples == 0:
+            raise DataError(f"{samples.name}: no samples")
+        if target is not None:
+            target.commit()
+        else:
+            fh.flush()
+    finally:
+        if target is not None:
+            target.abort()
+    return BoundedSummary(out, writer.samples, C, writer.bytes_written, writer.frames, bounds,
+                          samples.kind, samples.size_bytes)
+
+
+# --------------------------------------------------------------------------- decoding
+@dataclass
+class ErrorStats:
+    """Per-channel error of a decoded file against its original."""
+
+    columns: list[str]
+    count: np.ndarray
+    sse: np.ndarray
+    max_err: np.ndarray
+    bounds: list[float]
+
+    def lines(self) -> list[str]:
+        out = []
+        for c, name in enumerate(self.columns):
+            n = int(self.count[c])
+            rmse = math.sqrt(self.sse[c] / n) if n else float("nan")
+            out.append(f"{name}: max abs error {self.max_err[c]:.4g} (bound "
+                       f"{self.bounds[c]:.4g}), RMSE {rmse:.4g} over {n} samples")
+        return out
+
+
+def _format_times(times: np.ndarray, header: HippoHeader) -> list[str]:
+    if header.time_kind == TIME_ISO:
+        return format_iso(times, header.time_pattern)
+    return [str(int(t)) if float(t).is_integer() and abs(t) < 2**53 else repr(float(t))
+            for t in times.tolist()]
+
+
+def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
+                  salvage: bool = False, nan: str = "error", keep_every: int = 0,
+                  on_note: Callable[[str], None] = lambda note: None) -> tuple[ErrorStats | None,
+                                                                              list]:
+    """Decode a ``.hippo`` file to CSV (``output``; ``"-"``: stdout; None: no CSV).
+
+    The first column is the time column (written as in the input) or ``sample``, then the
+    channels under their names. With ``original`` (the compressed input), returns the error
+    statistics (``nan``: the NaN policy the file was compressed with, so the rows line up).
+    ``keep_every`` > 0 also returns every k-th (index, time, value, original) row for a
+    plot.
+    """
+    hf = open_hippo(path, salvage=salvage)
+    h = hf.header
+    C = len(h.channels)
+    orig_blocks = None
+    if original is not None:
+        names = None if all(c.startswith("col") and c[3:].isdigit() for c in h.channels) \
+            else list(h.channels)
+        osamples = open_samples(original, names, h.time_column)
+        if len(osamples.columns) != C:
+            raise DataError(f"{original}: has {len(osamples.columns)} column(s), the file {C}")
+        orig_blocks = _Rows(clean_chunks(osamples, nan), h.time_column is not None)
+    stats = ErrorStats(list(h.channels), np.zeros(C), np.zeros(C), np.zeros(C),
+                       list(h.max_errors)) if original is not None else None
+    kept: list = []
+    target = None
+    if output is not None and output != "-":
+        target = AtomicFile(Path(output), "w")
+    fh = None if output is None else (sys.stdout if target is None else target.fh)
+    try:
+        if fh is not None:
+            fh.write((h.time_column if h.time_column is not None else "sample") + "," +
+                     ",".join(h.channels) + "\n")
+        start = 0
+        for frame in hf.frames():
+            n = len(frame.values)
+            if fh is not None:
+                lead = (_format_times(frame.times, h) if frame.times is not None
+                        else [str(i) for i in range(start, start + n)])
+                cells = frame.values.tolist()
+                fh.write("".join(f"{a}," + ",".join(map(repr, row)) + "\n"
+                                 for a, row in zip(lead, cells)))
+            truth = None
+            if orig_blocks is not None:
+                truth = orig_blocks.take(n, original)
+                err = np.abs(frame.values - truth)
+                stats.count += n
+                stats.sse += (err**2).sum(axis=0)
+                stats.max_err = np.maximum(stats.max_err, err.max(axis=0))
+            if keep_every:
+                idx = np.arange(start, start + n)
+                sel = (idx % keep_every) == 0
+                kept.append((idx[sel], None if frame.times is None else frame.times[sel],
+                             frame.values[sel], None if truth is None else truth[sel]))
+            start += n
+        if orig_blocks is not None and orig_blocks.more():
+            raise DataError(f"{original}: has more samples than {path} ({start})")
+        if target is not None:
+            target.commit()
+        elif fh is not None:
+            fh.flush()
+    finally:
+        if target is not None:
+            target.abort()
+    for note in hf.notes:
+        on_note(note)
+    return stats, kept
+
+
+class _Rows:
+    """Serves the original's values in consecutive pieces of any length."""
+
+    def __init__(self, blocks: Iterator[np.ndarray], timed: bool) -> None:
+        self.blocks = blocks
+        self.timed = timed
+        self.buf = np.empty((0, 0))
+
+    def take(self, n: int, name: str) -> np.ndarray:
+        parts, need = [], n
+        while need:
+            if not len(self.buf):
+                try:
+                    block = next(self.blocks)
+                except StopIteration:
+                    raise DataError(f"{name}: has fewer samples than the .hippo file") from None
+                self.buf = block[:, :-1] if self.timed else block
+            piece = self.buf[:need]
+            parts.append(piece)
+            self.buf = self.buf[need:]
+            need -= len(piece)
+        return np.concatenate(parts)
+
+    def more(self) -> bool:
+        if len(self.buf):
+            return True
+        try:
+            block = next(self.blocks)
+        except StopIteration:
+            return False
+        self.buf = block
+        return len(block) > 0
