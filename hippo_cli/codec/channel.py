@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 
 CODEC_ID = 0
-_RAW, _GRID = 0, 1
+_RAW, _GRID, _CONST = 0, 1, 2
 
 
 def _zigzag(d: np.ndarray) -> np.ndarray:
@@ -69,6 +69,8 @@ class ChannelEncoder:
     def flush(self) -> bytes:
         x = np.concatenate(self._parts) if self._parts else np.empty(0)
         self._parts, self.pending = [], 0
+        if len(x) and np.all(x == x[0]):
+            return bytes([_CONST]) + x[:1].astype("<f8").tobytes()
         with np.errstate(invalid="ignore", over="ignore"):
             q = np.round(x / self.step)
             ok = np.abs(q) < 2.0**52
@@ -97,6 +99,10 @@ class ChannelDecoder:
             if len(payload) != 1 + 8 * n:
                 raise ValueError("raw frame of the wrong size")
             return np.frombuffer(payload, "<f8", n, 1).astype(np.float64)
+        if payload[0] == _CONST:
+            if len(payload) != 9:
+                raise ValueError("constant frame of the wrong size")
+            return np.full(n, np.frombuffer(payload, "<f8", 1, 1)[0])
         if payload[0] != _GRID:
             raise ValueError(f"unknown frame kind {payload[0]}")
         d = zlib.decompressobj()
