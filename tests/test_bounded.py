@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cli import assert_clean_failure, hippo
 
 from hippo_cli import DataError, ParameterError
 from hippo_cli.formats.hippo_file import (
@@ -26,7 +27,6 @@ from hippo_cli.formats.hippo_file import (
     header_bytes,
     open_hippo,
 )
-from test_cli import assert_clean_failure, hippo
 
 PROPS = settings(max_examples=60, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

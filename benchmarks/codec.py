@@ -1,0 +1,150 @@
+"""Bounded-error compression: hippo's .hippo codec against SZ3, q2eps, Sim-Piece, Mix-Piece.
+
+    python -m pip install -e '.[bench]' && python benchmarks/codec.py [--data DIR] [--quick]
+
+For every series and bound of ``DIR/peers.json`` (default ``../shared/bench/compression``:
+eps = pct x (max - min), CR = 8 n / bytes of everything a decoder needs), prints hippo's CR,
+its largest error / eps (checked in float64 on every sample), encode and decode M samples/s
+on one core, and the peers: SZ3 (pysz, best of its three 1-D predictors) and q2eps (round to
+a 2 eps grid, zstd-19 of the integer deltas) measured in the same run; Sim-Piece and
+Mix-Piece from peers.json (the authors' Java code, measured on this machine's kind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hippo_cli.formats.hippo_file import decode, encode
+
+DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "bench" / "compression"
+
+
+def q2eps(x: np.ndarray, eps: float) -> float:
+    """CR of the ten-line baseline: 2 eps grid, zstd-19 of the deltas (int64 or varint)."""
+    import zstandard
+
+    s = 2.0 * eps
+    q = np.round(x / s).astype(np.int64)
+    for _ in range(3):
+        xh = q * s
+        bad = np.abs(xh - x) > eps
+        if not bad.any():
+            break
+        q[bad] += np.where(xh[bad] < x[bad], 1, -1)
+    assert np.all(np.abs(q * s - x) <= eps)
+    d = np.diff(q, prepend=0)
+    z = ((d << 1) ^ (d >> 63)).astype(np.uint64)
+    var = bytearray()
+    for v in z.tolist():
+        while v >= 0x80:
+            var.append((v & 0x7F) | 0x80)
+            v >>= 7
+        var.append(v)
+    c = zstandard.ZstdCompressor(level=19)
+    best = min(len(c.compress(d.astype("<i8").tobytes())), len(c.compress(bytes(var))))
+    return 8 * len(x) / (best + 16)
+
+
+def sz3(x: np.ndarray, eps: float) -> float:
+    """CR of SZ3 (ABS mode), best of its three 1-D predictors that keep the bound."""
+    from pysz import sz, szAlgorithm, szConfig, szErrorBoundMode
+
+    best = 0.0
+    for algo in (szAlgorithm.INTERP_LORENZO, szAlgorithm.INTERP, szAlgorithm.LORENZO_REG):
+        cfg = szConfig()
+        cfg.setDims([len(x)])
+        cfg.errorBoundMode = szErrorBoundMode.ABS
+        cfg.absErrorBound = eps
+        cfg.cmprAlgo = algo
+        comp, _ = sz.compress(np.ascontiguousarray(x), cfg)
+        dec, _ = sz.decompress(comp, np.float64, (len(x),))
+        if np.max(np.abs(dec - x)) <= eps:
+            best = max(best, 8 * len(x) / comp.nbytes)
+    return best
+
+
+def sz3_speed(x: np.ndarray, eps: float) -> tuple[float, float]:
+    from pysz import sz, szAlgorithm, szConfig, szErrorBoundMode
+
+    cfg = szConfig()
+    cfg.setDims([len(x)])
+    cfg.errorBoundMode = szErrorBoundMode.ABS
+    cfg.absErrorBound = eps
+    cfg.cmprAlgo = szAlgorithm.INTERP_LORENZO
+    t0 = time.perf_counter()
+    comp, _ = sz.compress(np.ascontiguousarray(x), cfg)
+    t1 = time.perf_counter()
+    sz.decompress(comp, np.float64, (len(x),))
+    t2 = time.perf_counter()
+    return len(x) / (t1 - t0) / 1e6, len(x) / (t2 - t1) / 1e6
+
+
+def _best_of(fn, repeat: int) -> tuple[float, object]:
+    best, out = math.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT, help="folder with *.csv.xz and "
+                    "peers.json [../shared/bench/compression]")
+    ap.add_argument("--quick", action="store_true", help="one timing run instead of three")
+    args = ap.parse_args()
+    peers = json.loads((args.data / "peers.json").read_text())
+    encode(np.zeros(10), 1.0)  # compile (numba cache) outside the timings
+    repeat = 1 if args.quick else 3
+    rows, ratios = [], []
+    cache: dict[str, np.ndarray] = {}
+    for key in sorted(peers, key=lambda k: (k.split("@")[0], float(k.split("@")[1]))):
+        name, pct = key.split("@")
+        if name not in cache:
+            cache[name] = pd.read_csv(args.data / f"{name}.csv.xz")["value"].to_numpy(float)
+        x = cache[name]
+        eps = float(pct) * float(x.max() - x.min())
+        t_enc, blob = _best_of(lambda: encode(x, eps), repeat)  # noqa: B023
+        t_dec, (y, _) = _best_of(lambda: decode(blob), repeat)  # noqa: B023
+        err = float(np.max(np.abs(y[:, 0] - x))) / eps
+        assert err <= 1.0, (key, err)
+        cr = 8 * len(x) / len(blob)
+        p = peers[key]
+        now_sz3 = sz3(x, eps)
+        now_q = q2eps(x, eps)
+        best_peer = max([now_sz3, now_q] + [p[k] for k in ("simpiece", "mixpiece") if k in p])
+        ratios.append(cr / best_peer)
+        rows.append((key, cr, err, len(x) / t_enc / 1e6, len(x) / t_dec / 1e6, now_sz3, now_q,
+                     p.get("simpiece"), p.get("mixpiece"), best_peer))
+    print(f"# {os.uname().machine}, {os.cpu_count()} cores; hippo .hippo file bytes "
+          "(header and frames included); speeds on one core, best of "
+          f"{repeat}\n")
+    print("| series@bound | hippo CR | max err / eps | enc M/s | dec M/s | SZ3 (best) | q2eps |"
+          " Sim-Piece | Mix-Piece | hippo / best peer |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for key, cr, err, enc, dec, s3, q, sp, mp, best in rows:
+        f = (lambda v: "-" if v is None else f"{v:.1f}")  # noqa: E731
+        print(f"| {key} | {cr:.1f} | {err:.4f} | {enc:.1f} | {dec:.1f} | {s3:.1f} | {q:.1f} | "
+              f"{f(sp)} | {f(mp)} | {cr / best:.3f} |")
+    g = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    print(f"\ngeometric mean of hippo / best peer: {g:.3f}; lowest: {min(ratios):.3f} "
+          f"({rows[int(np.argmin(ratios))][0]}); every sample within its bound: yes")
+    x = cache.get("Lightning")
+    if x is not None:
+        eps = 0.01 * float(np.ptp(x))
+        s_enc, s_dec = sz3_speed(x, eps)
+        print(f"SZ3 speed on Lightning@1% in the same run: encode {s_enc:.1f} M/s, decode "
+              f"{s_dec:.1f} M/s")
+
+
+if __name__ == "__main__":
+    main()
