@@ -1,21 +1,74 @@
 """The one way hippo writes a file: to a temporary beside the target, renamed into place only
-when complete.
+when complete - and never over anything the command reads, never replacing what is not a
+regular file.
 
-Temporaries are named ``.<target name>.hippo-tmp-<pid>``. A run removes its own on any
-exception (the CLI turns SIGTERM into :class:`hippo_cli.errors.Terminated` so that this
-happens on SIGTERM too) and, before writing, those of runs whose process is gone (SIGKILL,
-power loss). An existing file at the target is untouched until the final rename.
+* Temporaries are named ``.<target name>.hippo-tmp-<pid>``. A run removes its own on any
+  exception (the CLI turns SIGTERM into :class:`hippo_cli.errors.Terminated` so that this
+  happens on SIGTERM too) and, before writing, those of runs whose process is gone (SIGKILL,
+  power loss). An existing file at the target is untouched until the final rename.
+* Inside :func:`guarded` (every CLI command runs in one), every file a reader opens is
+  remembered by identity (device and inode, so links count); writing to one of them is a
+  usage error, found before any work where the command names its outputs up front.
+* A target that exists and is not a regular file is never replaced: a character device or
+  a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through, anything else
+  is refused. A symbolic link to a regular file is kept: the file it points to is replaced.
+* :func:`stdout_binary` is the one stream for data on stdout: fully buffered, every write
+  checked (a short write or a full disk is an error, never a silent loss).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import DataError
+from .errors import DataError, ParameterError
+
+_guard: list[set[tuple[int, int]]] = []
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """A scope in which the files read are protected from being written."""
+    _guard.append(set())
+    try:
+        yield
+    finally:
+        _guard.pop()
+
+
+def note_read(path: str | os.PathLike) -> None:
+    """Remember that the running command reads ``path`` (no-op outside :func:`guarded`)."""
+    if not _guard or str(path) == "-":
+        return
+    with contextlib.suppress(OSError):
+        st = os.stat(path)
+        _guard[-1].add((st.st_dev, st.st_ino))
+
+
+def allow_rewrite(path: str | os.PathLike) -> None:
+    """``path`` is read and then written by design (a stream's state file)."""
+    if not _guard:
+        return
+    with contextlib.suppress(OSError):
+        st = os.stat(path)
+        _guard[-1].discard((st.st_dev, st.st_ino))
+
+
+def _check_not_read(path: Path) -> None:
+    if not _guard:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if (st.st_dev, st.st_ino) in _guard[-1]:
+        raise ParameterError(f"{path}: is one of this command's inputs; hippo never writes "
+                             "over a file it reads (choose another output)")
 
 TMP_MARK = ".hippo-tmp-"
 
@@ -49,16 +102,34 @@ def clean_stale_temporaries(folder: Path) -> None:
                     p.unlink()
 
 
-def check_output_path(path: Path) -> Path:
-    """Fail early (before any work) when ``path`` cannot be written."""
-    path = Path(path)
-    if path.is_dir():
+def write_through_target(path: Path) -> bool:
+    """Whether ``path`` is an existing device or FIFO to write through (not to replace)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if stat.S_ISREG(st.st_mode):
+        return False
+    if stat.S_ISDIR(st.st_mode):
         raise DataError(f"{path}: is a folder; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+        return True
+    raise DataError(f"{path}: is not a regular file (a block device or a socket); hippo "
+                    "does not replace it")
+
+
+def check_output_path(path: Path) -> Path:
+    """Fail early (before any work) when ``path`` cannot or must not be written."""
+    path = Path(path)
+    _check_not_read(path)
+    if write_through_target(path):
+        return path
+    real = Path(os.path.realpath(path))
+    parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
-        raise DataError(f"{parent}: no such folder")
+        raise DataError(f"{path.parent}: no such folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise DataError(f"{parent}: folder is not writable")
+        raise DataError(f"{path.parent}: folder is not writable")
     return path
 
 
@@ -67,27 +138,35 @@ class AtomicFile:
     :meth:`abort` (or leaving the ``with`` block without a commit) removes it.
 
     ``fh`` is the open temporary (binary, or UTF-8 text with ``\\n`` line ends for
-    ``mode="w"``).
+    ``mode="w"``). A device or FIFO target is written through (``through`` is True): there
+    is nothing to rename, and an abort cannot take back what was written.
     """
 
     def __init__(self, path: str | os.PathLike, mode: str = "wb") -> None:
         self.path = check_output_path(Path(path))
-        clean_stale_temporaries(self.path.parent if str(self.path.parent) else Path("."))
-        self.tmp = temporary_path(self.path)
         text = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
-        self.fh: IO = open(self.tmp, mode, **text)
         self.committed = False
+        self.through = write_through_target(self.path)
+        if self.through:
+            self.real = self.tmp = self.path
+        else:
+            self.real = Path(os.path.realpath(self.path))  # a link stays a link
+            clean_stale_temporaries(self.real.parent)
+            self.tmp = temporary_path(self.real)
+        self.fh: IO = open(self.tmp, mode, **text)  # closed by commit or abort
 
     def finish(self) -> None:
-        """Flush and fsync the temporary and close it (the rename is :meth:`rename`)."""
+        """Flush (and fsync) the temporary and close it (the rename is :meth:`rename`)."""
         if not self.fh.closed:
             self.fh.flush()
-            os.fsync(self.fh.fileno())
+            if not self.through:
+                os.fsync(self.fh.fileno())
             self.fh.close()
 
     def rename(self) -> None:
         """Move the finished temporary into place."""
-        os.replace(self.tmp, self.path)
+        if not self.through:
+            os.replace(self.tmp, self.real)
         self.committed = True
 
     def commit(self) -> None:
@@ -97,7 +176,7 @@ class AtomicFile:
     def abort(self) -> None:
         with contextlib.suppress(OSError):
             self.fh.close()
-        if not self.committed:
+        if not self.committed and not self.through:
             with contextlib.suppress(OSError):
                 self.tmp.unlink()
 
@@ -115,3 +194,60 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     with AtomicFile(path, mode) as af:
         yield af.fh
         af.commit()
+
+
+_stdout: io.BufferedWriter | None = None
+
+
+def stdout_binary() -> io.BufferedWriter:
+    """The process's stdout for data: a buffered writer on file descriptor 1 (whatever
+    ``sys.stdout`` is, e.g. unbuffered under PYTHONUNBUFFERED, whose short writes Python
+    drops silently). Writes that fail raise OSError."""
+    global _stdout
+    if _stdout is None or _stdout.closed:
+        import sys
+
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, ValueError, io.UnsupportedOperation):
+            return sys.stdout.buffer  # an in-memory stdout (tests)
+        _stdout = io.BufferedWriter(io.FileIO(fd, "wb", closefd=False), 1 << 16)
+    return _stdout
+
+
+_stdout_text: io.TextIOWrapper | None = None
+
+
+def flush_stdout() -> None:
+    """Flush the data written to stdout (OSError if it could not be delivered)."""
+    import sys
+
+    for stream in (_stdout_text, _stdout, sys.stdout):
+        if stream is not None and not stream.closed:
+            stream.flush()
+
+
+def drop_stdout() -> None:
+    """The reader went away: discard what is buffered and send further output nowhere."""
+    global _stdout, _stdout_text
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    _stdout = _stdout_text = None
+
+
+def stdout_text() -> IO[str]:
+    """Text on :func:`stdout_binary` (UTF-8, ``\n`` line ends); flush it when done."""
+    import sys
+
+    global _stdout_text
+    raw = stdout_binary()
+    if raw is getattr(sys.stdout, "buffer", None):
+        return sys.stdout
+    if _stdout_text is None or _stdout_text.buffer is not raw:
+        _stdout_text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n",
+                                        write_through=True)
+    return _stdout_text

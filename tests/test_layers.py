@@ -137,7 +137,7 @@ def _owned_private_names(tree: ast.Module) -> set[str]:
 
 def private_access(modules: dict[str, tuple[Path, ast.Module]]) -> list[str]:
     """``obj._name`` where this module does not define ``_name``, and ``from x import _y``
-    from another module of the package."""
+    from another module of the package (importing a module named ``_x`` is fine)."""
     bad = []
     for path, tree in modules.values():
         owned = _owned_private_names(tree)
@@ -150,7 +150,8 @@ def private_access(modules: dict[str, tuple[Path, ast.Module]]) -> list[str]:
                 for alias in node.names:
                     if (alias.name.startswith("_") and not alias.name.startswith("__")
                             and (node.level or (node.module or "").startswith("hippo_cli"))
-                            and alias.name != "_version" and alias.name != "_kernels"):
+                            and not (path.parents[0] / f"{alias.name}.py").exists()
+                            and not (path.parents[1] / f"{alias.name}.py").exists()):
                         bad.append(f"{path.name}:{node.lineno}: imports {alias.name}")
     return bad
 

@@ -8,3 +8,4 @@ info  # noqa: B018, F821
 readable  # noqa: B018, F821 - io.RawIOBase
 readinto  # noqa: B018, F821
 reconstruct_at  # noqa: B018, F821 - public: HiPPO.reconstruct_at
+save  # noqa: B018, F821 - public: HiPPO.save

@@ -9,8 +9,35 @@ from .app import app
 
 
 def main() -> None:
-    """Entry point of ``python -m hippo_cli``."""
-    app(prog_name="hippo")
+    """Entry point of ``hippo`` and ``python -m hippo_cli``: the Typer app, plus what happens
+    outside any command (help and version text to a full disk or a closed pipe): one line and
+    an exit code, never a traceback."""
+    import sys
+
+    from ..atomic import drop_stdout
+    from .app import EXIT_BROKEN_PIPE, say
+
+    try:
+        app(prog_name="hippo")
+    except SystemExit as done:
+        code = done.code
+    except BrokenPipeError:
+        code = EXIT_BROKEN_PIPE
+        drop_stdout()
+    except OSError as err:
+        say(f"error: writing the output: {err.strerror or err}")
+        drop_stdout()
+        code = 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        drop_stdout()
+        code = code or EXIT_BROKEN_PIPE
+    except (OSError, ValueError) as err:
+        say(f"error: writing the output: {getattr(err, 'strerror', None) or err}")
+        drop_stdout()
+        code = code or 1
+    raise SystemExit(code)
 
 
 __all__ = ["app", "main"]

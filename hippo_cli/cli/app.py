@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from .._version import __version__
+from ..atomic import drop_stdout, flush_stdout, guarded, note_read
 from ..discretize import LEGS_TIMES
 from ..engine.params import INITS, METHODS
 from ..errors import DataError, ParameterError, Terminated
@@ -101,14 +102,15 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
+#: The exit code of a command whose reader went away (as if killed by SIGPIPE: 128 + 13).
+EXIT_BROKEN_PIPE = 141
+
+
 def _quiet_broken_pipe() -> None:
-    # The reader went away (``| head``): silence the interpreter's final flush and stop.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    raise typer.Exit(0)
+    # The reader went away (``| head``): output was not delivered, so the exit code says so
+    # (like a Unix tool killed by SIGPIPE), but quietly - the reader chose to stop.
+    drop_stdout()
+    raise typer.Exit(EXIT_BROKEN_PIPE)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
@@ -128,7 +130,10 @@ def cli_errors(fn: Any) -> Any:
         except ValueError:  # not the main thread (an embedding application): leave it
             old = None
         try:
-            return fn(*args, **kwargs)
+            with guarded():
+                result = fn(*args, **kwargs)
+            flush_stdout()  # output not delivered is an error, not an exit 0
+            return result
         except typer.Exit:
             raise
         except ParameterError as err:
@@ -149,8 +154,9 @@ def cli_errors(fn: Any) -> Any:
             say("error: out of memory")
             raise typer.Exit(1) from None
         except OSError as err:
-            where = f"{err.filename}: " if err.filename else ""
+            where = f"{err.filename}: " if err.filename else "writing the output: "
             say(f"error: {where}{err.strerror or err}")
+            drop_stdout()  # what could not be written must not be retried at exit
             raise typer.Exit(1) from None
         except Exception as err:  # a bug: still one line, with a way to see more
             if os.environ.get("HIPPO_DEBUG"):
@@ -231,6 +237,16 @@ def refuse_coefficient_options(ctx: typer.Context) -> None:
         raise ParameterError(f"--max-error writes a .hippo file; {flags} "
                              f"appl{'ies' if len(given) == 1 else 'y'} to HiPPO coefficients "
                              "(drop it, or drop --max-error)")
+
+
+def inputs(*paths: str | None) -> None:
+    """Declare the files a command reads before it checks its outputs, so that an output
+    that is one of them is refused before any work (None and ``-`` are skipped)."""
+    for path in paths:
+        if path is not None and path != "-":
+            note_read(path)
+            if path.endswith(".npy"):
+                note_read(path + ".json")
 
 
 def human_bytes(n: float) -> str:

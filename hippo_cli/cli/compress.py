@@ -29,6 +29,7 @@ from .app import (
     build_encoder,
     cli_errors,
     human_bytes,
+    inputs,
     progress_bar,
     refuse_coefficient_options,
     say,
@@ -101,6 +102,8 @@ def compress(
     --tolerance: the ends of the chosen blocks), and a JSON sidecar <output>.json with the
     settings. The output appears only when the run succeeds.
     """
+    if not _many_inputs(input):
+        inputs(input)
     if max_error is not None:
         refuse_coefficient_options(ctx)
         _compress_bounded(input, output, max_error, column, time_column, value(nan), quiet)

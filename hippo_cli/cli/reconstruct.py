@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import ParameterError
-from .app import NAN, NanPolicy, app, cli_errors, say, value
+from .app import NAN, NanPolicy, app, cli_errors, inputs, say, value
 
 
 @app.command()
@@ -44,6 +44,7 @@ def reconstruct(
     """
     from ..formats.hippo_file import is_hippo_file
 
+    inputs(coeffs, original)
     if is_hippo_file(coeffs):
         _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
                       step=step, all_rows=all_rows, plot_coeffs=plot_coeffs)

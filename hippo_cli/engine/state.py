@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..atomic import atomic_output
+from ..atomic import atomic_output, note_read
 from ..errors import DataError
 
 STATE_FORMAT = "hippo-state"
@@ -87,6 +87,7 @@ def load_state(path: str | os.PathLike) -> tuple[dict, Snapshot]:
     checked for shape (N, C), dtype and finiteness.
     """
     p = Path(path)
+    note_read(p)
     if not p.exists():
         raise DataError(f"{path}: no such state file")
     if p.is_dir():

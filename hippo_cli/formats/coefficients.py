@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..atomic import AtomicFile
+from ..atomic import AtomicFile, note_read, write_through_target
 from ..engine.emission import file_steps
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 from .npy_input import load_npy
 from .quantize import dequantize, quantize, quantized_dtype
 from .source import first_line
@@ -57,6 +57,9 @@ class CoefficientWriter:
     def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: str = "float64",
                  quantize: int | None = None) -> None:
         self.path = Path(path)
+        if write_through_target(self.path):
+            raise ParameterError(f"{path}: not a regular file; a coefficient file is an .npy "
+                                 "plus a sidecar, written to regular files only")
         self.sidecar = sidecar_path(self.path)
         self.quantize = quantize
         if quantize is None:
@@ -156,6 +159,7 @@ _SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
 def load_coefficients(path: str) -> CoefficientFile:
     """Open a coefficient file and its sidecar; check they agree."""
     side = sidecar_path(Path(path))
+    note_read(side)
     arr = load_npy(path)
     if not side.exists():
         raise DataError(f"{path}: no sidecar {side.name} (it holds the encoder settings)")

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..atomic import note_read
 from ..errors import DataError, ParameterError
 from .source import CHUNK_VALUES, Samples, first_line
 from .timestamps import first_unreadable, to_seconds
@@ -81,11 +82,14 @@ def open_csv(
 
     name = "<stdin>" if path == "-" else path
     if path == "-":
+        if sys.stdin is None:  # started with stdin closed (<&-): an empty input
+            raise DataError("<stdin>: no data (stdin is closed)")
         raw: IO[bytes] = sys.stdin.buffer
         size = None
     else:
         if Path(path).is_dir():
             raise DataError(f"{path}: is a folder, not a file")
+        note_read(path)
         raw = open(path, "rb")
         size = os.fstat(raw.fileno()).st_size
     head_lines = []

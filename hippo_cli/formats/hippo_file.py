@@ -42,6 +42,7 @@ from typing import IO
 
 import numpy as np
 
+from ..atomic import note_read
 from ..codec import ChannelDecoder, ChannelEncoder, decode_times, encode_times
 from ..errors import DataError, ParameterError
 
@@ -449,6 +450,7 @@ def open_hippo(path: str, *, salvage: bool = False) -> HippoFile:
 
     if os.path.isdir(path):
         raise DataError(f"{path}: is a folder, not a file")
+    note_read(path)
     try:
         with open(path, "rb") as fh:
             header, size = read_header(fh, path)

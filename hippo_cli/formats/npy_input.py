@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import note_read
 from ..errors import DataError
 from .source import CHUNK_VALUES, Samples, first_line
 
@@ -15,6 +16,7 @@ from .source import CHUNK_VALUES, Samples, first_line
 def load_npy(path: str) -> np.ndarray:
     """``np.load`` that never unpickles and turns every failure into a one-line DataError."""
     p = Path(path)
+    note_read(p)
     if p.is_dir():
         raise DataError(f"{path}: is a folder, not a file")
     if not p.exists():

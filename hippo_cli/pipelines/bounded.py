@@ -9,14 +9,13 @@ on every frame before the frame is written.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import AtomicFile
+from ..atomic import AtomicFile, stdout_binary, stdout_text
 from ..errors import DataError, ParameterError
 from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
 from ..formats.samples import clean_chunks, open_samples, prefetch
@@ -135,7 +134,7 @@ def compress_bounded(
         C = len(samples.columns)
         bounds = max_error.bounds(lo, hi) if max_error.percent else max_error.bounds(
             np.zeros(C), np.zeros(C))
-        fh = sys.stdout.buffer if target is None else target.fh
+        fh = stdout_binary() if target is None else target.fh
         writer = HippoWriter(fh, _header(samples, bounds))
         for values, times in _blocks(samples, nan):
             writer.append(values, times)
@@ -211,7 +210,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
     target = None
     if output is not None and output != "-":
         target = AtomicFile(Path(output), "w")
-    fh = None if output is None else (sys.stdout if target is None else target.fh)
+    fh = None if output is None else (stdout_text() if target is None else target.fh)
     try:
         if fh is not None:
             fh.write((h.time_column if h.time_column is not None else "sample") + "," +

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import note_read
 from ..engine import HiPPO
 from ..errors import DataError
 from ..formats.coefficients import CoefficientWriter, coefficient_metadata, load_coefficients
@@ -127,6 +128,7 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
     chunks. Values must be numbers (clean the data first); times numbers or ISO stamps."""
     import pandas as pd
 
+    note_read(path)
     head = pd.read_csv(path, nrows=200)
     for col in [id_column, *([time_column] if time_column else []), *(value_columns or [])]:
         if col not in head.columns:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..atomic import note_read
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
 from ..formats.manifest import write_manifest
@@ -21,6 +22,8 @@ def _files(pattern: str) -> list[Path]:
     found = [f for f in found if f.is_file() and not f.name.endswith(".coeffs.npy")]
     if not found:
         raise DataError(f"{pattern}: no input files")
+    for f in found:  # every input is protected before the first output is written
+        note_read(f)
     return found
 
 

@@ -6,7 +6,6 @@ bounded-size batches, CSV output, error metrics against the original. Used by th
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import measures
-from ..atomic import atomic_output
+from ..atomic import atomic_output, stdout_text
 from ..engine import HiPPO
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientFile
@@ -190,7 +189,7 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     if csv_path is None:
         sink = None
     elif csv_path == "-":
-        sink = _nullctx(sys.stdout)
+        sink = _nullctx(stdout_text())
     else:
         sink = atomic_output(Path(csv_path), "w")
     with (sink if sink is not None else _nullctx(None)) as out:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import allow_rewrite, check_output_path, stdout_binary
 from ..engine import HiPPO
+from ..engine.state import save_state
 from ..errors import DataError, ParameterError
 from ..formats.stream_lines import LineParser, format_rows, header_line
 from .encode import RowEncoder
@@ -64,6 +66,8 @@ class _Signals:
 
 def _stdin_reader():
     """``read(n)`` returning what has arrived on stdin (at most n bytes; b"" at EOF)."""
+    if sys.stdin is None:  # started with stdin closed (<&-): end of input at once
+        return lambda n: b""
     try:
         fd = sys.stdin.fileno()
     except (AttributeError, ValueError, io.UnsupportedOperation):
@@ -95,17 +99,21 @@ def run_stream(
     """
     if checkpoint_every is not None and (state_path is None or checkpoint_every < 1):
         raise ParameterError("--checkpoint-every needs --state and a value >= 1")
+    if state_path is not None:
+        check_output_path(state_path)  # before any input is consumed
     if state_path is not None and state_path.exists():
         saved = HiPPO.load(state_path)
+        allow_rewrite(state_path)  # read, then saved again: the state file's whole job
         if saved.params() != enc.params():
             raise ParameterError(f"{state_path}: state was made with {saved.params()}, "
                                  f"the options say {enc.params()}")
         enc = saved
     read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
-    out = sys.stdout.buffer if out is None else out
+    out = stdout_binary() if out is None else out
     parser = LineParser(enc.channels, nan, time_column)
     wrote_header = not header
     encoder = RowEncoder(enc, every)
+    delivered = [enc.snapshot()]  # the state after the last rows that reached the reader
     with _Signals(interrupted) as signals:
 
         timed = time_column is not None
@@ -122,18 +130,23 @@ def run_stream(
             held = x[:0]
             width = x.shape[1] - timed
             for part in _split_at_checkpoints(x, enc.steps, checkpoint_every):
-                signals.begin()
+                signals.begin()  # the state and the step count change together
                 rows = encoder.feed_block(part, timed)
+                signals.end()
                 chunks = []
                 if not wrote_header:
                     chunks.append(header_line(enc.N, parser.names, width, timed))
                     wrote_header = True
                 chunks.append(format_rows(rows.steps, rows.coeffs, rows.times))
+                # a reader that stops reading must not make the stream deaf to signals:
+                # the write can be interrupted; the state saved is the delivered one
                 out.write(b"".join(chunks))
                 out.flush()
+                delivered[0] = enc.snapshot()
                 if checkpoint_every and enc.steps % checkpoint_every == 0:
-                    enc.save(state_path)
-                signals.end()
+                    signals.begin()
+                    save_state(state_path, enc.params(), delivered[0])
+                    signals.end()
 
         try:
             _read_batches(read, parser, encode)
@@ -144,7 +157,7 @@ def run_stream(
             signals.busy = False
             if state_path is not None:
                 signals.begin()  # a signal now must not cut the final save short
-                enc.save(state_path)
+                save_state(state_path, enc.params(), delivered[0])
                 signals.busy = False
     return enc.steps
 
@@ -186,6 +199,7 @@ def run_stream_bounded(
     existing = None
     if output != "-" and Path(output).exists():
         existing = open_hippo(output, salvage=False)
+        allow_rewrite(output)  # a live file is appended to: that is the point
         if existing.header.max_errors != [max_error] * len(existing.header.channels):
             raise ParameterError(f"{output}: was written with max error "
                                  f"{existing.header.max_errors[0]:g}, not {max_error:g}")
@@ -218,10 +232,8 @@ def run_stream_bounded(
         else:
             header = HippoHeader(names, [max_error] * width, time_column, TIME_NUMBERS)
         if output == "-":
-            fh = sys.stdout.buffer
+            fh = stdout_binary()
         else:
-            from ..atomic import check_output_path
-
             fh = open(check_output_path(Path(output)), "xb")
         return HippoWriter(fh, header, frame_samples=flush_every), fh
 
@@ -249,7 +261,7 @@ def run_stream_bounded(
                 signals.begin()  # a signal now must not cut the last frame short
                 w.flush()
                 state["fh"].flush()
-                if state["fh"] is not sys.stdout.buffer:
+                if output != "-":
                     os.fsync(state["fh"].fileno())
                     state["fh"].close()
                 signals.busy = False

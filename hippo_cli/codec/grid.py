@@ -1,0 +1,361 @@
+"""The bounded-error codec of one float64 channel (codec id 1), and the lossless time codec.
+
+API: ChannelEncoder(eps).push(x) / .flush() -> frame payload; ChannelDecoder(eps).decode(payload,
+n);
+encode_times(t) / decode_times(payload, n) for int64 time stamps (lossless). The randomized
+self-test is tests/test_codec.py.
+
+GUARANTEE. Every decoded sample y satisfies |y - x| <= eps in float64 (no slack), or is
+bit-identical to x (raw
+block). The encoder only emits a grid index Q for a sample after checking |float(Q)*step - x| <=
+eps with the
+very multiply the decoder performs; a block in which some sample has no valid Q on any grid
+(NaN/inf, |x|/step
+>= 2^55, eps below the float spacing of x, subnormal/zero/inf step) is stored raw.
+
+BLOCKS AND LOOK-AHEAD. A frame of n samples is cut into blocks of B = 4096 samples from the frame
+start (the last
+block may be shorter). Every encoder decision for a sample in block k (grid, predictor, chosen Q)
+depends only on
+the samples of blocks 0..k of the current frame, so the look-ahead is < 4096 samples. push()
+encodes each block
+as soon as it is complete, so the byte output does not depend on how the input is chunked. flush()
+encodes the
+partial block, terminates the coder and resets all state: frames are independent. Memory: O(frame)
+in the
+encoder (output buffer) and O(n) in the decoder. File mode uses 65536-sample frames; stream mode
+may flush
+anywhere.
+
+PAYLOAD BYTE LAYOUT (value frame). n = 0 -> empty payload. Otherwise the payload is exactly the
+byte output of
+one binary range coder (nothing else):
+  Range coder: 32-bit `low`/`range`, init low=0, range=2^32-1. Modelled bit with 15-bit
+  probability p = P(0):
+  bound = (range >> 15) * p; bit 0 -> range = bound; bit 1 -> low += bound, range -= bound (a
+  carry out of
+  bit 32 increments the bytes already written, 0xFF bytes becoming 0x00). While range < 2^24: emit
+  (low >> 24) & 0xFF, low = (low << 8) mod 2^32, range <<= 8. Direct bit: range >>= 1; bit 1 ->
+  low += range;
+  same renormalisation. Multi-bit direct values are sent MSB first. Adaptation of a context after
+  coding bit b:
+  b = 0 -> p += (32768 - p) >> s, b = 1 -> p -= p >> s, where s (per context) starts at 1 and
+  grows by 1 per use
+  up to 5 (zero-flag and header contexts) or 6 (all others); every p starts at 16384.
+  Termination: among the values v in [low, low+range) pick the one with the fewest significant
+  bytes (1..4),
+  write its 4 bytes, then drop trailing 0x00 bytes among those 4. The decoder reads the first 4
+  bytes into `code`
+  and pads past the end with 0x00; a valid payload has  pos_end - 4 <= len(payload) <= pos_end,
+  where pos_end
+  is the number of bytes the decoder has consumed.
+  Frame syntax, for each block (L samples):
+    bit CHANGED [ctx H0]: 0 = same configuration as the previous block of the frame (illegal in
+    block 0);
+      1 -> bit RAW [ctx H1]; if RAW = 0: 4 direct bits cfg = 4*lm + pred (lm in 0..3, pred in 0..3).
+    RAW block: per sample 32 direct bits (high word) + 32 direct bits (low word) of the IEEE-754
+    bit pattern.
+      The prediction history is then emptied (nh = 0).
+    Coded block: bit ALLZERO [ctx H2]; if 1 every residual of the block is 0 and none is coded,
+    else L residuals.
+  Residual r (int64) = zero flag [zctx]; if nonzero: sign [sctx] (1 = negative); v = |r|, k =
+  floor(log2 v)
+  (k <= 62): k one-bits then a zero-bit, unary position t with context U[cls][t]; if k >= 1 the
+  bit below the
+  leading one with context M1[k]; if k >= 2 the next bit with context M2[k][previous bit]; the
+  remaining k-2 bits
+  direct. Context state (r1, r2 = previous two residuals of the frame, run = current zero-run
+  length, lg =
+  floor(log2 run) maintained incrementally, lastsgn = sign of the last nonzero residual; all 0 at
+  frame start;
+  not updated by ALLZERO blocks): zctx = 4*(min(|r1|,3)-1) + min(|r2|,3) if run = 0 and r1 != 0;
+  12 + min(|r2|,3) if run <= 1 (incl. frame start); else 16 + min(lg, 35). sctx = 3*s(r1) + s(r2)
+  with
+  s = 0/1/2 for zero/positive/negative, or 9 + lastsgn if r1 = r2 = 0. cls = class(|r1| + |r2|/2)
+  with
+  classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout: stream_kernels.py (_zctx, _sctx,
+  _cls, NCTX).
+  Reconstruction of sample j of a coded block: step = (2.0*eps) / 2^lm (float64), sh = 3 - lm,
+  Q = P + r, y = float64(Q) * step; history H[j] = Q << sh (integer units of 2*eps/8); nh += 1.
+  |Q| >= 2^56 is rejected as malformed.
+  Prediction P (integers only; rsh(v, s) = (v + 2^(s-1)) >> s for s > 0, v for s = 0; >> is
+  arithmetic):
+    nh = 0 -> P = 0;  pred 0 (level) -> P = rsh(H[j-1], sh);
+    pred 1..3 (smooth; window W = 8, 16, 32, degrees 2, 3, 3) -> if nh >= W:
+      P = rsh(H[j-1] + ((sum_{l=1}^{W-1} g_l (H[j-l] - H[j-l-1]) + 2^15) >> 16), sh), else as pred
+      0.
+    g_l = round(2^16 * -(h_{l+1} + ... + h_W)), h_k the exact rational one-step extrapolation
+    weights of the
+    least-squares degree-d polynomial through the last W values (computed in exact Fraction
+    arithmetic by
+    _smooth_taps, rounded half up; the table is a pure function of (W, d)).
+
+TIME-STAMP PAYLOAD: byte 0 = mode. Mode 1: n little-endian int64. Mode 0 (used when all |t| < 2^61
+and
+max - min < 2^61): a range-coder stream as above holding zz(t0), then (n > 1) zz(t1 - t0), each as
+6 direct bits
+k = bit length then k direct bits (zz(v) = 2v or -2v-1); then (n > 2) bit ALLZERO [ctx H2] and, if
+0, the n-2
+delta-of-delta residuals dd_i = (t_i - t_{i-1}) - (t_{i-1} - t_{i-2}) coded with the residual
+model above.
+A regular cadence costs ~13 bytes per frame.
+
+ENCODER (not normative). Per block: exact valid ranges on the four grids (m = 1, 2, 4, 8; coarse
+grids derived
+from the finest and re-verified); level candidates via a look-ahead segmenter inside the block
+(keep the previous
+level while valid; at a break choose, inside the running intersection of the next samples' valid
+sets, the level
+valid longest); smooth candidates (only if a cheap gate on the finest grid says "smooth": sum|d2|
+< sum|d1|/3 and
+sum|d1| > 2L, for lm <= 2) by a closed loop choosing the valid Q nearest the prediction.
+Candidates are ranked
+by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per nonzero residual + 2 log2(run+1) + 1
+per run);
+the level grid search stops as soon as a finer grid costs more. A block estimated above 70
+bits/sample goes raw.
+
+DETERMINISM. The decoder uses integer arithmetic only, except step = (2.0*eps)/2^lm (exact scaling
+by a power of
+two, or one correctly rounded IEEE division) and one IEEE-754 float64 multiply per sample. No
+fastmath, no
+transcendental functions, no BLAS, no float reductions; the smooth taps are integers from exact
+rational
+arithmetic. Hence bit-identical output on every IEEE-754 machine, and the encoder's bound check
+(the same
+multiply) holds for the decoder.
+"""
+
+from fractions import Fraction
+
+import numpy as np
+
+from .. import _codec_kernels as K
+
+B = K.B
+HL = K.HL
+
+
+def _smooth_taps(W, d):
+    """Exact one-step extrapolation taps of the least-squares degree-d polynomial through the last
+    W values,
+    written in first-difference form: P = H[j-1] + sum_{l=1}^{W-1} g_l (H[j-l] - H[j-l-1]); returns
+    round(g_l * 2^16) computed in exact rational arithmetic (machine independent)."""
+    ts = [Fraction(-k) for k in range(1, W + 1)]
+    n = d + 1
+    M = [[sum(t ** (a + b) for t in ts) for b in range(n)] for a in range(n)]
+    # solve M c = e_row for each basis evaluation at t=0: h_k = sum_a (M^-1)[0,a] t_k^a
+    inv = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+    A = [row[:] for row in M]
+    for c in range(n):
+        p = next(r for r in range(c, n) if A[r][c] != 0)
+        A[c], A[p] = A[p], A[c]
+        inv[c], inv[p] = inv[p], inv[c]
+        f = A[c][c]
+        A[c] = [v / f for v in A[c]]
+        inv[c] = [v / f for v in inv[c]]
+        for r in range(n):
+            if r != c and A[r][c] != 0:
+                g = A[r][c]
+                A[r] = [a - g * b for a, b in zip(A[r], A[c])]
+                inv[r] = [a - g * b for a, b in zip(inv[r], inv[c])]
+    h = [sum(inv[0][a] * t**a for a in range(n)) for t in ts]  # h_k, k = 1..W
+    assert sum(h) == 1
+    g = [-sum(h[i:]) for i in range(1, W)]  # g_l, l = 1..W-1
+    out = [0] * 32
+    for i, v in enumerate(g, start=1):
+        q = v * (1 << K.GSH)
+        out[i] = int((q.numerator * 2 + q.denominator) // (2 * q.denominator))  # round half up
+    return out
+
+
+# predictor table: id 0 = level (previous value); ids 1..3 = smooth (window W, degree d)
+SMOOTH = [(8, 2), (16, 3), (32, 3)]
+
+
+def make_tables(smooth=SMOOTH):
+    NP = 1 + len(smooth)
+    PW = np.zeros(NP, np.int64)
+    PG = np.zeros((NP, 32), np.int64)
+    for i, (W, d) in enumerate(smooth, start=1):
+        PW[i] = W
+        PG[i] = _smooth_taps(W, d)
+    return PW, PG
+
+
+PW, PG = make_tables()
+
+
+class ChannelEncoder:
+    def __init__(self, eps: float, mode: int = 0, smooth=None, smooth_on: int = 1) -> None:
+        self.eps = float(eps)
+        self.mode = mode
+        self.smooth_on = smooth_on
+        if smooth is None:
+            self.PW, self.PG = PW, PG
+        else:
+            self.PW, self.PG = make_tables(smooth)
+        NP = self.PW.shape[0]
+        self.lo = np.zeros((4, B), np.int64)
+        self.hi = np.zeros((4, B), np.int64)
+        self.ok = np.zeros(4, np.int64)
+        self.Qs = np.zeros((4 * NP, B), np.int64)
+        self.Rs = np.zeros((4 * NP, B), np.int64)
+        self.Wk = np.zeros(HL + B, np.int64)
+        self.stats = np.zeros(17, np.int64)
+        self.buf = np.zeros(B, np.float64)
+        self.nbuf = 0
+        self._valid_eps = self.eps > 0 and np.isfinite(self.eps)
+        self._new_frame()
+
+    def _new_frame(self):
+        self.probs = K.init_model()
+        self.st = np.zeros(K.NSTATE, np.int64)
+        self.st[1] = K.M32
+        self.st[8] = -1
+        self.H = np.zeros(HL, np.int64)
+        self.out = np.zeros(1 << 16, np.uint8)
+        self.pending = 0
+
+    def _reserve(self, nsamp):
+        need = int(self.st[2]) + 17 * nsamp + 64 * (nsamp // B + 2)
+        if need > self.out.shape[0]:
+            o = np.zeros(max(need, 2 * self.out.shape[0]), np.uint8)
+            o[: self.out.shape[0]] = self.out
+            self.out = o
+
+    def _encode(self, x, s, nblk, Llast):
+        self._reserve((nblk - 1) * B + Llast)
+        eps = self.eps if self._valid_eps else np.nan
+        K.encode_blocks(
+            x,
+            s,
+            nblk,
+            Llast,
+            eps,
+            self.mode,
+            self.smooth_on,
+            self.PW,
+            self.PG,
+            self.probs,
+            self.st,
+            self.out,
+            self.H,
+            self.lo,
+            self.hi,
+            self.ok,
+            self.Qs,
+            self.Rs,
+            self.Wk,
+            K.LOG2T,
+            self.stats,
+        )
+
+    def push(self, x: np.ndarray) -> None:
+        x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+        n = x.shape[0]
+        if n == 0:
+            return
+        self.pending += n
+        i = 0
+        if self.nbuf > 0:
+            take = min(B - self.nbuf, n)
+            self.buf[self.nbuf : self.nbuf + take] = x[:take]
+            self.nbuf += take
+            i = take
+            if self.nbuf == B:
+                self._encode(self.buf, 0, 1, B)
+                self.nbuf = 0
+        nfull = (n - i) // B
+        if nfull:
+            self._encode(x, i, nfull, B)
+            i += nfull * B
+        if i < n:
+            r = n - i
+            self.buf[:r] = x[i:]
+            self.nbuf = r
+
+    def flush(self) -> bytes:
+        if self.pending == 0:
+            self._new_frame()
+            return b""
+        if self.nbuf > 0:
+            self._encode(self.buf, 0, 1, self.nbuf)
+            self.nbuf = 0
+        self._reserve(0)
+        k = K.enc_finish(self.out, self.st)
+        payload = self.out[:k].tobytes()
+        self._new_frame()
+        return payload
+
+
+class ChannelDecoder:
+    def __init__(self, eps: float, smooth=None) -> None:
+        self.eps = float(eps)
+        if not (self.eps > 0 and np.isfinite(self.eps)):
+            self.eps = np.nan
+        if smooth is None:
+            self.PW, self.PG = PW, PG
+        else:
+            self.PW, self.PG = make_tables(smooth)
+
+    def decode(self, payload: bytes, n: int) -> np.ndarray:
+        n = int(n)
+        if n < 0:
+            raise ValueError("negative sample count")
+        if n == 0:
+            if len(payload):
+                raise ValueError("non-empty payload for an empty frame")
+            return np.zeros(0, np.float64)
+        buf = np.frombuffer(payload, np.uint8)
+        if buf.shape[0] > 17 * n + 64 * (n // B + 2):
+            raise ValueError("payload too long for the sample count")
+        x = np.empty(n, np.float64)
+        H = np.empty(n + HL, np.int64)
+        rc = K.decode_frame(buf, n, self.eps, self.PW, self.PG, x, x.view(np.int64), H)
+        if rc != 0:
+            raise ValueError(f"malformed payload (code {rc})")
+        return x
+
+
+_TLIM = 1 << 61
+
+
+def encode_times(t: np.ndarray) -> bytes:
+    t = np.ascontiguousarray(t, dtype=np.int64).ravel()
+    n = t.shape[0]
+    if n == 0:
+        return b""
+    lo_, hi_ = int(t.min()), int(t.max())
+    if max(abs(lo_), abs(hi_)) < _TLIM and hi_ - lo_ < _TLIM:
+        out = np.zeros(16 * n + 64, np.uint8)
+        R = np.zeros(max(n, 1), np.int64)
+        k = K.enc_times(t, out, R)
+        return b"\x00" + out[:k].tobytes()
+    return b"\x01" + t.astype("<i8").tobytes()
+
+
+def decode_times(payload: bytes, n: int) -> np.ndarray:
+    n = int(n)
+    if n < 0:
+        raise ValueError("negative sample count")
+    if n == 0:
+        if len(payload):
+            raise ValueError("non-empty payload for an empty frame")
+        return np.zeros(0, np.int64)
+    if len(payload) < 1:
+        raise ValueError("empty payload")
+    if payload[0] == 1:
+        if len(payload) != 1 + 8 * n:
+            raise ValueError("bad raw time payload length")
+        return np.frombuffer(payload, "<i8", n, 1).astype(np.int64)
+    if payload[0] != 0:
+        raise ValueError("bad time payload mode")
+    buf = np.frombuffer(payload, np.uint8)[1:]
+    if buf.shape[0] > 16 * n + 64:
+        raise ValueError("payload too long")
+    t = np.empty(n, np.int64)
+    rc = K.dec_times(buf, n, t)
+    if rc != 0:
+        raise ValueError(f"malformed time payload (code {rc})")
+    return t
