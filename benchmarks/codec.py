@@ -105,7 +105,7 @@ def main() -> None:
     peers = json.loads((args.data / "peers.json").read_text())
     encode(np.zeros(10), 1.0)  # compile (numba cache) outside the timings
     repeat = 1 if args.quick else 3
-    rows, ratios = [], []
+    rows, ratios, listed_ratios = [], [], []
     cache: dict[str, np.ndarray] = {}
     for key in sorted(peers, key=lambda k: (k.split("@")[0], float(k.split("@")[1]))):
         name, pct = key.split("@")
@@ -121,8 +121,10 @@ def main() -> None:
         p = peers[key]
         now_sz3 = sz3(x, eps)
         now_q = q2eps(x, eps)
-        best_peer = max([now_sz3, now_q] + [p[k] for k in ("simpiece", "mixpiece") if k in p])
+        listed = max(p[k] for k in ("sz3_best", "simpiece", "mixpiece", "q2eps") if k in p)
+        best_peer = max(listed, now_sz3, now_q)  # the stricter: also what we measured now
         ratios.append(cr / best_peer)
+        listed_ratios.append(cr / listed)
         rows.append((key, cr, err, len(x) / t_enc / 1e6, len(x) / t_dec / 1e6, now_sz3, now_q,
                      p.get("simpiece"), p.get("mixpiece"), best_peer))
     print(f"# {os.uname().machine}, {os.cpu_count()} cores; hippo .hippo file bytes "
@@ -135,9 +137,14 @@ def main() -> None:
         f = (lambda v: "-" if v is None else f"{v:.1f}")  # noqa: E731
         print(f"| {key} | {cr:.1f} | {err:.4f} | {enc:.1f} | {dec:.1f} | {s3:.1f} | {q:.1f} | "
               f"{f(sp)} | {f(mp)} | {cr / best:.3f} |")
-    g = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-    print(f"\ngeometric mean of hippo / best peer: {g:.3f}; lowest: {min(ratios):.3f} "
-          f"({rows[int(np.argmin(ratios))][0]}); every sample within its bound: yes")
+    def gmean(r: list[float]) -> float:
+        return math.exp(sum(math.log(v) for v in r) / len(r))
+
+    print(f"\nhippo / best peer (the best of every column): geometric mean {gmean(ratios):.3f}, "
+          f"lowest {min(ratios):.3f} ({rows[int(np.argmin(ratios))][0]})")
+    print(f"hippo / best peer of peers.json (sz3_best, simpiece, mixpiece, q2eps): geometric "
+          f"mean {gmean(listed_ratios):.3f}, lowest {min(listed_ratios):.3f}")
+    print("every decoded sample within its bound: yes (checked in float64)")
     x = cache.get("Lightning")
     if x is not None:
         eps = 0.01 * float(np.ptp(x))

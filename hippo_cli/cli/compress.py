@@ -66,7 +66,9 @@ def compress(
     reset_every: int | None = typer.Option(None, "--reset-every", help="Block mode: restart the "
                                            "encoder every K samples (a row ends each block)."),
     tolerance: float | None = typer.Option(None, "--tolerance", help="legs: choose the blocks "
-                                           "so that every sample is reconstructed within E."),
+                                           "so that every sample is reconstructed within E "
+                                           "(coefficient files; the compressor is "
+                                           "--max-error)."),
     error: str = typer.Option("max", "--error", help="With --tolerance: bound the max abs "
                               "error of each sample (max) or each block's RMSE (rmse)."),
     max_block: int = typer.Option(65536, "--max-block", help="With --tolerance: the longest "
@@ -75,7 +77,8 @@ def compress(
                                    "(the computation is always float64).",
                                    case_sensitive=False),
     quantize: int | None = typer.Option(None, "--quantize", help="Store each row as BITS-bit "
-                                        "integers (2-16) with a float32 scale per row."),
+                                        "integers (2-16) with a float32 scale per row. No "
+                                        "error bound: for one, use --max-error."),
     time_column: str | None = typer.Option(None, "--time-column", "-t", help="Sample times "
                                            "(numbers or ISO timestamps): each step then uses "
                                            "its real length; theta/dt are in time units."),

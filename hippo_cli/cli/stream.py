@@ -63,9 +63,10 @@ def stream(
                                          "this absolute bound."),
     output: str | None = typer.Option(None, "--output", "-o", help="With --max-error: the "
                                       ".hippo file (appended to if it exists; - for stdout)."),
-    flush_every: int = typer.Option(4096, "--flush-every", help="With --max-error: write a "
+    flush_every: int = typer.Option(65536, "--flush-every", help="With --max-error: write a "
                                     "frame after this many samples (and after 10 s with "
-                                    "samples pending, and at the end)."),
+                                    "samples pending, and at the end; smaller frames cost "
+                                    "bytes)."),
 ) -> None:
     """Encode stdin line by line, live: coefficient rows on stdout, or (--max-error) a
     .hippo file written frame by frame.

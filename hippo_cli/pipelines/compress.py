@@ -68,6 +68,11 @@ def compress_file(
         raise ParameterError("--time-column does not combine with --tolerance/--reset-every")
     if quantize is not None and dtype != "float64":
         raise ParameterError("--quantize and --dtype exclude each other")
+    if tolerance is not None and (quantize is not None or dtype != "float64"):
+        # the blocks are verified on float64 coefficients: rounding them afterwards would
+        # break the bound the file claims
+        raise ParameterError("--tolerance keeps float64 coefficients (its bound is checked on "
+                             "them); for a small file with a guaranteed bound use --max-error")
     every = check_every(reset_every or 1 if every is None else every)
     if reset_every is not None and reset_every % every:
         raise ParameterError(f"--every ({every}) must divide --reset-every ({reset_every})")

@@ -169,7 +169,7 @@ def run_stream_bounded(
     nan: str,
     interrupted: type[Exception],
     time_column: str | None = None,
-    flush_every: int = 4096,
+    flush_every: int = 65536,
     flush_seconds: float = 10.0,
     infd: int | None = None,
     on_note=lambda note: None,
