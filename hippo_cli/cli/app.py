@@ -227,11 +227,11 @@ COEFFICIENT_OPTIONS = ("measure", "N", "theta", "dt", "method", "init", "legs_ti
                        "checkpoint_every", "header")
 
 
-def refuse_coefficient_options(ctx: typer.Context) -> None:
+def refuse_coefficient_options(ctx: typer.Context, allowed: tuple[str, ...] = ()) -> None:
     """With --max-error (a .hippo file), an option of the coefficient mode given on the
     command line is a usage error (its default is not 'given')."""
-    given = [name for name in COEFFICIENT_OPTIONS if name in ctx.params and getattr(
-        ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"]
+    given = [name for name in COEFFICIENT_OPTIONS if name in ctx.params and name not in allowed
+             and getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"]
     if given:
         flags = ", ".join("-N" if g == "N" else "--" + g.replace("_", "-") for g in given)
         raise ParameterError(f"--max-error writes a .hippo file; {flags} "

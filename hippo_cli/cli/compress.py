@@ -94,6 +94,9 @@ def compress(
                                          ".hippo file in which every sample is within E: an "
                                          "absolute value, or a percentage of each column's "
                                          "range (1%; files only)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Many series: replace what an "
+                                   "earlier run with other settings or input left in the "
+                                   "output folder (without it, such a folder is refused)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
 ) -> None:
     """Compress every numeric column of INPUT.
@@ -107,23 +110,18 @@ def compress(
     """
     if not _many_inputs(input):
         inputs(input)
-    if max_error is not None:
+    many = id_column is not None or value(engine) == "dask" or _many_inputs(input)
+    if max_error is not None and not many:
         refuse_coefficient_options(ctx)
         _compress_bounded(input, output, max_error, column, time_column, value(nan), quiet)
         return
+    if many:
+        _compress_many(ctx, input, output, max_error, measure, N, theta, dt, method, init,
+                       legs_time, alpha, beta, column, every, time_column, dtype, id_column,
+                       engine, scheduler, overwrite, quiet, (tolerance, reset_every, quantize))
+        return
     if tolerance is not None and (every is not None or reset_every is not None):
         raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
-    if id_column is not None or value(engine) == "dask" or _many_inputs(input):
-        from ..pipelines.many_files import compress_many
-
-        enc = build_encoder(measure, N, theta, dt, method, init, legs_time, None, alpha, beta)
-        records = compress_many(
-            input, output, enc.params(), id_column=id_column, columns=column,
-            time_column=time_column, every=every or 1, dtype=value(dtype),
-            engine=value(engine), scheduler=scheduler, extra=(tolerance, reset_every, quantize))
-        if not quiet:
-            say(f"{len(records['series'])} series -> {output}/ (manifest.json)")
-        return
     from ..pipelines.compress import compress_file
 
     enc = build_encoder(measure, N, theta, dt, method, init, legs_time, reset_every, alpha,
@@ -172,3 +170,35 @@ def _compress_bounded(input: str, output: str | None, max_error: str,
         say(line)
         if s.output != "-":
             say(f"next: hippo reconstruct {s.output} -o restored.csv")
+
+
+def _compress_many(ctx: typer.Context, input: str, output: str | None, max_error: str | None,
+                   measure, N, theta, dt, method, init, legs_time, alpha, beta,
+                   column: list[str] | None, every: int | None, time_column: str | None,
+                   dtype, id_column: str | None, engine, scheduler: str | None,
+                   overwrite: bool, quiet: bool, single_only: tuple) -> None:
+    from ..pipelines.many import SeriesMode
+    from ..pipelines.many_files import compress_many
+
+    if any(v is not None for v in single_only):
+        raise ParameterError("--tolerance, --reset-every and --quantize work on one series "
+                             "at a time, not with --id-column or many inputs")
+    if max_error is not None:
+        from ..pipelines.bounded import MaxError
+
+        refuse_coefficient_options(ctx, allowed=("id_column", "engine", "scheduler"))
+        bound = MaxError.parse(max_error)
+        if bound.percent:
+            raise ParameterError("many series take an absolute --max-error (a percentage would "
+                                 "need a first pass over every series)")
+        mode = SeriesMode(max_error=bound.value)
+    else:
+        enc = build_encoder(measure, N, theta, dt, method, init, legs_time, None, alpha, beta)
+        mode = SeriesMode(params=enc.params(), every=every or 1, dtype=value(dtype))
+    manifest = compress_many(input, output, mode, id_column=id_column, columns=column,
+                             time_column=time_column, engine=value(engine),
+                             scheduler=scheduler, overwrite=overwrite)
+    if not quiet:
+        folder = str(Path(output)) if output else output
+        say(f"{len(manifest['series'])} series -> {folder}{'' if folder.endswith('/') else '/'}"
+            " (manifest.json lists every id and its file)")

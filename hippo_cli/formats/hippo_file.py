@@ -224,12 +224,29 @@ def _time_part(t: np.ndarray) -> bytes:
     return bytes([_T_RAW]) + t.astype("<f8").tobytes()
 
 
+_PAIRS: dict[float, tuple] = {}
+
+
+def _codec_pair(eps: float) -> tuple:
+    """A (ChannelEncoder, ChannelDecoder) for ``eps``, shared by every writer of the process:
+    frames are independent, so one encoder serves any number of series (its scratch arrays
+    are the memory that counts), and a writer holds no codec state between frames."""
+    pair = _PAIRS.get(eps)
+    if pair is None:
+        if len(_PAIRS) >= 64:
+            _PAIRS.clear()
+        pair = _PAIRS[eps] = (ChannelEncoder(eps), ChannelDecoder(eps))
+    return pair
+
+
 class HippoWriter:
     """Writes a ``.hippo`` stream to ``fh``: the header (new files), then a frame whenever
     ``frame_samples`` samples are pending and at :meth:`flush`.
 
     Each frame is verified before it is written: its bytes are decoded again and every value
-    compared with the input (|decoded - x| <= the channel's max error, in float64).
+    compared with the input (|decoded - x| <= the channel's max error, in float64). Between
+    frames a writer holds only the pending samples (at most ``frame_samples`` rows), so many
+    writers (one per series) are cheap.
     """
 
     def __init__(self, fh: IO[bytes], header: HippoHeader, *, new: bool = True,
@@ -243,8 +260,6 @@ class HippoWriter:
         else:
             check_header(header)
             self.bytes_written = 0
-        self.encoders = [ChannelEncoder(e) for e in header.max_errors]
-        self.decoders = [ChannelDecoder(e) for e in header.max_errors]
         self.samples = 0
         self.frames = 0
         self._values: list[np.ndarray] = []
@@ -281,11 +296,11 @@ class HippoWriter:
                 t = np.round(t * 1e6) / 1e6  # the microsecond grid the file keeps
             parts.append(_time_part(t))
         n = len(x)
-        for c, (enc, dec) in enumerate(zip(self.encoders, self.decoders)):
+        for c, eps in enumerate(self.header.max_errors):
+            enc, dec = _codec_pair(eps)
             enc.push(x[:, c])
             part = enc.flush()
             back = dec.decode(part, n)
-            eps = self.header.max_errors[c]
             if not np.all(np.abs(back - x[:, c]) <= eps):  # never write a broken promise
                 raise RuntimeError(f"codec check failed in channel {c}: please report")
             parts.append(part)

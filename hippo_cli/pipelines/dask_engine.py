@@ -27,9 +27,10 @@ import numpy as np
 from ..engine import HiPPO
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
+from ..formats.hippo_file import TIME_NUMBERS, HippoHeader, check_header
 from ..formats.manifest import write_manifest
 from ..formats.timestamps import to_seconds
-from .many import done_record, encode_series
+from .many import SeriesMode, done_record, encode_series, prepare_folder
 
 
 def require_dask() -> None:
@@ -76,6 +77,9 @@ def compress_dataframe(
     dtype: str = "float64",
     large_rows: int | None = None,
     client: Any = None,
+    max_error: float | None = None,
+    overwrite: bool = False,
+    source: dict | None = None,
     **encoder: Any,
 ) -> dict:
     """Compress every series of a Dask dataframe; returns (and writes) the manifest.
@@ -85,10 +89,16 @@ def compress_dataframe(
     ddf : dask.dataframe.DataFrame in long format.
     id_column, value_columns, time_column : column names (times: numbers, strictly
         increasing within a series).
-    out_dir : folder for ``<id>.npy`` + sidecar per series and ``manifest.json``.
+    out_dir : folder for one file per series (``<id>.npy`` + sidecar, or ``<id>.hippo``)
+        and ``manifest.json``.
     large_rows : series with more rows are walked partition by partition with the state
         carried along instead of being gathered (default: the largest partition's length).
     client : a ``distributed.Client`` (default: the current one or Dask's default scheduler).
+    max_error : write ``.hippo`` files in which every sample is within this absolute bound
+        (the encoder parameters are then not used).
+    overwrite : replace the series of an earlier run with other settings or input.
+    source : what identifies the input for a resume (default: the columns and partitions;
+        the CLI gives the files' paths, sizes and times).
     encoder : HiPPO parameters (measure, N, theta, dt, method, init, ...).
     """
     require_dask()
@@ -97,9 +107,20 @@ def compress_dataframe(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    probe = HiPPO(**encoder)  # validate the parameters before any work
-    check_every(every)
-    params = probe.params()
+    if max_error is None:
+        check_every(every)
+        mode = SeriesMode(params=HiPPO(**encoder).params(), every=every, dtype=dtype)
+    else:  # validated before any work, like the encoder's parameters
+        check_header(HippoHeader(list(value_columns), [max_error] * len(value_columns)))
+        if max_error == 0:
+            raise ParameterError("--max-error must be > 0")
+        mode = SeriesMode(max_error=float(max_error),
+                          time=(time_column, TIME_NUMBERS, "") if time_column else None)
+    source = source or {"dataframe": {"id_column": id_column,
+                                      "value_columns": list(value_columns),
+                                      "npartitions": int(ddf.npartitions)}}
+    resume = prepare_folder(out, mode, source, overwrite, id_column=id_column,
+                            value_columns=list(value_columns), time_column=time_column)
     cols = [id_column, *value_columns, *([time_column] if time_column else [])]
     ddf = ddf[cols]
     sizes = ddf.groupby(id_column).size().compute()
@@ -109,7 +130,8 @@ def compress_dataframe(
     ddf = ddf.map_partitions(_number_rows, offsets, meta={**ddf.dtypes.to_dict(),
                                                           ORDER: "int64"})
     threshold = int(large_rows if large_rows is not None else max(int(part_len.max()), 1))
-    done = {str(sid): rec for sid in sizes.index if (rec := done_record(out, sid)) is not None}
+    done = {str(sid): rec for sid in sizes.index
+            if resume and (rec := done_record(out, str(sid), mode)) is not None}
     todo = [sid for sid in sizes.index if str(sid) not in done]
     large = [sid for sid in todo if sizes[sid] > threshold]
     small = [sid for sid in todo if sizes[sid] <= threshold]
@@ -135,7 +157,7 @@ def compress_dataframe(
 
     def encode_group_records(df, sid):
         values, times = _frame_arrays(df, value_columns, time_column)
-        return encode_series(values, times, sid, out, params, every, dtype, value_columns)
+        return encode_series(values, times, str(sid), out, mode, value_columns)
 
     tasks = []
     if in_place:
@@ -151,7 +173,7 @@ def compress_dataframe(
         state = None
         for i, part in enumerate(parts):
             piece = dask.delayed(_piece)(part, id_column, sid, value_columns, time_column)
-            state = dask.delayed(_continue)(piece, sid, out, params, every, dtype,
+            state = dask.delayed(_continue)(piece, sid, out, mode,
                                             value_columns, state, i == len(parts) - 1)
         chains.append(state)
     results: list[dict] = list(done.values())
@@ -166,8 +188,9 @@ def compress_dataframe(
                 results.append(v)
             else:
                 results.extend(json.loads(r) for r in v if isinstance(r, str))
-    return write_manifest(out, results, params=params, every=every, id_column=id_column,
-                          value_columns=value_columns, time_column=time_column)
+    return write_manifest(out, results, settings=mode.settings(), source=source,
+                          complete=True, id_column=id_column, value_columns=value_columns,
+                          time_column=time_column)
 
 
 def _piece(df, id_column: str, sid: Any, value_columns: list[str],
@@ -176,8 +199,8 @@ def _piece(df, id_column: str, sid: Any, value_columns: list[str],
     return _frame_arrays(rows, value_columns, time_column)
 
 
-def _continue(piece, sid, out, params, every, dtype, columns, state, last):
+def _continue(piece, sid, out, mode, columns, state, last):
     values, times = piece
-    rec = encode_series(values, times, sid, out, params, every, dtype, columns,
+    rec = encode_series(values, times, str(sid), out, mode, columns,
                         state=None if state is None else state["state"], last=last)
     return rec

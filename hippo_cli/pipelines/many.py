@@ -9,29 +9,105 @@ pair; ``manifest.json`` lists them; a rerun skips series whose files are complet
 from __future__ import annotations
 
 import functools
+import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..atomic import note_read
+from ..atomic import allow_rewrite, atomic_output, note_read
 from ..engine import HiPPO
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientWriter, coefficient_metadata, load_coefficients
 from ..formats.csv_input import numeric_columns
-from ..formats.manifest import series_file
+from ..formats.hippo_file import TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
+from ..formats.manifest import MANIFEST, read_manifest, series_file, write_manifest
 from ..formats.timestamps import to_seconds
 from .encode import RowEncoder
 
 
-def done_record(out_dir: Path, sid: Any) -> dict | None:
-    """The manifest record of a series already written (and readable), else None."""
-    path = series_file(out_dir, sid)
-    if not path.exists() or not Path(str(path) + ".json").exists():
-        return None
+@dataclass(frozen=True)
+class SeriesMode:
+    """How every series of a many-series run is written: HiPPO coefficients (``params``,
+    ``every``, ``dtype``) or a ``.hippo`` file (``max_error``, absolute), and the time
+    column's name, kind and ISO pattern when there is one."""
+
+    params: dict | None = None
+    every: int = 1
+    dtype: str = "float64"
+    max_error: float | None = None
+    time: tuple[str, int, str] | None = None
+
+    @property
+    def bounded(self) -> bool:
+        return self.max_error is not None
+
+    @property
+    def suffix(self) -> str:
+        return ".hippo" if self.bounded else ".npy"
+
+    def settings(self) -> dict:
+        """What the manifest records (a resume must match it)."""
+        if self.bounded:
+            return {"mode": "hippo", "max_error": self.max_error}
+        return {"mode": "coefficients", "params": self.params, "every": self.every,
+                "dtype": self.dtype}
+
+
+def prepare_folder(out_dir: Path, mode: SeriesMode, source: dict, overwrite: bool,
+                   **fields: Any) -> bool:
+    """Before any series is written: a folder made by another run with other settings or
+    from another input is refused (``overwrite``: its series files are removed first).
+    Writes the manifest of the run that starts; returns whether finished series may be
+    skipped (a resume)."""
+    old = read_manifest(out_dir)
+    resume = True
+    if old is not None and (old.get("settings") != mode.settings()
+                            or old.get("source") != source):
+        if not overwrite:
+            what = ("settings" if old.get("settings") != mode.settings() else "input")
+            raise ParameterError(f"{out_dir}: holds series made with other {what} "
+                                 f"({_describe(old.get(what if what == 'settings' else 'source'))}"
+                                 "); --overwrite replaces them")
+        for rec in old.get("series", []):
+            name = rec.get("file") if isinstance(rec, dict) else None
+            if isinstance(name, str) and "/" not in name and name != MANIFEST:
+                for p in (Path(out_dir) / name, Path(out_dir) / (name + ".json")):
+                    p.unlink(missing_ok=True)
+        resume = False
+    write_manifest(out_dir, [], settings=mode.settings(), source=source, complete=False,
+                   **fields)
+    return resume
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def done_record(out_dir: Path, sid: str, mode: SeriesMode) -> dict | None:
+    """The manifest record of a series already written (and readable), else None (and
+    what is there may be replaced: it is this command's own unfinished output)."""
+    path = series_file(out_dir, sid, mode.suffix)
+    record = _finished(path, sid, mode)
+    if record is None:
+        allow_rewrite(path)
+        allow_rewrite(Path(str(path) + ".json"))
+    return record
+
+
+def _finished(path: Path, sid: str, mode: SeriesMode) -> dict | None:
     try:
+        if mode.bounded:
+            if not path.exists():
+                return None
+            samples = sum(n for _, n, _ in open_hippo(str(path)).scan())
+            return {"id": str(sid), "file": path.name, "samples": samples}
+        if not Path(str(path) + ".json").exists():
+            return None
         cf = load_coefficients(str(path))
     except DataError:
         return None
@@ -39,14 +115,16 @@ def done_record(out_dir: Path, sid: Any) -> dict | None:
             "samples": cf.meta["samples"]}
 
 
-def encode_series(values: np.ndarray, times: np.ndarray | None, sid: Any, out_dir: Path,
-                  params: dict, every: int, dtype: str, columns: list[str],
-                  state: dict | None = None, last: bool = True) -> dict:
+def encode_series(values: np.ndarray, times: np.ndarray | None, sid: str, out_dir: Path,
+                  mode: SeriesMode, columns: list[str], state: Any = None,
+                  last: bool = True) -> dict:
     """Encode one series (or one piece of it, continuing ``state``) and, when ``last``,
     write its file. Returns a record; for a piece that is not the last, the record carries
-    the encoder's progress and the rows so far (``state``)."""
-    enc = _template(json.dumps(params, sort_keys=True)).clone()
-    encoder = RowEncoder(enc, every, None if state is None else state["progress"])
+    the state to continue from (``state``)."""
+    if mode.bounded:
+        return _encode_bounded(values, times, sid, out_dir, mode, columns, state, last)
+    enc = _template(json.dumps(mode.params, sort_keys=True)).clone()
+    encoder = RowEncoder(enc, mode.every, None if state is None else state["progress"])
     rows: list[np.ndarray] = [] if state is None else list(state["rows"])
     if len(values) and times is None and enc.timed:
         raise DataError(f"series {sid!r}: times missing")
@@ -58,17 +136,43 @@ def encode_series(values: np.ndarray, times: np.ndarray | None, sid: Any, out_di
         raise DataError(f"series {sid!r}: no samples")
     rows.extend(encoder.finish().coeffs)
     C = values.shape[1]
-    path = series_file(out_dir, sid)
+    path = series_file(out_dir, sid, mode.suffix)
     row_shape = (enc.N,) if C == 1 else (C, enc.N)
-    with CoefficientWriter(path, row_shape, dtype) as writer:
+    with CoefficientWriter(path, row_shape, mode.dtype) as writer:
         writer.append(np.asarray(rows).reshape(len(rows), *row_shape))
         timing = ({"time_column": "time", "clock": enc.snapshot().clock,
                    "row_times": encoder.row_times} if enc.timed else None)
         writer.commit(coefficient_metadata(
-            enc.params(), every=every, samples=enc.steps, rows=writer.rows, columns=columns,
-            dtype=dtype, input_name=f"series {sid}", input_bytes=None, nan="error",
-            timing=timing))
+            enc.params(), every=mode.every, samples=enc.steps, rows=writer.rows,
+            columns=columns, dtype=mode.dtype, input_name=f"series {sid}", input_bytes=None,
+            nan="error", timing=timing))
     return {"id": str(sid), "file": path.name, "rows": writer.rows, "samples": enc.steps}
+
+
+#: Samples per frame of a many-series ``.hippo`` file: each open series holds at most this
+#: many pending samples (bounded memory with thousands of interleaved series).
+SERIES_FRAME = 16384
+
+
+def _encode_bounded(values: np.ndarray, times: np.ndarray | None, sid: str, out_dir: Path,
+                    mode: SeriesMode, columns: list[str], state: Any, last: bool) -> dict:
+    writer = state
+    if writer is None:
+        name, kind, pattern = mode.time or (None, TIME_NUMBERS, "")
+        header = HippoHeader(list(columns), [mode.max_error] * len(columns), name, kind,
+                             pattern)
+        writer = HippoWriter(io.BytesIO(), header, frame_samples=SERIES_FRAME)
+    if len(values):
+        writer.append(values, times)
+    if not last:
+        return {"state": writer}
+    writer.flush()
+    if writer.samples == 0:
+        raise DataError(f"series {sid!r}: no samples")
+    path = series_file(out_dir, sid, mode.suffix)
+    with atomic_output(path) as fh:
+        fh.write(writer.fh.getvalue())
+    return {"id": str(sid), "file": path.name, "samples": writer.samples}
 
 
 @functools.lru_cache(maxsize=8)
@@ -81,11 +185,10 @@ def _template(params_json: str) -> HiPPO:
 def compress_long(
     chunks: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
     out_dir: Path,
-    params: dict,
+    mode: SeriesMode,
     *,
-    every: int,
-    dtype: str,
     columns: list[str],
+    resume: bool = True,
 ) -> list[dict]:
     """Local engine: ``chunks`` yield (ids (L,), values (L, C), times (L,) or None) in stream
     order; every id keeps its own encoder state between chunks. Series already complete in
@@ -104,44 +207,54 @@ def compress_long(
             if sid in skipped:
                 continue
             if sid not in states:
-                rec = done_record(out_dir, sid)
+                rec = done_record(out_dir, sid, mode) if resume else None
                 if rec is not None:
                     skipped[sid] = rec
                     continue
                 states[sid] = None
             idx = order[lo:hi]
             piece = encode_series(values[idx], None if times is None else times[idx], sid,
-                                  out_dir, params, every, dtype, columns, state=states[sid],
-                                  last=False)
+                                  out_dir, mode, columns, state=states[sid], last=False)
             states[sid] = piece["state"]
     records = list(skipped.values())
     for sid, state in states.items():
         C = len(columns)
-        records.append(encode_series(np.empty((0, C)), None, sid, out_dir, params, every,
-                                     dtype, columns, state=state, last=True))
+        records.append(encode_series(np.empty((0, C)), None, sid, out_dir, mode, columns,
+                                     state=state, last=True))
     return records
 
 
 def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
                   time_column: str | None, chunk_rows: int = 1 << 18):
-    """(value column names, iterator of (ids, values, times)) of a long-format CSV, read in
-    chunks. Values must be numbers (clean the data first); times numbers or ISO stamps."""
+    """(value column names, first time field, iterator of (ids, values, times)) of a
+    long-format CSV, read in chunks. Ids are strings exactly as written (an empty id is an
+    error naming its line); values must be numbers; times numbers or ISO stamps."""
     import pandas as pd
 
     note_read(path)
-    head = pd.read_csv(path, nrows=200)
+    head = pd.read_csv(path, nrows=200, dtype={id_column: str}, keep_default_na=False)
     for col in [id_column, *([time_column] if time_column else []), *(value_columns or [])]:
         if col not in head.columns:
             raise DataError(f"{path}: no column {col!r} (columns: {', '.join(head.columns)})")
     if not value_columns:
-        value_columns = numeric_columns(head, exclude=[id_column, time_column])
+        value_columns = numeric_columns(pd.read_csv(path, nrows=200),
+                                        exclude=[id_column, time_column])
         if not value_columns:
             raise DataError(f"{path}: no numeric value column")
+    first_time = str(head[time_column].iloc[0]) if time_column and len(head) else None
 
     def chunks():
         usecols = [id_column, *value_columns, *([time_column] if time_column else [])]
         line = 2
-        for frame in pd.read_csv(path, usecols=usecols, chunksize=chunk_rows):
+        for frame in pd.read_csv(path, usecols=usecols, chunksize=chunk_rows,
+                                 dtype={id_column: str}, keep_default_na=False,
+                                 na_values={c: ["", "NaN", "nan", "NA"] for c in
+                                            value_columns}):
+            ids = frame[id_column].to_numpy(dtype=object)
+            empty = frame[id_column].str.strip() == ""
+            if empty.any():
+                raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}: "
+                                f"empty {id_column!r} (every row needs its series id)")
             values = frame[value_columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
             bad = ~np.isfinite(values).all(axis=1)
             if bad.any():
@@ -151,8 +264,11 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
             if time_column:
                 times = to_seconds(frame[time_column])
                 if not np.all(np.isfinite(times)):
-                    raise DataError(f"{path}: a time is not a number or an ISO timestamp")
-            yield frame[id_column].astype(str).to_numpy(), values, times
+                    i = int(np.argmax(~np.isfinite(times)))
+                    raise DataError(f"{path}, line {line + i}: time "
+                                    f"{str(frame[time_column].iloc[i])[:40]!r} is not a number "
+                                    "or an ISO timestamp")
+            yield ids, values, times
             line += len(frame)
 
-    return value_columns, chunks()
+    return value_columns, first_time, chunks()

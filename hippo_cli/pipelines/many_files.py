@@ -12,80 +12,130 @@ from ..atomic import note_read
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
 from ..formats.manifest import write_manifest
-from .many import compress_long, done_record, encode_series, read_long_csv
+from .many import (
+    SeriesMode,
+    compress_long,
+    done_record,
+    encode_series,
+    prepare_folder,
+    read_long_csv,
+)
 
 
-def _files(pattern: str) -> list[Path]:
+def _files(pattern: str) -> list[tuple[str, Path]]:
+    """(series id, path) of every input file of a folder or a glob. The id is the path
+    relative to the folder (or to the glob's fixed prefix) without its suffix - with the
+    suffix where two inputs would otherwise share an id - so ``day1/sensor.csv`` and
+    ``day2/sensor.csv`` are two series."""
     p = Path(pattern)
-    found = sorted(p.glob("*.csv")) + sorted(p.glob("*.npy")) if p.is_dir() else sorted(
-        Path(f) for f in glob.glob(pattern))
+    if p.is_dir():
+        root = p
+        found = sorted(f for f in p.rglob("*") if f.suffix.lower() in (".csv", ".npy"))
+    else:
+        fixed = [part for part in Path(pattern).parts if not any(ch in part for ch in "*?[")]
+        prefix = Path(*Path(pattern).parts[:len(fixed)]) if fixed else Path(".")
+        root = prefix if prefix.is_dir() else prefix.parent
+        found = sorted(Path(f) for f in glob.glob(pattern, recursive=True))
     found = [f for f in found if f.is_file() and not f.name.endswith(".coeffs.npy")]
     if not found:
         raise DataError(f"{pattern}: no input files")
     for f in found:  # every input is protected before the first output is written
         note_read(f)
-    return found
+    rel = [f.relative_to(root).as_posix() if f.is_relative_to(root) else f.as_posix()
+           for f in found]
+    stems = [r.rsplit(".", 1)[0] for r in rel]
+    ids = stems if len(set(stems)) == len(stems) else rel
+    return list(zip(ids, found))
 
 
-def compress_many(input: str, output: str | None, params: dict, *, id_column: str | None,
-                  columns: list[str] | None, time_column: str | None, every: int, dtype: str,
-                  engine: str, scheduler: str | None, extra: tuple) -> dict:
-    """Compress many series into the folder ``output``; returns the manifest."""
-    if any(v is not None for v in extra):
-        raise ParameterError("--tolerance, --reset-every and --quantize work on one series "
-                             "at a time, not with --id-column or many inputs")
-    check_every(every)  # before any file is read or written
+def _fingerprint(paths: list[Path]) -> list[list]:
+    return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
+
+
+def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column: str | None,
+                  columns: list[str] | None, time_column: str | None, engine: str,
+                  scheduler: str | None, overwrite: bool = False) -> dict:
+    """Compress many series into the folder ``output``, one file per series (coefficients
+    or ``.hippo``, as ``mode`` says); returns the manifest."""
+    if mode.params is not None:
+        check_every(mode.every)  # before any file is read or written
     if not output or output == "-":
-        raise ParameterError("many series need -o FOLDER (one .npy per series + manifest)")
+        raise ParameterError("many series need -o FOLDER (one file per series + manifest)")
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")
     if not out.parent.is_dir():
         raise DataError(f"{out.parent}: no such folder")
-    out.mkdir(exist_ok=True)
     if engine == "dask":
-        return _dask(input, out, params, id_column, columns, time_column, every, dtype,
-                     scheduler)
+        out.mkdir(exist_ok=True)
+        return _dask(input, out, mode, id_column, columns, time_column, scheduler, overwrite)
     if id_column is not None:
         if input == "-" or input.lower().endswith(".npy"):
             raise ParameterError("--id-column reads a CSV file")
-        names, chunks = read_long_csv(input, id_column, columns, time_column)
-        records = compress_long(chunks, out, params, every=every, dtype=dtype, columns=names)
-        return write_manifest(out, records, params=params, every=every, id_column=id_column,
-                              value_columns=names, time_column=time_column)
-    return _each_file(input, out, params, columns, time_column, every, dtype)
+        names, first_time, chunks = read_long_csv(input, id_column, columns, time_column)
+        mode = _with_time(mode, time_column, first_time)
+        source = {"input": str(Path(input).resolve()), "id_column": id_column,
+                  "files": _fingerprint([Path(input)])}
+        out.mkdir(exist_ok=True)
+        resume = prepare_folder(out, mode, source, overwrite, id_column=id_column,
+                                value_columns=names, time_column=time_column)
+        records = compress_long(chunks, out, mode, columns=names, resume=resume)
+        return write_manifest(out, records, settings=mode.settings(), source=source,
+                              complete=True, id_column=id_column, value_columns=names,
+                              time_column=time_column)
+    return _each_file(input, out, mode, columns, time_column, overwrite)
 
 
-def _each_file(pattern: str, out: Path, params: dict, columns: list[str] | None,
-               time_column: str | None, every: int, dtype: str) -> dict:
+def _with_time(mode: SeriesMode, time_column: str | None, first_time: str | None) -> SeriesMode:
+    """The mode with the time column's kind (ISO or numbers) for ``.hippo`` headers."""
+    if time_column is None or not mode.bounded:
+        return mode
+    from dataclasses import replace
+
+    from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS
+    from ..formats.timestamps import iso_pattern, looks_like_iso
+
+    if first_time is not None and looks_like_iso(first_time):
+        return replace(mode, time=(time_column, TIME_ISO, iso_pattern(first_time)))
+    return replace(mode, time=(time_column, TIME_NUMBERS, ""))
+
+
+def _each_file(pattern: str, out: Path, mode: SeriesMode, columns: list[str] | None,
+               time_column: str | None, overwrite: bool) -> dict:
     """Every file its own series, through the single-series pipeline."""
     import numpy as np
 
     from ..formats.samples import clean_chunks, open_samples
 
+    files = _files(pattern)
+    source = {"inputs": pattern, "files": _fingerprint([p for _, p in files])}
+    out.mkdir(exist_ok=True)
+    resume = prepare_folder(out, mode, source, overwrite, id_column=None,
+                            value_columns=columns, time_column=time_column)
     records = []
-    for path in _files(pattern):
-        sid = path.stem
-        rec = done_record(out, sid)
+    for sid, path in files:
+        rec = done_record(out, sid, mode) if resume else None
         if rec is None:
             samples = open_samples(str(path), columns, time_column)
+            smode = _with_time(mode, time_column, samples.time_text)
             state = None
             for block in clean_chunks(samples):
                 data, t = (block[:, :-1], block[:, -1]) if time_column else (block, None)
-                state = encode_series(data, t, sid, out, params, every, dtype, samples.columns,
+                state = encode_series(data, t, sid, out, smode, samples.columns,
                                       state=state, last=False)["state"]
             C = len(samples.columns)
-            rec = encode_series(np.empty((0, C)), None, sid, out, params, every, dtype,
-                                samples.columns, state=state, last=True)
-            rec["input"] = str(path)
+            rec = encode_series(np.empty((0, C)), None, sid, out, smode, samples.columns,
+                                state=state, last=True)
+        rec["input"] = str(path)
         records.append(rec)
-    return write_manifest(out, records, params=params, every=every, id_column=None,
-                          value_columns=columns, time_column=time_column)
+    return write_manifest(out, records, settings=mode.settings(), source=source,
+                          complete=True, id_column=None, value_columns=columns,
+                          time_column=time_column)
 
 
-def _dask(input: str, out: Path, params: dict, id_column: str | None,
-          columns: list[str] | None, time_column: str | None, every: int, dtype: str,
-          scheduler: str | None) -> dict:
+def _dask(input: str, out: Path, mode: SeriesMode, id_column: str | None,
+          columns: list[str] | None, time_column: str | None, scheduler: str | None,
+          overwrite: bool) -> dict:
     from ..formats.csv_input import numeric_columns
     from .dask_engine import compress_dataframe, require_dask
 
@@ -103,13 +153,14 @@ def _dask(input: str, out: Path, params: dict, id_column: str | None,
         ddf = dd.read_csv(pattern, include_path_column="__path__")
         id_column = "__path__"
     else:
-        ddf = dd.read_csv(pattern)
+        ddf = dd.read_csv(pattern, dtype={id_column: str}, keep_default_na=False,
+                          na_values={c: ["", "NaN", "nan", "NA"] for c in columns or []})
     if id_column not in ddf.columns:
         raise DataError(f"{input}: no column {id_column!r}")
     values = columns or numeric_columns(ddf.head(200), exclude=[id_column, time_column])
     if not values:
         raise DataError(f"{input}: no numeric value column")
-    kw: dict[str, Any] = dict(params)
+    kw: dict[str, Any] = dict(mode.params or {})
     if scheduler:
         client = Client(scheduler)
         cluster = None
@@ -118,8 +169,13 @@ def _dask(input: str, out: Path, params: dict, id_column: str | None,
                                processes=True, dashboard_address=":0")
         client = Client(cluster)
     try:
+        files = ([Path(input)] if not any(ch in input for ch in "*?[") and Path(input).is_file()
+                 else [p for _, p in _files(input)])
+        source = {"inputs": input, "files": _fingerprint(files), "id_column": id_column}
         return compress_dataframe(ddf, id_column, values, out, time_column=time_column,
-                                  every=every, dtype=dtype, client=client, **kw)
+                                  every=mode.every, dtype=mode.dtype, client=client,
+                                  max_error=mode.max_error, overwrite=overwrite,
+                                  source=source, **kw)
     finally:
         client.close()
         if cluster is not None:
