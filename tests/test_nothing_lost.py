@@ -193,3 +193,92 @@ def test_closed_stdin_is_an_empty_input():
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 1 and "stdin is closed" in res.stderr
     assert "internal error" not in res.stderr
+
+
+# --------------------------------------------------------------------------- silently wrong
+def test_semicolons_and_decimal_commas(tmp_path):
+    src = tmp_path / "eu.csv"
+    src.write_text("temp;hum\n21,5;40,1\n22,5;41,1\n23,5;42,1\n")
+    out = tmp_path / "eu.hippo"
+    res = hippo("compress", src, "-E", "0.001", "-o", out)
+    assert res.exit_code == 0 and "decimal commas" in res.stderr
+    values, _ = open_hippo(str(out)).read()
+    np.testing.assert_allclose(values, [[21.5, 40.1], [22.5, 41.1], [23.5, 42.1]], atol=0.001)
+
+
+def test_extra_fields_and_bad_bytes_after_the_sniffed_head(tmp_path):
+    lines = ["a,b"] + [f"{i},{i}" for i in range(400)]
+    lines[300] = "1,2,3"
+    src = tmp_path / "extra.csv"
+    src.write_text("\n".join(lines) + "\n")
+    assert_clean_failure(hippo("compress", src, "-N", 2), 1, "line 301, saw 3")
+    data = ("\n".join(["v"] + [str(i) for i in range(3000)]) + "\n").encode()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(data.replace(b"2500\n", b"25\xff00\n"))
+    assert_clean_failure(hippo("compress", bad, "-N", 2), 1, "not UTF-8")
+
+
+def test_an_endless_line_is_refused(tmp_path, monkeypatch):
+    import hippo_cli.formats.csv_input as csv_input
+
+    monkeypatch.setattr(csv_input, "MAX_LINE_BYTES", 10_000)
+    src = tmp_path / "zero.csv"
+    src.write_bytes(b"v\n1\n" + b"7" * 50_000)
+    assert_clean_failure(hippo("compress", src, "-N", 2), 1, "line 3: longer than 10000")
+    src.write_bytes(b"v\n" + b"1\n" * 300 + b"7" * 50_000)
+    assert_clean_failure(hippo("compress", src, "-N", 2), 1, "line 302: longer than 10000")
+
+
+def test_time_going_back_names_the_line_and_both_times(tmp_path):
+    src = tmp_path / "t.csv"
+    src.write_text("when,v\n2026-01-01T00:00:00,1\n2026-01-01T00:00:05,2\n"
+                   "2026-01-01T00:00:03,3\n")
+    res = hippo("compress", src, "-t", "when", "-E", "0.1")
+    assert_clean_failure(res, 1, "t.csv, line 4", "'2026-01-01T00:00:03' goes back from "
+                         "'2026-01-01T00:00:05' (line 3)")
+
+
+def test_a_torn_pair_and_forged_sidecars_are_refused(tmp_path):
+    src = write_csv(tmp_path / "s.csv")
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert hippo("compress", src, "-N", 4, "-o", a, "-q").exit_code == 0
+    assert hippo("compress", src, "-N", 4, "--every", 7, "-o", b, "-q").exit_code == 0
+    meta = json.loads((tmp_path / "b.npy.json").read_text())
+    # a new array beside the old sidecar (a kill between the two renames), same shape
+    x = np.load(a)
+    np.save(tmp_path / "c.npy", x * 2)
+    (tmp_path / "c.npy.json").write_text((tmp_path / "a.npy.json").read_text())
+    assert_clean_failure(hippo("reconstruct", tmp_path / "c.npy"), 1, "does not match its "
+                         "sidecar")
+    side = tmp_path / "b.npy.json"
+    for forged in (dict(meta, dtype="complex128"), {**meta, "samples": 2 * 10**8}):
+        side.write_text(json.dumps(forged))
+        assert hippo("reconstruct", b).exit_code == 1
+    side.write_text(json.dumps(meta, separators=(",", ":")).replace('"init":null', '"init":NaN'))
+    assert_clean_failure(hippo("reconstruct", b), 1, "NaN is not a number")
+    side.write_text("[" * 100_000 + "]" * 100_000)
+    assert_clean_failure(hippo("reconstruct", b), 1, "nested too deeply")
+
+
+def test_no_non_finite_number_is_stored(tmp_path):
+    src = tmp_path / "big.csv"
+    src.write_text("v\n" + "\n".join(["1e300"] * 50) + "\n")
+    res = hippo("compress", src, "-N", 4, "--dtype", "float32", "-o", tmp_path / "o.npy")
+    assert_clean_failure(res, 1, "exceed the range of float32")
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_tolerance_must_be_finite(tmp_path):
+    src = write_csv(tmp_path / "s.csv")
+    assert_clean_failure(hippo("compress", src, "--tolerance", "inf"), 2, "--tolerance must be")
+
+
+@pytest.mark.parametrize("text", ["1\r2\r3\r", "v\r\n1\r\n2\r\n3\r\n", "1\n2\n3"])
+def test_stream_reads_every_line_ending(text):
+    res = hippo("stream", "-N", 2, input=text)
+    assert res.exit_code == 0 and len(res.stdout.splitlines()) == 4
+
+
+def test_stream_caps_channels():
+    res = hippo("stream", "-N", 2, input=",".join(["1"] * 5000) + "\n")
+    assert_clean_failure(res, 1, "more channels than hippo encodes at once (4096)")

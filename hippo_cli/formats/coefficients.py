@@ -7,6 +7,7 @@ count can be rewritten in place; both files go through :mod:`hippo_cli.atomic`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,14 @@ import numpy as np
 
 from .._version import __version__
 from ..atomic import AtomicFile, note_read, write_through_target
-from ..engine.emission import file_steps
+from ..engine.emission import count_emitted, file_steps, needs_final_row
 from ..errors import DataError, ParameterError
 from .npy_input import load_npy
 from .quantize import dequantize, quantize, quantized_dtype
 from .source import first_line
 
+#: A sidecar larger than this is refused before it is read.
+MAX_SIDECAR_BYTES = 64 << 20
 SIDECAR_FORMAT = "hippo-coeffs"
 SIDECAR_VERSION = 1
 
@@ -69,6 +72,7 @@ class CoefficientWriter:
             self.row_shape = tuple(row_shape[:-1])
             self.dtype = quantized_dtype(row_shape[-1], quantize)
         self.rows = 0
+        self._digest = hashlib.sha256()  # of the rows: the sidecar names the array it describes
         self._header = _header_size(self.row_shape, self.dtype)
         self._array = AtomicFile(self.path)
         self._side = AtomicFile(self.sidecar, "w")
@@ -80,9 +84,19 @@ class CoefficientWriter:
         if len(rows):
             if self.quantize is not None:
                 data = quantize(rows, self.quantize)
+                ok = np.all(np.isfinite(data["scale"]))
             else:
-                data = np.ascontiguousarray(rows, dtype=self.dtype)
-            self._fh.write(data.tobytes())
+                with np.errstate(over="ignore"):
+                    data = np.ascontiguousarray(rows, dtype=self.dtype)
+                ok = np.all(np.isfinite(data))
+            if not ok:  # never store a non-finite number the input did not have
+                kind = "a float32 scale" if self.dtype.names else self.dtype.name
+                peak = float(np.max(np.abs(rows)))
+                raise DataError(f"coefficients exceed the range of {kind} (values up to "
+                                f"{peak:.3g}); use --dtype float64")
+            raw = data.tobytes()
+            self._digest.update(raw)
+            self._fh.write(raw)
             self.rows += len(rows)
 
     @property
@@ -90,6 +104,7 @@ class CoefficientWriter:
         return self._header + self.rows * int(np.prod(self.row_shape)) * self.dtype.itemsize
 
     def commit(self, meta: dict) -> None:
+        meta = {**meta, "data_sha256": self._digest.hexdigest()}
         self._fh.seek(0)
         self._fh.write(_npy_header((self.rows, *self.row_shape), self.dtype, self._header))
         self._array.finish()
@@ -156,6 +171,25 @@ _SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not a number a sidecar may hold")
+
+
+def _check_digest(path: str, arr: np.ndarray, want: object, side: Path) -> None:
+    """The array must be the one its sidecar describes (a kill between the two renames
+    could pair a new array with an old sidecar)."""
+    if want is None:  # written before sidecars named their array: nothing to compare
+        return
+    h = hashlib.sha256()
+    flat = arr.reshape(-1) if arr.size else arr
+    step = max(1, (1 << 24) // max(arr.dtype.itemsize, 1))
+    for i in range(0, flat.shape[0], step):
+        h.update(np.ascontiguousarray(flat[i:i + step]).tobytes())
+    if h.hexdigest() != want:
+        raise DataError(f"{path}: does not match its sidecar {side.name} (the pair was torn "
+                        "apart, e.g. by a crash between the two renames); compress again")
+
+
 def load_coefficients(path: str) -> CoefficientFile:
     """Open a coefficient file and its sidecar; check they agree."""
     side = sidecar_path(Path(path))
@@ -163,8 +197,12 @@ def load_coefficients(path: str) -> CoefficientFile:
     arr = load_npy(path)
     if not side.exists():
         raise DataError(f"{path}: no sidecar {side.name} (it holds the encoder settings)")
+    if side.stat().st_size > MAX_SIDECAR_BYTES:
+        raise DataError(f"{side}: too large for a hippo sidecar")
     try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
+        meta = json.loads(side.read_text(encoding="utf-8"), parse_constant=_no_constants)
+    except RecursionError:
+        raise DataError(f"{side}: not valid JSON (nested too deeply)") from None
     except (OSError, ValueError) as err:
         raise DataError(f"{side}: not valid JSON ({first_line(err)})") from None
     if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT:
@@ -182,10 +220,9 @@ def load_coefficients(path: str) -> CoefficientFile:
         want_dtype = quantized_dtype(N, bits)
         want = (R,) if C == 1 else (R, C)
     else:
-        try:
-            want_dtype = np.dtype(meta["dtype"])
-        except TypeError:
-            raise DataError(f"{side}: unknown dtype {meta['dtype']!r}") from None
+        if meta["dtype"] not in ("float64", "float32"):
+            raise DataError(f"{side}: dtype {meta['dtype']!r} is not float64 or float32")
+        want_dtype = np.dtype(meta["dtype"])
         want = (R, N) if C == 1 else (R, C, N)
     if arr.shape != want:
         raise DataError(f"{path}: shape {arr.shape} does not match its sidecar ({want})")
@@ -198,7 +235,8 @@ def load_coefficients(path: str) -> CoefficientFile:
                 isinstance(e, int) and not isinstance(e, bool) for e in ends)
                 or (R and (ends[-1] != total - 1 or min(np.diff([-1, *ends])) < 1))):
             raise DataError(f"{side}: block_ends do not match the rows and samples")
-    elif every < 1 or total < 0 or len(file_steps(every, total)) != R:
+    elif every < 1 or total < 0 or count_emitted(0, total, every) + needs_final_row(
+            total, every) != R:  # arithmetic, not an array: the counts are not trusted yet
         raise DataError(f"{side}: rows/every/samples are inconsistent")
     if meta.get("time_column") is not None:
         clock, times = meta.get("clock"), meta.get("row_times")
@@ -212,6 +250,7 @@ def load_coefficients(path: str) -> CoefficientFile:
     if reset is not None and (not isinstance(reset, int) or isinstance(reset, bool)
                               or reset < 1 or reset % every):
         raise DataError(f"{side}: field 'reset_every' must be a multiple of every")
+    _check_digest(path, arr, meta.get("data_sha256"), side)
     return CoefficientFile(path, arr, meta)
 
 

@@ -23,16 +23,26 @@ from .timestamps import first_unreadable, to_seconds
 SNIFF_LINES = 200
 #: More columns than this are refused.
 MAX_COLUMNS = 100_000
+#: More data channels (columns encoded) than this are refused: the same cap as a .hippo file.
+MAX_CHANNELS = 4096
+#: A line longer than this is refused (bounded memory for an input that never ends a line).
+MAX_LINE_BYTES = 1 << 26
+#: Field separators tried, in order of preference, when the first lines are sniffed.
+SEPARATORS = (",", ";", "\t")
 
 
 class _Prefixed(io.RawIOBase):
     """A binary stream that serves ``prefix`` first, then the rest of ``raw`` (for sniffing
     the head of stdin without consuming it)."""
 
-    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
+    def __init__(self, prefix: bytes, raw: IO[bytes], name: str = "<input>",
+                 line: int = 0) -> None:
         self._prefix = memoryview(prefix)
         self._raw = raw
         self.consumed = 0
+        self._name = name
+        self._line = line  # newlines seen so far
+        self._run = 0  # bytes since the last newline
 
     def readable(self) -> bool:
         return True
@@ -46,8 +56,20 @@ class _Prefixed(io.RawIOBase):
             data = self._raw.read(len(buf))
             n = len(data)
             buf[:n] = data
+            self._check_lines(data)
         self.consumed += n
         return n
+
+    def _check_lines(self, data: bytes) -> None:
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._run += len(data)
+        else:
+            self._line += data.count(b"\n")
+            self._run = len(data) - last - 1
+        if self._run > MAX_LINE_BYTES:
+            raise DataError(f"{self._name}, line {self._line + 1}: longer than "
+                            f"{MAX_LINE_BYTES} bytes (is it a CSV file?)")
 
 
 def is_number(text: str | bytes) -> bool:
@@ -93,10 +115,13 @@ def open_csv(
         raw = open(path, "rb")
         size = os.fstat(raw.fileno()).st_size
     head_lines = []
-    for _ in range(SNIFF_LINES):
-        line = raw.readline()
+    for n in range(SNIFF_LINES):
+        line = raw.readline(MAX_LINE_BYTES + 1)
         if not line:
             break
+        if len(line) > MAX_LINE_BYTES:
+            raise DataError(f"{name}, line {n + 1}: longer than {MAX_LINE_BYTES} bytes (is it "
+                            "a CSV file?)")
         head_lines.append(line)
     head = b"".join(head_lines)
     text = _decode(head, name)
@@ -106,7 +131,8 @@ def open_csv(
         raise DataError(f"{name}: no data (empty input)")
     if "\x00" in text:
         raise DataError(f"{name}: binary data, not a CSV file")
-    fields = [f.strip().strip('"') for f in first.split(",")]
+    sep, decimal = _dialect([ln for ln in lines if ln.strip()])
+    fields = [f.strip().strip('"') for f in first.split(sep)]
     has_header = not all(is_number(f) or f == "" for f in fields)
     if has_header:
         names = fields
@@ -127,6 +153,8 @@ def open_csv(
         "encoding": "utf-8-sig",
         "engine": "c",
         "on_bad_lines": "error",
+        "sep": sep,
+        "decimal": decimal,
     }
     skip = header_line if has_header else n_blank_lead
     try:
@@ -148,8 +176,14 @@ def open_csv(
             notes.append(f"left out non-numeric column(s): {', '.join(left_out)}")
         if not chosen:
             raise DataError(f"{name}: no numeric column")
+    if sep != ",":
+        notes.append(f"read as {'semicolon' if sep == ';' else 'tab'}-separated"
+                     + (" with decimal commas" if decimal == "," else ""))
+    if len(chosen) > MAX_CHANNELS:
+        raise DataError(f"{name}: {len(chosen)} columns to encode, more than hippo encodes at "
+                        f"once ({MAX_CHANNELS}); choose some with --column")
     rows_per_chunk = max(1, chunk_values // len(chosen))
-    stream = _Prefixed(head, raw)
+    stream = _Prefixed(head, raw, name, len(head_lines))
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
     if time_column in chosen:
         raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
@@ -161,6 +195,26 @@ def open_csv(
         buffered, stream, raw, samples, skip, rows_per_chunk, read_kw, path != "-"
     )
     return samples
+
+
+def _dialect(lines: list[str]) -> tuple[str, str]:
+    """(separator, decimal point) of the first lines: the first separator in
+    :data:`SEPARATORS` that splits every line into the same number (> 1) of fields; a comma
+    inside numbers is a decimal comma when the separator is not a comma."""
+    import re
+
+    for sep in SEPARATORS:
+        counts = {ln.count(sep) for ln in lines}
+        if len(counts) == 1 and counts != {0}:
+            break
+    else:
+        sep = ","
+    decimal = "."
+    if sep != ",":
+        cells = [c.strip() for ln in lines[1:] for c in ln.split(sep)]
+        if any(re.fullmatch(r"[-+]?\d+,\d+", c) for c in cells):
+            decimal = ","
+    return sep, decimal
 
 
 def numeric_columns(frame: Any, exclude: list[str | None] = ()) -> list[str]:
@@ -188,22 +242,32 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
 
     line = skip + 1
     wanted = samples.columns + ([samples.time_column] if samples.time_column else [])
+    prev_time = None
     try:
-        reader = pd.read_csv(
-            buffered, skiprows=skip, usecols=wanted, chunksize=rows, **read_kw
-        )
+        try:  # every column is parsed (no usecols): a row with extra fields is an error
+            reader = pd.read_csv(buffered, skiprows=skip, chunksize=rows, **read_kw)
+        except UnicodeDecodeError as err:
+            raise DataError(f"{samples.name}: not UTF-8 text ({first_line(err)})") from None
+        except (ValueError, pd.errors.ParserError) as err:
+            raise DataError(f"{samples.name}: unreadable CSV ({first_line(err)})") from None
         with reader:
             while True:
                 try:
                     frame = next(reader)
                 except StopIteration:
                     break
-                except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+                except UnicodeDecodeError as err:
+                    raise DataError(f"{samples.name}: not UTF-8 text ({first_line(err)})") \
+                        from None
+                except (ValueError, pd.errors.ParserError) as err:
                     msg = first_line(err)
                     raise DataError(f"{samples.name}: unreadable CSV ({msg})") from None
                 block = np.empty((len(frame), len(wanted)))
                 if samples.time_column:
-                    block[:, -1] = _parse_times(frame[samples.time_column], samples, line)
+                    stamps = frame[samples.time_column]
+                    block[:, -1] = _parse_times(stamps, samples, line)
+                    prev_time = check_increasing(block[:, -1], stamps.astype(str).tolist(),
+                                                 prev_time, samples, line)
                 for j, col in enumerate(samples.columns):
                     series = frame[col]
                     if series.dtype.kind not in "biuf":
@@ -224,6 +288,24 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
     finally:
         if close:
             raw.close()
+
+
+def check_increasing(times: np.ndarray, texts: list[str], prev: tuple[float, str] | None,
+                     samples: Samples, first: int) -> tuple[float, str] | None:
+    """Sample times must increase strictly: the error names the place and both times as
+    written. ``prev``: (time, text) of the previous chunk's last sample; returns this
+    chunk's."""
+    if not len(times):
+        return prev
+    steps = np.diff(times, prepend=-np.inf if prev is None else prev[0])
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0))
+        before = prev[1] if i == 0 else texts[i - 1]
+        what = "repeats" if steps[i] == 0 else "goes back from"
+        raise DataError(f"{samples.where(first + i)}: time {texts[i]!r} {what} {before!r} "
+                        f"({samples.where(first + i - 1).rsplit(', ', 1)[-1]}); sort the data "
+                        "by time and drop repeated times first")
+    return float(times[-1]), texts[-1]
 
 
 def _parse_times(series: Any, samples: Samples, line: int) -> np.ndarray:

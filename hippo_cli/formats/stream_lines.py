@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from .csv_input import is_number
+from .csv_input import MAX_CHANNELS, is_number
 from .nan_policy import NanFilter
 from .timestamps import first_unreadable, to_seconds
 
@@ -111,6 +111,9 @@ class LineParser:
             self._set_channels(len(names), names)
 
     def _set_channels(self, n: int, names: list[str]) -> None:
+        if n > MAX_CHANNELS:
+            raise DataError(f"line {self.lineno}: {n} values, more channels than hippo encodes "
+                            f"at once ({MAX_CHANNELS})")
         self.channels = n
         self._nan.columns = names
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import check_output_path
+from ..checks import positive_number
 from ..engine import HiPPO
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
@@ -62,6 +63,8 @@ def compress_file(
     (``.npy`` + ``.json`` sidecar) appears only when the run succeeds.
     """
     reset_every = enc.reset_every
+    if tolerance is not None:
+        tolerance = positive_number("--tolerance", tolerance)
     if tolerance is not None and (every is not None or reset_every is not None):
         raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
     if time_column is not None and (tolerance is not None or reset_every is not None):

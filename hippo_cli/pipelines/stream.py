@@ -282,8 +282,19 @@ def _read_batches(read, parser: LineParser, consume) -> None:
     before it were consumed."""
     pieces: list[bytes] = []  # the unfinished last line, as read
     pending = 0
+    cr = False  # the previous read ended with \r (maybe the first half of \r\n)
     while True:
         data = read(READ_SIZE)
+        if cr and not data:  # EOF right after a \r: it ended the last line
+            data, cr = b"\n", False
+        elif b"\r" in data or cr:  # \r\n and a lone \r (old Mac files) end lines too
+            data = (b"\r" if cr else b"") + data
+            cr = data.endswith(b"\r")
+            if cr:  # keep it until the next read says whether \n follows
+                data = data[:-1]
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if not data:
+                continue
         if data and b"\n" not in data:  # part of a line: keep the pieces, join once
             pieces.append(data)
             pending += len(data)
