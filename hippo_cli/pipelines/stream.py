@@ -63,6 +63,33 @@ class _Signals:
         if self.pending is not None:
             raise self.exc(self.pending)
 
+    def check(self) -> None:
+        """Raise a signal that arrived while busy (keeps busy otherwise)."""
+        if self.pending is not None:
+            self.busy = False
+            raise self.exc(self.pending)
+
+
+def _deliver(out, data: bytes, signals: _Signals) -> None:
+    """Write ``data`` to ``out`` completely, while signals are held - but never deaf to them:
+    a reader that stops reading leaves the write waiting, and a pending SIGINT/SIGTERM is
+    checked every 0.1 s (PIPE_BUF-sized writes to a writable pipe do not block)."""
+    import select
+
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # in-memory (tests)
+        out.write(data)
+        out.flush()
+        return
+    out.flush()
+    view = memoryview(data)
+    while view:
+        signals.check()
+        _, writable, _ = select.select([], [fd], [], 0.1)
+        if writable:
+            view = view[os.write(fd, view[:select.PIPE_BUF]):]
+
 
 def _stdin_reader():
     """``read(n)`` returning what has arrived on stdin (at most n bytes; b"" at EOF)."""
@@ -130,23 +157,20 @@ def run_stream(
             held = x[:0]
             width = x.shape[1] - timed
             for part in _split_at_checkpoints(x, enc.steps, checkpoint_every):
-                signals.begin()  # the state and the step count change together
+                signals.begin()  # held: the state, the rows and their delivery go together
                 rows = encoder.feed_block(part, timed)
-                signals.end()
                 chunks = []
                 if not wrote_header:
                     chunks.append(header_line(enc.N, parser.names, width, timed))
                     wrote_header = True
                 chunks.append(format_rows(rows.steps, rows.coeffs, rows.times))
-                # a reader that stops reading must not make the stream deaf to signals:
-                # the write can be interrupted; the state saved is the delivered one
-                out.write(b"".join(chunks))
-                out.flush()
+                # a signal during the write ends the run with the state of the rows before
+                # (they will be sent again on resume: at least once, never lost)
+                _deliver(out, b"".join(chunks), signals)
                 delivered[0] = enc.snapshot()
                 if checkpoint_every and enc.steps % checkpoint_every == 0:
-                    signals.begin()
                     save_state(state_path, enc.params(), delivered[0])
-                    signals.end()
+                signals.end()
 
         try:
             _read_batches(read, parser, encode)
