@@ -282,3 +282,24 @@ def test_stream_reads_every_line_ending(text):
 def test_stream_caps_channels():
     res = hippo("stream", "-N", 2, input=",".join(["1"] * 5000) + "\n")
     assert_clean_failure(res, 1, "more channels than hippo encodes at once (4096)")
+
+
+def test_ctrl_c_while_compress_waits_on_a_pipe_is_a_clean_130():
+    import signal
+    import time
+
+    proc = subprocess.Popen([*HIPPO, "compress", "-", "-N", "4", "-o", os.devnull],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    try:
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+    assert b"Fatal" not in proc.stderr.read()
+
+
+def test_too_many_columns_is_refused_before_per_column_work(tmp_path):
+    src = tmp_path / "wide.csv"
+    src.write_text(",".join(f"c{i}" for i in range(5000)) + "\n" + ",".join(["1"] * 5000) + "\n")
+    assert_clean_failure(hippo("compress", src, "-N", 2), 1, "5000 columns", "--column")

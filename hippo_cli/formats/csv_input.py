@@ -170,6 +170,9 @@ def open_csv(
             raise DataError(f"{name}: no column {missing[0]!r} (columns: {', '.join(names)})")
         chosen = list(dict.fromkeys(columns))
     else:
+        if len(names) - (time_column is not None) > MAX_CHANNELS:  # before any per-column work
+            raise DataError(f"{name}: {len(names)} columns, more than hippo encodes at once "
+                            f"({MAX_CHANNELS}); choose some with --column")
         chosen = numeric_columns(sniff, exclude=[time_column])
         left_out = [c for c in names if c not in chosen and c != time_column]
         if left_out:

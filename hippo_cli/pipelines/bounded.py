@@ -99,7 +99,10 @@ def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
 
 def _blocks(samples: Samples, nan: str) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     timed = samples.time_column is not None
-    for block in prefetch(clean_chunks(samples, nan)):
+    chunks = clean_chunks(samples, nan)
+    if samples.size_bytes is not None:  # a file; stdin is read in this thread, so that
+        chunks = prefetch(chunks)  # Ctrl-C while it waits on a pipe is a clean exit
+    for block in chunks:
         yield (block[:, :-1], block[:, -1]) if timed else (block, None)
 
 

@@ -94,7 +94,9 @@ def compress_file(
     ends: list[int] | None = None
     row_times: list[float] = []
     with CoefficientWriter(out, row_shape, dtype, quantize) as writer:
-        chunks = prefetch(clean_chunks(samples, nan))
+        chunks = clean_chunks(samples, nan)
+        if samples.size_bytes is not None:  # a file; stdin is read in this thread, so that
+            chunks = prefetch(chunks)  # Ctrl-C while it waits on a pipe is a clean exit
         if tolerance is not None:
             from .tolerance import tolerance_blocks
 
