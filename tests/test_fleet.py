@@ -159,6 +159,16 @@ def test_cli_dask_engine(tmp_path):
         assert res.exit_code == 0, res.stderr
     for p in sorted((tmp_path / "local").glob("*.npy")):
         np.testing.assert_array_equal(np.load(p), np.load(tmp_path / "dask" / p.name))
+    # one .hippo per series, the same bytes from both engines
+    for engine in ("local", "dask"):
+        res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column",
+                    "v", "--column", "w", "--max-error", "0.05", "--engine", engine,
+                    "-o", tmp_path / f"{engine}-hippo")
+        assert res.exit_code == 0, res.stderr
+    files = sorted((tmp_path / "local-hippo").glob("*.hippo"))
+    assert len(files) == 6
+    for p in files:
+        assert p.read_bytes() == (tmp_path / "dask-hippo" / p.name).read_bytes()
 
 
 def test_missing_dask_says_how_to_install(tmp_path, monkeypatch):
