@@ -8,6 +8,7 @@ tail), never a traceback, a hang or a huge allocation.
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 
@@ -310,7 +311,10 @@ def test_cli_stdout_and_info(tmp_path):
     p = tmp_path / "x.hippo"
     p.write_bytes(res.stdout_bytes)
     res = hippo("info", p)
-    assert res.exit_code == 0 and "3 x 1 channel" in res.stdout and "0.5" in res.stdout
+    assert res.exit_code == 0 and "samples" in res.stdout and "0.5" in res.stdout
+    facts = json.loads(hippo("info", p, "--json").stdout)
+    assert facts["kind"] == "hippo" and facts["samples"] == 3
+    assert facts["max_error"] == {"col0": 0.5} and facts["frames"] == 1
 
 
 def test_cli_stream_appends_resumes_and_cuts_a_torn_tail(tmp_path):

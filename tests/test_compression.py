@@ -147,5 +147,5 @@ def test_summary_and_info_report_sizes(tmp_path):
     assert f"ratio {4000 * 8 / stored:.2f}x vs float64" in res.stderr
     assert f"{src.stat().st_size / stored:.2f}x vs the CSV" in res.stderr
     info = hippo("info", tmp_path / "c.npy")
-    assert str(stored) in info.stdout and "reset_every" in info.stdout
-    assert "4000 x 1 channel" in info.stdout
+    assert str(stored) in info.stdout and "reset every" in info.stdout
+    assert "│ samples             │ 4000" in info.stdout

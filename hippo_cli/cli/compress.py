@@ -143,6 +143,11 @@ def compress(
             line += (f", {s.input_bytes / s.bytes_stored:.2f}x vs the CSV "
                      f"({human_bytes(s.input_bytes)})")
         say(line)
+        if s.bytes_stored > min(raw, s.input_bytes or raw):
+            say(f"note: {s.output} is larger than its input; to compress, use --max-error 1% "
+                "(a .hippo file with a guaranteed bound), or fewer rows (--every K, "
+                "--reset-every K)")
+        say(f"next: hippo reconstruct {s.output} --plot")
 
 
 def _compress_bounded(input: str, output: str | None, max_error: str,

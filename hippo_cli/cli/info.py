@@ -1,8 +1,10 @@
-"""``hippo info``: what a coefficient or state file holds."""
+"""``hippo info``: what a ``.hippo``, coefficient or stream state file holds."""
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 import typer
 
@@ -14,82 +16,101 @@ from .app import app, cli_errors, human_bytes
 def info(
     path: str = typer.Argument(..., help="A .hippo file, a coefficient .npy (with sidecar) or "
                                "a state .npz."),
+    as_json: bool = typer.Option(False, "--json", help="Print the facts as one JSON object "
+                                 "(for scripts) instead of a table."),
 ) -> None:
-    """Show what a .hippo, coefficient or stream state file holds."""
+    """Show what a .hippo, coefficient or stream state file holds (nothing is decoded)."""
+    from ..formats.kinds import not_this_kind, sniff
+
+    kind = sniff(path)
+    if kind == "hippo":
+        facts = _hippo_facts(path)
+    elif kind == "npz":
+        facts = _state_facts(path)
+    elif kind == "npy":
+        facts = _coefficient_facts(path)
+    else:
+        raise not_this_kind(path, kind, "a .hippo, coefficient or state file")
+    if as_json:
+        from ..atomic import stdout_text
+
+        out = stdout_text()
+        out.write(json.dumps(facts, allow_nan=False) + "\n")
+        return
     from rich.console import Console
     from rich.table import Table
-
-    from ..formats.coefficients import load_coefficients
 
     table = Table(title=path, show_header=False, title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value")
-    from ..formats.hippo_file import is_hippo_file
-
-    if is_hippo_file(path):
-        _hippo_rows(table, path)
-    elif path.endswith(".npz"):
-        from ..engine import HiPPO
-
-        enc = HiPPO.load(path)
-        table.add_row("kind", "stream state")
-        for key, value in enc.params().items():
-            table.add_row(key, str(value))
-        table.add_row("steps (samples consumed)", str(enc.steps))
-        table.add_row("next sample", f"global step {enc.steps}")
-        table.add_row("channels", str(enc.channels or "-"))
-    else:
-        cf = load_coefficients(path)
-        meta = cf.meta
-        size = os.path.getsize(path) + os.path.getsize(path + ".json")  # all bytes stored
-        table.add_row("kind", "coefficients")
-        table.add_row("shape", str(tuple(cf.coeffs.shape)))
-        table.add_row("dtype", str(cf.coeffs.dtype))
-        table.add_row("bytes stored (.npy + .json)", f"{size} ({human_bytes(size)})")
-        table.add_row("samples in", f"{meta['samples']} x {cf.channels} channel(s)")
-        raw = meta["samples"] * cf.channels * 8
-        table.add_row("ratio", f"{raw / size:.2f}x vs float64 input ({human_bytes(raw)})")
-        if meta.get("input_bytes"):
-            table.add_row("ratio vs input file",
-                          f"{meta['input_bytes'] / size:.2f}x ({human_bytes(meta['input_bytes'])})")
-        skip = {"format", "format_version", "steps_rule"}
-        for key, value in meta.items():
-            if key in skip or value is None:
-                continue
-            if isinstance(value, list) and len(value) > 8:
-                value = f"{len(value)} values: {', '.join(map(str, value[:6]))}, ..."
-            elif isinstance(value, list):
-                value = ", ".join(map(str, value))
-            table.add_row(key, str(value))
-        table.add_row("steps", meta.get("steps_rule", ""))
+    for key, value in facts.items():
+        table.add_row(key.replace("_", " "), _text(key, value))
     Console().print(table)
 
 
-def _hippo_rows(table, path: str) -> None:
-    """Header, channels, samples, bytes, ratio, bounds and frame statistics (no decoding)."""
+def _text(key: str, value: Any) -> str:
+    if isinstance(value, list) and len(value) > 8:
+        return f"{len(value)} values: {', '.join(map(str, value[:6]))}, ..."
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if key.startswith("bytes") and isinstance(value, int):
+        return f"{value} ({human_bytes(value)})"
+    return str(value)
+
+
+def _hippo_facts(path: str) -> dict:
+    """Header, channels, samples, bytes, ratio, bounds and frames (no decoding)."""
     from ..formats.hippo_file import TIME_ISO, open_hippo
 
     hf = open_hippo(path, salvage=True)
     h = hf.header
     frames = hf.scan()
     samples = sum(n for _, n, _ in frames)
-    size = hf.size
     C = len(h.channels)
-    table.add_row("kind", ".hippo (bounded-error compressed samples)")
-    table.add_row("channels", ", ".join(h.channels))
-    table.add_row("max error", ", ".join(f"{c} {e:.6g}" for c, e in zip(h.channels,
-                                                                       h.max_errors)))
+    facts: dict[str, Any] = {"kind": "hippo", "format_version": 1, "channels": h.channels,
+                             "max_error": dict(zip(h.channels, h.max_errors))}
     if h.time_column is not None:
-        kind = "ISO 8601, microseconds" if h.time_kind == TIME_ISO else "numbers"
-        table.add_row("time column", f"{h.time_column} ({kind}, stored losslessly)")
-    table.add_row("samples", f"{samples} x {C} channel(s)")
-    table.add_row("bytes", f"{size} ({human_bytes(size)})")
+        facts["time_column"] = h.time_column
+        facts["time_kind"] = "iso8601 (microseconds)" if h.time_kind == TIME_ISO else "numbers"
+    facts.update(samples=samples, bytes=hf.size, header_bytes=hf.header_size, frames=len(frames))
     if samples:
-        table.add_row("ratio", f"{8 * samples * C / size:.2f}x vs float64 "
-                      f"({8 * size / (samples * C):.3g} bits per sample)")
-    sizes = [n for _, n, _ in frames]
-    if sizes:
-        table.add_row("frames", f"{len(sizes)} (samples per frame: min {min(sizes)}, max "
-                      f"{max(sizes)}); header {hf.header_size} bytes")
-    for note in hf.notes:
-        table.add_row("note", note)
+        facts["ratio_vs_float64"] = round(8 * samples * C / hf.size, 3)
+        facts["bits_per_sample"] = round(8 * hf.size / (samples * C), 4)
+        sizes = [n for _, n, _ in frames]
+        facts["samples_per_frame"] = {"min": min(sizes), "max": max(sizes)}
+    if hf.notes:
+        facts["notes"] = hf.notes
+    return facts
+
+
+def _state_facts(path: str) -> dict:
+    from ..engine import HiPPO
+
+    enc = HiPPO.load(path)
+    return {"kind": "state", **enc.params(), "steps_consumed": enc.steps,
+            "next_sample": enc.steps, "channels": enc.channels or 0}
+
+
+def _coefficient_facts(path: str) -> dict:
+    from ..formats.coefficients import load_coefficients
+
+    cf = load_coefficients(path)
+    meta = cf.meta
+    size = os.path.getsize(path) + os.path.getsize(path + ".json")  # all bytes stored
+    raw = meta["samples"] * cf.channels * 8
+    facts: dict[str, Any] = {"kind": "coefficients", "shape": list(cf.coeffs.shape),
+                             "stored_as": meta["dtype"] if not meta.get("quantize") else
+                             f"{meta['quantize']}-bit integers + float32 scale per row",
+                             "bytes": size, "samples": meta["samples"],
+                             "channels": cf.channels,
+                             "ratio_vs_float64": round(raw / size, 3)}
+    if meta.get("input_bytes"):
+        facts["ratio_vs_input_file"] = round(meta["input_bytes"] / size, 3)
+    skip = {"format", "format_version", "steps_rule", "dtype", "samples", "data_sha256"}
+    for key, value in meta.items():
+        if key not in skip and value is not None:
+            facts[key] = value
+    facts["rows_are"] = meta.get("steps_rule", "")
+    return facts

@@ -19,6 +19,8 @@ def reconstruct(
                                          "stdout [stdout, or none when plotting]."),
     step: int | None = typer.Option(None, "--step", "-s", help="Use the row of this emitted "
                                        "step [the last row]."),
+    row: int | None = typer.Option(None, "--row", "-r", help="Use the row of this index (0 "
+                                   "is the first, -1 the last) [the last row]."),
     all_rows: bool = typer.Option(False, "--all", "-a", help="Rebuild the whole signal: each "
                                   "row gives the samples since the previous row."),
     original: str | None = typer.Option(None, "--original", help="The compressed input: "
@@ -42,24 +44,27 @@ def reconstruct(
     gives samples (k_{r-1}, k_r]; samples its measure does not cover (legt/lagt with every
     larger than the window) are left empty.
     """
-    from ..formats.hippo_file import is_hippo_file
+    from ..formats.kinds import not_this_kind, sniff
 
     inputs(coeffs, original)
-    if is_hippo_file(coeffs):
+    kind = sniff(coeffs)
+    if kind not in ("hippo", "npy"):
+        raise not_this_kind(coeffs, kind, "a .hippo or coefficient file")
+    if kind == "hippo":
         _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
-                      step=step, all_rows=all_rows, plot_coeffs=plot_coeffs)
+                      step=step, row=row, all_rows=all_rows, plot_coeffs=plot_coeffs)
         return
     if salvage:
         raise ParameterError("--salvage applies to .hippo files")
     from ..formats.coefficients import load_coefficients
     from ..pipelines import reconstruct as reconstruction
 
-    if step is not None and all_rows:
-        raise ParameterError("--step and --all exclude each other")
+    if sum(x is not None and x is not False for x in (step, row, all_rows)) > 1:
+        raise ParameterError("--step, --row and --all exclude each other")
     cf = load_coefficients(coeffs)
-    plan = reconstruction.plan(cf, step=step, whole=all_rows)
+    plan = reconstruction.plan(cf, step=step, row=row, whole=all_rows)
     write_csv = output is not None or not (plot or plot_coeffs)
-    stem = Path(coeffs).name.removesuffix(".npy")
+    stem = Path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
     png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".png")
     heat_png = Path(coeffs).with_name(stem + ".coeffs.png")
     if plot or plot_coeffs:
@@ -86,12 +91,12 @@ def reconstruct(
 
 def _decode_hippo(path: str, output: str | None, original: str | None, plot: bool,
                   plot_file: str | None, salvage: bool, nan: str, *, step: int | None,
-                  all_rows: bool, plot_coeffs: bool) -> None:
+                  row: int | None, all_rows: bool, plot_coeffs: bool) -> None:
     from ..pipelines.bounded import decode_to_csv
 
-    if step is not None or all_rows or plot_coeffs:
-        raise ParameterError("--step, --all and --plot-coeffs apply to coefficient files; a "
-                             ".hippo file decodes to every sample")
+    if step is not None or row is not None or all_rows or plot_coeffs:
+        raise ParameterError("--step, --row, --all and --plot-coeffs apply to coefficient "
+                             "files; a .hippo file decodes to every sample")
     png = Path(plot_file) if plot_file else Path(path).with_suffix(".png")
     if plot:
         from ..atomic import check_output_path

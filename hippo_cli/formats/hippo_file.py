@@ -450,15 +450,6 @@ def _decode_time_part(part: bytes, n: int) -> np.ndarray:
     raise ValueError(f"unknown time kind {kind}")
 
 
-def is_hippo_file(path: str) -> bool:
-    """Whether the file starts with the ``.hippo`` magic."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == MAGIC
-    except OSError:
-        return False
-
-
 def open_hippo(path: str, *, salvage: bool = False) -> HippoFile:
     """Open and check the header of a ``.hippo`` file (frames are read lazily)."""
     import os

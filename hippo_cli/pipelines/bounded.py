@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import AtomicFile, stdout_binary, stdout_text
+from ..atomic import AtomicFile, check_output_path, stdout_binary, stdout_text
 from ..errors import DataError, ParameterError
 from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
 from ..formats.samples import clean_chunks, open_samples, prefetch
@@ -127,6 +127,12 @@ def compress_bounded(
         raise ParameterError("--max-error as a percentage needs the value range: give a file, "
                              "not stdin (or an absolute bound)")
     out = output or default_output(input)
+    if out != "-":
+        from .compress import check_suffix
+
+        check_output_path(Path(out))  # an input named as the output: that error first
+        check_suffix(Path(out), ".hippo", "a .hippo file",
+                     "decode it to CSV with hippo reconstruct")
     target = None if out == "-" else AtomicFile(Path(out))
     try:
         if max_error.percent:

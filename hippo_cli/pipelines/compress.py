@@ -30,6 +30,15 @@ class CompressSummary:
     input_bytes: int | None
 
 
+def check_suffix(out: Path, suffix: str, what: str, hint: str) -> None:
+    """An output name whose suffix says another format is refused (``-o out.csv`` would
+    otherwise hold binary data); devices and FIFOs have no suffix to check."""
+    from ..atomic import write_through_target
+
+    if out.suffix.lower() != suffix and not write_through_target(out):
+        raise ParameterError(f"{out}: the output is {what}; give it a {suffix} name ({hint})")
+
+
 def default_output(input_path: str) -> Path:
     """``signal.csv`` -> ``signal.coeffs.npy`` (stdin: ``coeffs.npy``)."""
     if input_path == "-":
@@ -86,6 +95,8 @@ def compress_file(
                              "(use hippo stream for rows on stdout)")
     out = Path(output) if output else default_output(input)
     check_output_path(out)
+    check_suffix(out, ".npy", "a coefficient file (an .npy and its sidecar)",
+                 "for a .hippo file use --max-error")
     samples = open_samples(input, columns, time_column)
     for note in samples.notes:
         on_note(f"{samples.name}: {note}")

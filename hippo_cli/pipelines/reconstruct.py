@@ -46,9 +46,11 @@ class Plan:
         return self.segments[-1][4]
 
 
-def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -> Plan:
+def plan(cf: CoefficientFile, *, step: int | None = None, row: int | None = None,
+         whole: bool = False) -> Plan:
     """Default: the last row over the samples its measure covers. ``step``: that emitted
-    step's row. ``whole``: row r for samples (k_{r-1}, k_r]."""
+    step's row; ``row``: the row of that index (negative: from the end). ``whole``: row r
+    for samples (k_{r-1}, k_r]."""
     meta = cf.meta
     enc = _encoder(meta)  # validates the sidecar's settings before they are used
     steps = cf.steps()
@@ -57,14 +59,21 @@ def plan(cf: CoefficientFile, *, step: int | None = None, whole: bool = False) -
         prev = np.concatenate([[-1], steps[:-1]])
         return Plan([(r, int(k), int(b), int(p) + 1, int(k)) for r, (p, k, b) in
                      enumerate(zip(prev, steps, starts))], whole=True)
-    if step is None:
+    if row is not None:
+        if not -len(steps) <= row < len(steps):
+            raise ParameterError(f"--row {row}: the file has {len(steps)} rows (0.."
+                                 f"{len(steps) - 1}, or -1 for the last)")
+        r = row % len(steps)
+    elif step is None:
         r = len(steps) - 1
     else:
         r = int(np.searchsorted(steps, step))
         if r >= len(steps) or steps[r] != step:
-            near = steps[min(r, len(steps) - 1)]
-            raise ParameterError(f"step {step} was not emitted (every = {meta['every']}, "
-                                 f"samples = {meta['samples']}; e.g. {near})")
+            near = sorted({int(steps[i]) for i in (r - 1, r) if 0 <= i < len(steps)})
+            raise ParameterError(f"step {step} has no row; the nearest steps with one are "
+                                 f"{' and '.join(map(str, near))} (rows are every "
+                                 f"{meta['every']} samples of {meta['samples']}; --row R picks "
+                                 "a row by its index)")
     k, b = int(steps[r]), int(starts[r])
     first = b + measures.first_covered(enc.measure, k - b, theta=enc.theta, dt=enc.dt)
     if meta.get("time_column"):  # coverage is decided by the times, read with the original
