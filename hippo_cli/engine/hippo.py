@@ -17,7 +17,7 @@ import numpy as np
 from .. import measures
 from ..errors import DataError, ParameterError
 from . import emission
-from .params import EncoderParams, resolve
+from .params import MAX_CHANNELS, EncoderParams, resolve
 from .state import Snapshot, check_clock, load_state, save_state
 from .stepper import Stepper
 
@@ -49,6 +49,17 @@ class HiPPO:
         Legendre projection of the block). ``every`` must then divide it.
 
     State layout: ``state`` is (N,) for a 1-D stream, (C, N) for C channels.
+
+    Limits (refused with :class:`ParameterError` / :class:`DataError`, never overflowing
+    later): N <= :func:`hippo_cli.measures.max_order` of the measure and method: 65536 for
+    the O(N) kernels (legs, and lagt with a GBT method), 1024 for the dense measures (legt,
+    lmu, fout, foud, legsd, tlagt, glagt, and lagt with zoh: N^3 to set up, N^2 per step),
+    512 for legs with zoh and for dense measures with forward Euler (both N^3); at most
+    4096 channels (``engine.params.MAX_CHANNELS``); theta in [1e-9, 1e15] and dt in
+    [1e-15, 1e9]; parameters whose discretisation is not finite are refused. An ``update``
+    whose coefficients would overflow (huge values, extreme time steps, an unstable
+    method) raises :class:`DataError` naming the samples and leaves the encoder as it was
+    before the chunk, so the state is always finite and resumable.
     """
 
     def __init__(
@@ -111,9 +122,10 @@ class HiPPO:
             state = None
         else:
             state = np.asarray(snap.state, dtype=np.float64)
-            if state.ndim != 2 or state.shape[1] != self.N or state.shape[0] < 1:
-                raise DataError(f"snapshot state must have shape (C, {self.N}), got "
-                                f"{state.shape}")
+            if (state.ndim != 2 or state.shape[1] != self.N
+                    or not 1 <= state.shape[0] <= MAX_CHANNELS):
+                raise DataError(f"snapshot state must have shape (C, {self.N}) with 1 <= C <= "
+                                f"{MAX_CHANNELS}, got {state.shape}")
             if not np.all(np.isfinite(state)):
                 raise DataError("snapshot state is not finite")
             state = np.ascontiguousarray(state.T)
@@ -187,33 +199,52 @@ class HiPPO:
         if arr.ndim not in (1, 2):
             raise DataError(f"samples must have shape (L,) or (L, C), got {arr.shape}")
         squeeze = arr.ndim == 1
-        x2 = np.ascontiguousarray(arr[:, None] if squeeze else arr, dtype=np.float64)
-        C = x2.shape[1]
+        C = 1 if squeeze else arr.shape[1]
         if C < 1:
             raise DataError("samples have zero channels")
-        if self._state is None:
-            self._state = np.zeros((self.N, C))
-            self._squeeze = squeeze
-        elif C != self._state.shape[1] or (squeeze and not self._squeeze):
+        if C > MAX_CHANNELS:
+            raise DataError(f"samples have {C} channels; an encoder holds at most "
+                            f"{MAX_CHANNELS}")
+        if self._state is not None and (C != self._state.shape[1]
+                                        or (squeeze and not self._squeeze)):
             raise DataError(
                 f"chunk has {C} channel(s) ({'1-D' if squeeze else '2-D'}) but the stream has "
                 f"{self._state.shape[1]}"
             )
+        x2 = np.ascontiguousarray(arr[:, None] if squeeze else arr, dtype=np.float64)
         L = x2.shape[0]
         R = emission.count_emitted(self.steps, L, every)
         out = np.empty((R, C, self.N))
-        if L == 0:
-            return out[:, 0, :] if self._squeeze else out
         if not np.all(np.isfinite(x2)):
             bad = int(np.argmin(np.isfinite(x2).all(axis=1)))
             raise DataError(f"sample {self.steps + bad} is not finite (NaN or inf)")
-        if times is not None or self._clock is not None:
-            t = self._check_times(times, L)
+        # a chunk that fails (or overflows) leaves everything as it was before it
+        before = (None if self._state is None else self._state.copy(), self._squeeze,
+                  self.steps, self._clock)
+        try:
+            if self._state is None:  # the first chunk fixes the channel layout
+                self._state = np.zeros((self.N, C))
+                self._squeeze = squeeze
+            if L == 0:
+                return out[:, 0, :] if self._squeeze else out
+            t = None if times is None and self._clock is None else self._check_times(times, L)
+            self._run(x2, t, every, out)
+            if not (np.all(np.isfinite(out)) and np.all(np.isfinite(self._state))):
+                raise self._overflow(out, before[2], L, every, x2, t)
+        except BaseException:
+            self._state, self._squeeze, self.steps, self._clock = before
+            raise
+        return out[:, 0, :] if self._squeeze else out
+
+    def _run(self, x2: np.ndarray, t: np.ndarray | None, every: int, out: np.ndarray) -> None:
+        """Advance the state through the checked chunk ``x2`` (times ``t`` or None)."""
+        L = x2.shape[0]
+        if t is not None:
             clock = dict(self._clock or {"t0": float(t[0]), "t_last": None, "delta0": None})
             self._stepper.run_timed(x2, t, self._state, self.steps, every, clock, out)
             self._clock = clock
             self.steps += L
-            return out[:, 0, :] if self._squeeze else out
+            return
         written = 0
         for lo, hi in self._blocks(L):
             local = self.block_step(self.steps)
@@ -221,8 +252,32 @@ class HiPPO:
                 self._stepper.start(self._state, x2[lo])
             written += self._stepper.run(x2[lo:hi], self._state, local, every, out[written:])
             self.steps += hi - lo
-        assert written == R
-        return out[:, 0, :] if self._squeeze else out
+        assert written == len(out)
+
+    def _overflow(self, out: np.ndarray, step0: int, L: int, every: int, x2: np.ndarray,
+                  t: np.ndarray | None) -> DataError:
+        """The error of a chunk (samples step0 .. step0 + L - 1) whose coefficients are not
+        finite, naming the samples between the last finite emitted row and the first bad
+        one."""
+        steps = emission.emitted_steps(step0, L, every)
+        ok = np.isfinite(out).reshape(len(out), -1).all(axis=1)
+        bad = int(np.argmin(ok)) if not ok.all() else len(ok)
+        first = step0 if bad == 0 else int(steps[bad - 1]) + 1
+        last = int(steps[bad]) if bad < len(ok) else step0 + L - 1
+        seg = slice(first - step0, last - step0 + 1)
+        big = float(np.max(np.abs(x2[seg])))
+        what = f"values up to {big:.3g}"
+        if t is not None:
+            lo = max(first - step0, 1)
+            gaps = np.diff(t[lo - 1:last - step0 + 1])
+            if gaps.size:
+                what += f", time steps up to {float(np.max(gaps)):.3g}"
+        where = f"sample {first}" if first == last else f"samples {first}..{last}"
+        if self._stepper.unstable:
+            return DataError(f"coefficients overflowed at {where}: the {self.method} "
+                             "discretisation is unstable here (use method='bilinear')")
+        return DataError(f"coefficients overflowed at {where} ({what} are too large for "
+                         f"N = {self.N}; scale the data)")
 
     def _check_times(self, times: np.ndarray | None, L: int) -> np.ndarray:
         if times is None:
@@ -243,6 +298,12 @@ class HiPPO:
             before = prev if i == 0 else t[i - 1]
             raise DataError(f"sample times must be strictly increasing: sample "
                             f"{self.steps + i} has time {t[i]!r} after {before!r}")
+        t0 = self._clock["t0"] if self._clock else float(t[0])
+        with np.errstate(over="ignore"):
+            too_wide = not np.isfinite(2.0 * (t[-1] - t0))
+        if too_wide:
+            raise DataError(f"sample times span {t0!r} .. {float(t[-1])!r}: too wide to subtract "
+                            "(their differences overflow); shift or rescale the times")
         if self.steps == 0 and L == 1 and self.measure != "legs" and self.init == "zero":
             raise DataError("the first chunk of a timed legt/lagt stream needs two samples "
                             "(the first interval sets the first step; or use init='steady')")

@@ -13,6 +13,15 @@ from ..measures.registry import time_parameter_takers
 
 INITS = ("zero", "steady")
 METHODS = ("bilinear", "zoh", "forward", "backward")
+#: The most channels one encoder (and its state file) holds: the .hippo format's cap too.
+MAX_CHANNELS = 4096
+#: The range of the fixed step h in the measure's unit (h = 1/theta for window measures,
+#: h = dt for fading ones): theta and 1/dt must lie in [1/MAX_STEP, 1/MIN_STEP] =
+#: [1e-9, 1e15]. h A then stays finite and I - a h A invertible for every N (||A|| is at
+#: most ~N^2 < 1e7), expm(h A) needs at most ~60 squarings, and the covered reach of a
+#: window (theta samples) or a fading past (13.8 / dt samples) fits an int64 sample index.
+MIN_STEP = 1e-15
+MAX_STEP = 1e9
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,10 @@ def resolve(
     to is an error (None, and the defaults ``legs_time="natural"``/``init="zero"``, are not
     'given')."""
     name = measures.check_measure(measure)
-    N = measures.check_order(N, name)
     method = canonical_method(method)
     if method == "gbt":
         raise ParameterError("the encoder takes forward, backward, bilinear or zoh")
+    N = measures.check_order(N, name, method)
     time_param = measures.spec(name).time_parameter
     for key, value in (("theta", theta), ("dt", dt)):
         if value is not None and time_param != key:
@@ -89,8 +98,15 @@ def resolve(
         if theta is None:
             raise ParameterError(f"measure {name!r} needs theta (the window length)")
         theta = positive_number("theta", theta)
+        if not MIN_STEP <= 1.0 / theta <= MAX_STEP:
+            raise ParameterError(f"theta must be in [{1 / MAX_STEP:g}, {1 / MIN_STEP:g}] "
+                                 f"(the step 1/theta must give a finite discretisation), "
+                                 f"got {theta!r}")
     elif time_param == "dt":
         dt = 1.0 if dt is None else positive_number("dt", dt)
+        if not MIN_STEP <= dt <= MAX_STEP:
+            raise ParameterError(f"dt must be in [{MIN_STEP:g}, {MAX_STEP:g}] (the step must "
+                                 f"give a finite discretisation), got {dt!r}")
     if legs_time is not None:
         legs_time = choice("legs_time", legs_time, LEGS_TIMES)
         if legs_time != "natural" and name != "legs":

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,13 +22,20 @@ import numpy as np
 from .._version import __version__
 from ..atomic import atomic_output, note_read
 from ..errors import DataError
+from ..measures.registry import MAX_ORDER
+from .params import MAX_CHANNELS
 
 STATE_FORMAT = "hippo-state"
 STATE_FORMAT_VERSION = 1
 CLOCK_KEYS = ("t0", "t_last", "delta0")
-#: A state file larger than this is refused before it is read (N and channels are capped
-#: far below it).
-MAX_STATE_BYTES = 1 << 31
+#: The JSON metadata member is refused above this size.
+MAX_META_BYTES = 1 << 20
+#: A state file larger than this is refused before it is read: the largest state there can
+#: be (MAX_ORDER x MAX_CHANNELS float64, 2 GiB) and room for the metadata.
+MAX_STATE_BYTES = MAX_ORDER * MAX_CHANNELS * 8 + 2 * MAX_META_BYTES
+#: A state file has two members (meta, state); a zip declaring more than this is refused
+#: before its directory is parsed.
+MAX_STATE_MEMBERS = 16
 
 
 @dataclass
@@ -93,23 +103,16 @@ def load_state(path: str | os.PathLike) -> tuple[dict, Snapshot]:
     if p.is_dir():
         raise DataError(f"{path}: is a folder, not a state file")
     if p.stat().st_size > MAX_STATE_BYTES:
-        raise DataError(f"{path}: too large for a hippo state file")
+        raise DataError(f"{path}: too large for a hippo state file (at most "
+                        f"{MAX_STATE_BYTES} bytes)")
     try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"][()]))
-            state = np.array(z["state"], dtype=np.float64)
+        meta, state = _read_state_file(p, path)
+    except DataError:
+        raise
     except Exception as err:  # damaged or foreign file: one clean message
         raise DataError(f"{path}: not a hippo state file ({type(err).__name__})") from None
-    if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
-        raise DataError(f"{path}: not a hippo state file")
-    if meta.get("format_version") != STATE_FORMAT_VERSION:
-        raise DataError(f"{path}: unsupported state format {meta.get('format_version')!r}")
-    params = meta.get("params")
-    steps = meta.get("steps")
-    if (not isinstance(params, dict) or not isinstance(steps, int) or isinstance(steps, bool)
-            or steps < 0):
-        raise DataError(f"{path}: corrupt state metadata")
-    if state.ndim != 2 or not np.all(np.isfinite(state)):
+    params, steps = meta["params"], meta["steps"]
+    if not np.all(np.isfinite(state)):
         raise DataError(f"{path}: corrupt state array")
     if state.shape[1] == 0 and steps != 0:
         raise DataError(f"{path}: corrupt state (steps without a state)")
@@ -124,3 +127,77 @@ def load_state(path: str | os.PathLike) -> tuple[dict, Snapshot]:
         clock=clock,
     )
     return params, snap
+
+
+def _zip_members(p: Path) -> int:
+    """The member count in the zip's end-of-central-directory record (read from the file's
+    tail, before :mod:`zipfile` parses a directory that might be huge)."""
+    with p.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - (1 << 16) - 22))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        raise ValueError("no zip directory")
+    return struct.unpack("<H", tail[at + 10:at + 12])[0]
+
+
+def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fh)
+    raise ValueError(f"npy version {version}")
+
+
+def _read_state_file(p: Path, path: str | os.PathLike) -> tuple[dict, np.ndarray]:
+    """(meta, state (N, C) float64) of a state file. Sizes are checked against the .npy
+    headers of the zip members, and the state's declared shape against N and
+    MAX_CHANNELS, before anything is read into memory; other failures raise whatever the
+    zip/npy readers raise (the caller turns them into one message)."""
+    if _zip_members(p) > MAX_STATE_MEMBERS:
+        raise DataError(f"{path}: not a hippo state file (too many members)")
+    with zipfile.ZipFile(p) as zf:
+        info = zf.getinfo("meta.npy")
+        if info.file_size > MAX_META_BYTES:
+            raise DataError(f"{path}: not a hippo state file (metadata too large)")
+        with zf.open(info) as fh:
+            shape, _, dtype = _npy_header(fh)
+            if shape != () or dtype.kind != "U" or info.file_size != fh.tell() + dtype.itemsize:
+                raise DataError(f"{path}: not a hippo state file (bad metadata)")
+            text = np.frombuffer(fh.read(dtype.itemsize), dtype=dtype)[0]
+        meta = json.loads(str(text))
+        if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+            raise DataError(f"{path}: not a hippo state file")
+        if meta.get("format_version") != STATE_FORMAT_VERSION:
+            raise DataError(f"{path}: unsupported state format {meta.get('format_version')!r}")
+        params = meta.get("params")
+        steps = meta.get("steps")
+        if (not isinstance(params, dict) or not isinstance(steps, int)
+                or isinstance(steps, bool) or steps < 0):
+            raise DataError(f"{path}: corrupt state metadata")
+        N = params.get("N")
+        known_n = isinstance(N, int) and not isinstance(N, bool)
+        info = zf.getinfo("state.npy")
+        with zf.open(info) as fh:
+            shape, fortran, dtype = _npy_header(fh)
+            if (len(shape) != 2 or dtype.kind not in "biuf" or dtype.fields is not None
+                    or dtype.hasobject):
+                raise DataError(f"{path}: corrupt state array")
+            if (known_n and shape[0] != N) or not 1 <= shape[0] <= MAX_ORDER:
+                raise DataError(f"{path}: corrupt state (its array has {shape[0]} coefficients "
+                                f"per channel, its parameters N = {N!r})")
+            if shape[1] > MAX_CHANNELS:
+                raise DataError(f"{path}: corrupt state (its array declares {shape[1]} "
+                                f"channels; a state holds at most {MAX_CHANNELS})")
+            nbytes = math.prod(shape) * dtype.itemsize
+            if info.file_size != fh.tell() + nbytes:
+                raise DataError(f"{path}: corrupt state array (its size does not match its "
+                                f"shape {shape})")
+            data = fh.read(nbytes)
+        if len(data) != nbytes:
+            raise DataError(f"{path}: corrupt state array (truncated)")
+        arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+        return meta, np.array(arr, dtype=np.float64)

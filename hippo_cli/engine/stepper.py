@@ -13,11 +13,20 @@ import numpy as np
 
 from .. import measures
 from ..discretize import discretize, discretize_many, legs_clock_time, legs_tau, legs_zoh_step
+from ..errors import DataError, ParameterError
 from .emission import count_emitted
 from .params import EncoderParams
 
 #: Timed dense steps: matrices for the distinct step lengths of this many samples at a time.
 TIMED_BLOCK = 4096
+#: ... and at most this many bytes of them (N = 64: 4096 matrices; N = 1024: 16).
+TIMED_BLOCK_BYTES = 128 << 20
+#: Timed legs zoh: a step longer than this in log-time is cut to it. The LegS flow without
+#: input is a projection of the zero-padded past, so ||expm(H A)||_2 <= e^{-H/2}: past
+#: H = 90 the propagated part is below 3e-20 of the state (under the kernel's own 1e-17
+#: tolerance), and the step's cost (its Taylor substeps grow as H ||A||_1) stays bounded even
+#: for times 1e300 apart (or legs_time="start", whose H = h / s is unbounded).
+LEGS_ZOH_MAX_STEP = 90.0
 
 
 class NumericalWarning(RuntimeWarning):
@@ -27,36 +36,81 @@ class NumericalWarning(RuntimeWarning):
 class Stepper:
     """The discretised system of ``params`` and its kernels.
 
-    Attributes: ``A`` (N, N), ``B`` (N,) continuous; ``Abar``/``Bbar`` the fixed-step
-    discretisation of the time-invariant measures (None for legs); ``steady`` (N,) the
-    state of a constant unit signal for ``init="steady"`` (else None).
+    Attributes: ``A`` (N, N), ``B`` (N,) continuous, ``Abar``/``Bbar`` the fixed-step
+    discretisation of the time-invariant measures (all None for legs and for lagt with a
+    GBT method, whose O(N) kernels need no matrix: memory stays O(N)); ``norm1`` =
+    ||A||_1; ``steady`` (N,) the state of a constant unit signal for ``init="steady"``
+    (else None). Parameters whose
+    discretisation is not finite raise :class:`ParameterError`.
     """
 
     def __init__(self, params: EncoderParams) -> None:
         self.params = params
-        self.A, self.B = measures.transition(params.measure, params.N, **params.measure_params)
+        self.A: np.ndarray | None = None
+        self.B: np.ndarray | None = None
         self.Abar: np.ndarray | None = None
         self.Bbar: np.ndarray | None = None
         self.alpha = params.alpha
-        if params.measure != "legs":
-            h = self.fixed_step()
-            self.Abar, self.Bbar = discretize(self.A, self.B, h, params.method)
+        self.steady: np.ndarray | None = None
+        self.unstable = False  # a NumericalWarning was given
+        if params.measure == "legs":
+            # O(N) kernels: no dense matrix at all; legs zoh needs only ||A||_1 (in O(N))
+            self.norm1 = measures.legs_norm1(params.N)
+            if params.method == "forward" and params.N > 16:
+                self.unstable = True
+                warnings.warn(
+                    f"forward Euler on LegS with N = {params.N} > 16 grows transiently by many "
+                    "orders of magnitude: the coefficients are numerically meaningless (use "
+                    "bilinear)", NumericalWarning, stacklevel=3)
+            return
+        h = self.fixed_step()
+        if params.spec.kernel == "lagt" and params.method != "zoh":
+            # O(N) kernel: no dense matrix either. A = I/2 - tril(1): ||A||_1 = N - 1/2, the
+            # steady state -A^-1 B = 2 (-1)^n, and forward Euler's I + h A is triangular with
+            # eigenvalue 1 - h/2.
+            self.norm1 = params.N - 0.5
+            if params.init == "steady":
+                self.steady = 2.0 * (-1.0) ** np.arange(params.N)
+            if params.method == "forward" and abs(1.0 - h / 2) > 1.0 + 1e-12:
+                self.unstable = True
+                warnings.warn(
+                    f"{params.measure} {params.method} with step {h:g} has spectral radius "
+                    f"{abs(1.0 - h / 2):.4g} > 1: the coefficients blow up and are numerically "
+                    "meaningless", NumericalWarning, stacklevel=3)
+            return
+        try:
+            with np.errstate(all="ignore"):
+                self.A, self.B = measures.transition(params.measure, params.N,
+                                                     **params.measure_params)
+                self.Abar, self.Bbar = discretize(self.A, self.B, h, params.method)
+                if params.init == "steady":
+                    # least squares: fout's A is singular (its c_1 never moves), the others
+                    # invertible
+                    self.steady = -np.linalg.lstsq(self.A, self.B, rcond=None)[0]
+        except (np.linalg.LinAlgError, ValueError, OverflowError, ZeroDivisionError) as err:
+            raise self._no_discretisation(f"{type(err).__name__}: {err}") from None
+        mats = [self.A, self.B, self.Abar, self.Bbar]
+        if self.steady is not None:
+            mats.append(self.steady)
+        if not all(np.all(np.isfinite(m)) for m in mats):
+            raise self._no_discretisation("it overflows")
+        self.norm1 = float(np.abs(self.A).sum(axis=0).max())
+        if params.method == "forward":
+            # bilinear, backward and zoh are A-stable: they map the spectrum of every
+            # registered A (all in Re <= 0) into the closed unit disk, so only forward Euler
+            # can blow up (and only its check pays for the eigenvalues).
             radius = float(np.max(np.abs(np.linalg.eigvals(self.Abar))))
             if radius > 1.0 + 1e-12:
+                self.unstable = True
                 warnings.warn(
                     f"{params.measure} {params.method} with step {h:g} has spectral radius "
                     f"{radius:.4g} > 1: the coefficients blow up and are numerically "
                     "meaningless", NumericalWarning, stacklevel=3)
-        elif params.method == "forward" and params.N > 16:
-            warnings.warn(
-                f"forward Euler on LegS with N = {params.N} > 16 grows transiently by many "
-                "orders of magnitude: the coefficients are numerically meaningless (use "
-                "bilinear)", NumericalWarning, stacklevel=3)
-        self.steady: np.ndarray | None = None
-        if params.init == "steady":
-            # least squares: fout's A is singular (its c_1 never moves), the others invertible
-            self.steady = -np.linalg.lstsq(self.A, self.B, rcond=None)[0]
-        self.norm1 = float(np.abs(self.A).sum(axis=0).max())
+
+    def _no_discretisation(self, why: str) -> ParameterError:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.as_dict().items())
+        return ParameterError(f"the parameters {args} give no finite discretisation ({why}); "
+                              "use a smaller step or other parameters")
 
     def fixed_step(self) -> float:
         """The step of a uniformly sampled time-invariant measure, in its own time unit."""
@@ -115,24 +169,44 @@ class Stepper:
                     hs = h / legs_tau(s_prev, h, alpha, p.legs_time)
             hs = np.where(np.isfinite(hs), hs, 0.0)  # step 0 ignores it
             if p.method == "zoh":
+                hs = np.minimum(hs, LEGS_ZOH_MAX_STEP)
+            if p.method == "zoh":
                 written = _kernels.legs_zoh(x2, state, step0, every, hs, self.norm1, out)
             else:
                 written = _kernels.legs_gbt_steps(x2, state, step0, every, alpha, hs, out)
         else:
             if step0 == 0:
                 self.start(state, x2[0])
-            hm = h / p.theta if p.theta is not None else h * p.dt  # in the measure's unit
+            with np.errstate(over="ignore"):
+                hm = h / p.theta if p.theta is not None else h * p.dt  # in the measure's unit
             if p.spec.kernel == "lagt" and p.method != "zoh":
                 written = _kernels.lagt_gbt_steps(x2, state, step0, every, alpha, hm, out)
             else:
                 written = 0
-                for lo in range(0, L, TIMED_BLOCK):
-                    hi = min(L, lo + TIMED_BLOCK)
+                block = max(1, min(TIMED_BLOCK, TIMED_BLOCK_BYTES // (8 * p.N * p.N)))
+                for lo in range(0, L, block):
+                    hi = min(L, lo + block)
                     uniq, idx = np.unique(hm[lo:hi], return_inverse=True)
-                    As, Bs = discretize_many(self.A, self.B, uniq, p.method)
+                    As, Bs = self._timed_matrices(uniq, step0 + lo, step0 + hi - 1, h[lo:hi])
                     written += _kernels.lti_dense_indexed(
                         As, Bs, idx.astype(np.int64), x2[lo:hi], state, step0 + lo, every,
                         out[written:])
         clock["t_last"] = float(t[-1])
         assert written == count_emitted(step0, L, every)
         return written
+
+    def _timed_matrices(self, hm: np.ndarray, first: int, last: int,
+                        h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(Abar, Bbar) of each step length ``hm`` (the measure's unit) of samples
+        first..last, whose time steps are ``h``; :class:`DataError` if they are not finite."""
+        try:
+            with np.errstate(all="ignore"):
+                As, Bs = discretize_many(self.A, self.B, hm, self.params.method)
+        except (np.linalg.LinAlgError, ValueError, OverflowError):
+            As = Bs = np.array([np.nan])
+        if not (np.all(np.isfinite(As)) and np.all(np.isfinite(Bs))):
+            big = float(np.nanmax(h)) if np.any(np.isfinite(h)) else float("nan")
+            raise DataError(f"sample times at samples {first}..{last} give no finite "
+                            f"discretisation (time steps up to {big:.3g} are too long for "
+                            f"{self.params.measure} {self.params.method}); rescale the times")
+        return As, Bs

@@ -15,18 +15,20 @@ from typing import IO, Any
 import numpy as np
 
 from ..atomic import note_read
+from ..engine.params import MAX_CHANNELS
 from ..errors import DataError, ParameterError
 from .source import CHUNK_VALUES, Samples, first_line
-from .timestamps import first_unreadable, to_seconds
+from .timestamps import first_unreadable, looks_like_iso, to_seconds
 
 #: Lines read ahead to tell a header from data and numeric columns from the rest.
 SNIFF_LINES = 200
 #: More columns than this are refused.
 MAX_COLUMNS = 100_000
-#: More data channels (columns encoded) than this are refused: the same cap as a .hippo file.
-MAX_CHANNELS = 4096
 #: A line longer than this is refused (bounded memory for an input that never ends a line).
 MAX_LINE_BYTES = 1 << 26
+#: Numeric columns with these names (any case) hold times, not data: left out with a note.
+TIME_NAMES = frozenset({"time", "t", "timestamp", "ts", "date", "datetime", "epoch",
+                        "unix_time", "time_s", "seconds"})
 #: Field separators tried, in order of preference, when the first lines are sniffed.
 SEPARATORS = (",", ";", "\t")
 
@@ -174,9 +176,21 @@ def open_csv(
             raise DataError(f"{name}: {len(names)} columns, more than hippo encodes at once "
                             f"({MAX_CHANNELS}); choose some with --column")
         chosen = numeric_columns(sniff, exclude=[time_column])
-        left_out = [c for c in names if c not in chosen and c != time_column]
+        timelike = [c for c in chosen if c.strip().lower() in TIME_NAMES]
+        if timelike and len(chosen) > len(timelike):
+            chosen = [c for c in chosen if c not in timelike]
+            notes.append(f"left out {', '.join(timelike)}: named like a time column (use "
+                         f"--time-column {timelike[0]} for the sample times, or --column "
+                         f"{timelike[0]} to encode it as data)")
+        left_out = [c for c in names if c not in chosen and c != time_column
+                    and c not in timelike]
         if left_out:
-            notes.append(f"left out non-numeric column(s): {', '.join(left_out)}")
+            stamps = [c for c in left_out if len(sniff[c].dropna())
+                      and looks_like_iso(str(sniff[c].dropna().iloc[0]))]
+            notes.append(f"left out non-numeric column(s): {', '.join(left_out)}"
+                         + (f" ({stamps[0]} looks like timestamps: --time-column {stamps[0]} "
+                            "uses them as the sample times)" if stamps and time_column is None
+                            else ""))
         if not chosen:
             raise DataError(f"{name}: no numeric column")
     if sep != ",":

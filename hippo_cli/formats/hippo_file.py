@@ -44,11 +44,11 @@ import numpy as np
 
 from ..atomic import note_read
 from ..codec import ChannelDecoder, ChannelEncoder, decode_times, encode_times
+from ..engine.params import MAX_CHANNELS
 from ..errors import DataError, ParameterError
 
 MAGIC = b"\x89HPO"
 VERSION = 1
-MAX_CHANNELS = 4096
 MAX_NAME = 1024
 MAX_PATTERN = 64
 MAX_FRAME_SAMPLES = 1 << 20

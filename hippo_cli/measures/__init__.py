@@ -30,11 +30,15 @@ from .coverage import (
     lag,
 )
 from .registry import (
+    MAX_CUBIC_ORDER,
+    MAX_DENSE_ORDER,
+    MAX_ORDER,
     MEASURES,
     SPECS,
     MeasureSpec,
     check_measure,
     check_order,
+    max_order,
     measure_params,
     measures_with,
     spec,
@@ -68,6 +72,15 @@ def transition(measure: str, N: int, *, alpha: float | None = None,
     p = measure_params(name, alpha, beta)
     A, B = _family(name).transition(name, N, p)
     return np.ascontiguousarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
+
+
+def legs_norm1(N: int) -> float:
+    """||A||_1 of legs (the largest column sum of |A|) in O(N), without building A: column k
+    holds k + 1 on the diagonal and s_n s_k below it, so its sum is
+    (k + 1) + s_k sum_{n>k} s_n with s_n = sqrt(2n + 1)."""
+    from .legendre import legs_norm1 as norm1
+
+    return norm1(N)
 
 
 def legendre_basis(N: int, x: np.ndarray) -> np.ndarray:
@@ -166,6 +179,9 @@ def eval_basis_at_times(
 __all__ = [
     "FADING_MEASURES",
     "FADING_WEIGHT_CUTOFF",
+    "MAX_CUBIC_ORDER",
+    "MAX_DENSE_ORDER",
+    "MAX_ORDER",
     "MEASURES",
     "SPECS",
     "WINDOW_MEASURES",
@@ -182,6 +198,8 @@ __all__ = [
     "lag",
     "laguerre_basis",
     "legendre_basis",
+    "legs_norm1",
+    "max_order",
     "measure_params",
     "spec",
     "transition",

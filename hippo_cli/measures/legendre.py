@@ -46,6 +46,13 @@ def transition(name: str, N: int, params: dict[str, float]) -> tuple[np.ndarray,
     return A, B
 
 
+def legs_norm1(N: int) -> float:
+    """||A_legs||_1 in O(N): max over columns k of (k + 1) + s_k sum_{n>k} s_n."""
+    s = np.sqrt(2.0 * np.arange(N) + 1.0)
+    below = np.cumsum(s[::-1])[::-1] - s  # sum_{n>k} s_n
+    return float(np.max(np.arange(1.0, N + 1.0) + s * below))
+
+
 def legendre_basis(N: int, x: np.ndarray) -> np.ndarray:
     """Scaled Legendre functions ``s_n P_n(x)``; x in [-1, 1], shape (M,) -> (M, N).
 

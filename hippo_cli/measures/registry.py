@@ -16,8 +16,22 @@ from dataclasses import dataclass, field
 from ..checks import choice, integer_at_least
 from ..errors import ParameterError
 
-#: The largest N accepted (the dense measures cost O(N^2) memory and time per step).
-MAX_ORDER = 100_000
+#: The largest N of the O(N)-per-step kernels (legs and lagt with a GBT method): a state is
+#: 8 N bytes per channel (0.5 MiB at the cap), so MAX_ORDER x 4096 channels (the engine's
+#: MAX_CHANNELS) still fits a 2 GiB state file.
+MAX_ORDER = 65_536
+#: The largest N of the dense measures (every kernel "dense", and lagt with zoh): building
+#: them is O(N^3) (expm / solve, and lstsq for init="steady") and every step costs N^2 per
+#: channel. Measured on the 2-core reference machine under load: at N = 1024 the
+#: discretisation takes 0.3-1.7 s (legt zoh 1.6 s, fout zoh 1.1 s) and lstsq 1.1-1.6 s; at
+#: N = 2048 it takes 1-8 s and lstsq 9-12 s.
+MAX_DENSE_ORDER = 1024
+#: The largest N of the two paths that cost O(N^3): legs with zoh (its exact step is a
+#: Taylor series substepped so that ||h A||_1 <= 1, and ||A||_1 grows as N^2: step k costs
+#: about N^3 / k; measured: N = 512 takes 1.6 s for the first 10 samples, 15 s for 100 000;
+#: N = 1024 15 s for the first 10) and the dense measures with forward Euler (their stability
+#: check needs the eigenvalues: 1-3 s at N = 512, 3-11 s at N = 1024).
+MAX_CUBIC_ORDER = 512
 
 
 @dataclass(frozen=True)
@@ -87,12 +101,35 @@ def check_measure(measure: str) -> str:
     return choice("measure", measure, MEASURES)
 
 
-def check_order(N: int, measure: str | None = None) -> int:
-    """Validate the number of coefficients N (an int in [1, MAX_ORDER]; even where the
-    measure needs it)."""
+def max_order(measure: str, method: str | None = None) -> tuple[int, str]:
+    """(the largest N the encoder accepts for ``measure`` with ``method``, why): the one
+    place the caps are decided. ``method`` is a canonical name (forward, backward, bilinear,
+    zoh); None: the cap of the measure's cheapest method."""
+    s = spec(measure)
+    if s.kernel == "legs":
+        if method == "zoh":
+            return MAX_CUBIC_ORDER, "legs zoh costs about N^3 / k for step k"
+        return MAX_ORDER, "the state holds N floats per channel"
+    if s.kernel == "lagt" and method != "zoh":
+        return MAX_ORDER, "the state holds N floats per channel"
+    if method == "forward":
+        return MAX_CUBIC_ORDER, ("forward Euler's stability check costs N^3, dense measures "
+                                 "cost N^2 per step")
+    return MAX_DENSE_ORDER, "dense measures cost N^3 to set up and N^2 per step"
+
+
+def check_order(N: int, measure: str | None = None, method: str | None = None) -> int:
+    """Validate the number of coefficients N: an int in [1, MAX_ORDER], at most
+    :func:`max_order` of the measure and method, even where the measure needs it."""
     N = integer_at_least("N", N, 1, MAX_ORDER)
-    if measure is not None and spec(measure).even_order and N % 2:
-        raise ParameterError(f"measure {measure!r} needs an even N (cos/sin pairs), got {N}")
+    if measure is not None:
+        cap, why = max_order(measure, method)
+        if N > cap:
+            what = f"{spec(measure).name} {method}" if method else spec(measure).name
+            raise ParameterError(f"N = {N} is too large for {what} (at most {cap}: {why})")
+        if spec(measure).even_order and N % 2:
+            raise ParameterError(f"measure {measure!r} needs an even N (cos/sin pairs), "
+                                 f"got {N}")
     return N
 
 
