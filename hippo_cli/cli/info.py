@@ -49,12 +49,14 @@ def info(
 
 
 def _text(key: str, value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
     if isinstance(value, list) and len(value) > 8:
         return f"{len(value)} values: {', '.join(map(str, value[:6]))}, ..."
     if isinstance(value, list):
         return ", ".join(map(str, value))
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
+        return ", ".join(f"{k} {_text(k, v)}" for k, v in value.items())
     if key.startswith("bytes") and isinstance(value, int):
         return f"{value} ({human_bytes(value)})"
     return str(value)

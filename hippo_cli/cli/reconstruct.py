@@ -26,10 +26,11 @@ def reconstruct(
     original: str | None = typer.Option(None, "--original", help="The compressed input: "
                                            "print RMSE, NRMSE and max error per column."),
     plot: bool = typer.Option(False, "--plot", help="Draw the reconstruction (PNG)."),
-    plot_file: str | None = typer.Option(None, "--plot-file", help="PNG path "
-                                            "[<coeffs stem>.png]."),
+    plot_file: str | None = typer.Option(None, "--plot-file", help="PNG path [<stem>.png for "
+                                            "a .hippo file, <stem>.coeffs.png for "
+                                            "coefficients]."),
     plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
-                                     "coefficients over time (<coeffs stem>.coeffs.png)."),
+                                     "coefficients over time (<stem>.heatmap.png)."),
     salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
                                  "before a corrupt one instead of stopping with an error."),
     nan: NanPolicy = NAN,
@@ -65,8 +66,8 @@ def reconstruct(
     plan = reconstruction.plan(cf, step=step, row=row, whole=all_rows)
     write_csv = output is not None or not (plot or plot_coeffs)
     stem = Path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
-    png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".png")
-    heat_png = Path(coeffs).with_name(stem + ".coeffs.png")
+    png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".coeffs.png")
+    heat_png = Path(coeffs).with_name(stem + ".heatmap.png")
     if plot or plot_coeffs:
         from ..atomic import check_output_path
 
