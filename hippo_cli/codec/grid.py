@@ -1,8 +1,8 @@
-"""The bounded-error codec of one float64 channel (codec id 1), and the lossless time codec.
+"""The bounded-error codec of one float64 channel (the payload of a .hippo channel part), and
+the lossless time codec.
 
 API: ChannelEncoder(eps).push(x) / .flush() -> frame payload; ChannelDecoder(eps).decode(payload,
-n);
-encode_times(t) / decode_times(payload, n) for int64 time stamps (lossless). The randomized
+n); encode_times(t) / decode_times(payload, n) for int64 time stamps (lossless). The randomized
 self-test is tests/test_codec.py.
 
 GUARANTEE. Every decoded sample y satisfies |y - x| <= eps in float64 (no slack), or is
@@ -17,7 +17,9 @@ BLOCKS AND LOOK-AHEAD. A frame of n samples is cut into blocks of B = 4096 sampl
 start (the last
 block may be shorter). Every encoder decision for a sample in block k (grid, predictor, chosen Q)
 depends only on
-the samples of blocks 0..k of the current frame, so the look-ahead is < 4096 samples. push()
+the samples of blocks 0..k of the current frame, so the look-ahead is < 4096 samples (the
+interpolation predictor
+codes a block in coarse-to-fine order, so it also needs the whole block before output). push()
 encodes each block
 as soon as it is complete, so the byte output does not depend on how the input is chunked. flush()
 encodes the
@@ -41,7 +43,13 @@ one binary range coder (nothing else):
   coding bit b:
   b = 0 -> p += (32768 - p) >> s, b = 1 -> p -= p >> s, where s (per context) starts at 1 and
   grows by 1 per use
-  up to 5 (zero-flag and header contexts) or 6 (all others); every p starts at 16384.
+  up to 5 (zero-flag and header contexts) or 6 (all others); every p starts at 16384. There are
+  three residual
+  context sets with identical layout and their own context state (r1, r2, run, lg, lastsgn): set 0
+  (offset 0,
+  sample residuals, also used by time stamps), set 1 (offset OFF2, slope codes) and set 2 (offset
+  OFF3, curvature
+  codes); header contexts H0..H2 = CH..CH+2 (NCTX, OFF2, OFF3, CH in hippo_cli/_codec_kernels.py).
   Termination: among the values v in [low, low+range) pick the one with the fewest significant
   bytes (1..4),
   write its 4 bytes, then drop trailing 0x00 bytes among those 4. The decoder reads the first 4
@@ -52,12 +60,17 @@ one binary range coder (nothing else):
   Frame syntax, for each block (L samples):
     bit CHANGED [ctx H0]: 0 = same configuration as the previous block of the frame (illegal in
     block 0);
-      1 -> bit RAW [ctx H1]; if RAW = 0: 4 direct bits cfg = 4*lm + pred (lm in 0..3, pred in 0..3).
+      1 -> bit RAW [ctx H1]; if RAW = 0: 5 direct bits cfg = 8*lm + pred (lm in 0..3, pred in
+      0..6; pred 6
+      only with lm = 3; other values are malformed).
     RAW block: per sample 32 direct bits (high word) + 32 direct bits (low word) of the IEEE-754
     bit pattern.
       The prediction history is then emptied (nh = 0).
     Coded block: bit ALLZERO [ctx H2]; if 1 every residual of the block is 0 and none is coded,
-    else L residuals.
+    else L residuals
+      (set 0), each nonzero one followed, for pred 4/5 only, by a slope code (set 1) and, for pred
+      5, a curvature
+      code (set 2).
   Residual r (int64) = zero flag [zctx]; if nonzero: sign [sctx] (1 = negative); v = |r|, k =
   floor(log2 v)
   (k <= 62): k one-bits then a zero-bit, unary position t with context U[cls][t]; if k >= 1 the
@@ -76,8 +89,10 @@ one binary range coder (nothing else):
   classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout: stream_kernels.py (_zctx, _sctx,
   _cls, NCTX).
   Reconstruction of sample j of a coded block: step = (2.0*eps) / 2^lm (float64), sh = 3 - lm,
-  Q = P + r, y = float64(Q) * step; history H[j] = Q << sh (integer units of 2*eps/8); nh += 1.
-  |Q| >= 2^56 is rejected as malformed.
+  Q = P + r (pred 6: P + 8r), y = float64(Q) * step; history H[j] = Q << sh (integer units of
+  2*eps/8); nh += 1.
+  |Q| >= 2^56 is rejected as malformed. H[-1] denotes the last sample before the block (0 if nh =
+  0).
   Prediction P (integers only; rsh(v, s) = (v + 2^(s-1)) >> s for s > 0, v for s = 0; >> is
   arithmetic):
     nh = 0 -> P = 0;  pred 0 (level) -> P = rsh(H[j-1], sh);
@@ -89,6 +104,29 @@ one binary range coder (nothing else):
     least-squares degree-d polynomial through the last W values (computed in exact Fraction
     arithmetic by
     _smooth_taps, rounded half up; the table is a pure function of (W, d)).
+    pred 4 (line) / 5 (curve): state qb, A, V, C (int64; A, V, C in units of 2^-24 grid steps),
+    carried over
+      from the previous block iff its cfg is identical, else reset to qb = rsh(H[-1], sh) (0 if nh
+      = 0),
+      A = V = C = 0. Per sample: V += C; A += V (|A| >= 2^60 or |V| >= 2^58 -> malformed);
+      P = qb + ((A + 2^23) >> 24); Q = P + r. If r != 0 (a break): read slope code e (set 1),
+      s = rsh(V, 12) + e (|s| > 2^33 -> malformed); pred 5: read curvature code f (set 2), C += f
+      (|C| > 2^32 -> malformed); then qb = Q, A = 0, V = s << 12. (pred 4 never changes C = 0.)
+    pred 6 (interpolation, lm = 3): positions u = 0..L, u = 0 the previous sample W[0] = H[-1]
+    (|W[0]| >= 2^44
+      -> malformed), W[u] = Q of sample u-1, W[-k] = H[-1-k] for k < nav, nav = the number of
+      consecutive values H[-1], H[-2], ... (at most min(nh, 4160)) with |H| < 2^44. The L
+      residuals come
+      in this order: u = L with P = W[0]; then for s = N/2, N/4, ..., 1 (N = smallest power of two
+      >= L) every
+      u = s, 3s, 5s, ... < L with P = (floor shifts / floor division):
+        u+s <= L, u+3s <= L, u-3s > -nav: (9 (W[u-s] + W[u+s]) - W[u-3s] - W[u+3s] + 8) >> 4
+        u+s <= L, u-3s > -nav:            (6 W[u-s] + 3 W[u+s] - W[u-3s] + 4) >> 3
+        u+s <= L, u+3s <= L:              (3 W[u-s] + 6 W[u+s] - W[u+3s] + 4) >> 3
+        u+s <= L:                         (W[u-s] + W[u+s] + 1) >> 1
+        u+s > L: W[u-s] + ((W[L] - W[u-s]) * s + (d >> 1)) // d,  d = L - u + s.
+      W[u] = P + unit*r, unit = 4 (= eps) for u = L and for strides s >= 64, else 8 (= 2 eps)
+      (|r| or |W[u]| >= 2^44 -> malformed). Samples are output after the whole block.
 
 TIME-STAMP PAYLOAD: byte 0 = mode. Mode 1: n little-endian int64. Mode 0 (used when all |t| < 2^61
 and
@@ -108,15 +146,37 @@ level while valid; at a break choose, inside the running intersection of the nex
 sets, the level
 valid longest); smooth candidates (only if a cheap gate on the finest grid says "smooth": sum|d2|
 < sum|d1|/3 and
-sum|d1| > 2L, for lm <= 2) by a closed loop choosing the valid Q nearest the prediction.
-Candidates are ranked
-by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per nonzero residual + 2 log2(run+1) + 1
-per run);
-the level grid search stops as soon as a finer grid costs more. A block estimated above 70
-bits/sample goes raw.
+sum|d1| > 2L, for lm <= 2) by a closed loop choosing the valid Q nearest the prediction. Line
+candidates (grids
+lm = 3, 2, 1, 0 until one fails the prefix gate): keep the line while its rounded value is valid;
+at a break
+q = the valid Q nearest P, slope = the integer swing-filter interval of slopes keeping every
+following sample of
+the block valid as long as possible (exact integer bounds, the decoder's rounding), the slope
+nearest the
+prediction. Curve candidate (best line grid only): the same with the curvature searched around C
+(+-d, then
+doubling steps while the segment gets longer). Interpolation candidate (lm = 3): unit 8: the
+smallest valid |r|
+(keeps P whenever valid); unit 4 (coarse strides, the references of all finer levels): the valid Q
+nearest the
+centre of the valid range, so |error| <= eps/2 roughly (cf. SZ3's level-wise error bounds). Tried
+only if its
+cost on a 1024-sample trial block beats the best level cost on that prefix. Line
+candidates are abandoned when their cost on the first 1024 samples exceeds the best level cost
+there.
+Candidates are ranked by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per nonzero
+residual +
+2 log2(run+1) + 1 per run, + 2 log2|e| + 3 per slope/curvature code, + 1 bit header if the
+configuration is
+unchanged else 7); if the best two are of different families (level/smooth, line/curve,
+interpolation) and
+within 12.5%, they are re-ranked by the exact adaptive-model cost of their residuals. The level
+grid search stops
+as soon as a finer grid costs more. A block estimated above 70 bits/sample goes raw.
 
-DETERMINISM. The decoder uses integer arithmetic only, except step = (2.0*eps)/2^lm (exact scaling
-by a power of
+DETERMINISM. The decoder uses integer arithmetic only (64-bit, every intermediate bounded by the
+checks above), except step = (2.0*eps)/2^lm (exact scaling by a power of
 two, or one correctly rounded IEEE division) and one IEEE-754 float64 multiply per sample. No
 fastmath, no
 transcendental functions, no BLAS, no float reductions; the smooth taps are integers from exact
@@ -134,6 +194,7 @@ from .. import _codec_kernels as K
 
 B = K.B
 HL = K.HL
+MAXB = 48  # bytes per sample bound of the output buffer / payload sanity check
 
 
 def _smooth_taps(W, d):
@@ -174,6 +235,7 @@ SMOOTH = [(8, 2), (16, 3), (32, 3)]
 
 
 def make_tables(smooth=SMOOTH):
+    assert len(smooth) <= K.LINE0 - 1
     NP = 1 + len(smooth)
     PW = np.zeros(NP, np.int64)
     PG = np.zeros((NP, 32), np.int64)
@@ -187,22 +249,36 @@ PW, PG = make_tables()
 
 
 class ChannelEncoder:
-    def __init__(self, eps: float, mode: int = 0, smooth=None, smooth_on: int = 1) -> None:
+    def __init__(
+        self,
+        eps: float,
+        mode: int = 0,
+        smooth=None,
+        smooth_on: int = 0,
+        line_on: int = 1,
+        plen: int = 1024,
+        interp_on: int = 1,
+    ) -> None:
+        self.interp_on = interp_on
         self.eps = float(eps)
         self.mode = mode
         self.smooth_on = smooth_on
+        self.line_on = line_on
+        self.plen = plen
         if smooth is None:
             self.PW, self.PG = PW, PG
         else:
             self.PW, self.PG = make_tables(smooth)
-        NP = self.PW.shape[0]
+        NP = K.NPRED
         self.lo = np.zeros((4, B), np.int64)
         self.hi = np.zeros((4, B), np.int64)
         self.ok = np.zeros(4, np.int64)
         self.Qs = np.zeros((4 * NP, B), np.int64)
         self.Rs = np.zeros((4 * NP, B), np.int64)
-        self.Wk = np.zeros(HL + B, np.int64)
-        self.stats = np.zeros(17, np.int64)
+        self.Es = np.zeros((4 * NP, B), np.int64)
+        self.LSs = np.zeros((4 * NP, 5), np.int64)
+        self.Wk = np.zeros(HL + B + 1, np.int64)
+        self.stats = np.zeros(4 * NP + 1, np.int64)
         self.buf = np.zeros(B, np.float64)
         self.nbuf = 0
         self._valid_eps = self.eps > 0 and np.isfinite(self.eps)
@@ -218,7 +294,7 @@ class ChannelEncoder:
         self.pending = 0
 
     def _reserve(self, nsamp):
-        need = int(self.st[2]) + 17 * nsamp + 64 * (nsamp // B + 2)
+        need = int(self.st[2]) + MAXB * nsamp + 64 * (nsamp // B + 2)
         if need > self.out.shape[0]:
             o = np.zeros(max(need, 2 * self.out.shape[0]), np.uint8)
             o[: self.out.shape[0]] = self.out
@@ -246,9 +322,14 @@ class ChannelEncoder:
             self.ok,
             self.Qs,
             self.Rs,
+            self.Es,
+            self.LSs,
             self.Wk,
             K.LOG2T,
             self.stats,
+            self.line_on,
+            self.plen,
+            self.interp_on,
         )
 
     def push(self, x: np.ndarray) -> None:
@@ -308,7 +389,7 @@ class ChannelDecoder:
                 raise ValueError("non-empty payload for an empty frame")
             return np.zeros(0, np.float64)
         buf = np.frombuffer(payload, np.uint8)
-        if buf.shape[0] > 17 * n + 64 * (n // B + 2):
+        if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
         x = np.empty(n, np.float64)
         H = np.empty(n + HL, np.int64)
