@@ -86,7 +86,7 @@ one binary range coder (nothing else):
   with
   s = 0/1/2 for zero/positive/negative, or 9 + lastsgn if r1 = r2 = 0. cls = class(|r1| + |r2|/2)
   with
-  classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout: stream_kernels.py (_zctx, _sctx,
+  classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout: hippo_cli/_codec_kernels.py (_zctx, _sctx,
   _cls, NCTX).
   Reconstruction of sample j of a coded block: step = (2.0*eps) / 2^lm (float64), sh = 3 - lm,
   Q = P + r (pred 6: P + 8r), y = float64(Q) * step; history H[j] = Q << sh (integer units of
