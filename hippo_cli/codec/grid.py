@@ -85,9 +85,8 @@ one binary range coder (nothing else):
   12 + min(|r2|,3) if run <= 1 (incl. frame start); else 16 + min(lg, 35). sctx = 3*s(r1) + s(r2)
   with
   s = 0/1/2 for zero/positive/negative, or 9 + lastsgn if r1 = r2 = 0. cls = class(|r1| + |r2|/2)
-  with
-  classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout: hippo_cli/_codec_kernels.py (_zctx, _sctx,
-  _cls, NCTX).
+  with classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout: hippo_cli/_codec_kernels.py
+  (_zctx, _sctx, _cls, NCTX).
   Reconstruction of sample j of a coded block: step = (2.0*eps) / 2^lm (float64), sh = 3 - lm,
   Q = P + r (pred 6: P + 8r), y = float64(Q) * step; history H[j] = Q << sh (integer units of
   2*eps/8); nh += 1.
@@ -381,12 +380,8 @@ class ChannelDecoder:
             self.PW, self.PG = make_tables(smooth)
 
     def decode(self, payload: bytes, n: int) -> np.ndarray:
-        n = int(n)
-        if n < 0:
-            raise ValueError("negative sample count")
+        n = _frame_count(payload, n)
         if n == 0:
-            if len(payload):
-                raise ValueError("non-empty payload for an empty frame")
             return np.zeros(0, np.float64)
         buf = np.frombuffer(payload, np.uint8)
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
@@ -416,13 +411,19 @@ def encode_times(t: np.ndarray) -> bytes:
     return b"\x01" + t.astype("<i8").tobytes()
 
 
-def decode_times(payload: bytes, n: int) -> np.ndarray:
+def _frame_count(payload: bytes, n: int) -> int:
+    """The sample count of a frame, checked: >= 0, and an empty frame has no payload."""
     n = int(n)
     if n < 0:
         raise ValueError("negative sample count")
+    if n == 0 and len(payload):
+        raise ValueError("non-empty payload for an empty frame")
+    return n
+
+
+def decode_times(payload: bytes, n: int) -> np.ndarray:
+    n = _frame_count(payload, n)
     if n == 0:
-        if len(payload):
-            raise ValueError("non-empty payload for an empty frame")
         return np.zeros(0, np.int64)
     if len(payload) < 1:
         raise ValueError("empty payload")
