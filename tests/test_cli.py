@@ -310,7 +310,7 @@ def test_reconstruct_plots(tmp_path, coeff_file):
                 tmp_path / "s.csv")
     assert res.exit_code == 0, res.stderr
     assert res.stdout == ""  # plotting without -o writes no CSV
-    for name in ("c.png", "c.coeffs.png"):
+    for name in ("c.coeffs.png", "c.heatmap.png"):  # c.npy: the plot and the heatmap
         png = tmp_path / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
         assert name in res.stderr
