@@ -303,3 +303,34 @@ def test_too_many_columns_is_refused_before_per_column_work(tmp_path):
     src = tmp_path / "wide.csv"
     src.write_text(",".join(f"c{i}" for i in range(5000)) + "\n" + ",".join(["1"] * 5000) + "\n")
     assert_clean_failure(hippo("compress", src, "-N", 2), 1, "5000 columns", "--column")
+
+
+def test_a_stream_nobody_reads_still_obeys_sigterm(tmp_path):
+    import signal
+    import time
+
+    state = tmp_path / "s.npz"
+    proc = subprocess.Popen([*HIPPO, "stream", "-N", "4", "--state", str(state)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    import threading
+
+    def feed() -> None:  # the rows fill the stdout pipe; the input then fills stdin's
+        try:
+            proc.stdin.write(b"".join(b"%d\n" % i for i in range(300_000)))
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 143
+    finally:
+        proc.kill()
+        writer.join(timeout=10)
+    from hippo_cli import HiPPO
+
+    assert HiPPO.load(state).steps < 300_000  # only what the pipe took counts as delivered
