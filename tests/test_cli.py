@@ -268,8 +268,21 @@ def test_round_trip_equals_library(tmp_path):
     want = enc.reconstruct(enc.state, 1999)
     np.testing.assert_array_equal(table[:, 0], np.arange(2000))
     np.testing.assert_array_equal(table[:, 1], want)
-    rmse = np.sqrt(np.mean((want - u) ** 2))
-    assert f"RMSE {rmse:.4g}" in res.stderr and "NRMSE" in res.stderr and "max abs" in res.stderr
+    err = np.abs(want - u)
+    rmse = np.sqrt(np.mean(err**2))
+    for fragment in (f"RMSE {rmse:.4g}", f"MAE {np.mean(err):.4g}",
+                     f"p99 {np.percentile(err, 99):.4g}", f"RMSE/std {rmse / np.std(u):.4g}",
+                     f"max abs error {err.max():.4g}", "over 2000 samples"):
+        assert fragment in res.stderr, fragment
+    res = hippo("reconstruct", tmp_path / "u.coeffs.npy", "--original", tmp_path / "u.npy",
+                "--metrics-json", tmp_path / "m.json", "-o", tmp_path / "r.csv")
+    m = json.loads((tmp_path / "m.json").read_text())["metrics"][0]
+    assert m["scored"] == 2000 and m["not_covered"] == 0 and not m["p99_estimated"]
+    np.testing.assert_allclose([m["rmse"], m["mae"], m["max_abs_error"], m["p99_abs_error"]],
+                               [rmse, err.mean(), err.max(), np.percentile(err, 99)],
+                               rtol=1e-12)
+    res = hippo("reconstruct", tmp_path / "u.coeffs.npy", "--metrics-json", tmp_path / "x")
+    assert_clean_failure(res, 2, "--metrics-json needs --original")
 
 
 def test_reconstruct_step_and_all(tmp_path):

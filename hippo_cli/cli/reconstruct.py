@@ -24,7 +24,10 @@ def reconstruct(
     all_rows: bool = typer.Option(False, "--all", "-a", help="Rebuild the whole signal: each "
                                   "row gives the samples since the previous row."),
     original: str | None = typer.Option(None, "--original", help="The compressed input: "
-                                           "print RMSE, NRMSE and max error per column."),
+                                           "report max error, RMSE, MAE, p99 and RMSE/std "
+                                           "per column."),
+    metrics_json: str | None = typer.Option(None, "--metrics-json", help="With --original: "
+                                            "also write the error report to this JSON file."),
     plot: bool = typer.Option(False, "--plot", help="Draw the reconstruction (PNG)."),
     plot_file: str | None = typer.Option(None, "--plot-file", help="PNG path [<stem>.png for "
                                             "a .hippo file, <stem>.coeffs.png for "
@@ -48,12 +51,20 @@ def reconstruct(
     from ..formats.kinds import not_this_kind, sniff
 
     inputs(coeffs, original)
+    if metrics_json is not None:
+        if original is None:
+            raise ParameterError("--metrics-json needs --original (the errors are measured "
+                                 "against it)")
+        from ..atomic import check_output_path
+
+        check_output_path(Path(metrics_json))
     kind = sniff(coeffs)
     if kind not in ("hippo", "npy"):
         raise not_this_kind(coeffs, kind, "a .hippo or coefficient file")
     if kind == "hippo":
         _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
-                      step=step, row=row, all_rows=all_rows, plot_coeffs=plot_coeffs)
+                      step=step, row=row, all_rows=all_rows, plot_coeffs=plot_coeffs,
+                      metrics_json=metrics_json)
         return
     if salvage:
         raise ParameterError("--salvage applies to .hippo files")
@@ -76,6 +87,8 @@ def reconstruct(
         cf, plan, csv_path=(output or "-") if write_csv else None, original=original,
         keep_for_plot=plot,
     )
+    if metrics_json is not None:
+        result.errors.write_json(metrics_json)
     for line in result.metrics_lines():
         say(line)
     if plot:
@@ -92,7 +105,8 @@ def reconstruct(
 
 def _decode_hippo(path: str, output: str | None, original: str | None, plot: bool,
                   plot_file: str | None, salvage: bool, nan: str, *, step: int | None,
-                  row: int | None, all_rows: bool, plot_coeffs: bool) -> None:
+                  row: int | None, all_rows: bool, plot_coeffs: bool,
+                  metrics_json: str | None) -> None:
     from ..pipelines.bounded import decode_to_csv
 
     if step is not None or row is not None or all_rows or plot_coeffs:
@@ -114,10 +128,12 @@ def _decode_hippo(path: str, output: str | None, original: str | None, plot: boo
     stats, kept = decode_to_csv(path, (output or "-") if write_csv else None,
                                 original=original, salvage=salvage, nan=nan,
                                 keep_every=keep, on_note=say)
+    if stats is not None and metrics_json is not None:
+        stats.write_json(metrics_json)
     for line in stats.lines() if stats is not None else []:
         say(line)
     if plot:
         from ..pipelines.plot import plot_decoded
 
-        plot_decoded(path, kept, stats, png)
+        plot_decoded(path, kept, png)
         say(f"plot written to {png}")

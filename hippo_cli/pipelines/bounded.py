@@ -21,6 +21,7 @@ from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWrite
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
 from ..formats.timestamps import format_iso, iso_pattern, looks_like_iso
+from .metrics import ErrorMetrics
 
 
 @dataclass(frozen=True)
@@ -163,26 +164,6 @@ def compress_bounded(
 
 
 # --------------------------------------------------------------------------- decoding
-@dataclass
-class ErrorStats:
-    """Per-channel error of a decoded file against its original."""
-
-    columns: list[str]
-    count: np.ndarray
-    sse: np.ndarray
-    max_err: np.ndarray
-    bounds: list[float]
-
-    def lines(self) -> list[str]:
-        out = []
-        for c, name in enumerate(self.columns):
-            n = int(self.count[c])
-            rmse = math.sqrt(self.sse[c] / n) if n else float("nan")
-            out.append(f"{name}: max abs error {self.max_err[c]:.4g} (bound "
-                       f"{self.bounds[c]:.4g}), RMSE {rmse:.4g} over {n} samples")
-        return out
-
-
 def _format_times(times: np.ndarray, header: HippoHeader) -> list[str]:
     if header.time_kind == TIME_ISO:
         return format_iso(times, header.time_pattern)
@@ -192,8 +173,8 @@ def _format_times(times: np.ndarray, header: HippoHeader) -> list[str]:
 
 def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
                   salvage: bool = False, nan: str = "error", keep_every: int = 0,
-                  on_note: Callable[[str], None] = lambda note: None) -> tuple[ErrorStats | None,
-                                                                              list]:
+                  on_note: Callable[[str], None] = lambda note: None
+                  ) -> tuple[ErrorMetrics | None, list]:
     """Decode a ``.hippo`` file to CSV (``output``; ``"-"``: stdout; None: no CSV).
 
     The first column is the time column (written as in the input) or ``sample``, then the
@@ -213,8 +194,8 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
         if len(osamples.columns) != C:
             raise DataError(f"{original}: has {len(osamples.columns)} column(s), the file {C}")
         orig_blocks = _Rows(clean_chunks(osamples, nan), h.time_column is not None)
-    stats = ErrorStats(list(h.channels), np.zeros(C), np.zeros(C), np.zeros(C),
-                       list(h.max_errors)) if original is not None else None
+    stats = ErrorMetrics(list(h.channels), list(h.max_errors)) if original is not None \
+        else None
     kept: list = []
     target = None
     if output is not None and output != "-":
@@ -236,10 +217,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
             truth = None
             if orig_blocks is not None:
                 truth = orig_blocks.take(n, original)
-                err = np.abs(frame.values - truth)
-                stats.count += n
-                stats.sse += (err**2).sum(axis=0)
-                stats.max_err = np.maximum(stats.max_err, err.max(axis=0))
+                stats.add(frame.values, truth)
             if keep_every:
                 idx = np.arange(start, start + n)
                 sel = (idx % keep_every) == 0

@@ -67,8 +67,9 @@ def plot_reconstruction(cf: CoefficientFile, plan: Plan, result: Result, path: P
         ax.legend(loc="upper right", fontsize="small")
         if name in metrics:
             m = metrics[name]
-            ax.set_title(f"{name}: RMSE {m['rmse']:.3g}, NRMSE {m['nrmse']:.3g}, "
-                         f"max |error| {m['max_abs_error']:.3g}", fontsize="small", loc="left")
+            ax.set_title(f"{name}: RMSE {m['rmse'] or float('nan'):.3g}, RMSE/std "
+                         f"{m['rmse_over_std'] or float('nan'):.3g}, max |error| "
+                         f"{m['max_abs_error']:.3g}", fontsize="small", loc="left")
         if orig is not None:
             err_ax = axes[c * 2 + 1]
             err_ax.plot(j, recon[:, c] - orig[:, c], color="C3", lw=0.8)
@@ -126,7 +127,7 @@ def coefficient_figure(cf: CoefficientFile, max_rows: int = 2000):
     return fig
 
 
-def plot_decoded(path: str, kept: list, stats, png: Path) -> None:
+def plot_decoded(path: str, kept: list, png: Path) -> None:
     """A decoded ``.hippo`` file (and its original and error, when known), one panel per
     channel; ``kept``: (index, times, values, original) pieces from ``decode_to_csv``."""
     import os
@@ -165,7 +166,7 @@ def plot_decoded(path: str, kept: list, stats, png: Path) -> None:
             err_ax.set_ylabel(f"error\n(bound {h.max_errors[c]:.3g})")
             err_ax.grid(alpha=0.3)
     size = os.path.getsize(path)
-    n = int(stats.count[0]) if stats is not None else None
+    n = sum(count for _, count, _ in open_hippo(path, salvage=True).scan())
     ratio = f", {8 * n * len(h.channels) / size:.1f}x vs float64" if n else ""
     fig.suptitle(f"{os.path.basename(path)}: {size:,} bytes{ratio}; every sample within "
                  "its bound", fontsize="medium")

@@ -18,6 +18,7 @@ from ..engine import HiPPO
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientFile
 from ..formats.samples import clean_chunks, open_samples
+from .metrics import ErrorMetrics
 
 #: Samples evaluated per batch (bounded memory for any output length).
 BATCH = 1 << 15
@@ -84,33 +85,17 @@ def plan(cf: CoefficientFile, *, step: int | None = None, row: int | None = None
 @dataclass
 class Result:
     columns: list[str]
-    count: np.ndarray
-    sse: np.ndarray
-    max_err: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
     has_original: bool
+    errors: ErrorMetrics
     plot_samples: list[np.ndarray] = field(default_factory=list)
     plot_recon: list[np.ndarray] = field(default_factory=list)
     plot_orig: list[np.ndarray] = field(default_factory=list)
 
     def metrics(self) -> list[dict]:
-        out = []
-        for c, name in enumerate(self.columns):
-            n = int(self.count[c])
-            rmse = float(np.sqrt(self.sse[c] / n)) if n else float("nan")
-            span = float(self.hi[c] - self.lo[c])
-            out.append({"column": name, "samples": n, "rmse": rmse,
-                        "nrmse": rmse / span if span > 0 else float("nan"),
-                        "max_abs_error": float(self.max_err[c])})
-        return out
+        return self.errors.report()
 
     def metrics_lines(self) -> list[str]:
-        if not self.has_original:
-            return []
-        return [f"{m['column']}: RMSE {m['rmse']:.4g}, NRMSE {m['nrmse']:.4g}, "
-                f"max abs error {m['max_abs_error']:.4g} over {m['samples']} samples"
-                for m in self.metrics()]
+        return self.errors.lines() if self.has_original else []
 
 
 def _encoder(meta: dict) -> HiPPO:
@@ -181,10 +166,8 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     """Evaluate the plan; write CSV (``"-"``: stdout) and/or collect metrics and plot data."""
     meta = cf.meta
     enc = _encoder(meta)
-    C = cf.channels
     columns = list(meta["columns"])
-    res = Result(columns, np.zeros(C), np.zeros(C), np.zeros(C), np.full(C, np.inf),
-                 np.full(C, -np.inf), original is not None)
+    res = Result(columns, original is not None, ErrorMetrics(columns))
     timed = meta.get("time_column")
     if timed and not original:
         raise ParameterError("these coefficients were made with --time-column: give "
@@ -225,16 +208,7 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
             if not timed:
                 truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
             if truth is not None:
-                err = np.abs(values - truth)
-                ok = ~np.isnan(values)
-                res.count += ok.sum(axis=0)
-                res.sse += np.where(ok, err, 0.0).__pow__(2).sum(axis=0)
-                res.max_err = np.fmax(res.max_err, np.nanmax(np.where(ok, err, np.nan), axis=0,
-                                                             initial=0.0))
-                res.lo = np.fmin(res.lo, np.nanmin(np.where(ok, truth, np.nan), axis=0,
-                                                   initial=np.inf))
-                res.hi = np.fmax(res.hi, np.nanmax(np.where(ok, truth, np.nan), axis=0,
-                                                   initial=-np.inf))
+                res.errors.add(values, truth)
             if keep_for_plot:
                 keep = (j - plan.first) % stride == 0
                 res.plot_samples.append(j[keep])
