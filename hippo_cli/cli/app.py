@@ -20,10 +20,17 @@ import typer
 from .._version import __version__
 from ..atomic import drop_stdout, flush_stdout, guarded, note_read
 from ..discretize import LEGS_TIMES
-from ..engine.params import INITS, METHODS
+from ..engine.params import INITS, MAX_CHANNELS, METHODS
 from ..errors import DataError, ParameterError, Terminated
 from ..formats.nan_policy import NAN_POLICIES
-from ..measures.registry import MEASURES, SPECS, time_parameter_takers
+from ..measures.registry import (
+    MAX_CUBIC_ORDER,
+    MAX_DENSE_ORDER,
+    MAX_ORDER,
+    MEASURES,
+    SPECS,
+    time_parameter_takers,
+)
 
 app = typer.Typer(
     name="hippo",
@@ -66,7 +73,10 @@ MEASURE = typer.Option(Measure.legs, "--measure", "-m", help=_measure_help(),
                        case_sensitive=False)
 ALPHA = typer.Option(None, "--alpha", help="glagt: generalised Laguerre order [0].")
 BETA = typer.Option(None, "--beta", help="glagt [0.01] / tlagt [1]: tilt of the measure.")
-ORDER = typer.Option(64, "-N", "--order", help="Number of coefficients per channel.")
+ORDER = typer.Option(64, "-N", "--order", help="Number of coefficients per channel (at most "
+                     f"{MAX_ORDER} for legs and lagt, {MAX_DENSE_ORDER} for the other measures, "
+                     f"{MAX_CUBIC_ORDER} for legs zoh and forward Euler: their cost grows as "
+                     f"N^2-N^3). At most {MAX_CHANNELS} channels.")
 THETA = typer.Option(None, "--theta", help=f"{time_parameter_takers('theta')}: window length "
                      "in samples (in time units with --time-column); required.")
 DT = typer.Option(None, "--dt", help=f"{time_parameter_takers('dt')}: step in the measure's "
