@@ -344,3 +344,23 @@ def test_cli_stream_appends_resumes_and_cuts_a_torn_tail(tmp_path):
     assert csv.read_text() == "a\n1\n"
     res = hippo("stream", "--max-error", "1%", "-o", tmp_path / "p.hippo", input="1\n")
     assert_clean_failure(res, 2, "must be absolute")
+
+
+def test_plot_of_a_long_file_keeps_spikes_in_min_max_bands(tmp_path):
+    from hippo_cli.pipelines.envelope import Envelope
+
+    n = 50_000
+    x = np.sin(np.arange(n) / 2000.0)
+    x[31_337] += 5.0  # one spike: a stride-sampled plot would likely miss it
+    env = Envelope(n, 1, width=500)
+    for lo in range(0, n, 7000):  # chunk by chunk, like a decode
+        idx = np.arange(lo, min(n, lo + 7000))
+        env.add(idx, idx, decoded=x[idx][:, None])
+    xs, low, high = env.band("decoded", 0)
+    assert env.size == 100 and len(xs) == 500 and xs[0] == 0 and xs[1] == 100
+    assert high.max() == x.max() and low.min() == x.min()
+    src = tmp_path / "s.csv"
+    src.write_text("v\n" + "\n".join(f"{v:.6f}" for v in x) + "\n")
+    assert hippo("compress", src, "-E", "1%", "-q").exit_code == 0
+    res = hippo("reconstruct", tmp_path / "s.hippo", "--original", src, "--plot")
+    assert res.exit_code == 0 and (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"

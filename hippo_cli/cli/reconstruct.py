@@ -118,16 +118,15 @@ def _decode_hippo(path: str, output: str | None, original: str | None, plot: boo
 
         check_output_path(png)
     write_csv = output is not None or not plot
-    keep = 0
+    env = None
     if plot:
         from ..formats.hippo_file import open_hippo
-        from ..pipelines.plot import PLOT_POINTS
+        from ..pipelines.envelope import Envelope
 
-        total = sum(n for _, n, _ in open_hippo(path, salvage=True).scan())
-        keep = max(1, -(-total // PLOT_POINTS))
-    stats, kept = decode_to_csv(path, (output or "-") if write_csv else None,
-                                original=original, salvage=salvage, nan=nan,
-                                keep_every=keep, on_note=say)
+        hf = open_hippo(path, salvage=True)
+        env = Envelope(sum(n for _, n, _ in hf.scan()), len(hf.header.channels))
+    stats = decode_to_csv(path, (output or "-") if write_csv else None, original=original,
+                          salvage=salvage, nan=nan, envelope=env, on_note=say)
     if stats is not None and metrics_json is not None:
         stats.write_json(metrics_json)
     for line in stats.lines() if stats is not None else []:
@@ -135,5 +134,5 @@ def _decode_hippo(path: str, output: str | None, original: str | None, plot: boo
     if plot:
         from ..pipelines.plot import plot_decoded
 
-        plot_decoded(path, kept, png)
+        plot_decoded(path, env, png)
         say(f"plot written to {png}")

@@ -21,6 +21,7 @@ from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWrite
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
 from ..formats.timestamps import format_iso, iso_pattern, looks_like_iso
+from .envelope import Envelope
 from .metrics import ErrorMetrics
 
 
@@ -172,16 +173,16 @@ def _format_times(times: np.ndarray, header: HippoHeader) -> list[str]:
 
 
 def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
-                  salvage: bool = False, nan: str = "error", keep_every: int = 0,
+                  salvage: bool = False, nan: str = "error",
+                  envelope: Envelope | None = None,
                   on_note: Callable[[str], None] = lambda note: None
-                  ) -> tuple[ErrorMetrics | None, list]:
+                  ) -> ErrorMetrics | None:
     """Decode a ``.hippo`` file to CSV (``output``; ``"-"``: stdout; None: no CSV).
 
     The first column is the time column (written as in the input) or ``sample``, then the
     channels under their names. With ``original`` (the compressed input), returns the error
     statistics (``nan``: the NaN policy the file was compressed with, so the rows line up).
-    ``keep_every`` > 0 also returns every k-th (index, time, value, original) row for a
-    plot.
+    ``envelope`` collects what a plot shows (decoded, original, error).
     """
     hf = open_hippo(path, salvage=salvage)
     h = hf.header
@@ -196,7 +197,6 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
         orig_blocks = _Rows(clean_chunks(osamples, nan), h.time_column is not None)
     stats = ErrorMetrics(list(h.channels), list(h.max_errors)) if original is not None \
         else None
-    kept: list = []
     target = None
     if output is not None and output != "-":
         target = AtomicFile(Path(output), "w")
@@ -218,11 +218,12 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
             if orig_blocks is not None:
                 truth = orig_blocks.take(n, original)
                 stats.add(frame.values, truth)
-            if keep_every:
+            if envelope is not None:
                 idx = np.arange(start, start + n)
-                sel = (idx % keep_every) == 0
-                kept.append((idx[sel], None if frame.times is None else frame.times[sel],
-                             frame.values[sel], None if truth is None else truth[sel]))
+                series = {"decoded": frame.values}
+                if truth is not None:
+                    series.update(original=truth, error=frame.values - truth)
+                envelope.add(idx, idx if frame.times is None else frame.times, **series)
             start += n
         if orig_blocks is not None and orig_blocks.more():
             raise DataError(f"{original}: has more samples than {path} ({start})")
@@ -235,7 +236,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
             target.abort()
     for note in hf.notes:
         on_note(note)
-    return stats, kept
+    return stats
 
 
 class _Rows:

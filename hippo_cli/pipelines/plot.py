@@ -127,23 +127,34 @@ def coefficient_figure(cf: CoefficientFile, max_rows: int = 2000):
     return fig
 
 
-def plot_decoded(path: str, kept: list, png: Path) -> None:
+def _band(ax, env, name: str, c: int, x_of, **style) -> None:
+    """A line where a bucket is one sample, else the min-max band of each bucket."""
+    x, lo, hi = env.band(name, c)
+    if env.size == 1:
+        ax.plot(x_of(x), lo, lw=style.pop("lw", 1.0), **style)
+    else:
+        style.pop("lw", None)
+        ax.fill_between(x_of(x), lo, hi, step="post", linewidth=0, **style)
+
+
+def plot_decoded(path: str, env, png: Path) -> None:
     """A decoded ``.hippo`` file (and its original and error, when known), one panel per
-    channel; ``kept``: (index, times, values, original) pieces from ``decode_to_csv``."""
+    channel: lines, or min-max bands per bucket when there are more samples than pixels;
+    dates on the x axis for ISO times; the bound dashed around the error; bytes and ratio in
+    the title."""
     import os
 
     from ..formats.hippo_file import TIME_ISO, open_hippo
 
     plt = _pyplot()
-    h = open_hippo(path, salvage=True).header
-    idx = np.concatenate([k[0] for k in kept]) if kept else np.empty(0)
-    values = np.concatenate([k[2] for k in kept]) if kept else np.empty((0, len(h.channels)))
-    has_orig = bool(kept) and kept[0][3] is not None
-    orig = np.concatenate([k[3] for k in kept]) if has_orig else None
-    x = idx
-    if h.time_column is not None and kept:
-        t = np.concatenate([k[1] for k in kept])
-        x = (t * 1e6).astype("datetime64[us]") if h.time_kind == TIME_ISO else t
+    hf = open_hippo(path, salvage=True)
+    h = hf.header
+    has_orig = "original" in env.lo
+    iso = h.time_column is not None and h.time_kind == TIME_ISO
+
+    def x_of(x: np.ndarray) -> np.ndarray:
+        return (x * 1e6).astype("datetime64[us]") if iso else x
+
     columns = h.channels[:MAX_PANELS]
     rows = len(columns) * (2 if has_orig else 1)
     heights = [3, 1] * len(columns) if has_orig else [3] * len(columns)
@@ -153,23 +164,24 @@ def plot_decoded(path: str, kept: list, png: Path) -> None:
     for c, name in enumerate(columns):
         ax = axes[c * (2 if has_orig else 1)]
         if has_orig:
-            ax.plot(x, orig[:, c], color="0.55", lw=1.6, label="original")
-        ax.plot(x, values[:, c], color="C0", lw=0.9, label="decoded")
+            _band(ax, env, "original", c, x_of, color="0.55", lw=1.6, label="original")
+        _band(ax, env, "decoded", c, x_of, color="C0", lw=0.9, alpha=0.8, label="decoded")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
         if has_orig:
             err_ax = axes[c * 2 + 1]
-            err_ax.plot(x, values[:, c] - orig[:, c], color="C3", lw=0.6)
+            _band(err_ax, env, "error", c, x_of, color="C3", lw=0.6)
             for sign in (-1, 1):
                 err_ax.axhline(sign * h.max_errors[c], color="0.3", lw=0.6, ls="--")
             err_ax.set_ylabel(f"error\n(bound {h.max_errors[c]:.3g})")
             err_ax.grid(alpha=0.3)
     size = os.path.getsize(path)
-    n = sum(count for _, count, _ in open_hippo(path, salvage=True).scan())
+    n = sum(count for _, count, _ in hf.scan())
     ratio = f", {8 * n * len(h.channels) / size:.1f}x vs float64" if n else ""
-    fig.suptitle(f"{os.path.basename(path)}: {size:,} bytes{ratio}; every sample within "
-                 "its bound", fontsize="medium")
+    band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
+    fig.suptitle(f"{os.path.basename(path)}: {n:,} samples, {size:,} bytes{ratio}; every "
+                 f"sample within its bound{band}", fontsize="medium")
     axes[-1].set_xlabel(h.time_column or "sample")
     fig.tight_layout()
     _save(fig, png)

@@ -1,0 +1,50 @@
+"""What a plot of a long series keeps: the min and max of every bucket of consecutive samples
+(about one bucket per pixel), so that 10^5+ samples stay readable - spikes included - in
+bounded memory."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Buckets across a plot (about its width in pixels).
+WIDTH = 2000
+
+
+class Envelope:
+    """Min/max per bucket of ``size`` samples of named (L, C) series, fed chunk by chunk.
+
+    ``total``: how many samples will come (positions 0..total-1 of the plotted range).
+    """
+
+    def __init__(self, total: int, channels: int, width: int = WIDTH) -> None:
+        self.size = max(1, math.ceil(total / width))
+        self.buckets = max(1, math.ceil(total / self.size))
+        self.channels = channels
+        self.x = np.full(self.buckets, np.nan)  # where each bucket starts (index or time)
+        self.lo: dict[str, np.ndarray] = {}
+        self.hi: dict[str, np.ndarray] = {}
+
+    def add(self, pos: np.ndarray, x: np.ndarray, **series: np.ndarray) -> None:
+        """``pos`` (L,) positions in the plotted range, ``x`` (L,) their plot coordinates,
+        ``series``: name -> (L, C) values (NaN: no value)."""
+        if not len(pos):
+            return
+        b = np.asarray(pos, dtype=np.int64) // self.size
+        first = np.r_[True, b[1:] != b[:-1]]
+        fill = np.isnan(self.x[b[first]])
+        self.x[b[first][fill]] = np.asarray(x, dtype=np.float64)[first][fill]
+        for name, v in series.items():
+            if name not in self.lo:
+                self.lo[name] = np.full((self.buckets, self.channels), np.inf)
+                self.hi[name] = np.full((self.buckets, self.channels), -np.inf)
+            v = np.asarray(v, dtype=np.float64)
+            np.fmin.at(self.lo[name], b, np.where(np.isnan(v), np.inf, v))
+            np.fmax.at(self.hi[name], b, np.where(np.isnan(v), -np.inf, v))
+
+    def band(self, name: str, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, low, high) of channel c of ``name``, buckets without values dropped."""
+        lo, hi = self.lo[name][:, c], self.hi[name][:, c]
+        keep = np.isfinite(lo) & np.isfinite(self.x)
+        return self.x[keep], lo[keep], hi[keep]
