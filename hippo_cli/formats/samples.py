@@ -16,11 +16,15 @@ from .source import Samples
 
 def open_samples(path: str, columns: list[str] | None = None,
                  time_column: str | None = None) -> Samples:
-    """CSV (or ``-`` for stdin) or ``.npy``, chosen by the file name.
+    """CSV (or ``-`` for stdin), ``.npy`` or Parquet, chosen by the file name.
 
     ``.npy`` columns are named ``col0, col1, ...``; ``columns`` picks some, ``time_column``
     makes one the sample times (the blocks then end with it).
     """
+    if path != "-" and path.lower().endswith((".parquet", ".pq")):
+        from .parquet_input import open_parquet
+
+        return open_parquet(path, columns, time_column)
     if path == "-" or not path.lower().endswith(".npy"):
         return open_csv(path, columns, time_column=time_column)
     named = [*(columns or []), *([time_column] if time_column else [])]

@@ -27,7 +27,7 @@ class Samples:
 
     name: str
     columns: list[str]
-    kind: str  # "csv" or "npy"
+    kind: str  # "csv", "npy" or "parquet"
     size_bytes: int | None
     source: Iterator[tuple[int, np.ndarray]] = field(repr=False, default_factory=lambda: iter(()))
     bytes_read: int = 0
@@ -41,6 +41,7 @@ class Samples:
     def where(self, line: int) -> str:
         """``"name, line 12"`` (CSV) or ``"name, row 11"`` (.npy)."""
         return f"{self.name}, line {line}" if self.kind == "csv" else f"{self.name}, row {line}"
+
 
     def map_blocks(self, fn: Callable[[np.ndarray], np.ndarray]) -> None:
         """Apply ``fn`` to every block still to come (e.g. to pick columns)."""

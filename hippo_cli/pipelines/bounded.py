@@ -93,7 +93,7 @@ def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
     if samples.time_column is None:
         return HippoHeader(list(samples.columns), bounds)
     text = samples.time_text or ""
-    if samples.kind == "csv" and looks_like_iso(text):
+    if samples.kind in ("csv", "parquet") and looks_like_iso(text):
         return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_ISO,
                            iso_pattern(text))
     return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_NUMBERS)

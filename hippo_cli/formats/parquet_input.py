@@ -1,0 +1,110 @@
+"""Parquet input (the ``parquet`` extra: pyarrow), read batch by batch with the same column,
+time and NaN rules as CSV."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..atomic import note_read
+from ..engine.params import MAX_CHANNELS
+from ..errors import DataError, ParameterError
+from .csv_input import TIME_NAMES, check_increasing, numeric_columns
+from .source import CHUNK_VALUES, Samples
+from .timestamps import first_unreadable, to_seconds
+
+
+def open_parquet(path: str, columns: list[str] | None = None,
+                 time_column: str | None = None) -> Samples:
+    """Open a Parquet file as chunked samples (rows numbered from 0 in messages)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ParameterError("reading Parquet needs pyarrow: pip install 'hippo-cli[parquet]'") \
+            from None
+    note_read(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as err:  # a damaged or foreign file: one line
+        raise DataError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
+    names = list(pf.schema_arrow.names)
+    head = next(pf.iter_batches(batch_size=200), None)
+    if head is None:
+        raise DataError(f"{path}: no data (empty Parquet file)")
+    sniff = head.to_pandas()
+    if time_column is not None and time_column not in names:
+        raise DataError(f"{path}: no time column {time_column!r} (columns: {', '.join(names)})")
+    notes: list[str] = []
+    if columns:
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise DataError(f"{path}: no column {missing[0]!r} (columns: {', '.join(names)})")
+        chosen = list(dict.fromkeys(columns))
+    else:
+        chosen = [c for c in numeric_columns(sniff, exclude=[time_column])
+                  if sniff[c].dtype.kind in "biuf"]
+        timelike = [c for c in chosen if c.strip().lower() in TIME_NAMES]
+        if timelike and len(chosen) > len(timelike):
+            chosen = [c for c in chosen if c not in timelike]
+            notes.append(f"left out {', '.join(timelike)}: named like a time column (use "
+                         f"--time-column {timelike[0]}, or --column {timelike[0]} for data)")
+        left_out = [c for c in names if c not in chosen and c != time_column
+                    and c not in timelike]
+        if left_out:
+            notes.append(f"left out non-numeric column(s): {', '.join(left_out)}")
+        if not chosen:
+            raise DataError(f"{path}: no numeric column")
+    if time_column in chosen:
+        raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
+    if len(chosen) > MAX_CHANNELS:
+        raise DataError(f"{path}: {len(chosen)} columns to encode, more than hippo encodes at "
+                        f"once ({MAX_CHANNELS}); choose some with --column")
+    samples = Samples(path, chosen, "parquet", os.path.getsize(path), notes=notes,
+                      time_column=time_column)
+    if time_column is not None:
+        first = sniff[time_column].dropna()
+        if len(first):
+            value = first.iloc[0]
+            samples.time_text = (value.isoformat() if hasattr(value, "isoformat")
+                                 else str(value))
+    wanted = chosen + ([time_column] if time_column else [])
+    rows = max(1, CHUNK_VALUES // len(wanted))
+    samples.source = _chunks(pf, samples, wanted, rows)
+    return samples
+
+
+def _chunks(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
+    import pandas as pd
+
+    start, prev = 0, None
+    for batch in pf.iter_batches(batch_size=rows, columns=wanted):
+        frame = batch.to_pandas()
+        block = np.empty((len(frame), len(wanted)))
+        if samples.time_column:
+            stamps = frame[samples.time_column]
+            if stamps.dtype.kind == "M":  # a timestamp column: seconds since 1970, UTC
+                ts = pd.to_datetime(stamps, utc=True)
+                values = np.asarray((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1),
+                                    dtype=float)
+            else:
+                values = to_seconds(stamps)
+            bad = first_unreadable(stamps, values)
+            if bad is not None:
+                raise DataError(f"{samples.where(start + bad)}: time {str(stamps.iloc[bad])!r} is "
+                                "not a number or a timestamp")
+            block[:, -1] = values
+            prev = check_increasing(values, stamps.astype(str).tolist(), prev, samples, start)
+        for j, col in enumerate(samples.columns):
+            series = frame[col]
+            if series.dtype.kind not in "biuf":
+                series = pd.to_numeric(series, errors="coerce")
+            block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        done = (start + len(frame)) / max(pf.metadata.num_rows, 1)
+        samples.bytes_read = int(samples.size_bytes * min(1.0, done))  # for the progress bar
+        yield start, block
+        start += len(frame)
+
+
+
