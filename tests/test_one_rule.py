@@ -137,3 +137,16 @@ def test_reconstruct_refuses_samples_outside_the_history():
     c = enc.update(np.arange(10.0))[-1]
     with pytest.raises(ParameterError, match="history 0..9"):
         enc.reconstruct(c, 9, np.array([10**6]))
+
+
+def test_stream_leaves_out_a_timestamp_column_as_compress_does(tmp_path):
+    text = "when,v\n2026-01-01T00:00:00,1\n2026-01-01T00:00:01,2\n"
+    res = hippo("stream", "-N", 2, input=text)
+    assert res.exit_code == 0 and "left out when" in res.stderr
+    assert res.stdout.splitlines()[0] == "step,c0,c1"
+    src = tmp_path / "s.csv"
+    src.write_text(text)
+    res = hippo("compress", src, "-N", 2, "-q")
+    assert res.exit_code == 0
+    res = hippo("stream", "-N", 2, "-t", "when", input=text)
+    assert res.exit_code == 0 and res.stdout.splitlines()[0] == "step,time,c0,c1"

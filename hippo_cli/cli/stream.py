@@ -89,7 +89,7 @@ def stream(
     check_every(every)
     run_stream(enc, every=every, nan=value(nan), state_path=state, header=header,
                interrupted=Interrupted, checkpoint_every=checkpoint_every,
-               time_column=time_column)
+               time_column=time_column, on_note=say)
 
 
 def _stream_bounded(ctx: typer.Context, max_error: str, output: str | None, nan: str,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from .csv_input import MAX_CHANNELS, is_number
+from .csv_input import MAX_CHANNELS, TIME_NAMES, is_number
 from .nan_policy import NanFilter
-from .timestamps import first_unreadable, to_seconds
+from .timestamps import first_unreadable, looks_like_iso, to_seconds
 
 
 class LineParser:
@@ -29,6 +29,9 @@ class LineParser:
         self.time_column = time_column
         self.time_index: int | None = None
         self.first_time: str | None = None  # the first time field as written
+        self.drop: list[int] = []  # columns left out (times named or written like times)
+        self.notes: list[str] = []
+        self._checked_first = False
         self._nan = NanFilter(nan, [])
 
     def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
@@ -77,6 +80,11 @@ class LineParser:
                                                         if p.strip())):
             self._header(parts)
             return None
+        if self.names is not None and not self._checked_first and self.time_column is None:
+            self._leave_out_timestamps(parts)
+        for i in self.drop:
+            if i < len(parts):
+                parts.pop(i)
         stamp = None
         if self.time_index is not None:
             if len(parts) != (self.channels or 0) + 1:
@@ -94,6 +102,25 @@ class LineParser:
             raise DataError(f"line {self.lineno}: not a number: "
                             f"{bad[:40].decode('utf-8', 'replace')!r}") from None
         return row, stamp
+
+    def _leave_out_timestamps(self, parts: list[bytes]) -> None:
+        """The first data line: columns named like a time, or holding ISO timestamps, are left
+        out as ``compress`` leaves them out (``--time-column`` uses them as times)."""
+        self._checked_first = True
+        names = self.names or []
+        if len(parts) != len(names):
+            return
+        drop = [i for i, (n, p) in enumerate(zip(names, parts))
+                if n.strip().lower() in TIME_NAMES
+                or (not is_number(p) and looks_like_iso(p.decode("utf-8", "replace")))]
+        if drop and len(drop) < len(names):
+            self.drop = sorted(drop, reverse=True)
+            left = [names[i] for i in sorted(drop)]
+            self.notes.append(f"left out {', '.join(left)}: times, not data (--time-column "
+                              f"{left[0]} uses them as the sample times)")
+            self.names = [n for i, n in enumerate(names) if i not in drop]
+            if self.channels == len(names):
+                self._set_channels(len(self.names), self.names)
 
     def _header(self, parts: list[bytes]) -> None:
         try:

@@ -115,6 +115,7 @@ def run_stream(
     time_column: str | None = None,
     infd: int | None = None,
     out=None,
+    on_note=None,
 ) -> int:
     """Encode lines from ``infd`` (stdin) and write CSV rows to ``out`` (stdout) live.
 
@@ -173,7 +174,7 @@ def run_stream(
                 signals.end()
 
         try:
-            _read_batches(read, parser, encode)
+            _read_batches(read, parser, encode, on_note)
             if timed and enc.steps == 0 and len(held):
                 raise DataError("a timed legt/lagt stream needs two samples (the first "
                                 "interval sets the first step; or use --init steady)")
@@ -277,7 +278,7 @@ def run_stream_bounded(
             signals.end()
 
         try:
-            _read_batches(read, parser, consume)
+            _read_batches(read, parser, consume, on_note)
         finally:
             signals.busy = False
             w = state["writer"]
@@ -300,7 +301,7 @@ def _frame_size(frame: tuple[int, int, int]) -> int:
     return frame_head_size(frame[1], frame[2]) + frame[2]
 
 
-def _read_batches(read, parser: LineParser, consume) -> None:
+def _read_batches(read, parser: LineParser, consume, on_note=None) -> None:
     """Read stdin to EOF; every batch of complete lines becomes rows (L, C[+1]) passed to
     ``consume`` as soon as it has arrived. Raises the first bad line's error after the rows
     before it were consumed."""
@@ -343,6 +344,8 @@ def _read_batches(read, parser: LineParser, consume) -> None:
             lines = [tail] if tail.strip() else []
         if lines:
             x, error = parser.parse(lines)
+            while parser.notes and on_note is not None:
+                on_note(parser.notes.pop(0))
             if len(x):
                 consume(x)
             if error is not None:
