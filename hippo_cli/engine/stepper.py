@@ -14,6 +14,7 @@ import numpy as np
 from .. import measures
 from ..discretize import discretize, discretize_many, legs_clock_time, legs_tau, legs_zoh_step
 from ..errors import DataError, ParameterError
+from . import blocks
 from .emission import count_emitted
 from .params import EncoderParams
 
@@ -128,9 +129,47 @@ class Stepper:
     def run(self, x2: np.ndarray, state: np.ndarray, step0: int, every: int,
             out: np.ndarray) -> int:
         """Advance ``state`` (N, C) through ``x2`` (L, C) whose first sample is step
-        ``step0`` of the history; write the emitted rows to ``out`` (R, C, N); return R."""
+        ``step0`` of the history; write the emitted rows to ``out`` (R, C, N); return R.
+
+        Time-invariant measures emitting every T-th state (:func:`blocks.block_length`) run
+        their full blocks through the block engine and only the partial blocks at either
+        end through the per-sample kernels, so rows and final state land where they would."""
+        p = self.params
+        T = 0 if p.spec.kernel == "legs" else blocks.block_length(every, p.N)
+        head = min(len(x2), -step0 % T) if T else 0
+        nb = (len(x2) - head) // T if T else 0
+        ops = self._block_operators(T) if nb else None
+        if ops is None:
+            return self._run_samples(x2, state, step0, every, out)
+        mid = head + nb * T
+        written = self._run_samples(x2[:head], state, step0, every, out)
+        written += blocks.run_blocks(ops, x2[head:mid], state, step0 + head, every,
+                                     out[written:])
+        return written + self._run_samples(x2[mid:], state, step0 + mid, every, out[written:])
+
+    def _block_operators(self, T: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(Abar^T, K) of the block engine for blocks of T samples (or None: not finite)."""
+        p = self.params
+        key = (p.measure, p.N, p.method, self.fixed_step(),
+               tuple(sorted(p.measure_params.items())))
+        return blocks.operators(key, T, self._dense_system)
+
+    def _dense_system(self) -> tuple[np.ndarray, np.ndarray]:
+        """The dense (Abar, Bbar), built here for lagt with a GBT method (which has none)."""
+        if self.Abar is not None and self.Bbar is not None:
+            return self.Abar, self.Bbar
+        p = self.params
+        with np.errstate(all="ignore"):
+            A, B = measures.transition(p.measure, p.N, **p.measure_params)
+            return discretize(A, B, self.fixed_step(), p.method)
+
+    def _run_samples(self, x2: np.ndarray, state: np.ndarray, step0: int, every: int,
+                     out: np.ndarray) -> int:
+        """:meth:`run` one sample at a time (the per-sample kernels)."""
         from .. import _kernels  # numba is imported only when samples are encoded
 
+        if len(x2) == 0:
+            return 0
         p = self.params
         kernel = p.spec.kernel
         if kernel == "legs":
