@@ -39,7 +39,8 @@ class Stepper:
 
     Attributes: ``A`` (N, N), ``B`` (N,) continuous, ``Abar``/``Bbar`` the fixed-step
     discretisation of the time-invariant measures (all None for legs and for lagt with a
-    GBT method, whose O(N) kernels need no matrix: memory stays O(N)); ``norm1`` =
+    GBT method, whose O(N) kernels need no matrix: memory stays O(N), unless the block
+    engine of :mod:`.blocks` runs, N <= 1024); ``norm1`` =
     ||A||_1; ``steady`` (N,) the state of a constant unit signal for ``init="steady"``
     (else None). Parameters whose
     discretisation is not finite raise :class:`ParameterError`.
@@ -135,7 +136,9 @@ class Stepper:
         their full blocks through the block engine and only the partial blocks at either
         end through the per-sample kernels, so rows and final state land where they would."""
         p = self.params
-        T = 0 if p.spec.kernel == "legs" else blocks.block_length(every, p.N)
+        kernel = p.spec.kernel
+        fast = kernel == "lagt" and p.method != "zoh"  # the O(N) kernel
+        T = 0 if kernel == "legs" else blocks.block_length(every, p.N, fast)
         head = min(len(x2), -step0 % T) if T else 0
         nb = (len(x2) - head) // T if T else 0
         ops = self._block_operators(T) if nb else None

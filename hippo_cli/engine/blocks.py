@@ -1,0 +1,150 @@
+"""The block engine: a time-invariant system advanced a block of T samples at a time.
+
+For ``c_k = Abar c_{k-1} + Bbar f_k`` the state after a block of T samples is::
+
+    c_end = Abar^T c_start + K f_block,   K = [Abar^(T-1) Bbar, ..., Abar Bbar, Bbar]  (N, T)
+
+so the inputs of all full blocks of a chunk enter through ONE matrix product
+``F (nblocks, T) @ K^T`` per channel group (BLAS), and a short sequential carry
+``c_{b+1} = Abar^T c_b + contrib_b`` (one N x N matvec per block) links the blocks. It pays
+when only the block ends are wanted (``every`` a multiple of T) and T is not small: the
+per-sample path costs N^2 (dense) per sample, the block path about 2 N + 2 N^2 / T.
+
+Pure numpy. The operators (Abar^T, K) of a parameter set and block length are built once
+(K by doubling from Bbar, Abar^T by repeated squaring) and kept in a small LRU.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import numpy as np
+
+#: The switch. Off: the block path changes rounding (to ~1e-13 relative), so a stream no longer
+#: gives bit-identical coefficients for every = 1 and every = T, nor across splits into
+#: update calls / save-load mid-block (tests/test_more_measures.py::
+#: test_round_trip_through_the_cli asserts bit equality); on once that is accepted.
+ENABLED = False
+#: Shortest block (and shortest ``every``) the block engine takes: below it the Python carry
+#: (a few microseconds per block) costs more than the per-sample kernels save.
+BLOCK_MIN = 64
+#: ... and T N must be at least this (dense per-sample kernels: N^2 per sample) or
+#: BLOCK_MIN_WORK_FAST (lagt's O(N) kernel, about 4x faster per sample): small N step fast
+#: one sample at a time (measured: N = 16, C = 1 breaks even near T = 64 dense, T = 128 lagt).
+BLOCK_MIN_WORK = 1024
+BLOCK_MIN_WORK_FAST = 4096
+#: K (N, T) is at most this many bytes: a longer ``every`` uses a block length dividing it.
+BLOCK_MAX_BYTES = 32 << 20
+#: How many block counts per emitted row are tried for an ``every`` longer than K allows.
+DIVISOR_SEARCH = 1024
+#: Largest N the block engine takes (the dense measures' own limit).
+BLOCK_MAX_N = 1024
+#: How many (parameters, T) operator pairs the LRU keeps, and at most how many bytes.
+CACHE_SIZE = 8
+CACHE_BYTES = 128 << 20
+#: Blocks per matrix product: keeps the (blocks, N, C) contributions near this many bytes.
+GROUP_BYTES = 8 << 20
+
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()  # encoders may run in threads (the kernels release the GIL)
+
+
+def block_length(every: int, N: int, fast_kernel: bool = False) -> int:
+    """The block length T for emitting every ``every``-th state of an order-``N`` system,
+    or 0 when the per-sample kernels should run (``fast_kernel``: they are O(N) per sample,
+    not N^2). T divides ``every``."""
+    if not ENABLED or N > BLOCK_MAX_N:
+        return 0
+    work = BLOCK_MIN_WORK_FAST if fast_kernel else BLOCK_MIN_WORK
+    low = max(BLOCK_MIN, -(-work // N))
+    high = BLOCK_MAX_BYTES // (8 * N)
+    if every < low:
+        return 0
+    if every <= high:
+        return every
+    # the longest divisor of every in [low, high]: every / q for the smallest q that divides
+    q0 = -(-every // high)
+    for q in range(q0, q0 + DIVISOR_SEARCH):
+        if every % q == 0:
+            return every // q if every // q >= low else 0
+    return 0
+
+
+def build_operators(Abar: np.ndarray, Bbar: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Abar^T (N, N), K (N, T)) with column T - 1 - j of K equal to Abar^j Bbar.
+
+    K doubles: with its last m columns known and P = Abar^m, the m columns before them are
+    P @ (the last m), so log2(T) matrix products build it; Abar^T by repeated squaring."""
+    N = Abar.shape[0]
+    K = np.empty((N, T))
+    K[:, T - 1] = Bbar
+    P = Abar.copy()  # Abar^m
+    m = 1
+    with np.errstate(all="ignore"):
+        while m < T:
+            k = min(m, T - m)
+            K[:, T - m - k:T - m] = P @ K[:, T - k:]
+            m += k
+            if m < T:
+                P = P @ P
+        AdT = np.linalg.matrix_power(Abar, T)
+    return np.ascontiguousarray(AdT), K
+
+
+def operators(key: Hashable, T: int,
+              system: Callable[[], tuple[np.ndarray, np.ndarray]]
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached (Abar^T, K) of the system ``key`` (``system()`` gives its (Abar, Bbar)) for
+    blocks of T; None when they are not finite (the per-sample path then reports the
+    overflow where it happens)."""
+    full = (key, T)
+    with _cache_lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            return _cache[full]
+    Abar, Bbar = system()
+    AdT, K = build_operators(Abar, Bbar, T)
+    ops = (AdT, K) if np.all(np.isfinite(AdT)) and np.all(np.isfinite(K)) else None
+    with _cache_lock:
+        _cache[full] = ops
+        while len(_cache) > 1 and (len(_cache) > CACHE_SIZE or sum(
+                a.nbytes + k.nbytes for a, k in filter(None, _cache.values())) > CACHE_BYTES):
+            _cache.popitem(last=False)
+    return ops
+
+
+def run_blocks(ops: tuple[np.ndarray, np.ndarray], x2: np.ndarray, state: np.ndarray,
+               step0: int, every: int, out: np.ndarray) -> int:
+    """Advance ``state`` (N, C) through ``x2`` (nblocks * T, C) whose first sample is step
+    ``step0`` (a multiple of T, and T divides ``every``); write the state after each block
+    that ends an emitted step to ``out`` (R, C, N); return R."""
+    AdT, K = ops
+    N, T = K.shape
+    L, C = x2.shape
+    nb = L // T
+    assert nb * T == L and step0 % T == 0 and every % T == 0
+    X = x2.reshape(nb, T, C)
+    AdTT = np.ascontiguousarray(AdT.T)
+    KT = K.T
+    per = every // T  # blocks per emitted row
+    group = max(1, GROUP_BYTES // (8 * max(N, T) * C))
+    rows = 0
+    c = np.ascontiguousarray(state.T)  # (C, N): rows of out
+    tmp = np.empty_like(c)
+    # an overflow is the caller's to report (as the per-sample kernels, silently here)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for g0 in range(0, nb, group):
+            g1 = min(nb, g0 + group)
+            # channels to rows: (blocks * C, T) @ K^T, one BLAS product
+            F = X[g0:g1, :, 0] if C == 1 else X[g0:g1].transpose(0, 2, 1).reshape(-1, T)
+            contrib = (F @ KT).reshape(g1 - g0, C, N)
+            for b in range(g1 - g0):
+                np.dot(c, AdTT, out=tmp)
+                np.add(tmp, contrib[b], out=c)
+                if (step0 // T + g0 + b + 1) % per == 0:
+                    out[rows] = c
+                    rows += 1
+    state[:, :] = c.T
+    return rows
