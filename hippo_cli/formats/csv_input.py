@@ -163,6 +163,29 @@ def open_csv(
         sniff = pd.read_csv(io.BytesIO(head), skiprows=skip, **read_kw)
     except (ValueError, pd.errors.ParserError) as err:
         raise DataError(f"{name}: unreadable CSV ({first_line(err)})") from None
+    chosen, notes = choose_columns(name, names, sniff, columns, time_column)
+    if sep != ",":
+        notes.append(f"read as {'semicolon' if sep == ';' else 'tab'}-separated"
+                     + (" with decimal commas" if decimal == "," else ""))
+    rows_per_chunk = max(1, chunk_values // len(chosen))
+    stream = _Prefixed(head, raw, name, len(head_lines))
+    buffered = io.BufferedReader(stream, buffer_size=1 << 20)
+    samples = Samples(name, chosen, "csv", size, notes=notes, time_column=time_column)
+    if time_column is not None:
+        stamps = sniff[time_column].dropna()
+        samples.time_text = str(stamps.iloc[0]).strip() if len(stamps) else None
+    samples.source = _csv_chunks(
+        buffered, stream, raw, samples, skip, rows_per_chunk, read_kw, path != "-"
+    )
+    return samples
+
+
+def choose_columns(name: str, names: list[str], sniff: Any, columns: list[str] | None,
+                   time_column: str | None) -> tuple[list[str], list[str]]:
+    """(the columns to encode, notes) of a table whose first rows are ``sniff``: the ones
+    asked for, else the numeric ones - less columns named like a time, which are left out
+    with a note, as are non-numeric ones (naming any that hold timestamps). The one rule for
+    CSV, Parquet and (through the same names) ``hippo stream``."""
     notes: list[str] = []
     if time_column is not None and time_column not in names:
         raise DataError(f"{name}: no time column {time_column!r} (columns: {', '.join(names)})")
@@ -193,25 +216,12 @@ def open_csv(
                             else ""))
         if not chosen:
             raise DataError(f"{name}: no numeric column")
-    if sep != ",":
-        notes.append(f"read as {'semicolon' if sep == ';' else 'tab'}-separated"
-                     + (" with decimal commas" if decimal == "," else ""))
+    if time_column in chosen:
+        raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
     if len(chosen) > MAX_CHANNELS:
         raise DataError(f"{name}: {len(chosen)} columns to encode, more than hippo encodes at "
                         f"once ({MAX_CHANNELS}); choose some with --column")
-    rows_per_chunk = max(1, chunk_values // len(chosen))
-    stream = _Prefixed(head, raw, name, len(head_lines))
-    buffered = io.BufferedReader(stream, buffer_size=1 << 20)
-    if time_column in chosen:
-        raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
-    samples = Samples(name, chosen, "csv", size, notes=notes, time_column=time_column)
-    if time_column is not None:
-        stamps = sniff[time_column].dropna()
-        samples.time_text = str(stamps.iloc[0]).strip() if len(stamps) else None
-    samples.source = _csv_chunks(
-        buffered, stream, raw, samples, skip, rows_per_chunk, read_kw, path != "-"
-    )
-    return samples
+    return chosen, notes
 
 
 def _dialect(lines: list[str]) -> tuple[str, str]:
@@ -247,6 +257,8 @@ def numeric_columns(frame: Any, exclude: list[str | None] = ()) -> list[str]:
         series = frame[col]
         if series.dtype.kind in "biuf":
             out.append(col)
+            continue
+        if series.dtype.kind in "mM":  # timestamps and durations are times, not data
             continue
         nonempty = series.dropna()
         if len(nonempty) == 0 or pd.to_numeric(nonempty, errors="coerce").notna().any():

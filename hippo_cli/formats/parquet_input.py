@@ -9,9 +9,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..atomic import note_read
-from ..engine.params import MAX_CHANNELS
 from ..errors import DataError, ParameterError
-from .csv_input import TIME_NAMES, check_increasing, numeric_columns
+from .csv_input import check_increasing, choose_columns
 from .source import CHUNK_VALUES, Samples
 from .timestamps import first_unreadable, to_seconds
 
@@ -34,33 +33,7 @@ def open_parquet(path: str, columns: list[str] | None = None,
     if head is None:
         raise DataError(f"{path}: no data (empty Parquet file)")
     sniff = head.to_pandas()
-    if time_column is not None and time_column not in names:
-        raise DataError(f"{path}: no time column {time_column!r} (columns: {', '.join(names)})")
-    notes: list[str] = []
-    if columns:
-        missing = [c for c in columns if c not in names]
-        if missing:
-            raise DataError(f"{path}: no column {missing[0]!r} (columns: {', '.join(names)})")
-        chosen = list(dict.fromkeys(columns))
-    else:
-        chosen = [c for c in numeric_columns(sniff, exclude=[time_column])
-                  if sniff[c].dtype.kind in "biuf"]
-        timelike = [c for c in chosen if c.strip().lower() in TIME_NAMES]
-        if timelike and len(chosen) > len(timelike):
-            chosen = [c for c in chosen if c not in timelike]
-            notes.append(f"left out {', '.join(timelike)}: named like a time column (use "
-                         f"--time-column {timelike[0]}, or --column {timelike[0]} for data)")
-        left_out = [c for c in names if c not in chosen and c != time_column
-                    and c not in timelike]
-        if left_out:
-            notes.append(f"left out non-numeric column(s): {', '.join(left_out)}")
-        if not chosen:
-            raise DataError(f"{path}: no numeric column")
-    if time_column in chosen:
-        raise ParameterError(f"--time-column {time_column!r} cannot also be a --column")
-    if len(chosen) > MAX_CHANNELS:
-        raise DataError(f"{path}: {len(chosen)} columns to encode, more than hippo encodes at "
-                        f"once ({MAX_CHANNELS}); choose some with --column")
+    chosen, notes = choose_columns(path, names, sniff, columns, time_column)
     samples = Samples(path, chosen, "parquet", os.path.getsize(path), notes=notes,
                       time_column=time_column)
     if time_column is not None:
