@@ -20,6 +20,16 @@ def _temporaries(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if "hippo-tmp" in p.name]
 
 
+def _wait_for_a_temporary(proc: subprocess.Popen, folder: Path) -> None:
+    """Until the running compress has its temporary output (then a little more)."""
+    deadline = time.monotonic() + 60
+    while not _temporaries(folder):
+        assert proc.poll() is None, "compress ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.3)
+
+
 @pytest.mark.slow
 def test_sigkill_during_compress_keeps_the_old_output(tmp_path):
     small = tmp_path / "small.npy"
@@ -32,12 +42,7 @@ def test_sigkill_during_compress_keeps_the_old_output(tmp_path):
     # zoh LegS is the slowest path: the run lasts long enough to be killed in the middle
     proc = subprocess.Popen([*HIPPO, "compress", str(big), "-o", str(out), "--method", "zoh",
                              "-N", "64", "--every", "1000", "-q"])
-    deadline = time.monotonic() + 60
-    while not _temporaries(tmp_path):
-        assert proc.poll() is None, "compress ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.3)
+    _wait_for_a_temporary(proc, tmp_path)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert (out.read_bytes(), Path(str(out) + ".json").read_bytes()) == before
@@ -54,12 +59,7 @@ def test_sigterm_during_compress_removes_its_temporaries(tmp_path):
     out = tmp_path / "out.npy"
     proc = subprocess.Popen([*HIPPO, "compress", str(big), "-o", str(out), "--method", "zoh",
                              "-N", "64", "--every", "1000", "-q"], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not _temporaries(tmp_path):
-        assert proc.poll() is None, "compress ended before it could be stopped"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.3)
+    _wait_for_a_temporary(proc, tmp_path)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
