@@ -150,3 +150,20 @@ def test_stream_leaves_out_a_timestamp_column_as_compress_does(tmp_path):
     assert res.exit_code == 0
     res = hippo("stream", "-N", 2, "-t", "when", input=text)
     assert res.exit_code == 0 and res.stdout.splitlines()[0] == "step,time,c0,c1"
+
+
+def test_metrics_warn_when_a_reconstruction_leaves_the_range():
+    from hippo_cli.pipelines.metrics import ErrorMetrics
+
+    truth = np.linspace(0.0, 100.0, 500)[:, None]
+    calm = ErrorMetrics(["cpu"])
+    calm.add(truth + 1.0, truth)
+    assert not any("leaves the original's range" in line for line in calm.lines())
+    wild = ErrorMetrics(["cpu"])
+    recon = truth.copy()
+    recon[250] = -40.0 - 100.0  # a spike far below the data
+    wild.add(recon, truth)
+    assert any("leaves the original's range by far (-140..100" in line
+               for line in wild.lines())
+    report = wild.report()[0]
+    assert report["max_abs_error"] == 140.0 + truth[250, 0] and report["scored"] == 500

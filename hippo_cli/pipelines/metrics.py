@@ -47,6 +47,8 @@ class ErrorMetrics:
             setattr(self, name, np.zeros(C))
         self.lo = np.full(C, np.inf)
         self.hi = np.full(C, -np.inf)
+        self.rec_lo = np.full(C, np.inf)  # the reconstruction's own range
+        self.rec_hi = np.full(C, -np.inf)
         self._pool = [np.empty(0) for _ in range(C)]
         self._rng = np.random.default_rng(0)
 
@@ -59,6 +61,8 @@ class ErrorMetrics:
         self.sum_abs += err.sum(axis=0)
         self.sum_sq += (err**2).sum(axis=0)
         self.max_abs = np.maximum(self.max_abs, err.max(axis=0, initial=0.0))
+        self.rec_lo = np.fmin(self.rec_lo, np.nanmin(values, axis=0, initial=np.inf))
+        self.rec_hi = np.fmax(self.rec_hi, np.nanmax(values, axis=0, initial=-np.inf))
         t = np.where(covered, truth, np.nan)
         self.lo = np.fmin(self.lo, np.nanmin(t, axis=0, initial=np.inf))
         self.hi = np.fmax(self.hi, np.nanmax(t, axis=0, initial=-np.inf))
@@ -106,6 +110,14 @@ class ErrorMetrics:
             out.append(f"{m['column']}: max abs error {fmt(m['max_abs_error'])}{bound}, RMSE "
                        f"{fmt(m['rmse'])}, MAE {fmt(m['mae'])}, p99 {fmt(m['p99_abs_error'])}, "
                        f"RMSE/std {fmt(m['rmse_over_std'])} over {m['scored']} samples")
+            c = self.columns.index(m["column"])
+            span = self.hi[c] - self.lo[c]
+            if span > 0 and (self.rec_lo[c] < self.lo[c] - span / 2
+                             or self.rec_hi[c] > self.hi[c] + span / 2):
+                out.append(f"warning: {m['column']}: the reconstruction leaves the original's "
+                           f"range by far ({self.rec_lo[c]:.4g}..{self.rec_hi[c]:.4g} against "
+                           f"{self.lo[c]:.4g}..{self.hi[c]:.4g}): these settings do not suit "
+                           "this series (try legs, a larger N, or --max-error)")
             if m["not_covered"]:
                 out.append(f"warning: {m['column']}: {m['not_covered']} samples are not covered "
                            "by the coefficients (outside the measure's window) and not scored")
