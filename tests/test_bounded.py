@@ -364,3 +364,22 @@ def test_plot_of_a_long_file_keeps_spikes_in_min_max_bands(tmp_path):
     assert hippo("compress", src, "-E", "1%", "-q").exit_code == 0
     res = hippo("reconstruct", tmp_path / "s.hippo", "--original", src, "--plot")
     assert res.exit_code == 0 and (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_zoom_from_to(tmp_path):
+    src = _csv(tmp_path / "z.csv", "when,v\n" + "".join(
+        f"2026-03-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z,{np.sin(i / 50):.5f}\n"
+        for i in range(7200)))
+    assert hippo("compress", src, "-E", "1%", "-t", "when", "-q").exit_code == 0
+    out = tmp_path / "z.hippo"
+    res = hippo("reconstruct", out, "--plot", "--from", "2026-03-01T01:00:00Z", "--to",
+                "2026-03-01T01:30:00Z", "--plot-file", tmp_path / "zoom.png")
+    assert res.exit_code == 0 and (tmp_path / "zoom.png").exists()
+    from hippo_cli.pipelines.bounded import plot_window
+
+    window, count, channels = plot_window(str(out), "2026-03-01T01:00:00Z",
+                                          "2026-03-01T01:30:00Z")
+    assert count == 1801 and channels == 1 and window[1] - window[0] == 1800.0
+    assert_clean_failure(hippo("reconstruct", out, "--plot", "--from", "2030-01-01"), 2,
+                         "select no sample")
+    assert_clean_failure(hippo("reconstruct", out, "--from", "5"), 2, "choose what --plot")

@@ -34,6 +34,10 @@ def reconstruct(
                                             "coefficients]."),
     plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
                                      "coefficients over time (<stem>.heatmap.png)."),
+    zoom_from: str | None = typer.Option(None, "--from", help=".hippo --plot: plot from this "
+                                         "time (as in the file) or sample index."),
+    zoom_to: str | None = typer.Option(None, "--to", help=".hippo --plot: plot up to this "
+                                       "time or sample index (inclusive)."),
     salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
                                  "before a corrupt one instead of stopping with an error."),
     nan: NanPolicy = NAN,
@@ -64,8 +68,10 @@ def reconstruct(
     if kind == "hippo":
         _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
                       step=step, row=row, all_rows=all_rows, plot_coeffs=plot_coeffs,
-                      metrics_json=metrics_json)
+                      metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
         return
+    if zoom_from is not None or zoom_to is not None:
+        raise ParameterError("--from/--to apply to the plot of a .hippo file")
     if salvage:
         raise ParameterError("--salvage applies to .hippo files")
     from ..formats.coefficients import load_coefficients
@@ -106,7 +112,7 @@ def reconstruct(
 def _decode_hippo(path: str, output: str | None, original: str | None, plot: bool,
                   plot_file: str | None, salvage: bool, nan: str, *, step: int | None,
                   row: int | None, all_rows: bool, plot_coeffs: bool,
-                  metrics_json: str | None) -> None:
+                  metrics_json: str | None, zoom: tuple[str | None, str | None]) -> None:
     from ..pipelines.bounded import decode_to_csv
 
     if step is not None or row is not None or all_rows or plot_coeffs:
@@ -119,12 +125,14 @@ def _decode_hippo(path: str, output: str | None, original: str | None, plot: boo
         check_output_path(png)
     write_csv = output is not None or not plot
     env = None
+    if (zoom[0] is not None or zoom[1] is not None) and not plot:
+        raise ParameterError("--from/--to choose what --plot shows")
     if plot:
-        from ..formats.hippo_file import open_hippo
+        from ..pipelines.bounded import plot_window
         from ..pipelines.envelope import Envelope
 
-        hf = open_hippo(path, salvage=True)
-        env = Envelope(sum(n for _, n, _ in hf.scan()), len(hf.header.channels))
+        window, count, channels = plot_window(path, *zoom)
+        env = Envelope(count, channels, window=window)
     stats = decode_to_csv(path, (output or "-") if write_csv else None, original=original,
                           salvage=salvage, nan=nan, envelope=env, on_note=say)
     if stats is not None and metrics_json is not None:

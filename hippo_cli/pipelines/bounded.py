@@ -165,6 +165,49 @@ def compress_bounded(
 
 
 # --------------------------------------------------------------------------- decoding
+def plot_window(path: str, start: str | None, end: str | None) -> tuple[tuple[float, float],
+                                                                       int, int]:
+    """((from, to) on the plot's axis, samples inside, channels) of ``--from/--to``: times
+    as written in the file (or numbers), sample indices for a file without times."""
+    import math
+
+    from ..formats.timestamps import to_seconds
+
+    hf = open_hippo(path, salvage=True)
+    timed = hf.header.time_column is not None
+
+    def value(text: str | None, default: float) -> float:
+        if text is None:
+            return default
+        v = float(to_seconds([text])[0]) if timed else float(text) if _is_num(text) else math.nan
+        if not math.isfinite(v):
+            raise ParameterError(f"--from/--to {text!r}: not a "
+                                 f"{'time of this file' if timed else 'sample index'}")
+        return v
+
+    window = (value(start, -math.inf), value(end, math.inf))
+    if window[0] > window[1]:
+        raise ParameterError("--from is after --to")
+    if not timed and start is None and end is None:
+        return window, sum(n for _, n, _ in hf.scan()), len(hf.header.channels)
+    count, first = 0, 0
+    for frame in hf.frames():  # count what the window holds (decoding is fast)
+        x = frame.times if timed else np.arange(first, first + len(frame.values))
+        count += int(((x >= window[0]) & (x <= window[1])).sum())
+        first += len(frame.values)
+    if count == 0:
+        raise ParameterError("--from/--to select no sample of the file")
+    return window, count, len(hf.header.channels)
+
+
+def _is_num(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _format_times(times: np.ndarray, header: HippoHeader) -> list[str]:
     if header.time_kind == TIME_ISO:
         return format_iso(times, header.time_pattern)

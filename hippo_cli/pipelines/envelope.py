@@ -18,23 +18,35 @@ class Envelope:
     ``total``: how many samples will come (positions 0..total-1 of the plotted range).
     """
 
-    def __init__(self, total: int, channels: int, width: int = WIDTH) -> None:
+    def __init__(self, total: int, channels: int, width: int = WIDTH,
+                 window: tuple[float, float] = (-math.inf, math.inf)) -> None:
         self.size = max(1, math.ceil(total / width))
         self.buckets = max(1, math.ceil(total / self.size))
         self.channels = channels
         self.x = np.full(self.buckets, np.nan)  # where each bucket starts (index or time)
         self.lo: dict[str, np.ndarray] = {}
         self.hi: dict[str, np.ndarray] = {}
+        self.window = window  # only samples whose plot coordinate lies in it are kept
+        self._next = 0  # position of the next kept sample
 
     def add(self, pos: np.ndarray, x: np.ndarray, **series: np.ndarray) -> None:
         """``pos`` (L,) positions in the plotted range, ``x`` (L,) their plot coordinates,
         ``series``: name -> (L, C) values (NaN: no value)."""
+        x = np.asarray(x, dtype=np.float64)
+        inside = (x >= self.window[0]) & (x <= self.window[1])
+        if not inside.all():  # a zoom: positions count the kept samples only
+            x = x[inside]
+            series = {k: np.asarray(v)[inside] for k, v in series.items()}
+            pos = self._next + np.arange(len(x))
+        self._next = (int(pos[-1]) + 1) if len(x) else self._next
         if not len(pos):
             return
         b = np.asarray(pos, dtype=np.int64) // self.size
+        if b[-1] >= self.buckets:
+            raise ValueError("more samples than the envelope was sized for")
         first = np.r_[True, b[1:] != b[:-1]]
         fill = np.isnan(self.x[b[first]])
-        self.x[b[first][fill]] = np.asarray(x, dtype=np.float64)[first][fill]
+        self.x[b[first][fill]] = x[first][fill]
         for name, v in series.items():
             if name not in self.lo:
                 self.lo[name] = np.full((self.buckets, self.channels), np.inf)
