@@ -383,3 +383,11 @@ def test_plot_zoom_from_to(tmp_path):
     assert_clean_failure(hippo("reconstruct", out, "--plot", "--from", "2030-01-01"), 2,
                          "select no sample")
     assert_clean_failure(hippo("reconstruct", out, "--from", "5"), 2, "choose what --plot")
+
+
+def test_a_header_longer_than_the_first_read():
+    """100 channels with 1000-byte names: the header (~100 kB) is read in two steps."""
+    names = [f"{i:03d}" + "x" * 997 for i in range(100)]
+    x = np.arange(300.0).reshape(3, 100)
+    values, _ = decode(encode(x, 0.5, names=names))
+    assert np.all(np.abs(values - x) <= 0.5)

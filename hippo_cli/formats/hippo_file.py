@@ -167,18 +167,14 @@ def check_header(h: HippoHeader) -> None:
         raise ParameterError("time pattern must be ASCII, at most 64 characters")
 
 
-def read_header(fh: IO[bytes], name: str) -> tuple[HippoHeader, int]:
-    """(header, its size in bytes) of an open ``.hippo`` file."""
-    head = fh.read(4 + 2 + 10 + MAX_CHANNELS * (10 + MAX_NAME + 8) + 2 * (10 + MAX_NAME) + 16)
-    if head[:4] != MAGIC:
-        if head[:6] == b"\x93NUMPY":
-            raise DataError(f"{name}: is an .npy file, not a .hippo file")
-        raise DataError(f"{name}: not a .hippo file (no \\x89HPO at its start)")
-    if len(head) < 6:
-        raise DataError(f"{name}: truncated .hippo header")
-    if head[4] != VERSION:
-        raise DataError(f"{name}: .hippo format version {head[4]}, this hippo reads "
-                        f"version {VERSION} (a newer hippo wrote it: upgrade)")
+#: The largest header the format allows, and how much a reader reads first.
+_MAX_HEADER = 4 + 2 + 10 + MAX_CHANNELS * (10 + MAX_NAME + 8) + 2 * (10 + MAX_NAME) + 16
+_FIRST_READ = 1 << 16
+
+
+def _parse_header(head: bytes):
+    """The fields after magic and version: (names, errors, time column, kind, pattern, end,
+    crc); None when ``head`` ends inside the header; the ValueError when it is corrupt."""
     cur = _Cursor(head, 6)
     try:
         flags = head[5]
@@ -198,8 +194,35 @@ def read_header(fh: IO[bytes], name: str) -> tuple[HippoHeader, int]:
             pattern = cur.text(MAX_PATTERN)
         end = cur.pos
         (crc,) = struct.unpack("<I", cur.take(4))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise DataError(f"{name}: corrupt .hippo header ({err})") from None
+    except UnicodeDecodeError as err:
+        return ValueError(str(err))
+    except ValueError as err:
+        return None if str(err) == "truncated" else err
+    return names, errors, time_column, kind, pattern, end, crc
+
+
+def read_header(fh: IO[bytes], name: str) -> tuple[HippoHeader, int]:
+    """(header, its size in bytes) of an open ``.hippo`` file. Reads 64 KiB (every header
+    but one with thousands of long names fits), the format's largest header only if needed."""
+    head = fh.read(_FIRST_READ)
+    if head[:4] != MAGIC:
+        if head[:6] == b"\x93NUMPY":
+            raise DataError(f"{name}: is an .npy file, not a .hippo file")
+        raise DataError(f"{name}: not a .hippo file (no \\x89HPO at its start)")
+    if len(head) < 6:
+        raise DataError(f"{name}: truncated .hippo header")
+    if head[4] != VERSION:
+        raise DataError(f"{name}: .hippo format version {head[4]}, this hippo reads "
+                        f"version {VERSION} (a newer hippo wrote it: upgrade)")
+    parsed = _parse_header(head)
+    if parsed is None and len(head) == _FIRST_READ:  # a header longer than the first read
+        head += fh.read(_MAX_HEADER - _FIRST_READ)
+        parsed = _parse_header(head)
+    if parsed is None:
+        raise DataError(f"{name}: corrupt .hippo header (truncated)")
+    if isinstance(parsed, ValueError):
+        raise DataError(f"{name}: corrupt .hippo header ({parsed})")
+    names, errors, time_column, kind, pattern, end, crc = parsed
     if zlib.crc32(head[:end]) != crc:
         raise DataError(f"{name}: corrupt .hippo header (checksum mismatch)")
     header = HippoHeader(names, errors, time_column, kind, pattern)
