@@ -1550,46 +1550,11 @@ def dec_times(buf, n, t):
             if az == 1:
                 t[i] = t[i - 1] + d
                 continue
-            a1 = abs(r1)
-            a2 = abs(r2)
-            zc = _zctx(run, lg, a1, a2)
-            bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
-            if bit == 0:
-                r = np.int64(0)
-                run += 1
-                if (run & (run - 1)) == 0:
-                    lg = 0 if run == 1 else lg + 1
-            else:
-                neg, pos, code, rng = _dbit(
-                    buf, pos, code, rng, probs, NZ + _sctx(r1, r2, lastsgn), LMX
-                )
-                lastsgn = 1 + neg
-                base = NZ + NS + _cls(a1 + (a2 >> 1)) * NU
-                k = 0
-                while True:
-                    bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, base + k, LMX)
-                    if bit == 0:
-                        break
-                    k += 1
-                    if k > 62:
-                        return -2
-                v = np.int64(1)
-                if k > 0:
-                    b, pos, code, rng = _dbit(buf, pos, code, rng, probs, CM + k * 2, LMX)
-                    v = (v << 1) | b
-                    if k > 1:
-                        b2, pos, code, rng = _dbit(
-                            buf, pos, code, rng, probs, CM + 128 + k * 2 + b, LMX
-                        )
-                        v = (v << 1) | b2
-                        if k > 2:
-                            m, pos, code, rng = _ddirect(buf, pos, code, rng, k - 2)
-                            v = (v << (k - 2)) | m
-                r = -v if neg else v
-                run = 0
-                lg = 0
-                if pos > nbuf + 4:
-                    return -1
+            r, ok, pos, code, rng, run, lg, lastsgn = _dsym(
+                buf, pos, code, rng, probs, 0, run, lg, r1, r2, lastsgn
+            )
+            if not ok:
+                return -1
             d = d + r
             t[i] = t[i - 1] + d
             r2 = r1
