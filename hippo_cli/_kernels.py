@@ -243,6 +243,57 @@ def _legs_matvec(s, v, out):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _legs_zoh_channels(s, state, f, h, norm1, V, Tm, Nx, acc, vn, tn):
+    """One step of :func:`legs_zoh` for all C > 1 channels of ``state`` (N, C) at once, the
+    channels innermost (so the O(N) matvec vectorises across them); the series stops when
+    every channel's term is below its tolerance."""
+    N, C = state.shape
+    m = max(1, int(math.ceil(h * norm1 / _EXPMV_THETA)))
+    hsub = h / m
+    for n in range(N):
+        for c in range(C):
+            V[n, c] = state[n, c]
+    for c in range(C):
+        V[0, c] -= f[c]
+    for _ in range(m):
+        for c in range(C):
+            vn[c] = 0.0
+        for n in range(N):
+            for c in range(C):
+                Tm[n, c] = V[n, c]
+                vn[c] += abs(V[n, c])
+        for j in range(1, _EXPMV_MAX_TERMS + 1):
+            for c in range(C):
+                acc[c] = 0.0
+                tn[c] = 0.0
+            scale = hsub / j
+            for n in range(N):
+                sn = s[n]
+                dn = n + 1.0
+                for c in range(C):
+                    t = Tm[n, c]
+                    Nx[n, c] = -(sn * acc[c] + dn * t)
+                    acc[c] += sn * t
+            for n in range(N):
+                for c in range(C):
+                    t = scale * Nx[n, c]
+                    Tm[n, c] = t
+                    V[n, c] += t
+                    tn[c] += abs(t)
+            done = True
+            for c in range(C):
+                if not (tn[c] <= 1e-17 * vn[c] or tn[c] == 0.0):
+                    done = False
+            if done:
+                break
+    for c in range(C):
+        V[0, c] += f[c]
+    for n in range(N):
+        for c in range(C):
+            state[n, c] = V[n, c]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def legs_zoh(x, state, step0, every, hs, norm1, out):
     """LegS zero-order hold, exact for piecewise-constant f.
 
@@ -258,6 +309,12 @@ def legs_zoh(x, state, step0, every, hs, norm1, out):
     v = np.empty(N)
     term = np.empty(N)
     nxt = np.empty(N)
+    V = np.empty((N, C))
+    Tm = np.empty((N, C))
+    Nx = np.empty((N, C))
+    acc = np.empty(C)
+    vn = np.empty(C)
+    tn = np.empty(C)
     rows = 0
     for i in range(L):
         k = step0 + i
@@ -267,6 +324,8 @@ def legs_zoh(x, state, step0, every, hs, norm1, out):
                     state[n, c] = 0.0
             for c in range(C):
                 state[0, c] = x[i, c]
+        elif C > 1:
+            _legs_zoh_channels(s, state, x[i], hs[i], norm1, V, Tm, Nx, acc, vn, tn)
         else:
             h = hs[i]
             m = max(1, int(math.ceil(h * norm1 / _EXPMV_THETA)))
@@ -456,4 +515,283 @@ def lti_dense_indexed(As, Bs, idx, x, state, step0, every, out):
         if (step0 + i + 1) % every == 0:
             _emit(state, out, rows)
             rows += 1
+    return rows
+
+
+# --------------------------------------------------------------------- LegS exact, in blocks
+
+
+#: entries of G(w, rho) below this are dropped from the tail of each row (they are O(1) at
+#: most; the tail decays super-exponentially once w is small, and would otherwise be
+#: computed as denormals, ~100x slower)
+_LEGS_G_TOL = 1e-40
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _legs_row_dot(r2, r1, r0, a, p, q, s, m, x):
+    """``r2[i+1] = p (Z r1)_i + q r1[i+1] - s r0[i+1]`` for i < m (rows stored offset by
+    one, index 0 being the zero left of column 0); returns ``sum_i r2[i+1] x[i]``. Its own
+    function so that LLVM vectorises it (runtime alias checks on three buffers only)."""
+    acc = 0.0
+    for i in range(m):
+        v = p * (a[i] * r1[i] + a[i + 1] * r1[i + 2]) + q * r1[i + 1] - s * r0[i + 1]
+        r2[i + 1] = v
+        acc += v * x[i]
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _legs_row(r2, r1, r0, a, p, q, s, m):
+    """As :func:`_legs_row_dot` without the dot product."""
+    for i in range(m):
+        r2[i + 1] = p * (a[i] * r1[i] + a[i + 1] * r1[i + 2]) + q * r1[i + 1] - s * r0[i + 1]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def legs_exact_blocks(moments, state, k0, per, phase, out):
+    """LegS exact projection, one block of T samples at a time.
+
+    ``moments`` (nb, C, N): the local Legendre moments m_b of each block (the exact
+    projection of the block's piecewise-constant samples onto its own interval);
+    ``state`` (N, C): the projection of the history before the first block, which is block
+    ``k0`` counted in block lengths (its first sample is step k0 T). After block k, with
+    rho = k / (k + 1) and w = 1 / (k + 1)::
+
+        c <- c + rho (G(rho, -w) - I) c + w (G(w, rho) m_k - c)
+
+    where G(alpha, beta)[n, m] = 1/2 int_{-1}^{1} phi_n(alpha z + beta) phi_m(z) dz
+    (phi_n = s_n P_n): the old history shrinks to the left part of the new interval, the
+    block fills the right part. Row n + 1 of G follows from rows n and n - 1 by the
+    three-term recurrence x phi_n = a_{n+1} phi_{n+1} + a_n phi_{n-1}
+    (a_n = n / sqrt(4 n^2 - 1)), multiplication by z acting on coefficients as the same
+    tridiagonal matrix; G - I is recurred directly (its rows are O(w)), which keeps the
+    carry from drifting over many blocks. The rows of G(w, rho) decay super-exponentially
+    along the columns once w is small: each row's tail below ``_LEGS_G_TOL`` is dropped,
+    which bounds the work and keeps denormals out (a NaN or inf in a dropped moment column
+    still reaches the state). O(N^2) per block, no matrix stored.
+    The state is written to ``out`` (R, C, N) after block b when
+    ``(phase + b + 1) % per == 0``; returns R.
+    """
+    nb, C, N = moments.shape
+    a = np.zeros(N + 2)
+    ia = np.zeros(N + 2)
+    for n in range(1, N + 2):
+        a[n] = n / math.sqrt(4.0 * n * n - 1.0)
+        ia[n] = 1.0 / a[n]
+    # rows n - 1, n, n + 1 of G(rho, -w) - I (h) and G(w, rho) (g), offset by one so that
+    # index 0 is the zero left of column 0
+    h0 = np.zeros(N + 3)
+    h1 = np.zeros(N + 3)
+    h2 = np.zeros(N + 3)
+    g0 = np.zeros(N + 3)
+    g1 = np.zeros(N + 3)
+    g2 = np.zeros(N + 3)
+    y = np.empty((N, C))
+    u = np.empty((N, C))
+    c1 = np.empty(N)
+    m1 = np.empty(N)
+    mt = np.empty((N, C))
+    rows = 0
+    for b in range(nb):
+        k = float(k0 + b)
+        rho = k / (k + 1.0)
+        w = 1.0 / (k + 1.0)
+        for i in range(N + 3):
+            h0[i] = 0.0
+            h1[i] = 0.0
+            h2[i] = 0.0
+            g0[i] = 0.0
+            g1[i] = 0.0
+            g2[i] = 0.0
+        g1[1] = 1.0  # row 0: phi_0 = 1 in any coordinates; h row 0 = 0
+        s1 = 1  # columns of g1 (row n) that may be nonzero
+        s0 = 0  # same for g0 (row n - 1)
+        smax = 1  # columns of any g row that entered a product
+        if C == 1:  # one channel: contiguous copies for the fused dot products
+            for i in range(N):
+                c1[i] = state[i, 0]
+                m1[i] = moments[b, 0, i]
+            y[0, 0] = 0.0
+            u[0, 0] = m1[0]
+        else:
+            for c in range(C):
+                for i in range(N):
+                    mt[i, c] = moments[b, c, i]
+                y[0, c] = 0.0
+                u[0, c] = mt[0, c]
+        for n in range(N - 1):
+            # row n + 1 from rows n (h1, g1) and n - 1 (h0, g0); h has support 0..n+1
+            inv = ia[n + 1]
+            rh = rho * inv
+            wh = w * inv
+            ah = a[n] * inv
+            mg = max(s1 + 1, s0)
+            if mg > n + 2:
+                mg = n + 2
+            if mg > smax:
+                smax = mg
+            if C == 1:
+                yc = _legs_row_dot(h2, h1, h0, a, rh, -wh, ah, n + 2, c1)
+                # - w (Z e_n + e_n) / a_{n+1}: the identity's part of (rho Z - w) e_n
+                if n >= 1:
+                    h2[n] -= wh * a[n]
+                    yc -= wh * a[n] * c1[n - 1]
+                h2[n + 1] -= wh
+                yc -= wh * c1[n]
+                h2[n + 2] -= wh * a[n + 1]
+                yc -= wh * a[n + 1] * c1[n + 1]
+                y[n + 1, 0] = yc
+                u[n + 1, 0] = _legs_row_dot(g2, g1, g0, a, wh, rh, ah, mg, m1)
+            else:
+                _legs_row(h2, h1, h0, a, rh, -wh, ah, n + 2)
+                if n >= 1:
+                    h2[n] -= wh * a[n]
+                h2[n + 1] -= wh
+                h2[n + 2] -= wh * a[n + 1]
+                _legs_row(g2, g1, g0, a, wh, rh, ah, mg)
+                for c in range(C):
+                    y[n + 1, c] = 0.0
+                    u[n + 1, c] = 0.0
+                for i in range(n + 2):
+                    hv = h2[i + 1]
+                    for c in range(C):
+                        y[n + 1, c] += hv * state[i, c]
+                for i in range(mg):
+                    gv = g2[i + 1]
+                    for c in range(C):
+                        u[n + 1, c] += gv * mt[i, c]
+            # drop the negligible tail of the new g row (zeroed: the buffers beyond a
+            # row's support must read as zero)
+            while mg > 1 and abs(g2[mg]) < _LEGS_G_TOL:
+                g2[mg] = 0.0
+                mg -= 1
+            s0 = s1
+            s1 = mg
+            h0, h1, h2 = h1, h2, h0
+            g0, g1, g2 = g1, g2, g0
+        if smax < N:  # moments never multiplied still carry NaN/inf into rows n >= their column
+            for c in range(C):
+                poison = 0.0
+                for n in range(smax, N):  # row n has columns up to n
+                    poison += moments[b, c, n] * 0.0
+                    u[n, c] += poison
+        for n in range(N):
+            for c in range(C):
+                state[n, c] += rho * y[n, c] + w * (u[n, c] - state[n, c])
+        if (phase + b + 1) % per == 0:
+            _emit(state, out, rows)
+            rows += 1
+    return rows
+
+
+# ------------------------------------------------------ LegT / LMU: quasiseparable Abar
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _lti_qs_step_1(G, f, c, new, base, bl, bu):
+    """new = Abar c + Bbar f for Abar quasiseparable of order 1 (generators G, see lti_qs).
+
+    A pre-pass computes the off-chain terms so that each running sum is one multiply-add per
+    index (``w = al w + bl``: a 4-cycle dependency; written ``al w + ql c`` reassoc lets LLVM
+    chain a multiply and an FMA, 8 cycles). The lower sweep (forward) and the upper sweep
+    (backward) are independent and interleaved; they meet in the middle, where the second
+    half adds to what the other sweep wrote."""
+    N = c.shape[0]
+    d = G[0]
+    bb = G[1]
+    pl = G[2]
+    al = G[3]
+    ql = G[4]
+    pu = G[5]
+    au = G[6]
+    qu = G[7]
+    for k in range(N):
+        ck = c[k]
+        base[k] = d[k] * ck + bb[k] * f
+        bl[k] = ql[k] * ck
+        bu[k] = qu[k] * ck
+    h = N // 2
+    w = 0.0
+    v = 0.0
+    for k in range(h):
+        j = N - 1 - k
+        new[k] = pl[k] * w + base[k]
+        w = al[k] * w + bl[k]
+        new[j] = pu[j] * v
+        v = au[j] * v + bu[j]
+    if N % 2:
+        new[h] = 0.0
+    for k in range(h, N):
+        j = N - 1 - k
+        new[k] += pl[k] * w + base[k]
+        w = al[k] * w + bl[k]
+        new[j] += pu[j] * v
+        v = au[j] * v + bu[j]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def lti_qs(G, x, state, step0, every, out):
+    """LTI step ``c_k = Abar c_{k-1} + Bbar f_k`` in O(N) for an Abar that is quasiseparable
+    of order 1 (LegT / LMU under GBT): G (8, N) from ``qs_generators``, rows d (diagonal of
+    Abar), Bbar, then the lower generators pl, al, ql and the upper ones pu, au, qu:
+    Abar[i, j] = pl_i al_{i-1} ... al_{j+1} ql_j (i > j), pu_i au_{i+1} ... au_{j-1} qu_j (i < j),
+    with |al|, |ql|, |au|, |qu| <= 1 so the running sums neither overflow nor lose the small
+    entries. One channel: a contiguous copy of the state; several: channels innermost,
+    vectorised across channels (the running sums are per-channel vectors)."""
+    L, C = x.shape
+    N = state.shape[0]
+    rows = 0
+    if C == 1:
+        c = state[:, 0].copy()
+        new = np.empty(N)
+        base = np.empty(N)
+        bl = np.empty(N)
+        bu = np.empty(N)
+        for i in range(L):
+            _lti_qs_step_1(G, x[i, 0], c, new, base, bl, bu)
+            c, new = new, c
+            if (step0 + i + 1) % every == 0:
+                out[rows, 0, :] = c
+                rows += 1
+        state[:, 0] = c
+        return rows
+    d = G[0]
+    bb = G[1]
+    pl = G[2]
+    al = G[3]
+    ql = G[4]
+    pu = G[5]
+    au = G[6]
+    qu = G[7]
+    c = state.copy()
+    new = np.zeros_like(state)
+    w = np.empty(C)
+    v = np.empty(C)
+    h = N // 2
+    for i in range(L):
+        w[:] = 0.0
+        v[:] = 0.0
+        for k in range(h):
+            j = N - 1 - k
+            for ch in range(C):
+                ck = c[k, ch]
+                new[k, ch] = pl[k] * w[ch] + (d[k] * ck + bb[k] * x[i, ch])
+                w[ch] = al[k] * w[ch] + ql[k] * ck
+            for ch in range(C):
+                new[j, ch] = pu[j] * v[ch]
+                v[ch] = au[j] * v[ch] + qu[j] * c[j, ch]
+        if N % 2:
+            new[h, :] = 0.0
+        for k in range(h, N):
+            j = N - 1 - k
+            for ch in range(C):
+                ck = c[k, ch]
+                new[k, ch] += pl[k] * w[ch] + (d[k] * ck + bb[k] * x[i, ch])
+                w[ch] = al[k] * w[ch] + ql[k] * ck
+            for ch in range(C):
+                new[j, ch] += pu[j] * v[ch]
+                v[ch] = au[j] * v[ch] + qu[j] * c[j, ch]
+        c, new = new, c
+        if (step0 + i + 1) % every == 0:
+            _emit(c, out, rows)
+            rows += 1
+    state[:, :] = c
     return rows

@@ -31,6 +31,7 @@ METHOD_ALIASES: dict[str, str] = {
     "euler": "forward",
     "backward_diff": "backward",
     "tustin": "bilinear",
+    "exact": "zoh",  # exact for piecewise-constant samples (for LegS: the exact projection)
     "gbt": "gbt",
 }
 

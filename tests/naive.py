@@ -82,6 +82,22 @@ def legs_run(N, method, u, legs_time="natural"):
     return out
 
 
+def legs_projection(N, u, t):
+    """The exact LegS projection after the first t samples of u (sample j constant on
+    [j, j + 1]): c_n = 1/t int_0^t f(x) s_n P_n(2x/t - 1) dx, by Gauss-Legendre quadrature on
+    each sample's interval (exact: the integrand is a polynomial of degree < N there).
+    Shape (N,)."""
+    nodes, weights = np.polynomial.legendre.leggauss(N // 2 + 1)
+    c = np.zeros(N)
+    for lo in range(0, t, 4096):
+        j = np.arange(lo, min(t, lo + 4096))
+        x = (j[:, None] + (nodes[None, :] + 1) / 2) / t * 2 - 1  # (samples, nodes) in [-1, 1]
+        V = np.polynomial.legendre.legvander(x, N - 1) * np.sqrt(2 * np.arange(N) + 1)
+        # 1/t int over [j, j+1] = 1/t * 1/2 sum_q weights_q V(x_q)
+        c += (u[j][:, None] * weights[None, :]).ravel() @ V.reshape(-1, N) / (2 * t)
+    return c
+
+
 def legendre(n, x):
     return np.polynomial.legendre.Legendre.basis(n)(x)
 

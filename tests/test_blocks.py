@@ -257,3 +257,95 @@ def test_operator_cache_is_an_lru(monkeypatch):
     assert again is not first and len(builds) == 5
     np.testing.assert_array_equal(again[1], first[1])
     np.testing.assert_allclose(first[0], 0.5 ** 64 * np.eye(2), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ LegS exact projection
+@pytest.fixture
+def legs_spy(monkeypatch):
+    calls = []
+    run = blocks.run_legs_blocks
+
+    def spy(*args):
+        calls.append(args[1].shape[0])
+        return run(*args)
+
+    monkeypatch.setattr(blocks, "run_legs_blocks", spy)
+    return calls
+
+
+def test_legs_moment_matrix_is_the_exact_projection_of_one_block():
+    # the moments of a block are the exact LegS projection after its last sample
+    rng = np.random.default_rng(1)
+    for N, T in [(1, 1), (2, 3), (16, 64), (64, 1000), (256, 333)]:
+        f = rng.standard_normal(T)
+        assert rel_err(f @ blocks.legs_moment_matrix(N, T),
+                       naive.legs_projection(N, f, T)) <= 1e-12
+
+
+@pytest.mark.parametrize("T", [1, 7, 64, 1000, 10_000])
+@pytest.mark.parametrize("N", ORDERS)
+def test_legs_exact_blocks_equal_the_dense_projection(engine, legs_spy, N, T):
+    L = _length(T)
+    x = _signal(L, 2, seed=N + T)
+    rng = np.random.default_rng(N + T)
+    cuts = _cuts(rng, T, L) if T > 1 else [1, 17, 200]
+    engine(True)
+    got, state = _chunked(HiPPO("legs", N, method="exact"), x, T, cuts)
+    assert legs_spy, "the block engine did not run"
+    steps = HiPPO.emitted_steps(0, L, T)
+    # the dense reference costs L N^2: the largest orders are checked on their first block
+    # against it, and on every block against the per-sample path below
+    for r in [0] if N * L > 10 ** 6 else [0, len(steps) - 1]:
+        t = int(steps[r]) + 1
+        for ch in range(2):
+            want = naive.legs_projection(N, x[:, ch], t)
+            assert rel_err(got[r, ch], want) <= 1e-10, (r, ch)
+    if N * L <= 10 ** 6:
+        assert rel_err(state[0], naive.legs_projection(N, x[:, 0], L)) <= 1e-10
+    # ... and the per-sample exact kernel (one channel: its own code path)
+    engine(False)
+    want = HiPPO("legs", N, method="zoh").update(x[:, 1], every=T)
+    engine(True)
+    assert rel_err(HiPPO("legs", N, method="exact").update(x[:, 1], every=T), want) <= 1e-10
+
+
+def test_legs_exact_save_load_mid_block_and_block_mode(engine, legs_spy, tmp_path):
+    T, N = 64, 16
+    x = _signal(10 * T + 5, 3, seed=9)
+    engine(False)
+    want = HiPPO("legs", N, method="exact").update(x, every=T)
+    wantb = HiPPO("legs", N, method="exact", reset_every=2 * T).update(x, every=T)
+    engine(True)
+    enc = HiPPO("legs", N, method="exact")
+    a = enc.update(x[:3 * T + 20], every=T)  # ends mid-block
+    enc.save(tmp_path / "s.npz")
+    b = HiPPO.load(tmp_path / "s.npz").update(x[3 * T + 20:], every=T)
+    assert rel_err(np.concatenate([a, b]), want) <= 1e-10
+    got = HiPPO("legs", N, method="exact", reset_every=2 * T).update(x, every=T)
+    assert rel_err(got, wantb) <= 1e-10
+    assert legs_spy
+
+
+def test_legs_block_engine_only_for_the_exact_natural_projection(legs_spy):
+    x = _signal(5000, 1, seed=2)[:, 0]
+    HiPPO("legs", 64).update(x, every=1000)  # bilinear: per sample
+    HiPPO("legs", 64, method="zoh", legs_time="start").update(x, every=1000)  # frozen system
+    HiPPO("legs", 64, method="zoh").update(x, every=1000, times=np.arange(5000.0) ** 1.1)
+    HiPPO("legs", 64, method="exact").update(x, every=8)  # too short a block
+    assert not legs_spy
+    HiPPO("legs", 64, method="exact").update(x, every=1000)
+    assert legs_spy
+
+
+@pytest.mark.slow
+def test_legs_exact_blocks_over_ten_million_samples():
+    # no drift: 10^4 blocks of 1000 against the per-sample exact kernel, and the last state
+    # against the dense projection (by the block engine's independent twin, one long block)
+    L = 10 ** 7
+    x = np.sin(np.arange(L) / 1e5) + np.random.default_rng(0).standard_normal(L)
+    got = HiPPO("legs", 16, method="exact").update(x, every=1000)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "ENABLED", False)
+        want = HiPPO("legs", 16, method="exact").update(x, every=1000)
+    assert rel_err(got, want) <= 1e-10
+    assert rel_err(got[-1], naive.legs_projection(16, x, L)) <= 1e-10

@@ -136,4 +136,6 @@ def test_round_trip_through_the_cli(tmp_path, measure):
     enc = HiPPO(measure, 16, **kw)
     enc.update(u)
     np.testing.assert_array_equal(table[:, 0], enc.default_samples(1199))
-    np.testing.assert_array_equal(table[:, 1], enc.reconstruct(enc.state, 1199))
+    # --every 100 runs the block engine (long enough blocks): equal to ~1e-13, not bit-equal
+    want = enc.reconstruct(enc.state, 1199)
+    assert np.max(np.abs(table[:, 1] - want)) <= 1e-10 * np.max(np.abs(want))

@@ -81,7 +81,9 @@ THETA = typer.Option(None, "--theta", help=f"{time_parameter_takers('theta')}: w
                      "in samples (in time units with --time-column); required.")
 DT = typer.Option(None, "--dt", help=f"{time_parameter_takers('dt')}: step in the measure's "
                   "time unit (per time unit with --time-column) [1.0].")
-METHOD = typer.Option(Method.bilinear, "--method", help="Discretisation.",
+METHOD = typer.Option(Method.bilinear, "--method", help="Discretisation: exact (alias zoh) "
+                      "is exact for piecewise-constant samples (legs: the exact projection, "
+                      "fastest with --every >= 64); bilinear is the published recurrence.",
                       case_sensitive=False)
 INIT = typer.Option(None, "--init", help="All but legs: start from zero (published) or from "
                     "the steady state of the first value (no start-up transient) [zero].",

@@ -1,4 +1,5 @@
-"""The block engine: a time-invariant system advanced a block of T samples at a time.
+"""The block engine: a time-invariant system (and LegS's exact projection) advanced a block
+of T samples at a time.
 
 For ``c_k = Abar c_{k-1} + Bbar f_k`` the state after a block of T samples is::
 
@@ -26,7 +27,7 @@ import numpy as np
 #: gives bit-identical coefficients for every = 1 and every = T, nor across splits into
 #: update calls / save-load mid-block (tests/test_more_measures.py::
 #: test_round_trip_through_the_cli asserts bit equality); on once that is accepted.
-ENABLED = False
+ENABLED = True
 #: Shortest block (and shortest ``every``) the block engine takes: below it the Python carry
 #: (a few microseconds per block) costs more than the per-sample kernels save.
 BLOCK_MIN = 64
@@ -93,26 +94,32 @@ def build_operators(Abar: np.ndarray, Bbar: np.ndarray, T: int) -> tuple[np.ndar
     return np.ascontiguousarray(AdT), K
 
 
+def _cached(full: Hashable, build: Callable[[], tuple | None]) -> tuple | None:
+    """The LRU: the tuple of arrays ``build()`` made for ``full`` (or None)."""
+    with _cache_lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            return _cache[full]
+    ops = build()
+    with _cache_lock:
+        _cache[full] = ops
+        while len(_cache) > 1 and (len(_cache) > CACHE_SIZE or sum(
+                sum(a.nbytes for a in v) for v in filter(None, _cache.values())) > CACHE_BYTES):
+            _cache.popitem(last=False)
+    return ops
+
+
 def operators(key: Hashable, T: int,
               system: Callable[[], tuple[np.ndarray, np.ndarray]]
               ) -> tuple[np.ndarray, np.ndarray] | None:
     """The cached (Abar^T, K) of the system ``key`` (``system()`` gives its (Abar, Bbar)) for
     blocks of T; None when they are not finite (the per-sample path then reports the
     overflow where it happens)."""
-    full = (key, T)
-    with _cache_lock:
-        if full in _cache:
-            _cache.move_to_end(full)
-            return _cache[full]
-    Abar, Bbar = system()
-    AdT, K = build_operators(Abar, Bbar, T)
-    ops = (AdT, K) if np.all(np.isfinite(AdT)) and np.all(np.isfinite(K)) else None
-    with _cache_lock:
-        _cache[full] = ops
-        while len(_cache) > 1 and (len(_cache) > CACHE_SIZE or sum(
-                a.nbytes + k.nbytes for a, k in filter(None, _cache.values())) > CACHE_BYTES):
-            _cache.popitem(last=False)
-    return ops
+    def build() -> tuple[np.ndarray, np.ndarray] | None:
+        AdT, K = build_operators(*system(), T)
+        return (AdT, K) if np.all(np.isfinite(AdT)) and np.all(np.isfinite(K)) else None
+
+    return _cached((key, T), build)
 
 
 def run_blocks(ops: tuple[np.ndarray, np.ndarray], x2: np.ndarray, state: np.ndarray,
@@ -147,4 +154,57 @@ def run_blocks(ops: tuple[np.ndarray, np.ndarray], x2: np.ndarray, state: np.nda
                     out[rows] = c
                     rows += 1
     state[:, :] = c.T
+    return rows
+
+
+# ------------------------------------------------------------------ LegS exact projection
+def legs_moment_matrix(N: int, T: int) -> np.ndarray:
+    """W (T, N): ``W[j, m] = 1/2 int phi_m(z) dz`` over sample j's interval
+    [2j/T - 1, 2(j+1)/T - 1] of a block of T samples (phi_m = s_m P_m), so ``f_block @ W``
+    are the block's local Legendre moments, exactly for piecewise-constant samples.
+
+    From the antiderivative Q_m = (P_{m+1} - P_{m-1}) / (2m + 1) (Q_0 = z), evaluated at
+    the T + 1 interval ends by the Legendre recurrence."""
+    z = (2.0 * np.arange(T + 1) - T) / T  # exact for T < 2^52
+    P = np.empty((N + 1, T + 1))  # P_0 .. P_N
+    P[0] = 1.0
+    if N >= 1:
+        P[1] = z
+    for n in range(1, N):
+        P[n + 1] = ((2 * n + 1) * z * P[n] - n * P[n - 1]) / (n + 1)
+    Q = np.empty((N, T + 1))
+    Q[0] = z
+    m = np.arange(1, N)[:, None]
+    Q[1:] = (P[2:N + 1] - P[0:N - 1]) / (2 * m + 1)
+    s = np.sqrt(2.0 * np.arange(N) + 1.0)
+    return np.ascontiguousarray((0.5 * s[:, None] * np.diff(Q, axis=1)).T)
+
+
+def legs_operators(N: int, T: int) -> np.ndarray:
+    """The cached :func:`legs_moment_matrix` of (N, T)."""
+    ops = _cached(("legs-exact", N, T), lambda: (legs_moment_matrix(N, T),))
+    assert ops is not None
+    return ops[0]
+
+
+def run_legs_blocks(W: np.ndarray, x2: np.ndarray, state: np.ndarray, step0: int,
+                    every: int, out: np.ndarray) -> int:
+    """As :func:`run_blocks` for LegS's exact projection: ``W`` (T, N) from
+    :func:`legs_moment_matrix`; ``step0`` is the step (= clock time) of ``x2[0]``."""
+    from .. import _kernels
+
+    T, N = W.shape
+    L, C = x2.shape
+    nb = L // T
+    assert nb * T == L and step0 % T == 0 and every % T == 0
+    X = x2.reshape(nb, T, C)
+    per = every // T
+    group = max(1, GROUP_BYTES // (8 * max(N, T) * C))
+    rows = 0
+    for g0 in range(0, nb, group):
+        g1 = min(nb, g0 + group)
+        F = X[g0:g1, :, 0] if C == 1 else X[g0:g1].transpose(0, 2, 1).reshape(-1, T)
+        moments = np.ascontiguousarray((F @ W).reshape(g1 - g0, C, N))
+        rows += _kernels.legs_exact_blocks(moments, state, step0 // T + g0, per,
+                                           (step0 // T + g0) % per, out[rows:])
     return rows

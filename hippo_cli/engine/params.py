@@ -12,7 +12,7 @@ from ..errors import ParameterError
 from ..measures.registry import time_parameter_takers
 
 INITS = ("zero", "steady")
-METHODS = ("bilinear", "zoh", "forward", "backward")
+METHODS = ("bilinear", "exact", "zoh", "forward", "backward")  # exact = zoh
 #: The most channels one encoder (and its state file) holds: the .hippo format's cap too.
 MAX_CHANNELS = 4096
 #: The range of the fixed step h in the measure's unit (h = 1/theta for window measures,
