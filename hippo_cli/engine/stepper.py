@@ -14,7 +14,7 @@ import numpy as np
 from .. import measures
 from ..discretize import discretize, discretize_many, legs_clock_time, legs_tau, legs_zoh_step
 from ..errors import DataError, ParameterError
-from . import blocks
+from . import blocks, numpy_steps
 from .emission import count_emitted
 from .params import EncoderParams
 
@@ -144,6 +144,8 @@ class Stepper:
         block engine and only the partial blocks at either
         end through the per-sample kernels, so rows and final state land where they would."""
         p = self.params
+        if numpy_steps.applies(p, *x2.shape):  # a small job: no numba start-up
+            return self._run_samples(x2, state, step0, every, out)
         kernel = p.spec.kernel
         fast = kernel == "lagt" and p.method != "zoh"  # the O(N) kernel
         legs_exact = kernel == "legs" and p.method == "zoh" and p.legs_time == "natural"
@@ -181,11 +183,14 @@ class Stepper:
     def _run_samples(self, x2: np.ndarray, state: np.ndarray, step0: int, every: int,
                      out: np.ndarray) -> int:
         """:meth:`run` one sample at a time (the per-sample kernels)."""
-        from .. import _kernels  # numba is imported only when samples are encoded
-
         if len(x2) == 0:
             return 0
         p = self.params
+        if numpy_steps.applies(p, *x2.shape):
+            Abar, Bbar = (None, None) if p.spec.kernel == "legs" else self._dense_system()
+            return numpy_steps.run(p, Abar, Bbar, x2, state, step0, every, out)
+        from .. import _kernels  # numba is imported only when samples are encoded
+
         kernel = p.spec.kernel
         if kernel == "legs":
             if p.method == "zoh":

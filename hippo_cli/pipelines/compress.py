@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..atomic import check_output_path
 from ..checks import positive_number
-from ..engine import HiPPO
+from ..engine import HiPPO, numpy_steps
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientWriter, coefficient_metadata
@@ -108,6 +108,7 @@ def compress_file(
         chunks = clean_chunks(samples, nan)
         if samples.size_bytes is not None:  # a file; stdin is read in this thread, so that
             chunks = prefetch(chunks)  # Ctrl-C while it waits on a pipe is a clean exit
+            numpy_steps.allow()  # a bounded input: small chunks need no numba start-up
         if tolerance is not None:
             from .tolerance import tolerance_blocks
 
