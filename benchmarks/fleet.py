@@ -1,10 +1,11 @@
 """Many series: the Dask engine on a local cluster against the local engine, same run.
 
     python -m pip install -e '.[dask]'
-    python benchmarks/fleet.py [--series 1000] [--samples 100000] [--workers 2]
+    python benchmarks/fleet.py [--series 1000] [--samples 100000] [--workers 2] [--method exact]
 
 Series are generated in memory (a partition of 10 series at a time, on the workers for
-Dask), LegS N = 64, a row every 1000 samples; the output files go to a temporary folder.
+Dask), LegS N = 64 (bilinear, or ``--method exact``: the block engine), a row every 1000
+samples; the output files go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hippo_cli import HiPPO
-from hippo_cli.pipelines.many import compress_long
+from hippo_cli.pipelines.many import SeriesMode, compress_long
 
 PER_PARTITION = 10
 
@@ -37,8 +38,9 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=1000)
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--method", default="bilinear", help="LegS method (exact: block engine)")
     args = ap.parse_args()
-    params = HiPPO("legs", 64).params()
+    params = HiPPO("legs", 64, method=args.method).params()
     total = args.series * args.samples
     starts = range(0, args.series, PER_PARTITION)
     with tempfile.TemporaryDirectory(prefix="hippo-fleet-") as d:
@@ -50,7 +52,7 @@ def main() -> None:
                 yield df["sensor"].to_numpy(), df[["v"]].to_numpy(), None
 
         (Path(d) / "local").mkdir()
-        compress_long(chunks(), Path(d) / "local", params, every=1000, dtype="float64",
+        compress_long(chunks(), Path(d) / "local", SeriesMode(params, every=1000),
                       columns=["v"])
         local = time.perf_counter() - t0
 
@@ -70,7 +72,8 @@ def main() -> None:
             compress_dataframe(ddf, "sensor", ["v"], Path(d) / "dask", every=1000,
                                client=client, **params)
             distributed = time.perf_counter() - t0
-    print(f"# {args.series} series x {args.samples} samples, LegS N = 64, every 1000; "
+    print(f"# {args.series} series x {args.samples} samples, LegS N = 64 {args.method}, "
+          "every 1000; "
           f"{os.cpu_count()} cores, {args.workers} Dask workers")
     print("| engine | seconds | series/s | M samples/s |")
     print("|---|---|---|---|")

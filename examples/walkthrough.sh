@@ -14,6 +14,8 @@ hippo reconstruct "$out/sensor.hippo" --original "$out/sensor.csv" --plot \
 head -3 "$out/restored.csv"
 cut -d, -f2 "$out/sensor.csv" | hippo stream --max-error 0.05 -o "$out/live.hippo"
 hippo info "$out/live.hippo" --json
-hippo compress "$out/sensor.csv" --measure legs -N 64 --every 100 --time-column time \
+hippo compress "$out/sensor.csv" --measure legs --method exact -N 64 --every 100 --time-column time \
     -o "$out/sensor.coeffs.npy"
 hippo reconstruct "$out/sensor.coeffs.npy" --original "$out/sensor.csv" --plot --plot-coeffs
+hippo reconstruct "$out/sensor.coeffs.npy" --all -o "$out/smooth.csv"
+head -2 "$out/smooth.csv"

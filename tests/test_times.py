@@ -155,7 +155,7 @@ def _gappy_csv(path, L=1200):
                                   ["--measure", "legt", "--theta", "2000", "--init", "steady"],
                                   ["--measure", "lagt", "--dt", "0.001"]])
 def test_compress_and_reconstruct_with_a_time_column(tmp_path, args):
-    from test_cli import assert_clean_failure, hippo
+    from test_cli import hippo
 
     src = tmp_path / "g.csv"
     t, v = _gappy_csv(src)
@@ -169,11 +169,22 @@ def test_compress_and_reconstruct_with_a_time_column(tmp_path, args):
     rows = enc.update(v, every=100, times=t)
     got = np.load(out)
     assert rel_err(got[: len(rows)], rows) <= 1e-12
-    assert_clean_failure(hippo("reconstruct", out), 2, "--original")
+    # the times are stored with the coefficients: no --original needed, same rows
+    res = hippo("reconstruct", out, "-o", tmp_path / "r0.csv")
+    assert res.exit_code == 0, res.stderr
     res = hippo("reconstruct", out, "--original", src, "-o", tmp_path / "r.csv")
     assert res.exit_code == 0, res.stderr
-    table = np.loadtxt(tmp_path / "r.csv", delimiter=",", skiprows=1)
-    assert open(tmp_path / "r.csv").readline().strip() == "sample,time,level"
+    assert (tmp_path / "r0.csv").read_bytes() == (tmp_path / "r.csv").read_bytes()
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "r.csv")
+    assert list(frame.columns) == ["sample", "when", "level"]  # the time column keeps its name
+    # ... and its format: ISO as in the input (no epoch floats)
+    assert frame["when"].iloc[0] == open(src).readlines()[1 + int(frame["sample"].iloc[0])
+                                                           + 5 * (frame["sample"].iloc[0] >= 50)
+                                                           ].split(",")[0]
+    secs = (pd.to_datetime(frame["when"]) - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+    table = np.column_stack([frame["sample"], secs, frame["level"]])
     np.testing.assert_allclose(table[:, 1], t[table[:, 0].astype(int)], rtol=0, atol=1e-6)
     want = enc.reconstruct_at(enc.state, t[-1], table[:, 1],
                               None if table[0, 0] == 0 else t[int(table[0, 0]) - 1])
@@ -196,3 +207,51 @@ def test_stream_with_times_line_by_line_equals_the_library():
     want = HiPPO("legt", 6, theta=30.0).update(v, times=t)
     np.testing.assert_array_equal(table[:, 1], t)
     assert rel_err(table[:, 2:], want) <= 1e-12
+
+
+def test_times_are_stored_compactly_and_written_back_as_they_were(tmp_path):
+    import json
+
+    from test_cli import assert_clean_failure, hippo
+
+    # ISO with a time zone, a regular cadence: a few bytes of times, echoed as written
+    n = 20_000
+    stamps = [f"2026-03-01T{h:02d}:{m:02d}:{s:02d}+05:30" for h in range(6) for m in range(60)
+              for s in range(0, 60, 1)][:n]
+    v = np.sin(np.arange(n) / 300.0)
+    src = tmp_path / "iso.csv"
+    src.write_text("stamp,v\n" + "".join(f"{a},{b!r}\n" for a, b in zip(stamps, v.tolist())))
+    out = tmp_path / "iso.npy"
+    res = hippo("compress", src, "-t", "stamp", "-N", 16, "--every", 1000, "-o", out)
+    assert res.exit_code == 0, res.stderr
+    side = json.loads((tmp_path / "iso.npy.json").read_text())
+    assert sum(len(p[1]) for p in side["sample_times"]) < 200
+    assert side["time_pattern"] == "Ts+05:30"
+    res = hippo("reconstruct", out, "--all", "-o", tmp_path / "r.csv")
+    assert res.exit_code == 0, res.stderr
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert lines[0] == "sample,stamp,v" and len(lines) == n + 1
+    assert [ln.split(",")[1] for ln in lines[1:]] == stamps
+
+    # irregular numeric times: kept exactly
+    rng = np.random.default_rng(4)
+    t = 1.7e9 + np.cumsum(rng.uniform(0.001, 5.0, 3000))
+    src = tmp_path / "irr.csv"
+    rows = zip(t.tolist(), np.cos(t).tolist())
+    src.write_text("t,v\n" + "".join(f"{a!r},{b!r}\n" for a, b in rows))
+    out = tmp_path / "irr.npy"
+    assert hippo("compress", src, "-t", "t", "-N", 8, "--every", 100, "-o", out).exit_code == 0
+    assert hippo("reconstruct", out, "--all", "-o", tmp_path / "r2.csv").exit_code == 0
+    table = np.loadtxt(tmp_path / "r2.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(table[:, 1], t)
+
+    # a sidecar whose times do not add up is refused in one line
+    side_path = tmp_path / "irr.npy.json"
+    meta = json.loads(side_path.read_text())
+    meta["sample_times"][0][0] += 1
+    side_path.write_text(json.dumps(meta))
+    assert_clean_failure(hippo("reconstruct", out), 1, "sample_times")
+    # ... and a file from before the times were stored still asks for the original
+    del meta["sample_times"]
+    side_path.write_text(json.dumps(meta))
+    assert_clean_failure(hippo("reconstruct", out), 2, "--original")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,12 +248,54 @@ def load_coefficients(path: str) -> CoefficientFile:
                 or not all(isinstance(v, (int, float)) for v in times)
                 or (R > 1 and min(np.diff(times)) <= 0)):
             raise DataError(f"{side}: clock/row_times do not match the rows")
+        parts = meta.get("sample_times")
+        if parts is not None and (
+                not isinstance(parts, list) or not all(
+                    isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
+                    and not isinstance(p[0], bool) and 1 <= p[0] <= MAX_TIME_PART
+                    and isinstance(p[1], str) for p in parts)
+                or sum(p[0] for p in parts) != total):
+            raise DataError(f"{side}: sample_times do not match the samples")
+        pattern = meta.get("time_pattern")
+        if pattern is not None and (not isinstance(pattern, str) or not re.fullmatch(
+                r"(D|[T_][ms36])(Z|[+-]\d\d:\d\d)?", pattern)):
+            raise DataError(f"{side}: field 'time_pattern' is not a time pattern")
     reset = meta.get("reset_every")
     if reset is not None and (not isinstance(reset, int) or isinstance(reset, bool)
                               or reset < 1 or reset % every):
         raise DataError(f"{side}: field 'reset_every' must be a multiple of every")
     _check_digest(path, arr, meta.get("data_sha256"), side)
     return CoefficientFile(path, arr, meta)
+
+
+#: Samples per stored time part at most (compress stores one part per chunk): a bound
+#: checked before a part is decoded.
+MAX_TIME_PART = 1 << 24
+
+
+def stored_time_part(times: np.ndarray) -> list:
+    """``[n, text]``: float64 times (n,) exactly, in the ``.hippo`` format's time part
+    (:func:`~hippo_cli.formats.hippo_file.encode_time_part`: integers or decimals delta
+    coded, else raw float64), base64 text for the JSON sidecar."""
+    import base64
+
+    from .hippo_file import encode_time_part
+
+    return [len(times), base64.b64encode(encode_time_part(times)).decode("ascii")]
+
+
+def stored_times(meta: dict) -> Iterator[np.ndarray]:
+    """The sample times of a sidecar's ``sample_times``, part by part (checked by
+    :func:`read_coefficients`)."""
+    import base64
+
+    from .hippo_file import decode_time_part
+
+    for n, text in meta["sample_times"]:
+        try:
+            yield decode_time_part(base64.b64decode(text, validate=True), n)
+        except ValueError as err:
+            raise DataError(f"the sidecar's sample times are corrupt ({err})") from None
 
 
 def coefficient_metadata(

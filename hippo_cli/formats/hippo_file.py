@@ -234,7 +234,7 @@ def read_header(fh: IO[bytes], name: str) -> tuple[HippoHeader, int]:
 
 
 # --------------------------------------------------------------------------- writing
-def _time_part(t: np.ndarray) -> bytes:
+def encode_time_part(t: np.ndarray) -> bytes:
     """Exact storage of a frame's times (float64 (n,)): integers, decimals or raw."""
     with np.errstate(invalid="ignore", over="ignore"):
         for k in range(0, 10):
@@ -317,7 +317,7 @@ class HippoWriter:
             t = np.concatenate(self._times)
             if self.header.time_kind == TIME_ISO:
                 t = np.round(t * 1e6) / 1e6  # the microsecond grid the file keeps
-            parts.append(_time_part(t))
+            parts.append(encode_time_part(t))
         n = len(x)
         for c, eps in enumerate(self.header.max_errors):
             enc, dec = _codec_pair(eps)
@@ -446,7 +446,7 @@ class HippoFile:
         timed = h.time_column is not None
         try:
             parts = _parts(payload, C + timed)
-            times = _decode_time_part(parts[0], n) if timed else None
+            times = decode_time_part(parts[0], n) if timed else None
             values = np.empty((n, C))
             for c in range(C):
                 values[:, c] = decoders[c].decode(parts[c + timed], n)
@@ -456,7 +456,8 @@ class HippoFile:
         return Frame(index, offset, values, times)
 
 
-def _decode_time_part(part: bytes, n: int) -> np.ndarray:
+def decode_time_part(part: bytes, n: int) -> np.ndarray:
+    """The inverse of :func:`encode_time_part`: float64 (n,); ValueError when corrupt."""
     if not part:
         raise ValueError("empty time part")
     kind = part[0]

@@ -73,6 +73,22 @@ def iso_pattern(text: str) -> str:
     return ("T" if sep == "T" else "_") + unit + (zone or "")
 
 
+def written_pattern(kind: str, first_time: str | None) -> str | None:
+    """How to write an input's times back: the :func:`iso_pattern` of its first time when
+    a text input (``kind`` csv or parquet) wrote ISO timestamps, else None (numbers)."""
+    text = first_time or ""
+    return iso_pattern(text) if kind in ("csv", "parquet") and looks_like_iso(text) else None
+
+
+def format_times(seconds: np.ndarray, pattern: str | None) -> list[str]:
+    """Times as written in the input: ISO text in ``pattern``, or numbers (integers without
+    a decimal point, others as the shortest float that reads back exactly)."""
+    if pattern is not None:
+        return format_iso(seconds, pattern)
+    return [str(int(t)) if float(t).is_integer() and abs(t) < 2**53 else repr(float(t))
+            for t in np.asarray(seconds, dtype=np.float64).tolist()]
+
+
 def format_iso(seconds: np.ndarray, pattern: str) -> list[str]:
     """Seconds since 1970 (UTC) written as ISO text in ``pattern`` (:func:`iso_pattern`)."""
     sep, unit, zone = pattern[0], pattern[1:2], pattern[2:]

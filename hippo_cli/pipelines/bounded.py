@@ -20,7 +20,7 @@ from ..errors import DataError, ParameterError
 from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
-from ..formats.timestamps import format_iso, iso_pattern, looks_like_iso
+from ..formats.timestamps import format_times, written_pattern
 from .envelope import Envelope
 from .metrics import ErrorMetrics
 
@@ -92,10 +92,10 @@ def _ranges(input: str, columns: list[str] | None, time_column: str | None,
 def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
     if samples.time_column is None:
         return HippoHeader(list(samples.columns), bounds)
-    text = samples.time_text or ""
-    if samples.kind in ("csv", "parquet") and looks_like_iso(text):
+    pattern = written_pattern(samples.kind, samples.time_text)
+    if pattern is not None:
         return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_ISO,
-                           iso_pattern(text))
+                           pattern)
     return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_NUMBERS)
 
 
@@ -209,10 +209,7 @@ def _is_num(text: str) -> bool:
 
 
 def _format_times(times: np.ndarray, header: HippoHeader) -> list[str]:
-    if header.time_kind == TIME_ISO:
-        return format_iso(times, header.time_pattern)
-    return [str(int(t)) if float(t).is_integer() and abs(t) < 2**53 else repr(float(t))
-            for t in times.tolist()]
+    return format_times(times, header.time_pattern if header.time_kind == TIME_ISO else None)
 
 
 def decode_to_csv(path: str, output: str | None, *, original: str | None = None,

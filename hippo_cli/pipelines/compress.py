@@ -11,9 +11,10 @@ from ..checks import positive_number
 from ..engine import HiPPO, numpy_steps
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
-from ..formats.coefficients import CoefficientWriter, coefficient_metadata
+from ..formats.coefficients import CoefficientWriter, coefficient_metadata, stored_time_part
 from ..formats.quantize import quantized_dtype
 from ..formats.samples import clean_chunks, open_samples, prefetch
+from ..formats.timestamps import written_pattern
 from .encode import RowEncoder
 
 
@@ -104,6 +105,8 @@ def compress_file(
     row_shape = (enc.N,) if C == 1 else (C, enc.N)
     ends: list[int] | None = None
     row_times: list[float] = []
+    time_parts: list[list] = []  # the sample times, exactly and compactly (a few bytes
+    # per chunk at a regular cadence)
     with CoefficientWriter(out, row_shape, dtype, quantize) as writer:
         chunks = clean_chunks(samples, nan)
         if samples.size_bytes is not None:  # a file; stdin is read in this thread, so that
@@ -123,6 +126,8 @@ def compress_file(
             encoder = RowEncoder(enc, every)
             for block in chunks:
                 writer.append(encoder.feed_block(block, time_column is not None).coeffs)
+                if time_column:
+                    time_parts.append(stored_time_part(block[:, -1]))
                 on_progress(samples.bytes_read, samples.size_bytes)
             writer.append(encoder.finish().coeffs)
             total = enc.steps
@@ -138,7 +143,9 @@ def compress_file(
             tolerance={"value": tolerance, "error": error, "max_block": max_block}
             if tolerance is not None else None,
             timing={"time_column": time_column, "clock": enc.snapshot().clock,
-                    "row_times": row_times} if time_column else None,
+                    "row_times": row_times, "sample_times": time_parts,
+                    "time_pattern": written_pattern(samples.kind, samples.time_text)}
+            if time_column else None,
         )
         writer.commit(meta)
     stored = writer.bytes_written + writer.sidecar.stat().st_size

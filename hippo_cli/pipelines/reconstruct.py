@@ -16,8 +16,9 @@ from .. import measures
 from ..atomic import atomic_output, stdout_text
 from ..engine import HiPPO
 from ..errors import DataError, ParameterError
-from ..formats.coefficients import CoefficientFile
+from ..formats.coefficients import CoefficientFile, stored_times
 from ..formats.samples import clean_chunks, open_samples
+from ..formats.timestamps import format_times
 from .metrics import ErrorMetrics
 
 #: Samples evaluated per batch (bounded memory for any output length).
@@ -127,20 +128,15 @@ def _batches(plan: Plan) -> Iterator[tuple[np.ndarray, list[tuple[int, int, int,
         yield np.concatenate(js), pieces
 
 
-class _Original:
-    """Serves the original samples for ascending, contiguous index ranges, chunk by chunk."""
+class _Ranges:
+    """Serves rows of a chunked source (blocks (L, width)) for ascending, contiguous index
+    ranges, one chunk in memory at a time."""
 
-    def __init__(self, path: str, columns: list[str], nan: str,
-                 time_column: str | None = None) -> None:
-        names = None if all(c.startswith("col") and c[3:].isdigit() for c in columns) else columns
-        samples = open_samples(path, names, time_column)
-        if len(samples.columns) != len(columns):
-            raise DataError(f"{path}: has {len(samples.columns)} column(s), the coefficients "
-                            f"{len(columns)}")
-        self.name = samples.name
-        self._chunks = clean_chunks(samples, nan)
+    def __init__(self, name: str, chunks: Iterator[np.ndarray], width: int) -> None:
+        self.name = name
+        self._chunks = chunks
         self._start = 0
-        self._block = np.empty((0, len(columns) + (1 if time_column else 0)))
+        self._block = np.empty((0, width))
 
     def take(self, lo: int, hi: int) -> np.ndarray:
         """Samples lo..hi (inclusive), shape (hi - lo + 1, C)."""
@@ -161,6 +157,18 @@ class _Original:
         return np.concatenate(parts) if parts else self._block[:0]
 
 
+def _original(path: str, columns: list[str], nan: str,
+              time_column: str | None = None) -> _Ranges:
+    """The original samples (and their times, as a last column)."""
+    names = None if all(c.startswith("col") and c[3:].isdigit() for c in columns) else columns
+    samples = open_samples(path, names, time_column)
+    if len(samples.columns) != len(columns):
+        raise DataError(f"{path}: has {len(samples.columns)} column(s), the coefficients "
+                        f"{len(columns)}")
+    return _Ranges(samples.name, clean_chunks(samples, nan),
+                   len(columns) + (1 if time_column else 0))
+
+
 def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str | None,
         keep_for_plot: bool) -> Result:
     """Evaluate the plan; write CSV (``"-"``: stdout) and/or collect metrics and plot data."""
@@ -169,13 +177,17 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     columns = list(meta["columns"])
     res = Result(columns, original is not None, ErrorMetrics(columns))
     timed = meta.get("time_column")
-    if timed and not original:
-        raise ParameterError("these coefficients were made with --time-column: give "
-                             "--original FILE so samples are evaluated at their times")
-    orig = _Original(original, columns, meta.get("nan") or "error", timed) if original else None
+    if timed and not original and meta.get("sample_times") is None:
+        raise ParameterError("these coefficients were made with --time-column by a hippo that "
+                             "did not store the times: give --original FILE so samples are "
+                             "evaluated at their times")
+    orig = _original(original, columns, meta.get("nan") or "error", timed) if original else None
     if timed:
         row_times = np.asarray(meta["row_times"], dtype=np.float64)
         prev_t = None
+        # the times: the original's last column, or those stored with the coefficients
+        clock = orig if orig is not None else _Ranges(
+            f"{cf.path}: sample_times", (t[:, None] for t in stored_times(meta)), 1)
     total = plan.last - plan.first + 1
     stride = max(1, -(-total // PLOT_POINTS))
     if csv_path is None:
@@ -186,25 +198,28 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
         sink = atomic_output(Path(csv_path), "w")
     with (sink if sink is not None else _nullctx(None)) as out:
         if out is not None:
-            out.write("sample," + ("time," if timed else "") + ",".join(columns) + "\n")
+            out.write("sample," + (f"{timed}," if timed else "") + ",".join(columns) + "\n")
         for j, pieces in _batches(plan):
             times = None
             if timed:
                 if prev_t is None and j[0] > 0:
-                    prev_t = float(orig.take(int(j[0]) - 1, int(j[0]) - 1)[0, -1])
-                full = orig.take(int(j[0]), int(j[-1]))
-                truth, times = full[:, :-1], full[:, -1]
+                    prev_t = float(clock.take(int(j[0]) - 1, int(j[0]) - 1)[0, -1])
+                full = clock.take(int(j[0]), int(j[-1]))
+                truth = full[:, :-1] if orig is not None else None
+                times = full[:, -1]
                 values = _evaluate_timed(cf, enc, pieces, times, row_times, prev_t, j)
                 prev_t = float(times[-1])
                 if not plan.whole:  # the default: only the samples the row covers
                     keep = ~np.isnan(values).all(axis=1)
-                    j, values, truth, times = j[keep], values[keep], truth[keep], times[keep]
+                    j, values, times = j[keep], values[keep], times[keep]
+                    truth = truth[keep] if truth is not None else None
                     if not len(j):
                         continue
             else:
                 values = _evaluate(cf, enc, j, pieces)
             if out is not None:
-                _write_rows(out, j, values, times)
+                stamps = None if times is None else format_times(times, meta.get("time_pattern"))
+                _write_rows(out, j, values, stamps)
             if not timed:
                 truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
             if truth is not None:
@@ -254,9 +269,9 @@ def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray,
     return values
 
 
-def _write_rows(out, j: np.ndarray, values: np.ndarray, times: np.ndarray | None = None) -> None:
+def _write_rows(out, j: np.ndarray, values: np.ndarray, times: list[str] | None = None) -> None:
     lines = []
-    stamps = [""] * len(j) if times is None else [f"{t!r}," for t in times.tolist()]
+    stamps = [""] * len(j) if times is None else [f"{t}," for t in times]
     for idx, stamp, row in zip(j.tolist(), stamps, values.tolist()):
         cells = ["" if v != v else repr(v) for v in row]
         lines.append(f"{idx},{stamp}" + ",".join(cells))
