@@ -195,3 +195,38 @@ def test_cli_dask_engine_on_a_glob(tmp_path):
         i = int(rec["id"][-5])  # ids are the file paths: .../f<i>.csv
         want = HiPPO("legs", 4).update(np.sin(np.arange(200 + i) / 9))
         np.testing.assert_array_equal(np.load(tmp_path / "out" / rec["file"]), want)
+
+
+def test_id_column_takes_block_mode_quantisation_and_times(tmp_path):
+    df = _long_frame(4)
+    df.to_csv(tmp_path / "long.csv", index=False)
+    out = tmp_path / "blocks"
+    res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column", "v",
+                "--time-column", "t", "--reset-every", 40, "--every", 20, "-N", 8, "-o", out)
+    assert res.exit_code == 0, res.stderr
+    assert "//" not in res.stderr
+    for sid in ("s00", "s03"):
+        part = df[df.sensor == sid]
+        x, t = part[["v"]].to_numpy(), part["t"].to_numpy()
+        enc = HiPPO("legs", 8, reset_every=40)
+        want = enc.update(x[:, 0], every=20, times=t)
+        if len(x) % 20:
+            want = np.concatenate([want, enc.state[None]])
+        np.testing.assert_allclose(np.load(out / f"{sid}.npy"), want, rtol=0, atol=1e-12)
+        res = hippo("reconstruct", out / f"{sid}.npy", "--all", "-o", tmp_path / f"{sid}.csv")
+        assert res.exit_code == 0, res.stderr
+        back = pd.read_csv(tmp_path / f"{sid}.csv")
+        np.testing.assert_array_equal(back["t"], t)  # stored with the series: no --original
+    out = tmp_path / "quantised"
+    res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column", "v",
+                "--quantize", 12, "-N", 8, "--every", 50, "-o", out)
+    assert res.exit_code == 0, res.stderr
+    meta = json.loads((out / "s01.npy.json").read_text())
+    assert meta["quantize"] == 12 and meta["dtype"] == "int16"
+    assert np.load(out / "s01.npy")["q"].dtype == np.int16  # (a scale and BITS-bit codes)
+    res = hippo("reconstruct", out / "s01.npy", "-o", tmp_path / "q.csv")
+    assert res.exit_code == 0, res.stderr
+    # a resume with other quantisation is another run's folder: refused, not mixed
+    res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column", "v",
+                "--quantize", 10, "-N", 8, "--every", 50, "-o", out)
+    assert res.exit_code == 2 and "other settings" in res.stderr

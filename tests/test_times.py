@@ -131,8 +131,6 @@ def test_bad_times():
         plain.update(np.ones(1), times=[5.0])
     with pytest.raises(DataError, match="two samples"):
         HiPPO("legt", 4, theta=5.0).update(np.ones(1), times=[0.0])
-    with pytest.raises(ParameterError, match="block mode"):
-        HiPPO("legs", 4, reset_every=5).update(np.ones(2), times=[0.0, 1.0])
 
 
 # ----------------------------------------------------------------------------- the CLI
@@ -255,3 +253,56 @@ def test_times_are_stored_compactly_and_written_back_as_they_were(tmp_path):
     del meta["sample_times"]
     side_path.write_text(json.dumps(meta))
     assert_clean_failure(hippo("reconstruct", out), 2, "--original")
+
+
+@pytest.mark.parametrize(("measure", "kw"), [("legs", {}), ("legt", {"theta": 100.0}),
+                                             ("lagt", {"dt": 0.05})])
+def test_block_mode_with_times(measure, kw):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5000, 2))
+    # unit-spaced times reproduce the sample-indexed block mode
+    t = np.arange(5000.0)
+    want = HiPPO(measure, 8, reset_every=1000, **kw).update(x, every=500)
+    got = HiPPO(measure, 8, reset_every=1000, **kw).update(x, every=500, times=t)
+    assert rel_err(got, want) <= 1e-12
+    # irregular times: any chunking gives the same rows (block starts inside chunks, a chunk
+    # ending on a block's first sample)
+    t = np.cumsum(rng.uniform(0.2, 3.0, 5000))
+    whole = HiPPO(measure, 8, reset_every=1000, **kw).update(x, every=500, times=t)
+    enc = HiPPO(measure, 8, reset_every=1000, **kw)
+    parts = [enc.update(x[a:b], every=500, times=t[a:b])
+             for a, b in [(0, 2), (2, 999), (999, 1001), (1001, 3500), (3500, 5000)]]
+    assert rel_err(np.concatenate(parts), whole) <= 1e-12
+    # a block is its own history: the values of the other blocks do not reach it (their
+    # times do, through the interval the block's first sample stands for)
+    y = x.copy()
+    y[:1000] = 7.0
+    other = HiPPO(measure, 8, reset_every=1000, **kw).update(y, every=500, times=t)
+    assert rel_err(other[2:], whole[2:]) <= 1e-12
+
+
+def test_cli_block_mode_and_times(tmp_path):
+    import pandas as pd
+    from test_cli import assert_clean_failure, hippo
+
+    n = 3000
+    t = 1.7e9 + 2.0 * np.arange(n)
+    v = np.sin(np.arange(n) / 50.0)
+    src = tmp_path / "s.csv"
+    pd.DataFrame({"t": t, "v": v}).to_csv(src, index=False)
+    for name, extra in [("timed", ["-t", "t"]), ("plain", ["--column", "v"])]:
+        res = hippo("compress", src, *extra, "--reset-every", 1000, "--every", 250, "-N", 16,
+                    "-o", tmp_path / f"{name}.npy")
+        assert res.exit_code == 0, res.stderr
+        res = hippo("reconstruct", tmp_path / f"{name}.npy", "--all",
+                    "-o", tmp_path / f"{name}.csv")
+        assert res.exit_code == 0, res.stderr
+    timed = pd.read_csv(tmp_path / "timed.csv")
+    plain = pd.read_csv(tmp_path / "plain.csv")
+    np.testing.assert_array_equal(timed["t"], t)  # the times, as written
+    # a regular cadence: LegS is time-scale invariant, so the same reconstruction
+    assert np.max(np.abs(timed["v"] - plain["v"])) <= 1e-10
+    assert np.sqrt(np.mean((timed["v"] - v) ** 2)) < 0.01
+    # --tolerance picks blocks by sample count: with times it is refused, naming the options
+    res = hippo("compress", src, "-t", "t", "--tolerance", 0.1, "-o", tmp_path / "x.npy")
+    assert_clean_failure(res, 2, "--reset-every", "--max-error")

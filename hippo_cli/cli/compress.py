@@ -118,7 +118,8 @@ def compress(
     if many:
         _compress_many(ctx, input, output, max_error, measure, N, theta, dt, method, init,
                        legs_time, alpha, beta, column, every, time_column, dtype, id_column,
-                       engine, scheduler, overwrite, quiet, (tolerance, reset_every, quantize))
+                       engine, scheduler, overwrite, quiet, tolerance, reset_every,
+                       quantize)
         return
     if tolerance is not None and (every is not None or reset_every is not None):
         raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
@@ -181,13 +182,15 @@ def _compress_many(ctx: typer.Context, input: str, output: str | None, max_error
                    measure, N, theta, dt, method, init, legs_time, alpha, beta,
                    column: list[str] | None, every: int | None, time_column: str | None,
                    dtype, id_column: str | None, engine, scheduler: str | None,
-                   overwrite: bool, quiet: bool, single_only: tuple) -> None:
+                   overwrite: bool, quiet: bool, tolerance: float | None,
+                   reset_every: int | None, quantize: int | None) -> None:
     from ..pipelines.many import SeriesMode
     from ..pipelines.many_files import compress_many
 
-    if any(v is not None for v in single_only):
-        raise ParameterError("--tolerance, --reset-every and --quantize work on one series "
-                             "at a time, not with --id-column or many inputs")
+    if tolerance is not None:
+        raise ParameterError("--tolerance chooses blocks from a whole series' errors; with "
+                             "--id-column or many inputs use --reset-every (block mode) or "
+                             "--max-error (a guaranteed bound per series)")
     if max_error is not None:
         from ..pipelines.bounded import MaxError
 
@@ -198,8 +201,12 @@ def _compress_many(ctx: typer.Context, input: str, output: str | None, max_error
                                  "need a first pass over every series)")
         mode = SeriesMode(max_error=bound.value)
     else:
-        enc = build_encoder(measure, N, theta, dt, method, init, legs_time, None, alpha, beta)
-        mode = SeriesMode(params=enc.params(), every=every or 1, dtype=value(dtype))
+        enc = build_encoder(measure, N, theta, dt, method, init, legs_time, reset_every, alpha,
+                            beta)
+        from ..pipelines.compress import row_rule
+
+        mode = SeriesMode(params=enc.params(), every=row_rule(enc, every, value(dtype), quantize),
+                          dtype=value(dtype), quantize=quantize)
     manifest = compress_many(input, output, mode, id_column=id_column, columns=column,
                              time_column=time_column, engine=value(engine),
                              scheduler=scheduler, overwrite=overwrite)

@@ -239,13 +239,23 @@ class HiPPO:
     def _run(self, x2: np.ndarray, t: np.ndarray | None, every: int, out: np.ndarray) -> None:
         """Advance the state through the checked chunk ``x2`` (times ``t`` or None)."""
         L = x2.shape[0]
-        if t is not None:
-            clock = dict(self._clock or {"t0": float(t[0]), "t_last": None, "delta0": None})
-            self._stepper.run_timed(x2, t, self._state, self.steps, every, clock, out)
-            self._clock = clock
-            self.steps += L
-            return
         written = 0
+        if t is not None:
+            for lo, hi in self._blocks(L):
+                local = self.block_step(self.steps)
+                if self._clock is None or (local == 0 and self.steps > 0):
+                    # a block (block mode) restarts the clock at its first sample, which
+                    # stands for the interval since the previous sample, as everywhere
+                    before = None if self._clock is None else self._clock["t_last"]
+                    self._clock = {"t0": float(t[lo]), "t_last": None,
+                                   "delta0": None if before is None else float(t[lo]) - before}
+                clock = dict(self._clock)
+                self._stepper.run_timed(x2[lo:hi], t[lo:hi], self._state, local, every, clock,
+                                        out[written:])
+                written += emission.count_emitted(local, hi - lo, every)
+                self._clock = clock
+                self.steps += hi - lo
+            return
         for lo, hi in self._blocks(L):
             local = self.block_step(self.steps)
             if local == 0:  # a stream (or a block) starts: c_{-1} = 0 or the steady state
@@ -284,8 +294,6 @@ class HiPPO:
             raise ParameterError("this stream has sample times: pass times= on every update")
         if self.steps and self._clock is None:
             raise ParameterError("this stream started without times; it cannot take them now")
-        if self.reset_every is not None:
-            raise ParameterError("sample times and reset_every (block mode) do not combine")
         t = np.asarray(times, dtype=np.float64).reshape(-1)
         if t.shape[0] != L:
             raise DataError(f"{t.shape[0]} times for {L} samples")

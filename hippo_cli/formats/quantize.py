@@ -31,3 +31,10 @@ def quantize(rows: np.ndarray, bits: int) -> np.ndarray:
 def dequantize(records: np.ndarray) -> np.ndarray:
     """records (...) of (scale, q) -> float64 (..., N)."""
     return records["q"].astype(np.float64) * records["scale"].astype(np.float64)[..., None]
+
+
+def stored_dtype(dtype: str, quantize: int | None) -> str:
+    """The dtype a coefficient file holds: ``dtype``, or int8/int16 for ``quantize`` bits."""
+    if quantize is None:
+        return dtype
+    return "int8" if quantize <= 8 else "int16"

@@ -12,7 +12,7 @@ from ..engine import HiPPO, numpy_steps
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientWriter, coefficient_metadata, stored_time_part
-from ..formats.quantize import quantized_dtype
+from ..formats.quantize import quantized_dtype, stored_dtype
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.timestamps import written_pattern
 from .encode import RowEncoder
@@ -48,6 +48,21 @@ def default_output(input_path: str) -> Path:
     return p.with_name(p.stem + ".coeffs.npy")
 
 
+def row_rule(enc: HiPPO, every: int | None, dtype: str, quantize: int | None) -> int:
+    """Check how coefficient rows are written (one series or many): ``every`` (default: the
+    encoder's ``reset_every`` or 1) must divide ``reset_every``; ``quantize`` bits fit N and
+    exclude ``dtype``. Returns ``every``."""
+    if quantize is not None and dtype != "float64":
+        raise ParameterError("--quantize and --dtype exclude each other")
+    reset_every = enc.reset_every
+    every = check_every(reset_every or 1 if every is None else every)
+    if reset_every is not None and reset_every % every:
+        raise ParameterError(f"--every ({every}) must divide --reset-every ({reset_every})")
+    if quantize is not None:
+        quantized_dtype(enc.N, quantize)  # validates the bit count before any work
+    return every
+
+
 def compress_file(
     input: str,
     output: str | Path | None,
@@ -77,20 +92,16 @@ def compress_file(
         tolerance = positive_number("--tolerance", tolerance)
     if tolerance is not None and (every is not None or reset_every is not None):
         raise ParameterError("--tolerance chooses the blocks itself: drop --every/--reset-every")
-    if time_column is not None and (tolerance is not None or reset_every is not None):
-        raise ParameterError("--time-column does not combine with --tolerance/--reset-every")
-    if quantize is not None and dtype != "float64":
-        raise ParameterError("--quantize and --dtype exclude each other")
+    if time_column is not None and tolerance is not None:
+        raise ParameterError("--time-column does not combine with --tolerance (its blocks are "
+                             "chosen by sample count); use --reset-every for blocks with times, "
+                             "or --max-error for a guaranteed bound")
     if tolerance is not None and (quantize is not None or dtype != "float64"):
         # the blocks are verified on float64 coefficients: rounding them afterwards would
         # break the bound the file claims
         raise ParameterError("--tolerance keeps float64 coefficients (its bound is checked on "
                              "them); for a small file with a guaranteed bound use --max-error")
-    every = check_every(reset_every or 1 if every is None else every)
-    if reset_every is not None and reset_every % every:
-        raise ParameterError(f"--every ({every}) must divide --reset-every ({reset_every})")
-    if quantize is not None:
-        quantized_dtype(enc.N, quantize)  # validates the bit count before any work
+    every = row_rule(enc, every, dtype, quantize)
     if output == "-":
         raise ParameterError("compress writes an .npy plus a JSON sidecar, not stdout "
                              "(use hippo stream for rows on stdout)")
@@ -137,7 +148,7 @@ def compress_file(
         meta = coefficient_metadata(
             enc.params(), every=1 if ends is not None else every, samples=total,
             rows=writer.rows, columns=samples.columns,
-            dtype="int8" if quantize and quantize <= 8 else "int16" if quantize else dtype,
+            dtype=stored_dtype(dtype, quantize),
             input_name=samples.name, input_bytes=samples.size_bytes, nan=nan,
             quantize=quantize, block_ends=ends,
             tolerance={"value": tolerance, "error": error, "max_block": max_block}

@@ -75,6 +75,7 @@ def compress_dataframe(
     time_column: str | None = None,
     every: int = 1,
     dtype: str = "float64",
+    quantize: int | None = None,
     large_rows: int | None = None,
     client: Any = None,
     max_error: float | None = None,
@@ -91,6 +92,9 @@ def compress_dataframe(
         increasing within a series).
     out_dir : folder for one file per series (``<id>.npy`` + sidecar, or ``<id>.hippo``)
         and ``manifest.json``.
+    every, dtype, quantize : how coefficient rows are written, as for one series
+        (``quantize``: BITS-bit integers per row); encoder parameters may include
+        ``reset_every`` (block mode).
     large_rows : series with more rows are walked partition by partition with the state
         carried along instead of being gathered (default: the largest partition's length).
     client : a ``distributed.Client`` (default: the current one or Dask's default scheduler).
@@ -109,7 +113,9 @@ def compress_dataframe(
     out.mkdir(parents=True, exist_ok=True)
     if max_error is None:
         check_every(every)
-        mode = SeriesMode(params=HiPPO(**encoder).params(), every=every, dtype=dtype)
+        mode = SeriesMode(params=HiPPO(**encoder).params(), every=every, dtype=dtype,
+                          quantize=quantize,
+                          time=(time_column, TIME_NUMBERS, "") if time_column else None)
     else:  # validated before any work, like the encoder's parameters
         check_header(HippoHeader(list(value_columns), [max_error] * len(value_columns)))
         if max_error == 0:

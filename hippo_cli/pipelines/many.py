@@ -21,10 +21,16 @@ import numpy as np
 from ..atomic import allow_rewrite, atomic_output, note_read
 from ..engine import HiPPO
 from ..errors import DataError, ParameterError
-from ..formats.coefficients import CoefficientWriter, coefficient_metadata, load_coefficients
+from ..formats.coefficients import (
+    CoefficientWriter,
+    coefficient_metadata,
+    load_coefficients,
+    stored_time_part,
+)
 from ..formats.csv_input import numeric_columns
 from ..formats.hippo_file import TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
 from ..formats.manifest import MANIFEST, read_manifest, series_file, write_manifest
+from ..formats.quantize import stored_dtype
 from ..formats.timestamps import to_seconds
 from .encode import RowEncoder
 
@@ -40,6 +46,7 @@ class SeriesMode:
     dtype: str = "float64"
     max_error: float | None = None
     time: tuple[str, int, str] | None = None
+    quantize: int | None = None
 
     @property
     def bounded(self) -> bool:
@@ -53,8 +60,11 @@ class SeriesMode:
         """What the manifest records (a resume must match it)."""
         if self.bounded:
             return {"mode": "hippo", "max_error": self.max_error}
-        return {"mode": "coefficients", "params": self.params, "every": self.every,
-                "dtype": self.dtype}
+        settings = {"mode": "coefficients", "params": self.params, "every": self.every,
+                    "dtype": self.dtype}
+        if self.quantize is not None:  # (absent, not None: older manifests still resume)
+            settings["quantize"] = self.quantize
+        return settings
 
 
 def prepare_folder(out_dir: Path, mode: SeriesMode, source: dict, overwrite: bool,
@@ -126,26 +136,33 @@ def encode_series(values: np.ndarray, times: np.ndarray | None, sid: str, out_di
     enc = _template(json.dumps(mode.params, sort_keys=True)).clone()
     encoder = RowEncoder(enc, mode.every, None if state is None else state["progress"])
     rows: list[np.ndarray] = [] if state is None else list(state["rows"])
+    time_parts: list[list] = [] if state is None else list(state["time_parts"])
     if len(values) and times is None and enc.timed:
         raise DataError(f"series {sid!r}: times missing")
     if len(values):
         rows.extend(encoder.feed(values, times).coeffs)
+        if times is not None:
+            time_parts.append(stored_time_part(times))
     if not last:
-        return {"state": {"progress": encoder.progress(), "rows": rows}}
+        return {"state": {"progress": encoder.progress(), "rows": rows,
+                          "time_parts": time_parts}}
     if enc.steps == 0:
         raise DataError(f"series {sid!r}: no samples")
     rows.extend(encoder.finish().coeffs)
     C = values.shape[1]
     path = series_file(out_dir, sid, mode.suffix)
     row_shape = (enc.N,) if C == 1 else (C, enc.N)
-    with CoefficientWriter(path, row_shape, mode.dtype) as writer:
+    with CoefficientWriter(path, row_shape, mode.dtype, mode.quantize) as writer:
         writer.append(np.asarray(rows).reshape(len(rows), *row_shape))
-        timing = ({"time_column": "time", "clock": enc.snapshot().clock,
-                   "row_times": encoder.row_times} if enc.timed else None)
+        name, pattern = (mode.time[0], mode.time[2] or None) if mode.time else ("time", None)
+        timing = ({"time_column": name, "clock": enc.snapshot().clock,
+                   "row_times": encoder.row_times, "sample_times": time_parts,
+                   "time_pattern": pattern} if enc.timed else None)
         writer.commit(coefficient_metadata(
             enc.params(), every=mode.every, samples=enc.steps, rows=writer.rows,
-            columns=columns, dtype=mode.dtype, input_name=f"series {sid}", input_bytes=None,
-            nan="error", timing=timing))
+            columns=columns, dtype=stored_dtype(mode.dtype, mode.quantize),
+            input_name=f"series {sid}", input_bytes=None, nan="error",
+            quantize=mode.quantize, timing=timing))
     return {"id": str(sid), "file": path.name, "rows": writer.rows, "samples": enc.steps}
 
 

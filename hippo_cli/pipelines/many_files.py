@@ -87,8 +87,9 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
 
 
 def _with_time(mode: SeriesMode, time_column: str | None, first_time: str | None) -> SeriesMode:
-    """The mode with the time column's kind (ISO or numbers) for ``.hippo`` headers."""
-    if time_column is None or not mode.bounded:
+    """The mode with the time column's name, kind (ISO or numbers) and ISO pattern: how a
+    series file writes its times back."""
+    if time_column is None:
         return mode
     from dataclasses import replace
 
@@ -173,7 +174,8 @@ def _dask(input: str, out: Path, mode: SeriesMode, id_column: str | None,
                  else [p for _, p in _files(input)])
         source = {"inputs": input, "files": _fingerprint(files), "id_column": id_column}
         return compress_dataframe(ddf, id_column, values, out, time_column=time_column,
-                                  every=mode.every, dtype=mode.dtype, client=client,
+                                  every=mode.every, dtype=mode.dtype,
+                                  quantize=mode.quantize, client=client,
                                   max_error=mode.max_error, overwrite=overwrite,
                                   source=source, **kw)
     finally:

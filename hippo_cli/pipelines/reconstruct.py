@@ -185,6 +185,7 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     if timed:
         row_times = np.asarray(meta["row_times"], dtype=np.float64)
         prev_t = None
+        origins: dict[int, tuple[float, float | None]] = {}  # block mode: each block's clock
         # the times: the original's last column, or those stored with the coefficients
         clock = orig if orig is not None else _Ranges(
             f"{cf.path}: sample_times", (t[:, None] for t in stored_times(meta)), 1)
@@ -207,7 +208,10 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
                 full = clock.take(int(j[0]), int(j[-1]))
                 truth = full[:, :-1] if orig is not None else None
                 times = full[:, -1]
-                values = _evaluate_timed(cf, enc, pieces, times, row_times, prev_t, j)
+                if meta.get("reset_every"):
+                    _block_origins(origins, pieces, times, prev_t, j)
+                values = _evaluate_timed(cf, enc, pieces, times, row_times, prev_t, j,
+                                         origins if meta.get("reset_every") else None)
                 prev_t = float(times[-1])
                 if not plan.whole:  # the default: only the samples the row covers
                     keep = ~np.isnan(values).all(axis=1)
@@ -247,17 +251,41 @@ def _evaluate(cf: CoefficientFile, enc: HiPPO, j: np.ndarray, pieces) -> np.ndar
     return values
 
 
+def _block_origins(origins: dict, pieces, times: np.ndarray, prev_t: float | None,
+                   j: np.ndarray) -> None:
+    """Block mode with times: the clock (t0, delta0) each block restarted with - its first
+    sample's time and the interval since the sample before (the first block: the stream's
+    first interval) - read off the times as the contiguous batches ``j`` pass by."""
+    for _row, _step, start, _lo, _hi in pieces:
+        if start in origins:
+            continue
+        i = start - int(j[0])
+        if i < 0:  # (samples are read from 0 on, so a block start passed before)
+            raise DataError(f"block start {start} was not seen before its rows")
+        if start == 0:
+            delta0 = float(times[1] - times[0]) if len(times) > 1 else None
+        else:
+            before = times[i - 1] if i > 0 else prev_t
+            delta0 = float(times[i] - before)
+        origins[start] = (float(times[i]), delta0)
+
+
 def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray,
                     row_times: np.ndarray, prev_t: float | None,
-                    j: np.ndarray) -> np.ndarray:
+                    j: np.ndarray, origins: dict | None = None) -> np.ndarray:
     """Timed files: each row's state evaluated at the samples' own times; samples its
-    measure does not cover (:func:`measures.covered`) are NaN."""
+    measure does not cover (:func:`measures.covered`, and in block mode the samples before
+    its block) are NaN. ``origins``: block mode's clock of each block start."""
     clock = cf.meta["clock"]
     origin = (float(clock["t0"]), clock.get("delta0"))
     values = np.empty((len(j), cf.channels))
-    for row, _step, _start, lo, hi in pieces:
+    for row, _step, start, lo, hi in pieces:
         c = cf.row(row)
         before = times[lo - 1] if lo > 0 else (prev_t if j[lo] > 0 else None)
+        if origins is not None:
+            origin = origins[start]
+            if j[lo] == start:
+                before = None  # the block's first sample: nothing before it in its history
         t_row = float(row_times[row])
         M = measures.eval_basis_at_times(enc.measure, enc.N, t_row, times[lo:hi], before,
                                          origin=origin, theta=enc.theta, dt=enc.dt,
@@ -266,6 +294,8 @@ def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray,
         if enc.measure not in measures.measures_with(coverage="whole"):
             lags = measures.lag(enc.measure, t_row - times[lo:hi], theta=enc.theta, dt=enc.dt)
             values[lo:hi][~measures.covered(enc.measure, lags)] = np.nan
+        if origins is not None:
+            values[lo:hi][j[lo:hi] < start] = np.nan
     return values
 
 
