@@ -54,3 +54,57 @@ def test_missing_pyarrow_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     assert_clean_failure(hippo("compress", tmp_path / "p.parquet", "-E", "0.1"), 2,
                          "pip install 'hippo-cli[parquet]'")
+
+
+def test_reconstructions_written_to_parquet(tmp_path):
+    import pandas as pd
+    from test_cli import hippo
+
+    n = 1500
+    stamps = pd.date_range("2026-02-01 00:00", periods=n, freq="10s")
+    src = tmp_path / "s.csv"
+    pd.DataFrame({"ts": [s.strftime("%Y-%m-%dT%H:%M:%S+02:00") for s in stamps],
+                  "a": np.sin(np.arange(n) / 30.0), "b": np.cos(np.arange(n) / 70.0)}
+                 ).to_csv(src, index=False)
+    # coefficients: the same rows as the CSV, typed (int64 index, zoned timestamps, floats)
+    assert hippo("compress", src, "-t", "ts", "-N", 16, "--every", 100,
+                 "-o", tmp_path / "c.npy").exit_code == 0
+    for out in ("r.csv", "r.parquet"):
+        res = hippo("reconstruct", tmp_path / "c.npy", "--all", "-o", tmp_path / out)
+        assert res.exit_code == 0, res.stderr
+    csv = pd.read_csv(tmp_path / "r.csv")
+    pq = pd.read_parquet(tmp_path / "r.parquet")
+    assert list(pq.columns) == ["sample", "ts", "a", "b"] == list(csv.columns)
+    assert str(pq["ts"].dtype) == "datetime64[us, UTC+02:00]"
+    np.testing.assert_array_equal(pq["sample"], csv["sample"])
+    np.testing.assert_array_equal(pq[["a", "b"]].to_numpy(), csv[["a", "b"]].to_numpy())
+    assert pq["ts"].iloc[0].isoformat() == "2026-02-01T00:00:00+02:00"
+    # a .hippo file decodes to Parquet too, every value within the bound
+    assert hippo("compress", src, "-t", "ts", "--max-error", 0.01,
+                 "-o", tmp_path / "c.hippo").exit_code == 0
+    res = hippo("reconstruct", tmp_path / "c.hippo", "-o", tmp_path / "d.pq")
+    assert res.exit_code == 0, res.stderr
+    dec = pd.read_parquet(tmp_path / "d.pq")
+    orig = pd.read_csv(src)
+    assert np.max(np.abs(dec[["a", "b"]].to_numpy() - orig[["a", "b"]].to_numpy())) <= 0.01
+    assert (dec["ts"].dt.tz_convert("UTC") == pd.to_datetime(orig["ts"], utc=True)).all()
+
+
+def test_parquet_output_needs_pyarrow(tmp_path, monkeypatch):
+    import builtins
+
+    from test_cli import assert_clean_failure, hippo
+
+    np.save(tmp_path / "u.npy", np.sin(np.arange(300) / 9.0))
+    assert hippo("compress", tmp_path / "u.npy", "-N", 8, "-o", tmp_path / "c.npy").exit_code == 0
+    real = builtins.__import__
+
+    def no_pyarrow(name, *args, **kw):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    assert_clean_failure(hippo("reconstruct", tmp_path / "c.npy", "-o", tmp_path / "r.parquet"),
+                         2, "hippo-cli[parquet]")
+    assert not (tmp_path / "r.parquet").exists()

@@ -34,9 +34,9 @@ def reconstruct(
                                             "coefficients]."),
     plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
                                      "coefficients over time (<stem>.heatmap.png)."),
-    zoom_from: str | None = typer.Option(None, "--from", help=".hippo --plot: plot from this "
+    zoom_from: str | None = typer.Option(None, "--from", help="--plot: plot from this "
                                          "time (as in the file) or sample index."),
-    zoom_to: str | None = typer.Option(None, "--to", help=".hippo --plot: plot up to this "
+    zoom_to: str | None = typer.Option(None, "--to", help="--plot: plot up to this "
                                        "time or sample index (inclusive)."),
     salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
                                  "before a corrupt one instead of stopping with an error."),
@@ -70,8 +70,8 @@ def reconstruct(
                       step=step, row=row, all_rows=all_rows, plot_coeffs=plot_coeffs,
                       metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
         return
-    if zoom_from is not None or zoom_to is not None:
-        raise ParameterError("--from/--to apply to the plot of a .hippo file")
+    if (zoom_from is not None or zoom_to is not None) and not plot:
+        raise ParameterError("--from/--to choose what --plot shows")
     if salvage:
         raise ParameterError("--salvage applies to .hippo files")
     from ..formats.coefficients import load_coefficients
@@ -89,9 +89,11 @@ def reconstruct(
         from ..atomic import check_output_path
 
         check_output_path(png if plot else heat_png)
+    window = (reconstruction.plot_window(cf, plan, zoom_from, zoom_to)
+              if plot and (zoom_from is not None or zoom_to is not None) else None)
     result = reconstruction.run(
         cf, plan, csv_path=(output or "-") if write_csv else None, original=original,
-        keep_for_plot=plot,
+        keep_for_plot=plot, window=window,
     )
     if metrics_json is not None:
         result.errors.write_json(metrics_json)

@@ -89,15 +89,29 @@ def format_times(seconds: np.ndarray, pattern: str | None) -> list[str]:
             for t in np.asarray(seconds, dtype=np.float64).tolist()]
 
 
+def zone_of(pattern: str) -> tuple[str, int]:
+    """(zone as written, its offset from UTC in seconds) of an :func:`iso_pattern`."""
+    zone = pattern[1:] if pattern[0] == "D" else pattern[2:]
+    if not zone or zone == "Z":
+        return zone, 0
+    sign = 1 if zone[0] == "+" else -1
+    return zone, sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+
+
+def local_datetimes(seconds: np.ndarray, pattern: str) -> np.ndarray:
+    """Seconds since 1970 (UTC) as datetime64[us] wall-clock times in the pattern's zone (what
+    a plot's date axis shows)."""
+    shift = zone_of(pattern)[1]
+    return np.round((np.asarray(seconds, dtype=np.float64) + shift) * 1e6).astype(
+        "datetime64[us]")
+
+
 def format_iso(seconds: np.ndarray, pattern: str) -> list[str]:
     """Seconds since 1970 (UTC) written as ISO text in ``pattern`` (:func:`iso_pattern`)."""
-    sep, unit, zone = pattern[0], pattern[1:2], pattern[2:]
+    sep, unit = pattern[0], pattern[1:2]
     if sep == "D":
-        unit, zone = "D", pattern[1:]
-    shift = 0
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        shift = sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+        unit = "D"
+    zone, shift = zone_of(pattern)
     us = np.round((np.asarray(seconds, dtype=np.float64) + shift) * 1e6).astype(np.int64)
     np_unit = {"D": "D", "m": "m", "s": "s", "3": "ms", "6": "us"}[unit]
     text = np.datetime_as_string(us.astype("datetime64[us]"), unit=np_unit)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import AtomicFile, check_output_path, stdout_binary, stdout_text
+from ..atomic import AtomicFile, check_output_path, stdout_binary
 from ..errors import DataError, ParameterError
 from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
-from ..formats.timestamps import format_times, written_pattern
+from ..formats.table_output import TableWriter
+from ..formats.timestamps import written_pattern
 from .envelope import Envelope
 from .metrics import ErrorMetrics
 
@@ -208,10 +209,6 @@ def _is_num(text: str) -> bool:
     return True
 
 
-def _format_times(times: np.ndarray, header: HippoHeader) -> list[str]:
-    return format_times(times, header.time_pattern if header.time_kind == TIME_ISO else None)
-
-
 def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
                   salvage: bool = False, nan: str = "error",
                   envelope: Envelope | None = None,
@@ -237,23 +234,19 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
         orig_blocks = _Rows(clean_chunks(osamples, nan), h.time_column is not None)
     stats = ErrorMetrics(list(h.channels), list(h.max_errors)) if original is not None \
         else None
-    target = None
-    if output is not None and output != "-":
-        target = AtomicFile(Path(output), "w")
-    fh = None if output is None else (stdout_text() if target is None else target.fh)
+    table = None
+    if output is not None:
+        timed = h.time_column is not None
+        table = TableWriter(output, [h.time_column if timed else "sample", *h.channels],
+                            ["time" if timed else "index", *["value"] * C],
+                            h.time_pattern if timed and h.time_kind == TIME_ISO else None)
     try:
-        if fh is not None:
-            fh.write((h.time_column if h.time_column is not None else "sample") + "," +
-                     ",".join(h.channels) + "\n")
         start = 0
         for frame in hf.frames():
             n = len(frame.values)
-            if fh is not None:
-                lead = (_format_times(frame.times, h) if frame.times is not None
-                        else [str(i) for i in range(start, start + n)])
-                cells = frame.values.tolist()
-                fh.write("".join(f"{a}," + ",".join(map(repr, row)) + "\n"
-                                 for a, row in zip(lead, cells)))
+            if table is not None:
+                lead = frame.times if frame.times is not None else np.arange(start, start + n)
+                table.write([lead, *frame.values.T])
             truth = None
             if orig_blocks is not None:
                 truth = orig_blocks.take(n, original)
@@ -267,13 +260,11 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
             start += n
         if orig_blocks is not None and orig_blocks.more():
             raise DataError(f"{original}: has more samples than {path} ({start})")
-        if target is not None:
-            target.commit()
-        elif fh is not None:
-            fh.flush()
+        if table is not None:
+            table.commit()
     finally:
-        if target is not None:
-            target.abort()
+        if table is not None:
+            table.__exit__()
     for note in hf.notes:
         on_note(note)
     return stats

@@ -8,11 +8,10 @@ import numpy as np
 
 from ..atomic import atomic_output
 from ..formats.coefficients import CoefficientFile
+from ..formats.timestamps import local_datetimes, zone_of
 from .reconstruct import Plan, Result
 
 MAX_PANELS = 4
-#: Points per channel a plot keeps (decimated).
-PLOT_POINTS = 20_000
 
 
 def _pyplot():
@@ -45,43 +44,89 @@ def _save(fig, path: Path) -> None:
 
 
 def plot_reconstruction(cf: CoefficientFile, plan: Plan, result: Result, path: Path) -> None:
-    """Reconstruction (and original and error, when known), one panel per channel."""
+    """:func:`reconstruction_figure` as a PNG."""
     plt = _pyplot()
-    j = np.concatenate(result.plot_samples)
-    recon = np.concatenate(result.plot_recon)
-    orig = np.concatenate(result.plot_orig) if result.plot_orig else None
-    columns = result.columns[:MAX_PANELS]
-    rows = len(columns) * (2 if orig is not None else 1)
-    heights = [3, 1] * len(columns) if orig is not None else [3] * len(columns)
+    fig = reconstruction_figure(cf, plan, result)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def reconstruction_figure(cf: CoefficientFile, plan: Plan, result: Result):
+    """Reconstruction (and original and error, when known), one panel per channel, drawn from
+    ``result.envelope``: lines, or min-max bands per pixel for long ranges; dates on the x
+    axis for ISO times; the legend beside the data; bytes and ratio in the title."""
+    import os
+
+    plt = _pyplot()
+    env = result.envelope
+    meta = cf.meta
+    pattern = meta.get("time_pattern")
+
+    def x_of(x: np.ndarray) -> np.ndarray:
+        return local_datetimes(x, pattern) if pattern is not None else x
+
+    metrics = {m["column"]: m for m in result.metrics()} if result.has_original else {}
+
+    def title(c: int, name: str) -> str | None:
+        m = metrics.get(name)
+        if m is None:
+            return None
+        return (f"{name}: RMSE {m['rmse'] or float('nan'):.3g}, RMSE/std "
+                f"{m['rmse_over_std'] or float('nan'):.3g}, max |error| {m['max_abs_error']:.3g}")
+
+    fig, axes = _panels(plt, env, result.columns[:MAX_PANELS], x_of, "reconstruction",
+                        lambda c, name: f"error\n({name} units)", title)
+    stored = Path(cf.path).stat().st_size + Path(str(cf.path) + ".json").stat().st_size
+    n = int(meta["samples"])
+    ratio = f", {8 * n * cf.channels / stored:.1f}x vs float64" if stored else ""
+    what = "whole signal from all rows" if plan.whole else f"history held after step {plan.last}"
+    band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
+    fig.suptitle(f"{_title(meta)}\n{os.path.basename(cf.path)}: {n:,} samples in {stored:,} "
+                 f"bytes{ratio}; {what}{band}", fontsize="medium")
+    axes[-1].set_xlabel(_time_label(meta.get("time_column"), pattern))
+    fig.tight_layout()
+    return fig
+
+
+def _time_label(name: str | None, pattern: str | None) -> str:
+    """The x axis: the time column (with its zone: dates are shown as the input wrote them)
+    or "sample"."""
+    if name is None:
+        return "sample"
+    if pattern is None:
+        return name
+    zone = zone_of(pattern)[0]
+    return f"{name} ({'UTC' if zone in ('', 'Z') else 'UTC' + zone})"
+
+
+def _panels(plt, env, columns: list[str], x_of, main: str, error_label, title=None):
+    """Figure and axes: per channel a panel of ``main`` (over the original when the envelope
+    has one) with the legend outside the data, and under it the error panel labelled
+    ``error_label(c, name)``."""
+    has_orig = "original" in env.lo
+    rows = len(columns) * (2 if has_orig else 1)
+    heights = [3, 1] * len(columns) if has_orig else [3] * len(columns)
     fig, axes = plt.subplots(rows, 1, figsize=(10, 1.2 + sum(heights) * 0.9), sharex=True,
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     axes = axes[:, 0]
-    metrics = {m["column"]: m for m in result.metrics()} if result.has_original else {}
     for c, name in enumerate(columns):
-        ax = axes[c * (2 if orig is not None else 1)]
-        if orig is not None:
-            ax.plot(j, orig[:, c], color="0.55", lw=1.6, label="original")
-        ax.plot(j, recon[:, c], color="C0", lw=1.0, label="reconstruction")
+        ax = axes[c * (2 if has_orig else 1)]
+        if has_orig:
+            _band(ax, env, "original", c, x_of, color="0.55", lw=1.6, label="original")
+        _band(ax, env, main, c, x_of, color="C0", lw=0.9, alpha=0.8, label=main)
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize="small")
-        if name in metrics:
-            m = metrics[name]
-            ax.set_title(f"{name}: RMSE {m['rmse'] or float('nan'):.3g}, RMSE/std "
-                         f"{m['rmse_over_std'] or float('nan'):.3g}, max |error| "
-                         f"{m['max_abs_error']:.3g}", fontsize="small", loc="left")
-        if orig is not None:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+        text = title(c, name) if title is not None else None
+        if text:
+            ax.set_title(text, fontsize="small", loc="left")
+        if has_orig:
             err_ax = axes[c * 2 + 1]
-            err_ax.plot(j, recon[:, c] - orig[:, c], color="C3", lw=0.8)
+            _band(err_ax, env, "error", c, x_of, color="C3", lw=0.6)
             err_ax.axhline(0, color="0.3", lw=0.5)
-            err_ax.set_ylabel("error")
+            err_ax.set_ylabel(error_label(c, name))
             err_ax.grid(alpha=0.3)
-    what = "whole signal from all rows" if plan.whole else f"history held after step {plan.last}"
-    fig.suptitle(f"{_title(cf.meta)}\n{what}", fontsize="medium")
-    axes[-1].set_xlabel("sample")
-    fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    return fig, axes
 
 
 def plot_coefficients(cf: CoefficientFile, path: Path, max_rows: int = 2000) -> None:
@@ -138,6 +183,14 @@ def _band(ax, env, name: str, c: int, x_of, **style) -> None:
 
 
 def plot_decoded(path: str, env, png: Path) -> None:
+    """:func:`decoded_figure` as a PNG."""
+    plt = _pyplot()
+    fig = decoded_figure(path, env)
+    _save(fig, png)
+    plt.close(fig)
+
+
+def decoded_figure(path: str, env):
     """A decoded ``.hippo`` file (and its original and error, when known), one panel per
     channel: lines, or min-max bands per bucket when there are more samples than pixels;
     dates on the x axis for ISO times; the bound dashed around the error; bytes and ratio in
@@ -153,36 +206,20 @@ def plot_decoded(path: str, env, png: Path) -> None:
     iso = h.time_column is not None and h.time_kind == TIME_ISO
 
     def x_of(x: np.ndarray) -> np.ndarray:
-        return (x * 1e6).astype("datetime64[us]") if iso else x
+        return local_datetimes(x, h.time_pattern) if iso else x
 
-    columns = h.channels[:MAX_PANELS]
-    rows = len(columns) * (2 if has_orig else 1)
-    heights = [3, 1] * len(columns) if has_orig else [3] * len(columns)
-    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.2 + sum(heights) * 0.9), sharex=True,
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
-    axes = axes[:, 0]
-    for c, name in enumerate(columns):
-        ax = axes[c * (2 if has_orig else 1)]
-        if has_orig:
-            _band(ax, env, "original", c, x_of, color="0.55", lw=1.6, label="original")
-        _band(ax, env, "decoded", c, x_of, color="C0", lw=0.9, alpha=0.8, label="decoded")
-        ax.set_ylabel(name)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-        if has_orig:
-            err_ax = axes[c * 2 + 1]
-            _band(err_ax, env, "error", c, x_of, color="C3", lw=0.6)
+    fig, axes = _panels(plt, env, h.channels[:MAX_PANELS], x_of, "decoded",
+                        lambda c, name: f"error\n(bound {h.max_errors[c]:.3g})")
+    if has_orig:
+        for c in range(min(len(h.channels), MAX_PANELS)):
             for sign in (-1, 1):
-                err_ax.axhline(sign * h.max_errors[c], color="0.3", lw=0.6, ls="--")
-            err_ax.set_ylabel(f"error\n(bound {h.max_errors[c]:.3g})")
-            err_ax.grid(alpha=0.3)
+                axes[c * 2 + 1].axhline(sign * h.max_errors[c], color="0.3", lw=0.6, ls="--")
     size = os.path.getsize(path)
     n = sum(count for _, count, _ in hf.scan())
     ratio = f", {8 * n * len(h.channels) / size:.1f}x vs float64" if n else ""
     band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
     fig.suptitle(f"{os.path.basename(path)}: {n:,} samples, {size:,} bytes{ratio}; every "
                  f"sample within its bound{band}", fontsize="medium")
-    axes[-1].set_xlabel(h.time_column or "sample")
+    axes[-1].set_xlabel(_time_label(h.time_column, h.time_pattern if iso else None))
     fig.tight_layout()
-    _save(fig, png)
-    plt.close(fig)
+    return fig

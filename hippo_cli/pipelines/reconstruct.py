@@ -6,25 +6,24 @@ bounded-size batches, CSV output, error metrics against the original. Used by th
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import measures
-from ..atomic import atomic_output, stdout_text
 from ..engine import HiPPO
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientFile, stored_times
 from ..formats.samples import clean_chunks, open_samples
-from ..formats.timestamps import format_times
+from ..formats.table_output import TableWriter
+from .envelope import Envelope
 from .metrics import ErrorMetrics
 
 #: Samples evaluated per batch (bounded memory for any output length).
 BATCH = 1 << 15
-#: At most this many points per channel are kept for a plot.
-PLOT_POINTS = 20_000
 
 
 @dataclass
@@ -88,9 +87,7 @@ class Result:
     columns: list[str]
     has_original: bool
     errors: ErrorMetrics
-    plot_samples: list[np.ndarray] = field(default_factory=list)
-    plot_recon: list[np.ndarray] = field(default_factory=list)
-    plot_orig: list[np.ndarray] = field(default_factory=list)
+    envelope: Envelope | None = None  # what the plot draws (min/max per pixel)
 
     def metrics(self) -> list[dict]:
         return self.errors.report()
@@ -169,8 +166,49 @@ def _original(path: str, columns: list[str], nan: str,
                    len(columns) + (1 if time_column else 0))
 
 
+def plot_window(cf: CoefficientFile, plan: Plan, start: str | None,
+                end: str | None) -> tuple[tuple[float, float], int]:
+    """((from, to) on the plot's axis, samples inside) of ``--from/--to``: times as written
+    in the input for a timed file, sample indices otherwise."""
+    from ..formats.timestamps import to_seconds
+
+    timed = cf.meta.get("time_column") is not None
+
+    def value(text: str | None, default: float) -> float:
+        if text is None:
+            return default
+        try:
+            v = float(to_seconds([text])[0]) if timed else float(text)
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v):
+            raise ParameterError(f"--from/--to {text!r}: not a "
+                                 f"{'time of this file' if timed else 'sample index'}")
+        return v
+
+    window = (value(start, -math.inf), value(end, math.inf))
+    if window[0] > window[1]:
+        raise ParameterError("--from is after --to")
+    if timed and cf.meta.get("sample_times") is not None:
+        count, first = 0, 0
+        for t in stored_times(cf.meta):  # the stored times: cheap to count
+            j = first + np.arange(len(t))
+            inside = (t >= window[0]) & (t <= window[1]) & (j >= plan.first) & (j <= plan.last)
+            count += int(inside.sum())
+            first += len(t)
+    elif timed:  # (an old file: times only in the original) size the plot for every sample
+        count = plan.last - plan.first + 1
+    else:
+        lo, hi = max(plan.first, math.ceil(window[0])), min(plan.last, math.floor(window[1]))
+        count = max(0, hi - lo + 1)
+    if count == 0:
+        raise ParameterError("--from/--to select no sample of the reconstruction")
+    return window, count
+
+
 def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str | None,
-        keep_for_plot: bool) -> Result:
+        keep_for_plot: bool,
+        window: tuple[tuple[float, float], int] | None = None) -> Result:
     """Evaluate the plan; write CSV (``"-"``: stdout) and/or collect metrics and plot data."""
     meta = cf.meta
     enc = _encoder(meta)
@@ -190,16 +228,15 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
         clock = orig if orig is not None else _Ranges(
             f"{cf.path}: sample_times", (t[:, None] for t in stored_times(meta)), 1)
     total = plan.last - plan.first + 1
-    stride = max(1, -(-total // PLOT_POINTS))
-    if csv_path is None:
-        sink = None
-    elif csv_path == "-":
-        sink = _nullctx(stdout_text())
-    else:
-        sink = atomic_output(Path(csv_path), "w")
-    with (sink if sink is not None else _nullctx(None)) as out:
-        if out is not None:
-            out.write("sample," + (f"{timed}," if timed else "") + ",".join(columns) + "\n")
+    if keep_for_plot:
+        (lo, hi), count = window or ((-math.inf, math.inf), total)
+        res.envelope = Envelope(count, len(columns), window=(lo, hi))
+    out = None
+    if csv_path is not None:
+        out = TableWriter(csv_path, ["sample", *([timed] if timed else []), *columns],
+                          ["index", *(["time"] if timed else []), *["value"] * len(columns)],
+                          meta.get("time_pattern"))
+    with out if out is not None else contextlib.nullcontext():
         for j, pieces in _batches(plan):
             times = None
             if timed:
@@ -222,18 +259,19 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
             else:
                 values = _evaluate(cf, enc, j, pieces)
             if out is not None:
-                stamps = None if times is None else format_times(times, meta.get("time_pattern"))
-                _write_rows(out, j, values, stamps)
+                out.write([j, *([times] if timed else []), *values.T])
             if not timed:
                 truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
             if truth is not None:
                 res.errors.add(values, truth)
-            if keep_for_plot:
-                keep = (j - plan.first) % stride == 0
-                res.plot_samples.append(j[keep])
-                res.plot_recon.append(values[keep])
+            if res.envelope is not None:
+                series = {"reconstruction": values}
                 if truth is not None:
-                    res.plot_orig.append(truth[keep])
+                    series.update(original=truth, error=values - truth)
+                res.envelope.add(j - plan.first, times if timed else j.astype(np.float64),
+                                 **series)
+        if out is not None:
+            out.commit()
     return res
 
 
@@ -299,22 +337,3 @@ def _evaluate_timed(cf: CoefficientFile, enc: HiPPO, pieces, times: np.ndarray,
     return values
 
 
-def _write_rows(out, j: np.ndarray, values: np.ndarray, times: list[str] | None = None) -> None:
-    lines = []
-    stamps = [""] * len(j) if times is None else [f"{t}," for t in times]
-    for idx, stamp, row in zip(j.tolist(), stamps, values.tolist()):
-        cells = ["" if v != v else repr(v) for v in row]
-        lines.append(f"{idx},{stamp}" + ",".join(cells))
-    out.write("\n".join(lines) + "\n")
-
-
-class _nullctx:
-    def __init__(self, value) -> None:
-        self.value = value
-
-    def __enter__(self):
-        return self.value
-
-    def __exit__(self, *exc) -> None:
-        if self.value is not None:
-            self.value.flush()

@@ -1,0 +1,116 @@
+"""Reconstructed samples written batch by batch: CSV text, or Parquet when the output is
+named ``.parquet``/``.pq`` (pyarrow, the ``parquet`` extra), always through the atomic
+helper (the file appears only when complete).
+
+Columns are given as arrays: an integer ``sample`` index, a time column as seconds since
+1970 or plain numbers, then the values (NaN: no value). CSV writes the times as the input did
+(:func:`~hippo_cli.formats.timestamps.format_times`), values as the shortest text that reads
+back exactly and NaN as an empty cell; Parquet keeps int64 / float64 columns, and ISO times
+as timestamps (microseconds, in the input's zone, or without one when the input had none).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import AtomicFile, stdout_text
+from ..errors import ParameterError
+from .timestamps import format_times, zone_of
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def is_parquet(output: str | None) -> bool:
+    return output is not None and Path(output).suffix.lower() in PARQUET_SUFFIXES
+
+
+class TableWriter:
+    """``names``: the columns in order; ``kinds``: for each, ``"index"`` (integers),
+    ``"time"`` (seconds or numbers; ``time_pattern``: how the input wrote them, an ISO
+    pattern or None for numbers) or ``"value"``."""
+
+    def __init__(self, output: str, names: list[str], kinds: list[str],
+                 time_pattern: str | None = None) -> None:
+        self.names, self.kinds, self.pattern = names, kinds, time_pattern
+        self.parquet = is_parquet(output)
+        self._pq: Any = None
+        self._target: AtomicFile | None = None
+        self.fh: Any = None
+        if self.parquet:
+            if output == "-":
+                raise ParameterError("Parquet goes to a file, not stdout")
+            try:
+                import pyarrow  # noqa: F401 - a clear message before any work
+            except ImportError:
+                raise ParameterError("writing Parquet needs pyarrow: pip install "
+                                     "'hippo-cli[parquet]'") from None
+            if len(set(names)) != len(names):
+                raise ParameterError(f"Parquet needs distinct column names, got {names}")
+            self._target = AtomicFile(Path(output), "wb")
+        elif output == "-":
+            self.fh = stdout_text()
+        else:
+            self._target = AtomicFile(Path(output), "w")
+            self.fh = self._target.fh
+        if self.fh is not None:
+            self.fh.write(",".join(names) + "\n")
+
+    def write(self, columns: list[np.ndarray]) -> None:
+        """One batch: the columns in the order of ``names``, equal lengths."""
+        if self.parquet:
+            self._write_parquet(columns)
+            return
+        cells = []
+        for kind, col in zip(self.kinds, columns):
+            if kind == "index":
+                cells.append([str(v) for v in np.asarray(col).tolist()])
+            elif kind == "time":
+                cells.append(format_times(col, self.pattern))
+            else:
+                cells.append(["" if v != v else repr(v) for v in np.asarray(col).tolist()])
+        self.fh.write("".join(",".join(row) + "\n" for row in zip(*cells)))
+
+    def _write_parquet(self, columns: list[np.ndarray]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_arrays([self._arrow(kind, np.asarray(col))
+                                      for kind, col in zip(self.kinds, columns)],
+                                     names=self.names)
+        if self._pq is None:
+            self._pq = pq.ParquetWriter(self._target.fh, table.schema)
+        self._pq.write_table(table)
+
+    def _arrow(self, kind: str, col: np.ndarray) -> Any:
+        import pyarrow as pa
+
+        if kind == "index":
+            return pa.array(col.astype(np.int64))
+        if kind == "time" and self.pattern is not None:
+            zone = zone_of(self.pattern)[0]
+            us = np.round(col.astype(np.float64) * 1e6).astype(np.int64)
+            # the input's zone; times written without one stay without one
+            return pa.array(us, type=pa.timestamp("us", tz=None if not zone else
+                                                  "UTC" if zone == "Z" else zone))
+        return pa.array(col.astype(np.float64))
+
+    def commit(self) -> None:
+        """Finish the file (it appears now); stdout is flushed."""
+        if self.parquet:
+            if self._pq is None:  # no rows at all: an empty table with the columns
+                self._write_parquet([np.empty(0)] * len(self.names))
+            self._pq.close()
+        if self._target is not None:
+            self._target.commit()
+        else:
+            self.fh.flush()
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._target is not None and not self._target.committed:
+            self._target.abort()
