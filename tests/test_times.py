@@ -208,6 +208,7 @@ def test_stream_with_times_line_by_line_equals_the_library():
 
 
 def test_times_are_stored_compactly_and_written_back_as_they_were(tmp_path):
+    import base64
     import json
 
     from test_cli import assert_clean_failure, hippo
@@ -225,6 +226,10 @@ def test_times_are_stored_compactly_and_written_back_as_they_were(tmp_path):
     side = json.loads((tmp_path / "iso.npy.json").read_text())
     assert sum(len(p[1]) for p in side["sample_times"]) < 200
     assert side["time_pattern"] == "Ts+05:30"
+    res = hippo("info", out, "--json")
+    assert json.loads(res.stdout)["sample_times"] == {
+        "samples": n, "parts": len(side["sample_times"]),
+        "bytes": sum(len(base64.b64decode(t)) for _, t in side["sample_times"])}
     res = hippo("reconstruct", out, "--all", "-o", tmp_path / "r.csv")
     assert res.exit_code == 0, res.stderr
     lines = (tmp_path / "r.csv").read_text().splitlines()

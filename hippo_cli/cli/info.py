@@ -114,5 +114,11 @@ def _coefficient_facts(path: str) -> dict:
     for key, value in meta.items():
         if key not in skip and value is not None:
             facts[key] = value
+    if meta.get("sample_times") is not None:  # what they cost, not the coded bytes
+        import base64
+
+        parts = meta["sample_times"]
+        facts["sample_times"] = {"samples": sum(n for n, _ in parts), "parts": len(parts),
+                                 "bytes": sum(len(base64.b64decode(t)) for _, t in parts)}
     facts["rows_are"] = meta.get("steps_rule", "")
     return facts
