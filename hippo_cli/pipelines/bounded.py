@@ -22,7 +22,7 @@ from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
 from ..formats.table_output import TableWriter
 from ..formats.timestamps import written_pattern
-from .envelope import Envelope
+from .envelope import Envelope, parse_window
 from .metrics import ErrorMetrics
 
 
@@ -170,25 +170,9 @@ def plot_window(path: str, start: str | None, end: str | None) -> tuple[tuple[fl
                                                                        int, int]:
     """((from, to) on the plot's axis, samples inside, channels) of ``--from/--to``: times
     as written in the file (or numbers), sample indices for a file without times."""
-    import math
-
-    from ..formats.timestamps import to_seconds
-
     hf = open_hippo(path, salvage=True)
     timed = hf.header.time_column is not None
-
-    def value(text: str | None, default: float) -> float:
-        if text is None:
-            return default
-        v = float(to_seconds([text])[0]) if timed else float(text) if _is_num(text) else math.nan
-        if not math.isfinite(v):
-            raise ParameterError(f"--from/--to {text!r}: not a "
-                                 f"{'time of this file' if timed else 'sample index'}")
-        return v
-
-    window = (value(start, -math.inf), value(end, math.inf))
-    if window[0] > window[1]:
-        raise ParameterError("--from is after --to")
+    window = parse_window(start, end, timed)
     if not timed and start is None and end is None:
         return window, sum(n for _, n, _ in hf.scan()), len(hf.header.channels)
     count, first = 0, 0
@@ -199,14 +183,6 @@ def plot_window(path: str, start: str | None, end: str | None) -> tuple[tuple[fl
     if count == 0:
         raise ParameterError("--from/--to select no sample of the file")
     return window, count, len(hf.header.channels)
-
-
-def _is_num(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def decode_to_csv(path: str, output: str | None, *, original: str | None = None,

@@ -60,3 +60,28 @@ class Envelope:
         lo, hi = self.lo[name][:, c], self.hi[name][:, c]
         keep = np.isfinite(lo) & np.isfinite(self.x)
         return self.x[keep], lo[keep], hi[keep]
+
+
+def parse_window(start: str | None, end: str | None, timed: bool) -> tuple[float, float]:
+    """``--from/--to`` on a plot's axis: times as the input wrote them (``timed``), else
+    sample indices; a missing end is open."""
+    from ..errors import ParameterError
+    from ..formats.timestamps import to_seconds
+
+    def value(text: str | None, default: float) -> float:
+        if text is None:
+            return default
+        try:
+            v = float(to_seconds([text])[0]) if timed else float(text)
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v):
+            raise ParameterError(f"--from/--to {text!r}: not a "
+                                 f"{'time of this file' if timed else 'sample index'}")
+        return v
+
+    window = (value(start, -math.inf), value(end, math.inf))
+    if window[0] > window[1]:
+        raise ParameterError("--from is after --to")
+    return window
+

@@ -19,7 +19,7 @@ from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientFile, stored_times
 from ..formats.samples import clean_chunks, open_samples
 from ..formats.table_output import TableWriter
-from .envelope import Envelope
+from .envelope import Envelope, parse_window
 from .metrics import ErrorMetrics
 
 #: Samples evaluated per batch (bounded memory for any output length).
@@ -170,25 +170,8 @@ def plot_window(cf: CoefficientFile, plan: Plan, start: str | None,
                 end: str | None) -> tuple[tuple[float, float], int]:
     """((from, to) on the plot's axis, samples inside) of ``--from/--to``: times as written
     in the input for a timed file, sample indices otherwise."""
-    from ..formats.timestamps import to_seconds
-
     timed = cf.meta.get("time_column") is not None
-
-    def value(text: str | None, default: float) -> float:
-        if text is None:
-            return default
-        try:
-            v = float(to_seconds([text])[0]) if timed else float(text)
-        except ValueError:
-            v = math.nan
-        if not math.isfinite(v):
-            raise ParameterError(f"--from/--to {text!r}: not a "
-                                 f"{'time of this file' if timed else 'sample index'}")
-        return v
-
-    window = (value(start, -math.inf), value(end, math.inf))
-    if window[0] > window[1]:
-        raise ParameterError("--from is after --to")
+    window = parse_window(start, end, timed)
     if timed and cf.meta.get("sample_times") is not None:
         count, first = 0, 0
         for t in stored_times(cf.meta):  # the stored times: cheap to count
