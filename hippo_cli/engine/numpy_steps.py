@@ -10,7 +10,9 @@ over as soon as it is loaded or a chunk is larger.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -24,13 +26,18 @@ SMALL_ORDER = 128
 _allowed = False
 
 
-def allow() -> None:
-    """Let small chunks run here from now on in this process. Only a caller that encodes a
-    bounded input (``compress`` of a file) says so: a stream of small chunks (``hippo
-    stream``, the library) keeps the kernels, which are faster per step once loaded, and
-    rounds the same way from its first sample to its last."""
+@contextlib.contextmanager
+def allowed() -> Iterator[None]:
+    """Within the block, small chunks may run here. Only a caller that encodes a bounded
+    input (``compress`` of a file) says so: a stream of small chunks (``hippo stream``, the
+    library) keeps the kernels, which are faster per step once loaded, and rounds the same
+    way from its first sample to its last."""
     global _allowed
-    _allowed = True
+    before, _allowed = _allowed, True
+    try:
+        yield
+    finally:
+        _allowed = before
 
 
 def applies(params: EncoderParams, L: int, C: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,33 @@ def row_rule(enc: HiPPO, every: int | None, dtype: str, quantize: int | None) ->
     return every
 
 
+def _encode_rows(enc: HiPPO, chunks, writer: CoefficientWriter, samples, every: int,
+                 time_column: str | None, time_parts: list, tolerance: float | None,
+                 error: str, max_block: int, on_progress: Callable
+                 ) -> tuple[list[int] | None, int, list[float]]:
+    """Encode ``chunks`` into ``writer``: rows every ``every`` samples (and the sample times
+    into ``time_parts``), or the blocks :mod:`.tolerance` chooses. Returns (block ends or
+    None, samples, row times)."""
+    C = len(samples.columns)
+    if tolerance is not None:
+        from .tolerance import tolerance_blocks
+
+        ends = []
+        for end, state in tolerance_blocks(chunks, enc.params(), tolerance, error, max_block):
+            writer.append(state[None] if C > 1 else state[:1])
+            ends.append(int(end))
+            on_progress(samples.bytes_read, samples.size_bytes)
+        return ends, (ends[-1] + 1 if ends else 0), []
+    encoder = RowEncoder(enc, every)
+    for block in chunks:
+        writer.append(encoder.feed_block(block, time_column is not None).coeffs)
+        if time_column:
+            time_parts.append(stored_time_part(block[:, -1]))
+        on_progress(samples.bytes_read, samples.size_bytes)
+    writer.append(encoder.finish().coeffs)
+    return None, enc.steps, encoder.row_times
+
+
 def compress_file(
     input: str,
     output: str | Path | None,
@@ -114,35 +142,18 @@ def compress_file(
         on_note(f"{samples.name}: {note}")
     C = len(samples.columns)
     row_shape = (enc.N,) if C == 1 else (C, enc.N)
-    ends: list[int] | None = None
-    row_times: list[float] = []
     time_parts: list[list] = []  # the sample times, exactly and compactly (a few bytes
     # per chunk at a regular cadence)
     with CoefficientWriter(out, row_shape, dtype, quantize) as writer:
         chunks = clean_chunks(samples, nan)
         if samples.size_bytes is not None:  # a file; stdin is read in this thread, so that
             chunks = prefetch(chunks)  # Ctrl-C while it waits on a pipe is a clean exit
-            numpy_steps.allow()  # a bounded input: small chunks need no numba start-up
-        if tolerance is not None:
-            from .tolerance import tolerance_blocks
-
-            ends = []
-            for end, state in tolerance_blocks(chunks, enc.params(), tolerance, error,
-                                               max_block):
-                writer.append(state[None] if C > 1 else state[:1])
-                ends.append(int(end))
-                on_progress(samples.bytes_read, samples.size_bytes)
-            total = ends[-1] + 1 if ends else 0
-        else:
-            encoder = RowEncoder(enc, every)
-            for block in chunks:
-                writer.append(encoder.feed_block(block, time_column is not None).coeffs)
-                if time_column:
-                    time_parts.append(stored_time_part(block[:, -1]))
-                on_progress(samples.bytes_read, samples.size_bytes)
-            writer.append(encoder.finish().coeffs)
-            total = enc.steps
-            row_times = encoder.row_times
+        # a file is a bounded input: its small chunks need no numba start-up
+        small = numpy_steps.allowed() if samples.size_bytes is not None else nullcontext()
+        with small:
+            ends, total, row_times = _encode_rows(enc, chunks, writer, samples, every,
+                                                  time_column, time_parts, tolerance, error,
+                                                  max_block, on_progress)
         if total == 0:
             raise DataError(f"{samples.name}: no samples")
         meta = coefficient_metadata(
