@@ -138,6 +138,17 @@ def _carry(out, pos):
 
 
 @nb.njit(cache=True, inline="always")
+def _eshift(out, pos, low, rng):
+    """Encoder renormalisation: shift out top bytes of ``low`` until ``rng`` >= TOPV."""
+    while rng < TOPV:
+        out[pos] = (low >> 24) & 0xFF
+        pos += 1
+        low = (low << 8) & M32
+        rng <<= 8
+    return pos, low, rng
+
+
+@nb.njit(cache=True, inline="always")
 def _ebit(out, pos, low, rng, probs, ci, bit, lim):
     p = np.int64(probs[ci])
     sh = probs[NCTX + ci]
@@ -154,12 +165,7 @@ def _ebit(out, pos, low, rng, probs, ci, bit, lim):
         if low > M32:
             low &= M32
             _carry(out, pos)
-    while rng < TOPV:
-        out[pos] = (low >> 24) & 0xFF
-        pos += 1
-        low = (low << 8) & M32
-        rng <<= 8
-    return pos, low, rng
+    return _eshift(out, pos, low, rng)
 
 
 @nb.njit(cache=True, inline="always")
@@ -171,11 +177,7 @@ def _edirect(out, pos, low, rng, v, nbits):
             if low > M32:
                 low &= M32
                 _carry(out, pos)
-        while rng < TOPV:
-            out[pos] = (low >> 24) & 0xFF
-            pos += 1
-            low = (low << 8) & M32
-            rng <<= 8
+        pos, low, rng = _eshift(out, pos, low, rng)
     return pos, low, rng
 
 
@@ -1144,6 +1146,17 @@ def encode_blocks(
 
 # ============================================================== decoder
 @nb.njit(cache=True, inline="always")
+def _dshift(buf, pos, code, rng):
+    """Decoder renormalisation: shift in bytes (zeros past the end) until ``rng`` >= TOPV."""
+    while rng < TOPV:
+        c = buf[pos] if pos < buf.shape[0] else 0
+        code = ((code << 8) | c) & M32
+        pos += 1
+        rng <<= 8
+    return pos, code, rng
+
+
+@nb.njit(cache=True, inline="always")
 def _dbit(buf, pos, code, rng, probs, ci, lim):
     p = np.int64(probs[ci])
     sh = probs[NCTX + ci]
@@ -1159,11 +1172,7 @@ def _dbit(buf, pos, code, rng, probs, ci, lim):
         rng -= bound
         probs[ci] = p - (p >> sh)
         bit = 1
-    while rng < TOPV:
-        c = buf[pos] if pos < buf.shape[0] else 0
-        code = ((code << 8) | c) & M32
-        pos += 1
-        rng <<= 8
+    pos, code, rng = _dshift(buf, pos, code, rng)
     return bit, pos, code, rng
 
 
@@ -1177,11 +1186,7 @@ def _ddirect(buf, pos, code, rng, nbits):
             code -= rng
             bit = 1
         v = (v << 1) | bit
-        while rng < TOPV:
-            c = buf[pos] if pos < buf.shape[0] else 0
-            code = ((code << 8) | c) & M32
-            pos += 1
-            rng <<= 8
+        pos, code, rng = _dshift(buf, pos, code, rng)
     return v, pos, code, rng
 
 

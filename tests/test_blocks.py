@@ -20,18 +20,24 @@ KW = {"legt": {"theta": 100.0}, "lagt": {"dt": 0.05}, "lmu": {"theta": 80.0},
       "tlagt": {"dt": 0.05}, "glagt": {"dt": 0.05}}
 
 
-@pytest.fixture
-def engine(monkeypatch):
-    """Switch the block engine: ``engine(True)`` takes it for every T, ``engine(False)``
-    never; a counter of the block runs is returned."""
+def _spy(monkeypatch, name: str) -> list:
+    """Record the samples of each call of ``blocks.<name>`` (a run of the block engine)."""
     calls = []
-    run = blocks.run_blocks
+    run = getattr(blocks, name)
 
     def spy(*args):
         calls.append(args[1].shape[0])
         return run(*args)
 
-    monkeypatch.setattr(blocks, "run_blocks", spy)
+    monkeypatch.setattr(blocks, name, spy)
+    return calls
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    """Switch the block engine: ``engine(True)`` takes it for every T, ``engine(False)``
+    never; a counter of the block runs is returned."""
+    calls = _spy(monkeypatch, "run_blocks")
 
     def switch(on: bool) -> list:
         monkeypatch.setattr(blocks, "ENABLED", on)
@@ -262,15 +268,7 @@ def test_operator_cache_is_an_lru(monkeypatch):
 # ------------------------------------------------------------------ LegS exact projection
 @pytest.fixture
 def legs_spy(monkeypatch):
-    calls = []
-    run = blocks.run_legs_blocks
-
-    def spy(*args):
-        calls.append(args[1].shape[0])
-        return run(*args)
-
-    monkeypatch.setattr(blocks, "run_legs_blocks", spy)
-    return calls
+    return _spy(monkeypatch, "run_legs_blocks")
 
 
 def test_legs_moment_matrix_is_the_exact_projection_of_one_block():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import typer
@@ -100,7 +99,7 @@ def _coefficient_facts(path: str) -> dict:
 
     cf = load_coefficients(path)
     meta = cf.meta
-    size = os.path.getsize(path) + os.path.getsize(path + ".json")  # all bytes stored
+    size = cf.stored_bytes
     raw = meta["samples"] * cf.channels * 8
     facts: dict[str, Any] = {"kind": "coefficients", "shape": list(cf.coeffs.shape),
                              "stored_as": meta["dtype"] if not meta.get("quantize") else

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
 
-#: The switch. Off: the block path changes rounding (to ~1e-13 relative), so a stream no longer
-#: gives bit-identical coefficients for every = 1 and every = T, nor across splits into
-#: update calls / save-load mid-block (tests/test_more_measures.py::
-#: test_round_trip_through_the_cli asserts bit equality); on once that is accepted.
+#: The switch (benchmarks and tests turn it off to measure the per-sample kernels). The block
+#: path rounds differently from the per-sample one (~1e-13 relative), so every = 1 and
+#: every = T, or different splits of a stream, agree to that, not bit for bit.
 ENABLED = True
 #: Shortest block (and shortest ``every``) the block engine takes: below it the Python carry
 #: (a few microseconds per block) costs more than the per-sample kernels save.
@@ -122,32 +121,39 @@ def operators(key: Hashable, T: int,
     return _cached((key, T), build)
 
 
+def _block_products(x2: np.ndarray, M: np.ndarray, step0: int,
+                    every: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first block, P (blocks, C, N)) for groups of the whole blocks of ``x2``
+    (nblocks * T, C): each block's samples times ``M`` (T, N), one BLAS product per group
+    (channels as rows). ``step0`` is a multiple of T, and T divides ``every``."""
+    T, N = M.shape
+    L, C = x2.shape
+    nb = L // T
+    assert nb * T == L and step0 % T == 0 and every % T == 0
+    X = x2.reshape(nb, T, C)
+    group = max(1, GROUP_BYTES // (8 * max(N, T) * C))
+    for g0 in range(0, nb, group):
+        g1 = min(nb, g0 + group)
+        F = X[g0:g1, :, 0] if C == 1 else X[g0:g1].transpose(0, 2, 1).reshape(-1, T)
+        yield g0, (F @ M).reshape(g1 - g0, C, N)
+
+
 def run_blocks(ops: tuple[np.ndarray, np.ndarray], x2: np.ndarray, state: np.ndarray,
                step0: int, every: int, out: np.ndarray) -> int:
     """Advance ``state`` (N, C) through ``x2`` (nblocks * T, C) whose first sample is step
     ``step0`` (a multiple of T, and T divides ``every``); write the state after each block
     that ends an emitted step to ``out`` (R, C, N); return R."""
     AdT, K = ops
-    N, T = K.shape
-    L, C = x2.shape
-    nb = L // T
-    assert nb * T == L and step0 % T == 0 and every % T == 0
-    X = x2.reshape(nb, T, C)
+    T = K.shape[1]
     AdTT = np.ascontiguousarray(AdT.T)
-    KT = K.T
     per = every // T  # blocks per emitted row
-    group = max(1, GROUP_BYTES // (8 * max(N, T) * C))
     rows = 0
     c = np.ascontiguousarray(state.T)  # (C, N): rows of out
     tmp = np.empty_like(c)
     # an overflow is the caller's to report (as the per-sample kernels, silently here)
     with np.errstate(over="ignore", invalid="ignore"):
-        for g0 in range(0, nb, group):
-            g1 = min(nb, g0 + group)
-            # channels to rows: (blocks * C, T) @ K^T, one BLAS product
-            F = X[g0:g1, :, 0] if C == 1 else X[g0:g1].transpose(0, 2, 1).reshape(-1, T)
-            contrib = (F @ KT).reshape(g1 - g0, C, N)
-            for b in range(g1 - g0):
+        for g0, contrib in _block_products(x2, K.T, step0, every):
+            for b in range(len(contrib)):
                 np.dot(c, AdTT, out=tmp)
                 np.add(tmp, contrib[b], out=c)
                 if (step0 // T + g0 + b + 1) % per == 0:
@@ -193,18 +199,11 @@ def run_legs_blocks(W: np.ndarray, x2: np.ndarray, state: np.ndarray, step0: int
     :func:`legs_moment_matrix`; ``step0`` is the step (= clock time) of ``x2[0]``."""
     from .. import _kernels
 
-    T, N = W.shape
-    L, C = x2.shape
-    nb = L // T
-    assert nb * T == L and step0 % T == 0 and every % T == 0
-    X = x2.reshape(nb, T, C)
+    T = W.shape[0]
     per = every // T
-    group = max(1, GROUP_BYTES // (8 * max(N, T) * C))
     rows = 0
-    for g0 in range(0, nb, group):
-        g1 = min(nb, g0 + group)
-        F = X[g0:g1, :, 0] if C == 1 else X[g0:g1].transpose(0, 2, 1).reshape(-1, T)
-        moments = np.ascontiguousarray((F @ W).reshape(g1 - g0, C, N))
-        rows += _kernels.legs_exact_blocks(moments, state, step0 // T + g0, per,
+    for g0, moments in _block_products(x2, W, step0, every):
+        rows += _kernels.legs_exact_blocks(np.ascontiguousarray(moments), state,
+                                           step0 // T + g0, per,
                                            (step0 // T + g0) % per, out[rows:])
     return rows

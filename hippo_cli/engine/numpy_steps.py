@@ -3,9 +3,10 @@
 A short job (a 1000-row CSV) costs numba about 0.5 s before its first sample: the import, the
 compiler's target initialisation and the cache load, for a few milliseconds of work. While
 numba is not loaded yet and a chunk is small, the steps run here instead, with dense matrices:
-one batched solve for the LegS step matrices of the chunk, then a matrix-vector product per
-step. The results equal the kernels' up to rounding (tested to 1e-12 relative); numba takes
-over as soon as it is loaded or a chunk is larger.
+the LegS step matrices of the whole chunk at once (a forward substitution vectorised across
+steps), then a matrix-vector product per step. The results equal the kernels' up to
+rounding (tested to 1e-12 relative); numba takes over as soon as it is loaded or a chunk is
+larger.
 """
 
 from __future__ import annotations

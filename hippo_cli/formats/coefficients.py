@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -143,6 +144,11 @@ class CoefficientFile:
     @property
     def channels(self) -> int:
         return len(self.meta["columns"])
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes on disk: the ``.npy`` and its sidecar."""
+        return os.path.getsize(self.path) + os.path.getsize(self.path + ".json")
 
     def row(self, r: int) -> np.ndarray:
         """Row r as float64 of shape (C, N) (dequantised if the file is quantised)."""
@@ -282,6 +288,15 @@ def stored_time_part(times: np.ndarray) -> list:
     from .hippo_file import encode_time_part
 
     return [len(times), base64.b64encode(encode_time_part(times)).decode("ascii")]
+
+
+def timing_metadata(time_column: str, clock: dict, row_times: list[float],
+                    time_parts: list[list], pattern: str | None) -> dict:
+    """The sidecar fields of a timed file: the time column, the encoder's clock, each row's
+    time, the sample times (:func:`stored_time_part` pieces) and how they are written back
+    (an ISO pattern, or None for numbers)."""
+    return {"time_column": time_column, "clock": clock, "row_times": row_times,
+            "sample_times": time_parts, "time_pattern": pattern}
 
 
 def stored_times(meta: dict) -> Iterator[np.ndarray]:

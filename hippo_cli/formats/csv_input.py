@@ -80,8 +80,8 @@ class _Prefixed(io.RawIOBase):
             w = 256  # the last newline is near the end: look there first
             while not ends[-w:].any():
                 w *= 16
-            self._run = len(ends) - 1 - (len(ends) - min(w, len(ends))
-                                         + int(np.flatnonzero(ends[-w:])[-1]))
+            tail = ends[-w:]
+            self._run = len(tail) - 1 - int(np.flatnonzero(tail)[-1])  # bytes after it
         if self._run > MAX_LINE_BYTES:
             raise DataError(f"{self._name}, line {self._line + 1}: longer than "
                             f"{MAX_LINE_BYTES} bytes (is it a CSV file?)")
@@ -370,8 +370,8 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
     wanted = samples.columns + ([samples.time_column] if samples.time_column else [])
     prev_time = None
     try:
-        # big inputs: blocks of text parsed side by side; small chunks (tests of chunking,
-        # tiny inputs) and quoted headers keep pandas' own chunked reader
+        # blocks of text parsed side by side; small chunks (the tests of chunking) keep
+        # pandas' own chunked reader
         size = min(PARSE_BLOCK_BYTES, rows * len(read_kw["names"]) * PARSE_BYTES_PER_VALUE)
         if size >= PARSE_MIN_BLOCK:
             frames = _parallel_frames(buffered, samples, skip, size, read_kw)

@@ -73,9 +73,26 @@ class HippoHeader:
     time_kind: int = TIME_NUMBERS
     time_pattern: str = ""
 
+    @property
+    def iso_pattern(self) -> str | None:
+        """How the times are written back: the ISO pattern, or None (numbers, or no times)."""
+        return self.time_pattern if self.time_column and self.time_kind == TIME_ISO else None
+
     def frame_samples(self) -> int:
         """Samples per frame in file mode: as many as the limits allow."""
         return max(1, min(MAX_FRAME_SAMPLES, MAX_FRAME_VALUES // len(self.channels)))
+
+
+def header_with_times(channels: list[str], max_errors: list[float],
+                      time_column: str | None = None,
+                      pattern: str | None = None) -> HippoHeader:
+    """The header of samples without times (``time_column`` None), with ISO times written
+    in ``pattern`` (:func:`hippo_cli.formats.timestamps.iso_pattern`), or with numbers."""
+    if time_column is None:
+        return HippoHeader(list(channels), list(max_errors))
+    if pattern is not None:
+        return HippoHeader(list(channels), list(max_errors), time_column, TIME_ISO, pattern)
+    return HippoHeader(list(channels), list(max_errors), time_column, TIME_NUMBERS)
 
 
 # --------------------------------------------------------------------------- primitives

@@ -17,7 +17,12 @@ import numpy as np
 
 from ..atomic import AtomicFile, check_output_path, stdout_binary
 from ..errors import DataError, ParameterError
-from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
+from ..formats.hippo_file import (
+    HippoHeader,
+    HippoWriter,
+    header_with_times,
+    open_hippo,
+)
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
 from ..formats.table_output import TableWriter
@@ -91,13 +96,8 @@ def _ranges(input: str, columns: list[str] | None, time_column: str | None,
 
 
 def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
-    if samples.time_column is None:
-        return HippoHeader(list(samples.columns), bounds)
-    pattern = written_pattern(samples.kind, samples.time_text)
-    if pattern is not None:
-        return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_ISO,
-                           pattern)
-    return HippoHeader(list(samples.columns), bounds, samples.time_column, TIME_NUMBERS)
+    return header_with_times(samples.columns, bounds, samples.time_column,
+                             written_pattern(samples.kind, samples.time_text))
 
 
 def _blocks(samples: Samples, nan: str) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
@@ -215,7 +215,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
         timed = h.time_column is not None
         table = TableWriter(output, [h.time_column if timed else "sample", *h.channels],
                             ["time" if timed else "index", *["value"] * C],
-                            h.time_pattern if timed and h.time_kind == TIME_ISO else None)
+                            h.iso_pattern)
     try:
         start = 0
         for frame in hf.frames():

@@ -12,7 +12,12 @@ from ..checks import positive_number
 from ..engine import HiPPO, numpy_steps
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
-from ..formats.coefficients import CoefficientWriter, coefficient_metadata, stored_time_part
+from ..formats.coefficients import (
+    CoefficientWriter,
+    coefficient_metadata,
+    stored_time_part,
+    timing_metadata,
+)
 from ..formats.quantize import quantized_dtype, stored_dtype
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.timestamps import written_pattern
@@ -164,9 +169,8 @@ def compress_file(
             quantize=quantize, block_ends=ends,
             tolerance={"value": tolerance, "error": error, "max_block": max_block}
             if tolerance is not None else None,
-            timing={"time_column": time_column, "clock": enc.snapshot().clock,
-                    "row_times": row_times, "sample_times": time_parts,
-                    "time_pattern": written_pattern(samples.kind, samples.time_text)}
+            timing=timing_metadata(time_column, enc.snapshot().clock, row_times, time_parts,
+                                   written_pattern(samples.kind, samples.time_text))
             if time_column else None,
         )
         writer.commit(meta)

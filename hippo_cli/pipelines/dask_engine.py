@@ -27,7 +27,7 @@ import numpy as np
 from ..engine import HiPPO
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
-from ..formats.hippo_file import TIME_NUMBERS, HippoHeader, check_header
+from ..formats.hippo_file import HippoHeader, check_header
 from ..formats.manifest import write_manifest
 from ..formats.timestamps import to_seconds
 from .many import SeriesMode, done_record, encode_series, prepare_folder
@@ -115,13 +115,13 @@ def compress_dataframe(
         check_every(every)
         mode = SeriesMode(params=HiPPO(**encoder).params(), every=every, dtype=dtype,
                           quantize=quantize,
-                          time=(time_column, TIME_NUMBERS, "") if time_column else None)
+                          time=(time_column, None) if time_column else None)
     else:  # validated before any work, like the encoder's parameters
         check_header(HippoHeader(list(value_columns), [max_error] * len(value_columns)))
         if max_error == 0:
             raise ParameterError("--max-error must be > 0")
         mode = SeriesMode(max_error=float(max_error),
-                          time=(time_column, TIME_NUMBERS, "") if time_column else None)
+                          time=(time_column, None) if time_column else None)
     source = source or {"dataframe": {"id_column": id_column,
                                       "value_columns": list(value_columns),
                                       "npartitions": int(ddf.npartitions)}}

@@ -26,9 +26,10 @@ from ..formats.coefficients import (
     coefficient_metadata,
     load_coefficients,
     stored_time_part,
+    timing_metadata,
 )
 from ..formats.csv_input import numeric_columns
-from ..formats.hippo_file import TIME_NUMBERS, HippoHeader, HippoWriter, open_hippo
+from ..formats.hippo_file import HippoWriter, header_with_times, open_hippo
 from ..formats.manifest import MANIFEST, read_manifest, series_file, write_manifest
 from ..formats.quantize import stored_dtype
 from ..formats.timestamps import to_seconds
@@ -45,7 +46,7 @@ class SeriesMode:
     every: int = 1
     dtype: str = "float64"
     max_error: float | None = None
-    time: tuple[str, int, str] | None = None
+    time: tuple[str, str | None] | None = None  # (time column, ISO pattern or None)
     quantize: int | None = None
 
     @property
@@ -154,10 +155,9 @@ def encode_series(values: np.ndarray, times: np.ndarray | None, sid: str, out_di
     row_shape = (enc.N,) if C == 1 else (C, enc.N)
     with CoefficientWriter(path, row_shape, mode.dtype, mode.quantize) as writer:
         writer.append(np.asarray(rows).reshape(len(rows), *row_shape))
-        name, pattern = (mode.time[0], mode.time[2] or None) if mode.time else ("time", None)
-        timing = ({"time_column": name, "clock": enc.snapshot().clock,
-                   "row_times": encoder.row_times, "sample_times": time_parts,
-                   "time_pattern": pattern} if enc.timed else None)
+        name, pattern = mode.time or ("time", None)
+        timing = (timing_metadata(name, enc.snapshot().clock, encoder.row_times, time_parts,
+                                  pattern) if enc.timed else None)
         writer.commit(coefficient_metadata(
             enc.params(), every=mode.every, samples=enc.steps, rows=writer.rows,
             columns=columns, dtype=stored_dtype(mode.dtype, mode.quantize),
@@ -175,9 +175,8 @@ def _encode_bounded(values: np.ndarray, times: np.ndarray | None, sid: str, out_
                     mode: SeriesMode, columns: list[str], state: Any, last: bool) -> dict:
     writer = state
     if writer is None:
-        name, kind, pattern = mode.time or (None, TIME_NUMBERS, "")
-        header = HippoHeader(list(columns), [mode.max_error] * len(columns), name, kind,
-                             pattern)
+        header = header_with_times(columns, [mode.max_error] * len(columns),
+                                   *(mode.time or (None, None)))
         writer = HippoWriter(io.BytesIO(), header, frame_samples=SERIES_FRAME)
     if len(values):
         writer.append(values, times)

@@ -87,18 +87,15 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
 
 
 def _with_time(mode: SeriesMode, time_column: str | None, first_time: str | None) -> SeriesMode:
-    """The mode with the time column's name, kind (ISO or numbers) and ISO pattern: how a
-    series file writes its times back."""
+    """The mode with the time column's name and how its times are written back (an ISO
+    pattern, or None for numbers)."""
     if time_column is None:
         return mode
     from dataclasses import replace
 
-    from ..formats.hippo_file import TIME_ISO, TIME_NUMBERS
-    from ..formats.timestamps import iso_pattern, looks_like_iso
+    from ..formats.timestamps import written_pattern
 
-    if first_time is not None and looks_like_iso(first_time):
-        return replace(mode, time=(time_column, TIME_ISO, iso_pattern(first_time)))
-    return replace(mode, time=(time_column, TIME_NUMBERS, ""))
+    return replace(mode, time=(time_column, written_pattern("csv", first_time)))
 
 
 def _each_file(pattern: str, out: Path, mode: SeriesMode, columns: list[str] | None,

@@ -62,9 +62,6 @@ def reconstruction_figure(cf: CoefficientFile, plan: Plan, result: Result):
     meta = cf.meta
     pattern = meta.get("time_pattern")
 
-    def x_of(x: np.ndarray) -> np.ndarray:
-        return local_datetimes(x, pattern) if pattern is not None else x
-
     metrics = {m["column"]: m for m in result.metrics()} if result.has_original else {}
 
     def title(c: int, name: str) -> str | None:
@@ -74,16 +71,16 @@ def reconstruction_figure(cf: CoefficientFile, plan: Plan, result: Result):
         return (f"{name}: RMSE {m['rmse'] or float('nan'):.3g}, RMSE/std "
                 f"{m['rmse_over_std'] or float('nan'):.3g}, max |error| {m['max_abs_error']:.3g}")
 
-    fig, axes = _panels(plt, env, result.columns[:MAX_PANELS], x_of, "reconstruction",
+    fig, axes = _panels(plt, env, result.columns[:MAX_PANELS], meta.get("time_column"),
+                        pattern, "reconstruction",
                         lambda c, name: f"error\n({name} units)", title)
-    stored = Path(cf.path).stat().st_size + Path(str(cf.path) + ".json").stat().st_size
+    stored = cf.stored_bytes
     n = int(meta["samples"])
     ratio = f", {8 * n * cf.channels / stored:.1f}x vs float64" if stored else ""
     what = "whole signal from all rows" if plan.whole else f"history held after step {plan.last}"
     band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
     fig.suptitle(f"{_title(meta)}\n{os.path.basename(cf.path)}: {n:,} samples in {stored:,} "
                  f"bytes{ratio}; {what}{band}", fontsize="medium")
-    axes[-1].set_xlabel(_time_label(meta.get("time_column"), pattern))
     fig.tight_layout()
     return fig
 
@@ -99,10 +96,16 @@ def _time_label(name: str | None, pattern: str | None) -> str:
     return f"{name} ({'UTC' if zone in ('', 'Z') else 'UTC' + zone})"
 
 
-def _panels(plt, env, columns: list[str], x_of, main: str, error_label, title=None):
+def _panels(plt, env, columns: list[str], time_column: str | None, pattern: str | None,
+            main: str, error_label, title=None):
     """Figure and axes: per channel a panel of ``main`` (over the original when the envelope
     has one) with the legend outside the data, and under it the error panel labelled
-    ``error_label(c, name)``."""
+    ``error_label(c, name)``. The x axis: ``time_column`` (or "sample"), in dates in the
+    input's zone when ``pattern`` (ISO times), else the envelope's coordinates."""
+
+    def x_of(x: np.ndarray) -> np.ndarray:
+        return local_datetimes(x, pattern) if pattern is not None else x
+
     has_orig = "original" in env.lo
     rows = len(columns) * (2 if has_orig else 1)
     heights = [3, 1] * len(columns) if has_orig else [3] * len(columns)
@@ -126,6 +129,7 @@ def _panels(plt, env, columns: list[str], x_of, main: str, error_label, title=No
             err_ax.axhline(0, color="0.3", lw=0.5)
             err_ax.set_ylabel(error_label(c, name))
             err_ax.grid(alpha=0.3)
+    axes[-1].set_xlabel(_time_label(time_column, pattern))
     return fig, axes
 
 
@@ -197,18 +201,15 @@ def decoded_figure(path: str, env):
     the title."""
     import os
 
-    from ..formats.hippo_file import TIME_ISO, open_hippo
+    from ..formats.hippo_file import open_hippo
 
     plt = _pyplot()
     hf = open_hippo(path, salvage=True)
     h = hf.header
     has_orig = "original" in env.lo
-    iso = h.time_column is not None and h.time_kind == TIME_ISO
+    pattern = h.iso_pattern
 
-    def x_of(x: np.ndarray) -> np.ndarray:
-        return local_datetimes(x, h.time_pattern) if iso else x
-
-    fig, axes = _panels(plt, env, h.channels[:MAX_PANELS], x_of, "decoded",
+    fig, axes = _panels(plt, env, h.channels[:MAX_PANELS], h.time_column, pattern, "decoded",
                         lambda c, name: f"error\n(bound {h.max_errors[c]:.3g})")
     if has_orig:
         for c in range(min(len(h.channels), MAX_PANELS)):
@@ -220,6 +221,5 @@ def decoded_figure(path: str, env):
     band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
     fig.suptitle(f"{os.path.basename(path)}: {n:,} samples, {size:,} bytes{ratio}; every "
                  f"sample within its bound{band}", fontsize="medium")
-    axes[-1].set_xlabel(_time_label(h.time_column, h.time_pattern if iso else None))
     fig.tight_layout()
     return fig

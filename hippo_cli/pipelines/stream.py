@@ -210,14 +210,13 @@ def run_stream_bounded(
     import time
 
     from ..formats.hippo_file import (
-        TIME_ISO,
-        TIME_NUMBERS,
         HippoHeader,
         HippoWriter,
         check_header,
+        header_with_times,
         open_hippo,
     )
-    from ..formats.timestamps import iso_pattern, looks_like_iso
+    from ..formats.timestamps import written_pattern
 
     check_header(HippoHeader(["x"], [max_error]))
     read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
@@ -249,13 +248,8 @@ def run_stream_bounded(
             fh.seek(end)
             state["start"] = sum(n for _, n, _ in intact)
             return HippoWriter(fh, existing.header, new=False, frame_samples=flush_every), fh
-        if time_column is None:
-            header = HippoHeader(names, [max_error] * width)
-        elif parser.first_time is not None and looks_like_iso(parser.first_time):
-            header = HippoHeader(names, [max_error] * width, time_column, TIME_ISO,
-                                 iso_pattern(parser.first_time))
-        else:
-            header = HippoHeader(names, [max_error] * width, time_column, TIME_NUMBERS)
+        header = header_with_times(names, [max_error] * width, time_column,
+                                   written_pattern("csv", parser.first_time))
         if output == "-":
             fh = stdout_binary()
         else:
