@@ -887,6 +887,16 @@ def _family(pr):
     return 2
 
 
+@nb.njit(cache=True, inline="always")
+def _two_best(ci, c, best, bestc, second, secondc):
+    """The cheapest and the second cheapest configuration after trying ``ci`` at cost ``c``."""
+    if c < bestc:
+        return ci, c, best, bestc
+    if c < secondc:
+        return best, bestc, ci, c
+    return best, bestc, second, secondc
+
+
 @nb.njit(cache=True)
 def encode_blocks(
     x,
@@ -964,14 +974,7 @@ def encode_blocks(
                         continue
                     c = smooth_pass(lo[lm], hi[lm], L, H, Wk, nh, pr, sh, PW, PG, Qs[ci], Rs[ci])
                 costs[ci] = c
-                if c < bestc:
-                    second = best
-                    secondc = bestc
-                    best = ci
-                    bestc = c
-                elif c < secondc:
-                    second = ci
-                    secondc = c
+                best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
             if bestlev < 0 or costs[lm * NP] < costs[bestlev * NP]:
                 bestlev = lm
             if mode != 1 and use_smooth == 0:
@@ -1015,14 +1018,7 @@ def encode_blocks(
                         and (bl < 0 or c < costs[bl * NP + LINE0])
                     ):
                         bl = lm
-                    if c < bestc:
-                        second = best
-                        secondc = bestc
-                        best = ci
-                        bestc = c
-                    elif c < secondc:
-                        second = ci
-                        secondc = c
+                    best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
                     if v == 0 and mode != 1 and c >= (np.int64(1) << 62):
                         break
         if use_interp and mode != 1 and plen < L and bestlev >= 0:
@@ -1039,14 +1035,7 @@ def encode_blocks(
                 ci = lm * NP + INTERP
                 c = interp_pass(lo[lm], hi[lm], L, H, nh, Wk, Qs[ci], Rs[ci])
                 costs[ci] = c
-                if c < bestc:
-                    second = best
-                    secondc = bestc
-                    best = ci
-                    bestc = c
-                elif c < secondc:
-                    second = ci
-                    secondc = c
+                best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
         if mode != 1:
             # add the block-header cost (1 bit if the configuration is unchanged, ~7 bits otherwise)
             best = -1
@@ -1060,14 +1049,7 @@ def encode_blocks(
                 lm_ = ci // NP
                 c += 1 if st[8] == lm_ * 8 + (ci - lm_ * NP) else 7
                 costs[ci] = c
-                if c < bestc:
-                    second = best
-                    secondc = bestc
-                    best = ci
-                    bestc = c
-                elif c < secondc:
-                    second = ci
-                    secondc = c
+                best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
         if best >= 0 and mode > 0:
             if mode == 1:
                 bc = 1e300
