@@ -278,7 +278,7 @@ def _print_version(flag: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.",
+    version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit.",
                                  is_eager=True, callback=_print_version),
 ) -> None:
     """Online time-series compression with HiPPO (Gu et al., NeurIPS 2020)."""
