@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hippo_cli.formats.hippo_file import decode, encode
+from hippo_cli.codec import decode, encode
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "bench" / "compression"
 

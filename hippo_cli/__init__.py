@@ -5,9 +5,10 @@ Public API::
     transition(measure, N) -> (A, B)              continuous matrices
     discretize(A, B, h, method) -> (Abar, Bbar)   one step of size h
     HiPPO(measure, N, ...)                        online encoder: update / reconstruct / save
-    encode(x, max_error) -> bytes                 a .hippo file: every sample within max_error
+    encode(x, max_error, times=None) -> bytes     a .hippo file: every sample within max_error
     decode(data) -> (values, times)               and back
-    open_hippo(path) -> HippoFile                 a .hippo file on disk, read frame by frame
+    open_hippo(path) -> HippoReader               a .hippo file on disk: .read(start, stop)
+    HippoWriter(fh, header)                       a .hippo stream: .append(), .close()
 
 Layers, bottom to top (imports only point down): ``errors``/``checks``/``atomic`` ->
 ``_kernels``, ``discretize``, ``measures`` -> ``engine`` -> ``formats`` -> ``pipelines`` ->
@@ -15,10 +16,10 @@ Layers, bottom to top (imports only point down): ``errors``/``checks``/``atomic`
 """
 
 from ._version import __version__
+from .codec import HippoReader, HippoWriter, decode, encode, open_hippo
 from .discretize import discretize, legs_step_matrices
 from .engine import HiPPO, NumericalWarning, Snapshot
 from .errors import DataError, HippoError, ParameterError
-from .formats.hippo_file import decode, encode, open_hippo
 from .measures import MEASURES, eval_basis, transition
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "DataError",
     "HiPPO",
     "HippoError",
+    "HippoReader",
+    "HippoWriter",
     "NumericalWarning",
     "ParameterError",
     "Snapshot",

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 
 from .errors import ParameterError
 
+#: The most channels (columns) one job or file holds, in every mode.
+MAX_CHANNELS = 4096
+
 
 def positive_number(name: str, value: object) -> float:
     """``value`` as a finite float > 0, else :class:`ParameterError` naming ``name``."""

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from test_cli import assert_clean_failure, hippo
 
 from hippo_cli import DataError, ParameterError
-from hippo_cli.formats.hippo_file import (
+from hippo_cli.codec.container import (
     MAGIC,
     HippoHeader,
     HippoWriter,
@@ -119,9 +119,26 @@ def test_bad_bounds_are_refused(bad):
         encode(np.arange(5.0), bad)
 
 
-def test_non_finite_values_are_refused():
-    with pytest.raises(DataError):
-        encode(np.array([1.0, np.nan]), 0.1)
+SPECIALS = np.array([np.nan, np.inf, -np.inf, -np.nan,
+                     np.frombuffer(struct.pack("<Q", 0x7FF0000000000ABC), "<f8")[0]])
+
+
+@PROPS
+@given(seed=st.integers(0, 2**32 - 1), n=st.sampled_from([1, 2, 7, 4097, 9000]),
+       share=st.sampled_from([0.0, 0.01, 0.5, 1.0]), padded=st.booleans())
+def test_non_finite_values_round_trip_bit_for_bit(seed, n, share, padded):
+    """NaN (any payload), +inf and -inf come back bit for bit; finite values keep the
+    bound (array chunks of zarr and xarray hold them: a NaN-padded last chunk included)."""
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.standard_normal(n))
+    bad = rng.random(n) < share
+    x[bad] = rng.choice(SPECIALS, bad.sum())
+    if padded:
+        x[n // 2:] = np.nan
+    y, _ = decode(encode(x, 0.1, frame_samples=int(rng.integers(1, n + 1))))
+    finite = np.isfinite(x)
+    assert np.array_equal(y[:, 0].view(np.uint64)[~finite], x.view(np.uint64)[~finite])
+    assert np.all(np.abs(y[finite, 0] - x[finite]) <= 0.1)
 
 
 # --------------------------------------------------------------------------- damaged files
@@ -134,30 +151,6 @@ def _file(tmp_path, data: bytes):
 def _good(n: int = 5000, frame: int = 1000) -> bytes:
     x = np.cumsum(np.random.default_rng(1).standard_normal(n))
     return encode(x, 0.05, frame_samples=frame)
-
-
-def test_truncated_file_is_a_torn_tail(tmp_path):
-    data = _good()
-    for cut in (len(data) - 1, len(data) - 300, 40):
-        hf = open_hippo(str(_file(tmp_path, data[:cut])))
-        values, _ = hf.read()
-        assert len(values) % 1000 == 0 and len(values) < 5000
-        assert any("torn tail" in note for note in hf.notes)
-
-
-def test_corruption_in_the_middle_is_an_error_or_salvaged(tmp_path):
-    data = bytearray(_good())
-    data[len(data) // 3] ^= 0x55
-    p = _file(tmp_path, bytes(data))
-    with pytest.raises(DataError, match="corrupt"):
-        open_hippo(str(p)).read()
-    hf = open_hippo(str(p), salvage=True)
-    values, _ = hf.read()
-    assert 0 < len(values) < 5000 and any("corrupt" in n for n in hf.notes)
-    res = hippo("reconstruct", p, "-o", "-")
-    assert_clean_failure(res, 1, "corrupt", "--salvage")
-    res = hippo("reconstruct", p, "--salvage", "-o", "-")
-    assert res.exit_code == 0 and "corrupt" in res.stderr
 
 
 def test_future_version_and_foreign_files(tmp_path):
@@ -183,16 +176,17 @@ def test_crafted_huge_counts_are_refused_before_allocating(tmp_path):
         open_hippo(str(_file(tmp_path, _crafted(b"\x01\x80\x80\x80\x80\x04"))))
     # a frame claiming 2^40 samples
     good = header_bytes(HippoHeader(["v"], [0.1]))
-    hf = open_hippo(str(_file(tmp_path, good + b"\x80\x80\x80\x80\x80\x20\x01" + b"\0" * 8)))
     with pytest.raises(DataError, match="corrupt"):
-        hf.read()
-    # a frame claiming a 100 MB payload in a short file: a torn tail, nothing allocated
-    hf = open_hippo(str(_file(tmp_path, good + b"\x10\x80\x80\x80\x30" + b"\0" * 8)))
-    assert len(hf.read()[0]) == 0 and "torn tail" in hf.notes[0]
+        open_hippo(str(_file(tmp_path, good + b"\x80\x80\x80\x80\x80\x20\x01" + b"\0" * 8)))
+    # a frame claiming a 100 MB payload in a short file: cut short, nothing allocated
+    with pytest.raises(DataError, match="cut short"):
+        open_hippo(str(_file(tmp_path, good + b"\x10\x80\x80\x80\x30" + b"\0" * 8)))
+    hf = open_hippo(str(_file(tmp_path, good + b"\x10\x80\x80\x80\x30" + b"\0" * 8)),
+                    salvage=True)
+    assert len(hf.read()[0]) == 0 and "cut short" in hf.notes[0]
     # a varint that never ends
-    hf = open_hippo(str(_file(tmp_path, good + b"\xff" * 64)))
     with pytest.raises(DataError):
-        hf.read()
+        open_hippo(str(_file(tmp_path, good + b"\xff" * 64)))
 
 
 @settings(max_examples=150, deadline=None)
@@ -280,7 +274,7 @@ def test_cli_constant_series_is_a_tiny_exact_file(tmp_path):
     res = hippo("compress", src, "--max-error", "1%")
     assert res.exit_code == 0, res.stderr
     out = tmp_path / "c.hippo"
-    assert out.stat().st_size < 60
+    assert out.stat().st_size < 80  # header, one frame, its index
     res = hippo("reconstruct", out)
     assert set(res.stdout.splitlines()[1:]) == {f"{i},3.25" for i in range(10000)} or \
         all(line.endswith(",3.25") for line in res.stdout.splitlines()[1:])

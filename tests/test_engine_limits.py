@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from hippo_cli import DataError, HiPPO, ParameterError, measures
-from hippo_cli.engine.params import MAX_CHANNELS
+from hippo_cli.checks import MAX_CHANNELS
 from hippo_cli.measures.registry import MAX_CUBIC_ORDER, MAX_DENSE_ORDER, MAX_ORDER, max_order
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from test_cli import assert_clean_failure, hippo, write_csv
 
-from hippo_cli.formats.hippo_file import open_hippo
+from hippo_cli.codec import open_hippo
 
 HIPPO = [sys.executable, "-m", "hippo_cli"]
 

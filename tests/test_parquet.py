@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from test_cli import assert_clean_failure, hippo
 
-from hippo_cli.formats.hippo_file import open_hippo
+from hippo_cli.codec import open_hippo
 
 pytest.importorskip("pyarrow")
 

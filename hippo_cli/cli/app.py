@@ -19,8 +19,9 @@ import typer
 
 from .._version import __version__
 from ..atomic import drop_stdout, flush_stdout, guarded, note_read
+from ..checks import MAX_CHANNELS
 from ..discretize import LEGS_TIMES
-from ..engine.params import INITS, MAX_CHANNELS, METHODS
+from ..engine.params import INITS, METHODS
 from ..errors import DataError, ParameterError, Terminated
 from ..formats.nan_policy import NAN_POLICIES
 from ..measures.registry import (

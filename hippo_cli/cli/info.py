@@ -62,27 +62,36 @@ def _text(key: str, value: Any) -> str:
 
 
 def _hippo_facts(path: str) -> dict:
-    """Header, channels, samples, bytes, ratio, bounds and frames (no decoding)."""
-    from ..formats.hippo_file import TIME_ISO, open_hippo
+    """Header, channels, samples, bytes, ratio, bounds and frames, from the footer (or the
+    frame heads of a file that has none): nothing is decoded."""
+    from ..codec.container import TIME_ISO, open_hippo
 
-    hf = open_hippo(path, salvage=True)
-    h = hf.header
-    frames = hf.scan()
-    samples = sum(n for _, n, _ in frames)
-    C = len(h.channels)
-    facts: dict[str, Any] = {"kind": "hippo", "format_version": 1, "channels": h.channels,
-                             "max_error": dict(zip(h.channels, h.max_errors))}
-    if h.time_column is not None:
-        facts["time_column"] = h.time_column
-        facts["time_kind"] = "iso8601 (microseconds)" if h.time_kind == TIME_ISO else "numbers"
-    facts.update(samples=samples, bytes=hf.size, header_bytes=hf.header_size, frames=len(frames))
-    if samples:
-        facts["ratio_vs_float64"] = round(8 * samples * C / hf.size, 3)
-        facts["bits_per_sample"] = round(8 * hf.size / (samples * C), 4)
-        sizes = [n for _, n, _ in frames]
-        facts["samples_per_frame"] = {"min": min(sizes), "max": max(sizes)}
-    if hf.notes:
-        facts["notes"] = hf.notes
+    with open_hippo(path, salvage=True) as hf:
+        h = hf.header
+        frames = hf.index
+        samples = hf.samples
+        facts: dict[str, Any] = {"kind": "hippo", "format_version": h.version,
+                                 "channels": h.channels,
+                                 "max_error": dict(zip(h.channels, h.max_errors))}
+        if h.time_column is not None:
+            facts["time_column"] = h.time_column
+            facts["time_kind"] = ("iso8601 (microseconds)" if h.time_kind == TIME_ISO
+                                  else "numbers")
+        facts.update(samples=samples, bytes=hf.size, header_bytes=hf.header_size,
+                     frames=len(frames),
+                     state="finished" if hf.finished else
+                     ("damaged" if hf.damage else "not closed"))
+        C = len(h.channels)
+        if samples:
+            facts["ratio_vs_float64"] = round(8 * samples * C / hf.size, 3)
+            facts["bits_per_sample"] = round(8 * hf.size / (samples * C), 4)
+            sizes = [f.samples for f in frames]
+            facts["samples_per_frame"] = {"min": min(sizes), "max": max(sizes)}
+            if hf.finished and h.timed:
+                facts["time_range"] = [min(f.time_min for f in frames),
+                                       max(f.time_max for f in frames)]
+        if hf.notes:
+            facts["notes"] = hf.notes
     return facts
 
 

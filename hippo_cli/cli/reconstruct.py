@@ -34,10 +34,10 @@ def reconstruct(
                                             "coefficients]."),
     plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
                                      "coefficients over time (<stem>.heatmap.png)."),
-    zoom_from: str | None = typer.Option(None, "--from", help="--plot: plot from this "
-                                         "time (as in the file) or sample index."),
-    zoom_to: str | None = typer.Option(None, "--to", help="--plot: plot up to this "
-                                       "time or sample index (inclusive)."),
+    zoom_from: str | None = typer.Option(None, "--from", help="Decode (.hippo) or plot from "
+                                         "this time (as in the file) or sample index."),
+    zoom_to: str | None = typer.Option(None, "--to", help="Decode (.hippo) or plot up to "
+                                       "this time or sample index (inclusive)."),
     salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
                                  "before a corrupt one instead of stopping with an error."),
     nan: NanPolicy = NAN,
@@ -126,17 +126,18 @@ def _decode_hippo(path: str, output: str | None, original: str | None, plot: boo
 
         check_output_path(png)
     write_csv = output is not None or not plot
-    env = None
-    if (zoom[0] is not None or zoom[1] is not None) and not plot:
-        raise ParameterError("--from/--to choose what --plot shows")
-    if plot:
+    env = window = None
+    if zoom[0] is not None or zoom[1] is not None or plot:
         from ..pipelines.bounded import plot_window
-        from ..pipelines.envelope import Envelope
 
-        window, count, channels = plot_window(path, *zoom)
-        env = Envelope(count, channels, window=window)
+        window, count, channels = plot_window(path, *zoom, salvage=salvage)
+        if plot:
+            from ..pipelines.envelope import Envelope
+
+            env = Envelope(count, channels, window=window)
     stats = decode_to_csv(path, (output or "-") if write_csv else None, original=original,
-                          salvage=salvage, nan=nan, envelope=env, on_note=say)
+                          salvage=salvage, nan=nan, envelope=env, window=window,
+                          on_note=say)
     if stats is not None and metrics_json is not None:
         stats.write_json(metrics_json)
     for line in stats.lines() if stats is not None else []:

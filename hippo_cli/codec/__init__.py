@@ -1,51 +1,47 @@
-"""The bounded-error codec: float64 samples <-> bytes with every decoded sample within a given
-absolute error, and int64 time stamps <-> bytes losslessly.
+"""The ``.hippo`` codec: bounded-error compression of float64 samples, with their times.
 
-One channel is coded frame by frame: ``ChannelEncoder(eps)`` (``push`` samples, ``flush`` a
-frame's payload) and ``ChannelDecoder(eps).decode(payload, n)``. :mod:`.grid` is the codec
-(its module docstring is the normative description of the payload); :mod:`.exact` serves a
-bound of 0. The container that stores frames, channels and times is
-:mod:`hippo_cli.formats.hippo_file`; the numba loops live in :mod:`hippo_cli._codec_kernels`
-(imported on first use, so that ``hippo --help`` does not load numba).
+Public API (thread-safe: every call and every writer or reader owns its coders)::
+
+    encode(values, max_error, times=None) -> bytes      a whole .hippo file in memory
+    decode(data) -> (values, times)                      and back
+    open_hippo(path) -> HippoReader                      a file: .read(start, stop), .frames()
+    HippoWriter(fh, header)                              a stream: .append(), .flush(), .close()
+
+Modules: :mod:`.container` (the file: header, frames, footer; writer and reader),
+:mod:`.parts` (a frame's channel and time parts), :mod:`.channel` (one channel's codec),
+:mod:`.grid` and :mod:`._kernels` (the bounded-error codec and its numba loops),
+:mod:`.exact` (a bound of 0). ``docs/format.md`` is the normative description of the bytes.
+Nothing here imports the HiPPO side of the package (``engine``, ``measures``, ``pipelines``,
+``cli``).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from .channel import ChannelDecoder, ChannelEncoder, decode_times, encode_times
+from .container import (
+    Frame,
+    FrameInfo,
+    HippoHeader,
+    HippoReader,
+    HippoWriter,
+    decode,
+    encode,
+    header_with_times,
+    open_hippo,
+)
 
-from .exact import ExactDecoder, ExactEncoder
-
-
-def ChannelEncoder(eps: float):
-    """The encoder of one channel with bound ``eps`` (>= 0)."""
-    if eps == 0:
-        return ExactEncoder()
-    from .grid import ChannelEncoder as GridEncoder
-
-    return GridEncoder(eps)
-
-
-def ChannelDecoder(eps: float):
-    """The decoder matching :func:`ChannelEncoder`."""
-    if eps == 0:
-        return ExactDecoder()
-    from .grid import ChannelDecoder as GridDecoder
-
-    return GridDecoder(eps)
-
-
-def encode_times(t: np.ndarray) -> bytes:
-    """int64 (n,) time stamps -> bytes, lossless (see :mod:`.grid`)."""
-    from .grid import encode_times as encode
-
-    return encode(t)
-
-
-def decode_times(payload: bytes, n: int) -> np.ndarray:
-    """bytes -> int64 (n,), the inverse of :func:`encode_times`."""
-    from .grid import decode_times as decode
-
-    return decode(payload, n)
-
-
-__all__ = ["ChannelDecoder", "ChannelEncoder", "decode_times", "encode_times"]
+__all__ = [
+    "ChannelDecoder",
+    "ChannelEncoder",
+    "Frame",
+    "FrameInfo",
+    "HippoHeader",
+    "HippoReader",
+    "HippoWriter",
+    "decode",
+    "decode_times",
+    "encode",
+    "encode_times",
+    "header_with_times",
+    "open_hippo",
+]

@@ -15,9 +15,10 @@ import os
 import numpy as np
 
 from .. import measures
+from ..checks import MAX_CHANNELS
 from ..errors import DataError, ParameterError
 from . import emission
-from .params import MAX_CHANNELS, EncoderParams, resolve
+from .params import EncoderParams, resolve
 from .state import Snapshot, check_clock, load_state, save_state
 from .stepper import Stepper
 

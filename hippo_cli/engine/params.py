@@ -13,8 +13,6 @@ from ..measures.registry import time_parameter_takers
 
 INITS = ("zero", "steady")
 METHODS = ("bilinear", "exact", "zoh", "forward", "backward")  # exact = zoh
-#: The most channels one encoder (and its state file) holds: the .hippo format's cap too.
-MAX_CHANNELS = 4096
 #: The range of the fixed step h in the measure's unit (h = 1/theta for window measures,
 #: h = dt for fading ones): theta and 1/dt must lie in [1/MAX_STEP, 1/MIN_STEP] =
 #: [1e-9, 1e15]. h A then stays finite and I - a h A invertible for every N (||A|| is at

@@ -21,9 +21,9 @@ import numpy as np
 
 from .._version import __version__
 from ..atomic import atomic_output, note_read
+from ..checks import MAX_CHANNELS
 from ..errors import DataError
 from ..measures.registry import MAX_ORDER
-from .params import MAX_CHANNELS
 
 STATE_FORMAT = "hippo-state"
 STATE_FORMAT_VERSION = 1

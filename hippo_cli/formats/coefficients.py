@@ -281,11 +281,11 @@ MAX_TIME_PART = 1 << 24
 
 def stored_time_part(times: np.ndarray) -> list:
     """``[n, text]``: float64 times (n,) exactly, in the ``.hippo`` format's time part
-    (:func:`~hippo_cli.formats.hippo_file.encode_time_part`: integers or decimals delta
+    (:func:`~hippo_cli.codec.parts.encode_time_part`: integers or decimals delta
     coded, else raw float64), base64 text for the JSON sidecar."""
     import base64
 
-    from .hippo_file import encode_time_part
+    from ..codec.parts import encode_time_part
 
     return [len(times), base64.b64encode(encode_time_part(times)).decode("ascii")]
 
@@ -304,7 +304,7 @@ def stored_times(meta: dict) -> Iterator[np.ndarray]:
     :func:`read_coefficients`)."""
     import base64
 
-    from .hippo_file import decode_time_part
+    from ..codec.parts import decode_time_part
 
     for n, text in meta["sample_times"]:
         try:

@@ -17,7 +17,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..atomic import note_read
-from ..engine.params import MAX_CHANNELS
+from ..checks import MAX_CHANNELS
 from ..errors import DataError, ParameterError
 from .source import CHUNK_VALUES, Samples, first_line
 from .timestamps import first_unreadable, looks_like_iso, to_seconds

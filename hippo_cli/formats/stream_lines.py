@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import MAX_CHANNELS
 from ..errors import DataError
-from .csv_input import MAX_CHANNELS, TIME_NAMES, is_number
+from .csv_input import TIME_NAMES, is_number
 from .nan_policy import NanFilter
 from .timestamps import first_unreadable, looks_like_iso, to_seconds
 

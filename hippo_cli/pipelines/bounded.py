@@ -16,13 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import AtomicFile, check_output_path, stdout_binary
+from ..codec import HippoHeader, HippoWriter, header_with_times, open_hippo
 from ..errors import DataError, ParameterError
-from ..formats.hippo_file import (
-    HippoHeader,
-    HippoWriter,
-    header_with_times,
-    open_hippo,
-)
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
 from ..formats.table_output import TableWriter
@@ -97,7 +92,7 @@ def _ranges(input: str, columns: list[str] | None, time_column: str | None,
 
 def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
     return header_with_times(samples.columns, bounds, samples.time_column,
-                             written_pattern(samples.kind, samples.time_text))
+                             written_pattern(samples.kind, samples.time_text), whole=True)
 
 
 def _blocks(samples: Samples, nan: str) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
@@ -151,7 +146,7 @@ def compress_bounded(
         for values, times in _blocks(samples, nan):
             writer.append(values, times)
             on_progress(samples.bytes_read, samples.size_bytes)
-        writer.flush()
+        writer.close()
         if writer.samples == 0:
             raise DataError(f"{samples.name}: no samples")
         if target is not None:
@@ -166,84 +161,121 @@ def compress_bounded(
 
 
 # --------------------------------------------------------------------------- decoding
-def plot_window(path: str, start: str | None, end: str | None) -> tuple[tuple[float, float],
-                                                                       int, int]:
-    """((from, to) on the plot's axis, samples inside, channels) of ``--from/--to``: times
-    as written in the file (or numbers), sample indices for a file without times."""
-    hf = open_hippo(path, salvage=True)
-    timed = hf.header.time_column is not None
-    window = parse_window(start, end, timed)
-    if not timed and start is None and end is None:
-        return window, sum(n for _, n, _ in hf.scan()), len(hf.header.channels)
-    count, first = 0, 0
-    for frame in hf.frames():  # count what the window holds (decoding is fast)
-        x = frame.times if timed else np.arange(first, first + len(frame.values))
-        count += int(((x >= window[0]) & (x <= window[1])).sum())
-        first += len(frame.values)
+def plot_window(path: str, start: str | None, end: str | None, *, salvage: bool = False
+                ) -> tuple[tuple[float, float], int, int]:
+    """((from, to) on the file's axis, samples inside, channels) of ``--from/--to``: times
+    as written in the file (or numbers), sample indices for a file without times. Only the
+    frames' times are decoded (and only those of frames the index cannot rule out)."""
+    with open_hippo(path, salvage=salvage) as hf:
+        timed = hf.header.timed
+        window = parse_window(start, end, timed)
+        C = len(hf.header.channels)
+        if not timed:
+            lo, hi = max(window[0], 0), min(window[1], hf.samples - 1)
+            count = int(math.floor(hi) - math.ceil(lo) + 1) if hi >= lo else 0
+        else:  # count what the window holds from the frames' times alone
+            count = 0
+            for info in hf.index:
+                if info.time_min is not None and (info.time_max < window[0]
+                                                  or info.time_min > window[1]):
+                    continue
+                x = hf.frame_times(info)
+                if x is not None:
+                    count += int(((x >= window[0]) & (x <= window[1])).sum())
     if count == 0:
         raise ParameterError("--from/--to select no sample of the file")
-    return window, count, len(hf.header.channels)
+    return window, count, C
 
 
 def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
                   salvage: bool = False, nan: str = "error",
                   envelope: Envelope | None = None,
+                  window: tuple[float, float] | None = None,
                   on_note: Callable[[str], None] = lambda note: None
                   ) -> ErrorMetrics | None:
-    """Decode a ``.hippo`` file to CSV (``output``; ``"-"``: stdout; None: no CSV).
+    """Decode a ``.hippo`` file to CSV or Parquet (``output``; ``"-"``: stdout; None: no
+    table).
 
     The first column is the time column (written as in the input) or ``sample``, then the
-    channels under their names. With ``original`` (the compressed input), returns the error
-    statistics (``nan``: the NaN policy the file was compressed with, so the rows line up).
-    ``envelope`` collects what a plot shows (decoded, original, error).
+    channels under their names. ``window``: only the samples whose time (or, without times,
+    index) lies in [from, to]; only the frames that overlap it are decoded. With
+    ``original`` (the compressed input), returns the error statistics (``nan``: the NaN
+    policy the file was compressed with, so the rows line up). ``envelope`` collects what a
+    plot shows (decoded, original, error).
     """
-    hf = open_hippo(path, salvage=salvage)
-    h = hf.header
-    C = len(h.channels)
-    orig_blocks = None
-    if original is not None:
-        names = None if all(c.startswith("col") and c[3:].isdigit() for c in h.channels) \
-            else list(h.channels)
-        osamples = open_samples(original, names, h.time_column)
-        if len(osamples.columns) != C:
-            raise DataError(f"{original}: has {len(osamples.columns)} column(s), the file {C}")
-        orig_blocks = _Rows(clean_chunks(osamples, nan), h.time_column is not None)
-    stats = ErrorMetrics(list(h.channels), list(h.max_errors)) if original is not None \
-        else None
-    table = None
-    if output is not None:
-        timed = h.time_column is not None
-        table = TableWriter(output, [h.time_column if timed else "sample", *h.channels],
-                            ["time" if timed else "index", *["value"] * C],
-                            h.iso_pattern)
-    try:
-        start = 0
-        for frame in hf.frames():
-            n = len(frame.values)
-            if table is not None:
-                lead = frame.times if frame.times is not None else np.arange(start, start + n)
-                table.write([lead, *frame.values.T])
-            truth = None
-            if orig_blocks is not None:
-                truth = orig_blocks.take(n, original)
-                stats.add(frame.values, truth)
-            if envelope is not None:
-                idx = np.arange(start, start + n)
-                series = {"decoded": frame.values}
+    with open_hippo(path, salvage=salvage) as hf:
+        h = hf.header
+        C = len(h.channels)
+        orig_blocks = None
+        if original is not None:
+            names = None if all(c.startswith("col") and c[3:].isdigit() for c in h.channels) \
+                else list(h.channels)
+            osamples = open_samples(original, names, h.time_column)
+            if len(osamples.columns) != C:
+                raise DataError(f"{original}: has {len(osamples.columns)} column(s), the file "
+                                f"{C}")
+            orig_blocks = _Rows(clean_chunks(osamples, nan), h.timed)
+        stats = ErrorMetrics(list(h.channels), list(h.max_errors)) if original is not None \
+            else None
+        table = None
+        if output is not None:
+            table = TableWriter(output, [h.time_column if h.timed else "sample", *h.channels],
+                                ["time" if h.timed else "index", *["value"] * C],
+                                h.iso_pattern)
+        try:
+            done = 0  # samples of the original consumed
+            for frame in _frames_in(hf, window):
+                n = len(frame.values)
+                idx = np.arange(frame.start, frame.start + n)
+                truth = None
+                if orig_blocks is not None:
+                    if frame.start > done:  # frames not decoded (outside the window)
+                        orig_blocks.take(frame.start - done, original)
+                    truth = orig_blocks.take(n, original)
+                    done = frame.start + n
+                keep = None
+                if window is not None:
+                    axis = frame.times if h.timed else idx
+                    keep = (axis >= window[0]) & (axis <= window[1])
+                values, times = frame.values, frame.times
+                if keep is not None and not keep.all():
+                    values, idx = values[keep], idx[keep]
+                    times = None if times is None else times[keep]
+                    truth = None if truth is None else truth[keep]
+                if table is not None:
+                    table.write([times if times is not None else idx, *values.T])
                 if truth is not None:
-                    series.update(original=truth, error=frame.values - truth)
-                envelope.add(idx, idx if frame.times is None else frame.times, **series)
-            start += n
-        if orig_blocks is not None and orig_blocks.more():
-            raise DataError(f"{original}: has more samples than {path} ({start})")
-        if table is not None:
-            table.commit()
-    finally:
-        if table is not None:
-            table.__exit__()
-    for note in hf.notes:
-        on_note(note)
+                    stats.add(values, truth)
+                if envelope is not None:
+                    series = {"decoded": values}
+                    if truth is not None:
+                        series.update(original=truth, error=values - truth)
+                    envelope.add(idx, idx if times is None else times, **series)
+            if orig_blocks is not None and window is None and orig_blocks.more():
+                raise DataError(f"{original}: has more samples than {path} ({hf.samples})")
+            if table is not None:
+                table.commit()
+        finally:
+            if table is not None:
+                table.__exit__()
+        for note in hf.notes:
+            on_note(note)
     return stats
+
+
+def _frames_in(hf, window: tuple[float, float] | None):
+    """The decoded frames of ``hf`` that may hold samples of ``window`` (all: None)."""
+    if window is None:
+        yield from hf.frames()
+        return
+    for info in hf.index:
+        if hf.header.timed:
+            if info.time_min is not None and (info.time_max < window[0]
+                                              or info.time_min > window[1]):
+                continue
+        elif info.start + info.samples - 1 < window[0] or info.start > window[1]:
+            continue
+        yield from hf.frames(info.index, info.index + 1)
 
 
 class _Rows:

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from ..codec.container import HippoHeader, check_header
 from ..engine import HiPPO
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
-from ..formats.hippo_file import HippoHeader, check_header
 from ..formats.manifest import write_manifest
 from ..formats.timestamps import to_seconds
 from .many import SeriesMode, done_record, encode_series, prepare_folder

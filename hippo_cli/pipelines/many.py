@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..atomic import allow_rewrite, atomic_output, note_read
+from ..codec import HippoWriter, header_with_times, open_hippo
+from ..codec.parts import ChannelCoder
 from ..engine import HiPPO
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import (
@@ -29,7 +31,6 @@ from ..formats.coefficients import (
     timing_metadata,
 )
 from ..formats.csv_input import numeric_columns
-from ..formats.hippo_file import HippoWriter, header_with_times, open_hippo
 from ..formats.manifest import MANIFEST, read_manifest, series_file, write_manifest
 from ..formats.quantize import stored_dtype
 from ..formats.timestamps import to_seconds
@@ -115,7 +116,8 @@ def _finished(path: Path, sid: str, mode: SeriesMode) -> dict | None:
         if mode.bounded:
             if not path.exists():
                 return None
-            samples = sum(n for _, n, _ in open_hippo(str(path)).scan())
+            with open_hippo(str(path)) as reader:
+                samples = reader.samples
             return {"id": str(sid), "file": path.name, "samples": samples}
         if not Path(str(path) + ".json").exists():
             return None
@@ -128,12 +130,13 @@ def _finished(path: Path, sid: str, mode: SeriesMode) -> dict | None:
 
 def encode_series(values: np.ndarray, times: np.ndarray | None, sid: str, out_dir: Path,
                   mode: SeriesMode, columns: list[str], state: Any = None,
-                  last: bool = True) -> dict:
+                  last: bool = True, coder: ChannelCoder | None = None) -> dict:
     """Encode one series (or one piece of it, continuing ``state``) and, when ``last``,
     write its file. Returns a record; for a piece that is not the last, the record carries
-    the state to continue from (``state``)."""
+    the state to continue from (``state``). ``coder``: the channel coders of ``.hippo``
+    series (one per thread; default: each series its own)."""
     if mode.bounded:
-        return _encode_bounded(values, times, sid, out_dir, mode, columns, state, last)
+        return _encode_bounded(values, times, sid, out_dir, mode, columns, state, last, coder)
     enc = _template(json.dumps(mode.params, sort_keys=True)).clone()
     encoder = RowEncoder(enc, mode.every, None if state is None else state["progress"])
     rows: list[np.ndarray] = [] if state is None else list(state["rows"])
@@ -172,17 +175,18 @@ SERIES_FRAME = 16384
 
 
 def _encode_bounded(values: np.ndarray, times: np.ndarray | None, sid: str, out_dir: Path,
-                    mode: SeriesMode, columns: list[str], state: Any, last: bool) -> dict:
+                    mode: SeriesMode, columns: list[str], state: Any, last: bool,
+                    coder: ChannelCoder | None) -> dict:
     writer = state
     if writer is None:
         header = header_with_times(columns, [mode.max_error] * len(columns),
-                                   *(mode.time or (None, None)))
-        writer = HippoWriter(io.BytesIO(), header, frame_samples=SERIES_FRAME)
+                                   *(mode.time or (None, None)), whole=True)
+        writer = HippoWriter(io.BytesIO(), header, frame_samples=SERIES_FRAME, coder=coder)
     if len(values):
         writer.append(values, times)
     if not last:
         return {"state": writer}
-    writer.flush()
+    writer.close()
     if writer.samples == 0:
         raise DataError(f"series {sid!r}: no samples")
     path = series_file(out_dir, sid, mode.suffix)
@@ -211,6 +215,7 @@ def compress_long(
     ``out_dir`` are skipped (resume). Memory: one state and the emitted rows per series."""
     states: dict[Any, dict | None] = {}
     skipped: dict[Any, dict] = {}
+    coder = ChannelCoder()  # every series of this loop shares one scratch
     import pandas as pd
 
     for ids, values, times in chunks:
@@ -230,13 +235,14 @@ def compress_long(
                 states[sid] = None
             idx = order[lo:hi]
             piece = encode_series(values[idx], None if times is None else times[idx], sid,
-                                  out_dir, mode, columns, state=states[sid], last=False)
+                                  out_dir, mode, columns, state=states[sid], last=False,
+                                  coder=coder)
             states[sid] = piece["state"]
     records = list(skipped.values())
     for sid, state in states.items():
         C = len(columns)
         records.append(encode_series(np.empty((0, C)), None, sid, out_dir, mode, columns,
-                                     state=state, last=True))
+                                     state=state, last=True, coder=coder))
     return records
 
 

@@ -201,11 +201,12 @@ def decoded_figure(path: str, env):
     the title."""
     import os
 
-    from ..formats.hippo_file import open_hippo
+    from ..codec import open_hippo
 
     plt = _pyplot()
-    hf = open_hippo(path, salvage=True)
-    h = hf.header
+    with open_hippo(path, salvage=True) as hf:
+        h = hf.header
+        n = hf.samples
     has_orig = "original" in env.lo
     pattern = h.iso_pattern
 
@@ -216,7 +217,6 @@ def decoded_figure(path: str, env):
             for sign in (-1, 1):
                 axes[c * 2 + 1].axhline(sign * h.max_errors[c], color="0.3", lw=0.6, ls="--")
     size = os.path.getsize(path)
-    n = sum(count for _, count, _ in hf.scan())
     ratio = f", {8 * n * len(h.channels) / size:.1f}x vs float64" if n else ""
     band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
     fig.suptitle(f"{os.path.basename(path)}: {n:,} samples, {size:,} bytes{ratio}; every "

@@ -203,27 +203,28 @@ def run_stream_bounded(
     frame at a time: after every ``flush_every`` samples, when ``flush_seconds`` have passed
     with samples pending, at EOF, and on SIGINT (exit 130) / SIGTERM (exit 143).
 
-    An existing ``.hippo`` file is resumed: its frames are kept (a torn tail from a crash is
-    cut off, with a note) and new frames are appended; its channels, bound and time column
-    must match. Returns the number of samples written in this run.
+    An existing ``.hippo`` file is resumed: its frames are kept (a torn tail from a crash
+    and the footer of a closed stream are cut off, with a note) and new frames are appended;
+    its channels, bound and time column must match. The footer is written when the stream
+    ends (EOF, a bad line, SIGINT, SIGTERM). Returns the number of samples written in this
+    run.
     """
     import time
 
-    from ..formats.hippo_file import (
-        HippoHeader,
-        HippoWriter,
-        check_header,
-        header_with_times,
-        open_hippo,
-    )
+    from ..codec.container import HippoHeader, HippoWriter, check_header, header_with_times
+    from ..codec.container import open_hippo as open_existing
     from ..formats.timestamps import written_pattern
 
     check_header(HippoHeader(["x"], [max_error]))
     read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
     existing = None
     if output != "-" and Path(output).exists():
-        existing = open_hippo(output, salvage=False)
+        with open_existing(output, salvage=True) as existing:
+            pass  # the header, the intact frames and what is wrong at the end
         allow_rewrite(output)  # a live file is appended to: that is the point
+        if existing.header.whole:
+            raise ParameterError(f"{output}: was written whole (by hippo compress); hippo "
+                                 "stream appends only to the files it writes")
         if existing.header.max_errors != [max_error] * len(existing.header.channels):
             raise ParameterError(f"{output}: was written with max error "
                                  f"{existing.header.max_errors[0]:g}, not {max_error:g}")
@@ -238,16 +239,15 @@ def run_stream_bounded(
             if parser.names is not None and names != existing.header.channels:
                 raise DataError(f"line 1: columns {names} do not match {output}'s "
                                 f"{existing.header.channels}")
-            intact = existing.scan()
-            for note in existing.notes:
-                on_note(note + " (cut off before appending)")
-            end = (intact[-1][0] + _frame_size(intact[-1]) if intact
-                   else existing.header_size)
+            end, intact = existing.resume_point()
+            if existing.damage is not None:
+                on_note(f"{output}: {existing.damage}: cut off before appending")
             fh = open(output, "r+b")
-            fh.truncate(end)  # drop a torn tail before appending
+            fh.truncate(end)  # drop a torn tail, or the footer of a closed stream
             fh.seek(end)
-            state["start"] = sum(n for _, n, _ in intact)
-            return HippoWriter(fh, existing.header, new=False, frame_samples=flush_every), fh
+            state["start"] = existing.samples
+            return HippoWriter(fh, existing.header, frame_samples=flush_every,
+                               resume=(end, intact)), fh
         header = header_with_times(names, [max_error] * width, time_column,
                                    written_pattern("csv", parser.first_time))
         if output == "-":
@@ -278,7 +278,7 @@ def run_stream_bounded(
             w = state["writer"]
             if w is not None:
                 signals.begin()  # a signal now must not cut the last frame short
-                w.flush()
+                w.close()  # the last frame and the footer
                 state["fh"].flush()
                 if output != "-":
                     os.fsync(state["fh"].fileno())
@@ -286,13 +286,6 @@ def run_stream_bounded(
                 signals.busy = False
     w = state["writer"]
     return 0 if w is None else w.samples
-
-
-def _frame_size(frame: tuple[int, int, int]) -> int:
-    """Bytes of a scanned frame (offset, samples, payload bytes): its head and payload."""
-    from ..formats.hippo_file import frame_head_size
-
-    return frame_head_size(frame[1], frame[2]) + frame[2]
 
 
 def _read_batches(read, parser: LineParser, consume, on_note=None) -> None:

@@ -1,0 +1,756 @@
+"""The ``.hippo`` file: a header, checksummed frames of bounded-error samples (with their
+times), and - once the writer closes - a footer that indexes the frames.
+
+The byte layout is normative in ``docs/format.md``. In short (version 2)::
+
+    header   magic 89 48 50 4F, version, flags, channels (name, max error), [time column],
+             CRC-32
+    frame    samples n (varint >= 1), payload length (varint), CRC-32, payload:
+             frame kind (0), [time part], channel parts
+    ...
+    footer   00 (end marker), frame count, per frame (bytes, samples, [min, max time]),
+             footer offset (u64), CRC-32, 89 48 50 45 ("\\x89HPE")
+
+What a reader makes of a file:
+
+* **finished** (a valid footer): every frame must be where the index says and intact; a
+  bad or missing frame is an error naming the frame and its byte offset (``salvage=True``:
+  the intact frames, with a note of what is lost).
+* **not closed** (version 2 written by a stream, no footer yet; or any version-1 file):
+  its complete frames decode, with a note of how many samples it holds; a frame cut short
+  at the end of the file (a crash while appending) is an error unless ``salvage=True``.
+* a file written whole (flag ``whole``: ``hippo compress``, :func:`encode`) without a
+  footer has lost its end: an error unless ``salvage=True``.
+
+Writers and readers own their coders: nothing is shared between threads.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import math
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+import numpy as np
+
+from ..atomic import note_read
+from ..checks import MAX_CHANNELS
+from ..errors import DataError, ParameterError
+from .parts import (
+    ChannelCoder,
+    Cursor,
+    decode_time_part,
+    encode_time_part,
+    join_parts,
+    split_parts,
+    varint,
+    within_bound,
+)
+
+MAGIC = b"\x89HPO"
+END_MAGIC = b"\x89HPE"
+VERSION = 2
+VERSIONS = (1, 2)
+MAX_NAME = 1024
+MAX_PATTERN = 64
+MAX_FRAME_SAMPLES = 1 << 20
+MAX_FRAME_VALUES = 1 << 22
+MAX_PAYLOAD = 1 << 27
+TIME_NUMBERS, TIME_ISO = 1, 2
+FLAG_TIMED, FLAG_WHOLE = 1, 2
+FRAME_KEY = 0  # the only frame kind of version 2: independent of every other frame
+TRAILER = 16  # footer offset u64, CRC-32, end magic
+
+
+@dataclass
+class HippoHeader:
+    """What a ``.hippo`` file says about its samples.
+
+    channels : column names; max_errors : the absolute bound of each channel (>= 0; 0 is
+    exact). time_column : the time column's name (None: samples without times);
+    time_kind : TIME_NUMBERS or TIME_ISO; time_pattern : how ISO times were written.
+    version : the format version; whole : written whole (a footer is required).
+    """
+
+    channels: list[str]
+    max_errors: list[float]
+    time_column: str | None = None
+    time_kind: int = TIME_NUMBERS
+    time_pattern: str = ""
+    version: int = VERSION
+    whole: bool = False
+
+    @property
+    def iso_pattern(self) -> str | None:
+        """How the times are written back: the ISO pattern, or None (numbers, or no times)."""
+        return self.time_pattern if self.time_column and self.time_kind == TIME_ISO else None
+
+    @property
+    def timed(self) -> bool:
+        return self.time_column is not None
+
+    def frame_samples(self) -> int:
+        """Samples per frame in file mode: as many as the limits allow."""
+        return max(1, min(MAX_FRAME_SAMPLES, MAX_FRAME_VALUES // len(self.channels)))
+
+
+def header_with_times(channels: list[str], max_errors: list[float],
+                      time_column: str | None = None, pattern: str | None = None, *,
+                      whole: bool = False) -> HippoHeader:
+    """The header of samples without times (``time_column`` None), with ISO times written
+    in ``pattern`` (:func:`hippo_cli.formats.timestamps.iso_pattern`), or with numbers."""
+    kind, text = (TIME_ISO, pattern) if pattern is not None else (TIME_NUMBERS, "")
+    if time_column is None:
+        kind, text = TIME_NUMBERS, ""
+    return HippoHeader(list(channels), list(max_errors), time_column, kind, text, whole=whole)
+
+
+def check_header(h: HippoHeader) -> None:
+    """Refuse a header this format cannot hold (ParameterError)."""
+    if not 1 <= len(h.channels) <= MAX_CHANNELS:
+        raise ParameterError(f"a .hippo file holds 1 to {MAX_CHANNELS} channels, "
+                             f"got {len(h.channels)}")
+    if len(h.max_errors) != len(h.channels):
+        raise ParameterError("one max error per channel")
+    for name in [*h.channels, *([h.time_column] if h.time_column is not None else [])]:
+        if len(name.encode("utf-8")) > MAX_NAME:
+            raise ParameterError(f"column name longer than {MAX_NAME} bytes: {name[:40]!r}...")
+    for eps in h.max_errors:
+        if not (math.isfinite(eps) and eps >= 0):
+            raise ParameterError(f"max error must be a finite number >= 0, got {eps!r}")
+    if h.time_column is not None and h.time_kind not in (TIME_NUMBERS, TIME_ISO):
+        raise ParameterError(f"unknown time kind {h.time_kind}")
+    if len(h.time_pattern) > MAX_PATTERN or not h.time_pattern.isascii():
+        raise ParameterError("time pattern must be ASCII, at most 64 characters")
+    if h.version not in VERSIONS or (h.whole and h.version < 2):
+        raise ParameterError(f"format version {h.version} cannot be written")
+
+
+def header_bytes(h: HippoHeader) -> bytes:
+    """The encoded header (with its CRC)."""
+    check_header(h)
+    flags = (FLAG_TIMED if h.timed else 0) | (FLAG_WHOLE if h.whole else 0)
+    out = bytearray(MAGIC + bytes([h.version, flags]))
+    out += varint(len(h.channels))
+    for name, eps in zip(h.channels, h.max_errors):
+        raw = name.encode("utf-8")
+        out += varint(len(raw)) + raw + struct.pack("<d", eps)
+    if h.timed:
+        raw = h.time_column.encode("utf-8")
+        pattern = h.time_pattern.encode("ascii")
+        out += varint(len(raw)) + raw + bytes([h.time_kind]) + varint(len(pattern)) + pattern
+    return bytes(out) + struct.pack("<I", zlib.crc32(out))
+
+
+#: The largest header the format allows, and how much a reader reads first.
+_MAX_HEADER = 4 + 2 + 10 + MAX_CHANNELS * (10 + MAX_NAME + 8) + 2 * (10 + MAX_NAME) + 16
+_FIRST_READ = 1 << 16
+
+
+def _parse_header(head: bytes):
+    """(header, size) of the bytes ``head``; None when ``head`` ends inside the header;
+    a ValueError when it is corrupt."""
+    cur = Cursor(head, 6)
+    version, flags = head[4], head[5]
+    try:
+        allowed = FLAG_TIMED | (FLAG_WHOLE if version >= 2 else 0)
+        if flags & ~allowed:
+            raise ValueError(f"unknown flags {flags:#x}")
+        C = cur.varint(MAX_CHANNELS)
+        if C < 1:
+            raise ValueError("no channels")
+        names, errors = [], []
+        for _ in range(C):
+            names.append(cur.text(MAX_NAME))
+            errors.append(cur.f64())
+        time_column, kind, pattern = None, TIME_NUMBERS, ""
+        if flags & FLAG_TIMED:
+            time_column = cur.text(MAX_NAME)
+            kind = cur.take(1)[0]
+            pattern = cur.text(MAX_PATTERN)
+        end = cur.pos
+        (crc,) = struct.unpack("<I", cur.take(4))
+    except UnicodeDecodeError as err:
+        return ValueError(str(err))
+    except ValueError as err:
+        return None if str(err) == "truncated" else err
+    if zlib.crc32(head[:end]) != crc:
+        return ValueError("checksum mismatch")
+    header = HippoHeader(names, errors, time_column, kind, pattern, version,
+                         bool(flags & FLAG_WHOLE))
+    try:
+        check_header(header)
+    except ParameterError as err:
+        return ValueError(str(err))
+    return header, end + 4
+
+
+def read_header(fh: IO[bytes], name: str) -> tuple[HippoHeader, int]:
+    """(header, its size in bytes) of an open ``.hippo`` file, read from its start. Reads
+    64 KiB (every header but one with thousands of long names fits), the format's largest
+    header only if needed."""
+    fh.seek(0)
+    head = fh.read(_FIRST_READ)
+    if head[:4] != MAGIC:
+        if head[:6] == b"\x93NUMPY":
+            raise DataError(f"{name}: is an .npy file, not a .hippo file")
+        if not head:
+            raise DataError(f"{name}: is empty, not a .hippo file")
+        raise DataError(f"{name}: not a .hippo file (no \\x89HPO at its start)")
+    if len(head) < 6:
+        raise DataError(f"{name}: truncated .hippo header")
+    if head[4] not in VERSIONS:
+        raise DataError(f"{name}: .hippo format version {head[4]}, this hippo reads "
+                        f"versions {VERSIONS[0]} to {VERSIONS[-1]} (a newer hippo wrote it: "
+                        "upgrade)")
+    parsed = _parse_header(head)
+    if parsed is None and len(head) == _FIRST_READ:  # a header longer than the first read
+        head += fh.read(_MAX_HEADER - _FIRST_READ)
+        parsed = _parse_header(head)
+    if parsed is None:
+        raise DataError(f"{name}: corrupt .hippo header (truncated)")
+    if isinstance(parsed, ValueError):
+        raise DataError(f"{name}: corrupt .hippo header ({parsed})")
+    return parsed
+
+
+# --------------------------------------------------------------------------- frames
+@dataclass(frozen=True)
+class FrameInfo:
+    """Where a frame is and what it holds, without decoding it.
+
+    index : its position in the file; offset : its first byte; size : its bytes (head and
+    payload); start : the index of its first sample in the file; samples : how many;
+    time_min, time_max : the least and greatest time of its samples (None: no times, or not
+    known without decoding: files without a footer).
+    """
+
+    index: int
+    offset: int
+    size: int
+    start: int
+    samples: int
+    time_min: float | None = None
+    time_max: float | None = None
+
+
+@dataclass
+class Frame:
+    """One decoded frame: values float64 (n, C), times float64 (n,) or None."""
+
+    index: int
+    offset: int
+    start: int
+    values: np.ndarray
+    times: np.ndarray | None
+
+
+def _f64_bits(v: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", v))[0]
+
+
+def _zigzag(v: int) -> int:
+    return (v << 1) ^ (v >> 63)
+
+
+def footer_bytes(header: HippoHeader, frames: list[FrameInfo], offset: int) -> bytes:
+    """The footer of a file whose frames end at byte ``offset``. A timed file's time ranges
+    are coded compactly: each float64's bit pattern (as a signed 64-bit integer) as the
+    zigzag varint of its difference from the previous one (min after the previous max, max
+    after min), wrapping modulo 2^64."""
+    out = bytearray(b"\x00") + varint(len(frames))
+    prev = 0
+    for f in frames:
+        out += varint(f.size) + varint(f.samples)
+        if header.timed:
+            for v in (f.time_min, f.time_max):
+                bits = _f64_bits(v)
+                out += varint(_zigzag(_wrap(bits - prev)) & 0xFFFFFFFFFFFFFFFF)
+                prev = bits
+    out += struct.pack("<Q", offset)
+    return bytes(out) + struct.pack("<I", zlib.crc32(out)) + END_MAGIC
+
+
+def _wrap(v: int) -> int:
+    """``v`` modulo 2^64 as a signed 64-bit integer."""
+    return (v + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
+def _time_range(t: np.ndarray) -> tuple[float, float]:
+    return float(np.min(t)), float(np.max(t))
+
+
+class HippoWriter:
+    """Writes a ``.hippo`` stream to the binary file ``fh``: the header (a new file), a frame
+    whenever ``frame_samples`` samples are pending and at :meth:`flush`, and the footer at
+    :meth:`close`.
+
+    Each frame is verified before it is written: its bytes are decoded again and every value
+    compared with the input (finite values within the channel's max error, non-finite ones
+    bit for bit). Between frames a writer holds only its pending samples (at most
+    ``frame_samples`` rows) and one coder per distinct bound.
+
+    ``resume``: the frames of an existing file (from :meth:`HippoReader.resume_point`) whose
+    end ``fh`` is positioned at; the footer at :meth:`close` indexes them too. ``coder``: the
+    channel coders to use (default: the writer's own); writers used one after another in
+    one thread may share one, to share its scratch memory (about 3 MB per bound).
+    """
+
+    def __init__(self, fh: IO[bytes], header: HippoHeader, *,
+                 frame_samples: int | None = None,
+                 resume: tuple[int, list[FrameInfo]] | None = None,
+                 coder: ChannelCoder | None = None) -> None:
+        check_header(header)
+        self.fh = fh
+        self.header = header
+        self.frame_samples = min(frame_samples or header.frame_samples(),
+                                 header.frame_samples())
+        self._coder = coder or ChannelCoder()
+        if resume is None:
+            head = header_bytes(header)
+            fh.write(head)
+            self.offset = self.bytes_written = len(head)
+            self.index: list[FrameInfo] = []
+        else:
+            self.offset, frames = resume
+            self.index = list(frames)
+            self.bytes_written = 0
+        self.samples = sum(f.samples for f in self.index)
+        self.closed = False
+        self._values: list[np.ndarray] = []
+        self._times: list[np.ndarray] = []
+        self._pending = 0
+
+    @property
+    def frames(self) -> int:
+        return len(self.index)
+
+    def append(self, values: np.ndarray, times: np.ndarray | None = None) -> None:
+        """Add samples: ``values`` float64 (L, C) (or (L,) for one channel; non-finite
+        values only in format version 2); ``times`` float64 (L,), finite, for a timed file
+        (ISO: seconds since 1970, kept to the microsecond)."""
+        if self.closed:
+            raise ParameterError("the writer is closed")
+        C = len(self.header.channels)
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim == 1 and C == 1:
+            values = values[:, None]
+        if values.ndim != 2 or values.shape[1] != C:
+            raise ParameterError(f"values must have shape (n, {C}), got {values.shape}")
+        if (times is None) == self.header.timed:
+            raise ParameterError("times must be given exactly when the file has a time column")
+        if times is not None:
+            times = np.asarray(times, dtype=np.float64)
+            if times.shape != (len(values),):
+                raise ParameterError(f"one time per sample: {len(values)} samples, times of "
+                                     f"shape {times.shape}")
+            if not np.all(np.isfinite(times)):
+                raise DataError("times must be finite numbers")
+        start = 0
+        while start < len(values):
+            take = min(len(values) - start, self.frame_samples - self._pending)
+            self._values.append(values[start:start + take])
+            if times is not None:
+                self._times.append(times[start:start + take])
+            self._pending += take
+            start += take
+            if self._pending == self.frame_samples:
+                self.flush()
+
+    def flush(self) -> int:
+        """Write the pending samples as one frame (none pending: nothing); returns bytes."""
+        if not self._pending:
+            return 0
+        h = self.header
+        x = np.concatenate(self._values) if len(self._values) > 1 else self._values[0]
+        parts = []
+        t_range = (None, None)
+        if h.timed:
+            t = np.concatenate(self._times)
+            if h.time_kind == TIME_ISO:
+                t = np.round(t * 1e6) / 1e6  # the microsecond grid the file keeps
+            parts.append(encode_time_part(t))
+            t_range = _time_range(t)
+        n = len(x)
+        for c, eps in enumerate(h.max_errors):
+            col = np.ascontiguousarray(x[:, c])
+            part = self._coder.encode(col, eps, h.version)
+            back = self._coder.decode(part, n, eps, h.version)
+            if not within_bound(back, col, eps):  # never write a broken promise
+                raise RuntimeError(f"codec check failed in channel {c}: please report")
+            parts.append(part)
+        payload = (bytes([FRAME_KEY]) if h.version >= 2 else b"") + join_parts(parts)
+        if len(payload) > MAX_PAYLOAD:
+            raise DataError("a frame would exceed the format's limit (use fewer channels)")
+        head = varint(n) + varint(len(payload))
+        frame = head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
+        self.fh.write(frame)
+        self._values, self._times, self._pending = [], [], 0
+        self.index.append(FrameInfo(len(self.index), self.offset, len(frame), self.samples, n,
+                                    *t_range))
+        self.samples += n
+        self.offset += len(frame)
+        self.bytes_written += len(frame)
+        return len(frame)
+
+    def close(self) -> None:
+        """Write the pending samples and (format version 2) the footer. The file is then
+        *finished*: a reader checks that every frame is intact and where the footer says."""
+        if self.closed:
+            return
+        self.flush()
+        if self.header.version >= 2:
+            footer = footer_bytes(self.header, self.index, self.offset)
+            self.fh.write(footer)
+            self.bytes_written += len(footer)
+        self.closed = True
+
+
+# --------------------------------------------------------------------------- reading
+class HippoReader:
+    """An open ``.hippo`` file (one open file handle for its whole life: use it as a
+    context manager or call :meth:`close`).
+
+    ``header`` : what the file holds; ``index`` : every intact frame (:class:`FrameInfo`),
+    from the footer or a scan of the frame heads (nothing is decoded to build it);
+    ``finished`` : the file has a valid footer; ``samples`` : samples in ``index``;
+    ``notes`` : what a user should know (not closed, salvaged).
+
+    Decoding: :meth:`frames` (frame by frame, bounded memory), :meth:`read` (a range of
+    samples or of times, decoding only the frames it overlaps).
+    """
+
+    def __init__(self, fh: IO[bytes], name: str, *, salvage: bool = False,
+                 owns: bool = True) -> None:
+        self.fh = fh
+        self.path = name
+        self.salvage = salvage
+        self.notes: list[str] = []
+        self._owns = owns
+        try:
+            self.header, self.header_size = read_header(fh, name)
+            fh.seek(0, os.SEEK_END)
+            self.size = fh.tell()
+            self.finished = False
+            self.frames_end = self.header_size  # where the intact frames end
+            self.damage: str | None = None  # what the scan found wrong at the end
+            self.index = self._from_footer()
+            if self.index is None:
+                self.index = self._scan()
+        except BaseException:
+            self.close()
+            raise
+        self._starts = [f.start for f in self.index]
+        self._coder = ChannelCoder()
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def samples(self) -> int:
+        return self.index[-1].start + self.index[-1].samples if self.index else 0
+
+    def _from_footer(self) -> list[FrameInfo] | None:
+        """The index of a finished file, or None (no valid trailer: scan the frames)."""
+        if self.header.version < 2 or self.size < self.header_size + 1 + TRAILER:
+            return None
+        self.fh.seek(self.size - TRAILER)
+        trailer = self.fh.read(TRAILER)
+        if trailer[12:] != END_MAGIC:
+            return None
+        (offset,) = struct.unpack("<Q", trailer[:8])
+        if not self.header_size <= offset < self.size - TRAILER:
+            return None
+        self.fh.seek(offset)
+        body = self.fh.read(self.size - 8 - offset)  # marker .. offset field
+        (crc,) = struct.unpack("<I", trailer[8:12])
+        if zlib.crc32(body) != crc or body[:1] != b"\x00":
+            return None
+        try:
+            frames = self._parse_footer(body, offset)
+        except ValueError as err:
+            self._damaged(f"the footer at byte {offset}", f"it does not match the frames "
+                          f"({err})")
+            return None
+        self.finished = True
+        self.frames_end = offset
+        return frames
+
+    def _parse_footer(self, body: bytes, offset: int) -> list[FrameInfo]:
+        cur = Cursor(body, 1)
+        count = cur.varint(len(body))
+        timed = self.header.timed
+        frames, pos, start, prev = [], self.header_size, 0, 0
+        for i in range(count):
+            size = cur.varint(MAX_PAYLOAD + 32)
+            n = cur.varint(MAX_FRAME_SAMPLES)
+            tmin = tmax = None
+            if timed:
+                pair = []
+                for _ in range(2):
+                    z = cur.varint((1 << 64) - 1)
+                    prev = _wrap(prev + ((z >> 1) ^ -(z & 1)))
+                    pair.append(struct.unpack("<d", struct.pack("<q", prev))[0])
+                tmin, tmax = pair
+                if not (math.isfinite(tmin) and math.isfinite(tmax) and tmin <= tmax):
+                    raise ValueError(f"frame {i}: an impossible time range")
+            if n < 1 or size < 7:
+                raise ValueError(f"frame {i}: impossible entry")
+            frames.append(FrameInfo(i, pos, size, start, n, tmin, tmax))
+            pos += size
+            start += n
+        if cur.left() != 8 or pos != offset:
+            raise ValueError("the frames do not end where the footer starts")
+        return frames
+
+    def _scan(self) -> list[FrameInfo]:
+        """The index of a file without a (valid) footer, from its frame heads."""
+        C = len(self.header.channels)
+        frames: list[FrameInfo] = []
+        offset, start = self.header_size, 0
+        while offset < self.size:
+            self.fh.seek(offset)
+            head = self.fh.read(min(self.size - offset, 24))
+            if head[:1] == b"\x00" and self.header.version >= 2:
+                self._damaged(f"the footer at byte {offset}", "it does not check out (a "
+                              "changed or missing byte)")
+                break
+            cur = Cursor(head)
+            try:
+                n = cur.varint(MAX_FRAME_SAMPLES)
+                plen = cur.varint(MAX_PAYLOAD)
+                cur.take(4)
+            except ValueError as err:
+                if str(err) == "truncated":
+                    self._damaged(f"frame {len(frames)} at byte {offset}", "it is cut short "
+                                  "(an interrupted write)", torn=True)
+                else:
+                    self._damaged(f"frame {len(frames)} at byte {offset}", f"its head is "
+                                  f"corrupt ({err})")
+                break
+            if n < 1 or n * C > MAX_FRAME_VALUES:
+                self._damaged(f"frame {len(frames)} at byte {offset}", f"its head is corrupt "
+                              f"({n} samples is outside the format's limits)")
+                break
+            size = cur.pos + plen
+            if size > self.size - offset:
+                self._damaged(f"frame {len(frames)} at byte {offset}", "it is cut short (an "
+                              "interrupted write)", torn=True)
+                break
+            frames.append(FrameInfo(len(frames), offset, size, start, n))
+            offset += size
+            start += n
+        self.frames_end = offset
+        if self.damage is None:
+            if self.header.whole:
+                self._damaged(f"the end (byte {offset})", "the file ends without its footer "
+                              "(it was cut short)")
+            elif self.header.version >= 2:
+                self.notes.append(f"{self.path}: not closed (a stream still writing, or one "
+                                  f"that stopped without closing): {start} samples in "
+                                  f"{len(frames)} complete frame{'s' * (len(frames) != 1)}")
+        return frames
+
+    def _damaged(self, where: str, why: str, torn: bool = False, lost: str = "") -> None:
+        """Damage at ``where``: an error, or (``salvage``) a note saying what is lost."""
+        self.damage = f"{where}: {why}"
+        if not self.salvage:
+            hint = ("--salvage decodes the frames before it; hippo stream resumes such a file"
+                    if torn else "--salvage decodes the intact frames")
+            raise DataError(f"{self.path}: {where} is damaged: {why}; {hint}")
+        self.notes.append(f"{self.path}: {where} is damaged: {why}; "
+                          f"{lost or 'decoded the intact frames'}")
+
+    def resume_point(self) -> tuple[int, list[FrameInfo]]:
+        """(byte offset after the last intact frame, the intact frames): where a stream that
+        appends to this file starts (the footer, if any, and a damaged tail are cut off)."""
+        return self.frames_end, list(self.index)
+
+    # ------------------------------------------------------------------ decoding
+    def _lost(self, info: FrameInfo, why: str) -> None:
+        last = info.start + info.samples - 1
+        self._damaged(f"frame {info.index} at byte {info.offset}", why,
+                      lost=f"its {info.samples} samples ({info.start} to {last}) are left out")
+
+    def _payload(self, info: FrameInfo) -> bytes | None:
+        """The payload of a frame, checked against its head, the index and its CRC; None
+        (with a note) for a damaged frame under ``salvage``."""
+        self.fh.seek(info.offset)
+        raw = self.fh.read(info.size)
+        cur = Cursor(raw)
+        try:
+            n = cur.varint(MAX_FRAME_SAMPLES)
+            plen = cur.varint(MAX_PAYLOAD)
+            (crc,) = struct.unpack("<I", cur.take(4))
+            if n != info.samples or cur.pos + plen != info.size:
+                raise ValueError("its head does not match the index")
+            payload = raw[cur.pos:]
+            if len(payload) != plen:
+                raise ValueError("it is cut short")
+            if zlib.crc32(payload, zlib.crc32(raw[:cur.pos - 4])) != crc:
+                raise ValueError("checksum mismatch")
+        except ValueError as err:
+            self._lost(info, "it is cut short" if str(err) == "truncated" else str(err))
+            return None
+        return payload
+
+    def _decoded(self, info: FrameInfo, times_only: bool = False) -> Frame | None:
+        """A frame decoded, or None (with a note) when it is damaged under ``salvage``."""
+        payload = self._payload(info)
+        if payload is None:
+            return None
+        try:
+            return self._decode(info, payload, times_only)
+        except (ValueError, IndexError, zlib.error) as err:
+            self._lost(info, f"it does not decode ({err})")
+            return None
+
+    def _decode(self, info: FrameInfo, payload: bytes, times_only: bool = False) -> Frame:
+        h = self.header
+        C = len(h.channels)
+        n = info.samples
+        if h.version >= 2:
+            if not payload or payload[0] != FRAME_KEY:
+                raise ValueError(f"unknown frame kind {payload[:1].hex() or 'missing'}")
+            payload = payload[1:]
+        parts = split_parts(payload, C + h.timed)
+        times = decode_time_part(parts[0], n) if h.timed else None
+        if times_only:
+            return Frame(info.index, info.offset, info.start, np.empty((n, 0)), times)
+        values = np.empty((n, C))
+        for c in range(C):
+            values[:, c] = self._coder.decode(parts[c + h.timed], n, h.max_errors[c],
+                                              h.version)
+        return Frame(info.index, info.offset, info.start, values, times)
+
+    def frames(self, first: int = 0, stop: int | None = None) -> Iterator[Frame]:
+        """Decoded frames ``first`` to ``stop - 1`` of :attr:`index`, in order (one in memory
+        at a time). A damaged frame is an error (``salvage``: skipped, with a note)."""
+        for info in self.index[first:stop]:
+            frame = self._decoded(info)
+            if frame is not None:
+                yield frame
+
+    def frame_times(self, info: FrameInfo) -> np.ndarray | None:
+        """The times of one frame (decoding only its time part)."""
+        if not self.header.timed:
+            return None
+        frame = self._decoded(info, times_only=True)
+        return None if frame is None else frame.times
+
+    def read(self, start: int | None = None, stop: int | None = None, *,
+             time_from: float | None = None, time_to: float | None = None
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Samples ``start`` to ``stop - 1`` (sample indices; negative ones count from the
+        end, as in a slice) whose time is in [``time_from``, ``time_to``] (either None: no
+        limit; times as :attr:`Frame.times` holds them), decoding only the frames they
+        overlap. Returns (values float64 (n, C), times float64 (n,) or None)."""
+        lo, hi, _ = slice(start, stop).indices(self.samples)
+        timed_window = time_from is not None or time_to is not None
+        if timed_window and not self.header.timed:
+            raise ParameterError("the file has no times: select samples by index")
+        t0 = -math.inf if time_from is None else float(time_from)
+        t1 = math.inf if time_to is None else float(time_to)
+        values, times = [], []
+        first = max(0, bisect.bisect_right(self._starts, lo) - 1)
+        for info in self.index[first:]:
+            if info.start >= hi:
+                break
+            if timed_window and info.time_min is not None and (info.time_max < t0
+                                                                or info.time_min > t1):
+                continue
+            for frame in self.frames(info.index, info.index + 1):
+                a, b = max(lo - frame.start, 0), min(hi - frame.start, info.samples)
+                v, t = frame.values[a:b], None if frame.times is None else frame.times[a:b]
+                if timed_window:
+                    keep = (t >= t0) & (t <= t1)
+                    v, t = v[keep], t[keep]
+                values.append(v)
+                times.append(t)
+        C = len(self.header.channels)
+        v = np.concatenate(values) if values else np.empty((0, C))
+        if not self.header.timed:
+            return v, None
+        return v, np.concatenate(times) if times else np.empty(0)
+
+    def close(self) -> None:
+        if self._owns and self.fh is not None:
+            self.fh.close()
+        self.fh = None
+
+    def __enter__(self) -> HippoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_hippo(path: str | os.PathLike, *, salvage: bool = False) -> HippoReader:
+    """Open a ``.hippo`` file: its header and frame index are read (from the footer, or a
+    scan of the frame heads); frames are decoded on demand. Damage found while opening is a
+    :class:`~hippo_cli.errors.DataError` unless ``salvage``."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a folder, not a file")
+    note_read(path)
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    return HippoReader(fh, path, salvage=salvage)
+
+
+def _bounds_of(max_error: float | list[float], C: int) -> list[float]:
+    errors = [float(max_error)] * C if np.ndim(max_error) == 0 else [float(e) for e in
+                                                                     max_error]
+    if len(errors) != C:
+        raise ParameterError(f"max_error: one bound for all channels or one per channel "
+                             f"({C}), got {len(errors)}")
+    for e in errors:
+        if not (math.isfinite(e) and e > 0):
+            raise ParameterError(f"max_error must be a finite number > 0, got {e!r}")
+    return errors
+
+
+def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray | None = None,
+           *, names: list[str] | None = None, frame_samples: int | None = None) -> bytes:
+    """A whole ``.hippo`` file in memory.
+
+    Parameters
+    ----------
+    values : float64 (n,) or (n, C). NaN, +inf and -inf are kept exactly.
+    max_error : absolute bound (> 0), one for all channels or one per channel (C,).
+    times : float64 (n,) sample times (finite numbers), stored exactly; None for none.
+    names : channel names (default ``value`` or ``col0, col1, ...``).
+    frame_samples : samples per frame (default: as many as the format allows).
+
+    Every finite value of :func:`decode` of the result is within ``max_error`` of ``values``;
+    every non-finite one is bit-identical. Thread-safe (no state outlives the call).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x2 = x[:, None] if x.ndim == 1 else x
+    if x2.ndim != 2 or x2.shape[1] < 1:
+        raise ParameterError(f"values must have shape (n,) or (n, C), got {x.shape}")
+    C = x2.shape[1]
+    errors = _bounds_of(max_error, C)
+    names = list(names) if names is not None else (["value"] if C == 1 else
+                                                   [f"col{i}" for i in range(C)])
+    if len(names) != C:
+        raise ParameterError(f"names: one per channel ({C}), got {len(names)}")
+    header = HippoHeader(names, errors, "time" if times is not None else None, whole=True)
+    buf = io.BytesIO()
+    w = HippoWriter(buf, header, frame_samples=frame_samples)
+    w.append(x2, times)
+    w.close()
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """(values float64 (n, C), times float64 (n,) or None) of a ``.hippo`` file held in
+    memory. Damage is a :class:`~hippo_cli.errors.DataError`."""
+    with HippoReader(io.BytesIO(bytes(data)), "<bytes>") as reader:
+        return reader.read()

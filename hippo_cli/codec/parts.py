@@ -1,0 +1,246 @@
+"""The parts of a ``.hippo`` frame: a channel part (the bounded-error samples of one channel,
+with its non-finite values kept exactly) and a time part (the sample times, losslessly).
+
+Byte layouts are normative in ``docs/format.md`` (sections "Channel part" and "Time part").
+Every function here is pure: no state survives a call, so threads may share nothing but the
+scratch a caller hands in.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from ..errors import DataError
+from .channel import ChannelDecoder, ChannelEncoder, decode_times, encode_times
+
+#: Time part kinds.
+T_INT, T_DECIMAL, T_RAW = 0, 1, 2
+
+
+# --------------------------------------------------------------------------- varints
+def varint(v: int) -> bytes:
+    """Unsigned LEB128."""
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+class Cursor:
+    """Reads a bytes object with bounds checks; every failure is a ``ValueError`` (the
+    container turns it into a :class:`~hippo_cli.errors.DataError` naming frame and offset).
+    """
+
+    def __init__(self, data: bytes | memoryview, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ValueError("truncated")
+        out = bytes(self.data[self.pos:self.pos + n])
+        self.pos += n
+        return out
+
+    def varint(self, limit: int) -> int:
+        v = shift = 0
+        while True:
+            c = self.take(1)[0]
+            v |= (c & 0x7F) << shift
+            if c < 0x80:
+                break
+            shift += 7
+            if shift > 63:
+                raise ValueError("varint too long")
+        if v > limit:
+            raise ValueError(f"value {v} over its limit {limit}")
+        return v
+
+    def text(self, limit: int) -> str:
+        return self.take(self.varint(limit)).decode("utf-8")
+
+    def f64(self) -> float:
+        return struct.unpack("<d", self.take(8))[0]
+
+    def left(self) -> int:
+        return len(self.data) - self.pos
+
+
+def split_parts(payload: bytes, count: int) -> list[bytes]:
+    """The ``count`` parts of a frame payload: each but the last with a varint length."""
+    cur = Cursor(payload)
+    out = []
+    for _ in range(count - 1):
+        out.append(cur.take(cur.varint(len(payload))))
+    out.append(bytes(payload[cur.pos:]))
+    return out
+
+
+def join_parts(parts: list[bytes]) -> bytes:
+    """The inverse of :func:`split_parts`."""
+    return b"".join(varint(len(p)) + p for p in parts[:-1]) + parts[-1]
+
+
+# --------------------------------------------------------------------------- specials
+_EXP = np.uint64(0x7FF0000000000000)
+
+
+def split_specials(x: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Non-finite values (NaN of any payload, +inf, -inf) out of float64 ``x`` (n,).
+
+    Returns (x with each non-finite value replaced by the last finite value before it, or
+    the first finite value after it at the start, or 0.0 if there is none; runs) where a run
+    is (start, length, IEEE-754 bit pattern) of consecutive samples with one pattern.
+    """
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x, []
+    n = len(x)
+    bits = x.view(np.uint64)
+    where = np.flatnonzero(bad)
+    # a run ends where the next bad sample is not adjacent or has another bit pattern
+    cut = np.flatnonzero((np.diff(where) != 1) | (bits[where[1:]] != bits[where[:-1]])) + 1
+    starts = where[np.r_[0, cut]]
+    ends = where[np.r_[cut - 1, len(where) - 1]] + 1
+    runs = [(int(s), int(e - s), int(bits[s])) for s, e in zip(starts, ends)]
+    good = np.flatnonzero(~bad)
+    filled = x.copy()
+    if len(good) == 0:
+        filled[:] = 0.0
+        return filled, runs
+    last = np.maximum.accumulate(np.where(bad, -1, np.arange(n)))
+    last[last < 0] = good[0]
+    filled[bad] = x[last[bad]]
+    return filled, runs
+
+
+def specials_bytes(runs: list[tuple[int, int, int]]) -> bytes:
+    out = bytearray(varint(len(runs)))
+    end = 0
+    for start, length, bits in runs:
+        out += varint(start - end) + varint(length) + struct.pack("<Q", bits)
+        end = start + length
+    return bytes(out)
+
+
+def read_specials(cur: Cursor, n: int) -> list[tuple[int, int, int]]:
+    """Runs of non-finite values of a channel of ``n`` samples (checked: inside the frame,
+    non-overlapping, each pattern non-finite)."""
+    count = cur.varint(n)
+    runs, end = [], 0
+    for _ in range(count):
+        start = end + cur.varint(n)
+        length = cur.varint(n)
+        (bits,) = struct.unpack("<Q", cur.take(8))
+        if length < 1 or start + length > n:
+            raise ValueError("a run of non-finite values outside the frame")
+        if bits & 0x7FF0000000000000 != 0x7FF0000000000000:
+            raise ValueError("a run of non-finite values holds a finite value")
+        runs.append((start, length, bits))
+        end = start + length
+    return runs
+
+
+def put_specials(x: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
+    view = x.view(np.uint64)
+    for start, length, bits in runs:
+        view[start:start + length] = np.uint64(bits)
+
+
+# --------------------------------------------------------------------------- channel parts
+class ChannelCoder:
+    """The channel encoders and decoders of one writer or reader: one pair per bound,
+    created on first use and owned by this object (never shared between threads)."""
+
+    def __init__(self) -> None:
+        self._encoders: dict[float, object] = {}
+        self._decoders: dict[float, object] = {}
+
+    def encoder(self, eps: float):
+        enc = self._encoders.get(eps)
+        if enc is None:
+            enc = self._encoders[eps] = ChannelEncoder(eps)
+        return enc
+
+    def decoder(self, eps: float):
+        dec = self._decoders.get(eps)
+        if dec is None:
+            dec = self._decoders[eps] = ChannelDecoder(eps)
+        return dec
+
+    def encode(self, x: np.ndarray, eps: float, version: int) -> bytes:
+        """The channel part of ``x`` float64 (n,): every finite value within ``eps``; in
+        version 2 the non-finite values exactly (version 1 refuses them)."""
+        head = b""
+        if version >= 2:
+            x, runs = split_specials(x)
+            head = specials_bytes(runs)
+        elif not np.all(np.isfinite(x)):
+            raise DataError("format version 1 cannot hold NaN or inf")
+        enc = self.encoder(eps)
+        enc.push(x)
+        return head + enc.flush()
+
+    def decode(self, part: bytes, n: int, eps: float, version: int) -> np.ndarray:
+        """float64 (n,) of a channel part; ``ValueError`` when it is malformed."""
+        runs: list = []
+        if version >= 2:
+            cur = Cursor(part)
+            runs = read_specials(cur, n)
+            part = part[cur.pos:]
+        x = self.decoder(eps).decode(part, n)
+        if runs:
+            x = np.array(x, copy=True)
+            put_specials(x, runs)
+        return x
+
+
+def within_bound(decoded: np.ndarray, x: np.ndarray, eps: float) -> bool:
+    """Every finite value of ``x`` within ``eps`` of ``decoded``; every non-finite one
+    bit for bit (what a channel part promises)."""
+    finite = np.isfinite(x)
+    if finite.all():
+        return bool(np.all(np.abs(decoded - x) <= eps))
+    same_bits = decoded.view(np.uint64) == x.view(np.uint64)
+    with np.errstate(invalid="ignore"):
+        close = np.abs(np.where(finite, decoded - x, 0.0)) <= eps
+    return bool(np.all(np.where(finite, close, same_bits)))
+
+
+# --------------------------------------------------------------------------- time parts
+def encode_time_part(t: np.ndarray) -> bytes:
+    """Exact storage of a frame's times (float64 (n,), finite): integers, decimals or raw."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        for k in range(0, 10):
+            scaled = np.round(t * 10.0**k)
+            if np.all(np.abs(scaled) < 2.0**62):
+                ints = scaled.astype(np.int64)
+                if np.array_equal(ints / 10.0**k, t) if k else np.array_equal(ints, t):
+                    head = bytes([T_INT]) if k == 0 else bytes([T_DECIMAL, k])
+                    return head + encode_times(ints)
+    return bytes([T_RAW]) + t.astype("<f8").tobytes()
+
+
+def decode_time_part(part: bytes, n: int) -> np.ndarray:
+    """The inverse of :func:`encode_time_part`: float64 (n,); ``ValueError`` when corrupt."""
+    if not part:
+        raise ValueError("empty time part")
+    kind = part[0]
+    if kind == T_INT:
+        return decode_times(part[1:], n).astype(np.float64)
+    if kind == T_DECIMAL:
+        if len(part) < 2 or not 1 <= part[1] <= 9:
+            raise ValueError("bad decimal time scale")
+        return decode_times(part[2:], n) / 10.0 ** part[1]
+    if kind == T_RAW:
+        if len(part) != 1 + 8 * n:
+            raise ValueError("raw time part of the wrong size")
+        t = np.frombuffer(part, "<f8", n, 1).astype(np.float64)
+        if not np.all(np.isfinite(t)):
+            raise ValueError("a raw time that is not finite")
+        return t
+    raise ValueError(f"unknown time kind {kind}")
