@@ -1,7 +1,12 @@
-"""Every example in the README runs as written: each fenced block is run (bash in a scratch
-folder holding a copy of ``examples/``; Python with ``exec``) or listed here with the reason
-it is not, and the outputs the walk-through quotes (``#   ...`` lines) are what the commands
-print."""
+"""Every example in the README and in ``docs/*.md`` runs as written, and every link resolves.
+
+Each fenced ``bash`` or ``python`` block is run (bash in a scratch folder holding a copy of
+``examples/``; Python with ``exec`` in such a folder) or listed in :data:`NOT_RUN` by its first
+line with the reason it is not; ``text`` blocks are synopses and printed output, never
+commands; any other fence is an error (a command in it would escape the tests). The outputs a
+bash block quotes (``#   ...`` lines) are what its commands print. Relative links and images
+point at files that exist, and their ``#anchors`` at headings of the page they name.
+"""
 
 from __future__ import annotations
 
@@ -13,63 +18,140 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Blocks not run here, by their first line, and why.
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
+#: The README's first block: tests/test_subprocess.py::test_readme_main_job runs it.
+MAIN_JOB = "python -m pip install -e . && bash examples/walkthrough.sh"
+#: Blocks not run here, by their first line (without a trailing comment), and why.
 NOT_RUN = {
-    "python -m pip install -e . && bash examples/walkthrough.sh":
-        "the main job: tests/test_subprocess.py::test_readme_main_job runs it",
+    MAIN_JOB: "the main job: tests/test_subprocess.py::test_readme_main_job runs it",
     "python -m pip install -e '.[test]' && python -m pytest": "the test command itself",
     'python -m pytest -m "not slow"': "the test command itself",
-    ("hippo compress INPUT --max-error E|P% [-o OUT.hippo|-] [--column NAME]... "
-     "[--time-column NAME]"): "a usage synopsis",
-    "python benchmarks/run.py": "the benchmarks (minutes; their tables are in the README)",
+    "ruff check .": "tests/test_lint.py runs ruff and vulture",
+    "python benchmarks/run.py": "the benchmarks: about 6 minutes (their tables are the docs')",
+    "python -m pip install -e '.[bench]' && python benchmarks/codec.py":
+        "needs ../shared/bench/ (data outside the repository) and minutes",
+    ("python -m pip install -e '.[examples]' && python benchmarks/compression.py --plot "
+     "docs/compression.png"): "a benchmark that rewrites docs/compression.png",
+    "python -m pip install -e '.[dask]' && python benchmarks/fleet.py":
+        "minutes: 1000 series x 10^5 samples, on a Dask cluster too",
 }
+LANGUAGES = {"bash", "python", "text"}  # text: synopses and printed output, not commands
 
 
-def _blocks() -> list[tuple[str, str]]:
-    text = (ROOT / "README.md").read_text()
-    return [(lang, body) for lang, body in re.findall(r"```(\w+)\n(.*?)\n```", text, re.S)]
+def _fenced(text: str) -> list[tuple[str, str]]:
+    return re.findall(r"^```(\w*)\n(.*?)\n```$", text, re.S | re.M)
 
 
-def _run_bash(body: str, cwd: Path) -> str:
-    res = subprocess.run(["bash", "-ec", body], cwd=cwd, capture_output=True, text=True,
-                         timeout=600)
-    assert res.returncode == 0, f"{body}\n--- stderr ---\n{res.stderr[-3000:]}"
-    return res.stdout + res.stderr
+def _key(body: str) -> str:
+    """What NOT_RUN knows a block by: its first line without a trailing ``# comment``."""
+    return re.sub(r"\s+#.*$", "", body.splitlines()[0]).strip()
+
+
+def _blocks(lang: str) -> list[tuple[str, str]]:
+    """(id, body) of every block in ``lang`` that is run: ids are ``page:number``."""
+    out = []
+    for page in PAGES:
+        for i, (kind, body) in enumerate(_fenced(page.read_text()), 1):
+            if kind == lang and _key(body) not in NOT_RUN:
+                out.append((f"{page.relative_to(ROOT)}:{i}", body))
+    return out
+
+
+BASH = _blocks("bash")
+PYTHON = _blocks("python")
 
 
 def _scratch(folder: Path) -> Path:
     """A fresh folder holding a copy of ``examples/`` (each block starts from nothing)."""
+    folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "examples", folder / "examples",
                     ignore=shutil.ignore_patterns("out", "__pycache__"))
     return folder
 
 
 def test_every_block_is_run_or_excused():
-    runnable = [b for b in _blocks() if b[1].splitlines()[0] not in NOT_RUN]
-    assert {lang for lang, _ in runnable} <= {"bash", "python"}
-    firsts = [b.splitlines()[0] for _, b in runnable]
-    assert len(runnable) == 4, firsts  # walk-through, .hippo, many series, library
+    used = set()
+    for page in PAGES:
+        text = page.read_text()
+        blocks = _fenced(text)
+        fences = len(re.findall(r"^```", text, re.M))
+        assert fences == 2 * len(blocks), f"{page.name}: a fence is not closed or not parsed"
+        for lang, body in blocks:
+            assert lang in LANGUAGES, f"{page.name}: a ```{lang} block: use bash, python or text"
+            if lang != "text" and _key(body) in NOT_RUN:
+                used.add(_key(body))
+    assert used == set(NOT_RUN), f"excuses no block needs: {set(NOT_RUN) - used}"
+    first = _fenced(README.read_text())[0]
+    assert first == ("bash", MAIN_JOB), "the README must start with the main job"
+    assert BASH and PYTHON
 
 
 @pytest.mark.slow
-def test_bash_examples_run_as_written(tmp_path):
-    for i, (lang, body) in enumerate(_blocks()):
-        if lang != "bash" or body.splitlines()[0] in NOT_RUN:
+@pytest.mark.parametrize("where, body", BASH, ids=[b[0] for b in BASH])
+def test_bash_examples_run_as_written(where, body, tmp_path):
+    res = subprocess.run(["bash", "-ec", body], cwd=_scratch(tmp_path), capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, f"{where}\n{body}\n--- stderr ---\n{res.stderr[-3000:]}"
+    out = res.stdout + res.stderr
+    # quoted outputs: each "#   text" line is printed (a trailing "..." elides the rest)
+    printed = [p.strip() for p in out.splitlines()]
+    for line in body.splitlines():
+        if not line.startswith("#   "):
             continue
-        out = _run_bash(body, _scratch(tmp_path / f"block{i}"))
-        # quoted outputs: each "#   text" line is printed (a trailing "..." elides the rest)
-        printed = out.splitlines()
-        for line in body.splitlines():
-            if not line.startswith("#   "):
-                continue
-            quoted = line[4:].strip()
-            head = quoted[:-3].rstrip() if quoted.endswith("...") else quoted
-            assert any(p.strip().startswith(head) for p in printed), \
-                f"the README quotes {quoted!r}; the commands printed:\n{out[-3000:]}"
+        quoted = line[4:].strip()
+        head = quoted[:-3].rstrip() if quoted.endswith("...") else quoted
+        assert any(p.startswith(head) for p in printed), \
+            f"{where} quotes {quoted!r}; the commands printed:\n{out[-3000:]}"
 
 
-def test_python_examples_run_as_written(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for lang, body in _blocks():
-        if lang == "python":
-            exec(compile(body, "README.md", "exec"), {})
+@pytest.mark.parametrize("where, body", PYTHON, ids=[b[0] for b in PYTHON])
+def test_python_examples_run_as_written(where, body, tmp_path, monkeypatch):
+    monkeypatch.chdir(_scratch(tmp_path))
+    exec(compile(body, where, "exec"), {"__name__": "__main__"})
+
+
+# ------------------------------------------------------------------------------------ links
+def _unfenced(text: str) -> str:
+    """The page without its fenced blocks (a ``# comment`` in a block is no heading)."""
+    return re.sub(r"^```.*?^```$", "", text, flags=re.S | re.M)
+
+
+def _prose(text: str) -> str:
+    """The page without fenced blocks and inline code (no links live there)."""
+    return re.sub(r"`[^`\n]*`", "", _unfenced(text))
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's ids of the page's headings: lower case, punctuation dropped, spaces to -."""
+    ids: set[str] = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", _unfenced(page.read_text()), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.replace("`", "").lower()).replace(" ", "-")
+        n, candidate = 0, slug
+        while candidate in ids:
+            n += 1
+            candidate = f"{slug}-{n}"
+        ids.add(candidate)
+    return ids
+
+
+def _links(page: Path) -> list[str]:
+    text = _prose(page.read_text())
+    targets = re.findall(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)", text)
+    targets += re.findall(r"<(?:img|a)\b[^>]*?\b(?:src|href)=\"([^\"]+)\"", text)
+    return targets
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_relative_links_and_images_resolve(page):
+    links = _links(page)
+    assert links, f"{page.name} links nowhere (is the link pattern broken?)"
+    for link in links:
+        if re.match(r"[a-z][a-z0-9+.-]*:", link):  # https:, mailto: ... - not ours to check
+            continue
+        path, _, anchor = link.partition("#")
+        target = (page.parent / path).resolve() if path else page
+        assert target.exists(), f"{page.relative_to(ROOT)}: {link} -> no such file"
+        if anchor and target.suffix == ".md":
+            assert anchor in _anchors(target), \
+                f"{page.relative_to(ROOT)}: {link} -> no heading #{anchor} in {target.name}"
