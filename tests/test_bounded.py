@@ -320,12 +320,21 @@ def test_cli_stream_appends_resumes_and_cuts_a_torn_tail(tmp_path):
     res = hippo("stream", "--max-error", "0.01", "-o", out, "--flush-every", "3000",
                 input=lines)
     assert res.exit_code == 0, res.stderr
-    assert open_hippo(str(out)).read()[0].shape == (10000, 1)
-    data = out.read_bytes()
-    out.write_bytes(data[:-7])  # a crash in the middle of the last frame
+    with open_hippo(str(out)) as reader:  # closed at EOF: a footer indexes the 4 frames
+        assert reader.finished and reader.read()[0].shape == (10000, 1)
+        frames_end = reader.frames_end
+    first = "".join(lines.splitlines(keepends=True)[:500])
+    # resuming a closed stream: its footer is taken off, and written again at the end
     res = hippo("stream", "--max-error", "0.01", "-o", out, "--flush-every", "3000",
-                input="".join(lines.splitlines(keepends=True)[:500]))
-    assert res.exit_code == 0 and "torn tail" in res.stderr
+                input=first)
+    assert res.exit_code == 0 and res.stderr == "", res.stderr
+    with open_hippo(str(out)) as reader:
+        assert reader.finished and reader.samples == 10500 and len(reader.index) == 5
+    data = out.read_bytes()
+    out.write_bytes(data[:frames_end - 7])  # a crash in the middle of the 4th frame
+    res = hippo("stream", "--max-error", "0.01", "-o", out, "--flush-every", "3000",
+                input=first)
+    assert res.exit_code == 0 and "cut short" in res.stderr and "cut off" in res.stderr
     values = open_hippo(str(out)).read()[0][:, 0]
     want = np.array([float(v) for v in lines.split()])
     assert len(values) == 9000 + 500
@@ -376,7 +385,13 @@ def test_plot_zoom_from_to(tmp_path):
     assert count == 1801 and channels == 1 and window[1] - window[0] == 1800.0
     assert_clean_failure(hippo("reconstruct", out, "--plot", "--from", "2030-01-01"), 2,
                          "select no sample")
-    assert_clean_failure(hippo("reconstruct", out, "--from", "5"), 2, "choose what --plot")
+    # without --plot, --from/--to choose the rows written (only their frames are decoded)
+    res = hippo("reconstruct", out, "--from", "2026-03-01T01:59:58Z", "-o", "-")
+    assert res.exit_code == 0, res.stderr
+    rows = [line.split(",") for line in res.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["when", "2026-03-01T01:59:58Z", "2026-03-01T01:59:59Z"]
+    assert all(abs(float(r[1]) - np.sin(i / 50)) <= 0.02 + 1e-5
+               for i, r in zip((7198, 7199), rows[1:]))
 
 
 def test_a_header_longer_than_the_first_read():

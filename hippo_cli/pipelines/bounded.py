@@ -233,24 +233,23 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
                         orig_blocks.take(frame.start - done, original)
                     truth = orig_blocks.take(n, original)
                     done = frame.start + n
-                keep = None
-                if window is not None:
-                    axis = frame.times if h.timed else idx
-                    keep = (axis >= window[0]) & (axis <= window[1])
                 values, times = frame.values, frame.times
-                if keep is not None and not keep.all():
-                    values, idx = values[keep], idx[keep]
-                    times = None if times is None else times[keep]
-                    truth = None if truth is None else truth[keep]
-                if table is not None:
-                    table.write([times if times is not None else idx, *values.T])
-                if truth is not None:
-                    stats.add(values, truth)
-                if envelope is not None:
+                if envelope is not None:  # it keeps what its window holds
                     series = {"decoded": values}
                     if truth is not None:
                         series.update(original=truth, error=values - truth)
                     envelope.add(idx, idx if times is None else times, **series)
+                if window is not None:
+                    axis = times if h.timed else idx
+                    keep = (axis >= window[0]) & (axis <= window[1])
+                    if not keep.all():
+                        values, idx = values[keep], idx[keep]
+                        times = None if times is None else times[keep]
+                        truth = None if truth is None else truth[keep]
+                if table is not None:
+                    table.write([times if times is not None else idx, *values.T])
+                if truth is not None:
+                    stats.add(values, truth)
             if orig_blocks is not None and window is None and orig_blocks.more():
                 raise DataError(f"{original}: has more samples than {path} ({hf.samples})")
             if table is not None:
