@@ -12,7 +12,14 @@ class HippoError(ValueError):
 
 
 class ParameterError(HippoError):
-    """A parameter is invalid or does not apply (a usage error: exit code 2 on the CLI)."""
+    """A parameter is invalid or does not apply (a usage error: exit code 2 on the CLI).
+
+    ``option``: the library's name of the parameter at fault, as the message words it
+    (``max_error``); the CLI shows its flag there instead (``--max-error``)."""
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class DataError(HippoError):

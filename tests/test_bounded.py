@@ -254,7 +254,7 @@ def test_cli_numeric_times_and_index(tmp_path):
     (["--max-error", "inf"], 2, "max-error must be"),
     (["--max-error", "nan"], 2, "max-error must be"),
     (["--max-error", "abc"], 2, "takes a number or a percentage"),
-    (["--max-error", "1%", "-N", "8"], 2, "-N applies to HiPPO coefficients"),
+    (["--max-error", "1%", "-N", "8"], 2, "--order applies to HiPPO coefficients"),
     (["--max-error", "1%", "--every", "8"], 2, "--every applies"),
 ])
 def test_cli_bad_bounds(tmp_path, args, code, fragment):

@@ -131,8 +131,8 @@ def test_compress_replaces_existing_output_only_on_success(tmp_path):
 
 # ---------------------------------------------------------------------------- bad input
 BAD_COMPRESS = [
-    (["-N", "0"], 2, "N must be >= 1"),
-    (["-N", "-5"], 2, "N must be >= 1"),
+    (["-N", "0"], 2, "--order must be >= 1"),
+    (["-N", "-5"], 2, "--order must be >= 1"),
     (["--measure", "legt"], 2, "needs theta"),
     (["--measure", "legt", "--theta", "0"], 2, "theta must be"),
     (["--measure", "lagt", "--dt", "-1"], 2, "dt must be"),

@@ -61,7 +61,7 @@ CASES = [
     ("huge-N", lambda d: ["compress", _write(d, "a.csv", "1\n2\n"), "-N", "1000000000"],
      2, "too large"),
     ("negative-N", lambda d: ["compress", _write(d, "a.csv", "1\n2\n"), "-N", "-1"],
-     2, "N must be >= 1"),
+     2, "--order must be >= 1"),
     ("dt-not-a-number", lambda d: ["compress", _write(d, "a.csv", "1\n"), "--measure", "lagt",
                                    "--dt", "nan"], 2, "dt must be"),
     ("npy-complex", lambda d: ["compress", _npy(d, "c.npy", np.ones(4, complex))], 1,

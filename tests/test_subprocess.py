@@ -122,7 +122,7 @@ def test_stdin_compress_and_bad_exit_codes(tmp_path):
     res = subprocess.run([*HIPPO, "compress", "-", "-N", "0"], input=b"1\n",
                          capture_output=True, timeout=60)
     assert res.returncode == 2 and b"Traceback" not in res.stderr
-    assert res.stderr.decode().strip().splitlines()[-1].endswith("N must be >= 1, got 0")
+    assert res.stderr.decode().strip().splitlines()[-1].endswith("--order must be >= 1, got 0")
 
 
 @pytest.mark.slow

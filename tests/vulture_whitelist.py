@@ -2,6 +2,7 @@
 ``io.RawIOBase`` hooks, and public API kept for library users (tested in tests/)."""
 
 _root  # noqa: B018, F821 - Typer's app callback
+format_options  # noqa: B018, F821 - click calls it (GroupedCommand)
 version  # noqa: B018, F821 - its --version option
 compress  # noqa: B018, F821
 info  # noqa: B018, F821

@@ -60,6 +60,52 @@ Engine = _choices("Engine", ("local", "dask"))
 OutDtype = _choices("OutDtype", ("float64", "float32"))
 
 
+# --------------------------------------------------------------------------- option groups
+#: The help panels; an option's panel also says which mode it belongs to.
+PANEL_IO = "Input and output"
+PANEL_BOUNDED = "Bounded error: .hippo files"
+PANEL_HIPPO = "HiPPO coefficients"
+PANEL_MANY = "Many series"
+#: What to tell a user who gave an option of another mode.
+PANEL_MODES = {PANEL_BOUNDED: "to .hippo files (bounded error: --max-error)",
+               PANEL_HIPPO: "to HiPPO coefficients, not to .hippo files (--max-error)",
+               PANEL_MANY: "to many series (--id-column, a glob or a folder of inputs)"}
+
+
+class GroupedCommand(typer.core.TyperCommand):
+    """Plain-text help with the options grouped under their panels (``rich_help_panel``),
+    in the order the panels first appear."""
+
+    def format_options(self, ctx, formatter) -> None:
+        groups: dict[str, list] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                title = "Arguments"
+            else:
+                title = getattr(param, "rich_help_panel", None) or "Options"
+            groups.setdefault(title, []).append(record)
+        for title, records in groups.items():
+            with formatter.section(title):
+                formatter.write_dl(records)
+
+
+def check_mode_options(ctx: typer.Context, panels: tuple[str, ...]) -> None:
+    """Every option given on the command line (its default is not 'given') must belong to
+    one of ``panels``, the panels of the mode the command runs in: the one place where a
+    command's options are checked against its mode."""
+    for param in ctx.command.params:
+        panel = getattr(param, "rich_help_panel", None)
+        if panel is None or panel in panels or param.name not in ctx.params:
+            continue
+        if getattr(ctx.get_parameter_source(param.name), "name", "DEFAULT") == "DEFAULT":
+            continue
+        flag = max(param.opts, key=len)
+        raise ParameterError(f"{flag} applies {PANEL_MODES.get(panel, panel)}")
+
+
 def _measure_help() -> str:
     kinds = {"whole": [], "window": [], "fading": []}
     for s in SPECS:
@@ -71,30 +117,37 @@ def _measure_help() -> str:
 
 # --------------------------------------------------------------------------- shared options
 MEASURE = typer.Option(Measure.legs, "--measure", "-m", help=_measure_help(),
-                       case_sensitive=False)
-ALPHA = typer.Option(None, "--alpha", help="glagt: generalised Laguerre order [0].")
-BETA = typer.Option(None, "--beta", help="glagt [0.01] / tlagt [1]: tilt of the measure.")
+                       case_sensitive=False, rich_help_panel=PANEL_HIPPO)
+ALPHA = typer.Option(None, "--alpha", help="glagt: generalised Laguerre order [0].",
+                     rich_help_panel=PANEL_HIPPO)
+BETA = typer.Option(None, "--beta", help="glagt [0.01] / tlagt [1]: tilt of the measure.",
+                    rich_help_panel=PANEL_HIPPO)
 ORDER = typer.Option(64, "-N", "--order", help="Number of coefficients per channel (at most "
                      f"{MAX_ORDER} for legs and lagt, {MAX_DENSE_ORDER} for the other measures, "
                      f"{MAX_CUBIC_ORDER} for legs zoh and forward Euler: their cost grows as "
-                     f"N^2-N^3). At most {MAX_CHANNELS} channels.")
+                     f"N^2-N^3). At most {MAX_CHANNELS} channels.",
+                     rich_help_panel=PANEL_HIPPO)
 THETA = typer.Option(None, "--theta", help=f"{time_parameter_takers('theta')}: window length "
-                     "in samples (in time units with --time-column); required.")
+                     "in samples (in time units with --time-column); required.",
+                     rich_help_panel=PANEL_HIPPO)
 DT = typer.Option(None, "--dt", help=f"{time_parameter_takers('dt')}: step in the measure's "
-                  "time unit (per time unit with --time-column) [1.0].")
+                  "time unit (per time unit with --time-column) [1.0].",
+                  rich_help_panel=PANEL_HIPPO)
 METHOD = typer.Option(Method.bilinear, "--method", help="Discretisation: exact (alias zoh) "
                       "is exact for piecewise-constant samples (legs: the exact projection, "
                       "fastest with --every >= 64); bilinear is the published recurrence.",
-                      case_sensitive=False)
+                      case_sensitive=False, rich_help_panel=PANEL_HIPPO)
 INIT = typer.Option(None, "--init", help="All but legs: start from zero (published) or from "
                     "the steady state of the first value (no start-up transient) [zero].",
-                    case_sensitive=False)
+                    case_sensitive=False, rich_help_panel=PANEL_HIPPO)
 LEGS_TIME = typer.Option(None, "--legs-time", help="legs: tau = k + alpha (natural, more "
                          "accurate) or tau = k (paper eq. 11, hippo-code) [natural].",
-                         case_sensitive=False)
-EVERY = typer.Option(1, "--every", "-e", help="Emit the state after every K-th sample.")
+                         case_sensitive=False, rich_help_panel=PANEL_HIPPO)
+EVERY = typer.Option(1, "--every", "-e", help="Emit the state after every K-th sample.",
+                     rich_help_panel=PANEL_HIPPO)
 NAN = typer.Option(NanPolicy.error, "--nan", help="Empty or NaN cells: error, skip the "
-                   "row, or hold the channel's last value.", case_sensitive=False)
+                   "row, or hold the channel's last value.", case_sensitive=False,
+                   rich_help_panel=PANEL_IO)
 
 
 def value(option: Any) -> Any:
@@ -150,7 +203,7 @@ def cli_errors(fn: Any) -> Any:
         except typer.Exit:
             raise
         except ParameterError as err:
-            say(f"error: {err}")
+            say(f"error: {_in_flags(err, fn)}")
             raise typer.Exit(2) from None
         except DataError as err:
             say(f"error: {err}")
@@ -181,6 +234,21 @@ def cli_errors(fn: Any) -> Any:
                 signal.signal(signal.SIGTERM, old)
 
     return wrapper
+
+
+def _in_flags(err: ParameterError, command: Any) -> str:
+    """The library's message with its parameter name replaced by ``command``'s flag for it
+    (the option's longest declaration; ``--name-like-this`` if the command has none)."""
+    import inspect
+
+    text = str(err)
+    if err.option is None:
+        return text
+    param = inspect.signature(command).parameters.get(err.option)
+    decls = getattr(getattr(param, "default", None), "param_decls", None) or ()
+    flags = [d for d in decls if d.startswith("-")]
+    flag = max(flags, key=len) if flags else "--" + err.option.replace("_", "-")
+    return text.replace(err.option, flag)
 
 
 def build_encoder(measure: Any, N: int, theta: float | None, dt: float | None, method: Any,
@@ -231,25 +299,6 @@ def progress_bar(enabled: bool, total: int | None, what: str):
             progress.update(self.task, completed=done, total=total or None)
 
     return _Bar()
-
-
-#: Options that only make sense for HiPPO coefficients (refused with --max-error).
-COEFFICIENT_OPTIONS = ("measure", "N", "theta", "dt", "method", "init", "legs_time", "alpha",
-                       "beta", "every", "reset_every", "tolerance", "error", "max_block",
-                       "dtype", "quantize", "id_column", "engine", "scheduler", "state",
-                       "checkpoint_every", "header")
-
-
-def refuse_coefficient_options(ctx: typer.Context, allowed: tuple[str, ...] = ()) -> None:
-    """With --max-error (a .hippo file), an option of the coefficient mode given on the
-    command line is a usage error (its default is not 'given')."""
-    given = [name for name in COEFFICIENT_OPTIONS if name in ctx.params and name not in allowed
-             and getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"]
-    if given:
-        flags = ", ".join("-N" if g == "N" else "--" + g.replace("_", "-") for g in given)
-        raise ParameterError(f"--max-error writes a .hippo file; {flags} "
-                             f"appl{'ies' if len(given) == 1 else 'y'} to HiPPO coefficients "
-                             "(drop it, or drop --max-error)")
 
 
 def inputs(*paths: str | None) -> None:

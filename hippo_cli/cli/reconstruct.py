@@ -7,39 +7,62 @@ from pathlib import Path
 import typer
 
 from ..errors import ParameterError
-from .app import NAN, NanPolicy, app, cli_errors, inputs, say, value
+from .app import (
+    NAN,
+    PANEL_BOUNDED,
+    PANEL_HIPPO,
+    PANEL_IO,
+    GroupedCommand,
+    NanPolicy,
+    app,
+    check_mode_options,
+    cli_errors,
+    inputs,
+    say,
+    value,
+)
 
 
-@app.command()
+@app.command(cls=GroupedCommand)
 @cli_errors
 def reconstruct(
+    ctx: typer.Context,
     coeffs: str = typer.Argument(..., help="A .hippo file, or a coefficient .npy written by "
                                  "hippo compress (with its .json sidecar)."),
     output: str | None = typer.Option(None, "--output", "-o", help="CSV file, - for "
-                                         "stdout [stdout, or none when plotting]."),
+                                         "stdout [stdout, or none when plotting].",
+                                      rich_help_panel=PANEL_IO),
     step: int | None = typer.Option(None, "--step", "-s", help="Use the row of this emitted "
-                                       "step [the last row]."),
+                                       "step [the last row].", rich_help_panel=PANEL_HIPPO),
     row: int | None = typer.Option(None, "--row", "-r", help="Use the row of this index (0 "
-                                   "is the first, -1 the last) [the last row]."),
+                                   "is the first, -1 the last) [the last row].",
+                                   rich_help_panel=PANEL_HIPPO),
     all_rows: bool = typer.Option(False, "--all", "-a", help="Rebuild the whole signal: each "
-                                  "row gives the samples since the previous row."),
+                                  "row gives the samples since the previous row.",
+                                  rich_help_panel=PANEL_HIPPO),
     original: str | None = typer.Option(None, "--original", help="The compressed input: "
                                            "report max error, RMSE, MAE, p99 and RMSE/std "
-                                           "per column."),
+                                           "per column.", rich_help_panel=PANEL_IO),
     metrics_json: str | None = typer.Option(None, "--metrics-json", help="With --original: "
-                                            "also write the error report to this JSON file."),
-    plot: bool = typer.Option(False, "--plot", help="Draw the reconstruction (PNG)."),
+                                            "also write the error report to this JSON file.",
+                                            rich_help_panel=PANEL_IO),
+    plot: bool = typer.Option(False, "--plot", help="Draw the reconstruction (PNG).",
+                              rich_help_panel=PANEL_IO),
     plot_file: str | None = typer.Option(None, "--plot-file", help="PNG path [<stem>.png for "
                                             "a .hippo file, <stem>.coeffs.png for "
-                                            "coefficients]."),
+                                            "coefficients].", rich_help_panel=PANEL_IO),
     plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
-                                     "coefficients over time (<stem>.heatmap.png)."),
+                                     "coefficients over time (<stem>.heatmap.png).",
+                                     rich_help_panel=PANEL_HIPPO),
     zoom_from: str | None = typer.Option(None, "--from", help="Decode (.hippo) or plot from "
-                                         "this time (as in the file) or sample index."),
+                                         "this time (as in the file) or sample index.",
+                                         rich_help_panel=PANEL_IO),
     zoom_to: str | None = typer.Option(None, "--to", help="Decode (.hippo) or plot up to "
-                                       "this time or sample index (inclusive)."),
+                                       "this time or sample index (inclusive).",
+                                       rich_help_panel=PANEL_IO),
     salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
-                                 "before a corrupt one instead of stopping with an error."),
+                                 "before a corrupt one instead of stopping with an error.",
+                                 rich_help_panel=PANEL_BOUNDED),
     nan: NanPolicy = NAN,
 ) -> None:
     """Decode a .hippo file, or evaluate the history held by coefficients (CSV).
@@ -65,15 +88,13 @@ def reconstruct(
     kind = sniff(coeffs)
     if kind not in ("hippo", "npy"):
         raise not_this_kind(coeffs, kind, "a .hippo or coefficient file")
+    check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if kind == "hippo" else PANEL_HIPPO))
     if kind == "hippo":
         _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
-                      step=step, row=row, all_rows=all_rows, plot_coeffs=plot_coeffs,
                       metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
         return
     if (zoom_from is not None or zoom_to is not None) and not plot:
         raise ParameterError("--from/--to choose what --plot shows")
-    if salvage:
-        raise ParameterError("--salvage applies to .hippo files")
     from ..formats.coefficients import load_coefficients
     from ..pipelines import reconstruct as reconstruction
 
@@ -112,14 +133,10 @@ def reconstruct(
 
 
 def _decode_hippo(path: str, output: str | None, original: str | None, plot: bool,
-                  plot_file: str | None, salvage: bool, nan: str, *, step: int | None,
-                  row: int | None, all_rows: bool, plot_coeffs: bool,
+                  plot_file: str | None, salvage: bool, nan: str, *,
                   metrics_json: str | None, zoom: tuple[str | None, str | None]) -> None:
     from ..pipelines.bounded import decode_to_csv
 
-    if step is not None or row is not None or all_rows or plot_coeffs:
-        raise ParameterError("--step, --row, --all and --plot-coeffs apply to coefficient "
-                             "files; a .hippo file decodes to every sample")
     png = Path(plot_file) if plot_file else Path(path).with_suffix(".png")
     if plot:
         from ..atomic import check_output_path

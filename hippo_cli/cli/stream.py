@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from ..errors import ParameterError
 from .app import (
     ALPHA,
     BETA,
@@ -18,7 +17,11 @@ from .app import (
     METHOD,
     NAN,
     ORDER,
+    PANEL_BOUNDED,
+    PANEL_HIPPO,
+    PANEL_IO,
     THETA,
+    GroupedCommand,
     Init,
     Interrupted,
     LegsTime,
@@ -27,17 +30,32 @@ from .app import (
     NanPolicy,
     app,
     build_encoder,
+    check_mode_options,
     cli_errors,
-    refuse_coefficient_options,
     say,
     value,
 )
 
 
-@app.command()
+@app.command(cls=GroupedCommand)
 @cli_errors
 def stream(
     ctx: typer.Context,
+    nan: NanPolicy = NAN,
+    time_column: str | None = typer.Option(None, "--time-column", "-t", help="Name of the "
+                                           "time field (needs a header line); rows then carry "
+                                           "their time.", rich_help_panel=PANEL_IO),
+    max_error: str | None = typer.Option(None, "--max-error", "-E", help="Compress into a "
+                                         ".hippo file (-o) in which every sample is within "
+                                         "this absolute bound.",
+                                         rich_help_panel=PANEL_BOUNDED),
+    output: str | None = typer.Option(None, "--output", "-o", help="The .hippo file "
+                                      "(appended to if it exists; - for stdout).",
+                                      rich_help_panel=PANEL_BOUNDED),
+    flush_every: int = typer.Option(65536, "--flush-every", help="Write a frame after this "
+                                    "many samples (and after 10 s with samples pending, and "
+                                    "at the end; smaller frames cost bytes).",
+                                    rich_help_panel=PANEL_BOUNDED),
     measure: Measure = MEASURE,
     N: int = ORDER,
     theta: float | None = THETA,
@@ -48,25 +66,14 @@ def stream(
     alpha: float | None = ALPHA,
     beta: float | None = BETA,
     every: int = EVERY,
-    nan: NanPolicy = NAN,
     state: Path | None = typer.Option(None, "--state", help="Resume from this state file "
-                                         "if it exists; save it at EOF, SIGINT and SIGTERM."),
+                                      "if it exists; save it at EOF, SIGINT and SIGTERM.",
+                                      rich_help_panel=PANEL_HIPPO),
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", help="Also save "
-                                                   "--state every K samples (after their rows "
-                                                   "are written)."),
-    time_column: str | None = typer.Option(None, "--time-column", "-t", help="Name of the "
-                                           "time field (needs a header line); rows then carry "
-                                           "their time."),
-    header: bool = typer.Option(True, "--header/--no-header", help="Write a header line."),
-    max_error: str | None = typer.Option(None, "--max-error", "-E", help="Compress into a "
-                                         ".hippo file (-o) in which every sample is within "
-                                         "this absolute bound."),
-    output: str | None = typer.Option(None, "--output", "-o", help="With --max-error: the "
-                                      ".hippo file (appended to if it exists; - for stdout)."),
-    flush_every: int = typer.Option(65536, "--flush-every", help="With --max-error: write a "
-                                    "frame after this many samples (and after 10 s with "
-                                    "samples pending, and at the end; smaller frames cost "
-                                    "bytes)."),
+                                                "--state every K samples (after their rows "
+                                                "are written).", rich_help_panel=PANEL_HIPPO),
+    header: bool = typer.Option(True, "--header/--no-header", help="Write a header line.",
+                                rich_help_panel=PANEL_HIPPO),
 ) -> None:
     """Encode stdin line by line, live: coefficient rows on stdout, or (--max-error) a
     .hippo file written frame by frame.
@@ -75,13 +82,19 @@ def stream(
     line of names is a header). Output: step,c0,...,c{N-1} (channels one after another),
     flushed as soon as it is computed. With --max-error E -o live.hippo: frames are appended
     as they fill; the file is readable up to its last frame while it grows and after a
-    crash, and running the same command again appends to it.
+    crash, gets its footer when the stream ends, and running the same command again
+    appends to it.
     """
-    if max_error is not None:
-        _stream_bounded(ctx, max_error, output, value(nan), time_column, flush_every)
+    bounded = max_error is not None
+    check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if bounded else PANEL_HIPPO))
+    if bounded:
+        from ..pipelines.bounded import MaxError
+        from ..pipelines.stream import run_stream_bounded
+
+        run_stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
+                           interrupted=Interrupted, time_column=time_column,
+                           flush_every=flush_every, on_note=say)
         return
-    if output is not None:
-        raise ParameterError("-o applies with --max-error (coefficient rows go to stdout)")
     from ..engine.emission import check_every
     from ..pipelines.stream import run_stream
 
@@ -90,21 +103,3 @@ def stream(
     run_stream(enc, every=every, nan=value(nan), state_path=state, header=header,
                interrupted=Interrupted, checkpoint_every=checkpoint_every,
                time_column=time_column, on_note=say)
-
-
-def _stream_bounded(ctx: typer.Context, max_error: str, output: str | None, nan: str,
-                    time_column: str | None, flush_every: int) -> None:
-    from ..checks import integer_at_least
-    from ..pipelines.bounded import MaxError
-    from ..pipelines.stream import run_stream_bounded
-
-    refuse_coefficient_options(ctx)
-    bound = MaxError.parse(max_error)
-    if bound.percent:
-        raise ParameterError("hippo stream reads stdin: --max-error must be absolute (the "
-                             "value range is not known in advance)")
-    if output is None:
-        raise ParameterError("--max-error needs -o FILE.hippo (or -o - for stdout)")
-    integer_at_least("--flush-every", flush_every, 1, 1 << 20)
-    run_stream_bounded(output, bound.value, nan=nan, interrupted=Interrupted,
-                       time_column=time_column, flush_every=flush_every, on_note=say)

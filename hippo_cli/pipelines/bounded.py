@@ -40,12 +40,14 @@ class MaxError:
         try:
             value = float(raw[:-1] if percent else raw)
         except ValueError:
-            raise ParameterError(f"--max-error takes a number or a percentage like 1%, got "
-                                 f"{text!r}") from None
+            raise ParameterError(f"max_error takes a number or a percentage like 1%, got "
+                                 f"{text!r}", option="max_error") from None
         if not (math.isfinite(value) and value > 0):
-            raise ParameterError(f"--max-error must be a finite number > 0, got {text!r}")
+            raise ParameterError(f"max_error must be a finite number > 0, got {text!r}",
+                                 option="max_error")
         if percent and value >= 100:
-            raise ParameterError(f"--max-error {raw}: a percentage of the range below 100%")
+            raise ParameterError(f"max_error {raw}: a percentage of the range below 100%",
+                                 option="max_error")
         return cls(value, percent)
 
     def bounds(self, lo: np.ndarray, hi: np.ndarray) -> list[float]:
@@ -122,8 +124,8 @@ def compress_bounded(
     (stdout).
     """
     if max_error.percent and input == "-":
-        raise ParameterError("--max-error as a percentage needs the value range: give a file, "
-                             "not stdin (or an absolute bound)")
+        raise ParameterError("max_error as a percentage needs the value range: give a file, "
+                             "not stdin (or an absolute bound)", option="max_error")
     out = output or default_output(input)
     if out != "-":
         from .compress import check_suffix

@@ -50,6 +50,30 @@ class SeriesMode:
     time: tuple[str, str | None] | None = None  # (time column, ISO pattern or None)
     quantize: int | None = None
 
+    @classmethod
+    def bounded_mode(cls, max_error) -> SeriesMode:
+        """``.hippo`` series within ``max_error`` (a :class:`~.bounded.MaxError`): absolute
+        only (a percentage would need a first pass over every series)."""
+        if max_error.percent:
+            raise ParameterError("many series take an absolute max_error (a percentage "
+                                 "would need a first pass over every series)",
+                                 option="max_error")
+        return cls(max_error=max_error.value)
+
+    @classmethod
+    def coefficient_mode(cls, enc: HiPPO, every: int | None, dtype: str,
+                         quantize: int | None, tolerance: float | None = None) -> SeriesMode:
+        """Coefficient series of ``enc``'s parameters, rows as :func:`.compress.row_rule`
+        says (the rule of one series)."""
+        from .compress import row_rule
+
+        if tolerance is not None:
+            raise ParameterError("tolerance chooses blocks from a whole series' errors; for "
+                                 "many series use reset_every (block mode) or max_error (a "
+                                 "guaranteed bound per series)", option="tolerance")
+        return cls(params=enc.params(), every=row_rule(enc, every, dtype, quantize),
+                   dtype=dtype, quantize=quantize)
+
     @property
     def bounded(self) -> bool:
         return self.max_error is not None

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import allow_rewrite, check_output_path, stdout_binary
+from ..checks import integer_at_least
 from ..engine import HiPPO
 from ..engine.state import save_state
 from ..errors import DataError, ParameterError
@@ -188,8 +189,8 @@ def run_stream(
 
 
 def run_stream_bounded(
-    output: str,
-    max_error: float,
+    output: str | None,
+    max_error,
     *,
     nan: str,
     interrupted: type[Exception],
@@ -215,6 +216,14 @@ def run_stream_bounded(
     from ..codec.container import open_hippo as open_existing
     from ..formats.timestamps import written_pattern
 
+    if max_error.percent:
+        raise ParameterError("a stream reads stdin: max_error must be absolute (the value "
+                             "range is not known in advance)", option="max_error")
+    if output is None:
+        raise ParameterError("a bounded stream needs an output .hippo file (- for stdout)",
+                             option="output")
+    integer_at_least("flush_every", flush_every, 1, 1 << 20)
+    max_error = max_error.value
     check_header(HippoHeader(["x"], [max_error]))
     read = _stdin_reader() if infd is None else functools.partial(os.read, infd)
     existing = None
