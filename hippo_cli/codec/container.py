@@ -41,7 +41,7 @@ import numpy as np
 
 from ..atomic import note_read
 from ..checks import MAX_CHANNELS
-from ..errors import DataError, ParameterError
+from ..errors import DataError, HippoError, ParameterError
 from .parts import (
     ChannelCoder,
     Cursor,
@@ -277,6 +277,14 @@ def footer_bytes(header: HippoHeader, frames: list[FrameInfo], offset: int) -> b
     return bytes(out) + struct.pack("<I", zlib.crc32(out)) + END_MAGIC
 
 
+def _floats(name: str, a: object) -> np.ndarray:
+    """``a`` as a float64 array, or a ParameterError naming ``name``."""
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ParameterError(f"{name} must be numbers ({err})", option=name) from None
+
+
 def _wrap(v: int) -> int:
     """``v`` modulo 2^64 as a signed 64-bit integer."""
     return (v + (1 << 63)) % (1 << 64) - (1 << 63)
@@ -338,7 +346,7 @@ class HippoWriter:
         if self.closed:
             raise ParameterError("the writer is closed")
         C = len(self.header.channels)
-        values = np.asarray(values, dtype=np.float64)
+        values = _floats("values", values)
         if values.ndim == 1 and C == 1:
             values = values[:, None]
         if values.ndim != 2 or values.shape[1] != C:
@@ -346,7 +354,7 @@ class HippoWriter:
         if (times is None) == self.header.timed:
             raise ParameterError("times must be given exactly when the file has a time column")
         if times is not None:
-            times = np.asarray(times, dtype=np.float64)
+            times = _floats("times", times)
             if times.shape != (len(values),):
                 raise ParameterError(f"one time per sample: {len(values)} samples, times of "
                                      f"shape {times.shape}")
@@ -383,7 +391,8 @@ class HippoWriter:
             part = self._coder.encode(col, eps, h.version)
             back = self._coder.decode(part, n, eps, h.version)
             if not within_bound(back, col, eps):  # never write a broken promise
-                raise RuntimeError(f"codec check failed in channel {c}: please report")
+                raise HippoError(f"internal error: the codec's own check failed in channel "
+                                 f"{c} (the frame was not written); please report it")
             parts.append(part)
         payload = (bytes([FRAME_KEY]) if h.version >= 2 else b"") + join_parts(parts)
         if len(payload) > MAX_PAYLOAD:
@@ -705,8 +714,8 @@ def open_hippo(path: str | os.PathLike, *, salvage: bool = False) -> HippoReader
 
 
 def _bounds_of(max_error: float | list[float], C: int) -> list[float]:
-    errors = [float(max_error)] * C if np.ndim(max_error) == 0 else [float(e) for e in
-                                                                     max_error]
+    bounds = _floats("max_error", max_error)
+    errors = [float(bounds)] * C if bounds.ndim == 0 else [float(e) for e in bounds.ravel()]
     if len(errors) != C:
         raise ParameterError(f"max_error: one bound for all channels or one per channel "
                              f"({C}), got {len(errors)}")
@@ -731,7 +740,7 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
     Every finite value of :func:`decode` of the result is within ``max_error`` of ``values``;
     every non-finite one is bit-identical. Thread-safe (no state outlives the call).
     """
-    x = np.asarray(values, dtype=np.float64)
+    x = _floats("values", values)
     x2 = x[:, None] if x.ndim == 1 else x
     if x2.ndim != 2 or x2.shape[1] < 1:
         raise ParameterError(f"values must have shape (n,) or (n, C), got {x.shape}")
