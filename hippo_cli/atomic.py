@@ -19,6 +19,7 @@ regular file.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import os
 import stat
@@ -28,45 +29,51 @@ from typing import IO
 
 from .errors import DataError, ParameterError
 
-_guard: list[set[tuple[int, int]]] = []
+#: The files read in the current :func:`guarded` scope (per thread and task: a context
+#: variable, so that commands run from several threads never see each other's inputs).
+_guard: contextvars.ContextVar[set[tuple[int, int]] | None] = contextvars.ContextVar(
+    "hippo_guard", default=None)
 
 
 @contextlib.contextmanager
 def guarded() -> Iterator[None]:
     """A scope in which the files read are protected from being written."""
-    _guard.append(set())
+    token = _guard.set(set())
     try:
         yield
     finally:
-        _guard.pop()
+        _guard.reset(token)
 
 
 def note_read(path: str | os.PathLike) -> None:
     """Remember that the running command reads ``path`` (no-op outside :func:`guarded`)."""
-    if not _guard or str(path) == "-":
+    seen = _guard.get()
+    if seen is None or str(path) == "-":
         return
     with contextlib.suppress(OSError):
         st = os.stat(path)
-        _guard[-1].add((st.st_dev, st.st_ino))
+        seen.add((st.st_dev, st.st_ino))
 
 
 def allow_rewrite(path: str | os.PathLike) -> None:
     """``path`` is read and then written by design (a stream's state file)."""
-    if not _guard:
+    seen = _guard.get()
+    if seen is None:
         return
     with contextlib.suppress(OSError):
         st = os.stat(path)
-        _guard[-1].discard((st.st_dev, st.st_ino))
+        seen.discard((st.st_dev, st.st_ino))
 
 
 def _check_not_read(path: Path) -> None:
-    if not _guard:
+    seen = _guard.get()
+    if seen is None:
         return
     try:
         st = os.stat(path)
     except OSError:
         return
-    if (st.st_dev, st.st_ino) in _guard[-1]:
+    if (st.st_dev, st.st_ino) in seen:
         raise ParameterError(f"{path}: is one of this command's inputs; hippo never writes "
                              "over a file it reads (choose another output)")
 
