@@ -1,0 +1,42 @@
+"""Old files decode to the same bits: the committed fixture of each format version
+(``tests/data/fixtures/``, written once by ``make_fixtures.py`` when the version was new)
+decodes to the SHA-256 recorded then, within the bound of the input recipe. Version 1 is
+checked in ``tests/test_codec.py``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from hippo_cli import decode, open_hippo
+
+HERE = Path(__file__).parent / "data" / "fixtures"
+
+
+def _recipe():
+    sys.path.insert(0, str(HERE))
+    try:
+        import make_fixtures
+    finally:
+        sys.path.remove(str(HERE))
+    return make_fixtures
+
+
+def test_version_2_decodes_to_the_recorded_bits():
+    recipe = _recipe()
+    meta = json.loads((HERE / "v2.json").read_text())
+    values, times = decode((HERE / "v2.hippo").read_bytes())
+    assert hashlib.sha256(values.astype("<f8").tobytes()).hexdigest() == meta["decoded_sha256"]
+    x, want_times = recipe.signals()
+    x = recipe.with_specials(x)
+    finite = np.isfinite(x)
+    assert np.array_equal(values.view(np.uint64)[~finite], x.view(np.uint64)[~finite])
+    assert np.all(np.abs(values[finite] - x[finite]) <= meta["max_error"])
+    np.testing.assert_array_equal(times, want_times)
+    with open_hippo(HERE / "v2.hippo") as reader:
+        assert reader.finished and reader.header.version == 2 and reader.header.whole
+        assert [f.samples for f in reader.index] == [5000, 5000, 2000]
