@@ -23,6 +23,10 @@ import math
 import numpy as np
 from numba import njit
 
+from ._jit import watch
+
+watch(__name__, "the HiPPO kernels", 5)
+
 #: fastmath without ``nnan``/``ninf``: keeps NaN and inf semantics (np.isnan stays meaningful)
 #: while allowing reassociation and FMA contraction. Defined once, used by every kernel.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}

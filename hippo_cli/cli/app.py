@@ -9,6 +9,7 @@ errors, 1 for data errors, 130 for Ctrl-C, 143 for SIGTERM.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import signal
 import sys
@@ -162,10 +163,25 @@ class Interrupted(Exception):
         self.code = code
 
 
+#: The console of the progress bar on screen, if any: lines go through it so that the bar
+#: is redrawn below them (the CLI runs one command per process).
+_live_console: list = []
+
+
 def say(message: str) -> None:
     """One line on stderr, prefixed ``hippo:``."""
+    if _live_console:
+        _live_console[-1].print(f"hippo: {message}", markup=False, highlight=False)
+        return
     sys.stderr.write(f"hippo: {message}\n")
     sys.stderr.flush()
+
+
+class _SayHandler(logging.Handler):
+    """The library's log records (``hippo_cli`` logger, INFO and up) as ``hippo:`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say(record.getMessage())
 
 
 #: The exit code of a command whose reader went away (as if killed by SIGPIPE: 128 + 13).
@@ -195,6 +211,10 @@ def cli_errors(fn: Any) -> Any:
             old = signal.signal(signal.SIGTERM, _raise_terminated)
         except ValueError:  # not the main thread (an embedding application): leave it
             old = None
+        notices = _SayHandler(logging.INFO)
+        library_log = logging.getLogger("hippo_cli")
+        library_log.addHandler(notices)
+        library_log.setLevel(logging.INFO)
         try:
             with guarded():
                 result = fn(*args, **kwargs)
@@ -230,6 +250,7 @@ def cli_errors(fn: Any) -> Any:
             say(f"internal error: {type(err).__name__}: {err} (HIPPO_DEBUG=1 shows a traceback)")
             raise typer.Exit(1) from None
         finally:
+            library_log.removeHandler(notices)
             if old is not None:
                 signal.signal(signal.SIGTERM, old)
 
@@ -289,10 +310,12 @@ def progress_bar(enabled: bool, total: int | None, what: str):
     class _Bar:
         def __enter__(self):
             progress.__enter__()
+            _live_console.append(progress.console)
             self.task = progress.add_task(what, total=total)
             return self
 
         def __exit__(self, *exc):
+            _live_console.remove(progress.console)
             return progress.__exit__(*exc)
 
         def update(self, done: int, total: int | None = None) -> None:

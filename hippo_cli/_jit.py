@@ -1,0 +1,53 @@
+"""Saying when numba compiles: the first time a job needs kernels that are not in numba's cache
+for this machine, compiling them takes seconds, and a user should be told so, once.
+
+A kernel module calls :func:`watch` when it is imported; the first real compilation (not a
+cache load) of one of its functions in this process is logged once on the ``hippo_cli``
+logger at INFO level: ``compiling the codec for this machine, once (about 8 s)``. The CLI
+prints that logger's records as ``hippo:`` lines; a library user sees them only if they
+configure logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+logger = logging.getLogger("hippo_cli")
+
+_lock = threading.Lock()
+_watched: dict[str, tuple[str, float]] = {}  # kernel module -> (what, seconds)
+_announced: set[str] = set()
+_listening = False
+
+
+def watch(module: str, what: str, seconds: float) -> None:
+    """Announce the first compilation of a function of ``module`` as compiling ``what``
+    (about ``seconds``, measured on a 2-core machine)."""
+    global _listening
+    with _lock:
+        _watched[module] = (what, seconds)
+        if _listening:
+            return
+        from numba.core import event
+
+        class _Announce(event.Listener):
+            def on_start(self, ev: event.Event) -> None:
+                dispatcher = (ev.data or {}).get("dispatcher")
+                module = getattr(getattr(dispatcher, "py_func", None), "__module__", None)
+                _announce(module)
+
+            def on_end(self, ev: event.Event) -> None:
+                pass
+
+        event.register("numba:compile", _Announce())
+        _listening = True
+
+
+def _announce(module: str | None) -> None:
+    with _lock:
+        found = _watched.get(module or "")
+        if found is None or found[0] in _announced:
+            return
+        _announced.add(found[0])
+    logger.info("compiling %s for this machine, once (about %.0f s)", *found)
