@@ -1,6 +1,7 @@
 """Bounded-error compression: hippo's .hippo codec against SZ3, q2eps, Sim-Piece, Mix-Piece.
 
     python -m pip install -e '.[bench]' && python benchmarks/codec.py [--data DIR] [--quick]
+    python benchmarks/codec.py --baseline dbffa10     # before/after against an older hippo
 
 For every series and bound of ``DIR/peers.json`` (default ``../shared/bench/compression``:
 eps = pct x (max - min), CR = 8 n / bytes of everything a decoder needs), prints hippo's CR,
@@ -159,13 +160,103 @@ def heldout() -> None:
           "its bound)")
 
 
+def load_baseline(rev: str):
+    """The ``hippo_cli`` package of git revision ``rev`` of this repository, imported as
+    ``hippo_base`` (kept under ~/.cache so that its numba cache survives between runs)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    full = subprocess.run(["git", "-C", str(root), "rev-parse", rev], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    where = Path.home() / ".cache" / "hippo-bench" / full[:12]
+    if not (where / "hippo_cli" / "__init__.py").exists():
+        where.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(root), "archive", full, "hippo_cli"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    spec = importlib.util.spec_from_file_location(
+        "hippo_base", where / "hippo_cli" / "__init__.py",
+        submodule_search_locations=[str(where / "hippo_cli")])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hippo_base"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _median_paired(fns: dict, repeat: int) -> dict:
+    """Median seconds of each function, the functions run in turn (interleaved, paired)."""
+    times: dict = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def before_after(base, peers: dict, data: Path, repeat: int) -> None:
+    """Bytes and speeds of this hippo against ``base`` (an older one) and SZ3, interleaved
+    in one run: the values decoded must be bit-identical, the bytes differ only by what the
+    format's version adds (stated per cell)."""
+    from pysz import sz, szAlgorithm, szConfig, szErrorBoundMode
+
+    print(f"\n### Before ({base.__version__}, format 1) and after (this hippo, format 2), "
+          f"one core, median of {repeat} interleaved runs\n")
+    print("| series@bound | bytes before | bytes after | after - before | same values | "
+          "enc M/s before | enc M/s after | dec M/s before | dec M/s after | SZ3 enc M/s | "
+          "SZ3 dec M/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    base.encode(np.zeros(10), 1.0)  # compile outside the timings
+    cache: dict[str, np.ndarray] = {}
+    speed = {k: [] for k in ("enc_b", "enc_a", "dec_b", "dec_a", "sz_e", "sz_d")}
+    for key in sorted(peers, key=lambda k: (k.split("@")[0], float(k.split("@")[1]))):
+        name, pct = key.split("@")
+        if name not in cache:
+            cache[name] = pd.read_csv(data / f"{name}.csv.xz")["value"].to_numpy(float)
+        x = cache[name]
+        eps = float(pct) * float(x.max() - x.min())
+        old, new = base.encode(x, eps), encode(x, eps)
+        same = np.array_equal(decode(old)[0].view(np.uint64), decode(new)[0].view(np.uint64))
+        cfg = szConfig()
+        cfg.setDims([len(x)])
+        cfg.errorBoundMode = szErrorBoundMode.ABS
+        cfg.absErrorBound = eps
+        cfg.cmprAlgo = szAlgorithm.INTERP_LORENZO
+        comp = sz.compress(np.ascontiguousarray(x), cfg)[0]
+        t = _median_paired({
+            "enc_b": lambda: base.encode(x, eps), "enc_a": lambda: encode(x, eps),  # noqa: B023
+            "dec_b": lambda: base.decode(old), "dec_a": lambda: decode(new),  # noqa: B023
+            "sz_e": lambda: sz.compress(np.ascontiguousarray(x), cfg),  # noqa: B023
+            "sz_d": lambda: sz.decompress(comp, np.float64, (len(x),)),  # noqa: B023
+        }, repeat)
+        m = {k: len(x) / v / 1e6 for k, v in t.items()}
+        for k in speed:
+            speed[k].append(m[k])
+        print(f"| {key} | {len(old)} | {len(new)} | {len(new) - len(old):+d} | "
+              f"{'yes' if same else 'NO'} | {m['enc_b']:.1f} | {m['enc_a']:.1f} | "
+              f"{m['dec_b']:.1f} | {m['dec_a']:.1f} | {m['sz_e']:.1f} | {m['sz_d']:.1f} |")
+    g = {k: math.exp(sum(math.log(v) for v in vs) / len(vs)) for k, vs in speed.items()}
+    print(f"\ngeometric means (M samples/s): encode {g['enc_b']:.1f} -> {g['enc_a']:.1f} "
+          f"({g['enc_a'] / g['enc_b']:.2f}x; SZ3 {g['sz_e']:.1f}, hippo/SZ3 "
+          f"{g['enc_a'] / g['sz_e']:.2f}x), decode {g['dec_b']:.1f} -> {g['dec_a']:.1f} "
+          f"({g['dec_a'] / g['dec_b']:.2f}x; SZ3 {g['sz_d']:.1f}, hippo/SZ3 "
+          f"{g['dec_a'] / g['sz_d']:.2f}x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT, help="folder with *.csv.xz and "
                     "peers.json [../shared/bench/compression]")
     ap.add_argument("--quick", action="store_true", help="one timing run instead of three")
+    ap.add_argument("--baseline", metavar="REV", help="only the before/after table against "
+                    "the hippo of git revision REV (e.g. the last commit of a release)")
     args = ap.parse_args()
     peers = json.loads((args.data / "peers.json").read_text())
+    if args.baseline:
+        before_after(load_baseline(args.baseline), peers, args.data, 3 if args.quick else 7)
+        return
     encode(np.zeros(10), 1.0)  # compile (numba cache) outside the timings
     repeat = 1 if args.quick else 3
     rows, ratios, listed_ratios = [], [], []
