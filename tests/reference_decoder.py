@@ -1,0 +1,801 @@
+"""A second, independent decoder of ``.hippo`` files, written from ``docs/format.md`` alone.
+
+It exists to check that the document is complete: ``tests/test_reference_decoder.py`` proves
+that it agrees bit for bit with :func:`hippo_cli.decode`. It is plain Python, written the
+obvious way and slow; integers are Python ints, wrapped to signed 64 bits wherever the
+document's 64-bit arithmetic can overflow. Section names in the docstrings are those of the
+document. Anything the document says a decoder MUST reject raises :class:`ValueError`.
+
+Where the document is ambiguous or differs from what hippo's files hold (see the commit that
+added this file):
+
+* Header: each channel's name is followed by its bound E (name_0, E_0, name_1, E_1, ...).
+* Footer: each frame's index entry is complete before the next one starts (size, samples,
+  least time, greatest time), not F sizes, then F sample counts, then F time pairs.
+* Decimal times are ``float64(v) / 10^k`` (v rounded to binary64 first), not one correctly
+  rounded division: they differ for ``|v| > 2^53``.
+* Exact codec kind 1: bytes after the end of the zlib stream are ignored.
+* ``Q * step`` is ``float64(Q) * step`` (Q rounded to binary64 first for ``|Q| > 2^53``).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+
+import numpy as np
+
+MAGIC = b"\x89HPO"
+END_MAGIC = b"\x89HPE"
+TRAILER = 16  # footer offset u64, CRC-32 u32, end magic
+
+MAX_CHANNELS = 4096
+MAX_NAME = 1024
+MAX_PATTERN = 64
+MAX_FRAME_SAMPLES = 2**20
+MAX_FRAME_VALUES = 2**22
+MAX_PAYLOAD = 2**27
+BLOCK = 4096
+HISTORY = 4160
+
+# Context numbers (section "Residuals and their contexts").
+SET_OFFSETS = (0, 840, 1672)
+H0, H1, H2 = 832, 833, 834
+N_CONTEXTS = 2504
+
+TAPS = {
+    8: (8192, 39790, 40960, 23406, -1170, -21065, -24576),
+    16: (0, 32768, 42130, 36189, 21785, 4501, -11343, -22686, -27727, -25926, -18004,
+         -5941, 7022, 16384, 16384),
+    32: (-32768, -7928, 10042, 22134, 29278, 32340, 32121, 29360, 24731, 18844, 12247,
+         5422, -1212, -7299, -12548, -16730, -19683, -21305, -21560, -20475, -18143, -14716,
+         -10415, -5522, -383, 4593, 8930, 12092, 13477, 12420, 8192),
+}
+SMOOTH_WINDOW = {1: 8, 2: 16, 3: 32}
+
+
+# ---------------------------------------------------------------------------------------
+# Conventions
+# ---------------------------------------------------------------------------------------
+
+
+def i64(v: int) -> int:
+    """``v`` wrapped to a signed 64-bit two's-complement integer."""
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def rsh(v: int, s: int) -> int:
+    """``rsh(v, s)``: ``v`` for ``s = 0``, else ``(v + 2^(s-1)) >> s`` (round half up)."""
+    return v if s == 0 else i64(v + (1 << (s - 1))) >> s
+
+
+def unzigzag(u: int) -> int:
+    """The signed 64-bit integer whose zigzag code is the unsigned ``u``."""
+    return i64((u >> 1) ^ -(u & 1))
+
+
+def bits_to_float(b: int) -> float:
+    """The binary64 value of the IEEE-754 bit pattern ``b`` (unsigned or signed 64-bit)."""
+    return struct.unpack("<d", struct.pack("<Q", b & 0xFFFFFFFFFFFFFFFF))[0]
+
+
+def float_to_bits(x: float) -> int:
+    """The IEEE-754 bit pattern of ``x`` as an unsigned 64-bit integer."""
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+class Reader:
+    """Little-endian fields and varints from ``data[pos:end]``, each checked against the end."""
+
+    def __init__(self, data: bytes, pos: int = 0, end: int | None = None):
+        self.data = data
+        self.pos = pos
+        self.end = len(data) if end is None else end
+
+    def left(self) -> int:
+        """Bytes not yet read."""
+        return self.end - self.pos
+
+    def take(self, k: int, what: str = "field") -> bytes:
+        """The next ``k`` bytes; rejects a field that runs past the end."""
+        if k < 0 or k > self.left():
+            raise ValueError(f"{what} runs past the end ({k} bytes, {self.left()} left)")
+        b = self.data[self.pos : self.pos + k]
+        self.pos += k
+        return b
+
+    def u8(self, what: str = "u8") -> int:
+        """A ``u8``."""
+        return self.take(1, what)[0]
+
+    def u32(self, what: str = "u32") -> int:
+        """A little-endian ``u32``."""
+        return int.from_bytes(self.take(4, what), "little")
+
+    def u64(self, what: str = "u64") -> int:
+        """A little-endian ``u64``."""
+        return int.from_bytes(self.take(8, what), "little")
+
+    def f64(self, what: str = "f64") -> float:
+        """A little-endian binary64."""
+        return struct.unpack("<d", self.take(8, what))[0]
+
+    def varint(self, limit: int, what: str = "varint") -> int:
+        """A LEB128 ``varint``; rejects more than 10 bytes and a value above ``limit``."""
+        value = 0
+        for i in range(10):
+            byte = self.u8(what)
+            value |= (byte & 0x7F) << (7 * i)
+            if not byte & 0x80:
+                if value > limit:
+                    raise ValueError(f"{what} {value} exceeds its limit {limit}")
+                return value
+        raise ValueError(f"{what}: varint of more than 10 bytes")
+
+    def text(self, limit: int, what: str) -> str:
+        """A ``varint + bytes`` UTF-8 string of at most ``limit`` bytes."""
+        k = self.varint(min(limit, self.left()), f"{what} length")
+        try:
+            return self.take(k, what).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{what} is not valid UTF-8") from exc
+
+
+def crc32(data: bytes) -> int:
+    """The CRC-32 of ISO-HDLC / zlib."""
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+# ---------------------------------------------------------------------------------------
+# The range coder
+# ---------------------------------------------------------------------------------------
+
+
+class Contexts:
+    """The 2504 adaptive contexts of one coder: ``p`` (probability of a 0, units of 2^-15),
+    the shift ``s`` and its limit (5 for zero flags and H0-H2, 6 for all others)."""
+
+    def __init__(self) -> None:
+        self.p = [16384] * N_CONTEXTS
+        self.s = [1] * N_CONTEXTS
+        self.limit = [6] * N_CONTEXTS
+        for o in SET_OFFSETS:
+            for z in range(52):
+                self.limit[o + z] = 5
+        for h in (H0, H1, H2):
+            self.limit[h] = 5
+
+    def adapt(self, ctx: int, bit: int) -> None:
+        """Moves ``p`` towards the bit just coded, then grows the shift up to its limit."""
+        s = self.s[ctx]
+        if bit:
+            self.p[ctx] -= self.p[ctx] >> s
+        else:
+            self.p[ctx] += (32768 - self.p[ctx]) >> s
+        if s < self.limit[ctx]:
+            self.s[ctx] = s + 1
+
+
+class RangeDecoder:
+    """The decoder of one adaptive binary range coder over a whole part (section "The range
+    coder"): ``code``, ``range`` and ``used``, the bytes taken (the first 4 included)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.used = 0
+        self.code = 0
+        for _ in range(4):
+            self.code = (self.code << 8) | self._next()
+        self.range = 0xFFFFFFFF
+        self.ctx = Contexts()
+
+    def _next(self) -> int:
+        """The next byte (``00`` past the end); stops once ``used`` exceeds the length by 4."""
+        b = self.data[self.used] if self.used < len(self.data) else 0
+        self.used += 1
+        if self.used > len(self.data) + 4:
+            raise ValueError("range coder reads more than 4 bytes past its part")
+        return b
+
+    def _normalise(self) -> None:
+        """While ``range < 2^24``: shift in the next byte."""
+        while self.range < 1 << 24:
+            self.code = ((self.code << 8) | self._next()) & 0xFFFFFFFF
+            self.range <<= 8
+
+    def bit(self, ctx: int) -> int:
+        """A modelled bit in context ``ctx``."""
+        bound = (self.range >> 15) * self.ctx.p[ctx]
+        if self.code < bound:
+            bit = 0
+            self.range = bound
+        else:
+            bit = 1
+            self.code -= bound
+            self.range -= bound
+        self.ctx.adapt(ctx, bit)
+        self._normalise()
+        return bit
+
+    def direct(self) -> int:
+        """A direct bit (probability one half)."""
+        self.range >>= 1
+        bit = 0
+        if self.code >= self.range:
+            bit = 1
+            self.code -= self.range
+        self._normalise()
+        return bit
+
+    def direct_bits(self, m: int) -> int:
+        """An ``m``-bit direct value, most significant bit first."""
+        v = 0
+        for _ in range(m):
+            v = (v << 1) | self.direct()
+        return v
+
+    def check_end(self) -> None:
+        """The end check: ``used - 4 <= length <= used``."""
+        if not self.used - 4 <= len(self.data) <= self.used:
+            raise ValueError(
+                f"range coder end check fails: {self.used} bytes used, part of {len(self.data)}"
+            )
+
+
+# ---------------------------------------------------------------------------------------
+# Residuals and their contexts
+# ---------------------------------------------------------------------------------------
+
+
+def _sgn(v: int) -> int:
+    """0, 1, 2 for zero, positive, negative."""
+    return 0 if v == 0 else (1 if v > 0 else 2)
+
+
+def _magnitude_class(v: int) -> int:
+    """The class ``c`` of ``a1 + (a2 >> 1)``."""
+    if v <= 2:
+        return v
+    if v <= 4:
+        return 3
+    if v <= 8:
+        return 4
+    if v <= 16:
+        return 5
+    if v <= 64:
+        return 6
+    return 7
+
+
+class ContextSet:
+    """One context set (0: samples and times, 1: slopes, 2: curvatures) and its state
+    ``r1, r2, run, lg, lastsgn``."""
+
+    def __init__(self, index: int):
+        self.o = SET_OFFSETS[index]
+        self.r1 = self.r2 = self.run = self.lg = self.lastsgn = 0
+
+    def zero_context(self) -> int:
+        """The context of the zero flag: ``o + z``."""
+        a1, a2 = abs(self.r1), abs(self.r2)
+        if self.run == 0 and a1 > 0:
+            z = 4 * (min(a1, 3) - 1) + min(a2, 3)
+        elif self.run == 1:
+            z = 12 + min(a2, 3)
+        else:
+            z = 16 + min(self.lg, 35)
+        return self.o + z
+
+    def sign_context(self) -> int:
+        """The context of the sign: ``o + 52 + g``."""
+        if self.r1 == 0 and self.r2 == 0:
+            g = 9 + self.lastsgn
+        else:
+            g = 3 * _sgn(self.r1) + _sgn(self.r2)
+        return self.o + 52 + g
+
+    def magnitude_context(self, t: int) -> int:
+        """The context of bit ``t`` of the unary magnitude: ``o + 64 + 64 c + t``."""
+        c = _magnitude_class(abs(self.r1) + (abs(self.r2) >> 1))
+        return self.o + 64 + 64 * c + t
+
+    def first_bit_context(self, k: int) -> int:
+        """The context of the first bit below the leading one: ``o + 576 + 2k``."""
+        return self.o + 576 + 2 * k
+
+    def second_bit_context(self, k: int, b: int) -> int:
+        """The context of the second bit below the leading one: ``o + 704 + 2k + b``."""
+        return self.o + 704 + 2 * k + b
+
+    def residual(self, rd: RangeDecoder) -> int:
+        """Decodes one residual ``r`` and updates the set's state."""
+        r = 0
+        if rd.bit(self.zero_context()):
+            negative = rd.bit(self.sign_context())
+            k = 0
+            while rd.bit(self.magnitude_context(k)):
+                k += 1
+                if k > 62:
+                    raise ValueError("residual: unary run of more than 62 ones")
+            v = 1 << k
+            if k >= 1:
+                b = rd.bit(self.first_bit_context(k))
+                v |= b << (k - 1)
+                if k >= 2:
+                    v |= rd.bit(self.second_bit_context(k, b)) << (k - 2)
+                    if k >= 3:
+                        v |= rd.direct_bits(k - 2)
+            r = -v if negative else v
+        self.update(r)
+        return r
+
+    def update(self, r: int) -> None:
+        """The state update after a residual."""
+        if r == 0:
+            self.run += 1
+            if self.run & (self.run - 1) == 0:
+                self.lg = 0 if self.run == 1 else self.lg + 1
+        else:
+            self.lastsgn = 1 + (r < 0)
+            self.run = self.lg = 0
+        self.r2, self.r1 = self.r1, r
+
+
+# ---------------------------------------------------------------------------------------
+# Channel payload, E > 0: the grid codec
+# ---------------------------------------------------------------------------------------
+
+
+RAW = "raw"
+
+
+def _predict_smooth(H: list[int], j: int, W: int, sh: int) -> int:
+    """The smooth prediction of sample ``j`` from the history ``H`` (fine units)."""
+    acc = 0
+    for lag, g in enumerate(TAPS[W], start=1):
+        acc += g * (H[j - lag] - H[j - lag - 1])
+    acc = i64(acc + (1 << 15)) >> 16
+    return rsh(i64(H[j - 1] + acc), sh)
+
+
+class LineState:
+    """The state ``qb, A, V, C`` of the line (pred 4) and curve (pred 5) predictors."""
+
+    def __init__(self, qb: int):
+        self.qb = qb
+        self.A = self.V = self.C = 0
+
+
+def _decode_interpolation(
+    rd: RangeDecoder, sets: list[ContextSet], H: list[int], b0: int, L: int, nh: int,
+    allzero: int,
+) -> list[int]:
+    """The grid indices ``W[1 .. L]`` of an interpolation block (pred 6, lm 3, sh 0)."""
+    limit = 1 << 44
+    w0 = H[b0 - 1] if nh > 0 else 0
+    if abs(w0) >= limit:
+        raise ValueError("interpolation: |W[0]| >= 2^44")
+    nav = 0
+    for k in range(min(nh, HISTORY)):
+        if abs(H[b0 - 1 - k]) >= limit:
+            break
+        nav += 1
+    Wd: dict[int, int] = {0: w0}
+    for k in range(1, nav):
+        Wd[-k] = H[b0 - 1 - k]
+
+    def residual() -> int:
+        r = 0 if allzero else sets[0].residual(rd)
+        if abs(r) >= limit:
+            raise ValueError("interpolation: |r| >= 2^44")
+        return r
+
+    def store(u: int, value: int) -> None:
+        if abs(value) >= limit:
+            raise ValueError("interpolation: |W[u]| >= 2^44")
+        Wd[u] = value
+
+    store(L, Wd[0] + 4 * residual())
+    N = 1
+    while N < L:
+        N *= 2
+    s = N // 2
+    while s >= 1:
+        unit = 4 if s >= 64 else 8
+        for u in range(s, L, 2 * s):
+            a = u - s
+            if u + s <= L:
+                right3 = u + 3 * s <= L
+                left3 = u - 3 * s > -nav
+                if right3 and left3:
+                    P = (9 * (Wd[a] + Wd[u + s]) - Wd[u - 3 * s] - Wd[u + 3 * s] + 8) >> 4
+                elif left3:
+                    P = (6 * Wd[a] + 3 * Wd[u + s] - Wd[u - 3 * s] + 4) >> 3
+                elif right3:
+                    P = (3 * Wd[a] + 6 * Wd[u + s] - Wd[u + 3 * s] + 4) >> 3
+                else:
+                    P = (Wd[a] + Wd[u + s] + 1) >> 1
+            else:
+                d = L - a
+                P = Wd[a] + ((Wd[L] - Wd[a]) * s + (d >> 1)) // d
+            store(u, P + unit * residual())
+        s //= 2
+    return [Wd[u] for u in range(1, L + 1)]
+
+
+def decode_block_header(rd: RangeDecoder, prev_cfg: object) -> object:
+    """A block header: the block's configuration, ``RAW`` or ``cfg = 8 lm + pred``."""
+    if not rd.bit(H0):  # CHANGED
+        if prev_cfg is None:
+            raise ValueError("grid codec: CHANGED = 0 in the first block")
+        return prev_cfg
+    if rd.bit(H1):  # RAW
+        return RAW
+    cfg = rd.direct_bits(5)
+    lm, pred = cfg >> 3, cfg & 7
+    if pred == 7 or (pred == 6 and lm != 3):
+        raise ValueError(f"grid codec: invalid configuration lm={lm} pred={pred}")
+    return cfg
+
+
+def decode_grid(payload: bytes, n: int, E: float) -> list[int]:
+    """The bit patterns of the ``n`` samples of a grid-codec channel payload (``E > 0``)."""
+    if len(payload) == 0:
+        raise ValueError("grid codec: empty payload")
+    if len(payload) > 48 * n + 64 * (n // BLOCK + 2):
+        raise ValueError("grid codec: payload longer than its limit")
+    rd = RangeDecoder(payload)
+    sets = [ContextSet(0), ContextSet(1), ContextSet(2)]
+    H = [0] * n
+    out = [0] * n
+    nh = 0
+    prev_cfg: object = None
+    line: LineState | None = None
+    for b0 in range(0, n, BLOCK):
+        L = min(BLOCK, n - b0)
+        cfg = decode_block_header(rd, prev_cfg)
+        same_as_previous = cfg == prev_cfg
+        prev_cfg = cfg
+
+        if cfg == RAW:
+            for j in range(b0, b0 + L):
+                hi = rd.direct_bits(32)
+                lo = rd.direct_bits(32)
+                out[j] = (hi << 32) | lo
+            nh = 0
+            line = None
+            continue
+
+        lm, pred = cfg >> 3, cfg & 7
+        step = (2.0 * E) / 2**lm
+        sh = 3 - lm
+        allzero = rd.bit(H2)
+        h_prev = H[b0 - 1] if nh > 0 else 0
+
+        if pred == 6:
+            W = _decode_interpolation(rd, sets, H, b0, L, nh, allzero)
+            for i, q in enumerate(W):
+                H[b0 + i] = q
+                out[b0 + i] = float_to_bits(float(q) * step)
+        else:
+            if pred in (4, 5) and not (same_as_previous and line is not None):
+                line = LineState(rsh(h_prev, sh))
+            for i in range(L):
+                j = b0 + i
+                nh_j = min(nh + i, HISTORY)
+                if pred in (4, 5):
+                    st = line
+                    st.V = i64(st.V + st.C)
+                    st.A = i64(st.A + st.V)
+                    if abs(st.A) >= 1 << 60 or abs(st.V) >= 1 << 58:
+                        raise ValueError("line/curve: |A| >= 2^60 or |V| >= 2^58")
+                    P = i64(st.qb + (i64(st.A + (1 << 23)) >> 24))
+                elif pred in SMOOTH_WINDOW and nh_j >= SMOOTH_WINDOW[pred]:
+                    P = _predict_smooth(H, j, SMOOTH_WINDOW[pred], sh)
+                else:  # level, or smooth without enough history
+                    P = rsh(H[j - 1], sh) if nh_j > 0 else 0
+                r = 0 if allzero else sets[0].residual(rd)
+                Q = i64(P + r)
+                if abs(Q) >= 1 << 56:
+                    raise ValueError("grid codec: |Q| >= 2^56")
+                if pred in (4, 5) and r != 0:
+                    e = sets[1].residual(rd)
+                    if abs(e) > 1 << 34:
+                        raise ValueError("line/curve: |e| > 2^34")
+                    s = rsh(st.V, 12) + e
+                    if abs(s) > 1 << 33:
+                        raise ValueError("line/curve: |s| > 2^33")
+                    if pred == 5:
+                        f = sets[2].residual(rd)
+                        if abs(f) > 1 << 33:
+                            raise ValueError("curve: |f| > 2^33")
+                        st.C += f
+                        if abs(st.C) > 1 << 32:
+                            raise ValueError("curve: |C| > 2^32")
+                    st.qb, st.A, st.V = Q, 0, s << 12
+                H[j] = Q << sh
+                out[j] = float_to_bits(float(Q) * step)
+        nh += L
+    rd.check_end()
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Channel payload, E = 0: the exact codec
+# ---------------------------------------------------------------------------------------
+
+
+def decode_exact(payload: bytes, n: int) -> list[int]:
+    """The bit patterns of the ``n`` samples of an exact-codec channel payload (``E = 0``)."""
+    r = Reader(payload)
+    kind = r.u8("exact codec kind")
+    if kind == 0:
+        if len(payload) != 9:
+            raise ValueError("exact codec kind 0: not 9 bytes")
+        return [r.u64()] * n
+    if kind == 1:
+        # docs/format.md: "it MUST inflate to exactly 8 n bytes and end there". The zlib
+        # stream must end after 8 n bytes; bytes after its end are ignored, as hippo does
+        # (the document does not say so).
+        z = zlib.decompressobj()
+        try:
+            raw = z.decompress(payload[1:], 8 * n + 1)
+        except zlib.error as exc:
+            raise ValueError(f"exact codec: bad zlib stream ({exc})") from exc
+        if len(raw) != 8 * n or not z.eof:
+            raise ValueError("exact codec: the zlib stream is not exactly 8 n bytes")
+        return [int.from_bytes(raw[8 * i : 8 * i + 8], "little") for i in range(n)]
+    raise ValueError(f"exact codec: unknown kind {kind}")
+
+
+# ---------------------------------------------------------------------------------------
+# The time codec and the time part
+# ---------------------------------------------------------------------------------------
+
+
+def _big_value(rd: RangeDecoder) -> int:
+    """A big value: 6 direct bits giving its bit length m, then m direct bits."""
+    m = rd.direct_bits(6)
+    if m > 32:
+        return (rd.direct_bits(m - 32) << 32) | rd.direct_bits(32)
+    return rd.direct_bits(m)
+
+
+def decode_time_codec(data: bytes, n: int) -> list[int]:
+    """The ``n`` integer values of the time codec (its mode byte first)."""
+    r = Reader(data)
+    mode = r.u8("time codec mode")
+    if mode == 1:
+        if r.left() != 8 * n:
+            raise ValueError("time codec mode 1: wrong length")
+        return [i64(r.u64()) for _ in range(n)]
+    if mode != 0:
+        raise ValueError(f"time codec: unknown mode {mode}")
+    if len(data) - 1 > 16 * n + 64:  # the limit is on the coded stream, after the mode byte
+        raise ValueError("time codec: longer than its limit")
+    rd = RangeDecoder(data[1:])
+    t = [unzigzag(_big_value(rd))]
+    if n > 1:
+        d = unzigzag(_big_value(rd))
+        t.append(i64(t[0] + d))
+    if n > 2:
+        allzero = rd.bit(H2)
+        residuals = ContextSet(0)
+        for _ in range(n - 2):
+            dd = 0 if allzero else residuals.residual(rd)
+            d = i64(d + dd)
+            t.append(i64(t[-1] + d))
+    rd.check_end()
+    return t
+
+
+def decode_time_part(data: bytes, n: int) -> list[float]:
+    """The ``n`` times of a time part."""
+    r = Reader(data)
+    kind = r.u8("time kind")
+    if kind == 2:
+        if r.left() != 8 * n:
+            raise ValueError("raw times: wrong length")
+        times = [r.f64() for _ in range(n)]
+        if not all(math.isfinite(x) for x in times):
+            raise ValueError("raw times: a non-finite time")
+        return times
+    if kind == 0:
+        return [float(v) for v in decode_time_codec(data[1:], n)]
+    if kind == 1:
+        k = r.u8("time digits")
+        if not 1 <= k <= 9:
+            raise ValueError(f"decimal times: {k} digits")
+        # docs/format.md says "one correctly rounded binary64 division"; the bytes say
+        # float64(v) / 10^k: v is first rounded to binary64 (a second rounding if |v| > 2^53).
+        return [float(v) / float(10**k) for v in decode_time_codec(data[2:], n)]
+    raise ValueError(f"time part: unknown kind {kind}")
+
+
+# ---------------------------------------------------------------------------------------
+# Channel part
+# ---------------------------------------------------------------------------------------
+
+
+def decode_channel_part(data: bytes, n: int, E: float, version: int) -> list[int]:
+    """The bit patterns of the ``n`` samples of a channel part: its special runs (version 2)
+    laid over its codec's values."""
+    runs = []
+    r = Reader(data)
+    if version >= 2:
+        S = r.varint(n, "special runs")
+        end = 0
+        for _ in range(S):
+            gap = r.varint(n, "run gap")
+            length = r.varint(n, "run length")
+            bits = r.u64("run bits")
+            start = end + gap
+            end = start + length
+            if length == 0:
+                raise ValueError("special run of length 0")
+            if end > n:
+                raise ValueError("special run reaches past n")
+            if (bits >> 52) & 0x7FF != 0x7FF:
+                raise ValueError("special run of a finite value")
+            runs.append((start, end, bits))
+    payload = data[r.pos :]
+    out = decode_grid(payload, n, E) if E > 0 else decode_exact(payload, n)
+    for start, end, bits in runs:
+        out[start:end] = [bits] * (end - start)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Header, frames, footer
+# ---------------------------------------------------------------------------------------
+
+
+class Header:
+    """The decoded header: version, flags, the channels' names and bounds, the time column."""
+
+    def __init__(self, data: bytes):
+        r = Reader(data)
+        if r.take(4, "magic") != MAGIC:
+            raise ValueError("not a .hippo file (bad magic)")
+        self.version = r.u8("version")
+        if self.version not in (1, 2):
+            raise ValueError(f"unknown version {self.version}: written by a newer hippo?")
+        self.flags = r.u8("flags")
+        allowed = 0b01 if self.version == 1 else 0b11
+        if self.flags & ~allowed:
+            raise ValueError(f"unknown header flags {self.flags:#x}")
+        self.timed = bool(self.flags & 1)
+        self.whole = bool(self.flags & 2)
+        self.C = r.varint(MAX_CHANNELS, "channels")
+        if self.C < 1:
+            raise ValueError("no channels")
+        self.names: list[str] = []
+        self.E: list[float] = []
+        for _ in range(self.C):
+            self.names.append(r.text(MAX_NAME, "channel name"))
+            e = r.f64("max error")
+            if not math.isfinite(e) or e < 0:
+                raise ValueError(f"invalid max error {e!r}")
+            self.E.append(e)
+        if self.timed:
+            self.time_name = r.text(MAX_NAME, "time column name")
+            self.time_kind = r.u8("time kind")
+            if self.time_kind not in (1, 2):
+                raise ValueError(f"unknown time kind {self.time_kind}")
+            pattern = r.take(r.varint(min(MAX_PATTERN, r.left()), "pattern length"), "pattern")
+            if not pattern.isascii():
+                raise ValueError("time pattern is not ASCII")
+            self.pattern = pattern.decode("ascii")
+        body = r.pos
+        if r.u32("header CRC") != crc32(data[:body]):
+            raise ValueError("header CRC does not match")
+        self.size = r.pos
+
+
+def decode_frame(data: bytes, pos: int, header: Header) -> tuple[int, list[list[int]], list]:
+    """The frame at ``pos``: its end, its channels' bit patterns and its times (or None).
+    Rejects a frame cut short, a CRC mismatch, a bad kind and parts that do not fit."""
+    r = Reader(data, pos)
+    n = r.varint(MAX_FRAME_SAMPLES, "frame samples")
+    if n < 1:
+        raise ValueError(f"frame at {pos}: 0 samples (a damaged footer?)")
+    if n * header.C > MAX_FRAME_VALUES:
+        raise ValueError(f"frame at {pos}: n x C > 2^22")
+    length = r.varint(MAX_PAYLOAD, "payload length")
+    heads = data[pos : r.pos]
+    crc = r.u32("frame CRC")
+    payload = r.take(length, f"payload of the frame at {pos}")
+    if crc32(heads + payload) != crc:
+        raise ValueError(f"frame at {pos}: CRC does not match")
+    p = Reader(payload)
+    if header.version >= 2 and p.u8("frame kind") != 0:
+        raise ValueError(f"frame at {pos}: unknown frame kind")
+    count = header.C + header.timed
+    parts = []
+    for i in range(count):
+        if i < count - 1:
+            k = p.varint(p.left(), "part length")
+            parts.append(p.take(k, "part"))
+        else:
+            parts.append(p.take(p.left(), "part"))
+    times = decode_time_part(parts.pop(0), n) if header.timed else None
+    channels = [
+        decode_channel_part(part, n, header.E[c], header.version) for c, part in enumerate(parts)
+    ]
+    return r.pos, channels, times
+
+
+def read_footer(data: bytes, header: Header) -> list[tuple[int, int]] | None:
+    """The index ``[(size, samples), ...]`` of a finished version-2 file, or None if the file
+    has no valid trailer (not closed). Each entry is size, samples and (if timed) the least
+    and greatest time, one frame after the other. Rejects a footer that does not parse."""
+    if header.version < 2 or len(data) < header.size + TRAILER or data[-4:] != END_MAGIC:
+        return None
+    offset = int.from_bytes(data[-TRAILER:-8], "little")
+    if not header.size <= offset <= len(data) - TRAILER:
+        return None
+    if crc32(data[offset:-8]) != int.from_bytes(data[-8:-4], "little"):
+        return None
+    r = Reader(data, offset, len(data) - TRAILER)
+    if r.u8("end marker") != 0:
+        raise ValueError("footer: end marker is not 00")
+    F = r.varint(r.left(), "frame count")
+    entries = []
+    b_prev = 0
+    for _ in range(F):
+        size = r.varint(offset - header.size, "frame size")
+        samples = r.varint(MAX_FRAME_SAMPLES, "frame samples")
+        if samples < 1:
+            raise ValueError("footer: a frame of 0 samples")
+        entries.append((size, samples))
+        if header.timed:
+            pair = []
+            for _ in range(2):
+                b_prev = i64(b_prev + unzigzag(r.varint(2**64 - 1, "index time")))
+                t = bits_to_float(b_prev)
+                if not math.isfinite(t):
+                    raise ValueError("footer: a non-finite time")
+                pair.append(t)
+            if pair[0] > pair[1]:
+                raise ValueError("footer: least time greater than the greatest")
+    if r.left() != 0:
+        raise ValueError("footer: bytes left between the index and the footer offset")
+    if header.size + sum(size for size, _ in entries) != offset:
+        raise ValueError("footer: the frames do not end at the footer offset")
+    return entries
+
+
+def decode(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(values float64 (n, C), times float64 (n,) or None)`` of a whole ``.hippo`` file,
+    following "Reading a file" and hippo's rules (without salvage)."""
+    data = bytes(data)
+    header = Header(data)
+    index = read_footer(data, header)
+    columns: list[list[int]] = [[] for _ in range(header.C)]
+    times: list[float] = []
+    pos = header.size
+    if index is not None:
+        for i, (size, samples) in enumerate(index):
+            end, channels, t = decode_frame(data, pos, header)
+            if end - pos != size or len(channels[0]) != samples:
+                raise ValueError(f"frame {i} disagrees with the index")
+            for col, ch in zip(columns, channels):
+                col.extend(ch)
+            times.extend(t or [])
+            pos = end
+    else:
+        while pos < len(data):
+            if data[pos] == 0:
+                raise ValueError(f"damaged footer at {pos}")
+            pos, channels, t = decode_frame(data, pos, header)
+            for col, ch in zip(columns, channels):
+                col.extend(ch)
+            times.extend(t or [])
+        if header.whole:
+            raise ValueError("the file was written whole but has no footer")
+    n = len(columns[0])
+    bits = np.array(columns, dtype=np.uint64).reshape(header.C, n).T.copy()
+    values = bits.view(np.float64)
+    return values, (np.array(times, dtype=np.float64) if header.timed else None)
