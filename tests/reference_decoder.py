@@ -14,8 +14,13 @@ added this file):
   least time, greatest time), not F sizes, then F sample counts, then F time pairs.
 * Decimal times are ``float64(v) / 10^k`` (v rounded to binary64 first), not one correctly
   rounded division: they differ for ``|v| > 2^53``.
-* Exact codec kind 1: bytes after the end of the zlib stream are ignored.
+* Exact codec kind 1: hippo ignored bytes after the end of the zlib stream (the document
+  rejects them; hippo now does too).
 * ``Q * step`` is ``float64(Q) * step`` (Q rounded to binary64 first for ``|Q| > 2^53``).
+* hippo did not check ``n x C <= 2^22`` for the frames of a finished file's index (it does
+  now).
+
+The document has since been corrected on each of these points.
 """
 
 from __future__ import annotations
@@ -536,15 +541,13 @@ def decode_exact(payload: bytes, n: int) -> list[int]:
             raise ValueError("exact codec kind 0: not 9 bytes")
         return [r.u64()] * n
     if kind == 1:
-        # docs/format.md: "it MUST inflate to exactly 8 n bytes and end there". The zlib
-        # stream must end after 8 n bytes; bytes after its end are ignored, as hippo does
-        # (the document does not say so).
+        # "it MUST inflate to exactly 8 n bytes and end there: no byte may follow"
         z = zlib.decompressobj()
         try:
             raw = z.decompress(payload[1:], 8 * n + 1)
         except zlib.error as exc:
             raise ValueError(f"exact codec: bad zlib stream ({exc})") from exc
-        if len(raw) != 8 * n or not z.eof:
+        if len(raw) != 8 * n or not z.eof or z.unconsumed_tail or z.unused_data:
             raise ValueError("exact codec: the zlib stream is not exactly 8 n bytes")
         return [int.from_bytes(raw[8 * i : 8 * i + 8], "little") for i in range(n)]
     raise ValueError(f"exact codec: unknown kind {kind}")

@@ -507,7 +507,7 @@ class HippoReader:
                 tmin, tmax = pair
                 if not (math.isfinite(tmin) and math.isfinite(tmax) and tmin <= tmax):
                     raise ValueError(f"frame {i}: an impossible time range")
-            if n < 1 or size < 7:
+            if n < 1 or size < 7 or n * len(self.header.channels) > MAX_FRAME_VALUES:
                 raise ValueError(f"frame {i}: impossible entry")
             frames.append(FrameInfo(i, pos, size, start, n, tmin, tmax))
             pos += size

@@ -53,6 +53,6 @@ class ExactDecoder:
             body = d.decompress(payload[1:], 8 * n + 1)
         except zlib.error as err:
             raise ValueError(f"exact frame does not decompress ({err})") from None
-        if len(body) != 8 * n or not d.eof or d.unconsumed_tail:
+        if len(body) != 8 * n or not d.eof or d.unconsumed_tail or d.unused_data:
             raise ValueError("exact frame holds the wrong number of values")
         return np.frombuffer(body, "<f8").astype(np.float64)
