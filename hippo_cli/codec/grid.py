@@ -268,71 +268,61 @@ class ChannelEncoder:
             self.PW, self.PG = PW, PG
         else:
             self.PW, self.PG = make_tables(smooth)
-        NP = K.NPRED
+        opt = np.zeros(K.NOPT, np.int64)
+        opt[K.OPT_MODE] = mode
+        opt[K.OPT_SMOOTH] = smooth_on
+        opt[K.OPT_LINE] = line_on
+        opt[K.OPT_PLEN] = plen
+        opt[K.OPT_INTERP] = interp_on
+        self.opt = opt
+        # scratch of encode_blocks (see its docstring)
+        NC = K.NCAND
         self.lo = np.zeros((4, B), np.int64)
         self.hi = np.zeros((4, B), np.int64)
         self.ok = np.zeros(4, np.int64)
-        self.Qs = np.zeros((4 * NP, B), np.int64)
-        self.Rs = np.zeros((4 * NP, B), np.int64)
-        self.Es = np.zeros((4 * NP, B), np.int64)
-        self.LSs = np.zeros((4 * NP, 5), np.int64)
+        self.costs = np.zeros(NC, np.int64)
+        self.Qs = np.zeros((NC, B), np.int64)
+        self.Rs = np.zeros((NC, B), np.int64)
+        self.Es = np.zeros((NC, B), np.int64)
+        self.LSs = np.zeros((NC, 5), np.int64)
         self.Wk = np.zeros(HL + B + 1, np.int64)
-        self.stats = np.zeros(4 * NP + 1, np.int64)
+        self.steps = np.zeros(4, np.float64)
+        self.pw = K.new_model()
+        self.sw = K.new_state()
+        self.cost = np.zeros(1, np.float64)
+        self.stats = np.zeros(NC + 1, np.int64)
         self.buf = np.zeros(B, np.float64)
+        self._buf_in = _read_only(self.buf)
         self.nbuf = 0
         self._valid_eps = self.eps > 0 and np.isfinite(self.eps)
         self._new_frame()
 
     def _new_frame(self):
-        self.probs = K.init_model()
-        self.st = np.zeros(K.NSTATE, np.int64)
-        self.st[1] = K.M32
-        self.st[8] = -1
+        self.probs = K.new_model()
+        self.st = K.new_state()
         self.H = np.zeros(HL, np.int64)
         self.out = np.zeros(1 << 16, np.uint8)
         self.pending = 0
 
     def _reserve(self, nsamp):
-        need = int(self.st[2]) + MAXB * nsamp + 64 * (nsamp // B + 2)
+        need = int(self.st[K.ST_POS]) + MAXB * nsamp + 64 * (nsamp // B + 2)
         if need > self.out.shape[0]:
             o = np.zeros(max(need, 2 * self.out.shape[0]), np.uint8)
             o[: self.out.shape[0]] = self.out
             self.out = o
 
-    def _encode(self, x, s, nblk, Llast):
-        self._reserve((nblk - 1) * B + Llast)
+    def _encode(self, x, s, nblk, Llast, finish=False):
+        self._reserve((nblk - 1) * B + Llast if nblk else 0)
         eps = self.eps if self._valid_eps else np.nan
-        K.encode_blocks(
-            x,
-            s,
-            nblk,
-            Llast,
-            eps,
-            self.mode,
-            self.smooth_on,
-            self.PW,
-            self.PG,
-            self.probs,
-            self.st,
-            self.out,
-            self.H,
-            self.lo,
-            self.hi,
-            self.ok,
-            self.Qs,
-            self.Rs,
-            self.Es,
-            self.LSs,
-            self.Wk,
-            K.LOG2T,
-            self.stats,
-            self.line_on,
-            self.plen,
-            self.interp_on,
-        )
+        return K.encode_blocks(
+            x, x.view(np.int64), s, nblk, Llast, finish, eps, self.opt, self.PW, self.PG, K.LOG2T,
+            self.probs, self.st, self.out, self.H,
+            self.lo, self.hi, self.ok, self.costs, self.Qs, self.Rs, self.Es, self.LSs, self.Wk,
+            self.steps, self.pw, self.sw, self.cost, self.stats,
+        )  # fmt: skip
 
     def push(self, x: np.ndarray) -> None:
-        x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+        x = _read_only(np.ascontiguousarray(x, dtype=np.float64).ravel())
         n = x.shape[0]
         if n == 0:
             return
@@ -344,7 +334,7 @@ class ChannelEncoder:
             self.nbuf += take
             i = take
             if self.nbuf == B:
-                self._encode(self.buf, 0, 1, B)
+                self._encode(self._buf_in, 0, 1, B)
                 self.nbuf = 0
         nfull = (n - i) // B
         if nfull:
@@ -359,11 +349,8 @@ class ChannelEncoder:
         if self.pending == 0:
             self._new_frame()
             return b""
-        if self.nbuf > 0:
-            self._encode(self.buf, 0, 1, self.nbuf)
-            self.nbuf = 0
-        self._reserve(0)
-        k = K.enc_finish(self.out, self.st)
+        k = self._encode(self._buf_in, 0, 1 if self.nbuf else 0, self.nbuf, finish=True)
+        self.nbuf = 0
         payload = self.out[:k].tobytes()
         self._new_frame()
         return payload
@@ -383,22 +370,43 @@ class ChannelDecoder:
         n = _frame_count(payload, n)
         if n == 0:
             return np.zeros(0, np.float64)
-        buf = np.frombuffer(payload, np.uint8)
+        buf = _read_only(np.frombuffer(payload, np.uint8))
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
         x = np.empty(n, np.float64)
         H = np.empty(n + HL, np.int64)
-        rc = K.decode_frame(buf, n, self.eps, self.PW, self.PG, x, x.view(np.int64), H)
+        R = np.empty(B, np.int64)
+        E = np.empty(2 * B, np.int64)
+        rc = K.decode_frame(
+            buf, n, self.eps, self.PW, self.PG, x, x.view(np.int64), H, R, E, K.new_model(),
+            K.new_state(),
+        )
         if rc != 0:
-            raise ValueError(f"malformed payload (code {rc})")
+            raise ValueError(f"malformed payload ({_ERRORS[rc]})")
         return x
 
 
 _TLIM = 1 << 61
 
+# what a decoder error code (K.ERR_*) says about the payload
+_ERRORS = {
+    K.ERR_TRUNCATED: "it ends before the last sample",
+    K.ERR_RANGE: "a value beyond the bounds any encoder output keeps",
+    K.ERR_CONFIG: "a block configuration that does not exist",
+    K.ERR_LENGTH: "its length does not match the coded samples",
+}
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a``: the kernels are compiled for read-only inputs only (one
+    signature, whatever the caller's array)."""
+    v = a.view()
+    v.setflags(write=False)
+    return v
+
 
 def encode_times(t: np.ndarray) -> bytes:
-    t = np.ascontiguousarray(t, dtype=np.int64).ravel()
+    t = _read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
     n = t.shape[0]
     if n == 0:
         return b""
@@ -406,7 +414,7 @@ def encode_times(t: np.ndarray) -> bytes:
     if max(abs(lo_), abs(hi_)) < _TLIM and hi_ - lo_ < _TLIM:
         out = np.zeros(16 * n + 64, np.uint8)
         R = np.zeros(max(n, 1), np.int64)
-        k = K.enc_times(t, out, R)
+        k = K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
         return b"\x00" + out[:k].tobytes()
     return b"\x01" + t.astype("<i8").tobytes()
 
@@ -433,11 +441,11 @@ def decode_times(payload: bytes, n: int) -> np.ndarray:
         return np.frombuffer(payload, "<i8", n, 1).astype(np.int64)
     if payload[0] != 0:
         raise ValueError("bad time payload mode")
-    buf = np.frombuffer(payload, np.uint8)[1:]
+    buf = _read_only(np.frombuffer(payload, np.uint8)[1:])
     if buf.shape[0] > 16 * n + 64:
         raise ValueError("payload too long")
     t = np.empty(n, np.int64)
-    rc = K.dec_times(buf, n, t)
+    rc = K.dec_times(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
     if rc != 0:
-        raise ValueError(f"malformed time payload (code {rc})")
+        raise ValueError(f"malformed time payload ({_ERRORS[rc]})")
     return t
