@@ -2,13 +2,21 @@
 is the normative description of the payload). Every jitted function of the codec lives in this
 one file: numba's cache watches only the defining file.
 
+Layout: constants and slot names; the residual model's contexts; the range encoder and the
+residual coder; the predictions shared by encoder and decoder; the encoder (analysis of a block,
+candidate quantisers, then the stages of a block: _analyse, _level_candidates /
+_line_candidates / _interp_candidate, _choose, _emit, driven by encode_blocks); the range
+decoder and the residual decoder; the decoder (_dec_header, dec_residuals, then _rec_level /
+_rec_line / _rec_interp, driven by decode_frame); the time stamps.
+
 Compilation. Every kernel is compiled once per install and cached. Helpers (called only from
-other kernels) are declared with their one signature, so a caller's literal or integer argument
-is converted instead of compiling another specialisation; they are compiled when this module is
-first imported. No helper is inlined at numba-IR level (``inline="always"`` repeated the type
-inference of a helper at each call site); LLVM still inlines the small ones. The entry points
-called from grid.py (encode_blocks, enc_finish, decode_frame, enc_times, dec_times) are compiled
-on first call; grid.py always passes the same array types (read-only inputs, C-contiguous).
+other kernels) are declared with their one signature, so a caller's literal or narrower integer
+argument is converted instead of compiling another specialisation; they are compiled when this
+module is first imported, and no Python wrapper is built for them. No helper is inlined at
+numba-IR level (``inline="always"`` repeated the type inference of a helper at each call site;
+LLVM still inlines the small ones). The entry points called from grid.py (encode_blocks,
+decode_frame, enc_times, dec_times) are compiled on first call; grid.py always passes the same
+array types (C-contiguous, inputs read-only), so each has one signature.
 
 Run time. No kernel allocates: grid.py passes every array (model, state vector, scratch), so the
 kernels run without numba's reference counting (``_nrt=False``) and release the GIL. Integer
@@ -136,8 +144,8 @@ _OPTS = dict(cache=True, nogil=True, _nrt=False, error_model="numpy")
 
 
 def kernel(*signature):
-    """Decorator of a codec kernel; a helper gives its one signature (and is not callable from
-    Python: no wrapper is built for it)."""
+    """Decorator of a codec kernel. A helper gives its one signature (compiled now; not callable
+    from Python); an entry point none (compiled on first call)."""
     if signature:
         return nb.njit(*signature, no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)
     return nb.njit(no_cfunc_wrapper=True, **_OPTS)
@@ -305,10 +313,10 @@ def enc_residuals(R, L, E, line, out, st, probs, cost, T):
     r1 = st[cs + CS_R1]
     r2 = st[cs + CS_R2]
     lastsgn = st[cs + CS_SGN]
-    i = 0
-    k = 0
+    i = 0  # next sample residual R[i]
+    ke = 0  # next slope/curvature code E[ke]
     while i < L or cs != SET0:
-        r = R[i] if cs == SET0 else E[k]
+        r = R[i] if cs == SET0 else E[ke]
         zc = o + _zctx(run, lg, abs(r1), abs(r2))
         pos, low, rng = _ebit(out, pos, low, rng, probs, zc, 0 if r == 0 else 1, LZ, cost, T)
         if r == 0:
@@ -318,22 +326,22 @@ def enc_residuals(R, L, E, line, out, st, probs, cost, T):
             sc = o + NZ + _sctx(r1, r2, lastsgn)
             pos, low, rng = _ebit(out, pos, low, rng, probs, sc, neg, LMX, cost, T)
             v = abs(r)
-            nb_ = _ilog2(v)
+            k = _ilog2(v)
             base = o + NZ + NS + _cls(abs(r1) + (abs(r2) >> 1)) * NU
-            for t in range(nb_):
+            for t in range(k):
                 pos, low, rng = _ebit(out, pos, low, rng, probs, base + t, 1, LMX, cost, T)
-            pos, low, rng = _ebit(out, pos, low, rng, probs, base + nb_, 0, LMX, cost, T)
-            if nb_ > 0:
-                b = (v >> (nb_ - 1)) & 1
-                m1 = o + CM + 2 * nb_
+            pos, low, rng = _ebit(out, pos, low, rng, probs, base + k, 0, LMX, cost, T)
+            if k > 0:
+                b = (v >> (k - 1)) & 1
+                m1 = o + CM + 2 * k
                 pos, low, rng = _ebit(out, pos, low, rng, probs, m1, b, LMX, cost, T)
-                if nb_ > 1:
-                    b2 = (v >> (nb_ - 2)) & 1
-                    m2 = o + CM + 128 + 2 * nb_ + b
+                if k > 1:
+                    b2 = (v >> (k - 2)) & 1
+                    m2 = o + CM + 128 + 2 * k + b
                     pos, low, rng = _ebit(out, pos, low, rng, probs, m2, b2, LMX, cost, T)
-                    if nb_ > 2:
-                        rest = v & ((np.int64(1) << (nb_ - 2)) - 1)
-                        pos, low, rng = _edirect(out, pos, low, rng, rest, nb_ - 2, cost)
+                    if k > 2:
+                        rest = v & ((np.int64(1) << (k - 2)) - 1)
+                        pos, low, rng = _edirect(out, pos, low, rng, rest, k - 2, cost)
             lastsgn = 1 + neg
             run = 0
             lg = 0
@@ -346,7 +354,7 @@ def enc_residuals(R, L, E, line, out, st, probs, cost, T):
                 continue
             nxt = SET1
         else:
-            k += 1
+            ke += 1
             nxt = SET2 if (cs == SET1 and line == 2) else SET0
         st[cs + CS_RUN] = run
         st[cs + CS_LG] = lg
@@ -1064,23 +1072,15 @@ def _choose(costs, ok, L, st, mode, Rs, out, probs, pw, sw, cost, T):
             if c2 < bc:
                 bc = c2
                 best = ci
-    elif best >= 0 and mode > 1:
-        if second >= 0:
-            c1 = adaptive_cost(Rs[best], L, out, probs, st, pw, sw, cost, T)
-            c2 = adaptive_cost(Rs[second], L, out, probs, st, pw, sw, cost, T)
-            if c2 < c1:
-                best = second
-    elif best >= 0 and second >= 0 and secondc * 8 < bestc * 9:
+    elif best >= 0 and second >= 0:
         f1 = _family(best % NPRED)
         f2 = _family(second % NPRED)
-        if f1 != f2:
-            # a line/curve candidate's estimate also holds its slope codes and header
-            c1 = adaptive_cost(Rs[best], L, out, probs, st, pw, sw, cost, T) + (
-                costs[best] - static_cost(Rs[best], L) if f1 == 2 else 0
-            )
-            c2 = adaptive_cost(Rs[second], L, out, probs, st, pw, sw, cost, T) + (
-                costs[second] - static_cost(Rs[second], L) if f2 == 2 else 0
-            )
+        if mode > 1 or (f1 != f2 and secondc * 8 < bestc * 9):
+            # mode 0: a line/curve estimate also holds its slope codes and header, kept as such
+            e1 = costs[best] - static_cost(Rs[best], L) if (mode <= 0 and f1 == 2) else 0
+            e2 = costs[second] - static_cost(Rs[second], L) if (mode <= 0 and f2 == 2) else 0
+            c1 = adaptive_cost(Rs[best], L, out, probs, st, pw, sw, cost, T) + e1
+            c2 = adaptive_cost(Rs[second], L, out, probs, st, pw, sw, cost, T) + e2
             if c2 < c1:
                 best = second
     if best >= 0 and costs[best] > 70 * L + 64:
@@ -1223,9 +1223,9 @@ def _ddirect(buf, pos, code, rng, nbits):
 @kernel(i8(PAY, I8, P32, I8, i8, I8, i8))
 def dec_residuals(buf, ds, probs, R, L, E, line):
     """Decode L residuals into R and, with line >= 1, the slope (and, line = 2, curvature)
-    codes after each nonzero one into E: the inverse of enc_residuals, the one decoder of the
+    codes after each nonzero one into E: the inverse of enc_residuals and the one decoder of the
     residual model, walking the symbols the same way. Returns 0 or an error (ERR_RANGE: more
-    than 62 unary bits; ERR_TRUNCATED: past the payload's end + 4)."""
+    than 62 unary bits; ERR_TRUNCATED: read past the payload's end + 4)."""
     nbuf = buf.shape[0]
     pos = ds[ST_POS]
     code = ds[ST_CODE]
@@ -1238,7 +1238,7 @@ def dec_residuals(buf, ds, probs, R, L, E, line):
     r2 = ds[cs + CS_R2]
     lastsgn = ds[cs + CS_SGN]
     i = 0
-    k = 0
+    ke = 0
     while i < L or cs != SET0:
         zc = o + _zctx(run, lg, abs(r1), abs(r2))
         bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
@@ -1249,23 +1249,26 @@ def dec_residuals(buf, ds, probs, R, L, E, line):
             sc = o + NZ + _sctx(r1, r2, lastsgn)
             neg, pos, code, rng = _dbit(buf, pos, code, rng, probs, sc, LMX)
             base = o + NZ + NS + _cls(abs(r1) + (abs(r2) >> 1)) * NU
-            nb_ = 0
+            k = 0
             while True:
-                bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, base + nb_, LMX)
+                bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, base + k, LMX)
                 if bit == 0:
                     break
-                nb_ += 1
-                if nb_ > 62:
+                k += 1
+                if k > 62:
                     return ERR_RANGE
             v = np.int64(1)
-            if nb_ > 0:
-                b, pos, code, rng = _dbit(buf, pos, code, rng, probs, o + CM + 2 * nb_, LMX)
+            if k > 0:
+                b, pos, code, rng = _dbit(buf, pos, code, rng, probs, o + CM + 2 * k, LMX)
                 v = (v << 1) | b
-                if nb_ > 1:
-                    m2 = o + CM + 128 + 2 * nb_ + b
+                if k > 1:
+                    m2 = o + CM + 128 + 2 * k + b
                     b2, pos, code, rng = _dbit(buf, pos, code, rng, probs, m2, LMX)
                     v = (v << 1) | b2
-                    for _t in range(nb_ - 2):  # the direct bits (_ddirect, in the loop)
+                    # the k-2 direct bits: _ddirect written out (a call per residual costs
+                    # ~4% of the decode speed on residual-heavy series); test_codec.py's
+                    # residual round trip covers every k
+                    for _t in range(k - 2):
                         rng >>= 1
                         bit = 0
                         if code >= rng:
@@ -1288,8 +1291,8 @@ def dec_residuals(buf, ds, probs, R, L, E, line):
                 continue
             nxt = SET1
         else:
-            E[k] = r
-            k += 1
+            E[ke] = r
+            ke += 1
             nxt = SET2 if (cs == SET1 and line == 2) else SET0
         ds[cs + CS_RUN] = run
         ds[cs + CS_LG] = lg
@@ -1485,7 +1488,8 @@ def _rec_interp(R, H, x, b0, L, nh, step, P):
 def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
     """Decode one frame of n samples into x (xi: the same memory viewed as int64, for raw
     blocks). Scratch: H (n + HL history), R (B residuals), E (2B slope codes, or the predictions
-    of an interpolation level); probs, ds: a fresh model and state vector. Returns 0 or a negative error (ERR_*).
+    of an interpolation level); probs, ds: a fresh model and state vector. Returns 0 or a
+    negative error (ERR_*).
 
     Per block: the header (_dec_header), then the raw samples (_dec_raw) or the residuals
     (dec_residuals) and the reconstruction by predictor (_rec_level, _rec_line, _rec_interp)."""
