@@ -11,12 +11,12 @@ _rec_line / _rec_interp, driven by decode_frame); the time stamps.
 
 Compilation. Every kernel is compiled once per install and cached. Helpers (called only from
 other kernels) are declared with their one signature, so a caller's literal or narrower integer
-argument is converted instead of compiling another specialisation; they are compiled when this
-module is first imported, and no Python wrapper is built for them. No helper is inlined at
-numba-IR level (``inline="always"`` repeated the type inference of a helper at each call site;
-LLVM still inlines the small ones). The entry points called from grid.py (encode_blocks,
-decode_frame, enc_times, dec_times) are compiled on first call; grid.py always passes the same
-array types (C-contiguous, inputs read-only), so each has one signature.
+argument is converted instead of compiling another specialisation, and no Python wrapper is
+built for them. No helper is inlined at numba-IR level (``inline="always"`` repeated the type
+inference of a helper at each call site; LLVM still inlines the small ones). The entry points
+called from grid.py (encode_blocks, decode_frame, enc_times, dec_times) are compiled on first
+call, with every helper (_Entry), or loaded from the cache without them; grid.py always passes
+the same array types (C-contiguous, inputs read-only), so each has one signature.
 
 Run time. No kernel allocates: grid.py passes every array (model, state vector, scratch), so the
 kernels run without numba's reference counting (``_nrt=False``) and release the GIL. Integer
@@ -28,6 +28,7 @@ IEEE-754 machine.
 
 import numba as nb
 import numpy as np
+from numba.core.errors import TypingError
 
 # ============================================================== constants
 # ---- blocks and grids
@@ -141,14 +142,55 @@ def new_state():
 
 # ============================================================== kernel types
 _OPTS = dict(cache=True, nogil=True, _nrt=False, error_model="numpy")
+_HELPERS = []  # every helper's dispatcher and signature, in definition order (callees first)
 
 
 def kernel(*signature):
-    """Decorator of a codec kernel. A helper gives its one signature (compiled now; not callable
-    from Python); an entry point none (compiled on first call)."""
+    """Decorator of a codec kernel. A helper gives its one signature: it is compiled for that
+    signature only (by _compile_helpers; a caller's literal or narrower integer argument is
+    converted, never specialised) and is not callable from Python. An entry point (called from
+    grid.py) gives none: see _Entry."""
     if signature:
-        return nb.njit(*signature, no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)
-    return nb.njit(no_cfunc_wrapper=True, **_OPTS)
+
+        def helper(fn):
+            d = nb.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)(fn)
+            d._can_compile = False  # disable_compile() before any compile (it asserts one)
+            _HELPERS.append((d, signature[0]))
+            return d
+
+        return helper
+    return lambda fn: _Entry(nb.njit(no_cfunc_wrapper=True, **_OPTS)(fn))
+
+
+def _compile_helpers():
+    """Compile (or load from the cache) every helper for its signature."""
+    for d, sig in _HELPERS:
+        if not d.overloads:
+            d.disable_compile(False)
+            try:
+                d.compile(sig)
+            finally:
+                d.disable_compile()
+
+
+class _Entry:
+    """An entry point: compiled on its first call, or loaded from numba's cache. A cached entry
+    holds the code of its helpers, so a warm process loads no helper. The first compile in a
+    process finds the helpers uncompiled (a typing error): it compiles them all and retries."""
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+        self.__doc__ = dispatcher.__doc__
+
+    def __call__(self, *args):
+        try:
+            return self.dispatcher(*args)
+        except TypingError:
+            if all(d.overloads for d, _ in _HELPERS):
+                raise
+            _compile_helpers()
+            self.dispatcher._compiler._failed_cache.clear()  # numba remembers failed typings
+            return self.dispatcher(*args)
 
 
 i8 = nb.int64

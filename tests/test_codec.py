@@ -196,3 +196,41 @@ def test_malformed_payloads_are_worded():
                     assert msg[len("malformed payload ("):-1] in _ERRORS.values()
                     seen.add(msg)
     assert len(seen) >= 2
+
+
+COLD = """
+import numpy as np
+from hippo_cli import _codec_kernels as K
+from hippo_cli.codec import grid
+x = np.cumsum(np.random.default_rng(0).standard_normal(9000))
+x[5000:5100] = np.nan
+enc = grid.ChannelEncoder(0.05)
+enc.push(x)
+p = enc.flush()
+y = grid.ChannelDecoder(0.05).decode(p, 9000)
+t = np.arange(100, dtype=np.int64) ** 2
+assert np.array_equal(grid.decode_times(grid.encode_times(t), 100), t)
+entries = [v.dispatcher for v in vars(K).values() if isinstance(v, K._Entry)]
+counts = {d.py_func.__name__: len(d.signatures) for d in entries + [d for d, _ in K._HELPERS]}
+assert set(counts.values()) == {1}, counts
+print(len(counts))
+"""
+
+
+@pytest.mark.slow
+def test_a_cold_start_compiles_every_kernel_once(tmp_path):
+    """With an empty numba cache, the first calls compile the helpers (the entry points' fallback)
+    and every kernel for exactly one signature."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import hippo_cli
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=str(Path(hippo_cli.__file__).resolve().parents[1]))
+    res = subprocess.run([sys.executable, "-c", COLD], env=env, capture_output=True, text=True,
+                         timeout=600, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert int(res.stdout) > 40
