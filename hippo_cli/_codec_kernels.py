@@ -26,6 +26,8 @@ step = (2.0*eps) / float(1 << lm) (IEEE-754, round to nearest), so it is bit-ide
 IEEE-754 machine.
 """
 
+import threading
+
 import numba as nb
 import numpy as np
 from numba.core.errors import TypingError
@@ -142,54 +144,58 @@ def new_state():
 
 # ============================================================== kernel types
 _OPTS = dict(cache=True, nogil=True, _nrt=False, error_model="numpy")
-_HELPERS = []  # every helper's dispatcher and signature, in definition order (callees first)
+_HELPERS = []  # (name, function, signature) of every helper, in definition order (callees first)
+_LOCK = threading.Lock()
 
 
 def kernel(*signature):
-    """Decorator of a codec kernel. A helper gives its one signature: it is compiled for that
-    signature only (by _compile_helpers; a caller's literal or narrower integer argument is
-    converted, never specialised) and is not callable from Python. An entry point (called from
-    grid.py) gives none: see _Entry."""
+    """Decorator of a codec kernel. A helper gives its one signature: it stays a Python function
+    until _compile_helpers compiles it for that signature only (a caller's literal or narrower
+    integer argument is converted, never specialised; no Python wrapper). An entry point (called
+    from grid.py) gives none: see _Entry."""
     if signature:
 
         def helper(fn):
-            d = nb.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)(fn)
-            d._can_compile = False  # disable_compile() before any compile (it asserts one)
-            _HELPERS.append((d, signature[0]))
-            return d
+            _HELPERS.append((fn.__name__, fn, signature[0]))
+            return fn
 
         return helper
-    return lambda fn: _Entry(nb.njit(no_cfunc_wrapper=True, **_OPTS)(fn))
+    return _Entry
+
+
+def _helpers_compiled():
+    return all(globals()[name] is not fn for name, fn, _ in _HELPERS)
 
 
 def _compile_helpers():
-    """Compile (or load from the cache) every helper for its signature."""
-    for d, sig in _HELPERS:
-        if not d.overloads:
-            d.disable_compile(False)
-            try:
-                d.compile(sig)
-            finally:
-                d.disable_compile()
+    """Compile every helper for its signature (or load it from the cache), callees first, and
+    bind its name in this module to the compiled function."""
+    with _LOCK:
+        g = globals()
+        for name, fn, sig in _HELPERS:
+            if g[name] is fn:
+                g[name] = nb.njit(sig, no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)(fn)
 
 
 class _Entry:
     """An entry point: compiled on its first call, or loaded from numba's cache. A cached entry
-    holds the code of its helpers, so a warm process loads no helper. The first compile in a
-    process finds the helpers uncompiled (a typing error): it compiles them all and retries."""
+    holds the code of its helpers, so a warm process compiles and loads no helper. A compile
+    finds the helpers not compiled yet (a typing error): they are compiled, and the entry with a
+    fresh dispatcher (numba remembers failed typings)."""
 
-    def __init__(self, dispatcher):
-        self.dispatcher = dispatcher
-        self.__doc__ = dispatcher.__doc__
+    def __init__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+        self.dispatcher = nb.njit(no_cfunc_wrapper=True, **_OPTS)(fn)
 
     def __call__(self, *args):
         try:
             return self.dispatcher(*args)
         except TypingError:
-            if all(d.overloads for d, _ in _HELPERS):
+            if _helpers_compiled():
                 raise
             _compile_helpers()
-            self.dispatcher._compiler._failed_cache.clear()  # numba remembers failed typings
+            self.dispatcher = nb.njit(no_cfunc_wrapper=True, **_OPTS)(self.fn)
             return self.dispatcher(*args)
 
 

@@ -211,7 +211,8 @@ y = grid.ChannelDecoder(0.05).decode(p, 9000)
 t = np.arange(100, dtype=np.int64) ** 2
 assert np.array_equal(grid.decode_times(grid.encode_times(t), 100), t)
 entries = [v.dispatcher for v in vars(K).values() if isinstance(v, K._Entry)]
-counts = {d.py_func.__name__: len(d.signatures) for d in entries + [d for d, _ in K._HELPERS]}
+helpers = [getattr(K, name) for name, _, _ in K._HELPERS]
+counts = {d.py_func.__name__: len(d.signatures) for d in entries + helpers}
 assert set(counts.values()) == {1}, counts
 print(len(counts))
 """

@@ -9,4 +9,3 @@ readable  # noqa: B018, F821 - io.RawIOBase
 readinto  # noqa: B018, F821
 reconstruct_at  # noqa: B018, F821 - public: HiPPO.reconstruct_at
 save  # noqa: B018, F821 - public: HiPPO.save
-_can_compile  # noqa: B018, F821 - numba Dispatcher flag, set by _codec_kernels.kernel
