@@ -1,14 +1,39 @@
-"""Numba kernels of the bounded-error codec (:mod:`hippo_cli.codec.grid`): every jitted function
-the codec uses lives in this one file (numba's cache watches only the defining file).
+"""Numba kernels of the bounded-error codec (:mod:`hippo_cli.codec.grid`, whose module docstring
+is the normative description of the payload). Every jitted function of the codec lives in this
+one file: numba's cache watches only the defining file.
 
-No fastmath anywhere (the decode path must be bit-identical on every machine). The decode path
-uses only integer arithmetic plus, per sample, one float64 product
-x = float(Q) * step with step = (2.0*eps) / float(1 << lm) (IEEE-754, round-to-nearest).
+Layout: constants and slot names; the residual model's contexts; the range encoder and the
+residual coder; the predictions shared by encoder and decoder; the encoder (analysis of a block,
+candidate quantisers, then the stages of a block: _analyse, _level_candidates /
+_line_candidates / _interp_candidate, _choose, _emit, driven by encode_blocks); the range
+decoder and the residual decoder; the decoder (_dec_header, dec_residuals, then _rec_level /
+_rec_line / _rec_interp, driven by decode_frame); the time stamps.
+
+Compilation. Every kernel is compiled once per install and cached. Helpers (called only from
+other kernels) are declared with their one signature, so a caller's literal or narrower integer
+argument is converted instead of compiling another specialisation, and no Python wrapper is
+built for them. No helper is inlined at numba-IR level (``inline="always"`` repeated the type
+inference of a helper at each call site; LLVM still inlines the small ones). The entry points
+called from grid.py (encode_blocks, decode_frame, enc_times, dec_times) are compiled on first
+call, with every helper (_Entry), or loaded from the cache without them; grid.py always passes
+the same array types (C-contiguous, inputs read-only), so each has one signature.
+
+Run time. No kernel allocates: grid.py passes every array (model, state vector, scratch), so the
+kernels run without numba's reference counting (``_nrt=False``) and release the GIL. Integer
+division follows numpy's error model (no divisor in this file can be zero). No fastmath: the
+decode path is integer arithmetic plus, per sample, one float64 product x = float(Q) * step with
+step = (2.0*eps) / float(1 << lm) (IEEE-754, round to nearest), so it is bit-identical on every
+IEEE-754 machine.
 """
+
+import threading
 
 import numba as nb
 import numpy as np
+from numba.core.errors import TypingError
 
+# ============================================================== constants
+# ---- blocks and grids
 B = 4096  # block length (look-ahead bound)
 HL = 4160  # history kept across blocks (fine-grid units): one block + 64
 SHL = 64  # history window of the smooth-predictor gate
@@ -18,27 +43,32 @@ QMAXI = np.int64(1) << 56  # decoder sanity bound on |Q|
 DLIM = np.int64(1) << 36  # smooth predictors need |first differences| (fine units) below this
 GSH = 16  # fixed-point shift of the smooth-predictor taps
 
-PB = 15
+# ---- range coder and residual model (context index layout)
+PB = 15  # probability precision (bits)
 PONE = 1 << PB
-TOPV = 1 << 24
+TOPV = 1 << 24  # renormalise while range < TOPV
 M32 = 0xFFFFFFFF
-NZ = 52
-NS = 12
-NMC = 8
-NU = 64
-CM = NZ + NS + NMC * NU
-CH = CM + 256  # header contexts
+NZ = 52  # zero-flag contexts of a residual set
+NS = 12  # sign contexts
+NMC = 8  # magnitude classes
+NU = 64  # unary contexts per class
+CM = NZ + NS + NMC * NU  # first mantissa context (M1 at CM + 2k, M2 at CM + 128 + 2k + b)
+CH = CM + 256  # header contexts H0..H2 (CHANGED, RAW, ALLZERO)
 OFF2 = CH + 8  # second residual context set (slope codes of the line predictors)
+OFF3 = OFF2 + CH  # third residual context set (curvature codes)
 NCTX = OFF2 + 2 * CH
-LZ = 5  # adaptation-shift limits
-LMX = 6
+LZ = 5  # adaptation-shift limit of zero-flag and header contexts
+LMX = 6  # adaptation-shift limit of all other contexts
+
+# ---- predictors and block configurations (cfg = 8*lm + pred)
 NPRED = 7  # 0 level, 1..3 smooth, 4 line, 5 curve, 6 interpolation
 LINE0 = 4
+CURVE = 5
 INTERP = 6
+NCAND = 4 * NPRED  # encoder candidates: ci = lm*NPRED + pred
+RAWCFG = 32
 ICS = 64  # interpolation: strides s >= ICS use residual unit 4 (= eps) and the Q nearest the centre
 IQLIM = np.int64(1) << 44  # interpolation mode: |grid index| < IQLIM (anchor and every sample)
-RAWCFG = 32
-NSTATE = 32
 LK = 24  # line state fixed point: accumulator/slope/curvature in units of 2^-LK grid steps
 LS = 12  # slope codes in units of 2^-LS grid steps per sample
 SLIM = np.int64(1) << 33  # |slope code value| <= SLIM
@@ -46,12 +76,149 @@ CLIM = np.int64(1) << 32  # |curvature| (2^-LK grid steps per sample^2) <= CLIM
 XLIM = np.int64(1) << 33  # encoder: a segment never strays 2^33 grid steps from its start level
 ALIM = np.int64(1) << 60  # decoder: |line accumulator| must stay below this
 VLIM = np.int64(1) << 58  # decoder: |slope accumulator| must stay below this
-OFF3 = OFF2 + CH  # third residual context set (curvature codes)
+BIG = np.int64(1) << 62  # cost of a candidate that does not exist or was abandoned
+
+# ---- the state vector of a frame (int64, from new_state(); encoder and decoder alike)
+ST_LOW = 0  # encoder: low end of the coder interval (32 bits)
+ST_CODE = 0  # decoder: the code register (same slot)
+ST_RNG = 1  # coder range
+ST_POS = 2  # bytes written (encoder) or consumed (decoder)
+ST_CFG = 3  # configuration of the previous block of the frame (-1: none yet)
+ST_NH = 4  # encoder: valid history values (at most HL)
+ST_QB = 5  # line/curve state, carried to the next block if its configuration is the same:
+ST_A = 6  # level at the last break, accumulator, slope and curvature (units 2^-LK)
+ST_V = 7
+ST_C = 8
+CS_RUN = 0  # a residual context set: current zero-run length,
+CS_LG = 1  # floor(log2 run), maintained incrementally,
+CS_R1 = 2  # the previous two residuals of the set,
+CS_R2 = 3
+CS_SGN = 4  # and the sign of the last nonzero one (0 none, 1 positive, 2 negative)
+CS_N = 5
+SET0 = 9  # sample residuals (and time stamps)
+SET1 = SET0 + CS_N  # slope codes
+SET2 = SET1 + CS_N  # curvature codes
+NSTATE = SET2 + CS_N
+COSTING = -1  # ST_POS of a coder in cost mode (see the range encoder)
+
+# ---- encoder options (int64 vector from grid.py)
+OPT_MODE = 0  # 0 static cost estimate, 1 exact adaptive cost of every candidate, 2 top-2 exact
+OPT_SMOOTH = 1  # try the smooth predictors
+OPT_LINE = 2  # try the line and curve predictors
+OPT_PLEN = 3  # prefix length of the line and interpolation gates
+OPT_INTERP = 4  # try the interpolation predictor
+NOPT = 5
+USE_SMOOTH = 1  # candidate families worth trying in a block (_analyse)
+USE_LINE = 2
+USE_INTERP = 4
+
+# ---- decoder errors (grid.py words them for users)
+ERR_TRUNCATED = -1
+ERR_RANGE = -2
+ERR_CONFIG = -3
+ERR_LENGTH = -4
+
+# log2 cost of a modelled bit, -log2(p / PONE), for the adaptive cost (cost mode of the coder)
+LOG2T = np.zeros(PONE + 1)
+for _p in range(1, PONE):
+    LOG2T[_p] = -np.log2(_p / PONE)
+LOG2T[0] = 30.0
+LOG2T[PONE] = 0.0
 
 
-# ============================================================== model helpers
-@nb.njit(cache=True, inline="always")
+def new_model():
+    """The adaptive model at frame start: NCTX probabilities P(0) = 1/2, then NCTX shifts 1."""
+    p = np.empty(2 * NCTX, np.int32)
+    p[:NCTX] = PONE >> 1
+    p[NCTX:] = 1
+    return p
+
+
+def new_state():
+    """The state vector at frame start (slots ST_*, context sets SET0..SET2)."""
+    st = np.zeros(NSTATE, np.int64)
+    st[ST_RNG] = M32
+    st[ST_CFG] = -1
+    return st
+
+
+# ============================================================== kernel types
+_OPTS = dict(cache=True, nogil=True, _nrt=False, error_model="numpy")
+_HELPERS = []  # (name, function, signature) of every helper, in definition order (callees first)
+_LOCK = threading.Lock()
+
+
+def kernel(*signature):
+    """Decorator of a codec kernel. A helper gives its one signature: it stays a Python function
+    until _compile_helpers compiles it for that signature only (a caller's literal or narrower
+    integer argument is converted, never specialised; no Python wrapper). An entry point (called
+    from grid.py) gives none: see _Entry."""
+    if signature:
+
+        def helper(fn):
+            _HELPERS.append((fn.__name__, fn, signature[0]))
+            return fn
+
+        return helper
+    return _Entry
+
+
+def _helpers_compiled():
+    return all(globals()[name] is not fn for name, fn, _ in _HELPERS)
+
+
+def _compile_helpers():
+    """Compile every helper for its signature (or load it from the cache), callees first, and
+    bind its name in this module to the compiled function."""
+    with _LOCK:
+        g = globals()
+        for name, fn, sig in _HELPERS:
+            if g[name] is fn:
+                g[name] = nb.njit(sig, no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)(fn)
+
+
+class _Entry:
+    """An entry point: compiled on its first call, or loaded from numba's cache. A cached entry
+    holds the code of its helpers, so a warm process compiles and loads no helper. A compile
+    finds the helpers not compiled yet (a typing error): they are compiled, and the entry with a
+    fresh dispatcher (numba remembers failed typings)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+        self.dispatcher = nb.njit(no_cfunc_wrapper=True, **_OPTS)(fn)
+
+    def __call__(self, *args):
+        try:
+            return self.dispatcher(*args)
+        except TypingError:
+            if _helpers_compiled():
+                raise
+            _compile_helpers()
+            self.dispatcher = nb.njit(no_cfunc_wrapper=True, **_OPTS)(self.fn)
+            return self.dispatcher(*args)
+
+
+i8 = nb.int64
+f8 = nb.float64
+b1 = nb.boolean
+I8 = nb.int64[::1]  # int64 vector: state, history, one candidate's rows
+I8M = nb.int64[:, ::1]  # int64 matrix: grid ranges, candidates, smooth taps
+F8 = nb.float64[::1]
+P32 = nb.int32[::1]  # the adaptive model
+OUT = nb.uint8[::1]  # encoder output buffer
+PAY = nb.types.Array(nb.uint8, 1, "C", readonly=True)  # payload being decoded
+XIN = nb.types.Array(nb.float64, 1, "C", readonly=True)  # samples being encoded
+XBITS = nb.types.Array(nb.int64, 1, "C", readonly=True)  # the same memory viewed as int64
+T2 = nb.types.UniTuple(i8, 2)
+T3 = nb.types.UniTuple(i8, 3)
+T4 = nb.types.UniTuple(i8, 4)
+
+
+# ============================================================== residual model contexts
+@kernel(i8(i8))
 def _ilog2(v):
+    """floor(log2 v) for v >= 1."""
     k = 0
     while v > 1:
         v >>= 1
@@ -59,8 +226,9 @@ def _ilog2(v):
     return k
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(i8(i8))
 def _cls(a):
+    """Magnitude class of a = |r1| + |r2|/2: {0, 1, 2, 3-4, 5-8, 9-16, 17-64, >64}."""
     if a <= 2:
         return a
     if a <= 4:
@@ -74,8 +242,9 @@ def _cls(a):
     return 7
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(i8(i8, i8, i8, i8))
 def _zctx(run, lg, a1, a2):
+    """Zero-flag context from the zero run and the magnitudes of the previous two residuals."""
     if run == 0 and a1 > 0:
         return (min(a1, 3) - 1) * 4 + min(a2, 3)
     if run == 1:
@@ -83,8 +252,9 @@ def _zctx(run, lg, a1, a2):
     return 16 + min(lg, 35)
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(i8(i8, i8, i8))
 def _sctx(r1, r2, lastsgn):
+    """Sign context from the signs of the previous two residuals (or of the last nonzero one)."""
     s1 = 0 if r1 == 0 else (1 if r1 > 0 else 2)
     s2 = 0 if r2 == 0 else (1 if r2 > 0 else 2)
     if s1 == 0 and s2 == 0:
@@ -92,43 +262,13 @@ def _sctx(r1, r2, lastsgn):
     return s1 * 3 + s2
 
 
-@nb.njit(cache=True)
-def init_model():
-    p = np.empty(2 * NCTX, np.int32)
-    p[:NCTX] = PONE >> 1
-    p[NCTX:] = 1
-    return p
-
-
-@nb.njit(cache=True, inline="always")
-def _rsh(v, sh):
-    # round-half-up arithmetic shift (exact integer op)
-    if sh == 0:
-        return v
-    return (v + (np.int64(1) << (sh - 1))) >> sh
-
-
-@nb.njit(cache=True, inline="always")
-def _predict(H, j, nh, pred, sh, PW, PG):
-    """Prediction of the grid index of sample j (block grid, shift sh = 3-lm) from the fine
-    history H[..j-1].
-    nh = number of valid history samples before j."""
-    if nh == 0:
-        return np.int64(0)
-    last = H[j - 1]
-    if pred > 0:
-        W = PW[pred]
-        if nh >= W:
-            acc = np.int64(0)
-            for lag in range(1, W):
-                acc += PG[pred, lag] * (H[j - lag] - H[j - lag - 1])
-            last = last + ((acc + (np.int64(1) << (GSH - 1))) >> GSH)
-    return _rsh(last, sh)
-
-
 # ============================================================== range encoder
-@nb.njit(cache=True, inline="always")
+# The coder registers (pos, low, rng) live in the state vector between kernels and in local
+# variables inside them: the per-bit helpers take and return them. pos = COSTING selects the cost
+# mode: the bits are not written, their cost -log2 P(bit) is added to cost[0] (adaptive_cost).
+@kernel(nb.void(OUT, i8))
 def _carry(out, pos):
+    """Propagate a carry out of bit 32 into the bytes already written."""
     j = pos - 1
     while j >= 0 and out[j] == 255:
         out[j] = 0
@@ -137,9 +277,9 @@ def _carry(out, pos):
         out[j] += 1
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(T3(OUT, i8, i8, i8))
 def _eshift(out, pos, low, rng):
-    """Encoder renormalisation: shift out top bytes of ``low`` until ``rng`` >= TOPV."""
+    """Renormalise: shift out top bytes of low while rng < TOPV."""
     while rng < TOPV:
         out[pos] = (low >> 24) & 0xFF
         pos += 1
@@ -148,28 +288,38 @@ def _eshift(out, pos, low, rng):
     return pos, low, rng
 
 
-@nb.njit(cache=True, inline="always")
-def _ebit(out, pos, low, rng, probs, ci, bit, lim):
+@kernel(T3(OUT, i8, i8, i8, P32, i8, i8, i8, F8, F8))
+def _ebit(out, pos, low, rng, probs, ci, bit, lim, cost, T):
+    """Code ``bit`` with context ``ci`` and adapt the context (shift limit ``lim``)."""
     p = np.int64(probs[ci])
     sh = probs[NCTX + ci]
     if sh < lim:
         probs[NCTX + ci] = sh + 1
+    if bit == 0:
+        probs[ci] = p + ((PONE - p) >> sh)
+    else:
+        probs[ci] = p - (p >> sh)
+    if pos == COSTING:
+        cost[0] += T[p] if bit == 0 else T[PONE - p]
+        return pos, low, rng
     bound = (rng >> PB) * p
     if bit == 0:
         rng = bound
-        probs[ci] = p + ((PONE - p) >> sh)
     else:
         low += bound
         rng -= bound
-        probs[ci] = p - (p >> sh)
         if low > M32:
             low &= M32
             _carry(out, pos)
     return _eshift(out, pos, low, rng)
 
 
-@nb.njit(cache=True, inline="always")
-def _edirect(out, pos, low, rng, v, nbits):
+@kernel(T3(OUT, i8, i8, i8, i8, i8, F8))
+def _edirect(out, pos, low, rng, v, nbits, cost):
+    """Code the low ``nbits`` bits of v as direct bits, MSB first."""
+    if pos == COSTING:
+        cost[0] += nbits
+        return pos, low, rng
     for b in range(nbits - 1, -1, -1):
         rng >>= 1
         if (v >> b) & 1:
@@ -181,157 +331,160 @@ def _edirect(out, pos, low, rng, v, nbits):
     return pos, low, rng
 
 
-@nb.njit(cache=True, inline="always")
-def _esym(out, pos, low, rng, probs, o, r, run, lg, r1, r2, lastsgn):
-    """Code one residual symbol with context set at offset o. Returns the new coder and context
-    state."""
-    a1 = abs(r1)
-    a2 = abs(r2)
-    zc = o + _zctx(run, lg, a1, a2)
-    if r == 0:
-        pos, low, rng = _ebit(out, pos, low, rng, probs, zc, 0, LZ)
-        run += 1
-        if (run & (run - 1)) == 0:
-            lg = 0 if run == 1 else lg + 1
-    else:
-        pos, low, rng = _ebit(out, pos, low, rng, probs, zc, 1, LZ)
-        neg = 1 if r < 0 else 0
-        pos, low, rng = _ebit(out, pos, low, rng, probs, o + NZ + _sctx(r1, r2, lastsgn), neg, LMX)
-        lastsgn = 1 + neg
-        v = abs(r)
-        k = _ilog2(v)
-        base = o + NZ + NS + _cls(a1 + (a2 >> 1)) * NU
-        for t in range(k):
-            pos, low, rng = _ebit(out, pos, low, rng, probs, base + t, 1, LMX)
-        pos, low, rng = _ebit(out, pos, low, rng, probs, base + k, 0, LMX)
-        if k > 0:
-            b = (v >> (k - 1)) & 1
-            pos, low, rng = _ebit(out, pos, low, rng, probs, o + CM + k * 2, b, LMX)
-            if k > 1:
-                b2 = (v >> (k - 2)) & 1
-                pos, low, rng = _ebit(out, pos, low, rng, probs, o + CM + 128 + k * 2 + b, b2, LMX)
-                if k > 2:
-                    pos, low, rng = _edirect(
-                        out, pos, low, rng, v & ((np.int64(1) << (k - 2)) - 1), k - 2
-                    )
-        run = 0
-        lg = 0
-    return pos, low, rng, run, lg, lastsgn
+@kernel(T2(i8, i8))
+def _zero_run(run, lg):
+    """The zero-run state after one more zero residual: run + 1 and floor(log2(run + 1))."""
+    run += 1
+    if (run & (run - 1)) == 0:
+        lg = 0 if run == 1 else lg + 1
+    return run, lg
 
 
-@nb.njit(cache=True)
-def enc_residuals(R, L, E, line, out, probs, st):
-    """Append residuals R[0..L) to the coder stream. st = [low, rng, pos, run, lg, r1, r2,
-    lastsgn, ...].
-    line >= 1: after every nonzero R the next slope code E[k] is coded with the second context set
-    (state
-    st[13..17]); line = 2: then also the next curvature code E[k+1] with the third set (state
-    st[18..22])."""
-    low = st[0]
-    rng = st[1]
-    pos = st[2]
-    run = st[3]
-    lg = st[4]
-    r1 = st[5]
-    r2 = st[6]
-    lastsgn = st[7]
-    run2 = st[13]
-    lg2 = st[14]
-    e1 = st[15]
-    e2 = st[16]
-    lastsgn2 = st[17]
-    run3 = st[18]
-    lg3 = st[19]
-    f1 = st[20]
-    f2 = st[21]
-    lastsgn3 = st[22]
-    k = 0
-    for i in range(L):
-        r = R[i]
-        pos, low, rng, run, lg, lastsgn = _esym(
-            out, pos, low, rng, probs, 0, r, run, lg, r1, r2, lastsgn
-        )
+@kernel(nb.void(I8, i8, I8, i8, OUT, I8, P32, F8, F8))
+def enc_residuals(R, L, E, line, out, st, probs, cost, T):
+    """Code the residuals R[0..L) with context set 0; line >= 1: after every nonzero residual
+    the next slope code E[k] (set 1); line = 2: then also the next curvature code E[k+1] (set 2).
+
+    The one encoder of the residual model: a symbol r is its zero flag [zctx]; if r != 0 its sign
+    [sctx], k = floor(log2 |r|) as k one-bits and a zero-bit [U[cls][t]], the bit below the
+    leading one [M1[k]], the next [M2[k][b]] and the k-2 remaining bits direct. The loop walks
+    the symbols in stream order with the state of the current context set in local variables
+    (registers); it switches sets around the codes of a break. In cost mode (adaptive_cost) it
+    only adds up the cost."""
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    cs = SET0  # the context set of the next symbol (state slots) and its contexts' offset o
+    o = 0
+    run = st[cs + CS_RUN]
+    lg = st[cs + CS_LG]
+    r1 = st[cs + CS_R1]
+    r2 = st[cs + CS_R2]
+    lastsgn = st[cs + CS_SGN]
+    i = 0  # next sample residual R[i]
+    ke = 0  # next slope/curvature code E[ke]
+    while i < L or cs != SET0:
+        r = R[i] if cs == SET0 else E[ke]
+        zc = o + _zctx(run, lg, abs(r1), abs(r2))
+        pos, low, rng = _ebit(out, pos, low, rng, probs, zc, 0 if r == 0 else 1, LZ, cost, T)
+        if r == 0:
+            run, lg = _zero_run(run, lg)
+        else:
+            neg = 1 if r < 0 else 0
+            sc = o + NZ + _sctx(r1, r2, lastsgn)
+            pos, low, rng = _ebit(out, pos, low, rng, probs, sc, neg, LMX, cost, T)
+            v = abs(r)
+            k = _ilog2(v)
+            base = o + NZ + NS + _cls(abs(r1) + (abs(r2) >> 1)) * NU
+            for t in range(k):
+                pos, low, rng = _ebit(out, pos, low, rng, probs, base + t, 1, LMX, cost, T)
+            pos, low, rng = _ebit(out, pos, low, rng, probs, base + k, 0, LMX, cost, T)
+            if k > 0:
+                b = (v >> (k - 1)) & 1
+                m1 = o + CM + 2 * k
+                pos, low, rng = _ebit(out, pos, low, rng, probs, m1, b, LMX, cost, T)
+                if k > 1:
+                    b2 = (v >> (k - 2)) & 1
+                    m2 = o + CM + 128 + 2 * k + b
+                    pos, low, rng = _ebit(out, pos, low, rng, probs, m2, b2, LMX, cost, T)
+                    if k > 2:
+                        rest = v & ((np.int64(1) << (k - 2)) - 1)
+                        pos, low, rng = _edirect(out, pos, low, rng, rest, k - 2, cost)
+            lastsgn = 1 + neg
+            run = 0
+            lg = 0
         r2 = r1
         r1 = r
-        if line and r != 0:
-            e = E[k]
-            k += 1
-            pos, low, rng, run2, lg2, lastsgn2 = _esym(
-                out, pos, low, rng, probs, OFF2, e, run2, lg2, e1, e2, lastsgn2
-            )
-            e2 = e1
-            e1 = e
-            if line == 2:
-                f = E[k]
-                k += 1
-                pos, low, rng, run3, lg3, lastsgn3 = _esym(
-                    out, pos, low, rng, probs, OFF3, f, run3, lg3, f1, f2, lastsgn3
-                )
-                f2 = f1
-                f1 = f
-    st[0] = low
-    st[1] = rng
-    st[2] = pos
-    st[3] = run
-    st[4] = lg
-    st[5] = r1
-    st[6] = r2
-    st[7] = lastsgn
-    st[13] = run2
-    st[14] = lg2
-    st[15] = e1
-    st[16] = e2
-    st[17] = lastsgn2
-    st[18] = run3
-    st[19] = lg3
-    st[20] = f1
-    st[21] = f2
-    st[22] = lastsgn3
-
-
-@nb.njit(cache=True)
-def enc_header(out, probs, st, cfg):
-    low = st[0]
-    rng = st[1]
-    pos = st[2]
-    if cfg == st[8]:
-        pos, low, rng = _ebit(out, pos, low, rng, probs, CH, 0, LZ)
-    else:
-        pos, low, rng = _ebit(out, pos, low, rng, probs, CH, 1, LZ)
-        if cfg == RAWCFG:
-            pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 1, 1, LZ)
+        # the set of the next symbol
+        if cs == SET0:
+            i += 1
+            if r == 0 or line == 0:
+                continue
+            nxt = SET1
         else:
-            pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 1, 0, LZ)
-            pos, low, rng = _edirect(out, pos, low, rng, cfg, 5)
-    st[0] = low
-    st[1] = rng
-    st[2] = pos
-    st[8] = cfg
+            ke += 1
+            nxt = SET2 if (cs == SET1 and line == 2) else SET0
+        st[cs + CS_RUN] = run
+        st[cs + CS_LG] = lg
+        st[cs + CS_R1] = r1
+        st[cs + CS_R2] = r2
+        st[cs + CS_SGN] = lastsgn
+        cs = nxt
+        o = OFF2 if cs == SET1 else (OFF3 if cs == SET2 else 0)
+        run = st[cs + CS_RUN]
+        lg = st[cs + CS_LG]
+        r1 = st[cs + CS_R1]
+        r2 = st[cs + CS_R2]
+        lastsgn = st[cs + CS_SGN]
+    st[ST_POS] = pos
+    st[ST_LOW] = low
+    st[ST_RNG] = rng
+    st[cs + CS_RUN] = run
+    st[cs + CS_LG] = lg
+    st[cs + CS_R1] = r1
+    st[cs + CS_R2] = r2
+    st[cs + CS_SGN] = lastsgn
 
 
-@nb.njit(cache=True)
-def enc_raw(x, s, L, out, st):
-    low = st[0]
-    rng = st[1]
-    pos = st[2]
-    xi = x.view(np.int64)
+@kernel(f8(I8, i8, OUT, P32, I8, P32, I8, F8, F8))
+def adaptive_cost(R, L, out, probs, st, pw, sw, cost, T):
+    """Exact model cost (bits) of coding R[0..L) as sample residuals now: enc_residuals in cost
+    mode on copies pw, sw of the model and the state (nothing is written to out)."""
+    for i in range(probs.shape[0]):
+        pw[i] = probs[i]
+    for i in range(NSTATE):
+        sw[i] = st[i]
+    sw[ST_POS] = COSTING
+    cost[0] = 0.0
+    enc_residuals(R, L, R, 0, out, sw, pw, cost, T)
+    return cost[0]
+
+
+@kernel(nb.void(OUT, I8, P32, i8, i8, F8, F8))
+def enc_header(out, st, probs, cfg, az, cost, T):
+    """Block header: CHANGED [H0]; if changed, RAW [H1] and, if not raw, 5 direct bits cfg; then
+    for a coded block ALLZERO [H2] = az."""
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    if cfg == st[ST_CFG]:
+        pos, low, rng = _ebit(out, pos, low, rng, probs, CH, 0, LZ, cost, T)
+    else:
+        pos, low, rng = _ebit(out, pos, low, rng, probs, CH, 1, LZ, cost, T)
+        raw = 1 if cfg == RAWCFG else 0
+        pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 1, raw, LZ, cost, T)
+        if raw == 0:
+            pos, low, rng = _edirect(out, pos, low, rng, cfg, 5, cost)
+    if cfg != RAWCFG:
+        pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 2, az, LZ, cost, T)
+    st[ST_POS] = pos
+    st[ST_LOW] = low
+    st[ST_RNG] = rng
+    st[ST_CFG] = cfg
+
+
+@kernel(nb.void(XBITS, i8, i8, OUT, I8, F8))
+def enc_raw(xi, s, L, out, st, cost):
+    """A raw block: the 64 bits xi[s..s+L) of every sample (high word, then low word)."""
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
     for i in range(L):
         v = xi[s + i]
-        pos, low, rng = _edirect(out, pos, low, rng, (v >> 32) & M32, 32)
-        pos, low, rng = _edirect(out, pos, low, rng, v & M32, 32)
-    st[0] = low
-    st[1] = rng
-    st[2] = pos
+        pos, low, rng = _edirect(out, pos, low, rng, (v >> 32) & M32, 32, cost)
+        pos, low, rng = _edirect(out, pos, low, rng, v & M32, 32, cost)
+    st[ST_POS] = pos
+    st[ST_LOW] = low
+    st[ST_RNG] = rng
 
 
-@nb.njit(cache=True)
+@kernel(i8(OUT, I8))
 def enc_finish(out, st):
-    """Terminate: write the value in [low, low+rng) with most trailing zero bytes; trim those zero
-    bytes
-    (only among the final 4 flush bytes). Returns the payload length."""
-    low = st[0]
-    rng = st[1]
-    pos = st[2]
+    """Terminate: write the value in [low, low+rng) with the most trailing zero bytes and trim
+    those (only among the final 4 bytes). Returns the payload length."""
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    pos = st[ST_POS]
     v = low
     for nb_ in range(1, 5):
         mask = (np.int64(1) << (32 - 8 * nb_)) - 1
@@ -351,15 +504,87 @@ def enc_finish(out, st):
     return pos
 
 
-# ============================================================== quantisation (encoder only)
-@nb.njit(cache=True, inline="always")
+# ============================================================== predictions (encoder and decoder)
+@kernel(i8(i8, i8))
+def _rsh(v, sh):
+    """Round-half-up arithmetic shift (exact integer op)."""
+    if sh == 0:
+        return v
+    return (v + (np.int64(1) << (sh - 1))) >> sh
+
+
+@kernel(i8(I8, i8, i8, i8, i8, I8, I8M))
+def _predict(H, j, nh, pred, sh, PW, PG):
+    """Level (pred 0) or smooth (pred 1..3) prediction of the grid index of sample j (block grid,
+    shift sh = 3 - lm) from the fine history H[..j-1], of which nh values are valid."""
+    if nh == 0:
+        return np.int64(0)
+    last = H[j - 1]
+    if pred > 0:
+        W = PW[pred]
+        if nh >= W:
+            acc = np.int64(0)
+            for lag in range(1, W):
+                acc += PG[pred, lag] * (H[j - lag] - H[j - lag - 1])
+            last = last + ((acc + (np.int64(1) << (GSH - 1))) >> GSH)
+    return _rsh(last, sh)
+
+
+@kernel(i8(I8, i8, i8, i8, i8, I8))
+def _ipred_level(W, o, s, L, nav, P):
+    """Interpolation predictions P[j] of W[o+u] for every odd multiple u = (2j+1)s below L, from
+    the values W[o+v] known before this level: v a multiple of 2s in [0, L], and the history
+    -nav < v <= 0 (nav values, the last at v = 0). Integers only (>> is floor, // floor
+    division):
+      u+s <= L: cubic (-1, 9, 9, -1)/16 on u-3s, u-s, u+s, u+3s if u+3s <= L and u-3s > -nav;
+                else quadratic (-1, 6, 3)/8 on u-3s, u-s, u+s if u-3s > -nav;
+                else quadratic (3, 6, -1)/8 on u-s, u+s, u+3s if u+3s <= L;
+                else (W[u-s] + W[u+s] + 1) >> 1;
+      u+s > L:  linear between u-s and L: W[u-s] + ((W[L] - W[u-s]) * s + d/2) // d, d = L-u+s.
+    Returns the number of predictions."""
+    m = 0
+    for u in range(s, L, 2 * s):
+        a = u - s
+        if u + s <= L:
+            lft = a - 2 * s > -nav
+            rgt = u + 3 * s <= L
+            if lft and rgt:
+                p = (9 * (W[o + a] + W[o + u + s]) - W[o + a - 2 * s] - W[o + u + 3 * s] + 8) >> 4
+            elif lft:
+                p = (6 * W[o + a] + 3 * W[o + u + s] - W[o + a - 2 * s] + 4) >> 3
+            elif rgt:
+                p = (3 * W[o + a] + 6 * W[o + u + s] - W[o + u + 3 * s] + 4) >> 3
+            else:
+                p = (W[o + a] + W[o + u + s] + 1) >> 1
+        else:
+            d = L - a
+            p = W[o + a] + ((W[o + L] - W[o + a]) * s + (d >> 1)) // d
+        P[m] = p
+        m += 1
+    return m
+
+
+@kernel(i8(I8, i8, i8))
+def _nav(W, o, nh):
+    """Usable history of the interpolation predictor: the number of consecutive values W[o],
+    W[o-1], ... (at most min(nh, HL)) with |W| < IQLIM."""
+    m = min(nh, HL)
+    k = 0
+    while k < m and W[o - k] < IQLIM and W[o - k] > -IQLIM:
+        k += 1
+    return k
+
+
+# ============================================================== encoder: analysis of a block
+@kernel(b1(i8, f8, f8, f8))
 def _valid(q, step, xi, eps):
+    """Is grid index q valid for x_i: |q*step - x_i| <= eps with the decoder's multiply."""
     return abs(q * step - xi) <= eps
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(T2(f8, f8, f8))
 def _range1(xi, eps, step):
-    """Exact valid index range on one grid (lo > hi if none)."""
+    """Exact valid index range (a, b) of x_i on one grid (a > b if none)."""
     if not (step > 0.0) or not (step < np.inf):
         return np.int64(1), np.int64(0)
     c = xi / step
@@ -392,70 +617,113 @@ def _range1(xi, eps, step):
     return a, b
 
 
-@nb.njit(cache=True)
-def grid_ranges(x, s, L, eps, lo, hi, ok):
+@kernel(nb.void(XIN, i8, i8, f8, I8M, I8M, I8, F8))
+def grid_ranges(x, s, L, eps, lo, hi, ok, steps):
     """lo[lm,i]..hi[lm,i]: every integer Q with |Q*step_lm - x| <= eps, step_lm = (2*eps)/2^lm,
-    checked with
-    the decoder multiply. The valid set is an interval (fl(Q*step) is monotone in Q). Coarse grids
-    are derived
-    from the finest (step_lm = step_3 * 2^(3-lm) exactly) and their end points re-verified with
-    the multiply;
-    on any mismatch (subnormal steps) the range is recomputed directly. ok[lm] = 1 if all samples
-    valid."""
-    steps = np.empty(4)
+    checked with the decoder's multiply (the valid set is an interval: fl(Q*step) is monotone in
+    Q). The coarse grids are derived from the finest (step_lm = step_3 * 2^(3-lm) exactly) and
+    their end points re-verified with the multiply; on any mismatch (subnormal steps) the range
+    is recomputed directly. ok[lm] = 1 if every sample has a valid index on grid lm."""
     for lm in range(4):
         steps[lm] = (2.0 * eps) / (1 << lm)
         ok[lm] = 1
     for i in range(L):
         xi = x[s + i]
-        a3, b3 = _range1(xi, eps, steps[3])
+        a3, b3 = _range1(xi, eps, steps[FINE])
         if a3 > b3:
-            ok[3] = 0
-        lo[3, i] = a3
-        hi[3, i] = b3
-        for lm in range(3):
+            ok[FINE] = 0
+        lo[FINE, i] = a3
+        hi[FINE, i] = b3
+        for lm in range(FINE):
             if ok[lm] == 0:
                 continue
             sh = FINE - lm
-            st = steps[lm]
+            step = steps[lm]
             a = -((-a3) >> sh)
             b = b3 >> sh
             if (
                 a3 > b3
                 or a > b
-                or not _valid(a, st, xi, eps)
-                or not _valid(b, st, xi, eps)
-                or _valid(a - 1, st, xi, eps)
-                or _valid(b + 1, st, xi, eps)
+                or not _valid(a, step, xi, eps)
+                or not _valid(b, step, xi, eps)
+                or _valid(a - 1, step, xi, eps)
+                or _valid(b + 1, step, xi, eps)
             ):
-                a, b = _range1(xi, eps, st)
+                a, b = _range1(xi, eps, step)
                 if a > b:
                     ok[lm] = 0
             lo[lm, i] = a
             hi[lm, i] = b
 
 
-@nb.njit(cache=True)
-def smooth_gate(lo, L):
-    """Cheap test on the finest grid: first differences large, second differences small (smooth
-    signal)."""
-    s1 = np.int64(0)
-    s2 = np.int64(0)
-    for i in range(2, L):
-        d1 = lo[3, i] - lo[3, i - 1]
-        d0 = lo[3, i - 1] - lo[3, i - 2]
-        s1 += abs(d1)
-        s2 += abs(d1 - d0)
-    return s2 * 3 < s1 and s1 > 2 * L
+@kernel(i8(XIN, i8, i8, f8, I8, I8, i8, I8M, I8M, I8, F8))
+def _analyse(x, s, L, eps, opt, H, nh, lo, hi, ok, steps):
+    """Encoder stage 1: the valid ranges of the block's samples on the four grids (grid_ranges)
+    and the candidate families worth trying, a mask of USE_SMOOTH, USE_LINE, USE_INTERP: none
+    unless every sample is valid on the finest grid; smooth only if every first difference on
+    the finest grid (over the block and the last SHL history values) is below DLIM and (except
+    in mode 1) the signal looks smooth there (sum|d2| < sum|d1|/3 and sum|d1| > 2L);
+    interpolation only if every index (and the last history value) is below IQLIM."""
+    grid_ranges(x, s, L, eps, lo, hi, ok, steps)
+    if ok[FINE] == 0:
+        return 0
+    use = 0
+    if opt[OPT_LINE] != 0:
+        use |= USE_LINE
+    fine = lo[FINE]
+    if opt[OPT_SMOOTH] != 0:
+        dmax = np.int64(0)
+        prev = H[HL - 1] if nh > 0 else fine[0]
+        for i in range(0 if nh > 0 else 1, L):
+            dmax = max(dmax, abs(fine[i] - prev))
+            prev = fine[i]
+        for i in range(HL - min(nh, SHL) + 1, HL):
+            dmax = max(dmax, abs(H[i] - H[i - 1]))
+        smooth = dmax < DLIM
+        if smooth and opt[OPT_SMOOTH] == 1 and opt[OPT_MODE] != 1:
+            s1 = np.int64(0)
+            s2 = np.int64(0)
+            for i in range(2, L):
+                d1 = fine[i] - fine[i - 1]
+                s1 += abs(d1)
+                s2 += abs(d1 - (fine[i - 1] - fine[i - 2]))
+            smooth = s2 * 3 < s1 and s1 > 2 * L
+        if smooth:
+            use |= USE_SMOOTH
+    if opt[OPT_INTERP] != 0:
+        amax = abs(H[HL - 1]) if nh > 0 else np.int64(0)
+        for i in range(L):
+            amax = max(amax, abs(fine[i]), abs(hi[FINE, i]))
+        if amax < IQLIM:
+            use |= USE_INTERP
+    return use
 
 
-@nb.njit(cache=True)
+# ============================================================== encoder: candidate quantisers
+@kernel(i8(I8, i8))
+def static_cost(R, L):
+    """Static bit estimate of R[0..L): 2 log2|r| + 2 per nonzero residual, 2 log2(run+1) + 1 per
+    zero run."""
+    c = 0
+    run = 0
+    for i in range(L):
+        r = R[i]
+        if r == 0:
+            run += 1
+        else:
+            c += 2 * _ilog2(abs(r)) + 2 + 2 * _ilog2(run + 1) + 1
+            run = 0
+    if run > 0:
+        c += 2 * _ilog2(run + 1) + 1
+    return c
+
+
+@kernel(i8(I8, I8, i8, I8, i8, i8, I8, I8))
 def seg_level(lo, hi, L, H, nh, sh, Q, R):
-    """Order-0 (level) quantiser with in-block look-ahead: keep the previous level while valid; at
-    a break
-    pick, inside the running intersection of the next samples' valid sets, the level valid longest.
-    H[HL-1] is the last history value (fine units). Writes Q, R; returns static cost estimate
-    (bits)."""
+    """Level quantiser with in-block look-ahead: keep the previous level while it is valid; at a
+    break pick, inside the running intersection of the next samples' valid sets, the level valid
+    longest. H[HL-1] is the last history value (fine units). Writes Q, R; returns the static
+    cost."""
     p = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
     i = 0
     while i < L:
@@ -493,10 +761,10 @@ def seg_level(lo, hi, L, H, nh, sh, Q, R):
     return static_cost(R, L)
 
 
-@nb.njit(cache=True)
+@kernel(i8(I8, I8, i8, I8, I8, i8, i8, i8, I8, I8M, I8, I8))
 def smooth_pass(lo, hi, L, H, W, nh, pred, sh, PW, PG, Q, R):
-    """Closed-loop quantiser for a smooth predictor: Q = valid index nearest the prediction.
-    W: work array (HL + L), W[:HL] = history. Returns static cost estimate."""
+    """Closed-loop quantiser of a smooth predictor: Q = the valid index nearest the prediction.
+    W: work array (HL + L), W[:HL] = history. Returns the static cost."""
     for i in range(HL):
         W[i] = H[i]
     for i in range(L):
@@ -509,14 +777,12 @@ def smooth_pass(lo, hi, L, H, W, nh, pred, sh, PW, PG, Q, R):
     return static_cost(R, L)
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(T3(I8, I8, i8, i8, i8, i8))
 def _swing(lo, hi, i, L, q, c):
-    """Feasible slopes s (units 2^-LS) of the curve starting at level q at sample i with curvature
-    c:
-    q + rsh(s*2^(LK-LS)*t + c*t(t+1)/2, LK) in [lo[i+t], hi[i+t]] for t = 1..len-1, extended as
-    long as
-    possible inside the block. Returns (len, smin, smax); len = 1: no constraint satisfiable (any
-    slope)."""
+    """Feasible slopes s (units 2^-LS) of the curve starting at level q at sample i with
+    curvature c: q + rsh(s*2^(LK-LS)*t + c*t(t+1)/2, LK) in [lo[i+t], hi[i+t]] for t = 1..len-1,
+    extended as long as possible inside the block. Returns (len, smin, smax); len = 1: no
+    constraint satisfiable (any slope)."""
     one = np.int64(1) << LK
     half = np.int64(1) << (LK - 1)
     smin = -SLIM
@@ -544,24 +810,80 @@ def _swing(lo, hi, i, L, q, c):
         smax = b
         t += 1
     if t == 1:
-        return 1, -SLIM, SLIM
-    return t, smin, smax
+        return np.int64(1), -SLIM, SLIM
+    return np.int64(t), smin, smax
 
 
-@nb.njit(cache=True)
+@kernel(T3(I8, I8, i8, i8, i8, i8, i8, i8, i8))
+def _curvature(lo, hi, i, L, q, C, bt, smin, smax):
+    """The curve candidate's curvature at a break (sample i, level q): from C, try C +- d (d
+    about 2^(LK+1)/len^2, halved up to 3 times) and keep the side whose segment is longer; then
+    double the step in that direction while the segment gets longer (one last step of the
+    previous size when it stops). (bt, smin, smax) is the swing of curvature C. Returns
+    (curvature, smin, smax)."""
+    bc = C
+    d = max(np.int64(1), (np.int64(1) << (LK + 1)) // (bt * bt))
+    dr = 0
+    for _k in range(3):
+        t1, s1a, s1b = _swing(lo, hi, i, L, q, bc + d)
+        t2, s2a, s2b = _swing(lo, hi, i, L, q, bc - d)
+        if t1 > bt and t1 >= t2:
+            dr = 1
+            bt = t1
+            smin = s1a
+            smax = s1b
+            bc = bc + d
+            break
+        if t2 > bt:
+            dr = -1
+            bt = t2
+            smin = s2a
+            smax = s2b
+            bc = bc - d
+            break
+        d >>= 1
+        if d == 0:
+            break
+    if dr != 0:
+        dd = d
+        for _k in range(12):
+            dd2 = dd * 2
+            cn = bc + dr * dd2
+            if abs(cn) > CLIM:
+                break
+            t1, s1a, s1b = _swing(lo, hi, i, L, q, cn)
+            if t1 > bt:
+                bt = t1
+                smin = s1a
+                smax = s1b
+                bc = cn
+                dd = dd2
+            else:
+                # refine: one step of the previous size
+                cn = bc + dr * dd
+                if abs(cn) <= CLIM:
+                    t1, s1a, s1b = _swing(lo, hi, i, L, q, cn)
+                    if t1 > bt:
+                        bt = t1
+                        smin = s1a
+                        smax = s1b
+                        bc = cn
+                break
+    if abs(bc) > CLIM:
+        bc = C if abs(C) <= CLIM else np.int64(0)
+        bt, smin, smax = _swing(lo, hi, i, L, q, bc)
+    return bc, smin, smax
+
+
+@kernel(i8(I8, I8, i8, i8, I8, I8, I8, I8, i8, i8))
 def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
-    """Line (var 0) / curve (var 1) quantiser. State (grid units; A, V, C in units of 2^-LK): qb =
-    level at
-    the last break, A = offset of the previous sample from qb, V = slope, C = curvature (0 for var
-    0).
-    Per sample: V += C, A += V, P = qb + rsh(A, LK); keep P while valid, else break: q = the valid
-    level
-    nearest P; var 0: c = 0; var 1: c searched around C (longest segment); s = feasible slope
-    nearest
-    sbase = rsh(V, LK-LS). R = q - P, E = [s - sbase] (+ [c - C] for var 1). LS_ in: qb, A, V, C;
-    out: the
-    same + number of E. Returns the static cost, or 2^62 if the cost on the first plen samples >
-    plim."""
+    """Line (var 0) / curve (var 1) quantiser. State (grid units; A, V, C in units of 2^-LK):
+    qb = level at the last break, A = offset of the previous sample from qb, V = slope, C =
+    curvature (0 for var 0). Per sample: V += C, A += V, P = qb + rsh(A, LK); keep P while valid,
+    else break: q = the valid level nearest P; var 1: the curvature c searched around C
+    (_curvature); s = the feasible slope nearest sbase = rsh(V, LK-LS). R = q - P, E = [s - sbase]
+    (+ [c - C] for var 1). LS_ in: qb, A, V, C; out: the same + the number of E. Returns the
+    static cost, or BIG once the cost of the first plen samples exceeds plim."""
     qb = LS_[0]
     A = LS_[1]
     V = LS_[2]
@@ -573,7 +895,7 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
     run = 0
     while i < L:
         if i == plen and c > plim:
-            return np.int64(1) << 62
+            return BIG
         V += C
         A += V
         P = qb + ((A + hf) >> LK)
@@ -588,56 +910,7 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
         bc = C
         bt, smin, smax = _swing(lo, hi, i, L, q, bc)
         if var == 1:
-            d = max(np.int64(1), (np.int64(1) << (LK + 1)) // (np.int64(bt) * bt))
-            dr = 0
-            for _k in range(3):
-                t1, s1a, s1b = _swing(lo, hi, i, L, q, bc + d)
-                t2, s2a, s2b = _swing(lo, hi, i, L, q, bc - d)
-                if t1 > bt and t1 >= t2:
-                    dr = 1
-                    bt = t1
-                    smin = s1a
-                    smax = s1b
-                    bc = bc + d
-                    break
-                if t2 > bt:
-                    dr = -1
-                    bt = t2
-                    smin = s2a
-                    smax = s2b
-                    bc = bc - d
-                    break
-                d >>= 1
-                if d == 0:
-                    break
-            if dr != 0:
-                dd = d
-                for _k in range(12):
-                    dd2 = dd * 2
-                    cn = bc + dr * dd2
-                    if abs(cn) > CLIM:
-                        break
-                    t1, s1a, s1b = _swing(lo, hi, i, L, q, cn)
-                    if t1 > bt:
-                        bt = t1
-                        smin = s1a
-                        smax = s1b
-                        bc = cn
-                        dd = dd2
-                    else:
-                        # refine: one step of the previous size
-                        cn = bc + dr * dd
-                        if abs(cn) <= CLIM:
-                            t1, s1a, s1b = _swing(lo, hi, i, L, q, cn)
-                            if t1 > bt:
-                                bt = t1
-                                smin = s1a
-                                smax = s1b
-                                bc = cn
-                        break
-            if abs(bc) > CLIM:
-                bc = C if abs(C) <= CLIM else np.int64(0)
-                bt, smin, smax = _swing(lo, hi, i, L, q, bc)
+            bc, smin, smax = _curvature(lo, hi, i, L, q, C, bt, smin, smax)
         s = min(max(sbase, smin), smax)
         Q[i] = q
         r = q - P
@@ -668,98 +941,54 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
     return c
 
 
-@nb.njit(cache=True, inline="always")
-def _ipred(W, o, u, s, L, nav):
-    """Interpolation prediction of W[o+u] (u an odd multiple of s, 0 < u < L) from known values:
-    W[o+v] for v
-    a multiple of 2s in [0, L] and history W[o+v], -nav < v <= 0 (nav = number of history values,
-    the last
-    at v = 0). Integers only (>> is floor, // floor division):
-      u+s <= L: cubic (-1, 9, 9, -1)/16 on u-3s, u-s, u+s, u+3s if u+3s <= L and u-3s > -nav;
-                else quadratic (-1, 6, 3)/8 on u-3s, u-s, u+s if u-3s > -nav;
-                else quadratic (3, 6, -1)/8 on u-s, u+s, u+3s if u+3s <= L; else (W[u-s] + W[u+s]
-                + 1) >> 1;
-      u+s > L:  linear between u-s and L: W[u-s] + ((W[L] - W[u-s]) * s + d/2) // d, d = L-u+s."""
-    a = u - s
-    if u + s <= L:
-        lft = a - 2 * s > -nav
-        rgt = u + 3 * s <= L
-        if lft and rgt:
-            return (9 * (W[o + a] + W[o + u + s]) - W[o + a - 2 * s] - W[o + u + 3 * s] + 8) >> 4
-        if lft:
-            return (6 * W[o + a] + 3 * W[o + u + s] - W[o + a - 2 * s] + 4) >> 3
-        if rgt:
-            return (3 * W[o + a] + 6 * W[o + u + s] - W[o + u + 3 * s] + 4) >> 3
-        return (W[o + a] + W[o + u + s] + 1) >> 1
-    d = L - a
-    return W[o + a] + ((W[o + L] - W[o + a]) * s + (d >> 1)) // d
-
-
-@nb.njit(cache=True)
-def _nav(W, o, nh):
-    """Usable history of the interpolation predictor: the number of consecutive values W[o],
-    W[o-1], ...
-    (at most min(nh, HL)) with |W| < IQLIM."""
-    m = min(nh, HL)
-    k = 0
-    while k < m and W[o - k] < IQLIM and W[o - k] > -IQLIM:
-        k += 1
-    return k
-
-
-@nb.njit(cache=True)
+@kernel(i8(I8, I8, i8, I8, i8, I8, I8, I8))
 def interp_pass(lo, hi, L, H, nh, W, Q, R):
-    """Multilevel interpolation quantiser (SZ3-like, on the finest verified grid, lm = 3): W[:HL]
-    = history
-    (W[HL-1] = previous sample = anchor, 0 if nh = 0), W[HL-1+u] = Q of sample u-1. Coding order:
-    u = L
-    (predicted by the anchor), then for s = N/2, N/4, .., 1 (N = smallest power of two >= L) every
-    odd
-    multiple u of s below L, predicted by _ipred. Residuals are in units of 8 grid steps (= 2 eps):
-    Q = P + 8r, r the smallest |r| with Q valid. R is written in coding order, Q in sample order.
-    Returns
-    the static cost, 2^62 if some sample has no valid Q of that form (float edge cases)."""
+    """Multilevel interpolation quantiser (SZ3-like, on the finest grid, lm = 3): W[:HL] = history
+    (W[HL-1] = the previous sample = the anchor, 0 if nh = 0), W[HL-1+u] = Q of sample u-1.
+    Coding order: u = L (predicted by the anchor), then for s = N/2, N/4, .., 1 (N = the smallest
+    power of two >= L) every odd multiple u of s below L (_ipred_level; Q holds the predictions
+    of a level meanwhile). Residual units: 4 (= eps; u = L and strides s >= ICS: the valid Q
+    nearest the centre of the valid range) or 8 (= 2 eps; the smallest valid |r|). R is written
+    in coding order, Q in sample order. Returns the static cost, BIG if some sample has no valid
+    Q of that form (float edge cases)."""
     for i in range(HL):
         W[i] = H[i]
     o = HL - 1
     nav = _nav(W, o, nh)
-    P = W[o]
-    u = L
-    k = 0
     N = 1
     while N < L:
         N <<= 1
-    s = 0
+    k = 0
+    s = 0  # the stride of the level; 0: the end point u = L
     while True:
-        if s > 0:
-            P = _ipred(W, o, u, s, L, nav)
-        a = lo[u - 1] - P
-        b = hi[u - 1] - P
-        if s >= ICS or s == 0:
-            kmin = -((-a) >> 2)
-            kmax = b >> 2
-            if kmin > kmax:
-                return np.int64(1) << 62
-            cen = (a + b) >> 1
-            r = min(max((cen + 2) >> 2, kmin), kmax)
-            W[o + u] = P + (r << 2)
-        else:
-            kmin = -((-a) >> 3)
-            kmax = b >> 3
-            if kmin > kmax:
-                return np.int64(1) << 62
-            r = min(max(np.int64(0), kmin), kmax)
-            W[o + u] = P + (r << 3)
-        R[k] = r
-        k += 1
         if s == 0:
-            s = N >> 1
-            u = s
+            Q[0] = W[o]
+            m = 1
         else:
-            u += 2 * s
-        while s >= 1 and u >= L:
-            s >>= 1
-            u = s
+            m = _ipred_level(W, o, s, L, nav, Q)
+        for j in range(m):
+            u = L if s == 0 else (2 * j + 1) * s
+            P = Q[j]
+            a = lo[u - 1] - P
+            b = hi[u - 1] - P
+            if s >= ICS or s == 0:
+                kmin = -((-a) >> 2)
+                kmax = b >> 2
+                if kmin > kmax:
+                    return BIG
+                cen = (a + b) >> 1
+                r = min(max((cen + 2) >> 2, kmin), kmax)
+                W[o + u] = P + (r << 2)
+            else:
+                kmin = -((-a) >> 3)
+                kmax = b >> 3
+                if kmin > kmax:
+                    return BIG
+                r = min(max(np.int64(0), kmin), kmax)
+                W[o + u] = P + (r << 3)
+            R[k] = r
+            k += 1
+        s = (N >> 1) if s == 0 else (s >> 1)
         if s == 0:
             break
     for i in range(L):
@@ -767,369 +996,233 @@ def interp_pass(lo, hi, L, H, nh, W, Q, R):
     return static_cost(R, L)
 
 
-@nb.njit(cache=True)
-def max_abs_fine(lo, hi, L, H, nh):
-    m = np.int64(0)
-    for i in range(L):
-        m = max(m, abs(lo[3, i]), abs(hi[3, i]))
-    if nh > 0:
-        m = max(m, abs(H[HL - 1]))
-    return m
+# ============================================================== encoder: stages of a block
+@kernel(i8(I8M, I8M, I8, i8, I8, i8, i8, i8, I8, I8M, I8, I8M, I8M, I8))
+def _level_candidates(lo, hi, ok, L, H, nh, smooth, mode, PW, PG, Wk, Qs, Rs, costs):
+    """Encoder stage 2a: level and smooth candidates on every valid grid (coarse to fine). The
+    level costs are close to unimodal in m: without smooth candidates the search stops once a
+    finer grid costs more. Returns the grid of the cheapest level candidate (-1: none)."""
+    NPS = PW.shape[0]
+    prevc = BIG
+    bestlev = -1
+    for lm in range(4):
+        if ok[lm] == 0:
+            continue
+        sh = FINE - lm
+        ci = lm * NPRED
+        costs[ci] = seg_level(lo[lm], hi[lm], L, H, nh, sh, Qs[ci], Rs[ci])
+        if smooth != 0 and (lm != FINE or mode == 1):
+            for pr in range(1, NPS):
+                costs[ci + pr] = smooth_pass(
+                    lo[lm], hi[lm], L, H, Wk, nh, pr, sh, PW, PG, Qs[ci + pr], Rs[ci + pr]
+                )
+        if bestlev < 0 or costs[ci] < costs[bestlev * NPRED]:
+            bestlev = lm
+        if mode != 1 and smooth == 0:
+            if costs[ci] > prevc:
+                break
+            prevc = costs[ci]
+    return bestlev
 
 
-@nb.njit(cache=True)
-def static_cost(R, L):
-    c = 0
-    run = 0
-    for i in range(L):
-        r = R[i]
-        if r == 0:
-            run += 1
-        else:
-            c += 2 * _ilog2(abs(r)) + 2 + 2 * _ilog2(run + 1) + 1
-            run = 0
-    if run > 0:
-        c += 2 * _ilog2(run + 1) + 1
-    return c
+@kernel(nb.void(I8M, I8M, I8, i8, I8, i8, I8, i8, i8, i8, I8M, I8M, I8M, I8M, I8))
+def _line_candidates(lo, hi, ok, L, H, nh, st, mode, plen, bestlev, Qs, Rs, Es, LSs, costs):
+    """Encoder stage 2b: line candidates on the grids from fine to coarse, stopping at the first
+    grid that fails the prefix gate (a line candidate is abandoned once its cost on the first
+    plen samples exceeds the best level candidate's cost there); then the curve candidate on the
+    best line grid. The line state continues from the previous block if its configuration is
+    the same."""
+    pl = plen if (plen < L and mode != 1) else L + 1
+    plim = BIG
+    if pl <= L and bestlev >= 0:
+        plim = static_cost(Rs[bestlev * NPRED], pl)
+    bl = -1
+    for var in range(2):
+        for lmi in range(4):
+            lm = FINE - lmi
+            if ok[lm] == 0 or (var == 1 and mode != 1 and lm != bl):
+                continue
+            ci = lm * NPRED + LINE0 + var
+            LS_ = LSs[ci]
+            if st[ST_CFG] == lm * 8 + LINE0 + var:
+                LS_[0] = st[ST_QB]
+                LS_[1] = st[ST_A]
+                LS_[2] = st[ST_V]
+                LS_[3] = st[ST_C]
+            else:
+                LS_[0] = _rsh(H[HL - 1], FINE - lm) if nh > 0 else np.int64(0)
+                LS_[1] = 0
+                LS_[2] = 0
+                LS_[3] = 0
+            c = line_pass(lo[lm], hi[lm], L, var, LS_, Qs[ci], Rs[ci], Es[ci], pl, plim)
+            costs[ci] = c
+            if var == 0 and c < BIG and (bl < 0 or c < costs[bl * NPRED + LINE0]):
+                bl = lm
+            if var == 0 and mode != 1 and c >= BIG:
+                break
 
 
-@nb.njit(cache=True)
-def max_fine_diff(lo, L, H, nh):
-    m = np.int64(0)
-    prev = H[HL - 1]
-    start = 0 if nh > 0 else 1
-    if nh == 0:
-        prev = lo[3, 0]
-    for i in range(start, L):
-        d = abs(lo[3, i] - prev)
-        if d > m:
-            m = d
-        prev = lo[3, i]
-    for i in range(HL - min(nh, SHL) + 1, HL):
-        d = abs(H[i] - H[i - 1])
-        if d > m:
-            m = d
-    return m
+@kernel(nb.void(I8M, I8M, i8, I8, i8, i8, i8, i8, I8, I8M, I8M, I8))
+def _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs):
+    """Encoder stage 2c: the interpolation candidate (finest grid), tried only if its cost on a
+    plen-sample trial block beats the best level candidate's cost on that prefix."""
+    ci = FINE * NPRED + INTERP
+    if mode != 1 and plen < L and bestlev >= 0:
+        c = interp_pass(lo[FINE], hi[FINE], plen, H, nh, Wk, Qs[ci], Rs[ci])
+        if c > static_cost(Rs[bestlev * NPRED], plen):
+            return
+    costs[ci] = interp_pass(lo[FINE], hi[FINE], L, H, nh, Wk, Qs[ci], Rs[ci])
 
 
-# log2 cost table for the exhaustive (reference) chooser
-LOG2T = np.zeros(PONE + 1)
-for _p in range(1, PONE):
-    LOG2T[_p] = -np.log2(_p / PONE)
-LOG2T[0] = 30.0
-LOG2T[PONE] = 0.0
-
-
-@nb.njit(cache=True, inline="always")
-def _cbit(probs, ci, bit, lim, T):
-    p = np.int64(probs[ci])
-    sh = probs[NCTX + ci]
-    if sh < lim:
-        probs[NCTX + ci] = sh + 1
-    if bit == 0:
-        probs[ci] = p + ((PONE - p) >> sh)
-        return T[p]
-    probs[ci] = p - (p >> sh)
-    return T[PONE - p]
-
-
-@nb.njit(cache=True)
-def adaptive_cost(R, L, probs0, st, T):
-    """Exact model cost (bits) of coding R with a copy of the adaptive state (reference chooser)."""
-    probs = probs0.copy()
-    run = st[3]
-    lg = st[4]
-    r1 = st[5]
-    r2 = st[6]
-    lastsgn = st[7]
-    c = 0.0
-    for i in range(L):
-        r = R[i]
-        a1 = abs(r1)
-        a2 = abs(r2)
-        zc = _zctx(run, lg, a1, a2)
-        if r == 0:
-            c += _cbit(probs, zc, 0, LZ, T)
-            run += 1
-            if (run & (run - 1)) == 0:
-                lg = 0 if run == 1 else lg + 1
-        else:
-            c += _cbit(probs, zc, 1, LZ, T)
-            neg = 1 if r < 0 else 0
-            c += _cbit(probs, NZ + _sctx(r1, r2, lastsgn), neg, LMX, T)
-            lastsgn = 1 + neg
-            v = abs(r)
-            k = _ilog2(v)
-            base = NZ + NS + _cls(a1 + (a2 >> 1)) * NU
-            for t in range(k):
-                c += _cbit(probs, base + t, 1, LMX, T)
-            c += _cbit(probs, base + k, 0, LMX, T)
-            if k > 0:
-                b = (v >> (k - 1)) & 1
-                c += _cbit(probs, CM + k * 2, b, LMX, T)
-                if k > 1:
-                    b2 = (v >> (k - 2)) & 1
-                    c += _cbit(probs, CM + 128 + k * 2 + b, b2, LMX, T)
-                    c += max(k - 2, 0)
-            run = 0
-            lg = 0
-        r2 = r1
-        r1 = r
-    return c
-
-
-@nb.njit(cache=True, inline="always")
-def _family(pr):
-    if pr < LINE0:
+@kernel(i8(i8))
+def _family(pred):
+    """Predictor family: 0 level/smooth, 1 interpolation, 2 line/curve."""
+    if pred < LINE0:
         return 0
-    if pr == INTERP:
+    if pred == INTERP:
         return 1
     return 2
 
 
-@nb.njit(cache=True, inline="always")
-def _two_best(ci, c, best, bestc, second, secondc):
-    """The cheapest and the second cheapest configuration after trying ``ci`` at cost ``c``."""
-    if c < bestc:
-        return ci, c, best, bestc
-    if c < secondc:
-        return best, bestc, ci, c
-    return best, bestc, second, secondc
+@kernel(i8(I8, I8, i8, I8, i8, I8M, OUT, P32, P32, I8, F8, F8))
+def _choose(costs, ok, L, st, mode, Rs, out, probs, pw, sw, cost, T):
+    """Encoder stage 3: the candidate to code (-1: raw block). Mode 0: the static estimate plus
+    the header (1 bit if the configuration is unchanged, else 7); if the best two are of
+    different families and within 12.5%, the exact adaptive cost of their residuals decides.
+    Mode 1: the exact adaptive cost of every candidate; mode 2: of the best two. A block
+    estimated above 70 bits/sample goes raw."""
+    best = -1
+    bestc = BIG
+    second = -1
+    secondc = BIG
+    for ci in range(NCAND):
+        c = costs[ci]
+        if c >= BIG:
+            continue
+        if mode != 1:
+            lm = ci // NPRED
+            c += 1 if st[ST_CFG] == lm * 8 + (ci - lm * NPRED) else 7
+            costs[ci] = c
+        if c < bestc:
+            second = best
+            secondc = bestc
+            best = ci
+            bestc = c
+        elif c < secondc:
+            second = ci
+            secondc = c
+    if best >= 0 and mode == 1:
+        bc = 1e300
+        for ci in range(NCAND):
+            if ok[ci // NPRED] == 0 or costs[ci] >= BIG:
+                continue
+            c2 = adaptive_cost(Rs[ci], L, out, probs, st, pw, sw, cost, T)
+            if c2 < bc:
+                bc = c2
+                best = ci
+    elif best >= 0 and second >= 0:
+        f1 = _family(best % NPRED)
+        f2 = _family(second % NPRED)
+        if mode > 1 or (f1 != f2 and secondc * 8 < bestc * 9):
+            # mode 0: a line/curve estimate also holds its slope codes and header, kept as such
+            e1 = costs[best] - static_cost(Rs[best], L) if (mode <= 0 and f1 == 2) else 0
+            e2 = costs[second] - static_cost(Rs[second], L) if (mode <= 0 and f2 == 2) else 0
+            c1 = adaptive_cost(Rs[best], L, out, probs, st, pw, sw, cost, T) + e1
+            c2 = adaptive_cost(Rs[second], L, out, probs, st, pw, sw, cost, T) + e2
+            if c2 < c1:
+                best = second
+    if best >= 0 and costs[best] > 70 * L + 64:
+        best = -1
+    return best
 
 
-@nb.njit(cache=True)
-def encode_blocks(
-    x,
-    s0,
-    nblk,
-    Llast,
-    eps,
-    mode,
-    smooth_on,
-    PW,
-    PG,
-    probs,
-    st,
-    out,
-    H,
-    lo,
-    hi,
-    ok,
-    Qs,
-    Rs,
-    Es,
-    LSs,
-    Wk,
-    T,
-    stats,
-    line_on,
-    plen,
-    interp_on,
-):
-    """Encode nblk blocks x[s0 : s0 + (nblk-1)*B + Llast]. Config choice per block (mode 0: static
-    cost
-    estimate; mode 1: exact adaptive cost of every candidate (reference); mode 2: static top-2
-    then exact).
-    H (HL fine-unit history), st[9] (= nh) and the line state st[24..27] carry across blocks of
-    the frame."""
-    NPS = PW.shape[0]
-    NP = NPRED
-    costs = np.empty(4 * NP, np.int64)
+@kernel(nb.void(i8, XBITS, i8, i8, OUT, I8, P32, I8, I8M, I8M, I8M, I8M, I8, F8, F8))
+def _emit(best, xi, s, L, out, st, probs, H, Qs, Rs, Es, LSs, stats, cost, T):
+    """Encoder stage 4: code the block as candidate ``best`` (or raw if best < 0) and update the
+    history and the line state."""
+    if best < 0:
+        enc_header(out, st, probs, RAWCFG, 0, cost, T)
+        enc_raw(xi, s, L, out, st, cost)
+        for i in range(HL):
+            H[i] = 0
+        st[ST_NH] = 0
+        stats[NCAND] += 1
+        return
+    lm = best // NPRED
+    pr = best - lm * NPRED
+    stats[best] += 1
+    Rb = Rs[best]
+    az = 1
+    for i in range(L):
+        if Rb[i] != 0:
+            az = 0
+            break
+    enc_header(out, st, probs, lm * 8 + pr, az, cost, T)
+    line = pr - LINE0 + 1 if (pr >= LINE0 and pr < INTERP) else 0
+    if az == 0:
+        enc_residuals(Rb, L, Es[best], line, out, st, probs, cost, T)
+    if line != 0:
+        st[ST_QB] = LSs[best, 0]
+        st[ST_A] = LSs[best, 1]
+        st[ST_V] = LSs[best, 2]
+        st[ST_C] = LSs[best, 3]
+    sh = FINE - lm
+    Qb = Qs[best]
+    if L >= HL:
+        for i in range(HL):
+            H[i] = Qb[L - HL + i] << sh
+    else:
+        for i in range(HL - L):
+            H[i] = H[i + L]
+        for i in range(L):
+            H[HL - L + i] = Qb[i] << sh
+    st[ST_NH] = min(st[ST_NH] + L, HL)
+
+
+@kernel()
+def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st, out, H,
+                  lo, hi, ok, costs, Qs, Rs, Es, LSs, Wk, steps, pw, sw, cost, stats):
+    """Encode nblk blocks x[s0 : s0 + (nblk-1)*B + Llast] into out; if ``finish``, then
+    terminate the coder and return the payload length (else 0).
+
+    Inputs: x (xi: the same memory viewed as int64, for raw blocks), eps, opt (OPT_* slots),
+    PW/PG (smooth taps), T (LOG2T). The frame, carried across calls: probs (model), st (state
+    vector), out (output buffer), H (HL fine-unit history). Scratch: lo/hi (4 x B grid ranges),
+    ok (4), costs (NCAND), Qs/Rs/Es (NCAND x B indices, residuals, slope codes), LSs (NCAND x 5
+    line states), Wk (HL + B + 1), steps (4), and pw/sw/cost (model and state copies, sum) of
+    adaptive_cost. stats[ci] counts the blocks coded as candidate ci (stats[NCAND]: raw).
+
+    Per block: _analyse, the candidates (_level_candidates, _line_candidates,
+    _interp_candidate), _choose, _emit."""
+    mode = opt[OPT_MODE]
+    plen = opt[OPT_PLEN]
     for bi in range(nblk):
         s = s0 + bi * B
         L = B if bi < nblk - 1 else Llast
-        nh = st[9]
-        grid_ranges(x, s, L, eps, lo, hi, ok)
-        best = -1
-        bestc = np.int64(1) << 62
-        second = -1
-        secondc = np.int64(1) << 62
-        use_smooth = smooth_on
-        use_line = line_on
-        if ok[3] == 1:
-            if max_fine_diff(lo, L, H, nh) >= DLIM:
-                use_smooth = 0
-        else:
-            use_smooth = 0
-            use_line = 0
-        for ci in range(4 * NP):
-            costs[ci] = np.int64(1) << 62
-        use_interp = interp_on
-        if ok[3] == 0 or max_abs_fine(lo, hi, L, H, nh) >= IQLIM:
-            use_interp = 0
-        if use_smooth == 1 and mode != 1:
-            use_smooth = smooth_gate(lo, L)
-        prevc = np.int64(1) << 62
-        bestlev = -1
-        for lm in range(4):
-            if ok[lm] == 0:
-                continue
-            sh = FINE - lm
-            for pr in range(1 + NPS - 1):
-                ci = lm * NP + pr
-                if pr == 0:
-                    c = seg_level(lo[lm], hi[lm], L, H, nh, sh, Qs[ci], Rs[ci])
-                else:
-                    if use_smooth == 0 or (lm == 3 and mode != 1):
-                        continue
-                    c = smooth_pass(lo[lm], hi[lm], L, H, Wk, nh, pr, sh, PW, PG, Qs[ci], Rs[ci])
-                costs[ci] = c
-                best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
-            if bestlev < 0 or costs[lm * NP] < costs[bestlev * NP]:
-                bestlev = lm
-            if mode != 1 and use_smooth == 0:
-                # level costs are close to unimodal in m: stop refining once it stops paying
-                if costs[lm * NP] > prevc:
-                    break
-                prevc = costs[lm * NP]
-        if use_line:
-            # prefix gate: a line candidate is abandoned once its cost on the first plen samples
-            # exceeds the
-            # best level candidate's cost on the same prefix. The curve variant is tried on the
-            # best line grid.
-            pl = plen if (plen < L and mode != 1) else L + 1
-            plim = np.int64(1) << 62
-            if pl <= L and bestlev >= 0:
-                plim = static_cost(Rs[bestlev * NP], pl)
-            bl = -1
-            for v in range(2):
-                # var 0 (line): grids from fine to coarse, stopping at the first grid that fails
-                # the prefix
-                # gate; var 1 (curve): only on the best line grid
-                for lmi in range(4):
-                    lm = 3 - lmi
-                    if ok[lm] == 0 or (v == 1 and mode != 1 and lm != bl):
-                        continue
-                    sh = FINE - lm
-                    ci = lm * NP + LINE0 + v
-                    if st[8] == lm * 8 + LINE0 + v:
-                        for t in range(4):
-                            LSs[ci, t] = st[24 + t]
-                    else:
-                        LSs[ci, 0] = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
-                        LSs[ci, 1] = 0
-                        LSs[ci, 2] = 0
-                        LSs[ci, 3] = 0
-                    c = line_pass(lo[lm], hi[lm], L, v, LSs[ci], Qs[ci], Rs[ci], Es[ci], pl, plim)
-                    costs[ci] = c
-                    if (
-                        v == 0
-                        and c < (np.int64(1) << 62)
-                        and (bl < 0 or c < costs[bl * NP + LINE0])
-                    ):
-                        bl = lm
-                    best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
-                    if v == 0 and mode != 1 and c >= (np.int64(1) << 62):
-                        break
-        if use_interp and mode != 1 and plen < L and bestlev >= 0:
-            # prefix trial: interpolation on the first plen samples as if they were a block
-            ci = 3 * NP + INTERP
-            c = interp_pass(lo[3], hi[3], plen, H, nh, Wk, Qs[ci], Rs[ci])
-            if c > static_cost(Rs[bestlev * NP], plen):
-                use_interp = 0
-        if use_interp:
-            for lm in range(3, 4):
-                if ok[lm] == 0:
-                    continue
-                sh = FINE - lm
-                ci = lm * NP + INTERP
-                c = interp_pass(lo[lm], hi[lm], L, H, nh, Wk, Qs[ci], Rs[ci])
-                costs[ci] = c
-                best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
-        if mode != 1:
-            # add the block-header cost (1 bit if the configuration is unchanged, ~7 bits otherwise)
-            best = -1
-            bestc = np.int64(1) << 62
-            second = -1
-            secondc = np.int64(1) << 62
-            for ci in range(4 * NP):
-                c = costs[ci]
-                if c >= (np.int64(1) << 62):
-                    continue
-                lm_ = ci // NP
-                c += 1 if st[8] == lm_ * 8 + (ci - lm_ * NP) else 7
-                costs[ci] = c
-                best, bestc, second, secondc = _two_best(ci, c, best, bestc, second, secondc)
-        if best >= 0 and mode > 0:
-            if mode == 1:
-                bc = 1e300
-                for ci in range(4 * NP):
-                    lm = ci // NP
-                    if ok[lm] == 0 or costs[ci] >= (np.int64(1) << 62):
-                        continue
-                    c2 = adaptive_cost(Rs[ci], L, probs, st, T)
-                    if c2 < bc:
-                        bc = c2
-                        best = ci
-            elif second >= 0:
-                c1 = adaptive_cost(Rs[best], L, probs, st, T)
-                c2 = adaptive_cost(Rs[second], L, probs, st, T)
-                if c2 < c1:
-                    best = second
-        elif best >= 0 and second >= 0 and secondc * 8 < bestc * 9:
-            # the static estimate is least reliable between predictor families (level / smooth,
-            # line, interp):
-            # if the runner-up of another family is within 12.5%, rank the two by the exact
-            # adaptive cost
-            f1 = _family(best % NP)
-            f2 = _family(second % NP)
-            if f1 != f2:
-                c1 = adaptive_cost(Rs[best], L, probs, st, T) + (
-                    costs[best] - static_cost(Rs[best], L) if f1 == 2 else 0
-                )
-                c2 = adaptive_cost(Rs[second], L, probs, st, T) + (
-                    costs[second] - static_cost(Rs[second], L) if f2 == 2 else 0
-                )
-                if c2 < c1:
-                    best = second
-        if best >= 0 and costs[best] > 70 * L + 64:
-            best = -1
-        if best < 0:
-            enc_header(out, probs, st, RAWCFG)
-            enc_raw(x, s, L, out, st)
-            for i in range(HL):
-                H[i] = 0
-            st[9] = 0
-            stats[4 * NP] += 1
-            continue
-        lm = best // NP
-        pr = best - lm * NP
-        stats[best] += 1
-        enc_header(out, probs, st, lm * 8 + pr)
-        Rb = Rs[best]
-        az = 1
-        for i in range(L):
-            if Rb[i] != 0:
-                az = 0
-                break
-        low, rng, pos = st[0], st[1], st[2]
-        pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 2, az, LZ)
-        st[0] = low
-        st[1] = rng
-        st[2] = pos
-        isline = pr - LINE0 + 1 if (pr >= LINE0 and pr < INTERP) else 0
-        if az == 0:
-            enc_residuals(Rb, L, Es[best], isline, out, probs, st)
-        if isline:
-            for t in range(4):
-                st[24 + t] = LSs[best, t]
-        sh = FINE - lm
-        Qb = Qs[best]
-        if L >= HL:
-            for i in range(HL):
-                H[i] = Qb[L - HL + i] << sh
-        else:
-            for i in range(HL - L):
-                H[i] = H[i + L]
-            for i in range(L):
-                H[HL - L + i] = Qb[i] << sh
-        st[9] = min(nh + L, HL)
+        nh = st[ST_NH]
+        use = _analyse(x, s, L, eps, opt, H, nh, lo, hi, ok, steps)
+        for ci in range(NCAND):
+            costs[ci] = BIG
+        bestlev = _level_candidates(
+            lo, hi, ok, L, H, nh, use & USE_SMOOTH, mode, PW, PG, Wk, Qs, Rs, costs
+        )
+        if use & USE_LINE:
+            _line_candidates(lo, hi, ok, L, H, nh, st, mode, plen, bestlev, Qs, Rs, Es, LSs, costs)
+        if use & USE_INTERP:
+            _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs)
+        best = _choose(costs, ok, L, st, mode, Rs, out, probs, pw, sw, cost, T)
+        _emit(best, xi, s, L, out, st, probs, H, Qs, Rs, Es, LSs, stats, cost, T)
+    if finish:
+        return enc_finish(out, st)
+    return 0
 
 
-# ============================================================== decoder
-@nb.njit(cache=True, inline="always")
+# ============================================================== range decoder
+# As in the encoder, the registers (pos, code, rng) are passed to and returned by the per-bit
+# helpers and kept in the state vector between kernels.
+@kernel(T3(PAY, i8, i8, i8))
 def _dshift(buf, pos, code, rng):
-    """Decoder renormalisation: shift in bytes (zeros past the end) until ``rng`` >= TOPV."""
+    """Renormalise: shift in bytes (0x00 past the end) while rng < TOPV."""
     while rng < TOPV:
         c = buf[pos] if pos < buf.shape[0] else 0
         code = ((code << 8) | c) & M32
@@ -1138,8 +1231,10 @@ def _dshift(buf, pos, code, rng):
     return pos, code, rng
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(T4(PAY, i8, i8, i8, P32, i8, i8))
 def _dbit(buf, pos, code, rng, probs, ci, lim):
+    """Decode a bit with context ci and adapt the context (shift limit lim). Returns (bit, pos,
+    code, rng)."""
     p = np.int64(probs[ci])
     sh = probs[NCTX + ci]
     if sh < lim:
@@ -1158,8 +1253,9 @@ def _dbit(buf, pos, code, rng, probs, ci, lim):
     return bit, pos, code, rng
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(T4(PAY, i8, i8, i8, i8))
 def _ddirect(buf, pos, code, rng, nbits):
+    """Decode nbits direct bits, MSB first. Returns (value, pos, code, rng)."""
     v = np.int64(0)
     for _b in range(nbits):
         rng >>= 1
@@ -1172,292 +1268,355 @@ def _ddirect(buf, pos, code, rng, nbits):
     return v, pos, code, rng
 
 
-@nb.njit(cache=True, inline="always")
-def _dsym(buf, pos, code, rng, probs, o, run, lg, r1, r2, lastsgn):
-    """Decode one residual symbol (context set at offset o). Returns (r, ok, pos, code, rng, run,
-    lg, lastsgn)."""
+@kernel(i8(PAY, I8, P32, I8, i8, I8, i8))
+def dec_residuals(buf, ds, probs, R, L, E, line):
+    """Decode L residuals into R and, with line >= 1, the slope (and, line = 2, curvature)
+    codes after each nonzero one into E: the inverse of enc_residuals and the one decoder of the
+    residual model, walking the symbols the same way. Returns 0 or an error (ERR_RANGE: more
+    than 62 unary bits; ERR_TRUNCATED: read past the payload's end + 4)."""
     nbuf = buf.shape[0]
-    a1 = abs(r1)
-    a2 = abs(r2)
-    zc = o + _zctx(run, lg, a1, a2)
-    bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
-    if bit == 0:
-        run += 1
-        if (run & (run - 1)) == 0:
-            lg = 0 if run == 1 else lg + 1
-        return np.int64(0), True, pos, code, rng, run, lg, lastsgn
-    neg, pos, code, rng = _dbit(buf, pos, code, rng, probs, o + NZ + _sctx(r1, r2, lastsgn), LMX)
-    lastsgn = 1 + neg
-    base = o + NZ + NS + _cls(a1 + (a2 >> 1)) * NU
-    k = 0
-    while True:
-        bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, base + k, LMX)
+    pos = ds[ST_POS]
+    code = ds[ST_CODE]
+    rng = ds[ST_RNG]
+    cs = SET0
+    o = 0
+    run = ds[cs + CS_RUN]
+    lg = ds[cs + CS_LG]
+    r1 = ds[cs + CS_R1]
+    r2 = ds[cs + CS_R2]
+    lastsgn = ds[cs + CS_SGN]
+    i = 0
+    ke = 0
+    while i < L or cs != SET0:
+        zc = o + _zctx(run, lg, abs(r1), abs(r2))
+        bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
+        r = np.int64(0)
         if bit == 0:
-            break
-        k += 1
-        if k > 62:
-            return np.int64(0), False, pos, code, rng, run, lg, lastsgn
-    v = np.int64(1)
-    if k > 0:
-        b, pos, code, rng = _dbit(buf, pos, code, rng, probs, o + CM + k * 2, LMX)
-        v = (v << 1) | b
-        if k > 1:
-            b2, pos, code, rng = _dbit(buf, pos, code, rng, probs, o + CM + 128 + k * 2 + b, LMX)
-            v = (v << 1) | b2
-            if k > 2:
-                m, pos, code, rng = _ddirect(buf, pos, code, rng, k - 2)
-                v = (v << (k - 2)) | m
-    r = -v if neg else v
-    return r, pos <= nbuf + 4, pos, code, rng, 0, 0, lastsgn
+            run, lg = _zero_run(run, lg)
+        else:
+            sc = o + NZ + _sctx(r1, r2, lastsgn)
+            neg, pos, code, rng = _dbit(buf, pos, code, rng, probs, sc, LMX)
+            base = o + NZ + NS + _cls(abs(r1) + (abs(r2) >> 1)) * NU
+            k = 0
+            while True:
+                bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, base + k, LMX)
+                if bit == 0:
+                    break
+                k += 1
+                if k > 62:
+                    return ERR_RANGE
+            v = np.int64(1)
+            if k > 0:
+                b, pos, code, rng = _dbit(buf, pos, code, rng, probs, o + CM + 2 * k, LMX)
+                v = (v << 1) | b
+                if k > 1:
+                    m2 = o + CM + 128 + 2 * k + b
+                    b2, pos, code, rng = _dbit(buf, pos, code, rng, probs, m2, LMX)
+                    v = (v << 1) | b2
+                    # the k-2 direct bits: _ddirect written out (a call per residual costs
+                    # ~4% of the decode speed on residual-heavy series); test_codec.py's
+                    # residual round trip covers every k
+                    for _t in range(k - 2):
+                        rng >>= 1
+                        bit = 0
+                        if code >= rng:
+                            code -= rng
+                            bit = 1
+                        v = (v << 1) | bit
+                        pos, code, rng = _dshift(buf, pos, code, rng)
+            if pos > nbuf + 4:
+                return ERR_TRUNCATED
+            r = -v if neg else v
+            lastsgn = 1 + neg
+            run = 0
+            lg = 0
+        r2 = r1
+        r1 = r
+        if cs == SET0:
+            R[i] = r
+            i += 1
+            if r == 0 or line == 0:
+                continue
+            nxt = SET1
+        else:
+            E[ke] = r
+            ke += 1
+            nxt = SET2 if (cs == SET1 and line == 2) else SET0
+        ds[cs + CS_RUN] = run
+        ds[cs + CS_LG] = lg
+        ds[cs + CS_R1] = r1
+        ds[cs + CS_R2] = r2
+        ds[cs + CS_SGN] = lastsgn
+        cs = nxt
+        o = OFF2 if cs == SET1 else (OFF3 if cs == SET2 else 0)
+        run = ds[cs + CS_RUN]
+        lg = ds[cs + CS_LG]
+        r1 = ds[cs + CS_R1]
+        r2 = ds[cs + CS_R2]
+        lastsgn = ds[cs + CS_SGN]
+    ds[ST_POS] = pos
+    ds[ST_CODE] = code
+    ds[ST_RNG] = rng
+    ds[cs + CS_RUN] = run
+    ds[cs + CS_LG] = lg
+    ds[cs + CS_R1] = r1
+    ds[cs + CS_R2] = r2
+    ds[cs + CS_SGN] = lastsgn
+    return 0
 
 
-@nb.njit(cache=True)
-def decode_frame(buf, n, eps, PW, PG, x, xi, H):
-    """Decode one frame of n samples into x (xi: the same memory viewed as int64, for raw blocks).
-    H: int64 scratch of n + HL. Returns 0 or a negative error."""
-    NPS = PW.shape[0]
-    probs = init_model()
-    nbuf = buf.shape[0]
+@kernel(nb.void(PAY, I8))
+def _dstart(buf, ds):
+    """Start decoding: code = the first 4 bytes (0x00 past the end), range = 2^32 - 1."""
     code = np.int64(0)
-    pos = 0
-    for _t in range(4):
-        c = buf[pos] if pos < nbuf else 0
+    for pos in range(4):
+        c = buf[pos] if pos < buf.shape[0] else 0
         code = (code << 8) | c
-        pos += 1
-    rng = np.int64(M32)
-    run = 0
-    lg = 0
-    r1 = np.int64(0)
-    r2 = np.int64(0)
-    lastsgn = 0
-    run2 = 0
-    lg2 = 0
-    e1 = np.int64(0)
-    e2 = np.int64(0)
-    lastsgn2 = 0
-    run3 = 0
-    lg3 = 0
-    f1 = np.int64(0)
-    f2 = np.int64(0)
-    lastsgn3 = 0
-    qb = np.int64(0)
-    A = np.int64(0)
-    V = np.int64(0)
-    C = np.int64(0)
-    lastcfg = -1
-    prevcfg = -1
-    nh = 0
+    ds[ST_CODE] = code
+    ds[ST_RNG] = M32
+    ds[ST_POS] = 4
+
+
+# ============================================================== decoder: stages of a block
+@kernel(T2(PAY, I8, P32, i8))
+def _dec_header(buf, ds, probs, nps):
+    """The block header (the inverse of enc_header): returns (cfg, az), cfg = RAWCFG for a raw
+    block, or ERR_CONFIG for CHANGED = 0 in block 0, a predictor that does not exist or
+    interpolation on a coarse grid."""
+    pos = ds[ST_POS]
+    code = ds[ST_CODE]
+    rng = ds[ST_RNG]
+    changed, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH, LZ)
+    az = 0
+    if changed == 0:
+        cfg = ds[ST_CFG]
+        if cfg < 0:
+            return ERR_CONFIG, az
+    else:
+        raw, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH + 1, LZ)
+        if raw == 1:
+            cfg = RAWCFG
+        else:
+            cfg, pos, code, rng = _ddirect(buf, pos, code, rng, 5)
+            pr = cfg & 7
+            if pr >= NPRED or (pr < LINE0 and pr >= nps) or (pr == INTERP and cfg >> 3 != FINE):
+                return ERR_CONFIG, az
+    if cfg != RAWCFG:
+        az, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH + 2, LZ)
+    ds[ST_POS] = pos
+    ds[ST_CODE] = code
+    ds[ST_RNG] = rng
+    return cfg, az
+
+
+@kernel(nb.void(PAY, I8, I8, i8, i8))
+def _dec_raw(buf, ds, xi, b0, L):
+    """A raw block: 64 direct bits per sample into xi (the output viewed as int64)."""
+    pos = ds[ST_POS]
+    code = ds[ST_CODE]
+    rng = ds[ST_RNG]
+    for i in range(L):
+        hb, pos, code, rng = _ddirect(buf, pos, code, rng, 32)
+        lb, pos, code, rng = _ddirect(buf, pos, code, rng, 32)
+        xi[b0 + i] = (hb << 32) | lb
+    ds[ST_POS] = pos
+    ds[ST_CODE] = code
+    ds[ST_RNG] = rng
+
+
+@kernel(i8(I8, I8, I8M, I8, F8, i8, i8, i8, i8, i8, f8))
+def _rec_level(R, PW, PG, H, x, b0, L, nh, pr, sh, step):
+    """Reconstruct a level (pred 0) or smooth (pred 1..3) block from its residuals R. Returns 0
+    or ERR_RANGE."""
+    qp = _rsh(H[HL + b0 - 1], sh) if nh > 0 else np.int64(0)
+    for i in range(L):
+        j = HL + b0 + i
+        if pr == 0:
+            q = qp + R[i]
+        else:
+            q = _predict(H, j, min(nh + i, HL), pr, sh, PW, PG) + R[i]
+        if q >= QMAXI or q <= -QMAXI:
+            return ERR_RANGE
+        qp = q
+        H[j] = q << sh
+        x[b0 + i] = q * step
+    return 0
+
+
+@kernel(i8(I8, I8, I8, I8, F8, i8, i8, i8, i8, f8))
+def _rec_line(R, E, ds, H, x, b0, L, pr, sh, step):
+    """Reconstruct a line (pred 4) or curve (pred 5) block from its residuals R and its slope
+    (and curvature) codes E; the line state is ds[ST_QB..ST_C]. Returns 0 or ERR_RANGE."""
+    qb = ds[ST_QB]
+    A = ds[ST_A]
+    V = ds[ST_V]
+    C = ds[ST_C]
+    hf = np.int64(1) << (LK - 1)
+    k = 0
+    for i in range(L):
+        V += C
+        A += V
+        if A >= ALIM or A <= -ALIM or V >= VLIM or V <= -VLIM:
+            return ERR_RANGE
+        q = qb + ((A + hf) >> LK)
+        r = R[i]
+        if r != 0:
+            # a break: the slope code (and the curvature code) restart the line at q
+            q += r
+            if q >= QMAXI or q <= -QMAXI:
+                return ERR_RANGE
+            e = E[k]
+            k += 1
+            if e > 2 * SLIM or e < -2 * SLIM:
+                return ERR_RANGE
+            sn = _rsh(V, LK - LS) + e
+            if sn > SLIM or sn < -SLIM:
+                return ERR_RANGE
+            if pr == CURVE:
+                f = E[k]
+                k += 1
+                if f > 2 * CLIM or f < -2 * CLIM:
+                    return ERR_RANGE
+                C = C + f
+                if C > CLIM or C < -CLIM:
+                    return ERR_RANGE
+            qb = q
+            A = np.int64(0)
+            V = sn << (LK - LS)
+        if q >= QMAXI or q <= -QMAXI:
+            return ERR_RANGE
+        H[HL + b0 + i] = q << sh
+        x[b0 + i] = q * step
+    ds[ST_QB] = qb
+    ds[ST_A] = A
+    ds[ST_V] = V
+    ds[ST_C] = C
+    return 0
+
+
+@kernel(i8(I8, I8, F8, i8, i8, i8, f8, I8))
+def _rec_interp(R, H, x, b0, L, nh, step, P):
+    """Reconstruct an interpolation block (finest grid) from its residuals R, in coding order
+    (interp_pass; P: scratch of the predictions of a level); the samples are output after the
+    whole block. Returns 0 or ERR_RANGE."""
+    o = HL + b0 - 1
+    if H[o] >= IQLIM or H[o] <= -IQLIM:
+        return ERR_RANGE
+    nav = _nav(H, o, nh)
+    N = 1
+    while N < L:
+        N <<= 1
+    k = 0
+    s = 0
+    while True:
+        if s == 0:
+            P[0] = H[o]
+            m = 1
+        else:
+            m = _ipred_level(H, o, s, L, nav, P)
+        unit = 2 if (s >= ICS or s == 0) else 3  # log2 of the residual unit
+        for j in range(m):
+            r = R[k]
+            k += 1
+            if r >= IQLIM or r <= -IQLIM:
+                return ERR_RANGE
+            q = P[j] + (r << unit)
+            if q >= IQLIM or q <= -IQLIM:
+                return ERR_RANGE
+            H[o + (L if s == 0 else (2 * j + 1) * s)] = q
+        s = (N >> 1) if s == 0 else (s >> 1)
+        if s == 0:
+            break
+    for i in range(L):
+        x[b0 + i] = H[o + 1 + i] * step
+    return 0
+
+
+@kernel()
+def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
+    """Decode one frame of n samples into x (xi: the same memory viewed as int64, for raw
+    blocks). Scratch: H (n + HL history), R (B residuals), E (2B slope codes, or the predictions
+    of an interpolation level); probs, ds: a fresh model and state vector. Returns 0 or a
+    negative error (ERR_*).
+
+    Per block: the header (_dec_header), then the raw samples (_dec_raw) or the residuals
+    (dec_residuals) and the reconstruction by predictor (_rec_level, _rec_line, _rec_interp)."""
+    nbuf = buf.shape[0]
+    nps = PW.shape[0]
+    _dstart(buf, ds)
     for i in range(HL):
         H[i] = 0
+    nh = 0
     for b0 in range(0, n, B):
         L = min(B, n - b0)
-        if pos > nbuf + 4:
-            return -1
-        same, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH, LZ)
-        if same == 0:
-            cfg = prevcfg
-            if cfg < 0:
-                return -3
-        else:
-            raw, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH + 1, LZ)
-            if raw == 1:
-                cfg = RAWCFG
-            else:
-                cfg, pos, code, rng = _ddirect(buf, pos, code, rng, 5)
-                p_ = cfg & 7
-                if p_ >= NPRED or (p_ < LINE0 and p_ >= NPS):
-                    return -3
-        prevcfg = cfg
+        if ds[ST_POS] > nbuf + 4:
+            return ERR_TRUNCATED
+        cfg, az = _dec_header(buf, ds, probs, nps)
+        if cfg < 0:
+            return cfg
         if cfg == RAWCFG:
+            _dec_raw(buf, ds, xi, b0, L)
             for i in range(L):
-                hb, pos, code, rng = _ddirect(buf, pos, code, rng, 32)
-                lb, pos, code, rng = _ddirect(buf, pos, code, rng, 32)
-                xi[b0 + i] = (hb << 32) | lb
                 H[HL + b0 + i] = 0
+            ds[ST_CFG] = cfg
             nh = 0
-            lastcfg = cfg
-            if pos > nbuf + 4:
-                return -1
+            if ds[ST_POS] > nbuf + 4:
+                return ERR_TRUNCATED
             continue
         lm = cfg >> 3
         pr = cfg & 7
         sh = FINE - lm
         step = (2.0 * eps) / (1 << lm)
-        qp = _rsh(H[HL + b0 - 1], sh) if nh > 0 else np.int64(0)
-        az, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH + 2, LZ)
-        # mode set-up: 0 = level/smooth, 1 = line/curve, 2 = interpolation
-        md = 0
-        o = HL + b0 - 1
-        nav = min(nh, HL)
-        N = 1
-        s_ = 0
-        u = L
-        hf = np.int64(1) << (LK - 1)
-        if pr == INTERP:
-            md = 2
-            if lm != FINE:
-                return -3
-            if H[o] >= IQLIM or H[o] <= -IQLIM:
-                return -2
-            nav = _nav(H, o, nh)
-            while N < L:
-                N <<= 1
-        elif pr >= LINE0:
-            md = 1
-            if cfg != lastcfg:
-                qb = qp
-                A = np.int64(0)
-                V = np.int64(0)
-                C = np.int64(0)
-        lastcfg = cfg
-        for i in range(L):
-            # ---- prediction
-            if md == 0:
-                j = HL + b0 + i
-                if pr == 0:
-                    q = qp
-                else:
-                    q = _predict(H, j, min(nh + i, HL), pr, sh, PW, PG)
-            elif md == 1:
-                j = HL + b0 + i
-                V += C
-                A += V
-                if A >= ALIM or A <= -ALIM or V >= VLIM or V <= -VLIM:
-                    return -2
-                q = qb + ((A + hf) >> LK)
-            else:
-                j = o + u
-                if s_ == 0:
-                    q = H[o]
-                else:
-                    q = _ipred(H, o, u, s_, L, nav)
-            # ---- residual (hot path, written out)
-            r = np.int64(0)
-            if az == 0:
-                a1 = abs(r1)
-                a2 = abs(r2)
-                zc = _zctx(run, lg, a1, a2)
-                bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
-                if bit == 0:
-                    run += 1
-                    if (run & (run - 1)) == 0:
-                        lg = 0 if run == 1 else lg + 1
-                else:
-                    neg, pos, code, rng = _dbit(
-                        buf, pos, code, rng, probs, NZ + _sctx(r1, r2, lastsgn), LMX
-                    )
-                    lastsgn = 1 + neg
-                    base = NZ + NS + _cls(a1 + (a2 >> 1)) * NU
-                    k = 0
-                    while True:
-                        bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, base + k, LMX)
-                        if bit == 0:
-                            break
-                        k += 1
-                        if k > 62:
-                            return -2
-                    v = np.int64(1)
-                    if k > 0:
-                        b, pos, code, rng = _dbit(buf, pos, code, rng, probs, CM + k * 2, LMX)
-                        v = (v << 1) | b
-                        if k > 1:
-                            b2, pos, code, rng = _dbit(
-                                buf, pos, code, rng, probs, CM + 128 + k * 2 + b, LMX
-                            )
-                            v = (v << 1) | b2
-                            if k > 2:
-                                m, pos, code, rng = _ddirect(buf, pos, code, rng, k - 2)
-                                v = (v << (k - 2)) | m
-                    r = -v if neg else v
-                    run = 0
-                    lg = 0
-                    if pos > nbuf + 4:
-                        return -1
-                r2 = r1
-                r1 = r
-            # ---- reconstruction
-            if md == 0:
-                q += r
-            elif md == 1:
-                if r != 0:
-                    q += r
-                    if q >= QMAXI or q <= -QMAXI:
-                        return -2
-                    e, good, pos, code, rng, run2, lg2, lastsgn2 = _dsym(
-                        buf, pos, code, rng, probs, OFF2, run2, lg2, e1, e2, lastsgn2
-                    )
-                    if not good or e > 2 * SLIM or e < -2 * SLIM:
-                        return -2
-                    e2 = e1
-                    e1 = e
-                    sn = _rsh(V, LK - LS) + e
-                    if sn > SLIM or sn < -SLIM:
-                        return -2
-                    if pr == LINE0 + 1:
-                        f, good, pos, code, rng, run3, lg3, lastsgn3 = _dsym(
-                            buf, pos, code, rng, probs, OFF3, run3, lg3, f1, f2, lastsgn3
-                        )
-                        if not good or f > 2 * CLIM or f < -2 * CLIM:
-                            return -2
-                        f2 = f1
-                        f1 = f
-                        C = C + f
-                        if C > CLIM or C < -CLIM:
-                            return -2
-                    qb = q
-                    A = np.int64(0)
-                    V = sn << (LK - LS)
-            else:
-                if r >= IQLIM or r <= -IQLIM:
-                    return -2
-                q += r << (2 if (s_ >= ICS or s_ == 0) else 3)
-                if q >= IQLIM or q <= -IQLIM:
-                    return -2
-                H[j] = q
-                if s_ == 0:
-                    s_ = N >> 1
-                    u = s_
-                else:
-                    u += 2 * s_
-                while s_ >= 1 and u >= L:
-                    s_ >>= 1
-                    u = s_
-                continue
-            if q >= QMAXI or q <= -QMAXI:
-                return -2
-            qp = q
-            H[j] = q << sh
-            x[b0 + i] = q * step
-        if md == 2:
+        line = pr - LINE0 + 1 if (pr >= LINE0 and pr < INTERP) else 0
+        if az == 1:
             for i in range(L):
-                x[b0 + i] = H[o + 1 + i] * step
+                R[i] = 0
+        else:
+            rc = dec_residuals(buf, ds, probs, R, L, E, line)
+            if rc != 0:
+                return rc
+        if pr == INTERP:
+            rc = _rec_interp(R, H, x, b0, L, nh, step, E)
+        elif line != 0:
+            if cfg != ds[ST_CFG]:
+                ds[ST_QB] = _rsh(H[HL + b0 - 1], sh) if nh > 0 else np.int64(0)
+                ds[ST_A] = 0
+                ds[ST_V] = 0
+                ds[ST_C] = 0
+            rc = _rec_line(R, E, ds, H, x, b0, L, pr, sh, step)
+        else:
+            rc = _rec_level(R, PW, PG, H, x, b0, L, nh, pr, sh, step)
+        if rc != 0:
+            return rc
+        ds[ST_CFG] = cfg
         nh += L
     # a valid stream ends with  pos - 4 <= len(payload) <= pos
-    if nbuf > pos or nbuf < pos - 4:
-        return -4
+    if nbuf > ds[ST_POS] or nbuf < ds[ST_POS] - 4:
+        return ERR_LENGTH
     return 0
 
 
-# ============================================================== timestamps
-@nb.njit(cache=True)
-def _enc_bigv(out, pos, low, rng, v):
-    # non-negative v < 2^63: 6-bit length + bits
+# ============================================================== time stamps
+@kernel(T3(OUT, i8, i8, i8, i8, F8))
+def _enc_bigv(out, pos, low, rng, v, cost):
+    """A non-negative v < 2^63: its bit length k (6 direct bits), then its k bits."""
     k = 0
     t = v
     while t > 0:
         t >>= 1
         k += 1
-    pos, low, rng = _edirect(out, pos, low, rng, k, 6)
+    pos, low, rng = _edirect(out, pos, low, rng, k, 6, cost)
     if k > 32:
-        pos, low, rng = _edirect(out, pos, low, rng, v >> 32, k - 32)
-        pos, low, rng = _edirect(out, pos, low, rng, v & M32, 32)
+        pos, low, rng = _edirect(out, pos, low, rng, v >> 32, k - 32, cost)
+        pos, low, rng = _edirect(out, pos, low, rng, v & M32, 32, cost)
     elif k > 0:
-        pos, low, rng = _edirect(out, pos, low, rng, v, k)
+        pos, low, rng = _edirect(out, pos, low, rng, v, k, cost)
     return pos, low, rng
 
 
-@nb.njit(cache=True)
+@kernel(T4(PAY, i8, i8, i8))
 def _dec_bigv(buf, pos, code, rng):
+    """The inverse of _enc_bigv: (v, pos, code, rng); v = -1 if the length is over 63."""
     k, pos, code, rng = _ddirect(buf, pos, code, rng, 6)
     if k > 63:
         return np.int64(-1), pos, code, rng
@@ -1465,87 +1624,72 @@ def _dec_bigv(buf, pos, code, rng):
         a, pos, code, rng = _ddirect(buf, pos, code, rng, k - 32)
         b, pos, code, rng = _ddirect(buf, pos, code, rng, 32)
         return (a << 32) | b, pos, code, rng
-    v, pos, code, rng = _ddirect(buf, pos, code, rng, k)
-    return v, pos, code, rng
+    return _ddirect(buf, pos, code, rng, k)
 
 
-@nb.njit(cache=True)
-def enc_times(t, out, R):
-    """t int64 (n >= 1), caller guarantees |t| < 2^62 and |t[i]-t[i-1]| < 2^61. Layout inside the
-    coder:
-    zigzag(t0) and zigzag(t1-t0) as 6-bit length + bits (direct), then residuals dd[i] =
-    d[i]-d[i-1]."""
+@kernel()
+def enc_times(t, out, R, probs, st, cost, T):
+    """Time stamps t (n >= 1; the caller guarantees |t| < 2^61 and max - min < 2^61) into out:
+    zigzag(t0) and zigzag(t1 - t0) (_enc_bigv), then (n > 2) ALLZERO and the residuals
+    dd[i] = d[i] - d[i-1] (set 0). R: int64 scratch of n; probs, st: a fresh model and state
+    vector. Returns the payload length."""
     n = t.shape[0]
-    probs = init_model()
-    st = np.zeros(NSTATE, np.int64)
-    st[1] = M32
-    low = st[0]
-    rng = st[1]
-    pos = 0
-    z = (t[0] << 1) ^ (t[0] >> 63)
-    pos, low, rng = _enc_bigv(out, pos, low, rng, z)
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    pos, low, rng = _enc_bigv(out, pos, low, rng, (t[0] << 1) ^ (t[0] >> 63), cost)
+    az = 1
     if n > 1:
         d0 = t[1] - t[0]
-        pos, low, rng = _enc_bigv(out, pos, low, rng, (d0 << 1) ^ (d0 >> 63))
+        pos, low, rng = _enc_bigv(out, pos, low, rng, (d0 << 1) ^ (d0 >> 63), cost)
         for i in range(2, n):
             R[i - 2] = (t[i] - t[i - 1]) - (t[i - 1] - t[i - 2])
-    if n > 2:
-        az = 1
-        for i in range(n - 2):
-            if R[i] != 0:
+            if R[i - 2] != 0:
                 az = 0
-                break
-        pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 2, az, LZ)
-    st[0] = low
-    st[1] = rng
-    st[2] = pos
+    if n > 2:
+        pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 2, az, LZ, cost, T)
+    st[ST_POS] = pos
+    st[ST_LOW] = low
+    st[ST_RNG] = rng
     if n > 2 and az == 0:
-        enc_residuals(R, n - 2, R, 0, out, probs, st)
+        enc_residuals(R, n - 2, R, 0, out, st, probs, cost, T)
     return enc_finish(out, st)
 
 
-@nb.njit(cache=True)
-def dec_times(buf, n, t):
-    nbuf = buf.shape[0]
-    probs = init_model()
-    code = np.int64(0)
-    pos = 0
-    for _k in range(4):
-        c = buf[pos] if pos < nbuf else 0
-        code = (code << 8) | c
-        pos += 1
-    rng = np.int64(M32)
+@kernel()
+def dec_times(buf, n, t, R, probs, ds):
+    """Decode n time stamps into t (R: int64 scratch of n; probs, ds: a fresh model and state
+    vector). Returns 0 or a negative error (ERR_*)."""
+    _dstart(buf, ds)
+    pos = ds[ST_POS]
+    code = ds[ST_CODE]
+    rng = ds[ST_RNG]
     z, pos, code, rng = _dec_bigv(buf, pos, code, rng)
     if z < 0:
-        return -2
+        return ERR_RANGE
     t[0] = (z >> 1) ^ (-(z & 1))
     if n > 1:
         z, pos, code, rng = _dec_bigv(buf, pos, code, rng)
         if z < 0:
-            return -2
+            return ERR_RANGE
         d = (z >> 1) ^ (-(z & 1))
         t[1] = t[0] + d
-        run = 0
-        lg = 0
-        r1 = np.int64(0)
-        r2 = np.int64(0)
-        lastsgn = 0
-        az = 0
+        az = 1
         if n > 2:
             az, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH + 2, LZ)
+        ds[ST_POS] = pos
+        ds[ST_CODE] = code
+        ds[ST_RNG] = rng
+        if az == 0:
+            rc = dec_residuals(buf, ds, probs, R, n - 2, R, 0)
+            if rc != 0:
+                return rc
         for i in range(2, n):
-            if az == 1:
-                t[i] = t[i - 1] + d
-                continue
-            r, ok, pos, code, rng, run, lg, lastsgn = _dsym(
-                buf, pos, code, rng, probs, 0, run, lg, r1, r2, lastsgn
-            )
-            if not ok:
-                return -1
-            d = d + r
+            if az == 0:
+                d = d + R[i - 2]
             t[i] = t[i - 1] + d
-            r2 = r1
-            r1 = r
-    if nbuf > pos or nbuf < pos - 4:
-        return -4
+    else:
+        ds[ST_POS] = pos
+    if buf.shape[0] > ds[ST_POS] or buf.shape[0] < ds[ST_POS] - 4:
+        return ERR_LENGTH
     return 0

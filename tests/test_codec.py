@@ -149,3 +149,89 @@ def test_old_files_still_decode_to_the_same_bits():
     assert hashlib.sha256(values.astype("<f8").tobytes()).hexdigest() == meta["decoded_sha256"]
     assert np.all(np.abs(values - x) <= meta["max_error"])
     np.testing.assert_array_equal(times, want_times)
+
+
+def test_every_residual_magnitude_round_trips():
+    """Residuals of every bit length k = 0..61 (both signs; the decoder's residual loop reads
+    their k-2 direct bits itself) and first values and steps of every bit length (read by
+    _ddirect) decode to what the one encoder wrote."""
+    rng = np.random.default_rng(3)
+    exps = rng.permutation(np.repeat(np.arange(61), 3))
+    a = np.array([int(rng.integers(1 << e, 1 << (e + 1))) for e in exps], dtype=np.int64)
+    d = np.zeros(2 * a.shape[0] + 1, np.int64)
+    d[1::2] = a
+    d[2::2] = -a  # steps +a, -a: the times stay in [0, 2^61), |dd| reaches 2^62 - 2
+    t = np.cumsum(np.concatenate([[0, 1, 3, 5, 6], d]))  # dd -1, 0, 1 first
+    k = {int(abs(v)).bit_length() - 1 for v in np.diff(t, 2) if v}
+    assert k == set(range(62))
+    assert np.array_equal(decode_times(encode_times(t), t.shape[0]), t)
+    for e in range(61):
+        t2 = np.array([1 << e, (1 << e) + (1 << max(e - 1, 0)), 5], dtype=np.int64)
+        assert np.array_equal(decode_times(encode_times(t2), 3), t2)
+
+
+def test_malformed_payloads_are_worded():
+    """A damaged payload raises ValueError saying what is wrong, never a bare error code."""
+    from hippo_cli.codec.grid import _ERRORS
+
+    rng = np.random.default_rng(5)
+    enc = ChannelEncoder(0.01)
+    enc.push(np.cumsum(rng.standard_normal(9000)))
+    good = enc.flush()
+    seen = set()
+    for trial in range(300):
+        b = bytearray(good)
+        if trial % 3 == 0:
+            b = b[: int(rng.integers(0, len(b)))]
+        else:
+            for _ in range(int(rng.integers(1, 4))):
+                b[int(rng.integers(0, len(b)))] ^= int(rng.integers(1, 256))
+        for payload, n in ((bytes(b), 9000), (bytes(b[:40]), 3)):
+            try:
+                ChannelDecoder(0.01).decode(payload, n)
+            except ValueError as err:
+                msg = str(err)
+                assert "(code " not in msg
+                if msg.startswith("malformed payload ("):
+                    assert msg[len("malformed payload ("):-1] in _ERRORS.values()
+                    seen.add(msg)
+    assert len(seen) >= 2
+
+
+COLD = """
+import numpy as np
+from hippo_cli import _codec_kernels as K
+from hippo_cli.codec import grid
+x = np.cumsum(np.random.default_rng(0).standard_normal(9000))
+x[5000:5100] = np.nan
+enc = grid.ChannelEncoder(0.05)
+enc.push(x)
+p = enc.flush()
+y = grid.ChannelDecoder(0.05).decode(p, 9000)
+t = np.arange(100, dtype=np.int64) ** 2
+assert np.array_equal(grid.decode_times(grid.encode_times(t), 100), t)
+entries = [v.dispatcher for v in vars(K).values() if isinstance(v, K._Entry)]
+helpers = [getattr(K, name) for name, _, _ in K._HELPERS]
+counts = {d.py_func.__name__: len(d.signatures) for d in entries + helpers}
+assert set(counts.values()) == {1}, counts
+print(len(counts))
+"""
+
+
+@pytest.mark.slow
+def test_a_cold_start_compiles_every_kernel_once(tmp_path):
+    """With an empty numba cache, the first calls compile the helpers (the entry points' fallback)
+    and every kernel for exactly one signature."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import hippo_cli
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=str(Path(hippo_cli.__file__).resolve().parents[1]))
+    res = subprocess.run([sys.executable, "-c", COLD], env=env, capture_output=True, text=True,
+                         timeout=600, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert int(res.stdout) > 40

@@ -6,119 +6,87 @@ n); encode_times(t) / decode_times(payload, n) for int64 time stamps (lossless).
 self-test is tests/test_codec.py.
 
 GUARANTEE. Every decoded sample y satisfies |y - x| <= eps in float64 (no slack), or is
-bit-identical to x (raw
-block). The encoder only emits a grid index Q for a sample after checking |float(Q)*step - x| <=
-eps with the
-very multiply the decoder performs; a block in which some sample has no valid Q on any grid
-(NaN/inf, |x|/step
->= 2^55, eps below the float spacing of x, subnormal/zero/inf step) is stored raw.
+bit-identical to x (raw block). The encoder only emits a grid index Q for a sample after
+checking |float(Q)*step - x| <= eps with the very multiply the decoder performs; a block in
+which some sample has no valid Q on any grid (NaN/inf, |x|/step >= 2^55, eps below the float
+spacing of x, subnormal/zero/inf step) is stored raw.
 
 BLOCKS AND LOOK-AHEAD. A frame of n samples is cut into blocks of B = 4096 samples from the frame
-start (the last
-block may be shorter). Every encoder decision for a sample in block k (grid, predictor, chosen Q)
-depends only on
-the samples of blocks 0..k of the current frame, so the look-ahead is < 4096 samples (the
-interpolation predictor
-codes a block in coarse-to-fine order, so it also needs the whole block before output). push()
-encodes each block
-as soon as it is complete, so the byte output does not depend on how the input is chunked. flush()
-encodes the
-partial block, terminates the coder and resets all state: frames are independent. Memory: O(frame)
-in the
-encoder (output buffer) and O(n) in the decoder. File mode uses 65536-sample frames; stream mode
-may flush
-anywhere.
+start (the last block may be shorter). Every encoder decision for a sample in block k (grid,
+predictor, chosen Q) depends only on the samples of blocks 0..k of the current frame, so the
+look-ahead is < 4096 samples (the interpolation predictor codes a block in coarse-to-fine order,
+so it also needs the whole block before output). push() encodes each block as soon as it is
+complete, so the byte output does not depend on how the input is chunked. flush() encodes the
+partial block, terminates the coder and resets all state: frames are independent. Memory:
+O(frame) in the encoder (output buffer) and O(n) in the decoder. File mode uses 65536-sample
+frames; stream mode may flush anywhere.
 
 PAYLOAD BYTE LAYOUT (value frame). n = 0 -> empty payload. Otherwise the payload is exactly the
-byte output of
-one binary range coder (nothing else):
+byte output of one binary range coder (nothing else):
   Range coder: 32-bit `low`/`range`, init low=0, range=2^32-1. Modelled bit with 15-bit
-  probability p = P(0):
-  bound = (range >> 15) * p; bit 0 -> range = bound; bit 1 -> low += bound, range -= bound (a
-  carry out of
-  bit 32 increments the bytes already written, 0xFF bytes becoming 0x00). While range < 2^24: emit
-  (low >> 24) & 0xFF, low = (low << 8) mod 2^32, range <<= 8. Direct bit: range >>= 1; bit 1 ->
-  low += range;
-  same renormalisation. Multi-bit direct values are sent MSB first. Adaptation of a context after
-  coding bit b:
-  b = 0 -> p += (32768 - p) >> s, b = 1 -> p -= p >> s, where s (per context) starts at 1 and
-  grows by 1 per use
-  up to 5 (zero-flag and header contexts) or 6 (all others); every p starts at 16384. There are
-  three residual
-  context sets with identical layout and their own context state (r1, r2, run, lg, lastsgn): set 0
-  (offset 0,
-  sample residuals, also used by time stamps), set 1 (offset OFF2, slope codes) and set 2 (offset
-  OFF3, curvature
-  codes); header contexts H0..H2 = CH..CH+2 (NCTX, OFF2, OFF3, CH in hippo_cli/_codec_kernels.py).
+  probability p = P(0): bound = (range >> 15) * p; bit 0 -> range = bound; bit 1 -> low +=
+  bound, range -= bound (a carry out of bit 32 increments the bytes already written, 0xFF bytes
+  becoming 0x00). While range < 2^24: emit (low >> 24) & 0xFF, low = (low << 8) mod 2^32,
+  range <<= 8. Direct bit: range >>= 1; bit 1 -> low += range; same renormalisation. Multi-bit
+  direct values are sent MSB first. Adaptation of a context after coding bit b: b = 0 -> p +=
+  (32768 - p) >> s, b = 1 -> p -= p >> s, where s (per context) starts at 1 and grows by 1 per
+  use up to 5 (zero-flag and header contexts) or 6 (all others); every p starts at 16384. There
+  are three residual context sets with identical layout and their own context state (r1, r2,
+  run, lg, lastsgn): set 0 (offset 0, sample residuals, also used by time stamps), set 1
+  (offset OFF2, slope codes) and set 2 (offset OFF3, curvature codes); header contexts H0..H2 =
+  CH..CH+2 (NCTX, OFF2, OFF3, CH in hippo_cli/_codec_kernels.py).
   Termination: among the values v in [low, low+range) pick the one with the fewest significant
-  bytes (1..4),
-  write its 4 bytes, then drop trailing 0x00 bytes among those 4. The decoder reads the first 4
-  bytes into `code`
-  and pads past the end with 0x00; a valid payload has  pos_end - 4 <= len(payload) <= pos_end,
-  where pos_end
-  is the number of bytes the decoder has consumed.
+  bytes (1..4), write its 4 bytes, then drop trailing 0x00 bytes among those 4. The decoder
+  reads the first 4 bytes into `code` and pads past the end with 0x00; a valid payload has
+  pos_end - 4 <= len(payload) <= pos_end, where pos_end is the number of bytes the decoder has
+  consumed.
   Frame syntax, for each block (L samples):
     bit CHANGED [ctx H0]: 0 = same configuration as the previous block of the frame (illegal in
-    block 0);
-      1 -> bit RAW [ctx H1]; if RAW = 0: 5 direct bits cfg = 8*lm + pred (lm in 0..3, pred in
-      0..6; pred 6
-      only with lm = 3; other values are malformed).
+      block 0); 1 -> bit RAW [ctx H1]; if RAW = 0: 5 direct bits cfg = 8*lm + pred (lm in 0..3,
+      pred in 0..6; pred 6 only with lm = 3; other values are malformed).
     RAW block: per sample 32 direct bits (high word) + 32 direct bits (low word) of the IEEE-754
-    bit pattern.
-      The prediction history is then emptied (nh = 0).
+      bit pattern. The prediction history is then emptied (nh = 0).
     Coded block: bit ALLZERO [ctx H2]; if 1 every residual of the block is 0 and none is coded,
-    else L residuals
-      (set 0), each nonzero one followed, for pred 4/5 only, by a slope code (set 1) and, for pred
-      5, a curvature
-      code (set 2).
-  Residual r (int64) = zero flag [zctx]; if nonzero: sign [sctx] (1 = negative); v = |r|, k =
-  floor(log2 v)
-  (k <= 62): k one-bits then a zero-bit, unary position t with context U[cls][t]; if k >= 1 the
-  bit below the
-  leading one with context M1[k]; if k >= 2 the next bit with context M2[k][previous bit]; the
-  remaining k-2 bits
-  direct. Context state (r1, r2 = previous two residuals of the frame, run = current zero-run
-  length, lg =
-  floor(log2 run) maintained incrementally, lastsgn = sign of the last nonzero residual; all 0 at
-  frame start;
+      else L residuals (set 0), each nonzero one followed, for pred 4/5 only, by a slope code
+      (set 1) and, for pred 5, a curvature code (set 2).
+  Residual r (int64) = zero flag [zctx]; if nonzero: sign [sctx] (1 = negative); v = |r|,
+  k = floor(log2 v) (k <= 62): k one-bits then a zero-bit, unary position t with context
+  U[cls][t]; if k >= 1 the bit below the leading one with context M1[k]; if k >= 2 the next bit
+  with context M2[k][previous bit]; the remaining k-2 bits direct. Context state (r1, r2 =
+  previous two residuals of the frame, run = current zero-run length, lg = floor(log2 run)
+  maintained incrementally, lastsgn = sign of the last nonzero residual; all 0 at frame start;
   not updated by ALLZERO blocks): zctx = 4*(min(|r1|,3)-1) + min(|r2|,3) if run = 0 and r1 != 0;
-  12 + min(|r2|,3) if run <= 1 (incl. frame start); else 16 + min(lg, 35). sctx = 3*s(r1) + s(r2)
-  with
-  s = 0/1/2 for zero/positive/negative, or 9 + lastsgn if r1 = r2 = 0. cls = class(|r1| + |r2|/2)
-  with classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout: hippo_cli/_codec_kernels.py
-  (_zctx, _sctx, _cls, NCTX).
+  12 + min(|r2|,3) if run <= 1 (incl. frame start); else 16 + min(lg, 35). sctx = 3*s(r1) +
+  s(r2) with s = 0/1/2 for zero/positive/negative, or 9 + lastsgn if r1 = r2 = 0. cls =
+  class(|r1| + |r2|/2) with classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout:
+  hippo_cli/_codec_kernels.py (_zctx, _sctx, _cls, NCTX).
   Reconstruction of sample j of a coded block: step = (2.0*eps) / 2^lm (float64), sh = 3 - lm,
   Q = P + r (pred 6: P + 8r), y = float64(Q) * step; history H[j] = Q << sh (integer units of
-  2*eps/8); nh += 1.
-  |Q| >= 2^56 is rejected as malformed. H[-1] denotes the last sample before the block (0 if nh =
-  0).
+  2*eps/8); nh += 1. |Q| >= 2^56 is rejected as malformed. H[-1] denotes the last sample before
+  the block (0 if nh = 0).
   Prediction P (integers only; rsh(v, s) = (v + 2^(s-1)) >> s for s > 0, v for s = 0; >> is
   arithmetic):
     nh = 0 -> P = 0;  pred 0 (level) -> P = rsh(H[j-1], sh);
     pred 1..3 (smooth; window W = 8, 16, 32, degrees 2, 3, 3) -> if nh >= W:
-      P = rsh(H[j-1] + ((sum_{l=1}^{W-1} g_l (H[j-l] - H[j-l-1]) + 2^15) >> 16), sh), else as pred
-      0.
+      P = rsh(H[j-1] + ((sum_{l=1}^{W-1} g_l (H[j-l] - H[j-l-1]) + 2^15) >> 16), sh), else as
+      pred 0.
     g_l = round(2^16 * -(h_{l+1} + ... + h_W)), h_k the exact rational one-step extrapolation
-    weights of the
-    least-squares degree-d polynomial through the last W values (computed in exact Fraction
-    arithmetic by
-    _smooth_taps, rounded half up; the table is a pure function of (W, d)).
+    weights of the least-squares degree-d polynomial through the last W values (computed in
+    exact Fraction arithmetic by _smooth_taps, rounded half up; the table is a pure function of
+    (W, d)).
     pred 4 (line) / 5 (curve): state qb, A, V, C (int64; A, V, C in units of 2^-24 grid steps),
-    carried over
-      from the previous block iff its cfg is identical, else reset to qb = rsh(H[-1], sh) (0 if nh
-      = 0),
-      A = V = C = 0. Per sample: V += C; A += V (|A| >= 2^60 or |V| >= 2^58 -> malformed);
-      P = qb + ((A + 2^23) >> 24); Q = P + r. If r != 0 (a break): read slope code e (set 1),
-      s = rsh(V, 12) + e (|s| > 2^33 -> malformed); pred 5: read curvature code f (set 2), C += f
-      (|C| > 2^32 -> malformed); then qb = Q, A = 0, V = s << 12. (pred 4 never changes C = 0.)
+      carried over from the previous block iff its cfg is identical, else reset to
+      qb = rsh(H[-1], sh) (0 if nh = 0), A = V = C = 0. Per sample: V += C; A += V (|A| >= 2^60
+      or |V| >= 2^58 -> malformed); P = qb + ((A + 2^23) >> 24); Q = P + r. If r != 0 (a
+      break): read slope code e (set 1), s = rsh(V, 12) + e (|s| > 2^33 -> malformed); pred 5:
+      read curvature code f (set 2), C += f (|C| > 2^32 -> malformed); then qb = Q, A = 0,
+      V = s << 12. (pred 4 never changes C = 0.)
     pred 6 (interpolation, lm = 3): positions u = 0..L, u = 0 the previous sample W[0] = H[-1]
-    (|W[0]| >= 2^44
-      -> malformed), W[u] = Q of sample u-1, W[-k] = H[-1-k] for k < nav, nav = the number of
-      consecutive values H[-1], H[-2], ... (at most min(nh, 4160)) with |H| < 2^44. The L
-      residuals come
-      in this order: u = L with P = W[0]; then for s = N/2, N/4, ..., 1 (N = smallest power of two
-      >= L) every
-      u = s, 3s, 5s, ... < L with P = (floor shifts / floor division):
+      (|W[0]| >= 2^44 -> malformed), W[u] = Q of sample u-1, W[-k] = H[-1-k] for k < nav,
+      nav = the number of consecutive values H[-1], H[-2], ... (at most min(nh, 4160)) with
+      |H| < 2^44. The L residuals come in this order: u = L with P = W[0]; then for s = N/2,
+      N/4, ..., 1 (N = smallest power of two >= L) every u = s, 3s, 5s, ... < L with P = (floor
+      shifts / floor division):
         u+s <= L, u+3s <= L, u-3s > -nav: (9 (W[u-s] + W[u+s]) - W[u-3s] - W[u+3s] + 8) >> 4
         u+s <= L, u-3s > -nav:            (6 W[u-s] + 3 W[u+s] - W[u-3s] + 4) >> 3
         u+s <= L, u+3s <= L:              (3 W[u-s] + 6 W[u+s] - W[u+3s] + 4) >> 3
@@ -126,63 +94,42 @@ one binary range coder (nothing else):
         u+s > L: W[u-s] + ((W[L] - W[u-s]) * s + (d >> 1)) // d,  d = L - u + s.
       W[u] = P + unit*r, unit = 4 (= eps) for u = L and for strides s >= 64, else 8 (= 2 eps)
       (|r| or |W[u]| >= 2^44 -> malformed). Samples are output after the whole block.
-
-TIME-STAMP PAYLOAD: byte 0 = mode. Mode 1: n little-endian int64. Mode 0 (used when all |t| < 2^61
-and
-max - min < 2^61): a range-coder stream as above holding zz(t0), then (n > 1) zz(t1 - t0), each as
-6 direct bits
-k = bit length then k direct bits (zz(v) = 2v or -2v-1); then (n > 2) bit ALLZERO [ctx H2] and, if
-0, the n-2
-delta-of-delta residuals dd_i = (t_i - t_{i-1}) - (t_{i-1} - t_{i-2}) coded with the residual
-model above.
-A regular cadence costs ~13 bytes per frame.
+TIME-STAMP PAYLOAD: byte 0 = mode. Mode 1: n little-endian int64. Mode 0 (used when all
+|t| < 2^61 and max - min < 2^61): a range-coder stream as above holding zz(t0), then (n > 1)
+zz(t1 - t0), each as 6 direct bits k = bit length then k direct bits (zz(v) = 2v or -2v-1); then
+(n > 2) bit ALLZERO [ctx H2] and, if 0, the n-2 delta-of-delta residuals
+dd_i = (t_i - t_{i-1}) - (t_{i-1} - t_{i-2}) coded with the residual model above. A regular
+cadence costs ~13 bytes per frame.
 
 ENCODER (not normative). Per block: exact valid ranges on the four grids (m = 1, 2, 4, 8; coarse
-grids derived
-from the finest and re-verified); level candidates via a look-ahead segmenter inside the block
-(keep the previous
-level while valid; at a break choose, inside the running intersection of the next samples' valid
-sets, the level
-valid longest); smooth candidates (only if a cheap gate on the finest grid says "smooth": sum|d2|
-< sum|d1|/3 and
-sum|d1| > 2L, for lm <= 2) by a closed loop choosing the valid Q nearest the prediction. Line
-candidates (grids
-lm = 3, 2, 1, 0 until one fails the prefix gate): keep the line while its rounded value is valid;
-at a break
-q = the valid Q nearest P, slope = the integer swing-filter interval of slopes keeping every
-following sample of
-the block valid as long as possible (exact integer bounds, the decoder's rounding), the slope
-nearest the
-prediction. Curve candidate (best line grid only): the same with the curvature searched around C
-(+-d, then
-doubling steps while the segment gets longer). Interpolation candidate (lm = 3): unit 8: the
-smallest valid |r|
-(keeps P whenever valid); unit 4 (coarse strides, the references of all finer levels): the valid Q
-nearest the
-centre of the valid range, so |error| <= eps/2 roughly (cf. SZ3's level-wise error bounds). Tried
-only if its
-cost on a 1024-sample trial block beats the best level cost on that prefix. Line
-candidates are abandoned when their cost on the first 1024 samples exceeds the best level cost
-there.
-Candidates are ranked by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per nonzero
-residual +
-2 log2(run+1) + 1 per run, + 2 log2|e| + 3 per slope/curvature code, + 1 bit header if the
-configuration is
-unchanged else 7); if the best two are of different families (level/smooth, line/curve,
-interpolation) and
-within 12.5%, they are re-ranked by the exact adaptive-model cost of their residuals. The level
-grid search stops
-as soon as a finer grid costs more. A block estimated above 70 bits/sample goes raw.
+grids derived from the finest and re-verified); level candidates via a look-ahead segmenter
+inside the block (keep the previous level while valid; at a break choose, inside the running
+intersection of the next samples' valid sets, the level valid longest); smooth candidates (only
+if a cheap gate on the finest grid says "smooth": sum|d2| < sum|d1|/3 and sum|d1| > 2L, for
+lm <= 2) by a closed loop choosing the valid Q nearest the prediction. Line candidates (grids
+lm = 3, 2, 1, 0 until one fails the prefix gate): keep the line while its rounded value is
+valid; at a break q = the valid Q nearest P, slope = the integer swing-filter interval of slopes
+keeping every following sample of the block valid as long as possible (exact integer bounds, the
+decoder's rounding), the slope nearest the prediction. Curve candidate (best line grid only):
+the same with the curvature searched around C (+-d, then doubling steps while the segment gets
+longer). Interpolation candidate (lm = 3): unit 8: the smallest valid |r| (keeps P whenever
+valid); unit 4 (coarse strides, the references of all finer levels): the valid Q nearest the
+centre of the valid range, so |error| <= eps/2 roughly (cf. SZ3's level-wise error bounds).
+Tried only if its cost on a 1024-sample trial block beats the best level cost on that prefix.
+Line candidates are abandoned when their cost on the first 1024 samples exceeds the best level
+cost there. Candidates are ranked by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per
+nonzero residual + 2 log2(run+1) + 1 per run, + 2 log2|e| + 3 per slope/curvature code, + 1 bit
+header if the configuration is unchanged else 7); if the best two are of different families
+(level/smooth, line/curve, interpolation) and within 12.5%, they are re-ranked by the exact
+adaptive-model cost of their residuals. The level grid search stops as soon as a finer grid
+costs more. A block estimated above 70 bits/sample goes raw.
 
 DETERMINISM. The decoder uses integer arithmetic only (64-bit, every intermediate bounded by the
-checks above), except step = (2.0*eps)/2^lm (exact scaling by a power of
-two, or one correctly rounded IEEE division) and one IEEE-754 float64 multiply per sample. No
-fastmath, no
+checks above), except step = (2.0*eps)/2^lm (exact scaling by a power of two, or one correctly
+rounded IEEE division) and one IEEE-754 float64 multiply per sample. No fastmath, no
 transcendental functions, no BLAS, no float reductions; the smooth taps are integers from exact
-rational
-arithmetic. Hence bit-identical output on every IEEE-754 machine, and the encoder's bound check
-(the same
-multiply) holds for the decoder.
+rational arithmetic. Hence bit-identical output on every IEEE-754 machine, and the encoder's
+bound check (the same multiply) holds for the decoder.
 """
 
 from fractions import Fraction
@@ -198,9 +145,9 @@ MAXB = 48  # bytes per sample bound of the output buffer / payload sanity check
 
 def _smooth_taps(W, d):
     """Exact one-step extrapolation taps of the least-squares degree-d polynomial through the last
-    W values,
-    written in first-difference form: P = H[j-1] + sum_{l=1}^{W-1} g_l (H[j-l] - H[j-l-1]); returns
-    round(g_l * 2^16) computed in exact rational arithmetic (machine independent)."""
+    W values, written in first-difference form: P = H[j-1] + sum_{l=1}^{W-1} g_l (H[j-l] -
+    H[j-l-1]); returns round(g_l * 2^16) computed in exact rational arithmetic (machine
+    independent)."""
     ts = [Fraction(-k) for k in range(1, W + 1)]
     n = d + 1
     M = [[sum(t ** (a + b) for t in ts) for b in range(n)] for a in range(n)]
@@ -268,71 +215,61 @@ class ChannelEncoder:
             self.PW, self.PG = PW, PG
         else:
             self.PW, self.PG = make_tables(smooth)
-        NP = K.NPRED
+        opt = np.zeros(K.NOPT, np.int64)
+        opt[K.OPT_MODE] = mode
+        opt[K.OPT_SMOOTH] = smooth_on
+        opt[K.OPT_LINE] = line_on
+        opt[K.OPT_PLEN] = plen
+        opt[K.OPT_INTERP] = interp_on
+        self.opt = opt
+        # scratch of encode_blocks (see its docstring)
+        NC = K.NCAND
         self.lo = np.zeros((4, B), np.int64)
         self.hi = np.zeros((4, B), np.int64)
         self.ok = np.zeros(4, np.int64)
-        self.Qs = np.zeros((4 * NP, B), np.int64)
-        self.Rs = np.zeros((4 * NP, B), np.int64)
-        self.Es = np.zeros((4 * NP, B), np.int64)
-        self.LSs = np.zeros((4 * NP, 5), np.int64)
+        self.costs = np.zeros(NC, np.int64)
+        self.Qs = np.zeros((NC, B), np.int64)
+        self.Rs = np.zeros((NC, B), np.int64)
+        self.Es = np.zeros((NC, B), np.int64)
+        self.LSs = np.zeros((NC, 5), np.int64)
         self.Wk = np.zeros(HL + B + 1, np.int64)
-        self.stats = np.zeros(4 * NP + 1, np.int64)
+        self.steps = np.zeros(4, np.float64)
+        self.pw = K.new_model()
+        self.sw = K.new_state()
+        self.cost = np.zeros(1, np.float64)
+        self.stats = np.zeros(NC + 1, np.int64)
         self.buf = np.zeros(B, np.float64)
+        self._buf_in = _read_only(self.buf)
         self.nbuf = 0
         self._valid_eps = self.eps > 0 and np.isfinite(self.eps)
         self._new_frame()
 
     def _new_frame(self):
-        self.probs = K.init_model()
-        self.st = np.zeros(K.NSTATE, np.int64)
-        self.st[1] = K.M32
-        self.st[8] = -1
+        self.probs = K.new_model()
+        self.st = K.new_state()
         self.H = np.zeros(HL, np.int64)
         self.out = np.zeros(1 << 16, np.uint8)
         self.pending = 0
 
     def _reserve(self, nsamp):
-        need = int(self.st[2]) + MAXB * nsamp + 64 * (nsamp // B + 2)
+        need = int(self.st[K.ST_POS]) + MAXB * nsamp + 64 * (nsamp // B + 2)
         if need > self.out.shape[0]:
             o = np.zeros(max(need, 2 * self.out.shape[0]), np.uint8)
             o[: self.out.shape[0]] = self.out
             self.out = o
 
-    def _encode(self, x, s, nblk, Llast):
-        self._reserve((nblk - 1) * B + Llast)
+    def _encode(self, x, s, nblk, Llast, finish=False):
+        self._reserve((nblk - 1) * B + Llast if nblk else 0)
         eps = self.eps if self._valid_eps else np.nan
-        K.encode_blocks(
-            x,
-            s,
-            nblk,
-            Llast,
-            eps,
-            self.mode,
-            self.smooth_on,
-            self.PW,
-            self.PG,
-            self.probs,
-            self.st,
-            self.out,
-            self.H,
-            self.lo,
-            self.hi,
-            self.ok,
-            self.Qs,
-            self.Rs,
-            self.Es,
-            self.LSs,
-            self.Wk,
-            K.LOG2T,
-            self.stats,
-            self.line_on,
-            self.plen,
-            self.interp_on,
-        )
+        return K.encode_blocks(
+            x, x.view(np.int64), s, nblk, Llast, finish, eps, self.opt, self.PW, self.PG, K.LOG2T,
+            self.probs, self.st, self.out, self.H,
+            self.lo, self.hi, self.ok, self.costs, self.Qs, self.Rs, self.Es, self.LSs, self.Wk,
+            self.steps, self.pw, self.sw, self.cost, self.stats,
+        )  # fmt: skip
 
     def push(self, x: np.ndarray) -> None:
-        x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+        x = _read_only(np.ascontiguousarray(x, dtype=np.float64).ravel())
         n = x.shape[0]
         if n == 0:
             return
@@ -344,7 +281,7 @@ class ChannelEncoder:
             self.nbuf += take
             i = take
             if self.nbuf == B:
-                self._encode(self.buf, 0, 1, B)
+                self._encode(self._buf_in, 0, 1, B)
                 self.nbuf = 0
         nfull = (n - i) // B
         if nfull:
@@ -359,11 +296,8 @@ class ChannelEncoder:
         if self.pending == 0:
             self._new_frame()
             return b""
-        if self.nbuf > 0:
-            self._encode(self.buf, 0, 1, self.nbuf)
-            self.nbuf = 0
-        self._reserve(0)
-        k = K.enc_finish(self.out, self.st)
+        k = self._encode(self._buf_in, 0, 1 if self.nbuf else 0, self.nbuf, finish=True)
+        self.nbuf = 0
         payload = self.out[:k].tobytes()
         self._new_frame()
         return payload
@@ -383,22 +317,43 @@ class ChannelDecoder:
         n = _frame_count(payload, n)
         if n == 0:
             return np.zeros(0, np.float64)
-        buf = np.frombuffer(payload, np.uint8)
+        buf = _read_only(np.frombuffer(payload, np.uint8))
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
         x = np.empty(n, np.float64)
         H = np.empty(n + HL, np.int64)
-        rc = K.decode_frame(buf, n, self.eps, self.PW, self.PG, x, x.view(np.int64), H)
+        R = np.empty(B, np.int64)
+        E = np.empty(2 * B, np.int64)
+        rc = K.decode_frame(
+            buf, n, self.eps, self.PW, self.PG, x, x.view(np.int64), H, R, E, K.new_model(),
+            K.new_state(),
+        )
         if rc != 0:
-            raise ValueError(f"malformed payload (code {rc})")
+            raise ValueError(f"malformed payload ({_ERRORS[rc]})")
         return x
 
 
 _TLIM = 1 << 61
 
+# what a decoder error code (K.ERR_*) says about the payload
+_ERRORS = {
+    K.ERR_TRUNCATED: "it ends before the last sample",
+    K.ERR_RANGE: "a value beyond the bounds any encoder output keeps",
+    K.ERR_CONFIG: "a block configuration that does not exist",
+    K.ERR_LENGTH: "its length does not match the coded samples",
+}
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a``: the kernels are compiled for read-only inputs only (one
+    signature, whatever the caller's array)."""
+    v = a.view()
+    v.setflags(write=False)
+    return v
+
 
 def encode_times(t: np.ndarray) -> bytes:
-    t = np.ascontiguousarray(t, dtype=np.int64).ravel()
+    t = _read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
     n = t.shape[0]
     if n == 0:
         return b""
@@ -406,7 +361,7 @@ def encode_times(t: np.ndarray) -> bytes:
     if max(abs(lo_), abs(hi_)) < _TLIM and hi_ - lo_ < _TLIM:
         out = np.zeros(16 * n + 64, np.uint8)
         R = np.zeros(max(n, 1), np.int64)
-        k = K.enc_times(t, out, R)
+        k = K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
         return b"\x00" + out[:k].tobytes()
     return b"\x01" + t.astype("<i8").tobytes()
 
@@ -433,11 +388,11 @@ def decode_times(payload: bytes, n: int) -> np.ndarray:
         return np.frombuffer(payload, "<i8", n, 1).astype(np.int64)
     if payload[0] != 0:
         raise ValueError("bad time payload mode")
-    buf = np.frombuffer(payload, np.uint8)[1:]
+    buf = _read_only(np.frombuffer(payload, np.uint8)[1:])
     if buf.shape[0] > 16 * n + 64:
         raise ValueError("payload too long")
     t = np.empty(n, np.int64)
-    rc = K.dec_times(buf, n, t)
+    rc = K.dec_times(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
     if rc != 0:
-        raise ValueError(f"malformed time payload (code {rc})")
+        raise ValueError(f"malformed time payload ({_ERRORS[rc]})")
     return t
