@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hippo_cli._codec_kernels import B as BLOCK
 from hippo_cli.codec import ChannelDecoder, ChannelEncoder, decode_times, encode_times
+from hippo_cli.codec._kernels import B as BLOCK
 
 PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -200,7 +200,7 @@ def test_malformed_payloads_are_worded():
 
 COLD = """
 import numpy as np
-from hippo_cli import _codec_kernels as K
+from hippo_cli.codec import _kernels as K
 from hippo_cli.codec import grid
 x = np.cumsum(np.random.default_rng(0).standard_normal(9000))
 x[5000:5100] = np.nan

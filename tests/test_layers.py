@@ -4,7 +4,8 @@ import cycle, and no module touches another module's private names.
 Layers, bottom to top (a module may import its own layer and the ones below):
 
 0. ``_version``, ``errors``, ``checks``, ``atomic``, ``_jit``: shared helpers
-1. ``_kernels``, ``discretize``, ``measures``, ``codec``, ``_codec_kernels``: maths
+1. ``_kernels``, ``discretize``, ``measures``, ``codec`` (the ``.hippo`` codec, whole: its
+   kernels, channel and time codecs and the container): maths
 2. ``engine``: the encoder
 3. ``formats``: files and line protocols
 4. ``pipelines``: whole jobs (compress, reconstruct, stream, many series)
@@ -25,7 +26,7 @@ LAYERS = {
     "hippo_cli._version": 0, "hippo_cli.errors": 0, "hippo_cli.checks": 0,
     "hippo_cli.atomic": 0, "hippo_cli._jit": 0,
     "hippo_cli._kernels": 1, "hippo_cli.discretize": 1, "hippo_cli.measures": 1,
-    "hippo_cli._codec_kernels": 1, "hippo_cli.codec": 1,
+    "hippo_cli.codec": 1,
     "hippo_cli.engine": 2,
     "hippo_cli.formats": 3,
     "hippo_cli.pipelines": 4,
@@ -178,6 +179,25 @@ def test_no_access_to_another_modules_private_names(modules):
     assert private_access(modules) == []
 
 
+def codec_reaches_out(modules: dict[str, tuple[Path, ast.Module]]) -> list[str]:
+    """Imports of the codec (``hippo_cli.codec``) outside itself and the shared helpers of
+    layer 0: the codec is a product of its own and never imports the HiPPO side."""
+    known = set(modules)
+    bad = []
+    for name, (path, tree) in modules.items():
+        if not name.startswith("hippo_cli.codec"):
+            continue
+        for dep in sorted(imports_of(name, path, tree, known)):
+            if not dep.startswith("hippo_cli.codec") and layer_of(dep) != 0:
+                bad.append(f"{name} imports {dep}")
+    return bad
+
+
+def test_the_codec_never_imports_the_hippo_side(modules):
+    assert any(n.startswith("hippo_cli.codec.") for n in modules)
+    assert codec_reaches_out(modules) == []
+
+
 # --- the checks themselves can fail -----------------------------------------------------
 def _fake_package(tmp_path: Path, files: dict[str, str]) -> dict[str, tuple[Path, ast.Module]]:
     root = tmp_path / "hippo_cli"
@@ -200,7 +220,14 @@ def test_checks_catch_violations(tmp_path):
         "pipelines/__init__.py": "",
         "pipelines/p.py": "from ..engine.hippo import _secret\n\n"
                           "def g(enc):\n    return enc._state\n",
+        "codec/__init__.py": "from ..checks import x\n",
+        "codec/grid.py": "def h():\n    from ..measures import legendre\n",
+        "checks.py": "",
+        "measures/__init__.py": "",
+        "measures/legendre.py": "",
     })
+    assert codec_reaches_out(mods) == [
+        "hippo_cli.codec.grid imports hippo_cli.measures.legendre"]
     assert layer_violations(mods) == [
         "hippo_cli.engine.hippo (layer 2) imports hippo_cli.cli (layer 5)"]
     assert ["hippo_cli.formats.a", "hippo_cli.formats.b", "hippo_cli.formats.a"] in \

@@ -18,88 +18,14 @@ look-ahead is < 4096 samples (the interpolation predictor codes a block in coars
 so it also needs the whole block before output). push() encodes each block as soon as it is
 complete, so the byte output does not depend on how the input is chunked. flush() encodes the
 partial block, terminates the coder and resets all state: frames are independent. Memory:
-O(frame) in the encoder (output buffer) and O(n) in the decoder. File mode uses 65536-sample
-frames; stream mode may flush anywhere.
+O(frame) in the encoder (output buffer) and O(n) in the decoder. Files written whole use
+frames of up to 2^20 samples (at most 2^22 values per frame); a stream may flush anywhere.
 
-PAYLOAD BYTE LAYOUT (value frame). n = 0 -> empty payload. Otherwise the payload is exactly the
-byte output of one binary range coder (nothing else):
-  Range coder: 32-bit `low`/`range`, init low=0, range=2^32-1. Modelled bit with 15-bit
-  probability p = P(0): bound = (range >> 15) * p; bit 0 -> range = bound; bit 1 -> low +=
-  bound, range -= bound (a carry out of bit 32 increments the bytes already written, 0xFF bytes
-  becoming 0x00). While range < 2^24: emit (low >> 24) & 0xFF, low = (low << 8) mod 2^32,
-  range <<= 8. Direct bit: range >>= 1; bit 1 -> low += range; same renormalisation. Multi-bit
-  direct values are sent MSB first. Adaptation of a context after coding bit b: b = 0 -> p +=
-  (32768 - p) >> s, b = 1 -> p -= p >> s, where s (per context) starts at 1 and grows by 1 per
-  use up to 5 (zero-flag and header contexts) or 6 (all others); every p starts at 16384. There
-  are three residual context sets with identical layout and their own context state (r1, r2,
-  run, lg, lastsgn): set 0 (offset 0, sample residuals, also used by time stamps), set 1
-  (offset OFF2, slope codes) and set 2 (offset OFF3, curvature codes); header contexts H0..H2 =
-  CH..CH+2 (NCTX, OFF2, OFF3, CH in hippo_cli/_codec_kernels.py).
-  Termination: among the values v in [low, low+range) pick the one with the fewest significant
-  bytes (1..4), write its 4 bytes, then drop trailing 0x00 bytes among those 4. The decoder
-  reads the first 4 bytes into `code` and pads past the end with 0x00; a valid payload has
-  pos_end - 4 <= len(payload) <= pos_end, where pos_end is the number of bytes the decoder has
-  consumed.
-  Frame syntax, for each block (L samples):
-    bit CHANGED [ctx H0]: 0 = same configuration as the previous block of the frame (illegal in
-      block 0); 1 -> bit RAW [ctx H1]; if RAW = 0: 5 direct bits cfg = 8*lm + pred (lm in 0..3,
-      pred in 0..6; pred 6 only with lm = 3; other values are malformed).
-    RAW block: per sample 32 direct bits (high word) + 32 direct bits (low word) of the IEEE-754
-      bit pattern. The prediction history is then emptied (nh = 0).
-    Coded block: bit ALLZERO [ctx H2]; if 1 every residual of the block is 0 and none is coded,
-      else L residuals (set 0), each nonzero one followed, for pred 4/5 only, by a slope code
-      (set 1) and, for pred 5, a curvature code (set 2).
-  Residual r (int64) = zero flag [zctx]; if nonzero: sign [sctx] (1 = negative); v = |r|,
-  k = floor(log2 v) (k <= 62): k one-bits then a zero-bit, unary position t with context
-  U[cls][t]; if k >= 1 the bit below the leading one with context M1[k]; if k >= 2 the next bit
-  with context M2[k][previous bit]; the remaining k-2 bits direct. Context state (r1, r2 =
-  previous two residuals of the frame, run = current zero-run length, lg = floor(log2 run)
-  maintained incrementally, lastsgn = sign of the last nonzero residual; all 0 at frame start;
-  not updated by ALLZERO blocks): zctx = 4*(min(|r1|,3)-1) + min(|r2|,3) if run = 0 and r1 != 0;
-  12 + min(|r2|,3) if run <= 1 (incl. frame start); else 16 + min(lg, 35). sctx = 3*s(r1) +
-  s(r2) with s = 0/1/2 for zero/positive/negative, or 9 + lastsgn if r1 = r2 = 0. cls =
-  class(|r1| + |r2|/2) with classes {0,1,2,3-4,5-8,9-16,17-64,>64}. Exact index layout:
-  hippo_cli/_codec_kernels.py (_zctx, _sctx, _cls, NCTX).
-  Reconstruction of sample j of a coded block: step = (2.0*eps) / 2^lm (float64), sh = 3 - lm,
-  Q = P + r (pred 6: P + 8r), y = float64(Q) * step; history H[j] = Q << sh (integer units of
-  2*eps/8); nh += 1. |Q| >= 2^56 is rejected as malformed. H[-1] denotes the last sample before
-  the block (0 if nh = 0).
-  Prediction P (integers only; rsh(v, s) = (v + 2^(s-1)) >> s for s > 0, v for s = 0; >> is
-  arithmetic):
-    nh = 0 -> P = 0;  pred 0 (level) -> P = rsh(H[j-1], sh);
-    pred 1..3 (smooth; window W = 8, 16, 32, degrees 2, 3, 3) -> if nh >= W:
-      P = rsh(H[j-1] + ((sum_{l=1}^{W-1} g_l (H[j-l] - H[j-l-1]) + 2^15) >> 16), sh), else as
-      pred 0.
-    g_l = round(2^16 * -(h_{l+1} + ... + h_W)), h_k the exact rational one-step extrapolation
-    weights of the least-squares degree-d polynomial through the last W values (computed in
-    exact Fraction arithmetic by _smooth_taps, rounded half up; the table is a pure function of
-    (W, d)).
-    pred 4 (line) / 5 (curve): state qb, A, V, C (int64; A, V, C in units of 2^-24 grid steps),
-      carried over from the previous block iff its cfg is identical, else reset to
-      qb = rsh(H[-1], sh) (0 if nh = 0), A = V = C = 0. Per sample: V += C; A += V (|A| >= 2^60
-      or |V| >= 2^58 -> malformed); P = qb + ((A + 2^23) >> 24); Q = P + r. If r != 0 (a
-      break): read slope code e (set 1), s = rsh(V, 12) + e (|s| > 2^33 -> malformed); pred 5:
-      read curvature code f (set 2), C += f (|C| > 2^32 -> malformed); then qb = Q, A = 0,
-      V = s << 12. (pred 4 never changes C = 0.)
-    pred 6 (interpolation, lm = 3): positions u = 0..L, u = 0 the previous sample W[0] = H[-1]
-      (|W[0]| >= 2^44 -> malformed), W[u] = Q of sample u-1, W[-k] = H[-1-k] for k < nav,
-      nav = the number of consecutive values H[-1], H[-2], ... (at most min(nh, 4160)) with
-      |H| < 2^44. The L residuals come in this order: u = L with P = W[0]; then for s = N/2,
-      N/4, ..., 1 (N = smallest power of two >= L) every u = s, 3s, 5s, ... < L with P = (floor
-      shifts / floor division):
-        u+s <= L, u+3s <= L, u-3s > -nav: (9 (W[u-s] + W[u+s]) - W[u-3s] - W[u+3s] + 8) >> 4
-        u+s <= L, u-3s > -nav:            (6 W[u-s] + 3 W[u+s] - W[u-3s] + 4) >> 3
-        u+s <= L, u+3s <= L:              (3 W[u-s] + 6 W[u+s] - W[u+3s] + 4) >> 3
-        u+s <= L:                         (W[u-s] + W[u+s] + 1) >> 1
-        u+s > L: W[u-s] + ((W[L] - W[u-s]) * s + (d >> 1)) // d,  d = L - u + s.
-      W[u] = P + unit*r, unit = 4 (= eps) for u = L and for strides s >= 64, else 8 (= 2 eps)
-      (|r| or |W[u]| >= 2^44 -> malformed). Samples are output after the whole block.
-TIME-STAMP PAYLOAD: byte 0 = mode. Mode 1: n little-endian int64. Mode 0 (used when all
-|t| < 2^61 and max - min < 2^61): a range-coder stream as above holding zz(t0), then (n > 1)
-zz(t1 - t0), each as 6 direct bits k = bit length then k direct bits (zz(v) = 2v or -2v-1); then
-(n > 2) bit ALLZERO [ctx H2] and, if 0, the n-2 delta-of-delta residuals
-dd_i = (t_i - t_{i-1}) - (t_{i-1} - t_{i-2}) coded with the residual model above. A regular
-cadence costs ~13 bytes per frame.
+PAYLOAD. The bytes of a channel payload and of a time-stamp payload are specified
+normatively in docs/format.md ("The range coder", "Residuals and their contexts", "Channel
+payload, E > 0: the grid codec", "The time codec"); tests/reference_decoder.py is a second
+decoder written from that document alone, and it agrees bit for bit. The kernels
+(codec/_kernels.py) name their constants after it.
 
 ENCODER (not normative). Per block: exact valid ranges on the four grids (m = 1, 2, 4, 8; coarse
 grids derived from the finest and re-verified); level candidates via a look-ahead segmenter
@@ -136,7 +62,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .. import _codec_kernels as K
+from . import _kernels as K
 
 B = K.B
 HL = K.HL
@@ -241,8 +167,16 @@ class ChannelEncoder:
         self.buf = np.zeros(B, np.float64)
         self._buf_in = _read_only(self.buf)
         self.nbuf = 0
-        self._valid_eps = self.eps > 0 and np.isfinite(self.eps)
         self._new_frame()
+        self.set_bound(eps)
+
+    def set_bound(self, eps: float) -> None:
+        """The bound of the next frame (between frames only): one encoder, and its scratch of
+        about 3 MB, serves channels of any bound."""
+        if self.pending:
+            raise ValueError("the bound changes between frames only")
+        self.eps = float(eps)
+        self._valid_eps = self.eps > 0 and np.isfinite(self.eps)
 
     def _new_frame(self):
         self.probs = K.new_model()

@@ -153,24 +153,24 @@ def put_specials(x: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
 
 # --------------------------------------------------------------------------- channel parts
 class ChannelCoder:
-    """The channel encoders and decoders of one writer or reader: one pair per bound,
-    created on first use and owned by this object (never shared between threads)."""
+    """The channel coders of one writer or reader (never shared between threads): one grid
+    encoder for every bound (its scratch is the memory that counts), created on first use;
+    decoders hold no scratch."""
 
     def __init__(self) -> None:
-        self._encoders: dict[float, object] = {}
-        self._decoders: dict[float, object] = {}
+        self._grid = None
 
     def encoder(self, eps: float):
-        enc = self._encoders.get(eps)
-        if enc is None:
-            enc = self._encoders[eps] = ChannelEncoder(eps)
-        return enc
+        if eps == 0:
+            return ChannelEncoder(0.0)
+        if self._grid is None:
+            self._grid = ChannelEncoder(eps)
+        else:
+            self._grid.set_bound(eps)
+        return self._grid
 
     def decoder(self, eps: float):
-        dec = self._decoders.get(eps)
-        if dec is None:
-            dec = self._decoders[eps] = ChannelDecoder(eps)
-        return dec
+        return ChannelDecoder(eps)
 
     def encode(self, x: np.ndarray, eps: float, version: int) -> bytes:
         """The channel part of ``x`` float64 (n,): every finite value within ``eps``; in

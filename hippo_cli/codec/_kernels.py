@@ -1,6 +1,6 @@
-"""Numba kernels of the bounded-error codec (:mod:`hippo_cli.codec.grid`, whose module docstring
-is the normative description of the payload). Every jitted function of the codec lives in this
-one file: numba's cache watches only the defining file.
+"""Numba kernels of the bounded-error codec (:mod:`hippo_cli.codec.grid`; the payload is
+specified in docs/format.md, whose names the constants below follow). Every jitted function of
+the codec lives in this one file: numba's cache watches only the defining file.
 
 Layout: constants and slot names; the residual model's contexts; the range encoder and the
 residual coder; the predictions shared by encoder and decoder; the encoder (analysis of a block,
@@ -31,6 +31,10 @@ import threading
 import numba as nb
 import numpy as np
 from numba.core.errors import TypingError
+
+from .._jit import watch
+
+watch(__name__, "the codec", 10)
 
 # ============================================================== constants
 # ---- blocks and grids
