@@ -1,11 +1,34 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.linalg  # noqa: F401 - loads scipy's own BLAS, so that the limit below reaches it
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
+
+
+def _one_blas_thread() -> None:
+    """One BLAS thread in the test process (unless OPENBLAS_NUM_THREADS says otherwise).
+
+    The references in ``naive`` and the quadratures make many thousands of calls on tiny
+    matrices (expm of 8 x 8 or 256 x 256 at every step). With OpenBLAS's default of one
+    thread per core, its threads spin against each other and against whatever else runs on
+    the machine: on a loaded 2-core box a test took 20-60 s of which 4 s were work. numpy
+    and scipy each bundle an OpenBLAS, loaded before this file (so the environment variable
+    would be too late): threadpoolctl sets both. Results do not depend on it."""
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional speed-up: the tests pass without it
+        return
+    threadpool_limits(1, user_api="blas")
+
+
+_one_blas_thread()
 
 
 def golden_dir() -> Path:

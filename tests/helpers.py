@@ -1,6 +1,17 @@
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
+import pytest
+
+
+def require(*programs: str) -> None:
+    """Skip the calling test unless every external program it runs is on PATH."""
+    missing = [p for p in programs if shutil.which(p) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed: this test runs "
+                    f"{'it' if len(missing) == 1 else 'them'}")
 
 
 def rel_err(got, want) -> float:

@@ -86,16 +86,24 @@ def legs_projection(N, u, t):
     """The exact LegS projection after the first t samples of u (sample j constant on
     [j, j + 1]): c_n = 1/t int_0^t f(x) s_n P_n(2x/t - 1) dx, by Gauss-Legendre quadrature on
     each sample's interval (exact: the integrand is a polynomial of degree < N there).
-    Shape (N,)."""
+    u of shape (L,) gives (N,); u of shape (L, C) gives every channel at once, (C, N).
+    The Legendre values are evaluated a few MB at a time (N = 256 has 129 nodes per sample:
+    larger chunks are memory-bound and several times slower)."""
     nodes, weights = np.polynomial.legendre.leggauss(N // 2 + 1)
-    c = np.zeros(N)
-    for lo in range(0, t, 4096):
-        j = np.arange(lo, min(t, lo + 4096))
+    u = np.asarray(u, dtype=np.float64)
+    u2 = u.reshape(len(u), -1)
+    s = np.sqrt(2 * np.arange(N) + 1)
+    chunk = max(1, (1 << 19) // (len(nodes) * N))
+    c = np.zeros((u2.shape[1], N))
+    for lo in range(0, t, chunk):
+        j = np.arange(lo, min(t, lo + chunk))
         x = (j[:, None] + (nodes[None, :] + 1) / 2) / t * 2 - 1  # (samples, nodes) in [-1, 1]
-        V = np.polynomial.legendre.legvander(x, N - 1) * np.sqrt(2 * np.arange(N) + 1)
+        V = np.polynomial.legendre.legvander(x, N - 1) * s
         # 1/t int over [j, j+1] = 1/t * 1/2 sum_q weights_q V(x_q)
-        c += (u[j][:, None] * weights[None, :]).ravel() @ V.reshape(-1, N) / (2 * t)
-    return c
+        fw = (u2[j][:, None, :] * weights[None, :, None]).reshape(-1, u2.shape[1])
+        c += fw.T @ V.reshape(-1, N)
+    c /= 2 * t
+    return c[0] if u.ndim == 1 else c
 
 
 def legendre(n, x):

@@ -50,6 +50,11 @@ def only_inputs_left(folder: Path, *inputs: Path) -> None:
 # ---------------------------------------------------------------------------- compress
 def test_compress_defaults_and_sidecar(tmp_path):
     src = write_csv(tmp_path / "signal.csv")
+    data = np.loadtxt(src, delimiter=",", skiprows=1, usecols=(1, 2))
+    # first, so that numba is loaded whatever ran before: compress then takes the same
+    # kernels, bit for bit (alone, it would take the numpy path for small jobs, equal to
+    # 1e-12 only: tests/test_numpy_steps.py)
+    want = HiPPO("legs", 16).update(data)
     res = hippo("compress", src, "--measure", "legs", "-N", 16)
     assert res.exit_code == 0, res.stderr
     assert "left out non-numeric column(s): time" in res.stderr
@@ -61,8 +66,6 @@ def test_compress_defaults_and_sidecar(tmp_path):
     assert meta["measure"] == "legs" and meta["N"] == 16 and meta["columns"] == ["temp", "vib"]
     assert meta["samples"] == 600 and meta["every"] == 1 and meta["rows"] == 600
     assert meta["tool_version"] and meta["format_version"] == 1 and meta["input"].endswith("csv")
-    data = np.loadtxt(src, delimiter=",", skiprows=1, usecols=(1, 2))
-    want = HiPPO("legs", 16).update(data)
     np.testing.assert_array_equal(coeffs, want)
 
 

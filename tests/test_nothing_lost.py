@@ -7,17 +7,59 @@ from __future__ import annotations
 import json
 import os
 import stat
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_cli import assert_clean_failure, hippo, write_csv
 
+from helpers import require
 from hippo_cli.codec import open_hippo
 
 HIPPO = [sys.executable, "-m", "hippo_cli"]
+
+
+def _wait_for(reached, proc: subprocess.Popen, fallback: float) -> None:
+    """Poll until ``reached()`` is true: the child is in the state the test is about (it
+    must not end before). ``reached()`` is None where the system cannot tell: then wait
+    ``fallback`` seconds; a state never seen in 30 s (a kernel hiding it) is assumed."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = reached()
+        if state is None:
+            time.sleep(fallback)
+            return
+        if state:
+            return
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else proc.returncode
+        time.sleep(0.01)
+
+
+def _waits_on_a_pipe(proc: subprocess.Popen):
+    """Whether the child's main thread sleeps in a pipe read or write (Linux's
+    /proc/PID/wchan; None elsewhere)."""
+    try:
+        with open(f"/proc/{proc.pid}/wchan") as f:
+            return "pipe" in f.read()
+    except OSError:
+        return None
+
+
+def _is_full(pipe):
+    """Whether the pipe that we read ``pipe`` from holds all it can (None: cannot tell)."""
+    try:
+        import fcntl
+        import termios
+
+        capacity = fcntl.fcntl(pipe.fileno(), 1032)  # F_GETPIPE_SZ (Linux)
+        held = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4)
+    except (ImportError, OSError):
+        return None
+    return struct.unpack("i", held)[0] >= capacity
 
 
 # --------------------------------------------------------------------------- inputs are sacred
@@ -57,6 +99,9 @@ def test_many_series_output_folder_is_the_input_folder(tmp_path):
 
 # --------------------------------------------------------------------------- not regular files
 def test_fifos_and_devices_are_written_through_never_replaced(tmp_path):
+    require("cat")
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
     src = write_csv(tmp_path / "s.csv")
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
@@ -159,6 +204,7 @@ def test_many_series_as_hippo_files(tmp_path):
 
 # --------------------------------------------------------------------------- output lost
 def test_a_stream_whose_reader_is_gone_saves_only_what_was_delivered(tmp_path):
+    require("bash", "seq", "true")
     state = tmp_path / "s.npz"
     res = subprocess.run(["bash", "-c", f"seq 1 200000 | {' '.join(HIPPO)} stream -N 4 "
                           f"--state {state} | true; echo rc=${{PIPESTATUS[1]}}"],
@@ -170,6 +216,9 @@ def test_a_stream_whose_reader_is_gone_saves_only_what_was_delivered(tmp_path):
 
 
 def test_full_disk_under_pythonunbuffered_is_an_error(tmp_path):
+    require("bash")
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
     src = write_csv(tmp_path / "s.csv")
     out = tmp_path / "c.npy"
     assert hippo("compress", src, "-N", 4, "-o", out, "-q").exit_code == 0
@@ -189,6 +238,7 @@ def test_state_in_a_missing_folder_fails_before_reading(tmp_path):
 
 
 def test_closed_stdin_is_an_empty_input():
+    require("bash")
     res = subprocess.run(["bash", "-c", f"{' '.join(HIPPO)} compress - -N 4 <&-"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 1 and "stdin is closed" in res.stderr
@@ -286,11 +336,10 @@ def test_stream_caps_channels():
 
 def test_ctrl_c_while_compress_waits_on_a_pipe_is_a_clean_130():
     import signal
-    import time
 
     proc = subprocess.Popen([*HIPPO, "compress", "-", "-N", "4", "-o", os.devnull],
                             stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    _wait_for(lambda: _waits_on_a_pipe(proc), proc, fallback=1.5)  # blocked reading stdin
     proc.send_signal(signal.SIGINT)
     try:
         assert proc.wait(timeout=30) == 130
@@ -307,7 +356,6 @@ def test_too_many_columns_is_refused_before_per_column_work(tmp_path):
 
 def test_a_stream_nobody_reads_still_obeys_sigterm(tmp_path):
     import signal
-    import time
 
     state = tmp_path / "s.npz"
     proc = subprocess.Popen([*HIPPO, "stream", "-N", "4", "--state", str(state)],
@@ -325,7 +373,7 @@ def test_a_stream_nobody_reads_still_obeys_sigterm(tmp_path):
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        time.sleep(2.0)
+        _wait_for(lambda: _is_full(proc.stdout), proc, fallback=2.0)  # nobody reads it
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 143
     finally:
