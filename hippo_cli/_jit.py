@@ -18,7 +18,21 @@ logger = logging.getLogger("hippo_cli")
 _lock = threading.Lock()
 _watched: dict[str, tuple[str, float]] = {}  # kernel module -> (what, seconds)
 _announced: set[str] = set()
+_hooks: list = []  # functions called with the module name at its first compilation
 _listening = False
+
+
+def add_hook(hook) -> None:
+    """Call ``hook(module)`` when a watched module first compiles in this process (the CLI
+    starts a second compiling process then)."""
+    with _lock:
+        _hooks.append(hook)
+
+
+def remove_hook(hook) -> None:
+    with _lock:
+        if hook in _hooks:
+            _hooks.remove(hook)
 
 
 def watch(module: str, what: str, seconds: float) -> None:
@@ -50,4 +64,7 @@ def _announce(module: str | None) -> None:
         if found is None or found[0] in _announced:
             return
         _announced.add(found[0])
+        hooks = list(_hooks)
     logger.info("compiling %s for this machine, once (about %.0f s)", *found)
+    for hook in hooks:
+        hook(module)

@@ -8,11 +8,13 @@ errors, 1 for data errors, 130 for Ctrl-C, 143 for SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
@@ -291,11 +293,38 @@ def build_encoder(measure: Any, N: int, theta: float | None, dt: float | None, m
     return enc
 
 
+@contextlib.contextmanager
+def decoder_compiled_beside() -> Iterator[None]:
+    """While a job that encodes .hippo frames runs: if it has to compile the codec (a first
+    run on this machine), a second process compiles the decoder at the same time (numba
+    compiles one function at a time per process; the writer's check needs the decoder). It
+    is stopped when the job ends."""
+    import subprocess
+
+    from .._jit import add_hook, remove_hook
+
+    children: list = []
+
+    def start(module: str) -> None:
+        if module.endswith("codec._kernels") and not children:
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "hippo_cli.codec._warm"], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    add_hook(start)
+    try:
+        yield
+    finally:
+        remove_hook(start)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+            child.wait()
+
+
 def progress_bar(enabled: bool, total: int | None, what: str):
     """A rich progress bar on stderr when stderr is a terminal; otherwise a no-op. The
     object's ``update(done, total)`` takes bytes read (and the total, once known)."""
-    import contextlib
-
     if not enabled or not sys.stderr.isatty():
         return contextlib.nullcontext(None)
     from rich.console import Console

@@ -36,6 +36,7 @@ from .app import (
     build_encoder,
     check_mode_options,
     cli_errors,
+    decoder_compiled_beside,
     human_bytes,
     inputs,
     progress_bar,
@@ -199,7 +200,7 @@ def _compress_bounded(input: str, output: str | None, max_error: str,
     from ..pipelines.bounded import MaxError, compress_bounded
 
     bound = MaxError.parse(max_error)
-    with progress_bar(not quiet, None, "compress") as bar:
+    with decoder_compiled_beside(), progress_bar(not quiet, None, "compress") as bar:
         s = compress_bounded(
             input, output, bound, columns=columns, time_column=time_column, nan=nan,
             on_note=(lambda note: None) if quiet else say,

@@ -32,6 +32,7 @@ from .app import (
     build_encoder,
     check_mode_options,
     cli_errors,
+    decoder_compiled_beside,
     say,
     value,
 )
@@ -91,9 +92,10 @@ def stream(
         from ..pipelines.bounded import MaxError
         from ..pipelines.stream import run_stream_bounded
 
-        run_stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
-                           interrupted=Interrupted, time_column=time_column,
-                           flush_every=flush_every, on_note=say)
+        with decoder_compiled_beside():
+            run_stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
+                               interrupted=Interrupted, time_column=time_column,
+                               flush_every=flush_every, on_note=say)
         return
     from ..engine.emission import check_every
     from ..pipelines.stream import run_stream

@@ -167,24 +167,56 @@ def kernel(*signature):
     return _Entry
 
 
-def _helpers_compiled():
-    return all(globals()[name] is not fn for name, fn, _ in _HELPERS)
+def _needs(fn) -> list[tuple[str, object, object]]:
+    """The helpers ``fn`` calls, directly or through other helpers, in definition order
+    (callees first): what its compilation needs, and nothing more."""
+    helpers = {name: (name, f, sig) for name, f, sig in _HELPERS}
+    todo, seen = [fn], set()
+    while todo:
+        for name in todo.pop().__code__.co_names:
+            if name in helpers and name not in seen:
+                seen.add(name)
+                todo.append(helpers[name][1])
+    return [h for h in _HELPERS if h[0] in seen]
 
 
-def _compile_helpers():
-    """Compile every helper for its signature (or load it from the cache), callees first, and
-    bind its name in this module to the compiled function."""
+def _compile_helpers(needed) -> None:
+    """Compile the ``needed`` helpers for their signature (or load them from the cache),
+    callees first, and bind each name in this module to the compiled function."""
     with _LOCK:
         g = globals()
-        for name, fn, sig in _HELPERS:
+        for name, fn, sig in needed:
             if g[name] is fn:
-                g[name] = nb.njit(sig, no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)(fn)
+                g[name] = nb.njit(sig, no_cpython_wrapper=True, no_cfunc_wrapper=True,
+                                  **_OPTS)(fn)
+
+
+def compile_from_the_end(entry) -> None:
+    """Compile the helpers of ``entry`` (an entry point) in the reverse of the order its own
+    first call compiles them (each after its callees): a second process that runs this while
+    the first compiles forwards leaves the later helpers in the cache for it."""
+    helpers = {name: (fn, sig) for name, fn, sig in _HELPERS}
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        done.add(name)
+        fn, sig = helpers[name]
+        for callee in fn.__code__.co_names:
+            if callee in helpers:
+                visit(callee)
+        _compile_helpers([(name, fn, sig)])
+
+    for name, _, _ in reversed(_needs(entry.fn)):
+        visit(name)
 
 
 class _Entry:
     """An entry point: compiled on its first call, or loaded from numba's cache. A cached entry
     holds the code of its helpers, so a warm process compiles and loads no helper. A compile
-    finds the helpers not compiled yet (a typing error): they are compiled, and the entry with a
+    finds its helpers not compiled yet (a typing error): those it calls are compiled (and only
+    those: the decoder's compile never waits for the encoder's helpers), then the entry with a
     fresh dispatcher (numba remembers failed typings)."""
 
     def __init__(self, fn):
@@ -196,9 +228,9 @@ class _Entry:
         try:
             return self.dispatcher(*args)
         except TypingError:
-            if _helpers_compiled():
-                raise
-            _compile_helpers()
+            # another thread may have compiled the helpers since this typing failed: retry
+            # with a fresh dispatcher in any case (a real typing error fails again)
+            _compile_helpers(_needs(self.fn))
             self.dispatcher = nb.njit(no_cfunc_wrapper=True, **_OPTS)(self.fn)
             return self.dispatcher(*args)
 

@@ -28,6 +28,18 @@ def ChannelDecoder(eps: float):
     return GridDecoder(eps)
 
 
+def prepare(encoder: bool = True, decoder: bool = True) -> None:
+    """Compile the codec's kernels now (once per machine: numba caches them), so that a job
+    pays for it before its first sample rather than in the middle: the encoder's, then the
+    decoder's (which a writer needs to check its frames)."""
+    from . import grid
+
+    if encoder:
+        grid.compile_encoder()
+    if decoder:
+        grid.compile_decoder()
+
+
 def encode_times(t: np.ndarray) -> bytes:
     """int64 (n,) time stamps -> bytes, lossless (see :mod:`.grid`)."""
     from .grid import encode_times as encode

@@ -278,6 +278,26 @@ _ERRORS = {
 }
 
 
+def compile_encoder() -> None:
+    """Compile (or load from numba's cache) the encoder's kernels: the channel encoder and
+    the time encoder, on a few samples."""
+    enc = ChannelEncoder(1.0)
+    enc.push(np.arange(3.0))
+    enc.flush()
+    encode_times(np.arange(3))
+
+
+def compile_decoder() -> None:
+    """Compile (or load from numba's cache) the decoder's kernels: the channel decoder and
+    the time decoder, by decoding a payload that ends at once (an error, caught)."""
+    for decode in (lambda: ChannelDecoder(1.0).decode(b"\x00", 1),
+                   lambda: decode_times(b"\x00\x00", 1)):
+        try:
+            decode()
+        except ValueError:
+            pass
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a``: the kernels are compiled for read-only inputs only (one
     signature, whatever the caller's array)."""

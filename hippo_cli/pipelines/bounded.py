@@ -17,6 +17,7 @@ import numpy as np
 
 from ..atomic import AtomicFile, check_output_path, stdout_binary
 from ..codec import HippoHeader, HippoWriter, header_with_times, open_hippo
+from ..codec.channel import prepare
 from ..errors import DataError, ParameterError
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
@@ -135,6 +136,7 @@ def compress_bounded(
                      "decode it to CSV with hippo reconstruct")
     target = None if out == "-" else AtomicFile(Path(out))
     try:
+        prepare()  # compile the codec (first run only) before reading, not after
         if max_error.percent:
             lo, hi = _ranges(input, columns, time_column, nan)
         samples = open_samples(input, columns, time_column)

@@ -212,6 +212,7 @@ def run_stream_bounded(
     """
     import time
 
+    from ..codec.channel import prepare
     from ..codec.container import HippoHeader, HippoWriter, check_header, header_with_times
     from ..codec.container import open_hippo as open_existing
     from ..formats.timestamps import written_pattern
@@ -239,6 +240,7 @@ def run_stream_bounded(
                                  f"{existing.header.max_errors[0]:g}, not {max_error:g}")
         if existing.header.time_column != time_column:
             raise ParameterError(f"{output}: its time column is {existing.header.time_column!r}")
+    prepare()  # compile the codec (first run only) before the first line, not at a frame
     parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column)
     state = {"writer": None, "fh": None, "last": time.monotonic(), "start": 0}
 

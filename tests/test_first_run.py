@@ -1,0 +1,73 @@
+"""A first run on a machine (an empty numba cache): compiling is announced once, a second
+process compiles the decoder beside the job and is gone when the job ends, threads that
+compile at the same moment get the bytes of a warm run, and a warm run says nothing.
+
+Slow: each test compiles the codec from nothing (seconds). The time it takes is measured by
+``benchmarks/first_run.py``, not asserted here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+
+def _env(cache: Path) -> dict:
+    return {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+
+
+def _csv(path: Path, n: int = 3000) -> Path:
+    t = np.arange(n)
+    rows = "".join(f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d},{np.sin(i / 40):.5f}\n"
+                   for i in t)
+    path.write_text("time,v\n" + rows)
+    return path
+
+
+def test_a_cold_compress_says_so_once_and_leaves_no_process(tmp_path):
+    src = _csv(tmp_path / "s.csv")
+    cmd = [sys.executable, "-m", "hippo_cli", "compress", str(src), "--max-error", "1%",
+           "-t", "time", "-o"]
+    cold = subprocess.run([*cmd, str(tmp_path / "cold.hippo")], capture_output=True,
+                          text=True, env=_env(tmp_path / "cache"), timeout=600)
+    assert cold.returncode == 0, cold.stderr
+    assert cold.stderr.count("compiling the codec for this machine, once") == 1
+    warm = subprocess.run([*cmd, str(tmp_path / "warm.hippo")], capture_output=True,
+                          text=True, env=_env(tmp_path / "cache"), timeout=600)
+    assert warm.returncode == 0 and "compiling" not in warm.stderr
+    assert (tmp_path / "cold.hippo").read_bytes() == (tmp_path / "warm.hippo").read_bytes()
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "hippo_cli.codec._warm" not in ps  # the helper process ended with the job
+
+
+def test_threads_that_compile_at_once_get_the_bytes_of_a_warm_run(tmp_path):
+    script = textwrap.dedent("""
+        import sys
+        from concurrent.futures import ThreadPoolExecutor
+        import numpy as np
+        from hippo_cli import decode, encode
+
+        def job(k):
+            x = np.cumsum(np.random.default_rng(k).standard_normal(20000))
+            data = encode(x, 0.1, times=np.arange(20000.0) + k)
+            y, t = decode(data)
+            assert np.all(np.abs(y[:, 0] - x) <= 0.1) and t[0] == k
+            return data.hex()
+
+        with ThreadPoolExecutor(8) as pool:
+            sys.stdout.write("\\n".join(pool.map(job, range(8))))
+    """)
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env=_env(tmp_path / "cache"), timeout=600, cwd=tmp_path)
+            for _ in range(2)]  # cold, then warm
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert runs[0].stdout == runs[1].stdout
