@@ -16,7 +16,8 @@ import threading
 logger = logging.getLogger("hippo_cli")
 
 _lock = threading.Lock()
-_watched: dict[str, tuple[str, float]] = {}  # kernel module -> (what, seconds)
+_watched: dict[str, tuple[str, dict, float]] = {}  # module -> (what, seconds by first
+# function compiled, seconds otherwise)
 _announced: set[str] = set()
 _hooks: list = []  # functions called with the module name at its first compilation
 _listening = False
@@ -35,21 +36,21 @@ def remove_hook(hook) -> None:
             _hooks.remove(hook)
 
 
-def watch(module: str, what: str, seconds: float) -> None:
-    """Announce the first compilation of a function of ``module`` as compiling ``what``
-    (about ``seconds``, measured on a 2-core machine)."""
+def watch(module: str, what: str, seconds: float, first: dict | None = None) -> None:
+    """Announce the first compilation of a function of ``module`` as compiling ``what``:
+    about ``first[name]`` seconds when the first function compiled is ``name`` (a job that
+    needs only part of the module), else about ``seconds`` (measured on a 2-core machine)."""
     global _listening
     with _lock:
-        _watched[module] = (what, seconds)
+        _watched[module] = (what, first or {}, seconds)
         if _listening:
             return
         from numba.core import event
 
         class _Announce(event.Listener):
             def on_start(self, ev: event.Event) -> None:
-                dispatcher = (ev.data or {}).get("dispatcher")
-                module = getattr(getattr(dispatcher, "py_func", None), "__module__", None)
-                _announce(module)
+                fn = getattr((ev.data or {}).get("dispatcher"), "py_func", None)
+                _announce(getattr(fn, "__module__", None), getattr(fn, "__name__", ""))
 
             def on_end(self, ev: event.Event) -> None:
                 pass
@@ -58,13 +59,15 @@ def watch(module: str, what: str, seconds: float) -> None:
         _listening = True
 
 
-def _announce(module: str | None) -> None:
+def _announce(module: str | None, name: str) -> None:
     with _lock:
         found = _watched.get(module or "")
         if found is None or found[0] in _announced:
             return
-        _announced.add(found[0])
+        what, first, seconds = found
+        _announced.add(what)
         hooks = list(_hooks)
-    logger.info("compiling %s for this machine, once (about %.0f s)", *found)
+    logger.info("compiling %s for this machine, once (about %.0f s)", what,
+                first.get(name, seconds))
     for hook in hooks:
         hook(module)

@@ -25,7 +25,7 @@ from numba import njit
 
 from ._jit import watch
 
-watch(__name__, "the HiPPO kernels", 5)
+watch(__name__, "the HiPPO kernels", 3)
 
 #: fastmath without ``nnan``/``ninf``: keeps NaN and inf semantics (np.isnan stays meaningful)
 #: while allowing reassociation and FMA contraction. Defined once, used by every kernel.

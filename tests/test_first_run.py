@@ -49,6 +49,8 @@ def test_a_cold_compress_says_so_once_and_leaves_no_process(tmp_path):
 
 
 def test_threads_that_compile_at_once_get_the_bytes_of_a_warm_run(tmp_path):
+    """8 threads start on a cold cache at once: the same bytes as a warm run, and every kernel
+    compiled for exactly one signature (the cold run; a warm one loads the entries only)."""
     script = textwrap.dedent("""
         import sys
         from concurrent.futures import ThreadPoolExecutor
@@ -64,10 +66,16 @@ def test_threads_that_compile_at_once_get_the_bytes_of_a_warm_run(tmp_path):
 
         with ThreadPoolExecutor(8) as pool:
             sys.stdout.write("\\n".join(pool.map(job, range(8))))
+        if sys.argv[1] == "cold":  # every kernel compiled for exactly one signature
+            from hippo_cli.codec import _kernels as K
+            entries = [v.dispatcher for v in vars(K).values() if isinstance(v, K._Entry)]
+            helpers = [getattr(K, name) for name, _, _ in K._HELPERS]
+            counts = {d.py_func.__name__: len(d.signatures) for d in entries + helpers}
+            assert set(counts.values()) == {1} and len(counts) > 40, counts
     """)
-    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           env=_env(tmp_path / "cache"), timeout=600, cwd=tmp_path)
-            for _ in range(2)]  # cold, then warm
+    runs = [subprocess.run([sys.executable, "-c", script, when], capture_output=True,
+                           text=True, env=_env(tmp_path / "cache"), timeout=600, cwd=tmp_path)
+            for when in ("cold", "warm")]
     for run in runs:
         assert run.returncode == 0, run.stderr[-3000:]
     assert runs[0].stdout == runs[1].stdout

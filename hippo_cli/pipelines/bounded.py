@@ -208,6 +208,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
     plot shows (decoded, original, error).
     """
     with open_hippo(path, salvage=salvage) as hf:
+        prepare(encoder=False)  # compile the decoder (first run only) before any output
         h = hf.header
         C = len(h.channels)
         orig_blocks = None
