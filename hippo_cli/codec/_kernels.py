@@ -193,27 +193,6 @@ def _compile_helpers(needed) -> None:
                                   **_OPTS)(fn)
 
 
-def compile_from_the_end(entry) -> None:
-    """Compile the helpers of ``entry`` (an entry point) in the reverse of the order its own
-    first call compiles them (each after its callees): a second process that runs this while
-    the first compiles forwards leaves the later helpers in the cache for it."""
-    helpers = {name: (fn, sig) for name, fn, sig in _HELPERS}
-    done: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        done.add(name)
-        fn, sig = helpers[name]
-        for callee in fn.__code__.co_names:
-            if callee in helpers:
-                visit(callee)
-        _compile_helpers([(name, fn, sig)])
-
-    for name, _, _ in reversed(_needs(entry.fn)):
-        visit(name)
-
-
 class _Entry:
     """An entry point: compiled on its first call, or loaded from numba's cache. A cached entry
     holds the code of its helpers, so a warm process compiles and loads no helper. A compile
