@@ -89,11 +89,10 @@ def stream(
     bounded = max_error is not None
     check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if bounded else PANEL_HIPPO))
     if bounded:
-        from ..pipelines.bounded import MaxError
-        from ..pipelines.stream import run_stream_bounded
+        from ..pipelines.bounded import MaxError, stream_bounded
 
         with decoder_compiled_beside():
-            run_stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
+            stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
                                interrupted=Interrupted, time_column=time_column,
                                flush_every=flush_every, on_note=say)
         return

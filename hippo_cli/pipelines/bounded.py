@@ -1,4 +1,4 @@
-"""Bounded-error compression: samples in, a ``.hippo`` file out (and back).
+"""Bounded-error compression, the whole mode: samples in, a ``.hippo`` file out (and back).
 
 ``compress_bounded`` is ``hippo compress --max-error``; ``decode_to_csv`` is ``hippo
 reconstruct`` of a ``.hippo`` file; ``stream_bounded`` is ``hippo stream --max-error -o``.
@@ -8,22 +8,28 @@ on every frame before the frame is written.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import AtomicFile, check_output_path, stdout_binary
+from ..atomic import AtomicFile, allow_rewrite, check_output_path, stdout_binary
+from ..checks import integer_at_least
 from ..codec import HippoHeader, HippoWriter, header_with_times, open_hippo
 from ..codec.channel import prepare
+from ..codec.container import check_header
 from ..errors import DataError, ParameterError
 from ..formats.samples import clean_chunks, open_samples, prefetch
 from ..formats.source import Samples
+from ..formats.stream_lines import LineParser
 from ..formats.table_output import TableWriter
 from ..formats.timestamps import written_pattern
 from .envelope import Envelope, parse_window
+from .live import Signals, read_batches, stdin_reader
 from .metrics import ErrorMetrics
 
 
@@ -314,3 +320,110 @@ class _Rows:
             return False
         self.buf = block
         return len(block) > 0
+
+
+# --------------------------------------------------------------------------- streams
+def stream_bounded(
+    output: str | None,
+    max_error: MaxError,
+    *,
+    nan: str,
+    interrupted: type[Exception],
+    time_column: str | None = None,
+    flush_every: int = 65536,
+    flush_seconds: float = 10.0,
+    infd: int | None = None,
+    on_note=lambda note: None,
+) -> int:
+    """Compress lines from stdin into the ``.hippo`` file ``output`` (``"-"``: stdout), a
+    frame at a time: after every ``flush_every`` samples, when ``flush_seconds`` have passed
+    with samples pending, at EOF, and on SIGINT (exit 130) / SIGTERM (exit 143).
+
+    An existing ``.hippo`` file is resumed: its frames are kept (a torn tail from a crash
+    and the footer of a closed stream are cut off, with a note) and new frames are appended;
+    its channels, bound and time column must match. The footer is written when the stream
+    ends (EOF, a bad line, SIGINT, SIGTERM). Returns the number of samples written in this
+    run.
+    """
+    import time
+
+    if max_error.percent:
+        raise ParameterError("a stream reads stdin: max_error must be absolute (the value "
+                             "range is not known in advance)", option="max_error")
+    if output is None:
+        raise ParameterError("a bounded stream needs an output .hippo file (- for stdout)",
+                             option="output")
+    integer_at_least("flush_every", flush_every, 1, 1 << 20)
+    max_error = max_error.value
+    check_header(HippoHeader(["x"], [max_error]))
+    read = stdin_reader() if infd is None else functools.partial(os.read, infd)
+    existing = None
+    if output != "-" and Path(output).exists():
+        with open_hippo(output, salvage=True) as existing:
+            pass  # the header, the intact frames and what is wrong at the end
+        allow_rewrite(output)  # a live file is appended to: that is the point
+        if existing.header.whole:
+            raise ParameterError(f"{output}: was written whole (by hippo compress); hippo "
+                                 "stream appends only to the files it writes")
+        if existing.header.max_errors != [max_error] * len(existing.header.channels):
+            raise ParameterError(f"{output}: was written with max error "
+                                 f"{existing.header.max_errors[0]:g}, not {max_error:g}")
+        if existing.header.time_column != time_column:
+            raise ParameterError(f"{output}: its time column is {existing.header.time_column!r}")
+    prepare()  # compile the codec (first run only) before the first line, not at a frame
+    parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column)
+    state = {"writer": None, "fh": None, "last": time.monotonic(), "start": 0}
+
+    def open_writer(width: int) -> tuple[HippoWriter, object]:
+        names = parser.names or [f"col{i}" for i in range(width)]
+        if existing is not None:
+            if parser.names is not None and names != existing.header.channels:
+                raise DataError(f"line 1: columns {names} do not match {output}'s "
+                                f"{existing.header.channels}")
+            end, intact = existing.resume_point()
+            if existing.damage is not None:
+                on_note(f"{output}: {existing.damage}: cut off before appending")
+            fh = open(output, "r+b")
+            fh.truncate(end)  # drop a torn tail, or the footer of a closed stream
+            fh.seek(end)
+            state["start"] = existing.samples
+            return HippoWriter(fh, existing.header, frame_samples=flush_every,
+                               resume=(end, intact)), fh
+        header = header_with_times(names, [max_error] * width, time_column,
+                                   written_pattern("csv", parser.first_time))
+        if output == "-":
+            fh = stdout_binary()
+        else:
+            fh = open(check_output_path(Path(output)), "xb")
+        return HippoWriter(fh, header, frame_samples=flush_every), fh
+
+    with Signals(interrupted) as signals:
+        def consume(x: np.ndarray) -> None:
+            signals.begin()
+            if state["writer"] is None:
+                state["writer"], state["fh"] = open_writer(x.shape[1] - (time_column is not None))
+            w = state["writer"]
+            frames = w.frames
+            w.append(*((x[:, :-1], x[:, -1]) if time_column is not None else (x, None)))
+            if w.frames == frames and time.monotonic() - state["last"] > flush_seconds:
+                w.flush()
+            if w.frames != frames:
+                state["fh"].flush()
+                state["last"] = time.monotonic()
+            signals.end()
+
+        try:
+            read_batches(read, parser, consume, on_note)
+        finally:
+            signals.busy = False
+            w = state["writer"]
+            if w is not None:
+                signals.begin()  # a signal now must not cut the last frame short
+                w.close()  # the last frame and the footer
+                state["fh"].flush()
+                if output != "-":
+                    os.fsync(state["fh"].fileno())
+                    state["fh"].close()
+                signals.busy = False
+    w = state["writer"]
+    return 0 if w is None else w.samples
