@@ -10,43 +10,16 @@ import stat
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_cli import assert_clean_failure, hippo, write_csv
 
-from helpers import require
+from helpers import require, wait_for, waits_on_a_pipe
 from hippo_cli.codec import open_hippo
 
 HIPPO = [sys.executable, "-m", "hippo_cli"]
-
-
-def _wait_for(reached, proc: subprocess.Popen, fallback: float) -> None:
-    """Poll until ``reached()`` is true: the child is in the state the test is about (it
-    must not end before). ``reached()`` is None where the system cannot tell: then wait
-    ``fallback`` seconds; a state never seen in 30 s (a kernel hiding it) is assumed."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        state = reached()
-        if state is None:
-            time.sleep(fallback)
-            return
-        if state:
-            return
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else proc.returncode
-        time.sleep(0.01)
-
-
-def _waits_on_a_pipe(proc: subprocess.Popen):
-    """Whether the child's main thread sleeps in a pipe read or write (Linux's
-    /proc/PID/wchan; None elsewhere)."""
-    try:
-        with open(f"/proc/{proc.pid}/wchan") as f:
-            return "pipe" in f.read()
-    except OSError:
-        return None
 
 
 def _is_full(pipe):
@@ -339,7 +312,7 @@ def test_ctrl_c_while_compress_waits_on_a_pipe_is_a_clean_130():
 
     proc = subprocess.Popen([*HIPPO, "compress", "-", "-N", "4", "-o", os.devnull],
                             stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for(lambda: _waits_on_a_pipe(proc), proc, fallback=1.5)  # blocked reading stdin
+    wait_for(lambda: waits_on_a_pipe(proc), proc, fallback=1.5)  # blocked reading stdin
     proc.send_signal(signal.SIGINT)
     try:
         assert proc.wait(timeout=30) == 130
@@ -373,7 +346,7 @@ def test_a_stream_nobody_reads_still_obeys_sigterm(tmp_path):
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        _wait_for(lambda: _is_full(proc.stdout), proc, fallback=2.0)  # nobody reads it
+        wait_for(lambda: _is_full(proc.stdout), proc, fallback=2.0)  # nobody reads it
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 143
     finally:

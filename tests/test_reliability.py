@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from test_subprocess import HIPPO, read_line
 
+from helpers import wait_for, waits_on_a_pipe
 from hippo_cli import HiPPO
 
 
@@ -111,8 +112,8 @@ def test_stream_signals_save_and_exit_quietly(tmp_path, sig, code):
         proc.stdin.write(b"".join(f"{i}\n".encode() for i in range(25)))
         proc.stdin.flush()
         read_line(proc)
-        read_line(proc)  # rows for steps 9 and 19: all 25 lines are in
-        time.sleep(0.2)
+        read_line(proc)  # rows for steps 9 and 19
+        wait_for(lambda: waits_on_a_pipe(proc), proc, fallback=0.5)  # all 25 lines are in
         proc.send_signal(sig)
         assert proc.wait(timeout=30) == code
         assert proc.stderr.read() == b""
