@@ -32,8 +32,7 @@ import zlib
 import numpy as np
 
 MAGIC = b"\x89HPO"
-END_MAGIC = b"\x89HPE"
-TRAILER = 16  # footer offset u64, CRC-32 u32, end magic
+END_MAGIC = b"\x89E"
 
 MAX_CHANNELS = 4096
 MAX_NAME = 1024
@@ -622,12 +621,12 @@ def decode_time_part(data: bytes, n: int) -> list[float]:
 # ---------------------------------------------------------------------------------------
 
 
-def decode_channel_part(data: bytes, n: int, E: float, version: int) -> list[int]:
-    """The bit patterns of the ``n`` samples of a channel part: its special runs (version 2)
-    laid over its codec's values."""
+def decode_channel_part(data: bytes, n: int, E: float, specials: bool) -> list[int]:
+    """The bit patterns of the ``n`` samples of a channel part: its special runs (a frame
+    with the ``specials`` flag) laid over its codec's values."""
     runs = []
     r = Reader(data)
-    if version >= 2:
+    if specials:
         S = r.varint(n, "special runs")
         end = 0
         for _ in range(S):
@@ -713,8 +712,12 @@ def decode_frame(data: bytes, pos: int, header: Header) -> tuple[int, list[list[
     if crc32(heads + payload) != crc:
         raise ValueError(f"frame at {pos}: CRC does not match")
     p = Reader(payload)
-    if header.version >= 2 and p.u8("frame kind") != 0:
-        raise ValueError(f"frame at {pos}: unknown frame kind")
+    specials = False
+    if header.version >= 2:
+        flags = p.u8("frame flags")
+        if flags & 0x0F != 0 or flags & 0xE0:
+            raise ValueError(f"frame at {pos}: unknown frame kind or flags")
+        specials = bool(flags & 0x10)
     count = header.C + header.timed
     parts = []
     for i in range(count):
@@ -725,7 +728,7 @@ def decode_frame(data: bytes, pos: int, header: Header) -> tuple[int, list[list[
             parts.append(p.take(p.left(), "part"))
     times = decode_time_part(parts.pop(0), n) if header.timed else None
     channels = [
-        decode_channel_part(part, n, header.E[c], header.version) for c, part in enumerate(parts)
+        decode_channel_part(part, n, header.E[c], specials) for c, part in enumerate(parts)
     ]
     return r.pos, channels, times
 
@@ -734,14 +737,26 @@ def read_footer(data: bytes, header: Header) -> list[tuple[int, int]] | None:
     """The index ``[(size, samples), ...]`` of a finished version-2 file, or None if the file
     has no valid trailer (not closed). Each entry is size, samples and (if timed) the least
     and greatest time, one frame after the other. Rejects a footer that does not parse."""
-    if header.version < 2 or len(data) < header.size + TRAILER or data[-4:] != END_MAGIC:
+    if header.version < 2 or len(data) < header.size + 2 or data[-2:] != END_MAGIC:
         return None
-    offset = int.from_bytes(data[-TRAILER:-8], "little")
-    if not header.size <= offset <= len(data) - TRAILER:
+    # the footer offset: a varint whose bytes are stored backwards before the end magic
+    offset = shift = 0
+    i = len(data) - 3
+    while True:
+        if i < header.size or shift > 63:
+            return None
+        byte = data[i]
+        offset |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            break
+        i -= 1
+    crc_at = i - 4  # the CRC-32 just before the offset's bytes
+    if not header.size <= offset < crc_at:
         return None
-    if crc32(data[offset:-8]) != int.from_bytes(data[-8:-4], "little"):
+    if crc32(data[offset:crc_at] + data[i:-2]) != int.from_bytes(data[crc_at:i], "little"):
         return None
-    r = Reader(data, offset, len(data) - TRAILER)
+    r = Reader(data, offset, crc_at)
     if r.u8("end marker") != 0:
         raise ValueError("footer: end marker is not 00")
     F = r.varint(r.left(), "frame count")

@@ -9,6 +9,7 @@ configuration sent again, ...). Where either decoder rejects a crafted file, bot
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import zlib
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 import hippo_cli
 from hippo_cli.cli import app
+from hippo_cli.codec import HippoReader
 
 FIXTURES = ref.__file__.rsplit("/", 1)[0] + "/data/fixtures"
 
@@ -381,7 +383,9 @@ def header_bytes(version: int, flags: int, names: list[str], E: list[float]) -> 
 
 
 def frame_bytes(version: int, n: int, parts: list[bytes], kind: int = 0) -> bytes:
-    payload = bytes([kind]) if version >= 2 else b""
+    """A frame; in version 2 with the ``specials`` flag (every channel part written here
+    starts with its runs, often none)."""
+    payload = bytes([kind | 0x10]) if version >= 2 else b""
     for part in parts[:-1]:
         payload += varint(len(part)) + part
     payload += parts[-1]
@@ -399,8 +403,14 @@ def footer_bytes(offset: int, frames: list[tuple[int, int, list[float] | None]])
                 b = ref.i64(float_bits(t))
                 body += varint(zigzag(ref.i64(b - b_prev)))
                 b_prev = b
-    body += struct.pack("<Q", offset)
-    return body + struct.pack("<I", zlib.crc32(body)) + b"\x89HPE"
+    return body + trailer(body, offset)
+
+
+def trailer(body: bytes, offset: int, tail: bytes = b"") -> bytes:
+    """What ends a footer whose end marker and entries are ``body`` (and ``tail``): the
+    CRC-32, the footer offset as a varint written backwards, the end magic."""
+    back = varint(offset)[::-1]
+    return tail + struct.pack("<I", zlib.crc32(body + tail + back)) + back + b"\x89E"
 
 
 def crafted_file(
@@ -566,7 +576,7 @@ def test_not_closed_stream_decodes():
 
 def test_whole_file_without_footer_is_rejected():
     data = _sample_file()
-    offset = int.from_bytes(data[-16:-8], "little")
+    offset = HippoReader(io.BytesIO(data), "f").frames_end  # where the footer starts
     _both_reject(data[:offset])
 
 
@@ -680,14 +690,12 @@ def _timed_file(index=None, flags: int = 3, tail: bytes = b"") -> bytes:
             b = ref.i64(float_bits(t))
             footer += varint(zigzag(ref.i64(b - b_prev)))
             b_prev = b
-    footer += tail + struct.pack("<Q", len(body))
-    return body + footer + struct.pack("<I", zlib.crc32(footer)) + b"\x89HPE"
+    return body + footer + trailer(footer, len(body), tail)
 
 
 def _empty_finished() -> bytes:
     head = _raw_header(2, 2, _channel_header())
-    footer = b"\0\0" + struct.pack("<Q", len(head))
-    return head + footer + struct.pack("<I", zlib.crc32(footer)) + b"\x89HPE"
+    return head + b"\0\0" + trailer(b"\0\0", len(head))
 
 
 def _frame_raw(samples: bytes, payload: bytes) -> bytes:
@@ -786,7 +794,7 @@ VALID_EDGES = {
     "numbers with a pattern": lambda: _timed_header(kind=1, pattern=b"_s+05:30")
     + frame_bytes(2, 1, [b"\2" + bytes(8), varint(0) + _grid(1)]),
     "non-minimal varint": lambda: _raw_header(2, 0, _channel_header())
-    + _frame_raw(b"\x85\x00", b"\0" + varint(0) + _grid()),
+    + _frame_raw(b"\x85\x00", b"\x10" + varint(0) + _grid()),
     "adjacent special runs": lambda: _file(_runs((0, 2, NAN), (0, 3, 0xFFF0000000000000))
                                            + _grid()),
     "grid, |Q| = 2^56 - 1": lambda: _file(

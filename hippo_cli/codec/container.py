@@ -49,12 +49,13 @@ from .parts import (
     encode_time_part,
     join_parts,
     split_parts,
+    split_specials,
     varint,
     within_bound,
 )
 
 MAGIC = b"\x89HPO"
-END_MAGIC = b"\x89HPE"
+END_MAGIC = b"\x89E"
 VERSION = 2
 VERSIONS = (1, 2)
 MAX_NAME = 1024
@@ -64,8 +65,10 @@ MAX_FRAME_VALUES = 1 << 22
 MAX_PAYLOAD = 1 << 27
 TIME_NUMBERS, TIME_ISO = 1, 2
 FLAG_TIMED, FLAG_WHOLE = 1, 2
-FRAME_KEY = 0  # the only frame kind of version 2: independent of every other frame
-TRAILER = 16  # footer offset u64, CRC-32, end magic
+#: The frame flags byte of version 2: the frame kind in the low 4 bits (0, an independent
+#: frame, is the only one), and whether its channel parts start with runs of non-finite values.
+FRAME_KIND, FRAME_SPECIALS = 0x0F, 0x10
+FRAME_KEY = 0
 
 
 @dataclass
@@ -260,10 +263,12 @@ def _zigzag(v: int) -> int:
 
 
 def footer_bytes(header: HippoHeader, frames: list[FrameInfo], offset: int) -> bytes:
-    """The footer of a file whose frames end at byte ``offset``. A timed file's time ranges
-    are coded compactly: each float64's bit pattern (as a signed 64-bit integer) as the
-    zigzag varint of its difference from the previous one (min after the previous max, max
-    after min), wrapping modulo 2^64."""
+    """The footer of a file whose frames end at byte ``offset``: end marker, frame count,
+    entries, CRC-32 (of those and of the offset's bytes), the offset as a varint written
+    backwards (read from the end of the file), end magic. A timed file's time ranges are
+    coded compactly: each float64's bit pattern (as a signed 64-bit integer) as the zigzag
+    varint of its difference from the previous one (min after the previous max, max after
+    min), wrapping modulo 2^64."""
     out = bytearray(b"\x00") + varint(len(frames))
     prev = 0
     for f in frames:
@@ -273,8 +278,8 @@ def footer_bytes(header: HippoHeader, frames: list[FrameInfo], offset: int) -> b
                 bits = _f64_bits(v)
                 out += varint(_zigzag(_wrap(bits - prev)) & 0xFFFFFFFFFFFFFFFF)
                 prev = bits
-    out += struct.pack("<Q", offset)
-    return bytes(out) + struct.pack("<I", zlib.crc32(out)) + END_MAGIC
+    back = varint(offset)[::-1]
+    return bytes(out) + struct.pack("<I", zlib.crc32(back, zlib.crc32(out))) + back + END_MAGIC
 
 
 def _floats(name: str, a: object) -> np.ndarray:
@@ -386,15 +391,20 @@ class HippoWriter:
             parts.append(encode_time_part(t))
             t_range = _time_range(t)
         n = len(x)
+        special = not np.isfinite(x).all()
+        if special and h.version < 2:
+            raise DataError("format version 1 cannot hold NaN or inf")
         for c, eps in enumerate(h.max_errors):
             col = np.ascontiguousarray(x[:, c])
-            part = self._coder.encode(col, eps, h.version)
-            back = self._coder.decode(part, n, eps, h.version)
+            filled, runs = split_specials(col) if special else (col, None)
+            part = self._coder.encode(filled, eps, runs)
+            back = self._coder.decode(part, n, eps, special)
             if not within_bound(back, col, eps):  # never write a broken promise
                 raise HippoError(f"internal error: the codec's own check failed in channel "
                                  f"{c} (the frame was not written); please report it")
             parts.append(part)
-        payload = (bytes([FRAME_KEY]) if h.version >= 2 else b"") + join_parts(parts)
+        flags = FRAME_KEY | (FRAME_SPECIALS if special else 0)
+        payload = (bytes([flags]) if h.version >= 2 else b"") + join_parts(parts)
         if len(payload) > MAX_PAYLOAD:
             raise DataError("a frame would exceed the format's limit (use fewer channels)")
         head = varint(n) + varint(len(payload))
@@ -465,19 +475,26 @@ class HippoReader:
 
     def _from_footer(self) -> list[FrameInfo] | None:
         """The index of a finished file, or None (no valid trailer: scan the frames)."""
-        if self.header.version < 2 or self.size < self.header_size + 1 + TRAILER:
+        if self.header.version < 2 or self.size < self.header_size + 8:
             return None
-        self.fh.seek(self.size - TRAILER)
-        trailer = self.fh.read(TRAILER)
-        if trailer[12:] != END_MAGIC:
+        tail = min(self.size - self.header_size, 16)
+        self.fh.seek(self.size - tail)
+        trailer = self.fh.read(tail)
+        if trailer[-2:] != END_MAGIC:
             return None
-        (offset,) = struct.unpack("<Q", trailer[:8])
-        if not self.header_size <= offset < self.size - TRAILER:
+        back = trailer[:-2][::-1]  # the footer offset, a varint written backwards
+        try:
+            cur = Cursor(back)
+            offset = cur.varint(self.size)
+        except ValueError:
+            return None
+        crc_at = self.size - 2 - cur.pos - 4  # the CRC-32 just before the offset's bytes
+        if not self.header_size <= offset < crc_at:
             return None
         self.fh.seek(offset)
-        body = self.fh.read(self.size - 8 - offset)  # marker .. offset field
-        (crc,) = struct.unpack("<I", trailer[8:12])
-        if zlib.crc32(body) != crc or body[:1] != b"\x00":
+        body = self.fh.read(crc_at - offset)
+        (crc,) = struct.unpack("<I", self.fh.read(4))
+        if zlib.crc32(back[:cur.pos][::-1], zlib.crc32(body)) != crc or body[:1] != b"\x00":
             return None
         try:
             frames = self._parse_footer(body, offset)
@@ -512,7 +529,7 @@ class HippoReader:
             frames.append(FrameInfo(i, pos, size, start, n, tmin, tmax))
             pos += size
             start += n
-        if cur.left() != 8 or pos != offset:
+        if cur.left() != 0 or pos != offset:
             raise ValueError("the frames do not end where the footer starts")
         return frames
 
@@ -622,9 +639,13 @@ class HippoReader:
         h = self.header
         C = len(h.channels)
         n = info.samples
+        special = False
         if h.version >= 2:
-            if not payload or payload[0] != FRAME_KEY:
+            flags = payload[0] if payload else -1
+            if flags < 0 or flags & FRAME_KIND != FRAME_KEY or flags & ~(
+                    FRAME_KIND | FRAME_SPECIALS):
                 raise ValueError(f"unknown frame kind {payload[:1].hex() or 'missing'}")
+            special = bool(flags & FRAME_SPECIALS)
             payload = payload[1:]
         parts = split_parts(payload, C + h.timed)
         times = decode_time_part(parts[0], n) if h.timed else None
@@ -633,7 +654,7 @@ class HippoReader:
         values = np.empty((n, C))
         for c in range(C):
             values[:, c] = self._coder.decode(parts[c + h.timed], n, h.max_errors[c],
-                                              h.version)
+                                              special)
         return Frame(info.index, info.offset, info.start, values, times)
 
     def frames(self, first: int = 0, stop: int | None = None) -> Iterator[Frame]:

@@ -12,7 +12,6 @@ import struct
 
 import numpy as np
 
-from ..errors import DataError
 from .channel import ChannelDecoder, ChannelEncoder, decode_times, encode_times
 
 #: Time part kinds.
@@ -172,23 +171,19 @@ class ChannelCoder:
     def decoder(self, eps: float):
         return ChannelDecoder(eps)
 
-    def encode(self, x: np.ndarray, eps: float, version: int) -> bytes:
-        """The channel part of ``x`` float64 (n,): every finite value within ``eps``; in
-        version 2 the non-finite values exactly (version 1 refuses them)."""
-        head = b""
-        if version >= 2:
-            x, runs = split_specials(x)
-            head = specials_bytes(runs)
-        elif not np.all(np.isfinite(x)):
-            raise DataError("format version 1 cannot hold NaN or inf")
+    def encode(self, x: np.ndarray, eps: float, runs: list | None) -> bytes:
+        """The channel part of ``x`` float64 (n,), finite, every value within ``eps``;
+        led by ``runs`` of non-finite values (:func:`split_specials`) unless None (a frame
+        whose channels hold none)."""
         enc = self.encoder(eps)
         enc.push(x)
-        return head + enc.flush()
+        return (b"" if runs is None else specials_bytes(runs)) + enc.flush()
 
-    def decode(self, part: bytes, n: int, eps: float, version: int) -> np.ndarray:
-        """float64 (n,) of a channel part; ``ValueError`` when it is malformed."""
+    def decode(self, part: bytes, n: int, eps: float, specials: bool) -> np.ndarray:
+        """float64 (n,) of a channel part (led by its runs of non-finite values if
+        ``specials``); ``ValueError`` when it is malformed."""
         runs: list = []
-        if version >= 2:
+        if specials:
             cur = Cursor(part)
             runs = read_specials(cur, n)
             part = part[cur.pos:]
