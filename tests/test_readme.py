@@ -35,6 +35,11 @@ NOT_RUN = {
      "docs/compression.png"): "a benchmark that rewrites docs/compression.png",
     "python -m pip install -e '.[dask]' && python benchmarks/fleet.py":
         "minutes: 1000 series x 10^5 samples, on a Dask cluster too",
+    "python benchmarks/codec.py --baseline dbffa10":
+        "needs ../shared/bench/, git history and minutes (a before/after benchmark)",
+    "python benchmarks/first_run.py --runs 9 --baseline dbffa10":
+        "minutes: a minute per cold run of hippo 0.2 (tests/test_first_run.py checks the "
+        "behaviour, this measures it)",
 }
 LANGUAGES = {"bash", "python", "text"}  # text: synopses and printed output, not commands
 
