@@ -156,7 +156,7 @@ def test_at_least_25_hostile_cases():
 
 
 def test_stream_line_too_long(monkeypatch):
-    import hippo_cli.pipelines.stream as streaming
+    import hippo_cli.pipelines.live as streaming
 
     monkeypatch.setattr(streaming, "MAX_LINE_BYTES", 10_000)
     res = hippo("stream", "-N", 2, input="1\n" + "7" * 50_000)
