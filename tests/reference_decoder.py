@@ -26,6 +26,7 @@ The document has since been corrected on each of these points.
 from __future__ import annotations
 
 import math
+import re
 import struct
 import zlib
 
@@ -593,27 +594,189 @@ def decode_time_codec(data: bytes, n: int) -> list[int]:
     return t
 
 
-def decode_time_part(data: bytes, n: int) -> list[float]:
-    """The ``n`` times of a time part."""
+def decode_time_part(data: bytes, n: int, header: Header) -> list:
+    """The ``n`` times of a time part: Python ints (kind 0), floats (kinds 1 and 2), or the
+    ISO text each time is written as (kinds 3 and 4; version 1's ISO times, kinds 0-2, in
+    the header's pattern)."""
     r = Reader(data)
     kind = r.u8("time kind")
+    if header.version >= 2 and header.time_kind == 2 and kind not in (3, 4):
+        raise ValueError("ISO times in a number kind")
+    if header.version < 2 and kind > 2:
+        raise ValueError("version 1 has time kinds 0 to 2 only")
+    if kind == 3:
+        return decode_iso_ticks(data, r, n)
+    if kind == 4:
+        z = zlib.decompressobj()
+        try:
+            text = z.decompress(data[1:], 66 * n + 1)
+        except zlib.error as exc:
+            raise ValueError(f"text times: bad zlib stream ({exc})") from exc
+        if not z.eof or z.unconsumed_tail or z.unused_data:
+            raise ValueError("text times: not one whole zlib stream")
+        try:
+            lines = text.decode("ascii").split("\n")
+        except UnicodeDecodeError as exc:
+            raise ValueError("text times: not ASCII") from exc
+        if len(lines) != n + 1 or lines[-1] != "":
+            raise ValueError("text times: not n lines")
+        return [canonical_iso(line) for line in lines[:-1]]
     if kind == 2:
         if r.left() != 8 * n:
             raise ValueError("raw times: wrong length")
         times = [r.f64() for _ in range(n)]
         if not all(math.isfinite(x) for x in times):
             raise ValueError("raw times: a non-finite time")
-        return times
-    if kind == 0:
-        return [float(v) for v in decode_time_codec(data[1:], n)]
-    if kind == 1:
+    elif kind == 0:
+        times = list(decode_time_codec(data[1:], n))
+    elif kind == 1:
         k = r.u8("time digits")
         if not 1 <= k <= 9:
             raise ValueError(f"decimal times: {k} digits")
-        # docs/format.md says "one correctly rounded binary64 division"; the bytes say
-        # float64(v) / 10^k: v is first rounded to binary64 (a second rounding if |v| > 2^53).
-        return [float(v) / float(10**k) for v in decode_time_codec(data[2:], n)]
-    raise ValueError(f"time part: unknown kind {kind}")
+        times = [float(v) / float(10**k) for v in decode_time_codec(data[2:], n)]
+    else:
+        raise ValueError(f"time part: unknown kind {kind}")
+    if header.version < 2 and header.time_kind == 2:  # seconds, at microseconds
+        template = template_of_pattern(header.pattern)
+        out = []
+        for t in times:
+            us = round(float(t) * 1e6)
+            out.append(write_iso(template, us // 10**6, (us % 10**6) * 1000))
+        return out
+    return times
+
+
+# ---------------------------------------------------------------------------------------
+# ISO times
+# ---------------------------------------------------------------------------------------
+
+TEMPLATE = re.compile(r"####-##-##(?:([T ])##:##(?::##(?:([.,])(#{1,9}))?)?)?"
+                      r"(Z|[+-]\d\d(?:\d\d|:\d\d)?)?")
+
+
+def zone_offset(zone: str) -> int:
+    """Seconds east of UTC of a zone as written (none and Z: 0)."""
+    if zone in ("", "Z"):
+        return 0
+    digits = zone[1:].replace(":", "")
+    hh, mm = int(digits[:2]), int(digits[2:] or 0)
+    if hh > 23 or mm > 59:
+        raise ValueError(f"zone {zone!r}: out of range")
+    return (hh * 3600 + mm * 60) * (1 if zone[0] == "+" else -1)
+
+
+def parse_template(template: str) -> tuple[re.Match, int]:
+    """(the match of an ISO template, its zone's offset); ValueError if it is not one."""
+    m = TEMPLATE.fullmatch(template)
+    if m is None:
+        raise ValueError(f"not an ISO template: {template!r}")
+    return m, zone_offset(m.group(4) or "")
+
+
+def days_from_civil(y: int, m: int, d: int) -> int:
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def civil_from_days(z: int) -> tuple[int, int, int]:
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + (3 if mp < 10 else -9)
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+def write_iso(template: str, seconds: int, nanos: int) -> str:
+    """The text of the instant ``seconds`` s + ``nanos`` ns after the epoch in ``template``:
+    the local time (instant plus the zone's offset) fills the ``#`` left to right with the
+    digits of the year (4), month, day, and, as far as the template has them, hour, minute,
+    second and the fraction's leading digits."""
+    m, offset = parse_template(template)
+    days, rest = divmod(seconds + offset, 86400)
+    y, mo, d = civil_from_days(days)
+    if not 0 <= y <= 9999:
+        raise ValueError("an ISO time outside the years 0000-9999")
+    digits = f"{y:04d}{mo:02d}{d:02d}"
+    if m.group(1) is not None:
+        digits += f"{rest // 3600:02d}{rest // 60 % 60:02d}"
+        if template[16:17] == ":":
+            digits += f"{rest % 60:02d}"
+        if m.group(3):
+            digits += f"{nanos:09d}"[: len(m.group(3))]
+    filled = iter(digits)
+    return "".join(next(filled) if ch == "#" else ch for ch in template)
+
+
+def canonical_iso(text: str) -> str:
+    """An ISO time as written, checked: its template is accepted and its fields name an
+    existing date and time (a time of kind 4 is its own text)."""
+    template = re.sub(r"\d", "#", text)
+    zone = re.search(r"(Z|[+-]\d\d(?:\d\d|:\d\d)?)$", text)
+    if zone and zone.start() >= 16:
+        template = re.sub(r"\d", "#", text[: zone.start()]) + zone.group(0)
+    m, _ = parse_template(template)
+    y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    if not (1 <= mo <= 12 and 1 <= d <= month_days[mo - 1]):
+        raise ValueError(f"text time {text!r}: no such date")
+    if m.group(1) is not None:
+        hh, mi = int(text[11:13]), int(text[14:16])
+        ss = int(text[17:19]) if len(template) > 16 and template[16] == ":" else 0
+        if hh > 23 or mi > 59 or ss > 59:
+            raise ValueError(f"text time {text!r}: no such time")
+    return text
+
+
+def decode_iso_ticks(data: bytes, r: Reader, n: int) -> list[str]:
+    """Kind 3: the unit, the templates, the runs, the ticks."""
+    k = r.u8("tick unit")
+    if k > 9:
+        raise ValueError("ticks finer than a nanosecond")
+    F = r.varint(n, "template count")
+    if F < 1:
+        raise ValueError("no template")
+    templates = []
+    for _ in range(F):
+        raw = r.take(r.varint(64, "template length"), "template")
+        if not raw.isascii():
+            raise ValueError("template not ASCII")
+        t = raw.decode("ascii")
+        m, _ = parse_template(t)
+        if len(m.group(3) or "") > k:
+            raise ValueError("a template finer than the ticks")
+        if t in templates:
+            raise ValueError("a repeated template")
+        templates.append(t)
+    which: list[int] = []
+    for _ in range(r.varint(n, "run count")):
+        length = r.varint(n, "run length")
+        index = r.varint(F - 1, "template index")
+        if length < 1 or len(which) + length > n:
+            raise ValueError("runs that do not cover n")
+        which += [index] * length
+    if len(which) != n:
+        raise ValueError("runs that do not cover n")
+    ticks = decode_time_codec(data[r.pos :], n)
+    return [write_iso(templates[w], t // 10**k, (t % 10**k) * 10 ** (9 - k))
+            for w, t in zip(which, ticks)]
+
+
+def template_of_pattern(pattern: str) -> str:
+    """Version 1: the template of a header pattern ``<separator><unit><zone>``."""
+    if pattern[:1] == "D":
+        return "####-##-##" + pattern[1:]
+    sep = "T" if pattern[:1] == "T" else " "
+    unit = {"m": "", "s": ":##", "3": ":##.###", "6": ":##.######"}[pattern[1:2]]
+    return "####-##-##" + sep + "##:##" + unit + pattern[2:]
 
 
 # ---------------------------------------------------------------------------------------
@@ -726,7 +889,7 @@ def decode_frame(data: bytes, pos: int, header: Header) -> tuple[int, list[list[
             parts.append(p.take(k, "part"))
         else:
             parts.append(p.take(p.left(), "part"))
-    times = decode_time_part(parts.pop(0), n) if header.timed else None
+    times = decode_time_part(parts.pop(0), n, header) if header.timed else None
     channels = [
         decode_channel_part(part, n, header.E[c], specials) for c, part in enumerate(parts)
     ]
@@ -785,14 +948,15 @@ def read_footer(data: bytes, header: Header) -> list[tuple[int, int]] | None:
     return entries
 
 
-def decode(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(values float64 (n, C), times float64 (n,) or None)`` of a whole ``.hippo`` file,
-    following "Reading a file" and hippo's rules (without salvage)."""
+def decode(data: bytes) -> tuple[np.ndarray, list | None]:
+    """``(values float64 (n, C), times or None)`` of a whole ``.hippo`` file, following
+    "Reading a file" and hippo's rules (without salvage); times as
+    :func:`decode_time_part` gives them."""
     data = bytes(data)
     header = Header(data)
     index = read_footer(data, header)
     columns: list[list[int]] = [[] for _ in range(header.C)]
-    times: list[float] = []
+    times: list = []
     pos = header.size
     if index is not None:
         for i, (size, samples) in enumerate(index):
@@ -816,4 +980,4 @@ def decode(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
     n = len(columns[0])
     bits = np.array(columns, dtype=np.uint64).reshape(header.C, n).T.copy()
     values = bits.view(np.float64)
-    return values, (np.array(times, dtype=np.float64) if header.timed else None)
+    return values, (times if header.timed else None)

@@ -253,12 +253,19 @@ def test_an_endless_line_is_refused(tmp_path, monkeypatch):
 
 
 def test_time_going_back_names_the_line_and_both_times(tmp_path):
+    """HiPPO coefficients need increasing times: the error names the line and both times;
+    a .hippo file keeps the times as recorded, with a note."""
     src = tmp_path / "t.csv"
     src.write_text("when,v\n2026-01-01T00:00:00,1\n2026-01-01T00:00:05,2\n"
                    "2026-01-01T00:00:03,3\n")
-    res = hippo("compress", src, "-t", "when", "-E", "0.1")
+    res = hippo("compress", src, "-t", "when", "-N", 2)
     assert_clean_failure(res, 1, "t.csv, line 4", "'2026-01-01T00:00:03' goes back from "
-                         "'2026-01-01T00:00:05' (line 3)")
+                         "'2026-01-01T00:00:05' (line 3)", "--max-error")
+    res = hippo("compress", src, "-t", "when", "-E", "0.1")
+    assert res.exit_code == 0 and "not increasing (1 repeat or go back)" in res.stderr
+    out = hippo("reconstruct", tmp_path / "t.hippo").stdout.splitlines()
+    assert [line.split(",")[0] for line in out] == [
+        "when", "2026-01-01T00:00:00", "2026-01-01T00:00:05", "2026-01-01T00:00:03"]
 
 
 def test_a_torn_pair_and_forged_sidecars_are_refused(tmp_path):

@@ -22,19 +22,40 @@ from typer.testing import CliRunner
 import hippo_cli
 from hippo_cli.cli import app
 from hippo_cli.codec import HippoReader
+from hippo_cli.codec.times import Times
 
 FIXTURES = ref.__file__.rsplit("/", 1)[0] + "/data/fixtures"
 
 
-def assert_same(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
-    """Both decoders give bit-identical values and times for ``data``."""
-    want_v, want_t = hippo_cli.decode(data)
+def _hippo_times(data: bytes) -> list | None:
+    """hippo's exact times of a file: ISO times as written, integers, or float64 bit
+    patterns (the reference decoder's forms)."""
+    with HippoReader(io.BytesIO(data), "f") as reader:
+        if not reader.header.timed:
+            return None
+        parts = [f.times for f in reader.frames()]
+    times = Times.join(parts) if parts else None
+    if times is None:
+        return []
+    if times.iso:
+        return times.text()
+    if times.ints is not None:
+        return times.ints.tolist()
+    return times.seconds.view(np.uint64).tolist()
+
+
+def assert_same(data: bytes) -> tuple[np.ndarray, list | None]:
+    """Both decoders give bit-identical values and the same exact times for ``data``."""
+    want_v, _ = hippo_cli.decode(data)
+    want_t = _hippo_times(data)
     got_v, got_t = ref.decode(data)
     assert got_v.shape == want_v.shape
     assert np.array_equal(got_v.view(np.uint64), want_v.view(np.uint64))
     assert (got_t is None) == (want_t is None)
     if want_t is not None:
-        assert np.array_equal(got_t.view(np.uint64), want_t.view(np.uint64))
+        if any(isinstance(t, float) for t in got_t):  # numbers, some not integers
+            got_t = np.array([float(t) for t in got_t]).view(np.uint64).tolist()
+        assert got_t == want_t
     return got_v, got_t
 
 
@@ -335,14 +356,18 @@ def channel_part(n: int, E: float, version: int, blocks: list, rng) -> bytes:
 
 
 def time_part(
-    n: int, rng: np.random.Generator, kind: int | None = None, coded: bool | None = None
+    n: int, rng: np.random.Generator, kind: int | None = None, coded: bool | None = None,
+    seconds: bool = False,
 ) -> tuple[bytes, list[float]]:
-    """A time part of a random (or the given) kind and mode, and the times it holds."""
+    """A time part of a random (or the given) kind and mode, and the times it holds
+    (``seconds``: seconds since 1970 within the years ISO times can be written in)."""
     kind = int(rng.integers(0, 3)) if kind is None else kind
     if kind == 2:
-        times = [float(x) for x in rng.normal(size=n) * 1e6]
+        times = [float(x) for x in rng.normal(size=n) * 1e6 + (1e9 if seconds else 0)]
         return b"\2" + struct.pack(f"<{n}d", *times), times
     scale = 1 << int(rng.choice([40, 58]))  # 2^58: above 2^53, v / 10^k is one rounding
+    if seconds:
+        scale = 1 << 30  # kind 0: seconds; kind 1: a fraction of them
     t = [int(rng.integers(-scale, scale))]
     d = int(rng.integers(-1000, 1000))
     dd = [small_residual(rng) if rng.random() < 0.5 else 0 for _ in range(max(0, n - 2))]
@@ -373,12 +398,14 @@ def time_part(
     return b"\1" + bytes([k]) + codec, [float(v) / 10**k for v in t]
 
 
-def header_bytes(version: int, flags: int, names: list[str], E: list[float]) -> bytes:
+def header_bytes(version: int, flags: int, names: list[str], E: list[float],
+                 iso: bool = False) -> bytes:
+    """A header; timed: numbers, or (``iso``, version 1) ISO times written ``T3Z``."""
     out = b"\x89HPO" + bytes([version, flags]) + varint(len(names))
     for name, e in zip(names, E):
         out += varint(len(name.encode())) + name.encode() + struct.pack("<d", e)
     if flags & 1:
-        out += varint(4) + b"time" + b"\2" + varint(3) + b"T3Z"
+        out += varint(4) + b"time" + (b"\2" + varint(3) + b"T3Z" if iso else b"\1\0")
     return out + struct.pack("<I", zlib.crc32(out))
 
 
@@ -426,13 +453,14 @@ def crafted_file(
     sizes = sizes or [int(rng.choice([1, 2, 3, 5, 64, 300, 4096, 4100]))
                       for _ in range(int(rng.integers(1, 3)))]
     whole = version >= 2 and footer
+    iso = version == 1 and bool(rng.integers(0, 2))  # version 1: ISO times as seconds
     head = header_bytes(version, int(timed) | (2 if whole else 0),
-                        [f"c{i}" for i in range(len(E))], E)
+                        [f"c{i}" for i in range(len(E))], E, iso)
     frames, index = [], []
     for n in sizes:
         parts, times = [], None
         if timed:
-            part, times = time_part(n, rng)
+            part, times = time_part(n, rng, seconds=iso)
             parts.append(part)
         for e in E:
             bl = blocks or [random_block(rng, first=i == 0) for i in range(3)]
@@ -617,7 +645,7 @@ def _channel_header(name: bytes = b"a", E: float = 0.1) -> bytes:
     return varint(1) + _channel(name, E)
 
 
-def _timed_header(kind: int = 2, pattern: bytes = b"T3Z", E: float = 0.1) -> bytes:
+def _timed_header(kind: int = 1, pattern: bytes = b"", E: float = 0.1) -> bytes:
     time_column = varint(1) + b"t" + bytes([kind]) + varint(len(pattern)) + pattern
     return _raw_header(2, 1, _channel_header(E=E) + time_column)
 
@@ -674,7 +702,7 @@ def _timed_file(index=None, flags: int = 3, tail: bytes = b"") -> bytes:
     """Two raw-timed frames and a footer whose index entries can be replaced:
     ``index(entries)`` gets ``[(size, n, least, greatest), ...]`` and returns the entries."""
     rng = np.random.default_rng(0)
-    head = _raw_header(2, flags, _channel_header() + varint(1) + b"t" + b"\2" + varint(0))
+    head = _raw_header(2, flags, _channel_header() + varint(1) + b"t" + b"\1" + varint(0))
     frames, entries = [], []
     for n in (5, 7):
         part, times = time_part(n, rng, kind=2)
@@ -789,8 +817,11 @@ VALID_EDGES = {
     "bound -0.0 (exact codec)": lambda: _file(varint(0) + b"\0" + bytes(8), E=-0.0),
     "name of 1024 bytes": lambda: _raw_header(2, 0, _channel_header(b"a" * 1024))
     + frame_bytes(2, 5, [varint(0) + _grid()]),
-    "pattern not of the grammar": lambda: _timed_header(pattern=b"xyz")
-    + frame_bytes(2, 1, [b"\2" + bytes(8), varint(0) + _grid(1)]),
+    # version 2: the header's pattern is informative (each frame has its templates)
+    "pattern not of the grammar": lambda: _timed_header(kind=2, pattern=b"xyz")
+    + frame_bytes(2, 1, [b"\3\0" + varint(1) + varint(10) + b"####-##-##" + varint(1)
+                         + varint(1) + varint(0) + b"\0" + _stream(*_big(0)),
+                         varint(0) + _grid(1)]),
     "numbers with a pattern": lambda: _timed_header(kind=1, pattern=b"_s+05:30")
     + frame_bytes(2, 1, [b"\2" + bytes(8), varint(0) + _grid(1)]),
     "non-minimal varint": lambda: _raw_header(2, 0, _channel_header())

@@ -45,14 +45,13 @@ from ..errors import DataError, HippoError, ParameterError
 from .parts import (
     ChannelCoder,
     Cursor,
-    decode_time_part,
-    encode_time_part,
     join_parts,
     split_parts,
     split_specials,
     varint,
     within_bound,
 )
+from .times import Times, decode_part, encode_part, from_array, template_of_pattern, to_array
 
 MAGIC = b"\x89HPO"
 END_MAGIC = b"\x89E"
@@ -77,7 +76,9 @@ class HippoHeader:
 
     channels : column names; max_errors : the absolute bound of each channel (>= 0; 0 is
     exact). time_column : the time column's name (None: samples without times);
-    time_kind : TIME_NUMBERS or TIME_ISO; time_pattern : how ISO times were written.
+    time_kind : TIME_NUMBERS or TIME_ISO; time_pattern : how ISO times are written (version
+    2: the template of the first time, see :mod:`.times`; each frame stores the templates of
+    its own times; version 1: the pattern of all of them, ``<sep><unit><zone>``).
     version : the format version; whole : written whole (a footer is required).
     """
 
@@ -245,13 +246,13 @@ class FrameInfo:
 
 @dataclass
 class Frame:
-    """One decoded frame: values float64 (n, C), times float64 (n,) or None."""
+    """One decoded frame: values float64 (n, C), times (:class:`~.times.Times`) or None."""
 
     index: int
     offset: int
     start: int
     values: np.ndarray
-    times: np.ndarray | None
+    times: Times | None
 
 
 def _f64_bits(v: float) -> int:
@@ -288,6 +289,14 @@ def _floats(name: str, a: object) -> np.ndarray:
         return np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError, OverflowError) as err:
         raise ParameterError(f"{name} must be numbers ({err})", option=name) from None
+
+
+def _times_of(times: object) -> Times:
+    try:
+        return from_array(times)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ParameterError(f"times must be numbers or datetime64 ({err})",
+                             option="times") from None
 
 
 def _wrap(v: int) -> int:
@@ -337,14 +346,14 @@ class HippoWriter:
         self.samples = sum(f.samples for f in self.index)
         self.closed = False
         self._values: list[np.ndarray] = []
-        self._times: list[np.ndarray] = []
+        self._times: list[Times] = []
         self._pending = 0
 
     @property
     def frames(self) -> int:
         return len(self.index)
 
-    def append(self, values: np.ndarray, times: np.ndarray | None = None) -> None:
+    def append(self, values: np.ndarray, times: Times | np.ndarray | None = None) -> None:
         """Add samples: ``values`` float64 (L, C) (or (L,) for one channel; non-finite
         values only in format version 2); ``times`` float64 (L,), finite, for a timed file
         (ISO: seconds since 1970, kept to the microsecond)."""
@@ -359,11 +368,11 @@ class HippoWriter:
         if (times is None) == self.header.timed:
             raise ParameterError("times must be given exactly when the file has a time column")
         if times is not None:
-            times = _floats("times", times)
-            if times.shape != (len(values),):
+            times = _times_of(times)
+            if times.seconds.shape != (len(values),):
                 raise ParameterError(f"one time per sample: {len(values)} samples, times of "
-                                     f"shape {times.shape}")
-            if not np.all(np.isfinite(times)):
+                                     f"shape {times.seconds.shape}")
+            if not np.all(np.isfinite(times.seconds)):
                 raise DataError("times must be finite numbers")
         start = 0
         while start < len(values):
@@ -385,11 +394,11 @@ class HippoWriter:
         parts = []
         t_range = (None, None)
         if h.timed:
-            t = np.concatenate(self._times)
-            if h.time_kind == TIME_ISO:
-                t = np.round(t * 1e6) / 1e6  # the microsecond grid the file keeps
-            parts.append(encode_time_part(t))
-            t_range = _time_range(t)
+            t = Times.join(self._times)
+            if h.version < 2 and t.iso:
+                raise DataError("format version 1 keeps ISO times as seconds: write version 2")
+            parts.append(encode_part(t))
+            t_range = _time_range(t.seconds)
         n = len(x)
         special = not np.isfinite(x).all()
         if special and h.version < 2:
@@ -467,6 +476,10 @@ class HippoReader:
             raise
         self._starts = [f.start for f in self.index]
         self._coder = ChannelCoder()
+        h = self.header
+        # version 1 kept ISO times as seconds at microseconds, written in the header's pattern
+        self._v1_template = (template_of_pattern(h.time_pattern) if h.version < 2 and h.timed
+                             and h.time_kind == TIME_ISO else None)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -648,7 +661,11 @@ class HippoReader:
             special = bool(flags & FRAME_SPECIALS)
             payload = payload[1:]
         parts = split_parts(payload, C + h.timed)
-        times = decode_time_part(parts[0], n) if h.timed else None
+        times = None
+        if h.timed:
+            times = decode_part(parts[0], n, self._v1_template)
+            if h.version >= 2 and times.iso != (h.time_kind == TIME_ISO):
+                raise ValueError("its times are not of the kind the header says")
         if times_only:
             return Frame(info.index, info.offset, info.start, np.empty((n, 0)), times)
         values = np.empty((n, C))
@@ -665,7 +682,7 @@ class HippoReader:
             if frame is not None:
                 yield frame
 
-    def frame_times(self, info: FrameInfo) -> np.ndarray | None:
+    def frame_times(self, info: FrameInfo) -> Times | None:
         """The times of one frame (decoding only its time part)."""
         if not self.header.timed:
             return None
@@ -677,8 +694,9 @@ class HippoReader:
              ) -> tuple[np.ndarray, np.ndarray | None]:
         """Samples ``start`` to ``stop - 1`` (sample indices; negative ones count from the
         end, as in a slice) whose time is in [``time_from``, ``time_to``] (either None: no
-        limit; times as :attr:`Frame.times` holds them), decoding only the frames they
-        overlap. Returns (values float64 (n, C), times float64 (n,) or None)."""
+        limit; numbers, or seconds since 1970 for ISO times), decoding only the frames they
+        overlap. Returns (values float64 (n, C), times or None: int64 for integer times,
+        float64 for other numbers, datetime64 for ISO times, see :func:`~.times.to_array`)."""
         lo, hi, _ = slice(start, stop).indices(self.samples)
         timed_window = time_from is not None or time_to is not None
         if timed_window and not self.header.timed:
@@ -697,7 +715,7 @@ class HippoReader:
                 a, b = max(lo - frame.start, 0), min(hi - frame.start, info.samples)
                 v, t = frame.values[a:b], None if frame.times is None else frame.times[a:b]
                 if timed_window:
-                    keep = (t >= t0) & (t <= t1)
+                    keep = (t.seconds >= t0) & (t.seconds <= t1)
                     v, t = v[keep], t[keep]
                 values.append(v)
                 times.append(t)
@@ -705,7 +723,7 @@ class HippoReader:
         v = np.concatenate(values) if values else np.empty((0, C))
         if not self.header.timed:
             return v, None
-        return v, np.concatenate(times) if times else np.empty(0)
+        return v, to_array(Times.join(times)) if times else np.empty(0)
 
     def close(self) -> None:
         if self._owns and self.fh is not None:
@@ -754,7 +772,8 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
     ----------
     values : float64 (n,) or (n, C). NaN, +inf and -inf are kept exactly.
     max_error : absolute bound (> 0), one for all channels or one per channel (C,).
-    times : float64 (n,) sample times (finite numbers), stored exactly; None for none.
+    times : (n,) sample times, stored exactly: integers (kept exact), finite floats, numpy
+        datetime64 (ISO times), or a :class:`~.times.Times`; None for none.
     names : channel names (default ``value`` or ``col0, col1, ...``).
     frame_samples : samples per frame (default: as many as the format allows).
 
@@ -771,7 +790,11 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
                                                    [f"col{i}" for i in range(C)])
     if len(names) != C:
         raise ParameterError(f"names: one per channel ({C}), got {len(names)}")
-    header = HippoHeader(names, errors, "time" if times is not None else None, whole=True)
+    header = HippoHeader(names, errors, whole=True)
+    if times is not None:
+        times = _times_of(times)
+        header = header_with_times(names, errors, "time", times.templates[0] if times.iso
+                                   and len(times) else None, whole=True)
     buf = io.BytesIO()
     w = HippoWriter(buf, header, frame_samples=frame_samples)
     w.append(x2, times)
@@ -780,7 +803,8 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
 
 
 def decode(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
-    """(values float64 (n, C), times float64 (n,) or None) of a ``.hippo`` file held in
-    memory. Damage is a :class:`~hippo_cli.errors.DataError`."""
+    """(values float64 (n, C), times (n,) or None) of a ``.hippo`` file held in memory
+    (times as :meth:`HippoReader.read` gives them). Damage is a
+    :class:`~hippo_cli.errors.DataError`."""
     with HippoReader(io.BytesIO(bytes(data)), "<bytes>") as reader:
         return reader.read()

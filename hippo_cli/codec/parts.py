@@ -1,5 +1,6 @@
-"""The parts of a ``.hippo`` frame: a channel part (the bounded-error samples of one channel,
-with its non-finite values kept exactly) and a time part (the sample times, losslessly).
+"""The channel parts of a ``.hippo`` frame (the bounded-error samples of one channel, with its
+non-finite values kept exactly), and the frame's varints and parts. (Time parts:
+:mod:`.times`.)
 
 Byte layouts are normative in ``docs/format.md`` (sections "Channel part" and "Time part").
 Every function here is pure: no state survives a call, so threads may share nothing but the
@@ -12,10 +13,7 @@ import struct
 
 import numpy as np
 
-from .channel import ChannelDecoder, ChannelEncoder, decode_times, encode_times
-
-#: Time part kinds.
-T_INT, T_DECIMAL, T_RAW = 0, 1, 2
+from .channel import ChannelDecoder, ChannelEncoder
 
 
 # --------------------------------------------------------------------------- varints
@@ -204,38 +202,3 @@ def within_bound(decoded: np.ndarray, x: np.ndarray, eps: float) -> bool:
     with np.errstate(invalid="ignore"):
         close = np.abs(np.where(finite, decoded - x, 0.0)) <= eps
     return bool(np.all(np.where(finite, close, same_bits)))
-
-
-# --------------------------------------------------------------------------- time parts
-def encode_time_part(t: np.ndarray) -> bytes:
-    """Exact storage of a frame's times (float64 (n,), finite): integers, decimals or raw."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        for k in range(0, 10):
-            scaled = np.round(t * 10.0**k)
-            if np.all(np.abs(scaled) < 2.0**62):
-                ints = scaled.astype(np.int64)
-                if np.array_equal(ints / 10.0**k, t) if k else np.array_equal(ints, t):
-                    head = bytes([T_INT]) if k == 0 else bytes([T_DECIMAL, k])
-                    return head + encode_times(ints)
-    return bytes([T_RAW]) + t.astype("<f8").tobytes()
-
-
-def decode_time_part(part: bytes, n: int) -> np.ndarray:
-    """The inverse of :func:`encode_time_part`: float64 (n,); ``ValueError`` when corrupt."""
-    if not part:
-        raise ValueError("empty time part")
-    kind = part[0]
-    if kind == T_INT:
-        return decode_times(part[1:], n).astype(np.float64)
-    if kind == T_DECIMAL:
-        if len(part) < 2 or not 1 <= part[1] <= 9:
-            raise ValueError("bad decimal time scale")
-        return decode_times(part[2:], n) / 10.0 ** part[1]
-    if kind == T_RAW:
-        if len(part) != 1 + 8 * n:
-            raise ValueError("raw time part of the wrong size")
-        t = np.frombuffer(part, "<f8", n, 1).astype(np.float64)
-        if not np.all(np.isfinite(t)):
-            raise ValueError("a raw time that is not finite")
-        return t
-    raise ValueError(f"unknown time kind {kind}")

@@ -306,7 +306,8 @@ class HiPPO:
             i = int(np.argmax(steps <= 0))
             before = prev if i == 0 else t[i - 1]
             raise DataError(f"sample times must be strictly increasing: sample "
-                            f"{self.steps + i} has time {t[i]!r} after {before!r}")
+                            f"{self.steps + i} has time {float(t[i])!r} after "
+                            f"{float(before)!r}")
         t0 = self._clock["t0"] if self._clock else float(t[0])
         with np.errstate(over="ignore"):
             too_wide = not np.isfinite(2.0 * (t[-1] - t0))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from ..errors import DataError, ParameterError
 from .npy_input import load_npy
 from .quantize import dequantize, quantize, quantized_dtype
 from .source import first_line
+
+if TYPE_CHECKING:
+    from ..codec.times import Times
 
 #: A sidecar larger than this is refused before it is read.
 MAX_SIDECAR_BYTES = 64 << 20
@@ -263,8 +267,8 @@ def load_coefficients(path: str) -> CoefficientFile:
                 or sum(p[0] for p in parts) != total):
             raise DataError(f"{side}: sample_times do not match the samples")
         pattern = meta.get("time_pattern")
-        if pattern is not None and (not isinstance(pattern, str) or not re.fullmatch(
-                r"(D|[T_][ms36])(Z|[+-]\d\d:\d\d)?", pattern)):
+        if pattern is not None and (not isinstance(pattern, str) or not (re.fullmatch(
+                r"(D|[T_][ms36])(Z|[+-]\d\d:\d\d)?", pattern) or _is_template(pattern))):
             raise DataError(f"{side}: field 'time_pattern' is not a time pattern")
     reset = meta.get("reset_every")
     if reset is not None and (not isinstance(reset, int) or isinstance(reset, bool)
@@ -279,15 +283,15 @@ def load_coefficients(path: str) -> CoefficientFile:
 MAX_TIME_PART = 1 << 24
 
 
-def stored_time_part(times: np.ndarray) -> list:
-    """``[n, text]``: float64 times (n,) exactly, in the ``.hippo`` format's time part
-    (:func:`~hippo_cli.codec.parts.encode_time_part`: integers or decimals delta
-    coded, else raw float64), base64 text for the JSON sidecar."""
+def stored_time_part(times: Times) -> list:
+    """``[n, text]``: the n times exactly, as a ``.hippo`` time part
+    (:func:`~hippo_cli.codec.times.encode_part`: integers, decimals, ISO ticks with their
+    templates), base64 text for the JSON sidecar."""
     import base64
 
-    from ..codec.parts import encode_time_part
+    from ..codec.times import encode_part
 
-    return [len(times), base64.b64encode(encode_time_part(times)).decode("ascii")]
+    return [len(times), base64.b64encode(encode_part(times)).decode("ascii")]
 
 
 def timing_metadata(time_column: str, clock: dict, row_times: list[float],
@@ -299,16 +303,21 @@ def timing_metadata(time_column: str, clock: dict, row_times: list[float],
             "sample_times": time_parts, "time_pattern": pattern}
 
 
-def stored_times(meta: dict) -> Iterator[np.ndarray]:
+def stored_times(meta: dict) -> Iterator[Times]:
     """The sample times of a sidecar's ``sample_times``, part by part (checked by
-    :func:`read_coefficients`)."""
+    :func:`read_coefficients`). Sidecars of hippo 0.2 kept ISO times as seconds, written in
+    their ``time_pattern``."""
     import base64
 
-    from ..codec.parts import decode_time_part
+    from ..codec.times import decode_part, template_of_pattern
 
+    pattern = meta.get("time_pattern")  # hippo 0.2: a pattern; since 0.3: a template
+    template = (pattern if pattern and pattern.startswith("####") else
+                template_of_pattern(pattern) if pattern else None)
     for n, text in meta["sample_times"]:
         try:
-            yield decode_time_part(base64.b64decode(text, validate=True), n)
+            raw = base64.b64decode(text, validate=True)
+            yield decode_part(raw, n, template if raw[:1] in (b"\0", b"\1", b"\2") else None)
         except ValueError as err:
             raise DataError(f"the sidecar's sample times are corrupt ({err})") from None
 
@@ -344,3 +353,14 @@ def coefficient_metadata(
         "tolerance": tolerance,
         **(timing or {}),
     }
+
+
+def _is_template(text: str) -> bool:
+    """Whether ``text`` is a time template (:mod:`hippo_cli.codec.times`)."""
+    from ..codec.times import zone_of_template
+
+    try:
+        zone_of_template(text)
+    except ValueError:
+        return False
+    return len(text) <= 64

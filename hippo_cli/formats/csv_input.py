@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,10 @@ from ..atomic import note_read
 from ..checks import MAX_CHANNELS
 from ..errors import DataError, ParameterError
 from .source import CHUNK_VALUES, Samples, first_line
-from .timestamps import first_unreadable, looks_like_iso, to_seconds
+from .timestamps import looks_like_iso, read_times
+
+if TYPE_CHECKING:
+    from ..codec.times import Times
 
 #: Lines read ahead to tell a header from data and numeric columns from the rest.
 SNIFF_LINES = 200
@@ -368,7 +371,6 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
     import pandas as pd
 
     wanted = samples.columns + ([samples.time_column] if samples.time_column else [])
-    prev_time = None
     try:
         # blocks of text parsed side by side; small chunks (the tests of chunking) keep
         # pandas' own chunked reader
@@ -380,11 +382,10 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
         with contextlib.closing(frames):
             for line, frame in frames:
                 block = np.empty((len(frame), len(wanted)))
+                times = None
                 if samples.time_column:
-                    stamps = frame[samples.time_column]
-                    block[:, -1] = _parse_times(stamps, samples, line)
-                    prev_time = check_increasing(block[:, -1], stamps.astype(str).tolist(),
-                                                 prev_time, samples, line)
+                    times = parse_times(frame[samples.time_column], samples, line)
+                    block[:, -1] = times.seconds
                 for j, col in enumerate(samples.columns):
                     series = frame[col]
                     if series.dtype.kind not in "biuf":
@@ -400,37 +401,24 @@ def _csv_chunks(buffered, stream, raw, samples, skip, rows, read_kw, close) -> I
                         series = values
                     block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
                 samples.bytes_read = stream.consumed
-                yield line, block
+                yield line, block, times
     finally:
         if close:
             raw.close()
 
 
-def check_increasing(times: np.ndarray, texts: list[str], prev: tuple[float, str] | None,
-                     samples: Samples, first: int) -> tuple[float, str] | None:
-    """Sample times must increase strictly: the error names the place and both times as
-    written. ``prev``: (time, text) of the previous chunk's last sample; returns this
-    chunk's."""
-    if not len(times):
-        return prev
-    steps = np.diff(times, prepend=-np.inf if prev is None else prev[0])
-    if np.any(steps <= 0):
-        i = int(np.argmax(steps <= 0))
-        before = prev[1] if i == 0 else texts[i - 1]
-        what = "repeats" if steps[i] == 0 else "goes back from"
-        raise DataError(f"{samples.where(first + i)}: time {texts[i]!r} {what} {before!r} "
-                        f"({samples.where(first + i - 1).rsplit(', ', 1)[-1]}); sort the data "
-                        "by time and drop repeated times first")
-    return float(times[-1]), texts[-1]
-
-
-def _parse_times(series: Any, samples: Samples, line: int) -> np.ndarray:
-    """The time column of one chunk, by the rule of :mod:`.timestamps`."""
-    values = to_seconds(series)
-    i = first_unreadable(series, values)
-    if i is not None:
-        raise DataError(f"{samples.where(line + i)}: time {str(series.iloc[i])[:40]!r} is not "
-                        "a number or an ISO timestamp")
-    return values
+def parse_times(series: Any, samples: Samples, line: int) -> Times:
+    """The exact times of one chunk's time column (the rule of
+    :func:`~.timestamps.read_times`); all of a stream's times are numbers, or all ISO."""
+    times, bad = read_times(series)
+    if times is None:
+        raise DataError(f"{samples.where(line + bad)}: time {str(series.iloc[bad])[:40]!r} is "
+                        "not a number or an ISO timestamp (or an integer beyond 64 bits)")
+    if samples.time_iso is None:
+        samples.time_iso = times.iso
+    elif times.iso != samples.time_iso and len(times):
+        raise DataError(f"{samples.where(line)}: the time column mixes numbers and ISO "
+                        "timestamps")
+    return times
 
 

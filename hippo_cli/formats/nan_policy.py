@@ -27,19 +27,19 @@ class NanFilter:
         self.columns = columns
         self.last: np.ndarray | None = None
 
-    def apply(self, values: np.ndarray, extra: np.ndarray | None,
-              where: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray | None,
-                                                    DataError | None]:
-        """Filter ``values`` (L, C) and the matching ``extra`` columns (L, k) (e.g. times).
+    def apply(self, values: np.ndarray, where: Callable[[int], str]
+              ) -> tuple[np.ndarray, np.ndarray | slice, DataError | None]:
+        """Filter ``values`` (L, C).
 
-        Returns the clean rows (values, extra) up to the first bad row, and the error of that
-        row (None when there is none). ``where(i)`` names the place of row i.
+        Returns the clean rows up to the first bad row, which rows of ``values`` they are (a
+        slice or indices: the times of the rows follow them), and the error of that bad row
+        (None when there is none). ``where(i)`` names the place of row i.
         """
         finite = np.isfinite(values)
         if finite.all():
             if len(values):
                 self.last = values[-1].copy()
-            return values, extra, None
+            return values, slice(None), None
         bad_rows = np.isnan(values).any(axis=1)
         inf_rows = np.isinf(values).any(axis=1)
         stop = len(values)
@@ -54,18 +54,18 @@ class NanFilter:
                 stop = i
                 error = DataError(f"{where(i)}: empty or NaN value in column {col!r} "
                                   "(use --nan skip or --nan hold)")
-        values, extra = values[:stop], None if extra is None else extra[:stop]
+        values, rows = values[:stop], np.arange(stop)
         bad_rows = bad_rows[:stop]
         if self.policy == "skip":
             keep = ~bad_rows
-            values, extra = values[keep], None if extra is None else extra[keep]
+            values, rows = values[keep], rows[keep]
         elif self.policy == "hold" and bad_rows.any():
             values, hold_error = self._hold(values, where)
             if hold_error is not None:
-                return values[:0], None if extra is None else extra[:0], hold_error
+                return values[:0], rows[:0], hold_error
         if len(values):
             self.last = values[-1].copy()
-        return values, extra, error
+        return values, rows, error
 
     def _hold(self, block: np.ndarray,
               where: Callable[[int], str]) -> tuple[np.ndarray, DataError | None]:

@@ -10,9 +10,9 @@ import numpy as np
 
 from ..atomic import note_read
 from ..errors import DataError, ParameterError
-from .csv_input import check_increasing, choose_columns
+from .csv_input import choose_columns, parse_times
 from .source import CHUNK_VALUES, Samples
-from .timestamps import first_unreadable, to_seconds
+from .timestamps import times_of_datetimes
 
 
 def open_parquet(path: str, columns: list[str] | None = None,
@@ -51,24 +51,21 @@ def open_parquet(path: str, columns: list[str] | None = None,
 def _chunks(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
     import pandas as pd
 
-    start, prev = 0, None
+    start = 0
     for batch in pf.iter_batches(batch_size=rows, columns=wanted):
         frame = batch.to_pandas()
         block = np.empty((len(frame), len(wanted)))
+        times = None
         if samples.time_column:
             stamps = frame[samples.time_column]
-            if stamps.dtype.kind == "M":  # a timestamp column: seconds since 1970, UTC
-                ts = pd.to_datetime(stamps, utc=True)
-                values = np.asarray((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1),
-                                    dtype=float)
+            if stamps.dtype.kind == "M":  # a timestamp column: ISO times in its zone
+                if stamps.isna().any():
+                    bad = int(np.argmax(stamps.isna().to_numpy()))
+                    raise DataError(f"{samples.where(start + bad)}: no time")
+                times = times_of_datetimes(stamps)
             else:
-                values = to_seconds(stamps)
-            bad = first_unreadable(stamps, values)
-            if bad is not None:
-                raise DataError(f"{samples.where(start + bad)}: time {str(stamps.iloc[bad])!r} is "
-                                "not a number or a timestamp")
-            block[:, -1] = values
-            prev = check_increasing(values, stamps.astype(str).tolist(), prev, samples, start)
+                times = parse_times(stamps, samples, start)
+            block[:, -1] = times.seconds
         for j, col in enumerate(samples.columns):
             series = frame[col]
             if series.dtype.kind not in "biuf":
@@ -76,7 +73,7 @@ def _chunks(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
             block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
         done = (start + len(frame)) / max(pf.metadata.num_rows, 1)
         samples.bytes_read = int(samples.size_bytes * min(1.0, done))  # for the progress bar
-        yield start, block
+        yield start, block, times
         start += len(frame)
 
 

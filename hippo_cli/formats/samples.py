@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from .csv_input import open_csv
 from .nan_policy import NanFilter
 from .npy_input import open_npy
 from .source import Samples
+
+if TYPE_CHECKING:
+    from ..codec.times import Times
 
 
 def open_samples(path: str, columns: list[str] | None = None,
@@ -48,19 +52,59 @@ def open_samples(path: str, columns: list[str] | None = None,
 
 def clean_chunks(samples: Samples, nan: str = "error") -> Iterator[np.ndarray]:
     """The chunks of ``samples`` with the NaN policy applied (:mod:`.nan_policy`); with a
-    time column, the times stay the last column of every block."""
+    time column, the times stay the last column of every block (as numbers: seconds since
+    1970 for ISO times; their exact form: :func:`timed_chunks`)."""
+    for block, _ in timed_chunks(samples, nan):
+        yield block
+
+
+def timed_chunks(samples: Samples, nan: str = "error") -> Iterator[tuple[np.ndarray, Times |
+                                                                         None]]:
+    """(block, times) of ``samples`` with the NaN policy applied: the block as
+    :func:`clean_chunks` gives it, and the exact times of its rows (None without a time
+    column)."""
+    from ..codec.times import Times
+
     nan_filter = NanFilter(nan, samples.columns)
     timed = samples.time_column is not None
-    for first, full in samples.chunks():
+    for first, full, *exact in samples.chunks():
         if len(full) == 0:
             continue
-        values, times = (full[:, :-1], full[:, -1:]) if timed else (full, None)
-        values, times, error = nan_filter.apply(values, times,
-                                                lambda i, f=first: samples.where(f + i))
-        if error is not None:
+        values = full[:, :-1] if timed else full
+        values, rows, error = nan_filter.apply(values, lambda i, f=first: samples.where(f + i))
+        if error is not None and not len(values):
             raise error
         if len(values):
-            yield np.column_stack([values, times]) if timed else values
+            if not timed:
+                yield values, None
+            else:
+                times = exact[0] if exact else Times.numbers(full[:, -1])
+                if samples.increasing:
+                    _check_increasing(times, samples, first)
+                times = times[rows]
+                yield np.column_stack([values, times.seconds]), times
+        if error is not None:
+            raise error
+
+
+def _check_increasing(times: Times, samples: Samples, first: int) -> None:
+    """Times for HiPPO coefficients must increase strictly (each step has a length): the
+    error names the place and both times as written. ``samples.last_time`` carries the last
+    time from chunk to chunk."""
+    if not len(times):
+        return
+    prev = samples.last_time
+    steps = np.diff(times.seconds, prepend=-np.inf if prev is None else prev[0])
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0))
+        texts = times[max(i - 1, 0):i + 1].text()
+        before = prev[1] if i == 0 else texts[0]
+        what = "repeats" if steps[i] == 0 else "goes back from"
+        raise DataError(f"{samples.where(first + i)}: time {texts[-1]!r} {what} {before!r} "
+                        f"({samples.where(first + i - 1).rsplit(', ', 1)[-1]}); HiPPO "
+                        "coefficients need increasing times: sort the data by time, or "
+                        "compress with --max-error (a .hippo file keeps times in any order)")
+    samples.last_time = (float(times.seconds[-1]), times[-1:].text()[0])
 
 
 def prefetch(chunks: Iterator, depth: int = 2) -> Iterator:

@@ -18,11 +18,13 @@ def first_line(err: BaseException) -> str:
 
 @dataclass
 class Samples:
-    """``chunks()`` yields (first_line, float64 (L, C) array) once, in stream order.
+    """``chunks()`` yields (first_line, float64 (L, C) array[, times]) once, in stream order.
 
     ``first_line`` is the 1-based line (CSV) or 0-based row (.npy) of the chunk's first row,
     used to name the place of a bad value. With ``time_column``, every block ends with one
-    more column: the sample times (seconds since 1970 for timestamps).
+    more column: the sample times (seconds since 1970 for timestamps), and a source that
+    reads them exactly adds them as :class:`~hippo_cli.codec.times.Times` (a source that
+    does not: :func:`~.samples.clean_chunks` takes the column as numbers).
     """
 
     name: str
@@ -34,6 +36,11 @@ class Samples:
     notes: list[str] = field(default_factory=list)
     time_column: str | None = None
     time_text: str | None = None  # the first time field as written (how to write times back)
+    time_iso: bool | None = None  # whether the times are ISO text (None: none read yet)
+    #: HiPPO coefficients need increasing times: a reader then refuses a time that repeats
+    #: or goes back, naming its line (a .hippo file keeps times in any order).
+    increasing: bool = False
+    last_time: tuple[float, str] | None = None  # (seconds, text) of the last time read
 
     def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         return self.source

@@ -7,13 +7,18 @@ with a field that is not a number is a header (required with a time column). Out
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..checks import MAX_CHANNELS
 from ..errors import DataError
 from .csv_input import TIME_NAMES, is_number
 from .nan_policy import NanFilter
-from .timestamps import first_unreadable, looks_like_iso, to_seconds
+from .timestamps import looks_like_iso, read_times
+
+if TYPE_CHECKING:
+    from ..codec.times import Times
 
 
 class LineParser:
@@ -34,9 +39,20 @@ class LineParser:
         self.notes: list[str] = []
         self._checked_first = False
         self._nan = NanFilter(nan, [])
+        self.time_iso: bool | None = None  # ISO times (None: none read yet)
+        #: HiPPO coefficients need increasing times (a .hippo file keeps any order)
+        self.increasing = False
+        self._last: tuple[float, str] | None = None
 
     def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
-        """Rows (L, C[+1]) of the lines up to the first bad one, and the error it caused."""
+        """Rows (L, C[+1]) of the lines up to the first bad one, and the error it caused;
+        the exact times of the rows are then in :attr:`times` (:func:`parse_times`)."""
+        x, times, error = self.parse_times(lines)
+        return (x if times is None else np.column_stack([x, times.seconds])), error
+
+    def parse_times(self, lines: list[bytes]) -> tuple[np.ndarray, Times | None,
+                                                       DataError | None]:
+        """(values (L, C), their exact times or None, the error of the first bad line)."""
         values: list[list[float]] = []
         stamps: list[bytes] = []
         where: list[int] = []
@@ -58,17 +74,38 @@ class LineParser:
         if self.time_index is not None:
             if stamps and self.first_time is None:
                 self.first_time = stamps[0].strip().decode("utf-8", "replace")
-            seconds = to_seconds(stamps) if stamps else np.empty(0)
-            bad = first_unreadable(stamps, seconds)
-            if bad is not None:
+            times, bad = read_times(stamps)
+            if times is None:
                 text = stamps[bad].strip().decode("utf-8", "replace")[:40]
                 error = DataError(f"line {where[bad]}: time {text!r} is not a number or an ISO "
                                   "timestamp")
-                x, seconds = x[:bad], seconds[:bad]
-            times = seconds[:, None]
-        x, times, nan_error = self._nan.apply(x, times, lambda i: f"line {where[i]}")
+                x = x[:bad]
+                times, _ = read_times(stamps[:bad])
+            if self.time_iso is None and len(times):
+                self.time_iso = times.iso
+            elif len(times) and times.iso != self.time_iso:
+                error = DataError(f"line {where[0]}: the time column mixes numbers and ISO "
+                                  "timestamps")
+                x, times = x[:0], times[:0]
+        if self.increasing and times is not None and len(times):
+            seconds = times.seconds
+            steps = np.diff(seconds, prepend=-np.inf if self._last is None else self._last[0])
+            if np.any(steps <= 0):
+                i = int(np.argmax(steps <= 0))
+                text = stamps[i].strip().decode("utf-8", "replace")
+                before = self._last[1] if i == 0 else \
+                    stamps[i - 1].strip().decode("utf-8", "replace")
+                error = DataError(f"line {where[i]}: time {text!r} "
+                                  f"{'repeats' if steps[i] == 0 else 'goes back from'} "
+                                  f"{before!r}; HiPPO coefficients need increasing times "
+                                  "(hippo stream --max-error keeps times in any order)")
+                x, times = x[:i], times[:i]
+            if len(times):
+                self._last = (float(times.seconds[-1]),
+                              stamps[len(times) - 1].strip().decode("utf-8", "replace"))
+        x, rows, nan_error = self._nan.apply(x, lambda i: f"line {where[i]}")
         error = nan_error or error
-        return (x if times is None else np.column_stack([x, times])), error
+        return x, None if times is None else times[rows], error
 
     def _split(self, raw: bytes) -> tuple[list[float], bytes | None] | None:
         """(values, time field) of one line; None for the header."""

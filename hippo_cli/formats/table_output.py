@@ -2,11 +2,13 @@
 named ``.parquet``/``.pq`` (pyarrow, the ``parquet`` extra), always through the atomic
 helper (the file appears only when complete).
 
-Columns are given as arrays: an integer ``sample`` index, a time column as seconds since
-1970 or plain numbers, then the values (NaN: no value). CSV writes the times as the input did
-(:func:`~hippo_cli.formats.timestamps.format_times`), values as the shortest text that reads
-back exactly and NaN as an empty cell; Parquet keeps int64 / float64 columns, and ISO times
-as timestamps (microseconds, in the input's zone, or without one when the input had none).
+Columns are given as arrays: an integer ``sample`` index, a time column (exact
+:class:`~hippo_cli.codec.times.Times`, or seconds with the pattern of a file of hippo 0.2),
+then the values (NaN: no value). CSV writes the times as the input wrote them, values as the
+shortest text that reads back exactly and NaN as an empty cell, and quotes a name or cell
+that holds a comma, a quote or a line end; Parquet keeps int64 / float64 columns, and ISO
+times as timestamps (nanoseconds, in the input's zone, UTC when rows had several offsets,
+none when the input had none).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..atomic import AtomicFile, stdout_text
+from ..codec.times import Times
 from ..errors import ParameterError
-from .timestamps import format_times, zone_of
+from .timestamps import zone_of
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -29,12 +32,10 @@ def is_parquet(output: str | None) -> bool:
 
 class TableWriter:
     """``names``: the columns in order; ``kinds``: for each, ``"index"`` (integers),
-    ``"time"`` (seconds or numbers; ``time_pattern``: how the input wrote them, an ISO
-    pattern or None for numbers) or ``"value"``."""
+    ``"time"`` (:class:`~hippo_cli.codec.times.Times`) or ``"value"``."""
 
-    def __init__(self, output: str, names: list[str], kinds: list[str],
-                 time_pattern: str | None = None) -> None:
-        self.names, self.kinds, self.pattern = names, kinds, time_pattern
+    def __init__(self, output: str, names: list[str], kinds: list[str]) -> None:
+        self.names, self.kinds = names, kinds
         self.parquet = is_parquet(output)
         self._pq: Any = None
         self._target: AtomicFile | None = None
@@ -56,7 +57,7 @@ class TableWriter:
             self._target = AtomicFile(Path(output), "w")
             self.fh = self._target.fh
         if self.fh is not None:
-            self.fh.write(",".join(names) + "\n")
+            self.fh.write(",".join(_quoted(n) for n in names) + "\n")
 
     def write(self, columns: list[np.ndarray]) -> None:
         """One batch: the columns in the order of ``names``, equal lengths."""
@@ -68,7 +69,7 @@ class TableWriter:
             if kind == "index":
                 cells.append([str(v) for v in np.asarray(col).tolist()])
             elif kind == "time":
-                cells.append(format_times(col, self.pattern))
+                cells.append([_quoted(t) for t in col.text()])
             else:
                 cells.append(["" if v != v else repr(v) for v in np.asarray(col).tolist()])
         self.fh.write("".join(",".join(row) + "\n" for row in zip(*cells)))
@@ -77,7 +78,8 @@ class TableWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_arrays([self._arrow(kind, np.asarray(col))
+        table = pa.Table.from_arrays([self._arrow(kind, col if isinstance(col, Times)
+                                                  else np.asarray(col))
                                       for kind, col in zip(self.kinds, columns)],
                                      names=self.names)
         if self._pq is None:
@@ -89,12 +91,14 @@ class TableWriter:
 
         if kind == "index":
             return pa.array(col.astype(np.int64))
-        if kind == "time" and self.pattern is not None:
-            zone = zone_of(self.pattern)[0]
-            us = np.round(col.astype(np.float64) * 1e6).astype(np.int64)
-            # the input's zone; times written without one stay without one
-            return pa.array(us, type=pa.timestamp("us", tz=None if not zone else
-                                                  "UTC" if zone == "Z" else zone))
+        if isinstance(col, Times):
+            if not col.iso:
+                return pa.array(col.ints if col.ints is not None else col.seconds)
+            zones = {zone_of(t)[0] for t in col.templates}
+            zone = zones.pop() if len(zones) == 1 else "Z"  # several offsets: UTC
+            ns = col.ints * 10**9 + col.nanos
+            return pa.array(ns, type=pa.timestamp("ns", tz=None if not zone else
+                                                  "UTC" if zone == "Z" else _colon(zone)))
         return pa.array(col.astype(np.float64))
 
     def commit(self) -> None:
@@ -114,3 +118,17 @@ class TableWriter:
     def __exit__(self, *_: object) -> None:
         if self._target is not None and not self._target.committed:
             self._target.abort()
+
+
+def _quoted(cell: str) -> str:
+    """A CSV cell: quoted (its quotes doubled) when it holds a separator, a quote or a line
+    end."""
+    if any(c in cell for c in ',"\n\r'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _colon(zone: str) -> str:
+    """``+05:30`` of a zone written ``+0530`` or ``+05`` (what Arrow takes)."""
+    digits = zone[1:].replace(":", "")
+    return f"{zone[0]}{digits[:2]}:{digits[2:4] or '00'}"

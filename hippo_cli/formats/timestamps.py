@@ -9,10 +9,12 @@ read times through :func:`to_seconds`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..codec.times import Times
 
 
 def to_seconds(values: Any) -> np.ndarray:
@@ -35,10 +37,93 @@ def to_seconds(values: Any) -> np.ndarray:
     return numbers
 
 
-def first_unreadable(values: Sequence[Any], seconds: np.ndarray) -> int | None:
-    """Index of the first field :func:`to_seconds` could not read (None: all were)."""
-    bad = ~np.isfinite(seconds)
-    return int(np.argmax(bad)) if bad.any() else None
+_INT = re.compile(r"[+-]?\d+")
+
+
+def read_times(values: Any) -> tuple[Times | None, int | None]:
+    """The exact times of a column (a pandas Series, or a sequence of str/bytes): integers
+    (kept exact, to 64 bits), other numbers (correctly rounded float64), or ISO 8601 text
+    (each line's precision, separator and zone kept; see :mod:`hippo_cli.codec.times`).
+    Returns (Times, None), or (None, index of the first field that is none of these, or
+    empty, or an integer beyond 64 bits). The one rule of every reader."""
+    import pandas as pd
+
+    from ..codec.times import Times, parse_iso
+
+    if isinstance(values, pd.Series) and values.dtype.kind in "iu":
+        if values.dtype.kind == "u" and len(values) and int(values.max()) >= 2**63:
+            return None, int(np.argmax(values.to_numpy() >= 2**63))
+        return Times.numbers(values.to_numpy(dtype=np.int64)), None
+    if isinstance(values, pd.Series) and values.dtype.kind == "f":
+        t = values.to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(t)
+        return (None, int(np.argmax(bad))) if bad.any() else (Times.numbers(t), None)
+    texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+             for v in (values.tolist() if isinstance(values, pd.Series) else values)]
+    texts = [t.strip() for t in texts]
+    if not texts:
+        return Times.numbers(np.empty(0)), None
+    if not looks_like_iso(texts[0]):
+        return _numbers(texts)
+    return parse_iso(texts)
+
+
+def times_of_datetimes(series: Any) -> Times:
+    """The exact times of a pandas datetime column (a Parquet timestamp column): ISO times
+    with as many fraction digits as the values need, in the column's zone (``Z`` for UTC,
+    each row's offset for a named zone, none for naive times)."""
+    import pandas as pd
+
+    from ..codec.times import NANOS, Times, seconds_of
+
+    tz = getattr(series.dtype, "tz", None)
+    utc = pd.to_datetime(series, utc=True) if tz is not None else series
+    ns = utc.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    secs, nanos = np.divmod(ns, NANOS)
+    digits = next((d for d in (0, 3, 6) if not np.any(nanos % 10 ** (9 - d))), 9)
+    body = "####-##-##T##:##:##" + ("." + "#" * digits if digits else "")
+    if tz is None:
+        zones = np.zeros(len(ns), np.int64)
+        names = {0: ""}
+    else:
+        local = series.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        zones = (local - ns) // NANOS
+        names = {}
+        for off in np.unique(zones).tolist():
+            if str(tz) == "UTC" and off == 0:
+                names[off] = "Z"
+            else:
+                sign, a = ("+" if off >= 0 else "-"), abs(off)
+                names[off] = f"{sign}{a // 3600:02d}:{a // 60 % 60:02d}"
+    keys = sorted(names)
+    fmt = np.searchsorted(np.array(keys, dtype=np.int64), zones).astype(np.int32)
+    return Times(seconds_of(secs, nanos), secs, nanos, fmt, [body + names[k] for k in keys])
+
+
+def _numbers(texts: list[str]) -> tuple[Times | None, int | None]:
+    from ..codec.times import Times
+
+    ints = []
+    for i, text in enumerate(texts):
+        if _INT.fullmatch(text):
+            v = int(text)
+            if not -(2**63) <= v < 2**63:
+                return None, i
+            ints.append(v)
+        else:
+            break
+    else:
+        return Times.numbers(np.array(ints, dtype=np.int64)), None
+    floats = np.empty(len(texts))
+    for i, text in enumerate(texts):
+        try:
+            floats[i] = float(text)
+        except ValueError:
+            return None, i
+        if not np.isfinite(floats[i]) or text.lower().lstrip("+-") in ("nan", "inf",
+                                                                      "infinity"):
+            return None, i
+    return Times.numbers(floats), None
 
 
 # --------------------------------------------------------------------------- writing times back
@@ -51,46 +136,23 @@ def looks_like_iso(text: str) -> bool:
     return bool(_ISO.match(text.strip()))
 
 
-def iso_pattern(text: str) -> str:
-    """How an ISO timestamp is written, as a compact pattern ``<sep><unit><zone>``: sep ``T``,
-    ``_`` (a space) or ``D`` (date only); unit ``m``/``s``/``3``/``6`` (minutes, seconds,
-    milli-, microseconds); zone ``Z``, ``+HH:MM`` or empty (no zone: UTC). Times finer than
-    a microsecond are refused (the files keep microseconds)."""
-    m = _ISO.match(text.strip())
-    if not m:
-        return "T6Z"  # pandas read it, but not in a form we can echo: full ISO, UTC
-    _, sep, _, sec, frac, zone = m.groups()
-    if sep is None:
-        return "D" + (zone or "")
-    if frac is not None and len(frac) > 6:
-        from ..errors import DataError
+def written_template(kind: str, first_time: str | None) -> str | None:
+    """The template of an input's first ISO time (:func:`hippo_cli.codec.times.template_of`)
+    when a text input wrote ISO timestamps, else None (numbers): what a ``.hippo`` header
+    records."""
+    from ..codec.times import template_of
 
-        raise DataError(f"time {text.strip()!r} is finer than a microsecond (hippo keeps "
-                        "times to the microsecond)")
-    unit = "m" if sec is None else "s" if frac is None else ("3" if len(frac) <= 3 else "6")
-    if zone and zone not in ("Z",) and ":" not in zone:
-        zone = zone[:3] + ":" + zone[3:]
-    return ("T" if sep == "T" else "_") + unit + (zone or "")
-
-
-def written_pattern(kind: str, first_time: str | None) -> str | None:
-    """How to write an input's times back: the :func:`iso_pattern` of its first time when
-    a text input (``kind`` csv or parquet) wrote ISO timestamps, else None (numbers)."""
-    text = first_time or ""
-    return iso_pattern(text) if kind in ("csv", "parquet") and looks_like_iso(text) else None
-
-
-def format_times(seconds: np.ndarray, pattern: str | None) -> list[str]:
-    """Times as written in the input: ISO text in ``pattern``, or numbers (integers without
-    a decimal point, others as the shortest float that reads back exactly)."""
-    if pattern is not None:
-        return format_iso(seconds, pattern)
-    return [str(int(t)) if float(t).is_integer() and abs(t) < 2**53 else repr(float(t))
-            for t in np.asarray(seconds, dtype=np.float64).tolist()]
+    text = (first_time or "").strip()
+    return template_of(text) if kind in ("csv", "parquet") and looks_like_iso(text) else None
 
 
 def zone_of(pattern: str) -> tuple[str, int]:
-    """(zone as written, its offset from UTC in seconds) of an :func:`iso_pattern`."""
+    """(zone as written, its offset from UTC in seconds) of an :func:`iso_pattern` or a
+    template (:mod:`hippo_cli.codec.times`)."""
+    if pattern.startswith("####"):
+        from ..codec.times import zone_of_template
+
+        return zone_of_template(pattern)
     zone = pattern[1:] if pattern[0] == "D" else pattern[2:]
     if not zone or zone == "Z":
         return zone, 0
@@ -106,18 +168,3 @@ def local_datetimes(seconds: np.ndarray, pattern: str) -> np.ndarray:
         "datetime64[us]")
 
 
-def format_iso(seconds: np.ndarray, pattern: str) -> list[str]:
-    """Seconds since 1970 (UTC) written as ISO text in ``pattern`` (:func:`iso_pattern`)."""
-    sep, unit = pattern[0], pattern[1:2]
-    if sep == "D":
-        unit = "D"
-    zone, shift = zone_of(pattern)
-    us = np.round((np.asarray(seconds, dtype=np.float64) + shift) * 1e6).astype(np.int64)
-    np_unit = {"D": "D", "m": "m", "s": "s", "3": "ms", "6": "us"}[unit]
-    text = np.datetime_as_string(us.astype("datetime64[us]"), unit=np_unit)
-    out = text.tolist()
-    if sep == "_":
-        out = [s.replace("T", " ") for s in out]
-    if zone:
-        out = [s + zone for s in out]
-    return out

@@ -22,12 +22,13 @@ from ..checks import integer_at_least
 from ..codec import HippoHeader, HippoWriter, header_with_times, open_hippo
 from ..codec.channel import prepare
 from ..codec.container import check_header
+from ..codec.times import Times
 from ..errors import DataError, ParameterError
-from ..formats.samples import clean_chunks, open_samples, prefetch
+from ..formats.samples import clean_chunks, open_samples, prefetch, timed_chunks
 from ..formats.source import Samples
 from ..formats.stream_lines import LineParser
 from ..formats.table_output import TableWriter
-from ..formats.timestamps import written_pattern
+from ..formats.timestamps import written_template
 from .envelope import Envelope, parse_window
 from .live import Signals, read_batches, stdin_reader
 from .metrics import ErrorMetrics
@@ -101,16 +102,39 @@ def _ranges(input: str, columns: list[str] | None, time_column: str | None,
 
 def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
     return header_with_times(samples.columns, bounds, samples.time_column,
-                             written_pattern(samples.kind, samples.time_text), whole=True)
+                             written_template(samples.kind, samples.time_text), whole=True)
 
 
-def _blocks(samples: Samples, nan: str) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+def _blocks(samples: Samples, nan: str) -> Iterator[tuple[np.ndarray, Times | None]]:
     timed = samples.time_column is not None
-    chunks = clean_chunks(samples, nan)
+    chunks = timed_chunks(samples, nan)
     if samples.size_bytes is not None:  # a file; stdin is read in this thread, so that
         chunks = prefetch(chunks)  # Ctrl-C while it waits on a pipe is a clean exit
-    for block in chunks:
-        yield (block[:, :-1], block[:, -1]) if timed else (block, None)
+    for block, times in chunks:
+        yield (block[:, :-1], times) if timed else (block, None)
+
+
+class Disorder:
+    """Counts the times that do not come after the one before them, across chunks (a
+    ``.hippo`` file keeps them as recorded; a note says how many there were)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last: float | None = None
+
+    def add(self, times: Times | None) -> None:
+        if times is None or not len(times):
+            return
+        seconds = times.seconds
+        self.count += times.steps_back() + int(self.last is not None and
+                                               seconds[0] <= self.last)
+        self.last = float(seconds[-1])
+
+    def note(self, name: str) -> str | None:
+        if not self.count:
+            return None
+        return (f"{name}: the times are not increasing ({self.count} repeat or go back): "
+                "kept as recorded")
 
 
 def compress_bounded(
@@ -153,12 +177,16 @@ def compress_bounded(
             np.zeros(C), np.zeros(C))
         fh = stdout_binary() if target is None else target.fh
         writer = HippoWriter(fh, _header(samples, bounds))
+        disorder = Disorder()
         for values, times in _blocks(samples, nan):
             writer.append(values, times)
+            disorder.add(times)
             on_progress(samples.bytes_read, samples.size_bytes)
         writer.close()
         if writer.samples == 0:
             raise DataError(f"{samples.name}: no samples")
+        if disorder.note(samples.name):
+            on_note(disorder.note(samples.name))
         if target is not None:
             target.commit()
         else:
@@ -191,7 +219,7 @@ def plot_window(path: str, start: str | None, end: str | None, *, salvage: bool 
                     continue
                 x = hf.frame_times(info)
                 if x is not None:
-                    count += int(((x >= window[0]) & (x <= window[1])).sum())
+                    count += int(((x.seconds >= window[0]) & (x.seconds <= window[1])).sum())
     if count == 0:
         raise ParameterError("--from/--to select no sample of the file")
     return window, count, C
@@ -231,8 +259,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
         table = None
         if output is not None:
             table = TableWriter(output, [h.time_column if h.timed else "sample", *h.channels],
-                                ["time" if h.timed else "index", *["value"] * C],
-                                h.iso_pattern)
+                                ["time" if h.timed else "index", *["value"] * C])
         try:
             done = 0  # samples of the original consumed
             for frame in _frames_in(hf, window):
@@ -249,9 +276,9 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
                     series = {"decoded": values}
                     if truth is not None:
                         series.update(original=truth, error=values - truth)
-                    envelope.add(idx, idx if times is None else times, **series)
+                    envelope.add(idx, idx if times is None else times.seconds, **series)
                 if window is not None:
-                    axis = times if h.timed else idx
+                    axis = times.seconds if h.timed else idx
                     keep = (axis >= window[0]) & (axis <= window[1])
                     if not keep.all():
                         values, idx = values[keep], idx[keep]
@@ -390,7 +417,7 @@ def stream_bounded(
             return HippoWriter(fh, existing.header, frame_samples=flush_every,
                                resume=(end, intact)), fh
         header = header_with_times(names, [max_error] * width, time_column,
-                                   written_pattern("csv", parser.first_time))
+                                   written_template("csv", parser.first_time))
         if output == "-":
             fh = stdout_binary()
         else:
@@ -398,13 +425,13 @@ def stream_bounded(
         return HippoWriter(fh, header, frame_samples=flush_every), fh
 
     with Signals(interrupted) as signals:
-        def consume(x: np.ndarray) -> None:
+        def consume(x: np.ndarray, times: Times | None) -> None:
             signals.begin()
             if state["writer"] is None:
-                state["writer"], state["fh"] = open_writer(x.shape[1] - (time_column is not None))
+                state["writer"], state["fh"] = open_writer(x.shape[1])
             w = state["writer"]
             frames = w.frames
-            w.append(*((x[:, :-1], x[:, -1]) if time_column is not None else (x, None)))
+            w.append(x, times)
             if w.frames == frames and time.monotonic() - state["last"] > flush_seconds:
                 w.flush()
             if w.frames != frames:
@@ -413,7 +440,7 @@ def stream_bounded(
             signals.end()
 
         try:
-            read_batches(read, parser, consume, on_note)
+            read_batches(read, parser, consume, on_note, exact=True)
         finally:
             signals.busy = False
             w = state["writer"]

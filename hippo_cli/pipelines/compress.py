@@ -19,8 +19,8 @@ from ..formats.coefficients import (
     timing_metadata,
 )
 from ..formats.quantize import quantized_dtype, stored_dtype
-from ..formats.samples import clean_chunks, open_samples, prefetch
-from ..formats.timestamps import written_pattern
+from ..formats.samples import open_samples, prefetch, timed_chunks
+from ..formats.timestamps import written_template
 from .encode import RowEncoder
 
 
@@ -81,16 +81,17 @@ def _encode_rows(enc: HiPPO, chunks, writer: CoefficientWriter, samples, every: 
         from .tolerance import tolerance_blocks
 
         ends = []
-        for end, state in tolerance_blocks(chunks, enc.params(), tolerance, error, max_block):
+        blocks = (block for block, _ in chunks)
+        for end, state in tolerance_blocks(blocks, enc.params(), tolerance, error, max_block):
             writer.append(state[None] if C > 1 else state[:1])
             ends.append(int(end))
             on_progress(samples.bytes_read, samples.size_bytes)
         return ends, (ends[-1] + 1 if ends else 0), []
     encoder = RowEncoder(enc, every)
-    for block in chunks:
+    for block, times in chunks:
         writer.append(encoder.feed_block(block, time_column is not None).coeffs)
         if time_column:
-            time_parts.append(stored_time_part(block[:, -1]))
+            time_parts.append(stored_time_part(times))
         on_progress(samples.bytes_read, samples.size_bytes)
     writer.append(encoder.finish().coeffs)
     return None, enc.steps, encoder.row_times
@@ -143,6 +144,7 @@ def compress_file(
     check_suffix(out, ".npy", "a coefficient file (an .npy and its sidecar)",
                  "for a .hippo file use --max-error")
     samples = open_samples(input, columns, time_column)
+    samples.increasing = True  # each HiPPO step has a length: times must increase
     for note in samples.notes:
         on_note(f"{samples.name}: {note}")
     C = len(samples.columns)
@@ -150,7 +152,7 @@ def compress_file(
     time_parts: list[list] = []  # the sample times, exactly and compactly (a few bytes
     # per chunk at a regular cadence)
     with CoefficientWriter(out, row_shape, dtype, quantize) as writer:
-        chunks = clean_chunks(samples, nan)
+        chunks = timed_chunks(samples, nan)
         if samples.size_bytes is not None:  # a file; stdin is read in this thread, so that
             chunks = prefetch(chunks)  # Ctrl-C while it waits on a pipe is a clean exit
         # a file is a bounded input: its small chunks need no numba start-up
@@ -170,7 +172,7 @@ def compress_file(
             tolerance={"value": tolerance, "error": error, "max_block": max_block}
             if tolerance is not None else None,
             timing=timing_metadata(time_column, enc.snapshot().clock, row_times, time_parts,
-                                   written_pattern(samples.kind, samples.time_text))
+                                   written_template(samples.kind, samples.time_text))
             if time_column else None,
         )
         writer.commit(meta)

@@ -29,7 +29,7 @@ from ..engine import HiPPO
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
 from ..formats.manifest import write_manifest
-from ..formats.timestamps import to_seconds
+from ..formats.timestamps import read_times
 from .many import SeriesMode, done_record, encode_series, prepare_folder
 
 
@@ -51,15 +51,16 @@ def _number_rows(df, offsets, partition_info=None):
 
 
 def _frame_arrays(df, value_columns: list[str], time_column: str | None):
+    """A series' (values (L, C), exact times or None), in the order its rows were recorded
+    (times are data: never sorted)."""
+    if ORDER in df:
+        df = df.sort_values(ORDER, kind="stable")
     times = None
     if time_column is not None:
-        df = df.assign(**{time_column: to_seconds(df[time_column])})
-        df = df.sort_values(time_column, kind="stable")
-        times = df[time_column].to_numpy(dtype=np.float64)
-        if not np.all(np.isfinite(times)):
-            raise DataError("a time is not a number or an ISO timestamp")
-    elif ORDER in df:
-        df = df.sort_values(ORDER, kind="stable")
+        times, bad = read_times(df[time_column])
+        if times is None:
+            raise DataError(f"time {str(df[time_column].iloc[bad])[:40]!r} is not a number or "
+                            "an ISO timestamp")
     values = df[value_columns].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise DataError("NaN or inf in the values (clean them before the dask engine)")

@@ -96,10 +96,19 @@ def stdin_reader():
     return functools.partial(os.read, fd)
 
 
-def read_batches(read, parser: LineParser, consume, on_note=None) -> None:
+def read_batches(read, parser: LineParser, consume, on_note=None, exact: bool = False) -> None:
     """Read stdin to EOF; every batch of complete lines becomes rows (L, C[+1]) passed to
-    ``consume`` as soon as it has arrived. Raises the first bad line's error after the rows
-    before it were consumed."""
+    ``consume`` as soon as it has arrived (``exact``: ``consume(values (L, C), times or
+    None)`` with the exact times, :meth:`LineParser.parse_times`). Raises the first bad
+    line's error after the rows before it were consumed."""
+
+    def parse(lines: list[bytes]) -> tuple[tuple, bool, Exception | None]:
+        if exact:
+            x, times, error = parser.parse_times(lines)
+            return (x, times), len(x) > 0, error
+        x, error = parser.parse(lines)
+        return (x,), len(x) > 0, error
+
     pieces: list[bytes] = []  # the unfinished last line, as read
     pending = 0
     cr = False  # the previous read ended with \r (maybe the first half of \r\n)
@@ -131,18 +140,18 @@ def read_batches(read, parser: LineParser, consume, on_note=None) -> None:
             if too_long or pending > MAX_LINE_BYTES:
                 lines = lines[: too_long[0]] if too_long else lines
                 where = parser.lineno + len(lines) + 1
-                x, error = parser.parse(lines)
-                if len(x):
-                    consume(x)
+                rows, some, error = parse(lines)
+                if some:
+                    consume(*rows)
                 raise error or DataError(f"line {where}: longer than {MAX_LINE_BYTES} bytes")
         else:  # EOF: a last line without newline still counts
             lines = [tail] if tail.strip() else []
         if lines:
-            x, error = parser.parse(lines)
+            rows, some, error = parse(lines)
             while parser.notes and on_note is not None:
                 on_note(parser.notes.pop(0))
-            if len(x):
-                consume(x)
+            if some:
+                consume(*rows)
             if error is not None:
                 raise error
         if not data:

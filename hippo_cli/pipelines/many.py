@@ -21,6 +21,7 @@ import numpy as np
 from ..atomic import allow_rewrite, atomic_output, note_read
 from ..codec import HippoWriter, header_with_times, open_hippo
 from ..codec.parts import ChannelCoder
+from ..codec.times import Times
 from ..engine import HiPPO
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import (
@@ -33,7 +34,7 @@ from ..formats.coefficients import (
 from ..formats.csv_input import numeric_columns
 from ..formats.manifest import MANIFEST, read_manifest, series_file, write_manifest
 from ..formats.quantize import stored_dtype
-from ..formats.timestamps import to_seconds
+from ..formats.timestamps import read_times
 from .encode import RowEncoder
 
 
@@ -152,7 +153,7 @@ def _finished(path: Path, sid: str, mode: SeriesMode) -> dict | None:
             "samples": cf.meta["samples"]}
 
 
-def encode_series(values: np.ndarray, times: np.ndarray | None, sid: str, out_dir: Path,
+def encode_series(values: np.ndarray, times: Times | None, sid: str, out_dir: Path,
                   mode: SeriesMode, columns: list[str], state: Any = None,
                   last: bool = True, coder: ChannelCoder | None = None) -> dict:
     """Encode one series (or one piece of it, continuing ``state``) and, when ``last``,
@@ -168,7 +169,11 @@ def encode_series(values: np.ndarray, times: np.ndarray | None, sid: str, out_di
     if len(values) and times is None and enc.timed:
         raise DataError(f"series {sid!r}: times missing")
     if len(values):
-        rows.extend(encoder.feed(values, times).coeffs)
+        try:
+            rows.extend(encoder.feed(values, None if times is None else times.seconds).coeffs)
+        except DataError as err:
+            raise DataError(f"series {sid!r}: {err}; HiPPO coefficients need increasing "
+                            "times (--max-error keeps times in any order)") from None
         if times is not None:
             time_parts.append(stored_time_part(times))
     if not last:
@@ -198,7 +203,7 @@ def encode_series(values: np.ndarray, times: np.ndarray | None, sid: str, out_di
 SERIES_FRAME = 16384
 
 
-def _encode_bounded(values: np.ndarray, times: np.ndarray | None, sid: str, out_dir: Path,
+def _encode_bounded(values: np.ndarray, times: Times | None, sid: str, out_dir: Path,
                     mode: SeriesMode, columns: list[str], state: Any, last: bool,
                     coder: ChannelCoder | None) -> dict:
     writer = state
@@ -308,9 +313,8 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
                                 "NaN, inf or not a number")
             times = None
             if time_column:
-                times = to_seconds(frame[time_column])
-                if not np.all(np.isfinite(times)):
-                    i = int(np.argmax(~np.isfinite(times)))
+                times, i = read_times(frame[time_column])
+                if times is None:
                     raise DataError(f"{path}, line {line + i}: time "
                                     f"{str(frame[time_column].iloc[i])[:40]!r} is not a number "
                                     "or an ISO timestamp")

@@ -93,9 +93,9 @@ def _with_time(mode: SeriesMode, time_column: str | None, first_time: str | None
         return mode
     from dataclasses import replace
 
-    from ..formats.timestamps import written_pattern
+    from ..formats.timestamps import written_template
 
-    return replace(mode, time=(time_column, written_pattern("csv", first_time)))
+    return replace(mode, time=(time_column, written_template("csv", first_time)))
 
 
 def _each_file(pattern: str, out: Path, mode: SeriesMode, columns: list[str] | None,

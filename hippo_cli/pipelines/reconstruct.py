@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import measures
+from ..codec.times import Times
 from ..engine import HiPPO
 from ..errors import DataError, ParameterError
 from ..formats.coefficients import CoefficientFile, stored_times
-from ..formats.samples import clean_chunks, open_samples
+from ..formats.samples import open_samples, timed_chunks
 from ..formats.table_output import TableWriter
 from .envelope import Envelope, parse_window
 from .metrics import ErrorMetrics
@@ -126,44 +127,49 @@ def _batches(plan: Plan) -> Iterator[tuple[np.ndarray, list[tuple[int, int, int,
 
 
 class _Ranges:
-    """Serves rows of a chunked source (blocks (L, width)) for ascending, contiguous index
-    ranges, one chunk in memory at a time."""
+    """Serves rows of a chunked source for ascending, contiguous index ranges, one chunk in
+    memory at a time. A chunk is a tuple of parts with one row per sample: blocks (L, k)
+    and exact times (:class:`~hippo_cli.codec.times.Times`)."""
 
-    def __init__(self, name: str, chunks: Iterator[np.ndarray], width: int) -> None:
+    def __init__(self, name: str, chunks: Iterator[tuple]) -> None:
         self.name = name
         self._chunks = chunks
         self._start = 0
-        self._block = np.empty((0, width))
+        self._chunk: tuple | None = None
 
-    def take(self, lo: int, hi: int) -> np.ndarray:
-        """Samples lo..hi (inclusive), shape (hi - lo + 1, C)."""
-        parts = []
+    def take(self, lo: int, hi: int) -> tuple:
+        """Samples lo..hi (inclusive) of every part."""
+        pieces = []
         while lo <= hi:
-            end = self._start + len(self._block)
+            end = self._start + (len(self._chunk[0]) if self._chunk else 0)
             if lo >= end:
                 try:
-                    block = next(self._chunks)
+                    chunk = next(self._chunks)
                 except StopIteration:
                     raise DataError(f"{self.name}: has only {end} samples, the coefficients "
                                     f"describe more") from None
-                self._start, self._block = end, block
+                self._start, self._chunk = end, chunk
                 continue
-            piece = self._block[lo - self._start : hi - self._start + 1]
-            parts.append(piece)
-            lo += len(piece)
-        return np.concatenate(parts) if parts else self._block[:0]
+            piece = tuple(p[lo - self._start : hi - self._start + 1] for p in self._chunk)
+            pieces.append(piece)
+            lo += len(piece[0])
+        if len(pieces) == 1:
+            return pieces[0]
+        return tuple(Times.join(list(parts)) if isinstance(parts[0], Times)
+                     else np.concatenate(parts) for parts in zip(*pieces))
 
 
 def _original(path: str, columns: list[str], nan: str,
               time_column: str | None = None) -> _Ranges:
-    """The original samples (and their times, as a last column)."""
+    """The original samples: (values (L, C),) or, with times, (values with the times as a
+    last column (L, C + 1), the exact times)."""
     names = None if all(c.startswith("col") and c[3:].isdigit() for c in columns) else columns
     samples = open_samples(path, names, time_column)
     if len(samples.columns) != len(columns):
         raise DataError(f"{path}: has {len(samples.columns)} column(s), the coefficients "
                         f"{len(columns)}")
-    return _Ranges(samples.name, clean_chunks(samples, nan),
-                   len(columns) + (1 if time_column else 0))
+    chunks = timed_chunks(samples, nan)
+    return _Ranges(samples.name, chunks if time_column else ((b,) for b, _ in chunks))
 
 
 def plot_window(cf: CoefficientFile, plan: Plan, start: str | None,
@@ -174,7 +180,8 @@ def plot_window(cf: CoefficientFile, plan: Plan, start: str | None,
     window = parse_window(start, end, timed)
     if timed and cf.meta.get("sample_times") is not None:
         count, first = 0, 0
-        for t in stored_times(cf.meta):  # the stored times: cheap to count
+        for times in stored_times(cf.meta):  # the stored times: cheap to count
+            t = times.seconds
             j = first + np.arange(len(t))
             inside = (t >= window[0]) & (t <= window[1]) & (j >= plan.first) & (j <= plan.last)
             count += int(inside.sum())
@@ -209,7 +216,7 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
         origins: dict[int, tuple[float, float | None]] = {}  # block mode: each block's clock
         # the times: the original's last column, or those stored with the coefficients
         clock = orig if orig is not None else _Ranges(
-            f"{cf.path}: sample_times", (t[:, None] for t in stored_times(meta)), 1)
+            f"{cf.path}: sample_times", ((t,) for t in stored_times(meta)))
     total = plan.last - plan.first + 1
     if keep_for_plot:
         (lo, hi), count = window or ((-math.inf, math.inf), total)
@@ -217,17 +224,17 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
     out = None
     if csv_path is not None:
         out = TableWriter(csv_path, ["sample", *([timed] if timed else []), *columns],
-                          ["index", *(["time"] if timed else []), *["value"] * len(columns)],
-                          meta.get("time_pattern"))
+                          ["index", *(["time"] if timed else []), *["value"] * len(columns)])
     with out if out is not None else contextlib.nullcontext():
         for j, pieces in _batches(plan):
             times = None
             if timed:
                 if prev_t is None and j[0] > 0:
-                    prev_t = float(clock.take(int(j[0]) - 1, int(j[0]) - 1)[0, -1])
-                full = clock.take(int(j[0]), int(j[-1]))
-                truth = full[:, :-1] if orig is not None else None
-                times = full[:, -1]
+                    prev_t = float(clock.take(int(j[0]) - 1, int(j[0]) - 1)[-1].seconds[0])
+                got = clock.take(int(j[0]), int(j[-1]))
+                truth = got[0][:, :-1] if orig is not None else None
+                exact = got[-1]
+                times = exact.seconds
                 if meta.get("reset_every"):
                     _block_origins(origins, pieces, times, prev_t, j)
                 values = _evaluate_timed(cf, enc, pieces, times, row_times, prev_t, j,
@@ -235,16 +242,16 @@ def run(cf: CoefficientFile, plan: Plan, *, csv_path: str | None, original: str 
                 prev_t = float(times[-1])
                 if not plan.whole:  # the default: only the samples the row covers
                     keep = ~np.isnan(values).all(axis=1)
-                    j, values, times = j[keep], values[keep], times[keep]
+                    j, values, times, exact = j[keep], values[keep], times[keep], exact[keep]
                     truth = truth[keep] if truth is not None else None
                     if not len(j):
                         continue
             else:
                 values = _evaluate(cf, enc, j, pieces)
             if out is not None:
-                out.write([j, *([times] if timed else []), *values.T])
+                out.write([j, *([exact] if timed else []), *values.T])
             if not timed:
-                truth = orig.take(int(j[0]), int(j[-1])) if orig is not None else None
+                truth = orig.take(int(j[0]), int(j[-1]))[0] if orig is not None else None
             if truth is not None:
                 res.errors.add(values, truth)
             if res.envelope is not None:

@@ -60,6 +60,7 @@ def run_stream(
     read = stdin_reader() if infd is None else functools.partial(os.read, infd)
     out = stdout_binary() if out is None else out
     parser = LineParser(enc.channels, nan, time_column)
+    parser.increasing = True
     wrote_header = not header
     encoder = RowEncoder(enc, every)
     delivered = [enc.snapshot()]  # the state after the last rows that reached the reader
