@@ -720,7 +720,7 @@ def canonical_iso(text: str) -> str:
     existing date and time (a time of kind 4 is its own text)."""
     template = re.sub(r"\d", "#", text)
     zone = re.search(r"(Z|[+-]\d\d(?:\d\d|:\d\d)?)$", text)
-    if zone and zone.start() >= 16:
+    if zone and zone.start() >= 10:
         template = re.sub(r"\d", "#", text[: zone.start()]) + zone.group(0)
     m, _ = parse_template(template)
     y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])

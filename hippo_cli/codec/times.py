@@ -138,7 +138,7 @@ def template_of(text: str) -> str | None:
     if not _ISO_TEXT.fullmatch(text):
         return None
     zone = re.search(r"(Z|[+-]\d\d(?::?\d\d)?)$", text) if len(text) > 10 else None
-    if zone is not None and zone.start() < 16:  # "-dd" inside the date is not a zone
+    if zone is not None and zone.start() < 10:  # "-dd" inside the date is not a zone
         zone = None
     body = text[:zone.start()] if zone else text
     return re.sub(r"\d", "#", body) + (zone.group(0) if zone else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -62,12 +63,18 @@ def timed_chunks(samples: Samples, nan: str = "error") -> Iterator[tuple[np.ndar
                                                                          None]]:
     """(block, times) of ``samples`` with the NaN policy applied: the block as
     :func:`clean_chunks` gives it, and the exact times of its rows (None without a time
-    column)."""
-    from ..codec.times import Times
-
+    column). The source is closed when the caller stops early (its file too)."""
     nan_filter = NanFilter(nan, samples.columns)
     timed = samples.time_column is not None
-    for first, full, *exact in samples.chunks():
+    source = samples.chunks()
+    with contextlib.closing(source) if hasattr(source, "close") else contextlib.nullcontext():
+        yield from _filtered(samples, source, nan_filter, timed)
+
+
+def _filtered(samples: Samples, source, nan_filter: NanFilter, timed: bool):
+    from ..codec.times import Times
+
+    for first, full, *exact in source:
         if len(full) == 0:
             continue
         values = full[:, :-1] if timed else full

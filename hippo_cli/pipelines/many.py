@@ -8,6 +8,7 @@ pair; ``manifest.json`` lists them; a rerun skips series whose files are complet
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -245,6 +246,19 @@ def compress_long(
     states: dict[Any, dict | None] = {}
     skipped: dict[Any, dict] = {}
     coder = ChannelCoder()  # every series of this loop shares one scratch
+    with contextlib.closing(chunks) if hasattr(chunks, "close") else contextlib.nullcontext():
+        _encode_chunks(chunks, out_dir, mode, columns, resume, states, skipped, coder)
+    records = list(skipped.values())
+    for sid, state in states.items():
+        C = len(columns)
+        records.append(encode_series(np.empty((0, C)), None, sid, out_dir, mode, columns,
+                                     state=state, last=True, coder=coder))
+    return records
+
+
+def _encode_chunks(chunks, out_dir: Path, mode: SeriesMode, columns: list[str], resume: bool,
+                   states: dict, skipped: dict, coder: ChannelCoder) -> None:
+    """The body of :func:`compress_long`: ``states`` and ``skipped`` filled in place."""
     import pandas as pd
 
     for ids, values, times in chunks:
@@ -267,12 +281,6 @@ def compress_long(
                                   out_dir, mode, columns, state=states[sid], last=False,
                                   coder=coder)
             states[sid] = piece["state"]
-    records = list(skipped.values())
-    for sid, state in states.items():
-        C = len(columns)
-        records.append(encode_series(np.empty((0, C)), None, sid, out_dir, mode, columns,
-                                     state=state, last=True, coder=coder))
-    return records
 
 
 def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
@@ -297,28 +305,29 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
     def chunks():
         usecols = [id_column, *value_columns, *([time_column] if time_column else [])]
         line = 2
-        for frame in pd.read_csv(path, usecols=usecols, chunksize=chunk_rows,
-                                 dtype={id_column: str}, keep_default_na=False,
-                                 na_values={c: ["", "NaN", "nan", "NA"] for c in
-                                            value_columns}):
-            ids = frame[id_column].to_numpy(dtype=object)
-            empty = frame[id_column].str.strip() == ""
-            if empty.any():
-                raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}: "
-                                f"empty {id_column!r} (every row needs its series id)")
-            values = frame[value_columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-            bad = ~np.isfinite(values).all(axis=1)
-            if bad.any():
-                raise DataError(f"{path}, line {line + int(np.argmax(bad))}: a value is empty, "
-                                "NaN, inf or not a number")
-            times = None
-            if time_column:
-                times, i = read_times(frame[time_column])
-                if times is None:
-                    raise DataError(f"{path}, line {line + i}: time "
-                                    f"{str(frame[time_column].iloc[i])[:40]!r} is not a number "
-                                    "or an ISO timestamp")
-            yield ids, values, times
-            line += len(frame)
+        reader = pd.read_csv(path, usecols=usecols, chunksize=chunk_rows,
+                             dtype={id_column: str}, keep_default_na=False,
+                             na_values={c: ["", "NaN", "nan", "NA"] for c in value_columns})
+        with reader:  # closes the file when the caller stops early (an error, a signal)
+            for frame in reader:
+                ids = frame[id_column].to_numpy(dtype=object)
+                empty = frame[id_column].str.strip() == ""
+                if empty.any():
+                    raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}: "
+                                    f"empty {id_column!r} (every row needs its series id)")
+                values = frame[value_columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+                bad = ~np.isfinite(values).all(axis=1)
+                if bad.any():
+                    raise DataError(f"{path}, line {line + int(np.argmax(bad))}: a value is empty, "
+                                    "NaN, inf or not a number")
+                times = None
+                if time_column:
+                    times, i = read_times(frame[time_column])
+                    if times is None:
+                        raise DataError(f"{path}, line {line + i}: time "
+                                        f"{str(frame[time_column].iloc[i])[:40]!r} is not a number "
+                                        "or an ISO timestamp")
+                yield ids, values, times
+                line += len(frame)
 
     return value_columns, first_time, chunks()

@@ -1,0 +1,142 @@
+"""Times are data: a ``.hippo`` file gives back every time exactly as it was written - ISO
+text at each line's precision (nanoseconds included), with its separator and zone, any date
+from year 0000 to 9999, integer epochs as integers, in any order - and reconstruct writes
+the same text. HiPPO coefficients, whose steps need increasing times, refuse others by line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_cli import assert_clean_failure, hippo
+
+from hippo_cli import decode, encode
+from hippo_cli.codec.times import Times, format_iso, parse_iso
+from hippo_cli.formats.timestamps import read_times
+
+PROPS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+
+ZONES = ["", "Z", "+00", "+05:30", "-0800", "+14:00", "-00:30"]
+
+
+@st.composite
+def iso_times(draw) -> str:
+    """One ISO time as a person or a logger might write it."""
+    year = draw(st.integers(0, 9999))
+    month = draw(st.integers(1, 12))
+    day = draw(st.integers(1, 28))
+    text = f"{year:04d}-{month:02d}-{day:02d}"
+    if draw(st.booleans()):
+        text += draw(st.sampled_from(["T", " "]))
+        text += f"{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}"
+        if draw(st.booleans()):
+            text += f":{draw(st.integers(0, 59)):02d}"
+            digits = draw(st.integers(0, 9))
+            if digits:
+                text += draw(st.sampled_from([".", ","])) + "".join(
+                    str(draw(st.integers(0, 9))) for _ in range(digits))
+    return text + draw(st.sampled_from(ZONES))
+
+
+@PROPS
+@given(texts=st.lists(iso_times(), min_size=1, max_size=40))
+def test_iso_times_come_back_as_written(texts):
+    """Any precision, separator, zone and order, in one frame and through the file."""
+    times, bad = parse_iso(texts)
+    assert bad is None and format_iso(times) == texts
+    x = np.arange(len(texts), dtype=np.float64)
+    data = encode(x, 0.5, times=times)
+    from io import BytesIO
+
+    from hippo_cli.codec import HippoReader
+
+    with HippoReader(BytesIO(data), "f") as reader:
+        back = Times.join([f.times for f in reader.frames()])
+    assert back.text() == texts
+
+
+def test_nanoseconds_and_dates_pandas_cannot_hold(tmp_path):
+    src = tmp_path / "t.csv"
+    stamps = ["1500-01-01T00:00:00.000000001Z", "2262-04-12T00:00:00.999999999+02:00",
+              "0001-06-30 12:00", "9999-12-31T23:59:59.123456789-05:00",
+              "2026-03-01T10:00:00", "2026-03-01T10:00:00.500"]
+    src.write_text("when,v\n" + "".join(f"{s},{i}\n" for i, s in enumerate(stamps)))
+    res = hippo("compress", src, "-E", "0.1", "-t", "when")
+    assert res.exit_code == 0, res.stderr
+    assert "not increasing" in res.stderr  # 0001 after 2262: kept as recorded, with a note
+    out = hippo("reconstruct", tmp_path / "t.hippo").stdout.splitlines()
+    assert [line.split(",")[0] for line in out] == ["when", *stamps]
+
+
+def test_a_whole_second_first_line_does_not_cut_later_fractions(tmp_path):
+    src = tmp_path / "f.csv"
+    src.write_text("t,v\n2026-01-01T00:00:00,1\n2026-01-01T00:00:00.500,2\n"
+                   "2026-01-01T00:00:01.25,3\n")
+    assert hippo("compress", src, "-E", "0.1", "-t", "t", "-q").exit_code == 0
+    out = hippo("reconstruct", tmp_path / "f.hippo").stdout.splitlines()
+    assert [line.split(",")[0] for line in out[1:]] == [
+        "2026-01-01T00:00:00", "2026-01-01T00:00:00.500", "2026-01-01T00:00:01.25"]
+
+
+def test_integer_epochs_stay_integers(tmp_path):
+    ns = [1700000000123456789, 1700000000123456790, 9223372036854775807, -5]
+    src = tmp_path / "n.csv"
+    src.write_text("epoch_ns,v\n" + "".join(f"{t},{i}\n" for i, t in enumerate(ns)))
+    assert hippo("compress", src, "-E", "0.1", "-t", "epoch_ns", "-q").exit_code == 0
+    out = hippo("reconstruct", tmp_path / "n.hippo").stdout.splitlines()
+    assert [line.split(",")[0] for line in out[1:]] == [str(t) for t in ns]
+    _, times = decode((tmp_path / "n.hippo").read_bytes())
+    assert times.dtype == np.int64 and times.tolist() == ns
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "2026-13-01T00:00", "2026-01-01T24:00",
+                                  "2026-01-01T10:60", "2026-01-01T10:00:61", "2026-W01-1",
+                                  "yesterday", "2026-01-01T10:00:00+25:00",
+                                  "99999999999999999999"])
+def test_not_a_time(text):
+    times, bad = read_times([text])
+    assert times is None and bad == 0
+
+
+def test_one_rule_for_every_reader(tmp_path):
+    """compress, stream and many series keep the same exact times."""
+    stamps = ["2026-01-01T00:00:00.1+01:00", "2026-01-01T00:00:00.12+01:00",
+              "2026-01-01T00:00:00.05+01:00"]
+    body = "t,v\n" + "".join(f"{s},{i}\n" for i, s in enumerate(stamps))
+    src = tmp_path / "s.csv"
+    src.write_text(body)
+    assert hippo("compress", src, "-E", "0.1", "-t", "t", "-q").exit_code == 0
+    assert hippo("stream", "-E", "0.1", "-t", "t", "-o", tmp_path / "live.hippo",
+                 input=body).exit_code == 0
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("id,t,v\n" + "".join(f"a,{s},{i}\n" for i, s in enumerate(stamps)))
+    assert hippo("compress", fleet, "--id-column", "id", "-t", "t", "-E", "0.1",
+                 "-o", tmp_path / "many").exit_code == 0
+    for f in (tmp_path / "s.hippo", tmp_path / "live.hippo", tmp_path / "many" / "a.hippo"):
+        out = hippo("reconstruct", f).stdout.splitlines()
+        assert [line.split(",")[0] for line in out[1:]] == stamps, f
+
+
+def test_coefficients_need_increasing_times_everywhere(tmp_path):
+    body = "t,v\n1,1\n3,2\n2,3\n"
+    src = tmp_path / "s.csv"
+    src.write_text(body)
+    assert_clean_failure(hippo("compress", src, "-t", "t", "-N", 2), 1, "line 4",
+                         "'2' goes back from '3'", "--max-error")
+    assert_clean_failure(hippo("stream", "-t", "t", "-N", 2, input=body), 1, "line 4",
+                         "goes back")
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("id,t,v\na,1,1\na,3,2\na,2,3\n")
+    assert_clean_failure(hippo("compress", fleet, "--id-column", "id", "-t", "t", "-N", 2,
+                               "-o", tmp_path / "many"), 1, "series 'a'", "increasing")
+
+
+def test_library_times_of_every_kind():
+    x = np.arange(4.0)
+    for times in (np.array([3, 1, 2, 2**62], np.int64), np.array([0.5, -1.25, 1e300, 3.0]),
+                  np.array(["2026-01-01T00:00:00.123456789", "1700-01-01", "2026-01-01",
+                            "2100-12-31T23:59:59"], "datetime64[ns]")):
+        _, back = decode(encode(x, 0.1, times=times))
+        assert back.dtype == times.dtype and np.array_equal(back, times)
