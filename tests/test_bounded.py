@@ -241,8 +241,10 @@ def test_cli_numeric_times_and_index(tmp_path):
     assert rows[0] == ["t", "v"] and [r[0] for r in rows[1:]] == [str(i * 5) for i in range(100)]
     assert all(abs(float(r[1]) - i * 0.5) <= 0.1 for i, r in enumerate(rows[1:]))
     res = hippo("compress", src, "-E", "0.1", "-o", tmp_path / "i.hippo")
-    assert res.exit_code == 0 and "left out t: named like a time column" in res.stderr
-    assert hippo("reconstruct", tmp_path / "i.hippo").stdout.splitlines()[0] == "sample,v"
+    # a numeric column named like a time is data (never dropped), with a note
+    assert res.exit_code == 0 and "t encoded as data" in res.stderr
+    assert "--time-column t" in res.stderr
+    assert hippo("reconstruct", tmp_path / "i.hippo").stdout.splitlines()[0] == "sample,t,v"
     res = hippo("compress", src, "-E", "0.1", "-c", "t", "-c", "v", "-o", tmp_path / "k.hippo")
     assert res.exit_code == 0  # --column keeps a time-like column as data
     assert hippo("reconstruct", tmp_path / "k.hippo").stdout.splitlines()[0] == "sample,t,v"

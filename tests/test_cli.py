@@ -170,7 +170,7 @@ BAD_DATA = [
     ("nan.csv", "x\n1\n\n3\n", "line 3"),
     ("nan2.csv", "x,y\n1,2\n3,nan\n", "line 3"),
     ("inf.csv", "x\n1\ninf\n", "infinite"),
-    ("ragged.csv", "x,y\n1,2\n3,4,5\n", "unreadable CSV"),
+    ("ragged.csv", "x,y\n1,2\n3,4,5\n", "the header names 2 columns"),
     ("latin1.csv", "t\xe9mp\n1\n".encode("latin-1"), "not UTF-8"),
     ("binary.csv", b"\x00\x01\x02\x03", "binary"),
     ("text.csv", "name,label\nfoo,bar\n", "no numeric column"),

@@ -149,8 +149,27 @@ LEGS_TIME = typer.Option(None, "--legs-time", help="legs: tau = k + alpha (natur
 EVERY = typer.Option(1, "--every", "-e", help="Emit the state after every K-th sample.",
                      rich_help_panel=PANEL_HIPPO)
 NAN = typer.Option(NanPolicy.error, "--nan", help="Empty or NaN cells: error, skip the "
-                   "row, or hold the channel's last value.", case_sensitive=False,
+                   "row, hold the channel's last value, or keep them (.hippo files store "
+                   "NaN and inf exactly).", case_sensitive=False,
                    rich_help_panel=PANEL_IO)
+
+
+NA_VALUES = typer.Option(None, "--na-values", help="Texts that mean a missing value, "
+                         "comma-separated (e.g. -200 or NA,--), besides empty cells and "
+                         "NaN; --nan says what happens to them.", rich_help_panel=PANEL_IO)
+
+
+TIME_FORMAT = typer.Option(None, "--time-format", help="Layout of times that are not ISO "
+                           "8601, e.g. '%d/%m/%Y %H.%M.%S' (zero-padded %Y %m %d %H %M %S, "
+                           "%f); kept exactly as written.", rich_help_panel=PANEL_IO)
+
+
+def na_list(text: str | None) -> list[str] | None:
+    """The ``--na-values`` texts (None: none)."""
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items or None
 
 
 def value(option: Any) -> Any:

@@ -17,6 +17,7 @@ from .app import (
     LEGS_TIME,
     MEASURE,
     METHOD,
+    NA_VALUES,
     NAN,
     ORDER,
     PANEL_BOUNDED,
@@ -24,6 +25,7 @@ from .app import (
     PANEL_IO,
     PANEL_MANY,
     THETA,
+    TIME_FORMAT,
     Engine,
     GroupedCommand,
     Init,
@@ -39,6 +41,7 @@ from .app import (
     decoder_compiled_beside,
     human_bytes,
     inputs,
+    na_list,
     progress_bar,
     say,
     value,
@@ -65,9 +68,12 @@ def compress(
                                             rich_help_panel=PANEL_IO),
     time_column: str | None = typer.Option(None, "--time-column", "-t", help="Sample times "
                                            "(numbers or ISO timestamps), stored exactly; "
-                                           "HiPPO steps then use their real length.",
+                                           "HiPPO steps then use their real length. Two "
+                                           "columns (Date,Time): joined by a space.",
                                            rich_help_panel=PANEL_IO),
+    time_format: str | None = TIME_FORMAT,
     nan: NanPolicy = NAN,
+    na_values: str | None = NA_VALUES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary.",
                                rich_help_panel=PANEL_IO),
     max_error: str | None = typer.Option(None, "--max-error", "-E", help="Write a .hippo "
@@ -151,12 +157,13 @@ def compress(
         _compress_many(input, output, mode, column, time_column, id_column, value(engine),
                        scheduler, overwrite, quiet)
     elif bounded:
-        _compress_bounded(input, output, max_error, column, time_column, value(nan), quiet)
+        _compress_bounded(input, output, max_error, column, time_column, value(nan),
+                          na_list(na_values), time_format, quiet)
     else:
         _compress_coefficients(input, output, measure, N, theta, dt, method, init, legs_time,
                                alpha, beta, column, every, reset_every, tolerance, error,
                                max_block, value(dtype), quantize, time_column, value(nan),
-                               quiet)
+                               na_list(na_values), time_format, quiet)
 
 
 def _compress_coefficients(input: str, output: str | None, measure, N, theta, dt, method,
@@ -164,6 +171,7 @@ def _compress_coefficients(input: str, output: str | None, measure, N, theta, dt
                            every: int | None, reset_every: int | None,
                            tolerance: float | None, error: str, max_block: int, dtype: str,
                            quantize: int | None, time_column: str | None, nan: str,
+                           na_values: list[str] | None, time_format: str | None,
                            quiet: bool) -> None:
     from ..pipelines.compress import compress_file
 
@@ -172,8 +180,8 @@ def _compress_coefficients(input: str, output: str | None, measure, N, theta, dt
     with progress_bar(not quiet, None, "compress") as bar:
         summary = compress_file(
             input, output, enc, every=every, columns=columns, time_column=time_column,
-            nan=nan, dtype=dtype, quantize=quantize, tolerance=tolerance,
-            error=error, max_block=max_block,
+            nan=nan, na_values=na_values, time_format=time_format, dtype=dtype,
+            quantize=quantize, tolerance=tolerance, error=error, max_block=max_block,
             on_note=(lambda note: None) if quiet else say,
             on_progress=bar.update if bar is not None else (lambda done, total: None))
     if quiet:
@@ -196,6 +204,7 @@ def _compress_coefficients(input: str, output: str | None, measure, N, theta, dt
 
 def _compress_bounded(input: str, output: str | None, max_error: str,
                       columns: list[str] | None, time_column: str | None, nan: str,
+                      na_values: list[str] | None, time_format: str | None,
                       quiet: bool) -> None:
     from ..pipelines.bounded import MaxError, compress_bounded
 
@@ -203,6 +212,7 @@ def _compress_bounded(input: str, output: str | None, max_error: str,
     with decoder_compiled_beside(), progress_bar(not quiet, None, "compress") as bar:
         s = compress_bounded(
             input, output, bound, columns=columns, time_column=time_column, nan=nan,
+            na_values=na_values, time_format=time_format,
             on_note=(lambda note: None) if quiet else say,
             on_progress=bar.update if bar is not None else (lambda done, total: None))
     if quiet:

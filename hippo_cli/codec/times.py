@@ -14,7 +14,13 @@ Accepted forms (``docs/format.md``, "ISO times")::
     either followed by nothing, Z, or +hh, +hhmm, +hh:mm (or -)
 
 Writing back fills the template with the local time (the instant plus the zone's offset).
-Everything here is pure numpy and integer arithmetic: no pandas, no time zone database.
+
+Times in another layout (``10/03/2004 18.00.00``) are read with a ``time_format`` in
+strptime's words (``%d/%m/%Y %H.%M.%S``: zero-padded fields, no zone) and kept in a
+**field template**, the text with its digits replaced by the letters of their field
+(``DD/MM/YYYY hh.mm.ss``; ``YYYY``, ``MM``, ``DD``, ``hh``, ``mm``, ``ss``, ``f`` per
+fraction digit), in local time without a zone. Everything here is pure numpy and integer
+arithmetic: no pandas, no time zone database.
 """
 
 from __future__ import annotations
@@ -33,6 +39,13 @@ _TEMPLATE = re.compile(r"####-##-##(?:([T ])##:##(?::##(?:([.,])(#{1,9}))?)?)?"
 _ISO_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
                        r"(?:Z|[+-]\d\d(?::?\d\d)?)?")
 _MAX_SECONDS = 253402300800  # 10000-01-01T00:00:00Z: years 0000-9999 only
+#: A field template: runs of these letters are the digits of a field, other characters are
+#: written as they are (no digit, ``#``, ``%`` or field letter among them).
+_FIELD_RUN = re.compile(r"Y+|M+|D+|h+|m+|s+|f+")
+_FIELD_ORDER = {"Y": (0, 4), "M": (1, 2), "D": (2, 2), "h": (3, 2), "m": (4, 2), "s": (5, 2),
+                "f": (6, 0)}
+#: strptime directives a time format may use, and the letters of their digits.
+_DIRECTIVES = {"Y": "YYYY", "m": "MM", "d": "DD", "H": "hh", "M": "mm", "S": "ss"}
 
 
 @dataclass
@@ -156,7 +169,7 @@ class _Layout:
 def _layout(template: str) -> _Layout:
     m = _TEMPLATE.fullmatch(template)
     if m is None:
-        raise ValueError(f"not a time template: {template!r}")
+        return _field_layout(template)
     sep, _, frac = m.group(1), m.group(2), m.group(3)
     fields = [(0, 4), (5, 2), (8, 2)]
     if sep is None:
@@ -177,11 +190,88 @@ def _layout(template: str) -> _Layout:
     return _Layout(tuple(fields), offset)
 
 
+def _field_layout(template: str) -> _Layout:
+    """The layout of a field template (``DD/MM/YYYY hh.mm.ss``); ValueError if it is not
+    one: each field at most once with its width (the fraction 1-9 digits), a year, month
+    and day, an hour with any minute, a minute with any second, a second with any
+    fraction."""
+    if not template.isascii() or len(template) > 64:
+        raise ValueError(f"not a time template: {template!r}")
+    fields = [(0, 0)] * 7
+    pos = 0
+    for run in _FIELD_RUN.finditer(template):
+        literal = template[pos:run.start()]
+        if any(c.isdigit() or c in "#%" for c in literal):
+            raise ValueError(f"not a time template: {template!r}")
+        index, width = _FIELD_ORDER[run.group(0)[0]]
+        length = len(run.group(0))
+        if fields[index][1] or (width and length != width) or not (width or 1 <= length <= 9):
+            raise ValueError(f"not a time template: {template!r}")
+        fields[index] = (run.start(), length)
+        pos = run.end()
+    if any(c.isdigit() or c in "#%" for c in template[pos:]):
+        raise ValueError(f"not a time template: {template!r}")
+    have = [length > 0 for _, length in fields]
+    if not all(have[:3]) or any(have[i + 1] and not have[i] for i in range(3, 6)):
+        raise ValueError(f"not a time template: {template!r}")
+    return _Layout(tuple(fields), 0)
+
+
+def template_of_format(time_format: str, text: str) -> str | None:
+    """The field template of ``text`` written in ``time_format`` (strptime's ``%Y %m %d
+    %H %M %S`` zero-padded, ``%f`` 1-9 digits, ``%%``), or None when the text does not have
+    that form. ValueError when the format has another directive or a field letter
+    (``YMDhmsf``) among its literal characters."""
+    out = []
+    i = 0
+    text = text.strip()
+    k = 0
+    while k < len(time_format):
+        c = time_format[k]
+        if c == "%":
+            d = time_format[k + 1:k + 2]
+            k += 2
+            if d == "%":
+                c = "%"
+            elif d == "f":
+                j = i
+                while j < len(text) and j - i < 9 and text[j].isdigit():
+                    j += 1
+                if j == i:
+                    return None
+                out.append("f" * (j - i))
+                i = j
+                continue
+            elif d in _DIRECTIVES:
+                letters = _DIRECTIVES[d]
+                piece = text[i:i + len(letters)]
+                if len(piece) != len(letters) or not piece.isdigit():
+                    return None
+                out.append(letters)
+                i += len(letters)
+                continue
+            else:
+                raise ValueError(f"time format {time_format!r}: %{d} is not supported (%Y %m "
+                                 "%d %H %M %S %f)")
+        else:
+            k += 1
+        if c in "YMDhmsf#" or c.isdigit():
+            raise ValueError(f"time format {time_format!r}: a literal {c!r} (one of the "
+                             "field letters YMDhmsf, a digit or #)")
+        if text[i:i + 1] != c:
+            return None
+        out.append(c)
+        i += 1
+    return "".join(out) if i == len(text) else None
+
+
 def zone_of_template(template: str) -> tuple[str, int]:
-    """(the zone as written, its offset from UTC in seconds) of a template."""
+    """(the zone as written, its offset from UTC in seconds) of a template (a field template
+    has none: local time)."""
     m = _TEMPLATE.fullmatch(template)
     if m is None:
-        raise ValueError(f"not a time template: {template!r}")
+        _field_layout(template)
+        return "", 0
     return m.group(4) or "", _layout(template).offset
 
 
@@ -220,34 +310,44 @@ def _digits(matrix: np.ndarray, start: int, length: int) -> np.ndarray:
 _DAYS_IN_MONTH = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def parse_iso(texts: list[str]) -> tuple[Times | None, int | None]:
-    """ISO times of ``texts``: (Times, None), or (None, index of the first text that is not
-    an accepted ISO time or names an impossible date or time)."""
+def parse_iso(texts: list[str], time_format: str | None = None
+              ) -> tuple[Times | None, int | None]:
+    """ISO times of ``texts`` (or, with ``time_format``, times in that layout:
+    :func:`template_of_format`): (Times, None), or (None, index of the first text that is
+    not an accepted time or names an impossible date or time)."""
     n = len(texts)
     stripped = [t.strip() for t in texts]
     templates: list[str] = []
     fmt = np.zeros(n, np.int32)
     todo = range(n)
-    first = template_of(stripped[0]) if n else None
+    if time_format is None:
+        template_for = template_of
+    else:
+        def template_for(text: str) -> str | None:
+            return template_of_format(time_format, text)
+    first = template_for(stripped[0]) if n else None
     if first is not None:  # most columns have one form: check every row at once
         same = _matches(stripped, first)
         templates.append(first)
         todo = np.flatnonzero(~same).tolist()
-    last = ("", -1, 0)  # the previous row's template, its index and its zone's length
+    # the previous row's template (with its field letters as #), its index, its zone's length
+    last = ("", "", -1, 0)
     for i in todo:
         text = stripped[i]
-        template, index, zone = last
+        template, hashed, index, zone = last
         body = len(template) - zone
         if len(text) == len(template) and text[body:] == template[body:] and \
-                text[:body].translate(_HASH_DIGITS) == template[:body]:
+                text[:body].translate(_HASH_DIGITS) == hashed[:body]:
             fmt[i] = index  # the same form as the row before
             continue
-        template = template_of(text)
+        template = template_for(text)
         if template is None:
             return None, i
-        zone = len(template) - len(template.rstrip("Z+-:0123456789"))
-        last = (template, _index_of(templates, template), zone)
-        fmt[i] = last[1]
+        iso = template.startswith("#")
+        zone = len(template) - len(template.rstrip("Z+-:0123456789")) if iso else 0
+        last = (template, template if iso else template.translate(_LETTERS_HASH),
+                _index_of(templates, template), zone)
+        fmt[i] = last[2]
     seconds = np.empty(n, np.int64)
     nanos = np.zeros(n, np.int64)
     for k, template in enumerate(templates):
@@ -278,11 +378,12 @@ def parse_iso(texts: list[str]) -> tuple[Times | None, int | None]:
 
 
 _HASH_DIGITS = str.maketrans("0123456789", "##########")
+_LETTERS_HASH = str.maketrans("YMDhmsf", "#######")
 
 
 def _matches(texts: list[str], template: str) -> np.ndarray:
-    """Which of ``texts`` have exactly the form of ``template`` (digits where it has ``#``,
-    its other characters elsewhere), all rows at once."""
+    """Which of ``texts`` have exactly the form of ``template`` (digits where it has ``#`` or
+    a field letter, its other characters elsewhere), all rows at once."""
     width = len(template)
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     same = lengths == width
@@ -296,7 +397,9 @@ def _matches(texts: list[str], template: str) -> np.ndarray:
     matrix = np.frombuffer(blob, np.uint8).reshape(len(rows), width)
     want = np.frombuffer(template.encode("ascii"), np.uint8)
     digit = (matrix >= 48) & (matrix <= 57)
-    ok = np.where(want == ord("#"), digit, matrix == want).all(axis=1)
+    places = np.isin(want, np.frombuffer(b"#" if template.startswith("#") else b"YMDhmsf",
+                                         np.uint8))
+    ok = np.where(places, digit, matrix == want).all(axis=1)
     same[rows[~ok]] = False
     return same
 
@@ -315,10 +418,10 @@ def format_iso(times: Times) -> list[str]:
         values = [year, month, day, rest // 3600, rest // 60 % 60, rest % 60,
                   times.nanos[rows]]
         cols = []
-        for (start, length), v in zip(layout.fields, values):
+        for field, ((start, length), v) in enumerate(zip(layout.fields, values)):
             if not length:
                 continue
-            if start == 20:  # the fraction: its leading digits
+            if field == 6:  # the fraction: its leading digits
                 v = v // 10 ** (9 - length)
             cols.append((start, length, v))
         chars = np.frombuffer(template.encode("ascii"), np.uint8)

@@ -2,8 +2,9 @@
 
 ``error``: a NaN or empty cell stops with its place. ``skip``: rows with any NaN are dropped
 (the encoder never sees them; with times they become real gaps). ``hold``: a NaN repeats the
-channel's last value (a NaN before any value is an error). An infinite value is always an
-error.
+channel's last value (a NaN before any value is an error). ``keep``: a ``.hippo`` file stores
+missing and infinite values exactly where they are (HiPPO coefficients cannot: they need a
+value at every step). Otherwise an infinite value is always an error.
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ from collections.abc import Callable
 import numpy as np
 
 from ..checks import choice
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 
-NAN_POLICIES = ("error", "skip", "hold")
+NAN_POLICIES = ("error", "skip", "hold", "keep")
+
+
+def coefficient_policy(policy: str) -> str:
+    """``policy``, checked for HiPPO coefficients (which cannot hold a missing value)."""
+    if policy == "keep":
+        raise ParameterError("nan 'keep' is for .hippo files (a bounded error): HiPPO "
+                             "coefficients need a value at every step; use 'skip' or 'hold'",
+                             option="nan")
+    return policy
 
 
 class NanFilter:
@@ -36,7 +46,7 @@ class NanFilter:
         (None when there is none). ``where(i)`` names the place of row i.
         """
         finite = np.isfinite(values)
-        if finite.all():
+        if finite.all() or self.policy == "keep":
             if len(values):
                 self.last = values[-1].copy()
             return values, slice(None), None

@@ -20,18 +20,27 @@ if TYPE_CHECKING:
 
 
 def open_samples(path: str, columns: list[str] | None = None,
-                 time_column: str | None = None) -> Samples:
-    """CSV (or ``-`` for stdin), ``.npy`` or Parquet, chosen by the file name.
+                 time_column: str | None = None, *,
+                 na_values: list[str] | None = None,
+                 time_format: str | None = None) -> Samples:
+    """CSV (or ``-`` for stdin; compressed or not), ``.npy`` or Parquet, chosen by the file
+    name.
 
     ``.npy`` columns are named ``col0, col1, ...``; ``columns`` picks some, ``time_column``
-    makes one the sample times (the blocks then end with it).
+    makes one the sample times (the blocks then end with it). ``na_values``: texts (CSV) or
+    numbers (every format) that mean a missing value, read as NaN (``--na-values``);
+    ``time_format``: the layout of text times that are not ISO 8601 (CSV), and
+    ``time_column`` may name two columns, ``"Date,Time"`` (:func:`~.csv_input.open_csv`).
     """
     if path != "-" and path.lower().endswith((".parquet", ".pq")):
         from .parquet_input import open_parquet
 
-        return open_parquet(path, columns, time_column)
+        samples = open_parquet(path, columns, time_column)
+        samples.time_format = time_format
+        return _missing(samples, na_values)
     if path == "-" or not path.lower().endswith(".npy"):
-        return open_csv(path, columns, time_column=time_column)
+        return open_csv(path, columns, time_column=time_column, na_values=na_values,
+                        time_format=time_format)
     named = [*(columns or []), *([time_column] if time_column else [])]
     if any(not re.fullmatch(r"col\d+", c) for c in named):
         raise ParameterError("--column/--time-column on an .npy input take col0, col1, ...")
@@ -48,6 +57,32 @@ def open_samples(path: str, columns: list[str] | None = None,
         samples.map_blocks(lambda block: block[:, idx])
         samples.columns = data
         samples.time_column = time_column
+    return _missing(samples, na_values)
+
+
+def _missing(samples: Samples, na_values: list[str] | None) -> Samples:
+    """``samples`` with values equal to a numeric ``na_values`` entry read as NaN (a CSV
+    reader does this itself, for text too)."""
+    if not na_values:
+        return samples
+    sentinels = []
+    for text in na_values:
+        try:
+            sentinels.append(float(text))
+        except ValueError:
+            pass  # a text sentinel cannot occur in a numeric column
+    if not sentinels:
+        return samples
+    width = len(samples.columns)
+    inner = samples.source
+
+    def blocks():
+        for first, block, *rest in inner:
+            values = block[:, :width]
+            values[np.isin(values, sentinels)] = np.nan
+            yield (first, block, *rest)
+
+    samples.source = blocks()
     return samples
 
 

@@ -37,10 +37,14 @@ class Samples:
     time_column: str | None = None
     time_text: str | None = None  # the first time field as written (how to write times back)
     time_iso: bool | None = None  # whether the times are ISO text (None: none read yet)
+    time_format: str | None = None  # strptime layout of text times that are not ISO
     #: HiPPO coefficients need increasing times: a reader then refuses a time that repeats
     #: or goes back, naming its line (a .hippo file keeps times in any order).
     increasing: bool = False
     last_time: tuple[float, str] | None = None  # (seconds, text) of the last time read
+    #: A bound must hold against values as written: an integer that float64 cannot hold
+    #: exactly (beyond 2^53) is then an error naming its line, not a rounded value.
+    exact_integers: bool = False
 
     def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         return self.source

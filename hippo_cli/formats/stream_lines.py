@@ -13,7 +13,7 @@ import numpy as np
 
 from ..checks import MAX_CHANNELS
 from ..errors import DataError
-from .csv_input import TIME_NAMES, is_number
+from .csv_input import is_number, time_named_note
 from .nan_policy import NanFilter
 from .timestamps import looks_like_iso, read_times
 
@@ -142,15 +142,18 @@ class LineParser:
         return row, stamp
 
     def _leave_out_timestamps(self, parts: list[bytes]) -> None:
-        """The first data line: columns named like a time, or holding ISO timestamps, are left
-        out as ``compress`` leaves them out (``--time-column`` uses them as times)."""
+        """The first data line: columns holding ISO timestamps are left out as ``compress``
+        leaves them out (``--time-column`` uses them as times); numeric columns are data
+        whatever their name (the rule of :func:`~.csv_input.choose_columns`)."""
         self._checked_first = True
         names = self.names or []
         if len(parts) != len(names):
             return
-        drop = [i for i, (n, p) in enumerate(zip(names, parts))
-                if n.strip().lower() in TIME_NAMES
-                or (not is_number(p) and looks_like_iso(p.decode("utf-8", "replace")))]
+        drop = [i for i, p in enumerate(parts)
+                if not is_number(p) and looks_like_iso(p.decode("utf-8", "replace"))]
+        note = time_named_note([n for i, n in enumerate(names) if i not in drop], None)
+        if note:
+            self.notes.append(note)
         if drop and len(drop) < len(names):
             self.drop = sorted(drop, reverse=True)
             left = [names[i] for i in sorted(drop)]

@@ -32,7 +32,9 @@ def is_parquet(output: str | None) -> bool:
 
 class TableWriter:
     """``names``: the columns in order; ``kinds``: for each, ``"index"`` (integers),
-    ``"time"`` (:class:`~hippo_cli.codec.times.Times`) or ``"value"``."""
+    ``"time"`` (:class:`~hippo_cli.codec.times.Times`) or ``"value"``. A time column named
+    ``"Date\tTime"`` (read from two columns) is written back as two CSV columns, each time
+    split at its first space (Parquet: one timestamp column, ``"Date Time"``)."""
 
     def __init__(self, output: str, names: list[str], kinds: list[str]) -> None:
         self.names, self.kinds = names, kinds
@@ -48,7 +50,8 @@ class TableWriter:
             except ImportError:
                 raise ParameterError("writing Parquet needs pyarrow: pip install "
                                      "'hippo-cli[parquet]'") from None
-            if len(set(names)) != len(names):
+            self.names = [n.replace("\t", " ") for n in names]
+            if len(set(self.names)) != len(names):
                 raise ParameterError(f"Parquet needs distinct column names, got {names}")
             self._target = AtomicFile(Path(output), "wb")
         elif output == "-":
@@ -57,7 +60,8 @@ class TableWriter:
             self._target = AtomicFile(Path(output), "w")
             self.fh = self._target.fh
         if self.fh is not None:
-            self.fh.write(",".join(_quoted(n) for n in names) + "\n")
+            header = [_quoted(part) for n in names for part in n.split("\t")]
+            self.fh.write(",".join(header) + "\n")
 
     def write(self, columns: list[np.ndarray]) -> None:
         """One batch: the columns in the order of ``names``, equal lengths."""
@@ -65,9 +69,13 @@ class TableWriter:
             self._write_parquet(columns)
             return
         cells = []
-        for kind, col in zip(self.kinds, columns):
+        for name, kind, col in zip(self.names, self.kinds, columns):
             if kind == "index":
                 cells.append([str(v) for v in np.asarray(col).tolist()])
+            elif kind == "time" and "\t" in name:  # two columns: date and time
+                pairs = [t.split(" ", 1) for t in col.text()]
+                cells.append([_quoted(p[0]) for p in pairs])
+                cells.append([_quoted(p[1]) if len(p) > 1 else "" for p in pairs])
             elif kind == "time":
                 cells.append([_quoted(t) for t in col.text()])
             else:

@@ -40,15 +40,22 @@ def to_seconds(values: Any) -> np.ndarray:
 _INT = re.compile(r"[+-]?\d+")
 
 
-def read_times(values: Any) -> tuple[Times | None, int | None]:
+def read_times(values: Any, time_format: str | None = None
+               ) -> tuple[Times | None, int | None]:
     """The exact times of a column (a pandas Series, or a sequence of str/bytes): integers
     (kept exact, to 64 bits), other numbers (correctly rounded float64), or ISO 8601 text
-    (each line's precision, separator and zone kept; see :mod:`hippo_cli.codec.times`).
+    (each line's precision, separator and zone kept; see :mod:`hippo_cli.codec.times`);
+    with ``time_format``, text in that layout (``%d/%m/%Y %H.%M.%S``).
     Returns (Times, None), or (None, index of the first field that is none of these, or
     empty, or an integer beyond 64 bits). The one rule of every reader."""
     import pandas as pd
 
     from ..codec.times import Times, parse_iso
+
+    if time_format is not None:
+        texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                 for v in (values.tolist() if isinstance(values, pd.Series) else values)]
+        return parse_iso(texts, time_format) if texts else (Times.numbers(np.empty(0)), None)
 
     if isinstance(values, pd.Series) and values.dtype.kind in "iu":
         if values.dtype.kind == "u" and len(values) and int(values.max()) >= 2**63:
@@ -136,20 +143,36 @@ def looks_like_iso(text: str) -> bool:
     return bool(_ISO.match(text.strip()))
 
 
-def written_template(kind: str, first_time: str | None) -> str | None:
+def written_template(kind: str, first_time: str | None, time_format: str | None = None
+                     ) -> str | None:
     """The template of an input's first ISO time (:func:`hippo_cli.codec.times.template_of`)
-    when a text input wrote ISO timestamps, else None (numbers): what a ``.hippo`` header
-    records."""
-    from ..codec.times import template_of
+    when a text input wrote ISO timestamps (or, with ``time_format``, its field template),
+    else None (numbers): what a ``.hippo`` header records."""
+    from ..codec.times import template_of, template_of_format
 
     text = (first_time or "").strip()
+    if time_format is not None and kind == "csv":
+        return template_of_format(time_format, text)
     return template_of(text) if kind in ("csv", "parquet") and looks_like_iso(text) else None
+
+
+def format_of_template(template: str | None) -> str | None:
+    """The strptime layout of a field template (``DD/MM/YYYY hh.mm.ss`` ->
+    ``%d/%m/%Y %H.%M.%S``), None for an ISO template or none: how to read an input's times
+    again (``reconstruct --compare``)."""
+    if not template or template.startswith("#") or "YYYY" not in template:
+        return None
+    out = template.replace("%", "%%")
+    for letters, directive in (("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("hh", "%H"),
+                               ("mm", "%M"), ("ss", "%S")):
+        out = out.replace(letters, directive)
+    return re.sub(r"f+", "%f", out)
 
 
 def zone_of(pattern: str) -> tuple[str, int]:
     """(zone as written, its offset from UTC in seconds) of an :func:`iso_pattern` or a
     template (:mod:`hippo_cli.codec.times`)."""
-    if pattern.startswith("####"):
+    if pattern.startswith("####") or "YYYY" in pattern:
         from ..codec.times import zone_of_template
 
         return zone_of_template(pattern)

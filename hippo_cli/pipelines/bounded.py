@@ -28,7 +28,7 @@ from ..formats.samples import clean_chunks, open_samples, prefetch, timed_chunks
 from ..formats.source import Samples
 from ..formats.stream_lines import LineParser
 from ..formats.table_output import TableWriter
-from ..formats.timestamps import written_template
+from ..formats.timestamps import format_of_template, written_template
 from .envelope import Envelope, parse_window
 from .live import Signals, read_batches, stdin_reader
 from .metrics import ErrorMetrics
@@ -86,23 +86,30 @@ def default_output(input_path: str) -> str:
 
 
 def _ranges(input: str, columns: list[str] | None, time_column: str | None,
-            nan: str) -> tuple[np.ndarray, np.ndarray]:
-    """First pass for a percentage bound: each channel's min and max."""
-    samples = open_samples(input, columns, time_column)
+            nan: str, na_values: list[str] | None, time_format: str | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """First pass for a percentage bound: each channel's min and max (of its finite values:
+    ``nan="keep"`` stores the others as they are; a channel with none: 0)."""
+    samples = open_samples(input, columns, time_column, na_values=na_values,
+                           time_format=time_format)
     lo = hi = None
     for block in clean_chunks(samples, nan):
         values = block[:, :-1] if time_column else block
-        blo, bhi = values.min(axis=0), values.max(axis=0)
+        finite = np.isfinite(values)
+        blo = np.where(finite, values, np.inf).min(axis=0, initial=np.inf)
+        bhi = np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf)
         lo = blo if lo is None else np.minimum(lo, blo)
         hi = bhi if hi is None else np.maximum(hi, bhi)
     if lo is None:
         raise DataError(f"{samples.name}: no samples")
-    return lo, hi
+    empty = lo > hi  # no finite value at all
+    return np.where(empty, 0.0, lo), np.where(empty, 0.0, hi)
 
 
 def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
     return header_with_times(samples.columns, bounds, samples.time_column,
-                             written_template(samples.kind, samples.time_text), whole=True)
+                             written_template(samples.kind, samples.time_text,
+                                              samples.time_format), whole=True)
 
 
 def _blocks(samples: Samples, nan: str) -> Iterator[tuple[np.ndarray, Times | None]]:
@@ -145,6 +152,8 @@ def compress_bounded(
     columns: list[str] | None = None,
     time_column: str | None = None,
     nan: str = "error",
+    na_values: list[str] | None = None,
+    time_format: str | None = None,
     on_note: Callable[[str], None] = lambda note: None,
     on_progress: Callable[[int, int | None], None] = lambda done, total: None,
 ) -> BoundedSummary:
@@ -152,7 +161,10 @@ def compress_bounded(
 
     A percentage bound needs the value range first: a first pass over the file (so not on
     stdin). The output appears only when complete (a file) or is written frame by frame
-    (stdout).
+    (stdout). ``na_values``: texts that mean a missing value (then ``nan`` applies). An
+    integer that float64 cannot hold exactly is an error (the bound holds against the
+    values as written). ``time_column`` may name two columns (``"Date,Time"``);
+    ``time_format``: the layout of text times that are not ISO 8601.
     """
     if max_error.percent and input == "-":
         raise ParameterError("max_error as a percentage needs the value range: give a file, "
@@ -168,8 +180,10 @@ def compress_bounded(
     try:
         prepare()  # compile the codec (first run only) before reading, not after
         if max_error.percent:
-            lo, hi = _ranges(input, columns, time_column, nan)
-        samples = open_samples(input, columns, time_column)
+            lo, hi = _ranges(input, columns, time_column, nan, na_values, time_format)
+        samples = open_samples(input, columns, time_column, na_values=na_values,
+                               time_format=time_format)
+        samples.exact_integers = True
         for note in samples.notes:
             on_note(f"{samples.name}: {note}")
         C = len(samples.columns)
@@ -249,7 +263,8 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
         if original is not None:
             names = None if all(c.startswith("col") and c[3:].isdigit() for c in h.channels) \
                 else list(h.channels)
-            osamples = open_samples(original, names, h.time_column)
+            osamples = open_samples(original, names, h.time_column,
+                                    time_format=format_of_template(h.time_pattern))
             if len(osamples.columns) != C:
                 raise DataError(f"{original}: has {len(osamples.columns)} column(s), the file "
                                 f"{C}")

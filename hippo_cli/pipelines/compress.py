@@ -18,6 +18,7 @@ from ..formats.coefficients import (
     stored_time_part,
     timing_metadata,
 )
+from ..formats.nan_policy import coefficient_policy
 from ..formats.quantize import quantized_dtype, stored_dtype
 from ..formats.samples import open_samples, prefetch, timed_chunks
 from ..formats.timestamps import written_template
@@ -106,6 +107,8 @@ def compress_file(
     columns: list[str] | None = None,
     time_column: str | None = None,
     nan: str = "error",
+    na_values: list[str] | None = None,
+    time_format: str | None = None,
     dtype: str = "float64",
     quantize: int | None = None,
     tolerance: float | None = None,
@@ -119,7 +122,8 @@ def compress_file(
     Rows: the steps k with (k + 1) % every == 0 plus the final step (``every`` defaults to
     the encoder's ``reset_every`` or 1); with ``tolerance``, the ends of the LegS blocks
     chosen so that every sample is reconstructed within it (:mod:`.tolerance`). The output
-    (``.npy`` + ``.json`` sidecar) appears only when the run succeeds.
+    (``.npy`` + ``.json`` sidecar) appears only when the run succeeds. ``na_values``: texts
+    that mean a missing value (then ``nan`` applies).
     """
     reset_every = enc.reset_every
     if tolerance is not None:
@@ -136,6 +140,7 @@ def compress_file(
         raise ParameterError("--tolerance keeps float64 coefficients (its bound is checked on "
                              "them); for a small file with a guaranteed bound use --max-error")
     every = row_rule(enc, every, dtype, quantize)
+    coefficient_policy(nan)
     if output == "-":
         raise ParameterError("compress writes an .npy plus a JSON sidecar, not stdout "
                              "(use hippo stream for rows on stdout)")
@@ -143,7 +148,8 @@ def compress_file(
     check_output_path(out)
     check_suffix(out, ".npy", "a coefficient file (an .npy and its sidecar)",
                  "for a .hippo file use --max-error")
-    samples = open_samples(input, columns, time_column)
+    samples = open_samples(input, columns, time_column, na_values=na_values,
+                           time_format=time_format)
     samples.increasing = True  # each HiPPO step has a length: times must increase
     for note in samples.notes:
         on_note(f"{samples.name}: {note}")
@@ -172,7 +178,8 @@ def compress_file(
             tolerance={"value": tolerance, "error": error, "max_block": max_block}
             if tolerance is not None else None,
             timing=timing_metadata(time_column, enc.snapshot().clock, row_times, time_parts,
-                                   written_template(samples.kind, samples.time_text))
+                                   written_template(samples.kind, samples.time_text,
+                                                    samples.time_format))
             if time_column else None,
         )
         writer.commit(meta)

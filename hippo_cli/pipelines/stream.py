@@ -19,6 +19,7 @@ from ..atomic import allow_rewrite, check_output_path, stdout_binary
 from ..engine import HiPPO
 from ..engine.state import save_state
 from ..errors import DataError, ParameterError
+from ..formats.nan_policy import coefficient_policy
 from ..formats.stream_lines import LineParser, format_rows, header_line
 from .encode import RowEncoder
 from .live import Signals, deliver, read_batches, stdin_reader
@@ -59,7 +60,7 @@ def run_stream(
         enc = saved
     read = stdin_reader() if infd is None else functools.partial(os.read, infd)
     out = stdout_binary() if out is None else out
-    parser = LineParser(enc.channels, nan, time_column)
+    parser = LineParser(enc.channels, coefficient_policy(nan), time_column)
     parser.increasing = True
     wrote_header = not header
     encoder = RowEncoder(enc, every)
