@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import allow_rewrite, atomic_output, note_read
+from ..atomic import allow_rewrite, atomic_output, cleaning_once, note_read
 from ..codec import HippoWriter, header_with_times, open_hippo
 from ..codec.parts import ChannelCoder
 from ..codec.times import Times
@@ -246,13 +246,15 @@ def compress_long(
     states: dict[Any, dict | None] = {}
     skipped: dict[Any, dict] = {}
     coder = ChannelCoder()  # every series of this loop shares one scratch
-    with contextlib.closing(chunks) if hasattr(chunks, "close") else contextlib.nullcontext():
-        _encode_chunks(chunks, out_dir, mode, columns, resume, states, skipped, coder)
-    records = list(skipped.values())
-    for sid, state in states.items():
-        C = len(columns)
-        records.append(encode_series(np.empty((0, C)), None, sid, out_dir, mode, columns,
-                                     state=state, last=True, coder=coder))
+    with cleaning_once():  # the folder is scanned for stale temporaries once, not per file
+        with (contextlib.closing(chunks) if hasattr(chunks, "close")
+              else contextlib.nullcontext()):
+            _encode_chunks(chunks, out_dir, mode, columns, resume, states, skipped, coder)
+        records = list(skipped.values())
+        for sid, state in states.items():
+            C = len(columns)
+            records.append(encode_series(np.empty((0, C)), None, sid, out_dir, mode, columns,
+                                         state=state, last=True, coder=coder))
     return records
 
 
