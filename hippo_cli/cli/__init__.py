@@ -16,7 +16,11 @@ def main() -> None:
 
     from ..atomic import drop_stdout
     from .app import EXIT_BROKEN_PIPE, say
+    from .resources import supervise
 
+    code = supervise(sys.argv[1:])  # under a memory limit: in a watched child process
+    if code is not None:
+        raise SystemExit(code)
     try:
         app(prog_name="hippo")
     except SystemExit as done:

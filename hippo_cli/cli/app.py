@@ -35,6 +35,7 @@ from ..measures.registry import (
     SPECS,
     time_parameter_takers,
 )
+from .resources import load_native, starved
 
 app = typer.Typer(
     name="hippo",
@@ -238,6 +239,7 @@ def cli_errors(fn: Any) -> Any:
         library_log.setLevel(logging.INFO)
         try:
             with guarded():
+                load_native()
                 result = fn(*args, **kwargs)
             flush_stdout()  # output not delivered is an error, not an exit 0
             return result
@@ -247,7 +249,7 @@ def cli_errors(fn: Any) -> Any:
             say(f"error: {_in_flags(err, fn)}")
             raise typer.Exit(2) from None
         except DataError as err:
-            say(f"error: {err}")
+            say(f"error: {starved(err) or err}")  # pandas' "C error: out of memory" too
             raise typer.Exit(1) from None
         except BrokenPipeError:
             _quiet_broken_pipe()
@@ -257,25 +259,33 @@ def cli_errors(fn: Any) -> Any:
             raise typer.Exit(130) from None
         except Terminated:
             raise typer.Exit(143) from None
-        except MemoryError:
-            say("error: out of memory")
-            raise typer.Exit(1) from None
-        except OSError as err:
-            where = f"{err.filename}: " if err.filename else "writing the output: "
-            say(f"error: {where}{err.strerror or err}")
-            drop_stdout()  # what could not be written must not be retried at exit
-            raise typer.Exit(1) from None
-        except Exception as err:  # a bug: still one line, with a way to see more
-            if os.environ.get("HIPPO_DEBUG"):
-                raise
-            say(f"internal error: {type(err).__name__}: {err} (HIPPO_DEBUG=1 shows a traceback)")
-            raise typer.Exit(1) from None
+        except Exception as err:  # each kind gets its one line in _report
+            _report(err)
         finally:
             library_log.removeHandler(notices)
             if old is not None:
                 signal.signal(signal.SIGTERM, old)
 
     return wrapper
+
+
+def _report(err: Exception) -> None:
+    """The one line and exit code of an error outside the library's own family. Memory runs
+    out in disguises (a library that cannot be mapped, a thread that cannot start: see
+    :mod:`.resources`), so that is asked first."""
+    lack = starved(err)
+    if lack is not None:
+        say(f"error: {lack}")
+        raise typer.Exit(1) from None
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else "writing the output: "
+        say(f"error: {where}{err.strerror or err}")
+        drop_stdout()  # what could not be written must not be retried at exit
+        raise typer.Exit(1) from None
+    if os.environ.get("HIPPO_DEBUG"):  # a bug: still one line, with a way to see more
+        raise err
+    say(f"internal error: {type(err).__name__}: {err} (HIPPO_DEBUG=1 shows a traceback)")
+    raise typer.Exit(1) from None
 
 
 def _in_flags(err: ParameterError, command: Any) -> str:
@@ -338,7 +348,11 @@ def decoder_compiled_beside() -> Iterator[None]:
         for child in children:
             if child.poll() is None:
                 child.terminate()
-            child.wait()
+            try:
+                child.wait(timeout=2)
+            except subprocess.TimeoutExpired:  # deaf to SIGTERM inside native code
+                child.kill()
+                child.wait()
 
 
 def progress_bar(enabled: bool, total: int | None, what: str):

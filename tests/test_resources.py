@@ -1,0 +1,98 @@
+"""Resources: memory that runs out (under an address-space limit) is one ``out of memory``
+line and exit 1 - never a hang, a crash or an unrelated error - and leaves no output."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hippo_cli.cli import resources
+from hippo_cli.errors import DataError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------ the disguises, mapped
+def test_memory_error_is_out_of_memory_with_or_without_a_limit(monkeypatch):
+    monkeypatch.setattr(resources, "address_limit", lambda: None)
+    assert resources.starved(MemoryError()) == "out of memory"
+    assert resources.starved(OSError(12, "Cannot allocate memory")) == "out of memory"
+    try:  # pandas' tokenizer says it in its message, under the library's DataError
+        try:
+            raise ValueError("Error tokenizing data. C error: out of memory")
+        except ValueError:
+            raise DataError("x.csv: unreadable CSV (C error: out of memory)") from None
+    except DataError as err:
+        assert resources.starved(err) == "out of memory"
+
+
+def test_failed_library_loads_are_out_of_memory_only_under_a_limit(monkeypatch):
+    llvm = OSError("Could not find/load shared object file 'libllvmlite.so'")
+    thread = RuntimeError("can't start new thread")
+    missing = ImportError("cannot import name", name="numba")
+    monkeypatch.setattr(resources, "address_limit", lambda: None)
+    for err in (llvm, thread, missing):  # a broken install is not misreported
+        assert resources.starved(err) is None
+    monkeypatch.setattr(resources, "address_limit", lambda: 300 << 20)
+    for err in (llvm, thread, missing):
+        assert resources.starved(err).startswith(
+            "out of memory (the address-space limit is 300 MiB)")
+    assert resources.starved(ValueError("a bug")) is None
+
+
+def test_no_limit_no_preloading(monkeypatch):
+    monkeypatch.setattr(resources, "address_limit", lambda: None)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    resources.load_native()
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    assert resources.supervise(["--version"]) is None
+
+
+# ------------------------------------------------------------------ the CLI under a cap
+def _vm_peak_mib(code: str) -> int:
+    out = subprocess.run([sys.executable, "-c", code + "\nprint([l for l in open("
+                          "'/proc/self/status') if l.startswith('VmPeak')][0].split()[1])"],
+                         capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return int(out.stdout.split()[-1]) // 1024
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_cli_under_address_limits_says_out_of_memory_or_succeeds(tmp_path):
+    """From a cap that lets Python start (and the CLI load) up to one with room for the
+    data: every run ends within the timeout, exit 0 or exit 1 with exactly one line saying
+    out of memory, and no output or temporary is left by a failed run."""
+    rows = 400_000
+    x = np.cumsum(np.random.default_rng(0).normal(size=(rows, 3)), axis=0)
+    csv = tmp_path / "big.csv"
+    np.savetxt(csv, x, delimiter=",", header="a,b,c", comments="", fmt="%.5f")
+    start = _vm_peak_mib("import hippo_cli.cli")  # Python and the CLI's first imports
+    outcomes = []
+    for extra in (20, 120, 250, 300, 350, 450, 2000):
+        cap = (start + extra) << 20
+        out = tmp_path / f"o{extra}.hippo"
+        proc = subprocess.run(
+            [sys.executable, "-m", "hippo_cli", "compress", str(csv), "--max-error", "1%",
+             "-o", str(out), "-q"],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            preexec_fn=lambda cap=cap: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+        lines = proc.stderr.strip().splitlines()
+        if proc.returncode == 0:
+            assert out.exists() and lines == []
+            outcomes.append("ok")
+            continue
+        assert proc.returncode == 1, (extra, proc.returncode, proc.stderr)
+        assert len(lines) == 1 and lines[0].startswith("hippo: error: out of memory"), \
+            (extra, proc.stderr)
+        assert not out.exists()
+        outcomes.append("oom")
+    assert "oom" in outcomes and "ok" in outcomes, outcomes
+    assert not [p.name for p in tmp_path.iterdir() if "hippo-tmp" in p.name]
