@@ -21,6 +21,14 @@ _watched: dict[str, tuple[str, dict, float]] = {}  # module -> (what, seconds by
 _announced: set[str] = set()
 _hooks: list = []  # functions called with the module name at its first compilation
 _listening = False
+_depth = 0  # numba compilations (or cache loads) in progress in this process
+
+
+def compiling() -> bool:
+    """Whether numba is compiling (or loading from its cache) a function right now: its
+    compiler is not safe against an exception raised in the middle (a SIGTERM raised there
+    was turned into a RuntimeError, or lost), so the CLI's SIGTERM handler asks."""
+    return _depth > 0
 
 
 def add_hook(hook) -> None:
@@ -49,11 +57,14 @@ def watch(module: str, what: str, seconds: float, first: dict | None = None) -> 
 
         class _Announce(event.Listener):
             def on_start(self, ev: event.Event) -> None:
+                global _depth
+                _depth += 1
                 fn = getattr((ev.data or {}).get("dispatcher"), "py_func", None)
                 _announce(getattr(fn, "__module__", None), getattr(fn, "__name__", ""))
 
             def on_end(self, ev: event.Event) -> None:
-                pass
+                global _depth
+                _depth = max(0, _depth - 1)
 
         event.register("numba:compile", _Announce())
         _listening = True

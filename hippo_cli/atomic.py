@@ -167,6 +167,20 @@ def check_output_path(path: Path) -> Path:
     return path
 
 
+#: The temporaries this process is writing (for an exit that cannot unwind: see
+#: :func:`remove_unfinished`).
+_unfinished: set[Path] = set()
+
+
+def remove_unfinished() -> None:
+    """Remove every temporary this process is writing - for an immediate exit (SIGTERM
+    while numba compiles), where no ``finally`` block runs."""
+    for tmp in list(_unfinished):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        _unfinished.discard(tmp)
+
+
 class AtomicFile:
     """A file being written to its temporary; :meth:`commit` renames it into place,
     :meth:`abort` (or leaving the ``with`` block without a commit) removes it.
@@ -188,6 +202,8 @@ class AtomicFile:
             clean_stale_temporaries(self.real.parent)
             self.tmp = temporary_path(self.real)
         self.fh: IO = open(self.tmp, mode, **text)  # closed by commit or abort
+        if not self.through:
+            _unfinished.add(self.tmp)
 
     def finish(self) -> None:
         """Flush (and fsync) the temporary and close it (the rename is :meth:`rename`)."""
@@ -201,6 +217,7 @@ class AtomicFile:
         """Move the finished temporary into place."""
         if not self.through:
             os.replace(self.tmp, self.real)
+            _unfinished.discard(self.tmp)
         self.committed = True
 
     def commit(self) -> None:
@@ -213,6 +230,7 @@ class AtomicFile:
         if not self.committed and not self.through:
             with contextlib.suppress(OSError):
                 self.tmp.unlink()
+            _unfinished.discard(self.tmp)
 
     def __enter__(self) -> AtomicFile:
         return self

@@ -96,3 +96,48 @@ def test_cli_under_address_limits_says_out_of_memory_or_succeeds(tmp_path):
         outcomes.append("oom")
     assert "oom" in outcomes and "ok" in outcomes, outcomes
     assert not [p.name for p in tmp_path.iterdir() if "hippo-tmp" in p.name]
+
+
+# ------------------------------------------------------------------ SIGTERM while compiling
+def _group(pgid: int) -> list[str]:
+    """The processes left in a process group (zombies included: they were not reaped)."""
+    out = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True,
+                         text=True)
+    return out.stdout.split("\n") if out.stdout.strip() else []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [["--max-error", "1%"], ["-N", "16"]])
+@pytest.mark.parametrize("delay", [1.0, 2.5])
+def test_sigterm_while_numba_compiles_ends_promptly(tmp_path, mode, delay):
+    """An empty numba cache: the job compiles for seconds (and the .hippo mode starts a
+    helper that compiles the decoder). SIGTERM then ends it within 2 s, exit 143, with no
+    output, no temporary and no helper process left."""
+    import signal
+    import time
+
+    x = np.cumsum(np.random.default_rng(0).normal(size=(20_000, 2)), axis=0)
+    csv = tmp_path / "in.csv"
+    np.savetxt(csv, x, delimiter=",", header="a,b", comments="", fmt="%.5f")
+    out = tmp_path / ("out.hippo" if "--max-error" in mode else "out.npy")
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hippo_cli", "compress", str(csv), *mode, "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(cache)))
+    time.sleep(delay)
+    assert proc.poll() is None, "finished before the signal: the test proves nothing"
+    proc.send_signal(signal.SIGTERM)
+    start = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert time.monotonic() - start < 2.0
+    assert proc.returncode == 143, err
+    assert b"Traceback" not in err and b"internal error" not in err, err
+    time.sleep(0.2)
+    assert _group(proc.pid) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "numba-cache"]

@@ -217,7 +217,26 @@ def _quiet_broken_pipe() -> None:
     raise typer.Exit(EXIT_BROKEN_PIPE)
 
 
+#: Helper processes of the running command (killed with it on an immediate exit).
+_helpers: list = []
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    from .._jit import compiling
+
+    if compiling():
+        # numba's compiler does not survive an exception raised inside it (it became a
+        # RuntimeError, or was lost and the job ran on): end now, cleaning up by hand
+        from os import _exit  # os's documented immediate exit (no unwinding)
+
+        from ..atomic import remove_unfinished
+
+        remove_unfinished()
+        for child in _helpers:
+            with contextlib.suppress(Exception):
+                child.kill()
+                child.wait(timeout=1)  # reaped: not left behind, even as a zombie
+        _exit(143)
     raise Terminated
 
 
@@ -339,6 +358,7 @@ def decoder_compiled_beside() -> Iterator[None]:
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "hippo_cli.codec._warm"], stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            _helpers.append(children[-1])
 
     add_hook(start)
     try:
@@ -353,6 +373,7 @@ def decoder_compiled_beside() -> Iterator[None]:
             except subprocess.TimeoutExpired:  # deaf to SIGTERM inside native code
                 child.kill()
                 child.wait()
+            _helpers.remove(child)
 
 
 def progress_bar(enabled: bool, total: int | None, what: str):
