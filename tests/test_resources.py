@@ -141,3 +141,39 @@ def test_sigterm_while_numba_compiles_ends_promptly(tmp_path, mode, delay):
     time.sleep(0.2)
     assert _group(proc.pid) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "numba-cache"]
+
+
+# ------------------------------------------------------------------ a line of 10^7 columns
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_too_wide_a_line_is_refused_before_it_is_split(tmp_path, sep):
+    """A header of 2 million columns: refused naming its line, and the memory taken stays
+    near the line's own bytes (splitting it into fields took 60 bytes a column: 900 MB for
+    10^7 columns)."""
+    import tracemalloc
+
+    from hippo_cli.formats.csv_input import MAX_COLUMNS, open_csv
+
+    width = 20 * MAX_COLUMNS
+    line = sep.join(f"c{i}" for i in range(width))
+    path = tmp_path / "wide.csv"
+    path.write_text(line + "\n" + sep.join("1" * width) + "\n")
+    size = len(line)
+    del line
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"line 1: 2000000 columns is more than hippo handles"):
+            open_csv(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * size, (peak, size)
+
+
+def test_widest_line_allowed_still_reads(tmp_path):
+    from hippo_cli.formats.csv_input import MAX_COLUMNS, open_csv
+
+    path = tmp_path / "ok.csv"
+    path.write_text(",".join(f"c{i}" for i in range(MAX_COLUMNS)) + "\n"
+                    + ",".join("1" * MAX_COLUMNS) + "\n")
+    samples = open_csv(str(path), columns=["c0", "c7"])
+    assert samples.columns == ["c0", "c7"]
