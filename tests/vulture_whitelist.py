@@ -5,6 +5,7 @@ _root  # noqa: B018, F821 - Typer's app callback
 format_options  # noqa: B018, F821 - click calls it (GroupedCommand)
 on_start  # noqa: B018, F821 - numba's event listener (_jit)
 on_end  # noqa: B018, F821
+showwarning  # noqa: B018, F821 - the warnings module calls it (cli.app.warnings_said)
 version  # noqa: B018, F821 - its --version option
 compress  # noqa: B018, F821
 info  # noqa: B018, F821

@@ -257,7 +257,7 @@ def cli_errors(fn: Any) -> Any:
         library_log.addHandler(notices)
         library_log.setLevel(logging.INFO)
         try:
-            with guarded():
+            with guarded(), warnings_said():
                 load_native()
                 result = fn(*args, **kwargs)
             flush_stdout()  # output not delivered is an error, not an exit 0
@@ -286,6 +286,38 @@ def cli_errors(fn: Any) -> Any:
                 signal.signal(signal.SIGTERM, old)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def warnings_said() -> Iterator[None]:
+    """While a command runs: a Python warning that reaches the top (the library's, numpy's,
+    pandas', numba's) is one ``hippo: warning: ...`` line - each text once - never a raw
+    ``RuntimeWarning`` with a source line. The filters stay as they are (numpy's repeated
+    warnings still show once per place); ``catch_warnings`` restores everything after."""
+    import warnings
+
+    said: set[str] = set()
+
+    def show(message, category, *where: object, **more: object) -> None:
+        # (warnings.showwarning's other arguments - file, line, the stream - do not apply)
+        text = _warning_text(message, category)
+        if text not in said:
+            said.add(text)
+            say(f"warning: {text}")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def _warning_text(message: Warning | str, category: type[Warning]) -> str:
+    """A warning as a user reads it: numpy's floating-point notes said plainly."""
+    text = str(message)
+    if issubclass(category, RuntimeWarning) and text.startswith("overflow encountered"):
+        return "values beyond the float range (about 1.8e308) became inf"
+    if issubclass(category, RuntimeWarning) and text.startswith("invalid value encountered"):
+        return "an undefined result (inf - inf, 0/0) became NaN"
+    return text
 
 
 def _report(err: Exception) -> None:

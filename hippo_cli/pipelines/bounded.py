@@ -62,7 +62,16 @@ class MaxError:
         """The absolute bound of each channel, given its min and max."""
         if not self.percent:
             return [self.value] * len(lo)
-        return [float(self.value / 100.0 * (h - l)) for l, h in zip(lo, hi)]  # noqa: E741
+        # each end scaled before subtracting, in Python floats: 1% of -1.7e308..1.7e308 is
+        # 3.4e306, not inf (h - l overflows); a bound beyond the float range is inf, quietly
+        p = self.value / 100.0
+        bounds = [p * float(h) - p * float(l) for l, h in zip(lo, hi)]  # noqa: E741
+        for b, l, h in zip(bounds, lo, hi):  # noqa: E741
+            if not math.isfinite(b):
+                raise ParameterError(f"max_error {self}: that share of a range of {l:.4g}.."
+                                     f"{h:.4g} is beyond the float range; give a smaller "
+                                     "percentage or an absolute bound", option="max_error")
+        return bounds
 
     def __str__(self) -> str:
         return f"{self.value:g}%" if self.percent else f"{self.value:g}"

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import math
+import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +18,65 @@ from ..formats.timestamps import local_datetimes, zone_of
 from .reconstruct import Plan, Result
 
 MAX_PANELS = 4
+#: Beyond this magnitude matplotlib's axis arithmetic (margins, affine transforms and their
+#: inverses subtract and multiply values) overflows - an internal error for a column near
+#: 1e308: such panels are drawn divided by a power of ten, said in the axis label. The
+#: square root of the float maximum: a product of two such values still fits.
+HUGE = 1e150
+
+logger = logging.getLogger("hippo_cli")
+
+
+@contextlib.contextmanager
+def drawing() -> Iterator[None]:
+    """While a figure is built and saved: matplotlib's warnings that a font lacks a
+    character (channel names in CJK, emoji) become one note on the ``hippo_cli`` logger;
+    other warnings are issued again, unchanged. The warning filters are changed only inside
+    this block (``catch_warnings``), never for the process."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    missing: list[str] = []
+    seen = set()
+    for w in caught:
+        m = re.match(r"Glyph \d+ \((.*)\) missing from font", str(w.message))
+        if m:
+            if m.group(1) not in missing:
+                missing.append(m.group(1))
+        elif (w.category, str(w.message)) not in seen:
+            seen.add((w.category, str(w.message)))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing:
+        chars = "".join(_char(name) for name in missing)
+        logger.info("note: the plot's font has no %s for %s: drawn as boxes (install a font "
+                    "that has them, e.g. Noto Sans CJK)",
+                    "glyph" if len(missing) == 1 else "glyphs", chars)
+
+
+def _char(escaped: str) -> str:
+    """The character of matplotlib's ``\\N{NAME}`` (or the text as it came)."""
+    try:
+        return escaped.encode("ascii", "backslashreplace").decode("unicode_escape")
+    except (UnicodeError, ValueError):
+        return escaped
+
+
+def axis_scale(env, names: tuple[str, ...], c: int) -> float:
+    """1, or the power of ten the values of a panel are divided by (see :data:`HUGE`)."""
+    top = 0.0
+    for name in names:
+        if name not in env.lo:
+            continue
+        _, lo, hi = env.band(name, c)
+        both = np.abs(np.concatenate([lo, hi]))
+        both = both[np.isfinite(both)]
+        if len(both):
+            top = max(top, float(both.max()))
+    return 1.0 if top <= HUGE else 10.0 ** math.floor(math.log10(top))
+
+
+def _scaled(label: str, scale: float) -> str:
+    return label if scale == 1.0 else f"{label}\n(x 1e{round(math.log10(scale))})"
 
 
 def _pyplot():
@@ -46,8 +111,9 @@ def _save(fig, path: Path) -> None:
 def plot_reconstruction(cf: CoefficientFile, plan: Plan, result: Result, path: Path) -> None:
     """:func:`reconstruction_figure` as a PNG."""
     plt = _pyplot()
-    fig = reconstruction_figure(cf, plan, result)
-    _save(fig, path)
+    with drawing():
+        fig = reconstruction_figure(cf, plan, result)
+        _save(fig, path)
     plt.close(fig)
 
 
@@ -71,7 +137,7 @@ def reconstruction_figure(cf: CoefficientFile, plan: Plan, result: Result):
         return (f"{name}: RMSE {m['rmse'] or float('nan'):.3g}, RMSE/std "
                 f"{m['rmse_over_std'] or float('nan'):.3g}, max |error| {m['max_abs_error']:.3g}")
 
-    fig, axes = _panels(plt, env, result.columns[:MAX_PANELS], meta.get("time_column"),
+    fig, axes, _ = _panels(plt, env, result.columns[:MAX_PANELS], meta.get("time_column"),
                         pattern, "reconstruction",
                         lambda c, name: f"error\n({name} units)", title)
     stored = cf.stored_bytes
@@ -112,12 +178,14 @@ def _panels(plt, env, columns: list[str], time_column: str | None, pattern: str 
     fig, axes = plt.subplots(rows, 1, figsize=(10, 1.2 + sum(heights) * 0.9), sharex=True,
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     axes = axes[:, 0]
+    err_scales: list[float] = []  # of the error panels, for lines drawn on them later
     for c, name in enumerate(columns):
         ax = axes[c * (2 if has_orig else 1)]
+        scale = axis_scale(env, ("original", main), c)
         if has_orig:
-            _band(ax, env, "original", c, x_of, color="0.55", lw=1.6, label="original")
-        _band(ax, env, main, c, x_of, color="C0", lw=0.9, alpha=0.8, label=main)
-        ax.set_ylabel(name)
+            _band(ax, env, "original", c, x_of, scale, color="0.55", lw=1.6, label="original")
+        _band(ax, env, main, c, x_of, scale, color="C0", lw=0.9, alpha=0.8, label=main)
+        ax.set_ylabel(_scaled(name, scale))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
         text = title(c, name) if title is not None else None
@@ -125,19 +193,22 @@ def _panels(plt, env, columns: list[str], time_column: str | None, pattern: str 
             ax.set_title(text, fontsize="small", loc="left")
         if has_orig:
             err_ax = axes[c * 2 + 1]
-            _band(err_ax, env, "error", c, x_of, color="C3", lw=0.6)
+            err_scale = axis_scale(env, ("error",), c)
+            _band(err_ax, env, "error", c, x_of, err_scale, color="C3", lw=0.6)
             err_ax.axhline(0, color="0.3", lw=0.5)
-            err_ax.set_ylabel(error_label(c, name))
+            err_ax.set_ylabel(_scaled(error_label(c, name), err_scale))
+            err_scales.append(err_scale)
             err_ax.grid(alpha=0.3)
     axes[-1].set_xlabel(_time_label(time_column, pattern))
-    return fig, axes
+    return fig, axes, err_scales
 
 
 def plot_coefficients(cf: CoefficientFile, path: Path, max_rows: int = 2000) -> None:
     """Heatmap of the coefficients (rows over time), one panel per channel, as a PNG."""
     plt = _pyplot()
-    fig = coefficient_figure(cf, max_rows)
-    _save(fig, path)
+    with drawing():
+        fig = coefficient_figure(cf, max_rows)
+        _save(fig, path)
     plt.close(fig)
 
 
@@ -176,9 +247,11 @@ def coefficient_figure(cf: CoefficientFile, max_rows: int = 2000):
     return fig
 
 
-def _band(ax, env, name: str, c: int, x_of, **style) -> None:
-    """A line where a bucket is one sample, else the min-max band of each bucket."""
+def _band(ax, env, name: str, c: int, x_of, scale: float = 1.0, **style) -> None:
+    """A line where a bucket is one sample, else the min-max band of each bucket (values
+    divided by ``scale``)."""
     x, lo, hi = env.band(name, c)
+    lo, hi = lo / scale, hi / scale
     if env.size == 1:
         ax.plot(x_of(x), lo, lw=style.pop("lw", 1.0), **style)
     else:
@@ -189,8 +262,9 @@ def _band(ax, env, name: str, c: int, x_of, **style) -> None:
 def plot_decoded(path: str, env, png: Path) -> None:
     """:func:`decoded_figure` as a PNG."""
     plt = _pyplot()
-    fig = decoded_figure(path, env)
-    _save(fig, png)
+    with drawing():
+        fig = decoded_figure(path, env)
+        _save(fig, png)
     plt.close(fig)
 
 
@@ -210,12 +284,14 @@ def decoded_figure(path: str, env):
     has_orig = "original" in env.lo
     pattern = h.iso_pattern
 
-    fig, axes = _panels(plt, env, h.channels[:MAX_PANELS], h.time_column, pattern, "decoded",
-                        lambda c, name: f"error\n(bound {h.max_errors[c]:.3g})")
+    fig, axes, err_scales = _panels(plt, env, h.channels[:MAX_PANELS], h.time_column,
+                                    pattern, "decoded",
+                                    lambda c, name: f"error\n(bound {h.max_errors[c]:.3g})")
     if has_orig:
         for c in range(min(len(h.channels), MAX_PANELS)):
             for sign in (-1, 1):
-                axes[c * 2 + 1].axhline(sign * h.max_errors[c], color="0.3", lw=0.6, ls="--")
+                axes[c * 2 + 1].axhline(sign * h.max_errors[c] / err_scales[c], color="0.3",
+                                        lw=0.6, ls="--")
     size = os.path.getsize(path)
     ratio = f", {8 * n * len(h.channels) / size:.1f}x vs float64" if n else ""
     band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
