@@ -42,8 +42,11 @@ def write_long(path: Path, ids: int, rows: int, block: int = 10) -> None:
 def run(checkout: Path, csv: Path, out: Path, mode: str) -> float:
     env = dict(os.environ, PYTHONPATH=str(checkout))
     start = time.perf_counter()
+    # cwd: the CSV's folder - with -m, the working directory comes before PYTHONPATH, and
+    # run from a checkout it would be that checkout's package that runs
     subprocess.run([sys.executable, "-m", "hippo_cli", "compress", str(csv), "--id-column",
-                    "id", *MODES[mode], "-q", "-o", str(out)], env=env, check=True)
+                    "id", *MODES[mode], "-q", "-o", str(out)], env=env, check=True,
+                   cwd=csv.parent)
     return time.perf_counter() - start
 
 
