@@ -74,9 +74,16 @@ def _hippo_facts(path: str) -> dict:
                                  "channels": h.channels,
                                  "max_error": dict(zip(h.channels, h.max_errors))}
         if h.time_column is not None:
-            facts["time_column"] = h.time_column
-            facts["time_kind"] = ("iso8601 (microseconds)" if h.time_kind == TIME_ISO
-                                  else "numbers")
+            # A time read from two columns (Date,Time) is stored under one name joined by a
+            # tab; both names are shown, and "time_columns" lists them for scripts.
+            facts["time_column"] = h.time_column.replace("\t", ", ")
+            facts["time_columns"] = h.time_column.split("\t")
+            if h.time_kind != TIME_ISO:
+                facts["time_kind"] = "numbers"
+            elif h.version >= 2:
+                facts["time_kind"] = f"text as written (first: {h.time_pattern})"
+            else:
+                facts["time_kind"] = "iso8601 (microseconds)"
         facts.update(samples=samples, bytes=hf.size, header_bytes=hf.header_size,
                      frames=len(frames),
                      state="finished" if hf.finished else

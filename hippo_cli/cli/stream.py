@@ -15,12 +15,14 @@ from .app import (
     LEGS_TIME,
     MEASURE,
     METHOD,
+    NA_VALUES,
     NAN,
     ORDER,
     PANEL_BOUNDED,
     PANEL_HIPPO,
     PANEL_IO,
     THETA,
+    TIME_FORMAT,
     GroupedCommand,
     Init,
     Interrupted,
@@ -33,6 +35,7 @@ from .app import (
     check_mode_options,
     cli_errors,
     decoder_compiled_beside,
+    na_list,
     say,
     value,
 )
@@ -45,7 +48,10 @@ def stream(
     nan: NanPolicy = NAN,
     time_column: str | None = typer.Option(None, "--time-column", "-t", help="Name of the "
                                            "time field (needs a header line); rows then carry "
-                                           "their time.", rich_help_panel=PANEL_IO),
+                                           "their time; Date,Time joins two columns.",
+                                           rich_help_panel=PANEL_IO),
+    na_values: str | None = NA_VALUES,
+    time_format: str | None = TIME_FORMAT,
     max_error: str | None = typer.Option(None, "--max-error", "-E", help="Compress into a "
                                          ".hippo file (-o) in which every sample is within "
                                          "this absolute bound.",
@@ -94,7 +100,8 @@ def stream(
         with decoder_compiled_beside():
             stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
                                interrupted=Interrupted, time_column=time_column,
-                               flush_every=flush_every, on_note=say)
+                               flush_every=flush_every, on_note=say,
+                               na_values=na_list(na_values), time_format=time_format)
         return
     from ..engine.emission import check_every
     from ..pipelines.stream import run_stream
@@ -103,4 +110,5 @@ def stream(
     check_every(every)
     run_stream(enc, every=every, nan=value(nan), state_path=state, header=header,
                interrupted=Interrupted, checkpoint_every=checkpoint_every,
-               time_column=time_column, on_note=say)
+               time_column=time_column, on_note=say, na_values=na_list(na_values),
+               time_format=time_format)

@@ -222,6 +222,10 @@ def template_of_format(time_format: str, text: str) -> str | None:
     %H %M %S`` zero-padded, ``%f`` 1-9 digits, ``%%``), or None when the text does not have
     that form. ValueError when the format has another directive or a field letter
     (``YMDhmsf``) among its literal characters."""
+    for d in re.findall(r"%(.?)", time_format.replace("%%", "")):
+        if d not in _DIRECTIVES and d != "f":  # said before any line is read against it
+            raise ValueError(f"time format {time_format!r}: %{d} is not supported (%Y %m "
+                             "%d %H %M %S %f)")
     out = []
     i = 0
     text = text.strip()

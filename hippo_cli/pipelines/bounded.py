@@ -365,6 +365,13 @@ class _Rows:
 
 
 # --------------------------------------------------------------------------- streams
+def _time_names(time_column: str | None) -> list[str] | None:
+    """The column names of a time column option or header (``Date,Time``, ``Date\tTime``)."""
+    if time_column is None:
+        return None
+    return [p.strip() for p in time_column.replace("\t", ",").split(",")]
+
+
 def stream_bounded(
     output: str | None,
     max_error: MaxError,
@@ -376,6 +383,8 @@ def stream_bounded(
     flush_seconds: float = 10.0,
     infd: int | None = None,
     on_note=lambda note: None,
+    na_values: list[str] | None = None,
+    time_format: str | None = None,
 ) -> int:
     """Compress lines from stdin into the ``.hippo`` file ``output`` (``"-"``: stdout), a
     frame at a time: after every ``flush_every`` samples, when ``flush_seconds`` have passed
@@ -410,10 +419,11 @@ def stream_bounded(
         if existing.header.max_errors != [max_error] * len(existing.header.channels):
             raise ParameterError(f"{output}: was written with max error "
                                  f"{existing.header.max_errors[0]:g}, not {max_error:g}")
-        if existing.header.time_column != time_column:
+        if _time_names(existing.header.time_column) != _time_names(time_column):
             raise ParameterError(f"{output}: its time column is {existing.header.time_column!r}")
     prepare()  # compile the codec (first run only) before the first line, not at a frame
-    parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column)
+    parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column,
+                        na_values=na_values, time_format=time_format, exact_integers=True)
     state = {"writer": None, "fh": None, "last": time.monotonic(), "start": 0}
 
     def open_writer(width: int) -> tuple[HippoWriter, object]:
@@ -431,8 +441,8 @@ def stream_bounded(
             state["start"] = existing.samples
             return HippoWriter(fh, existing.header, frame_samples=flush_every,
                                resume=(end, intact)), fh
-        header = header_with_times(names, [max_error] * width, time_column,
-                                   written_template("csv", parser.first_time))
+        header = header_with_times(names, [max_error] * width, parser.time_column,
+                                   written_template("csv", parser.first_time, time_format))
         if output == "-":
             fh = stdout_binary()
         else:

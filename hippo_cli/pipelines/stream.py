@@ -38,6 +38,8 @@ def run_stream(
     infd: int | None = None,
     out=None,
     on_note=None,
+    na_values: list[str] | None = None,
+    time_format: str | None = None,
 ) -> int:
     """Encode lines from ``infd`` (stdin) and write CSV rows to ``out`` (stdout) live.
 
@@ -60,7 +62,8 @@ def run_stream(
         enc = saved
     read = stdin_reader() if infd is None else functools.partial(os.read, infd)
     out = stdout_binary() if out is None else out
-    parser = LineParser(enc.channels, coefficient_policy(nan), time_column)
+    parser = LineParser(enc.channels, coefficient_policy(nan), time_column,
+                        na_values=na_values, time_format=time_format)
     parser.increasing = True
     wrote_header = not header
     encoder = RowEncoder(enc, every)
