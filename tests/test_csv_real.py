@@ -333,3 +333,10 @@ def test_many_series_refuse_what_they_do_not_read(tmp_path):
     result = hippo("compress", str(src), "--id-column", "id", "-E", "0.1", "--na-values=-200",
                    "-o", str(tmp_path / "out"))
     assert_clean_failure(result, 2, "--na-values")
+
+
+def test_stream_says_compressed_input_is_not_lines(tmp_path):
+    result = hippo("stream", "-E", "0.1", "-o", str(tmp_path / "s.hippo"),
+                   input=gzip.compress(b"a\n1\n2\n"))
+    assert_clean_failure(result, 1, "gzip-compressed", "hippo compress -")
+    assert not (tmp_path / "s.hippo").exists()

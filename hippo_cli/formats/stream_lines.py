@@ -14,7 +14,7 @@ import numpy as np
 
 from ..checks import MAX_CHANNELS
 from ..errors import DataError
-from .csv_input import is_number, time_named_note, two_time_columns
+from .csv_input import COMPRESSED_MAGIC, is_number, time_named_note, two_time_columns
 from .nan_policy import NanFilter
 from .timestamps import looks_like_iso, read_times
 
@@ -128,6 +128,13 @@ class LineParser:
         text = raw.strip()
         if self.lineno == 1 and text.startswith(b"\xef\xbb\xbf"):
             text = text[3:]
+        if self.lineno == 1:
+            packed = next((kind for kind, magic in COMPRESSED_MAGIC if raw.startswith(magic)),
+                          None)
+            if packed is not None:  # a live stream is read line by line, as it comes
+                raise DataError(f"line 1: {packed}-compressed input; hippo stream reads plain "
+                                "text lines (decompress it into the pipe, or use hippo "
+                                "compress -, which reads compressed input)")
         parts = text.split(b",") if text else [b""] * (self.channels or 1)
         if self.lineno == 1 and self.names is None and text and (
                 self.time_column is not None or not all(is_number(p) for p in parts
