@@ -223,3 +223,64 @@ def test_time_format_errors_are_one_line(tmp_path):
                    "--time-format", "%Y-%m-%d %H:%M:%S", "-o", str(tmp_path / "o.hippo"))
     assert_clean_failure(result, 1, "line 2")
     assert not (tmp_path / "o.hippo").exists()
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("tz", [None, "UTC", "Europe/Berlin", "+05:30"])
+def test_parquet_timestamps_keep_their_instants(tmp_path, unit, tz):
+    """Parquet timestamps of any unit and zone keep their instant exactly, dates pandas'
+    nanoseconds cannot hold included (a cast to ns wrapped them into other dates)."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    texts = ["1500-01-01T00:00:00.123456789", "1969-12-31T23:59:59.5", "2262-04-12T00:00:00",
+             "2500-06-01T12:00:01", "1677-09-21T00:12:43.145224191", "9999-12-31T23:59:59"]
+    if unit == "ns":  # a ns column holds only 1677-2262
+        texts = [t for t in texts if "1677-09-22" <= t[:10] <= "2262-04-10"]
+    stamps = np.array(texts, dtype=f"datetime64[{unit}]")
+    src = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"time": pa.array(stamps, type=pa.timestamp(unit, tz=tz)),
+                             "x": np.arange(len(texts), dtype=float)}), src)
+    out = tmp_path / "t.hippo"
+    result = hippo("compress", str(src), "-t", "time", "-E", "0.1", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    from io import BytesIO
+
+    from hippo_cli.codec import HippoReader
+
+    with HippoReader(BytesIO(out.read_bytes()), "t") as reader:
+        back = Times.join([f.times for f in reader.frames()])
+    want = stamps.astype("datetime64[ns]" if unit == "ns" else f"datetime64[{unit}]")
+    per = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    ticks = want.astype(np.int64)
+    assert back.ints.tolist() == (ticks // per).tolist()
+    assert back.nanos.tolist() == ((ticks % per) * (10**9 // per)).tolist()
+    text = hippo("reconstruct", str(out), "-o", "-").stdout
+    assert text.count("\n") == len(texts) + 1
+
+
+def test_writer_never_writes_times_its_header_does_not_announce():
+    from io import BytesIO
+
+    from hippo_cli.codec import HippoWriter
+    from hippo_cli.codec.container import HippoHeader
+    from hippo_cli.errors import ParameterError
+
+    times, _ = parse_iso(["2024-01-01T00:00:00"])
+    writer = HippoWriter(BytesIO(), HippoHeader(["x"], [0.1], time_column="t"))
+    with pytest.raises(ParameterError, match="header says numbers"):
+        writer.append(np.zeros(1), times)
+
+
+def test_parquet_times_beyond_year_9999_are_refused(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    stamps = np.array(["2020-01-01T00:00:00", "12000-01-01T00:00:00"], dtype="datetime64[s]")
+    src = tmp_path / "far.parquet"
+    pq.write_table(pa.table({"time": pa.array(stamps, type=pa.timestamp("s")),
+                             "x": [1.0, 2.0]}), src)
+    out = tmp_path / "far.hippo"
+    result = hippo("compress", str(src), "-t", "time", "-E", "0.1", "-o", str(out))
+    assert_clean_failure(result, 1, "0000-9999")
+    assert not out.exists()

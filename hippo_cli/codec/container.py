@@ -374,6 +374,11 @@ class HippoWriter:
                                      f"shape {times.seconds.shape}")
             if not np.all(np.isfinite(times.seconds)):
                 raise DataError("times must be finite numbers")
+            if self.header.version >= 2 and times.iso != (self.header.time_kind == TIME_ISO):
+                # the reader would refuse such a frame: never write one
+                raise ParameterError("ISO times for a file whose header says numbers"
+                                     if times.iso else
+                                     "numbers for a file whose header says ISO times")
         start = 0
         while start < len(values):
             take = min(len(values) - start, self.frame_samples - self._pending)

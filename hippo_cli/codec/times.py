@@ -506,6 +506,12 @@ def encode_part(times: Times) -> bytes:
     from .parts import varint
 
     if times.iso:
+        try:
+            _check_printable(times)  # what the reader would refuse is never written
+        except ValueError as err:
+            from ..errors import DataError
+
+            raise DataError(f"{err}: such times cannot be written as ISO text") from None
         used = np.unique(times.fmt)
         templates = [times.templates[i] for i in used.tolist()]
         fmt = np.searchsorted(used, times.fmt)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..atomic import note_read
+from ..codec.times import format_iso
 from ..errors import DataError, ParameterError
 from .csv_input import choose_columns, parse_times
 from .source import CHUNK_VALUES, Samples
@@ -38,10 +39,10 @@ def open_parquet(path: str, columns: list[str] | None = None,
                       time_column=time_column)
     if time_column is not None:
         first = sniff[time_column].dropna()
-        if len(first):
-            value = first.iloc[0]
-            samples.time_text = (value.isoformat() if hasattr(value, "isoformat")
-                                 else str(value))
+        if len(first) and first.dtype.kind == "M":  # as the frames will write it
+            samples.time_text = format_iso(times_of_datetimes(first.iloc[:1]))[0]
+        elif len(first):
+            samples.time_text = str(first.iloc[0])
     wanted = chosen + ([time_column] if time_column else [])
     rows = max(1, CHUNK_VALUES // len(wanted))
     samples.source = _chunks(pf, samples, wanted, rows)
