@@ -284,3 +284,12 @@ def test_parquet_times_beyond_year_9999_are_refused(tmp_path):
     result = hippo("compress", str(src), "-t", "time", "-E", "0.1", "-o", str(out))
     assert_clean_failure(result, 1, "0000-9999")
     assert not out.exists()
+
+
+def test_library_times_finer_than_nanoseconds_are_exact_or_refused():
+    from hippo_cli.codec.times import from_array
+    from hippo_cli.errors import DataError
+
+    assert from_array(np.array([1000, 2000], dtype="datetime64[ps]")).nanos.tolist() == [1, 2]
+    with pytest.raises(DataError, match="cannot hold exactly"):
+        from_array(np.array([1001], dtype="datetime64[ps]"))

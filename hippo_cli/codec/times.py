@@ -465,6 +465,11 @@ def from_array(times: object) -> Times:
         unit = np.datetime_data(a.dtype)[0]
         ns = a.astype("datetime64[ns]").astype(np.int64) if unit in ("ns", "ps", "fs", "as") \
             else None
+        if ns is not None and unit != "ns" and not np.array_equal(
+                a.astype("datetime64[ns]").astype(a.dtype), a):
+            from ..errors import DataError
+
+            raise DataError(f"times in {unit} that nanoseconds cannot hold exactly")
         if ns is None:
             us = a.astype("datetime64[us]").astype(np.int64)
             secs, frac = np.divmod(us, 10**6)
