@@ -340,3 +340,35 @@ def test_stream_says_compressed_input_is_not_lines(tmp_path):
                    input=gzip.compress(b"a\n1\n2\n"))
     assert_clean_failure(result, 1, "gzip-compressed", "hippo compress -")
     assert not (tmp_path / "s.hippo").exists()
+
+
+@pytest.mark.parametrize("kind", ["npy", "npy_fortran", "parquet"])
+@pytest.mark.parametrize("dtype", ["int64", "uint64"])
+def test_binary_integers_are_exact_or_refused(tmp_path, kind, dtype):
+    """.npy and Parquet integer columns follow the CSV rule: with a bound, an integer that
+    float64 cannot hold exactly is refused naming its row and column; others are kept."""
+    big = 2**53 + 1 if dtype == "int64" else 2**64 - 1
+    fine = np.array([[1, 2], [2**53, 3], [-(2**53) if dtype == "int64" else 5, 4]], dtype)
+    bad = fine.copy()
+    bad[1, 1] = big
+    for values, ok in ((fine, True), (bad, False)):
+        if kind == "parquet":
+            pa = pytest.importorskip("pyarrow")
+            import pyarrow.parquet as pq
+
+            src = tmp_path / "i.parquet"
+            pq.write_table(pa.table({"a": values[:, 0], "b": values[:, 1]}), src)
+        else:
+            src = tmp_path / "i.npy"
+            np.save(src, np.asfortranarray(values) if kind == "npy_fortran" else values)
+        out = tmp_path / "i.hippo"
+        out.unlink(missing_ok=True)
+        result = hippo("compress", str(src), "-E", "0.5", "-o", str(out))
+        if ok:
+            assert result.exit_code == 0, result.stderr
+            got, _ = decode(out.read_bytes())
+            assert np.all(np.abs(got - values.astype(float)) <= 0.5)
+        else:
+            assert_clean_failure(result, 1, "row 1", str(big))
+            assert "'b'" in result.stderr or "'col1'" in result.stderr
+            assert not out.exists()

@@ -59,7 +59,7 @@ def open_npy(path: str) -> Samples:
         if not row_major:  # a Fortran-ordered (L, C) array: slice the map instead
             for start in range(0, L, rows):
                 samples.bytes_read = (start + rows) * C * dtype.itemsize
-                yield start, np.array(arr[start : start + rows], dtype=np.float64)
+                yield start, samples.floats(np.asarray(arr[start : start + rows]), start)
             return
         with open(path, "rb") as fh:
             fh.seek(offset)
@@ -70,7 +70,7 @@ def open_npy(path: str) -> Samples:
                     row = start + block.size // C
                     raise DataError(f"{path}: truncated (ends inside row {row})")
                 samples.bytes_read = offset + (start + n) * C * dtype.itemsize
-                yield start, block.astype(np.float64).reshape(n, C)
+                yield start, samples.floats(block.reshape(n, C), start)
 
     samples.source = chunks()
     return samples

@@ -71,7 +71,10 @@ def _chunks(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
             series = frame[col]
             if series.dtype.kind not in "biuf":
                 series = pd.to_numeric(series, errors="coerce")
-            block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            if series.dtype.kind in "iu":  # integers: exact or refused (with a bound)
+                block[:, j] = samples.floats(series.to_numpy(), start, [col])
+            else:
+                block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
         done = (start + len(frame)) / max(pf.metadata.num_rows, 1)
         samples.bytes_read = int(samples.size_bytes * min(1.0, done))  # for the progress bar
         yield start, block, times
