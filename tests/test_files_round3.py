@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -361,3 +362,56 @@ def test_pythonunbuffered_pipes_lose_no_bytes(tmp_path):
     got, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert decode(got)[0].shape[0] == n
+
+
+def test_a_nonblocking_stdout_pipe_gets_every_byte(tmp_path):
+    """A parent that hands over a non-blocking pipe: writes to it come back short or would
+    block once it is full; hippo waits and writes the rest (PYTHONUNBUFFERED=1: raw writes)."""
+    path = tmp_path / "a.hippo"
+    path.write_bytes(encode(np.sin(np.arange(60_000) / 50.0), 1e-6))
+    assert run("reconstruct", path, "-o", tmp_path / "r.csv").returncode == 0
+    expected = (tmp_path / "r.csv").read_bytes()
+    assert len(expected) > 1 << 20
+    rd, wr = os.pipe()
+    os.set_blocking(wr, False)
+    proc = subprocess.Popen([*HIPPO, "reconstruct", str(path), "-o", "-"], stdout=wr,
+                            stderr=subprocess.PIPE, env={**ENV, "PYTHONUNBUFFERED": "1"})
+    os.close(wr)
+    time.sleep(0.5)  # the pipe fills while nobody reads
+    got = bytearray()
+    with os.fdopen(rd, "rb") as fh:
+        while chunk := fh.read(1 << 16):
+            got += chunk
+    assert proc.wait(120) == 0, proc.stderr.read()
+    assert bytes(got) == expected
+
+
+def test_a_writer_on_a_path_locks_creates_with_header_and_appends(tmp_path):
+    from hippo_cli.codec import HippoWriter, header_with_times
+    from hippo_cli.errors import DataError
+
+    path = tmp_path / "w.hippo"
+    header = header_with_times(["v"], [1e-3])
+    with HippoWriter(path, header) as w:
+        assert path.read_bytes()[:4] == b"\x89HPO"  # there with its header at once
+        errors: list[Exception] = []
+
+        def second() -> None:  # another thread (or process): refused, naming the holder
+            try:
+                HippoWriter(path, header, append=True)
+            except DataError as err:
+                errors.append(err)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+        assert len(errors) == 1 and f"pid {os.getpid()}" in str(errors[0])
+        w.append(np.arange(100.0))
+    with pytest.raises(DataError, match="exists"):
+        HippoWriter(path, header)
+    with HippoWriter(path, header, append=True) as w:
+        w.append(np.arange(100.0, 150.0))
+    with open_hippo(path) as hf:
+        assert hf.finished and hf.samples == 150
+        assert np.max(np.abs(hf.read()[0].ravel() - np.arange(150.0))) <= 1e-3
+    assert not lock_path(path).exists()
