@@ -19,11 +19,13 @@ def info(
                                  "(for scripts) instead of a table."),
 ) -> None:
     """Show what a .hippo, coefficient or stream state file holds (nothing is decoded)."""
-    from ..formats.kinds import not_this_kind, sniff
+    from ..formats.kinds import not_this_kind, sniff_open
 
-    kind = sniff(path)
-    if kind == "hippo":
-        facts = _hippo_facts(path)
+    kind, fh = sniff_open(path)
+    if kind != "hippo":
+        fh.close()
+    if kind == "hippo":  # read through the handle sniffed: one file, even if replaced
+        facts = _hippo_facts(path, fh)
     elif kind == "npz":
         facts = _state_facts(path)
     elif kind == "npy":
@@ -61,12 +63,12 @@ def _text(key: str, value: Any) -> str:
     return str(value)
 
 
-def _hippo_facts(path: str) -> dict:
+def _hippo_facts(path: str, fh) -> dict:
     """Header, channels, samples, bytes, ratio, bounds and frames, from the footer (or the
     frame heads of a file that has none): nothing is decoded."""
-    from ..codec.container import TIME_ISO, open_hippo
+    from ..codec.container import TIME_ISO, HippoReader
 
-    with open_hippo(path, salvage=True) as hf:
+    with HippoReader(fh, path, salvage=True) as hf:
         h = hf.header
         frames = hf.index
         samples = hf.samples

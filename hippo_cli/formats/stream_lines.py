@@ -55,6 +55,8 @@ class LineParser:
         #: HiPPO coefficients need increasing times (a .hippo file keeps any order)
         self.increasing = False
         self._last: tuple[float, str] | None = None
+        #: the input line of each row of the last :meth:`parse_times` (for messages)
+        self.row_lines = np.empty(0, np.int64)
 
     def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
         """Rows (L, C[+1]) of the lines up to the first bad one, and the error it caused;
@@ -119,7 +121,9 @@ class LineParser:
             if len(times):
                 self._last = (float(times.seconds[-1]),
                               stamps[len(times) - 1].strip().decode("utf-8", "replace"))
+        lines = np.asarray(where[:len(x)], np.int64)
         x, rows, nan_error = self._nan.apply(x, lambda i: f"line {where[i]}")
+        self.row_lines = lines[rows]
         error = nan_error or error
         return x, None if times is None else times[rows], error
 
