@@ -130,14 +130,21 @@ def _what_special(mode: int) -> str:
     return "a device"
 
 
-def open_input(path: str | os.PathLike, what: str = "it") -> IO[bytes]:
+def open_input(path: str | os.PathLike, what: str = "it", *,
+               sequential: bool = False) -> IO[bytes]:
     """Open the file ``path`` to read, once: the caller reads everything from this handle
     (a file replaced by an atomic rename meanwhile is read whole: the old one). The file is
     remembered as an input (:func:`note_read`, by the identity of what was opened). A
     folder, FIFO, socket or device is a DataError at once (``what``: what is read by
-    position, for the message); opening never waits for a FIFO's writer."""
+    position, for the message); opening never waits for a FIFO's writer. ``sequential``:
+    the caller reads from start to end (a CSV), so a FIFO or character device is read as
+    a stream (opening a FIFO then waits for its writer, as ``cat`` does)."""
     name = os.fspath(path)
     nonblock = getattr(os, "O_NONBLOCK", 0)
+    if sequential:
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(os.stat(name).st_mode):
+                nonblock = 0  # a FIFO opened without blocking reads as empty until written
     flags = os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(name, flags)
@@ -151,7 +158,8 @@ def open_input(path: str | os.PathLike, what: str = "it") -> IO[bytes]:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise DataError(f"{name}: is a folder, not a file")
-        if not stat.S_ISREG(st.st_mode):
+        streamed = sequential and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode))
+        if not stat.S_ISREG(st.st_mode) and not streamed:
             raise DataError(f"{name}: is {_what_special(st.st_mode)}, not a regular file; "
                             f"{what} is read by position: copy it to a file first")
         if nonblock:

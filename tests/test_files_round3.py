@@ -87,7 +87,12 @@ def test_reconstruct_and_info_read_one_handle(tmp_path, monkeypatch):
 
     monkeypatch.setattr(builtins, "open", spy_open)
     monkeypatch.setattr(os, "open", spy_os_open)
-    for args in (["reconstruct", path, "-o", tmp_path / "out.csv"], ["info", path]):
+    src = tmp_path / "in.csv"
+    src.write_text("a\n" + "".join(f"{i}\n" for i in range(100)))
+    for args in (["reconstruct", path, "-o", tmp_path / "out.csv"], ["info", path],
+                 ["compress", src, "-E", "0.5", "-o", tmp_path / "b.hippo"]):
+        if args[0] == "compress":
+            path = src  # the CSV reader opens its input once too
         opened.clear()
         res = hippo(*args)
         assert res.exit_code == 0, res.stderr

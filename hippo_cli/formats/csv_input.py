@@ -9,14 +9,14 @@ import contextlib
 import io
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..atomic import note_read
+from ..atomic import open_input
 from ..checks import MAX_CHANNELS
 from ..errors import DataError, ParameterError
 from .source import CHUNK_VALUES, Samples, first_line
@@ -234,11 +234,9 @@ def _open_input(path: str, name: str) -> tuple[IO[bytes], int | None, Any, Any]:
             raw = io.BufferedReader(raw, 1 << 16)  # type: ignore[arg-type]
         size = None
     else:
-        if Path(path).is_dir():
-            raise DataError(f"{path}: is a folder, not a file")
-        note_read(path)
-        raw = open(path, "rb")
-        size = os.fstat(raw.fileno()).st_size if Path(path).is_file() else None
+        raw = open_input(path, sequential=True)  # one open: no second lookup of the path
+        st = os.fstat(raw.fileno())
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def close() -> None:
         if path != "-":
