@@ -13,21 +13,44 @@ regular file.
   a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through, anything else
   is refused. A symbolic link to a regular file is kept: the file it points to is replaced.
 * :func:`stdout_binary` is the one stream for data on stdout: fully buffered, every write
-  checked (a short write or a full disk is an error, never a silent loss).
+  checked and completed (a short write or a non-blocking pipe that is full waits; a full disk
+  is an error, never a silent loss).
+* **One writer per file.** An output that is a regular file is locked while it is written:
+  an advisory ``flock`` on ``.<name>.hippo-lock`` beside the real file (links resolved). The
+  lock is on a stable name, not on the output itself, because an atomic rename puts a new
+  file (inode) at the output's name: a lock on the old inode would not stop a second writer.
+  A second writer (another process, or another thread of this one) gets a DataError naming
+  the holder's pid and command (written into the lock file). The kernel drops a ``flock``
+  when its process dies (even SIGKILL), so a stale lock file never blocks: the next writer
+  takes it over; a writer removes its lock file when done, and a run removes the stale ones
+  of a folder it writes in. Devices and FIFOs (written through) are not locked; without
+  ``fcntl`` (Windows) nothing is locked.
+* :func:`open_input` opens a file to read once: a reader reads everything (header, frames,
+  footer) from that one handle, never by its name again, so a file replaced while it is
+  read (an atomic rename by another hippo) is read whole, the old one. A FIFO, socket or
+  device is refused at once (it cannot be read by position; opening it never waits).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import io
 import os
 import stat
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from .errors import DataError, ParameterError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks (writers are not serialised there)
+    fcntl = None  # type: ignore[assignment]
 
 #: The files read in the current :func:`guarded` scope (per thread and task: a context
 #: variable, so that commands run from several threads never see each other's inputs).
@@ -75,6 +98,21 @@ def note_read(path: str | os.PathLike) -> None:
         seen.add((st.st_dev, st.st_ino))
 
 
+def _note_stat(st: os.stat_result) -> None:
+    seen = _guard.get()
+    if seen is not None:
+        seen.add((st.st_dev, st.st_ino))
+
+
+def note_stdin() -> None:
+    """The running command reads stdin: if it is a regular file (``< file``), that file is
+    one of its inputs (an output that is it is refused)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        st = os.fstat(sys.stdin.fileno())
+        if stat.S_ISREG(st.st_mode):
+            _note_stat(st)
+
+
 def allow_rewrite(path: str | os.PathLike) -> None:
     """``path`` is read and then written by design (a stream's state file)."""
     seen = _guard.get()
@@ -98,6 +136,190 @@ def _check_not_read(path: Path) -> None:
                              "over a file it reads (choose another output)")
 
 TMP_MARK = ".hippo-tmp-"
+LOCK_MARK = ".hippo-lock"
+#: How long a FIFO output may wait for its reader to open it (then it is refused).
+FIFO_READER_WAIT = 2.0
+
+
+# --------------------------------------------------------------------------- reading
+def _what_special(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def open_input(path: str | os.PathLike, what: str = "it", *,
+               sequential: bool = False) -> IO[bytes]:
+    """Open the file ``path`` to read, once: the caller reads everything from this handle
+    (a file replaced by an atomic rename meanwhile is read whole: the old one). The file is
+    remembered as an input (:func:`note_read`, by the identity of what was opened). A
+    folder, FIFO, socket or device is a DataError at once (``what``: what is read by
+    position, for the message); opening never waits for a FIFO's writer. ``sequential``:
+    the caller reads from start to end (a CSV), so a FIFO or character device is read as
+    a stream (opening a FIFO then waits for its writer, as ``cat`` does)."""
+    name = os.fspath(path)
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    if sequential:
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(os.stat(name).st_mode):
+                nonblock = 0  # a FIFO opened without blocking reads as empty until written
+    flags = os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(name, flags)
+    except FileNotFoundError:
+        raise DataError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{name}: is a folder, not a file") from None
+    except OSError as err:
+        raise DataError(f"{name}: {err.strerror or err}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise DataError(f"{name}: is a folder, not a file")
+        streamed = sequential and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode))
+        if not stat.S_ISREG(st.st_mode) and not streamed:
+            raise DataError(f"{name}: is {_what_special(st.st_mode)}, not a regular file; "
+                            f"{what} is read by position: copy it to a file first")
+        if nonblock:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    _note_stat(st)
+    return os.fdopen(fd, "rb")
+
+
+# --------------------------------------------------------------------------- one writer
+#: The lock files held in this context (thread or task): a writer that already holds the
+#: lock of a file (a stream writing its own state or output) takes it again as a no-op.
+_held: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "hippo_locks", default=frozenset())
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """``.<name>.hippo-lock`` beside the real file of ``target`` (links resolved)."""
+    real = Path(os.path.realpath(target))
+    return real.parent / f".{real.name}{LOCK_MARK}"
+
+
+def _command() -> str:
+    """This process's command line, for the lock file (one line, at most 300 characters)."""
+    import shlex
+
+    args = list(sys.argv)
+    lead = ["hippo"] if args and Path(args[0]).name in ("hippo", "__main__.py") else args[:1]
+    text = " ".join(shlex.quote(a) for a in [*lead, *args[1:]])
+    text = text.replace("\n", " ").replace("\r", " ")
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _holder(fd: int) -> str:
+    """Who holds a lock, from its file: ``pid 123: hippo stream ...``."""
+    try:
+        text = os.pread(fd, 1024, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    pid, _, command = text.partition(" ")
+    if not pid.isdigit():
+        return "another process"
+    return f"pid {pid}" + (f": {command}" if command else "")
+
+
+def _try_lock(lock: Path) -> int | None:
+    """The descriptor of ``lock`` locked by us, None where nothing can be locked (no
+    ``fcntl``, a file system without locks, a lock file that cannot be made: the write
+    itself then fails or goes on unlocked); a DataError naming the holder if it is held."""
+    if fcntl is None:
+        return None
+    for _ in range(100):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = _holder(fd) if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN,
+                                                  errno.EACCES) else None
+            os.close(fd)
+            if holder is None:  # ENOLCK and the like: no locks on this file system
+                return None
+            raise _Held(holder) from None
+        try:  # the lock file we hold must still be the one at its name (see _release)
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except OSError:
+            same = False
+        if same:
+            text = f"{os.getpid()} {_command()}\n".encode()
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, text, 0)
+            return fd
+        os.close(fd)  # its holder removed it while we opened it: take the new one
+    return None
+
+
+class _Held(Exception):
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+class OutputLock:
+    """The one-writer lock of ``target`` (see the module's docstring), taken at once: a
+    DataError naming the holder when another writer has it. ``release()`` (or leaving the
+    ``with`` block) removes the lock file and drops the lock; a process that dies drops it
+    too (the kernel does). Taking a lock this context already holds is a no-op."""
+
+    def __init__(self, target: str | os.PathLike) -> None:
+        self.target = os.fspath(target)
+        self.path = lock_path(target)
+        self.fd: int | None = None
+        if str(self.path) in _held.get():
+            return
+        with contextlib.suppress(OSError):
+            if not stat.S_ISREG(os.stat(target).st_mode):  # a device or FIFO: written
+                return  # through, not replaced (and no lock file beside /dev/null)
+        try:
+            self.fd = _try_lock(self.path)
+        except _Held as held:
+            raise DataError(f"{self.target}: is being written by another process "
+                            f"({held.holder}); hippo lets one writer at a time write a "
+                            "file: wait for it to end, or choose another output") from None
+        if self.fd is not None:
+            _held.set(_held.get() | {str(self.path)})
+
+    def release(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is None:
+            return
+        _held.set(_held.get() - {str(self.path)})
+        # removed while held: a writer that opened the old name and locks it after us sees
+        # that it is gone and makes a new one (_try_lock), so two never hold "the" lock
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.fstat(fd), os.stat(self.path)):
+                os.unlink(self.path)
+        os.close(fd)
+
+    def __enter__(self) -> OutputLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _remove_stale_lock(lock: Path) -> None:
+    """Remove a lock file nobody holds (its writer died), taking it as a writer would."""
+    try:
+        fd = _try_lock(lock)
+    except _Held:
+        return
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
 
 
 def temporary_path(target: Path) -> Path:
@@ -117,8 +339,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_stale_temporaries(folder: Path) -> None:
-    """Remove the temporaries in ``folder`` left by runs whose process is gone (once per
-    folder inside :func:`cleaning_once`)."""
+    """Remove the temporaries in ``folder`` left by runs whose process is gone, and the
+    lock files nobody holds (once per folder inside :func:`cleaning_once`)."""
     done = _cleaned.get()
     if done is not None:
         key = os.path.realpath(folder)
@@ -128,7 +350,13 @@ def clean_stale_temporaries(folder: Path) -> None:
     with contextlib.suppress(OSError):
         for p in Path(folder).iterdir():
             name = p.name
-            if not name.startswith(".") or TMP_MARK not in name:
+            if not name.startswith("."):
+                continue
+            if name.endswith(LOCK_MARK):
+                if str(p) not in _held.get():
+                    _remove_stale_lock(p)
+                continue
+            if TMP_MARK not in name:
                 continue
             pid = name.rsplit(TMP_MARK, 1)[1]
             if pid.isdigit() and not _pid_alive(int(pid)):
@@ -150,6 +378,36 @@ def write_through_target(path: Path) -> bool:
         return True
     raise DataError(f"{path}: is not a regular file (a block device or a socket); hippo "
                     "does not replace it")
+
+
+def open_through(path: str | os.PathLike, mode: str = "wb", **text) -> IO:
+    """Open a device or FIFO to write through. A FIFO is opened without waiting: if no
+    process reads it within :data:`FIFO_READER_WAIT` seconds, a DataError (never a hang)."""
+    name = os.fspath(path)
+    if not stat.S_ISFIFO(os.stat(name).st_mode) or not hasattr(os, "O_NONBLOCK"):
+        return open(name, mode, **text)
+    deadline = time.monotonic() + FIFO_READER_WAIT
+    while True:
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            break
+        except OSError as err:
+            if err.errno != errno.ENXIO:  # ENXIO: nobody has it open for reading
+                raise
+        if time.monotonic() > deadline:
+            raise DataError(f"{name}: a named pipe (FIFO) that no process reads; start its "
+                            "reader first (e.g. cat " + name + " > copy)")
+        time.sleep(0.02)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, mode, **text)
+
+
+def is_devnull(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is the null device (``/dev/null``, or a link to it)."""
+    try:
+        return os.path.samestat(os.stat(path), os.stat(os.devnull))
+    except OSError:
+        return False
 
 
 def check_output_path(path: Path) -> Path:
@@ -179,6 +437,9 @@ def remove_unfinished() -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         _unfinished.discard(tmp)
+    for lock in _held.get():  # their lock files too (the kernel drops the locks at exit)
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
 
 
 class AtomicFile:
@@ -187,23 +448,30 @@ class AtomicFile:
 
     ``fh`` is the open temporary (binary, or UTF-8 text with ``\\n`` line ends for
     ``mode="w"``). A device or FIFO target is written through (``through`` is True): there
-    is nothing to rename, and an abort cannot take back what was written.
+    is nothing to rename, and an abort cannot take back what was written. A regular target
+    is locked (:class:`OutputLock`) from here to the commit or abort.
     """
 
     def __init__(self, path: str | os.PathLike, mode: str = "wb") -> None:
         self.path = check_output_path(Path(path))
         text = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
-        self.committed = False
+        self.committed = self._published = False
         self.through = write_through_target(self.path)
+        self._lock: OutputLock | None = None
         if self.through:
             self.real = self.tmp = self.path
-        else:
-            self.real = Path(os.path.realpath(self.path))  # a link stays a link
+            self.fh: IO = open_through(self.path, mode, **text)
+            return
+        self.real = Path(os.path.realpath(self.path))  # a link stays a link
+        self._lock = OutputLock(self.real)
+        try:
             clean_stale_temporaries(self.real.parent)
             self.tmp = temporary_path(self.real)
-        self.fh: IO = open(self.tmp, mode, **text)  # closed by commit or abort
-        if not self.through:
-            _unfinished.add(self.tmp)
+            self.fh = open(self.tmp, mode, **text)  # closed by commit or abort
+        except BaseException:
+            self._lock.release()
+            raise
+        _unfinished.add(self.tmp)
 
     def finish(self) -> None:
         """Flush (and fsync) the temporary and close it (the rename is :meth:`rename`)."""
@@ -214,23 +482,43 @@ class AtomicFile:
             self.fh.close()
 
     def rename(self) -> None:
-        """Move the finished temporary into place."""
+        """Move the finished temporary into place (and drop the lock)."""
         if not self.through:
             os.replace(self.tmp, self.real)
             _unfinished.discard(self.tmp)
         self.committed = True
+        self._unlock()
 
     def commit(self) -> None:
         self.finish()
         self.rename()
 
+    def publish(self) -> IO:
+        """Put what was written so far in place (flushed, fsynced, renamed) and hand over
+        the open file to keep writing in place (a live ``.hippo`` file that appears with
+        its header). The caller closes it, and holds the output's lock while it writes."""
+        fh = self.fh
+        fh.flush()
+        if not self.through:
+            os.fsync(fh.fileno())
+            os.replace(self.tmp, self.real)
+        self.committed = self._published = True
+        self._unlock()
+        return fh
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self.fh.close()
+        if not self._published:
+            with contextlib.suppress(OSError):
+                self.fh.close()
         if not self.committed and not self.through:
             with contextlib.suppress(OSError):
                 self.tmp.unlink()
             _unfinished.discard(self.tmp)
+        self._unlock()
 
     def __enter__(self) -> AtomicFile:
         return self
@@ -248,13 +536,48 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         af.commit()
 
 
+class _CompleteWrites(io.RawIOBase):
+    """File descriptor ``fd`` as a raw stream whose writes are complete: a short write is
+    continued, and a descriptor that would block (a non-blocking pipe that is full, as some
+    parents hand over) is waited on until it takes more - never an error or a loss."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:
+        import select
+
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            try:
+                done += os.write(self._fd, view[done:])
+            except BlockingIOError:
+                select.select([], [self._fd], [])
+        return done
+
+    def close(self) -> None:  # the descriptor is the process's stdout: never closed here
+        super().close()
+
+
 _stdout: io.BufferedWriter | None = None
 
 
 def stdout_binary() -> io.BufferedWriter:
     """The process's stdout for data: a buffered writer on file descriptor 1 (whatever
     ``sys.stdout`` is, e.g. unbuffered under PYTHONUNBUFFERED, whose short writes Python
-    drops silently). Writes that fail raise OSError."""
+    drops silently) whose writes are complete (:class:`_CompleteWrites`). Writes that fail
+    raise OSError."""
     global _stdout
     if _stdout is None or _stdout.closed:
         import sys
@@ -263,7 +586,7 @@ def stdout_binary() -> io.BufferedWriter:
             fd = sys.stdout.fileno()
         except (AttributeError, ValueError, io.UnsupportedOperation):
             return sys.stdout.buffer  # an in-memory stdout (tests)
-        _stdout = io.BufferedWriter(io.FileIO(fd, "wb", closefd=False), 1 << 16)
+        _stdout = io.BufferedWriter(_CompleteWrites(fd), 1 << 16)
     return _stdout
 
 

@@ -25,6 +25,7 @@ The document has since been corrected on each of these points.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import struct
@@ -673,6 +674,65 @@ def parse_template(template: str) -> tuple[re.Match, int]:
     return m, zone_offset(m.group(4) or "")
 
 
+FIELD_WIDTHS = {"Y": 4, "M": 2, "D": 2, "h": 2, "m": 2, "s": 2}
+
+
+def field_runs(template: str) -> list[tuple[str, int]]:
+    """The runs of a field template, in order: (letter, length) for a field, (character, 0)
+    for a literal character; ValueError if it is not a field template."""
+    if not template.isascii():
+        raise ValueError(f"not a time template: {template!r}")
+    runs: list[tuple[str, int]] = []
+    for ch, group in itertools.groupby(template):
+        length = len(list(group))
+        if ch in FIELD_WIDTHS or ch == "f":
+            runs.append((ch, length))
+        elif ch.isdigit() or ch in "#%":
+            raise ValueError(f"not a time template: {template!r}")
+        else:
+            runs += [(ch, 0)] * length
+    fields = [ch for ch, length in runs if length]
+    if len(set(fields)) != len(fields):
+        raise ValueError(f"a field twice in {template!r}")
+    for ch, length in runs:
+        if length and (length != FIELD_WIDTHS[ch] if ch != "f" else length > 9):
+            raise ValueError(f"a field of the wrong width in {template!r}")
+    have = set(fields)
+    if not {"Y", "M", "D"} <= have:
+        raise ValueError(f"no date in {template!r}")
+    for needs, needed in (("m", "h"), ("s", "m"), ("f", "s")):
+        if needs in have and needed not in have:
+            raise ValueError(f"{needs} without {needed} in {template!r}")
+    return runs
+
+
+def fraction_digits(template: str) -> int:
+    """How many fraction digits a template (ISO or field) writes."""
+    m = TEMPLATE.fullmatch(template)
+    if m is not None:
+        return len(m.group(3) or "")
+    return sum(length for ch, length in field_runs(template) if ch == "f")
+
+
+def write_fields(template: str, seconds: int, nanos: int) -> str:
+    """A field template filled with the instant's UTC fields (field templates have no zone)."""
+    days, rest = divmod(seconds, 86400)
+    y, mo, d = civil_from_days(days)
+    if not 0 <= y <= 9999:
+        raise ValueError("a time outside the years 0000-9999")
+    values = {"Y": y, "M": mo, "D": d, "h": rest // 3600, "m": rest // 60 % 60,
+              "s": rest % 60}
+    out = []
+    for ch, length in field_runs(template):
+        if not length:
+            out.append(ch)
+        elif ch == "f":
+            out.append(f"{nanos:09d}"[:length])
+        else:
+            out.append(f"{values[ch]:0{length}d}")
+    return "".join(out)
+
+
 def days_from_civil(y: int, m: int, d: int) -> int:
     y -= m <= 2
     era = y // 400
@@ -699,6 +759,8 @@ def write_iso(template: str, seconds: int, nanos: int) -> str:
     the local time (instant plus the zone's offset) fills the ``#`` left to right with the
     digits of the year (4), month, day, and, as far as the template has them, hour, minute,
     second and the fraction's leading digits."""
+    if TEMPLATE.fullmatch(template) is None:
+        return write_fields(template, seconds, nanos)
     m, offset = parse_template(template)
     days, rest = divmod(seconds + offset, 86400)
     y, mo, d = civil_from_days(days)
@@ -750,8 +812,7 @@ def decode_iso_ticks(data: bytes, r: Reader, n: int) -> list[str]:
         if not raw.isascii():
             raise ValueError("template not ASCII")
         t = raw.decode("ascii")
-        m, _ = parse_template(t)
-        if len(m.group(3) or "") > k:
+        if fraction_digits(t) > k:
             raise ValueError("a template finer than the ticks")
         if t in templates:
             raise ValueError("a repeated template")

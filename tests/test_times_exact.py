@@ -140,3 +140,156 @@ def test_library_times_of_every_kind():
                             "2100-12-31T23:59:59"], "datetime64[ns]")):
         _, back = decode(encode(x, 0.1, times=times))
         assert back.dtype == times.dtype and np.array_equal(back, times)
+
+
+# --------------------------------------------------------------------------- field templates
+FIELD_DIRECTIVES = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
+
+
+@st.composite
+def formatted_times(draw) -> tuple[str, list[str]]:
+    """A strptime format of the fields a logger might use, in any order and with any
+    separators (no zone), and times written in it."""
+    date = draw(st.permutations(["%Y", "%m", "%d"]))
+    clock = ["%H", "%M", "%S"][: draw(st.integers(0, 3))]
+    seps = st.sampled_from(["/", "-", ".", " ", "_", ":", ""])
+    fmt = date[0] + draw(seps) + date[1] + draw(seps) + date[2]
+    if clock:
+        fmt += draw(st.sampled_from([" ", "T", " @ ", ";"]))
+        fmt += draw(st.sampled_from([":", ".", ""])).join(clock)
+        if len(clock) == 3 and draw(st.booleans()):
+            fmt += draw(st.sampled_from([".", ","])) + "%f"
+    texts = []
+    digits = draw(st.integers(1, 9))
+    for _ in range(draw(st.integers(1, 30))):
+        fields = {"%Y": draw(st.integers(0, 9999)), "%m": draw(st.integers(1, 12)),
+                  "%d": draw(st.integers(1, 28)), "%H": draw(st.integers(0, 23)),
+                  "%M": draw(st.integers(0, 59)), "%S": draw(st.integers(0, 59))}
+        text = fmt
+        for directive, width in FIELD_DIRECTIVES.items():
+            text = text.replace(directive, f"{fields[directive]:0{width}d}")
+        frac = "".join(str(draw(st.integers(0, 9))) for _ in range(digits))
+        texts.append(text.replace("%f", frac))
+    return fmt, texts
+
+
+@PROPS
+@given(case=formatted_times())
+def test_field_templates_come_back_as_written(case):
+    """Times read with a --time-format come back as the same text, through hippo's decoder
+    and through the second decoder written from docs/format.md."""
+    import reference_decoder as ref
+
+    fmt, texts = case
+    times, bad = parse_iso(texts, time_format=fmt)
+    assert bad is None and format_iso(times) == texts
+    data = encode(np.zeros(len(texts)), 0.5, times=times)
+    _, ref_times = ref.decode(data)
+    assert ref_times == texts
+
+
+@pytest.mark.parametrize("template", ["DD/MM/YYYY hh.mm.ss", "YYYYMMDD", "MM-DD-YYYY hh:mm",
+                                      "DD.MM.YYYY hh:mm:ss,fff", "YYYY-MM-DDThh:mm:ss"])
+def test_second_decoder_accepts_field_templates(template):
+    import reference_decoder as ref
+
+    ref.field_runs(template)
+    assert ref.write_fields(template, 0, 0)[:4] in ("01/0", "1970", "01-0", "01.0")
+
+
+@pytest.mark.parametrize("template", ["DD/MM hh", "YYYY-MM-DD mm", "YYYY-MM-DD hh:ss",
+                                      "YYYY-MM-DD ff", "YYY-MM-DD", "YYYY-MM-DD-DD",
+                                      "YYYY-MM-DD 1", "YYYY#MM#DD", "YYYY-MM-DD%",
+                                      "YYYY-MM-DD hh:mm:ss.ffffffffff"])
+def test_not_a_field_template(template):
+    """Both sides refuse what the grammar rules out."""
+    import reference_decoder as ref
+
+    from hippo_cli.codec.times import _field_layout
+
+    with pytest.raises(ValueError):
+        ref.field_runs(template)
+    with pytest.raises(ValueError):
+        _field_layout(template)
+
+
+def test_time_format_errors_are_one_line(tmp_path):
+    src = tmp_path / "d.csv"
+    src.write_text("Date,Time,x\n11/03/2004,18.00.00,1\n11/03/2004,19.00.00,2\n")
+    result = hippo("compress", str(src), "-E", "0.1", "-t", "Date,Time",
+                   "--time-format", "%d/%m/%Y %H.%M.%S %Z", "-o", str(tmp_path / "o.hippo"))
+    assert_clean_failure(result, 1, "%Z is not supported")
+    result = hippo("compress", str(src), "-E", "0.1", "-t", "Date,Time",
+                   "--time-format", "%Y-%m-%d %H:%M:%S", "-o", str(tmp_path / "o.hippo"))
+    assert_clean_failure(result, 1, "line 2")
+    assert not (tmp_path / "o.hippo").exists()
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("tz", [None, "UTC", "Europe/Berlin", "+05:30"])
+def test_parquet_timestamps_keep_their_instants(tmp_path, unit, tz):
+    """Parquet timestamps of any unit and zone keep their instant exactly, dates pandas'
+    nanoseconds cannot hold included (a cast to ns wrapped them into other dates)."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    texts = ["1500-01-01T00:00:00.123456789", "1969-12-31T23:59:59.5", "2262-04-12T00:00:00",
+             "2500-06-01T12:00:01", "1677-09-21T00:12:43.145224191", "9999-12-31T23:59:59"]
+    if unit == "ns":  # a ns column holds only 1677-2262
+        texts = [t for t in texts if "1677-09-22" <= t[:10] <= "2262-04-10"]
+    stamps = np.array(texts, dtype=f"datetime64[{unit}]")
+    src = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"time": pa.array(stamps, type=pa.timestamp(unit, tz=tz)),
+                             "x": np.arange(len(texts), dtype=float)}), src)
+    out = tmp_path / "t.hippo"
+    result = hippo("compress", str(src), "-t", "time", "-E", "0.1", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    from io import BytesIO
+
+    from hippo_cli.codec import HippoReader
+
+    with HippoReader(BytesIO(out.read_bytes()), "t") as reader:
+        back = Times.join([f.times for f in reader.frames()])
+    want = stamps.astype("datetime64[ns]" if unit == "ns" else f"datetime64[{unit}]")
+    per = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    ticks = want.astype(np.int64)
+    assert back.ints.tolist() == (ticks // per).tolist()
+    assert back.nanos.tolist() == ((ticks % per) * (10**9 // per)).tolist()
+    text = hippo("reconstruct", str(out), "-o", "-").stdout
+    assert text.count("\n") == len(texts) + 1
+
+
+def test_writer_never_writes_times_its_header_does_not_announce():
+    from io import BytesIO
+
+    from hippo_cli.codec import HippoWriter
+    from hippo_cli.codec.container import HippoHeader
+    from hippo_cli.errors import ParameterError
+
+    times, _ = parse_iso(["2024-01-01T00:00:00"])
+    writer = HippoWriter(BytesIO(), HippoHeader(["x"], [0.1], time_column="t"))
+    with pytest.raises(ParameterError, match="header says numbers"):
+        writer.append(np.zeros(1), times)
+
+
+def test_parquet_times_beyond_year_9999_are_refused(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    stamps = np.array(["2020-01-01T00:00:00", "12000-01-01T00:00:00"], dtype="datetime64[s]")
+    src = tmp_path / "far.parquet"
+    pq.write_table(pa.table({"time": pa.array(stamps, type=pa.timestamp("s")),
+                             "x": [1.0, 2.0]}), src)
+    out = tmp_path / "far.hippo"
+    result = hippo("compress", str(src), "-t", "time", "-E", "0.1", "-o", str(out))
+    assert_clean_failure(result, 1, "0000-9999")
+    assert not out.exists()
+
+
+def test_library_times_finer_than_nanoseconds_are_exact_or_refused():
+    from hippo_cli.codec.times import from_array
+    from hippo_cli.errors import DataError
+
+    assert from_array(np.array([1000, 2000], dtype="datetime64[ps]")).nanos.tolist() == [1, 2]
+    with pytest.raises(DataError, match="cannot hold exactly"):
+        from_array(np.array([1001], dtype="datetime64[ps]"))

@@ -19,11 +19,13 @@ def info(
                                  "(for scripts) instead of a table."),
 ) -> None:
     """Show what a .hippo, coefficient or stream state file holds (nothing is decoded)."""
-    from ..formats.kinds import not_this_kind, sniff
+    from ..formats.kinds import not_this_kind, sniff_open
 
-    kind = sniff(path)
-    if kind == "hippo":
-        facts = _hippo_facts(path)
+    kind, fh = sniff_open(path)
+    if kind != "hippo":
+        fh.close()
+    if kind == "hippo":  # read through the handle sniffed: one file, even if replaced
+        facts = _hippo_facts(path, fh)
     elif kind == "npz":
         facts = _state_facts(path)
     elif kind == "npy":
@@ -61,12 +63,12 @@ def _text(key: str, value: Any) -> str:
     return str(value)
 
 
-def _hippo_facts(path: str) -> dict:
+def _hippo_facts(path: str, fh) -> dict:
     """Header, channels, samples, bytes, ratio, bounds and frames, from the footer (or the
     frame heads of a file that has none): nothing is decoded."""
-    from ..codec.container import TIME_ISO, open_hippo
+    from ..codec.container import TIME_ISO, HippoReader
 
-    with open_hippo(path, salvage=True) as hf:
+    with HippoReader(fh, path, salvage=True) as hf:
         h = hf.header
         frames = hf.index
         samples = hf.samples
@@ -74,9 +76,16 @@ def _hippo_facts(path: str) -> dict:
                                  "channels": h.channels,
                                  "max_error": dict(zip(h.channels, h.max_errors))}
         if h.time_column is not None:
-            facts["time_column"] = h.time_column
-            facts["time_kind"] = ("iso8601 (microseconds)" if h.time_kind == TIME_ISO
-                                  else "numbers")
+            # A time read from two columns (Date,Time) is stored under one name joined by a
+            # tab; both names are shown, and "time_columns" lists them for scripts.
+            facts["time_column"] = h.time_column.replace("\t", ", ")
+            facts["time_columns"] = h.time_column.split("\t")
+            if h.time_kind != TIME_ISO:
+                facts["time_kind"] = "numbers"
+            elif h.version >= 2:
+                facts["time_kind"] = f"text as written (first: {h.time_pattern})"
+            else:
+                facts["time_kind"] = "iso8601 (microseconds)"
         facts.update(samples=samples, bytes=hf.size, header_bytes=hf.header_size,
                      frames=len(frames),
                      state="finished" if hf.finished else

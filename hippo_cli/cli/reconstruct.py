@@ -75,24 +75,41 @@ def reconstruct(
     gives samples (k_{r-1}, k_r]; samples its measure does not cover (legt/lagt with every
     larger than the window) are left empty.
     """
-    from ..formats.kinds import not_this_kind, sniff
+    from ..atomic import check_output_path
+    from ..formats.kinds import not_this_kind, sniff_open
 
     inputs(coeffs, original)
-    if metrics_json is not None:
-        if original is None:
-            raise ParameterError("--metrics-json needs --original (the errors are measured "
-                                 "against it)")
-        from ..atomic import check_output_path
+    if metrics_json is not None and original is None:
+        raise ParameterError("--metrics-json needs --original (the errors are measured "
+                             "against it)")
+    for out in (output, metrics_json, plot_file):  # every output named: before any input
+        if out is not None and out != "-":
+            check_output_path(Path(out))
+    kind, fh = sniff_open(coeffs)  # the one handle COEFFS is read from
+    with fh:
+        if kind not in ("hippo", "npy"):
+            raise not_this_kind(coeffs, kind, "a .hippo or coefficient file")
+        check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if kind == "hippo" else PANEL_HIPPO))
+        if kind == "hippo":
+            from ..codec import HippoReader
 
-        check_output_path(Path(metrics_json))
-    kind = sniff(coeffs)
-    if kind not in ("hippo", "npy"):
-        raise not_this_kind(coeffs, kind, "a .hippo or coefficient file")
-    check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if kind == "hippo" else PANEL_HIPPO))
-    if kind == "hippo":
-        _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
-                      metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
-        return
+            png = Path(plot_file) if plot_file else Path(coeffs).with_suffix(".png")
+            if plot:
+                check_output_path(png)
+            with HippoReader(fh, coeffs, salvage=salvage) as hf:
+                _decode_hippo(hf, output, original, plot, png, salvage, value(nan),
+                              metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
+            return
+        _coefficients(coeffs, fh, output, step, row, all_rows, original, metrics_json, plot,
+                      plot_file, plot_coeffs, zoom_from, zoom_to)
+
+
+def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: int | None,
+                  all_rows: bool, original: str | None, metrics_json: str | None, plot: bool,
+                  plot_file: str | None, plot_coeffs: bool, zoom_from: str | None,
+                  zoom_to: str | None) -> None:
+    from ..atomic import check_output_path
+
     if (zoom_from is not None or zoom_to is not None) and not plot:
         raise ParameterError("--from/--to choose what --plot shows")
     from ..formats.coefficients import load_coefficients
@@ -100,16 +117,14 @@ def reconstruct(
 
     if sum(x is not None and x is not False for x in (step, row, all_rows)) > 1:
         raise ParameterError("--step, --row and --all exclude each other")
-    cf = load_coefficients(coeffs)
-    plan = reconstruction.plan(cf, step=step, row=row, whole=all_rows)
     write_csv = output is not None or not (plot or plot_coeffs)
     stem = Path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
     png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".coeffs.png")
     heat_png = Path(coeffs).with_name(stem + ".heatmap.png")
     if plot or plot_coeffs:
-        from ..atomic import check_output_path
-
         check_output_path(png if plot else heat_png)
+    cf = load_coefficients(coeffs, fh)
+    plan = reconstruction.plan(cf, step=step, row=row, whole=all_rows)
     window = (reconstruction.plot_window(cf, plan, zoom_from, zoom_to)
               if plot and (zoom_from is not None or zoom_to is not None) else None)
     result = reconstruction.run(
@@ -132,27 +147,24 @@ def reconstruct(
         say(f"coefficient heatmap written to {heat_png}")
 
 
-def _decode_hippo(path: str, output: str | None, original: str | None, plot: bool,
-                  plot_file: str | None, salvage: bool, nan: str, *,
-                  metrics_json: str | None, zoom: tuple[str | None, str | None]) -> None:
+def _decode_hippo(hf, output: str | None, original: str | None, plot: bool, png: Path,
+                  salvage: bool, nan: str, *, metrics_json: str | None,
+                  zoom: tuple[str | None, str | None]) -> None:
+    """Decode (and plot) the open file ``hf``: the window, the rows and the plot all come
+    from this one reader (never the path opened again)."""
     from ..pipelines.bounded import decode_to_csv
 
-    png = Path(plot_file) if plot_file else Path(path).with_suffix(".png")
-    if plot:
-        from ..atomic import check_output_path
-
-        check_output_path(png)
     write_csv = output is not None or not plot
     env = window = None
     if zoom[0] is not None or zoom[1] is not None or plot:
         from ..pipelines.bounded import plot_window
 
-        window, count, channels = plot_window(path, *zoom, salvage=salvage)
+        window, count, channels = plot_window(hf, *zoom, salvage=salvage)
         if plot:
             from ..pipelines.envelope import Envelope
 
             env = Envelope(count, channels, window=window)
-    stats = decode_to_csv(path, (output or "-") if write_csv else None, original=original,
+    stats = decode_to_csv(hf, (output or "-") if write_csv else None, original=original,
                           salvage=salvage, nan=nan, envelope=env, window=window,
                           on_note=say)
     if stats is not None and metrics_json is not None:
@@ -162,5 +174,5 @@ def _decode_hippo(path: str, output: str | None, original: str | None, plot: boo
     if plot:
         from ..pipelines.plot import plot_decoded
 
-        plot_decoded(path, env, png)
+        plot_decoded(hf, env, png)
         say(f"plot written to {png}")

@@ -205,7 +205,7 @@ def supervise(argv: list[str]) -> int | None:
         for s, handler in old.items():
             signal.signal(s, handler)
     relaying.join(timeout=2)
-    _remove_temporaries(argv, child.pid)
+    _remove_temporaries(argv)  # the child is gone: what it left is stale
     crashed = code < 0 and -code in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS,
                                      signal.SIGKILL)
     starving = crashed or any(b"out of memory" in line for line in said)
@@ -223,17 +223,17 @@ def supervise(argv: list[str]) -> int | None:
     return code if code >= 0 else 128 - code
 
 
-def _remove_temporaries(argv: list[str], pid: int) -> None:
-    """The temporaries of process ``pid`` beside any path named on the command line (an
-    output's folder, an output folder, the input's folder where outputs go by default)."""
+def _remove_temporaries(argv: list[str]) -> None:
+    """What a dead process left beside any path named on the command line (an
+    output's folder, an output folder, the input's folder where outputs go by default): its
+    temporaries and lock files, as the next run there would remove them."""
     from pathlib import Path
 
-    from ..atomic import TMP_MARK
+    from ..atomic import clean_stale_temporaries
 
     folders = {Path(".")}
     for arg in argv:
         p = Path(arg.split("=", 1)[-1])
         folders.update(f for f in (p, p.parent) if f.is_dir())
     for folder in folders:
-        for tmp in folder.glob(f".*{TMP_MARK}{pid}"):
-            tmp.unlink(missing_ok=True)
+        clean_stale_temporaries(folder)

@@ -15,12 +15,14 @@ from .app import (
     LEGS_TIME,
     MEASURE,
     METHOD,
+    NA_VALUES,
     NAN,
     ORDER,
     PANEL_BOUNDED,
     PANEL_HIPPO,
     PANEL_IO,
     THETA,
+    TIME_FORMAT,
     GroupedCommand,
     Init,
     Interrupted,
@@ -33,6 +35,7 @@ from .app import (
     check_mode_options,
     cli_errors,
     decoder_compiled_beside,
+    na_list,
     say,
     value,
 )
@@ -45,7 +48,10 @@ def stream(
     nan: NanPolicy = NAN,
     time_column: str | None = typer.Option(None, "--time-column", "-t", help="Name of the "
                                            "time field (needs a header line); rows then carry "
-                                           "their time.", rich_help_panel=PANEL_IO),
+                                           "their time; Date,Time joins two columns.",
+                                           rich_help_panel=PANEL_IO),
+    na_values: str | None = NA_VALUES,
+    time_format: str | None = TIME_FORMAT,
     max_error: str | None = typer.Option(None, "--max-error", "-E", help="Compress into a "
                                          ".hippo file (-o) in which every sample is within "
                                          "this absolute bound.",
@@ -57,6 +63,11 @@ def stream(
                                     "many samples (and after 10 s with samples pending, and "
                                     "at the end; smaller frames cost bytes).",
                                     rich_help_panel=PANEL_BOUNDED),
+    skip_stored: bool = typer.Option(False, "--skip-stored", help="Resuming a file with "
+                                     "--time-column: skip the first samples whose times are "
+                                     "at or before the last stored time (a stream run again), "
+                                     "with a count; without it they are refused.",
+                                     rich_help_panel=PANEL_BOUNDED),
     measure: Measure = MEASURE,
     N: int = ORDER,
     theta: float | None = THETA,
@@ -84,17 +95,29 @@ def stream(
     flushed as soon as it is computed. With --max-error E -o live.hippo: frames are appended
     as they fill; the file is readable up to its last frame while it grows and after a
     crash, gets its footer when the stream ends, and running the same command again
-    appends to it.
+    appends to it. Resuming with --time-column: the first new time must come after the last
+    stored one, else the run is refused naming the line (--skip-stored drops the lines
+    already stored instead, with a count); without --time-column there is nothing to
+    compare, so every line sent is appended after the stored samples: send only new lines.
+    An empty or torn-header file left by a killed stream is started anew (with a note).
+    One writer at a time: a second stream (or compress) onto the same file is refused,
+    naming the other process. -o /dev/null discards; a FIFO output is written as a pipe
+    (refused if no process reads it within 2 s).
     """
+    from ..atomic import note_stdin
+
     bounded = max_error is not None
     check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if bounded else PANEL_HIPPO))
+    note_stdin()  # stdin redirected from a file: that file is an input, never the output
     if bounded:
         from ..pipelines.bounded import MaxError, stream_bounded
 
         with decoder_compiled_beside():
             stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
                                interrupted=Interrupted, time_column=time_column,
-                               flush_every=flush_every, on_note=say)
+                               flush_every=flush_every, on_note=say,
+                               na_values=na_list(na_values), time_format=time_format,
+                               skip_stored=skip_stored)
         return
     from ..engine.emission import check_every
     from ..pipelines.stream import run_stream
@@ -103,4 +126,5 @@ def stream(
     check_every(every)
     run_stream(enc, every=every, nan=value(nan), state_path=state, header=header,
                interrupted=Interrupted, checkpoint_every=checkpoint_every,
-               time_column=time_column, on_note=say)
+               time_column=time_column, on_note=say, na_values=na_list(na_values),
+               time_format=time_format)

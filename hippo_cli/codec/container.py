@@ -23,6 +23,12 @@ What a reader makes of a file:
   footer has lost its end: an error unless ``salvage=True``.
 
 Writers and readers own their coders: nothing is shared between threads.
+
+Files on disk: a reader opens its file once and reads everything from that handle
+(:func:`open_hippo`); a writer on a path (``HippoWriter(path, header)``, ``hippo stream``:
+:class:`LiveFile`) holds the file's one-writer lock (:class:`~hippo_cli.atomic.OutputLock`),
+creates a new file only with its complete header (written to a temporary and renamed) and
+appends frames to it in place.
 """
 
 from __future__ import annotations
@@ -39,7 +45,14 @@ from typing import IO
 
 import numpy as np
 
-from ..atomic import note_read
+from ..atomic import (
+    AtomicFile,
+    OutputLock,
+    check_output_path,
+    open_input,
+    open_through,
+    write_through_target,
+)
 from ..checks import MAX_CHANNELS
 from ..errors import DataError, HippoError, ParameterError
 from .parts import (
@@ -322,13 +335,30 @@ class HippoWriter:
     end ``fh`` is positioned at; the footer at :meth:`close` indexes them too. ``coder``: the
     channel coders to use (default: the writer's own); writers used one after another in
     one thread may share one, to share its scratch memory (about 3 MB per bound).
+
+    ``fh`` may be a path: the writer then takes the file's one-writer lock (a DataError
+    naming the other process if a writer has it), creates the file with its header at once
+    (it never exists without one), appends frames in place and closes it (and drops the
+    lock) at :meth:`close` or the end of a ``with`` block. An existing file is a DataError
+    unless ``append=True``: it is then continued (its header must be ``header``; a torn last
+    frame and its footer are cut off, as ``hippo stream`` does).
     """
 
-    def __init__(self, fh: IO[bytes], header: HippoHeader, *,
+    def __init__(self, fh: IO[bytes] | str | os.PathLike, header: HippoHeader, *,
                  frame_samples: int | None = None,
                  resume: tuple[int, list[FrameInfo]] | None = None,
-                 coder: ChannelCoder | None = None) -> None:
+                 coder: ChannelCoder | None = None, append: bool = False) -> None:
         check_header(header)
+        self._live: LiveFile | None = None
+        if isinstance(fh, (str, os.PathLike)):
+            if resume is not None:
+                raise ParameterError("resume: for an open file; a path resumes with append=True")
+            self._live = live = LiveFile(fh)
+            try:
+                fh, resume = live.open_for(header, append)
+            except BaseException:
+                live.close()
+                raise
         self.fh = fh
         self.header = header
         self.frame_samples = min(frame_samples or header.frame_samples(),
@@ -374,6 +404,11 @@ class HippoWriter:
                                      f"shape {times.seconds.shape}")
             if not np.all(np.isfinite(times.seconds)):
                 raise DataError("times must be finite numbers")
+            if self.header.version >= 2 and times.iso != (self.header.time_kind == TIME_ISO):
+                # the reader would refuse such a frame: never write one
+                raise ParameterError("ISO times for a file whose header says numbers"
+                                     if times.iso else
+                                     "numbers for a file whose header says ISO times")
         start = 0
         while start < len(values):
             take = min(len(values) - start, self.frame_samples - self._pending)
@@ -429,15 +464,30 @@ class HippoWriter:
 
     def close(self) -> None:
         """Write the pending samples and (format version 2) the footer. The file is then
-        *finished*: a reader checks that every frame is intact and where the footer says."""
+        *finished*: a reader checks that every frame is intact and where the footer says.
+        A writer on a path then closes its file (synced to disk) and drops its lock."""
         if self.closed:
             return
-        self.flush()
-        if self.header.version >= 2:
-            footer = footer_bytes(self.header, self.index, self.offset)
-            self.fh.write(footer)
-            self.bytes_written += len(footer)
-        self.closed = True
+        try:
+            self.flush()
+            if self.header.version >= 2:
+                footer = footer_bytes(self.header, self.index, self.offset)
+                self.fh.write(footer)
+                self.bytes_written += len(footer)
+            self.closed = True
+        finally:
+            if self._live is not None:  # closed without a footer on an error: resumable
+                self._live.close()
+
+    def __enter__(self) -> HippoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.close()
+        finally:
+            if self._live is not None:
+                self._live.close()
 
 
 # --------------------------------------------------------------------------- reading
@@ -740,16 +790,144 @@ class HippoReader:
 def open_hippo(path: str | os.PathLike, *, salvage: bool = False) -> HippoReader:
     """Open a ``.hippo`` file: its header and frame index are read (from the footer, or a
     scan of the frame heads); frames are decoded on demand. Damage found while opening is a
-    :class:`~hippo_cli.errors.DataError` unless ``salvage``."""
+    :class:`~hippo_cli.errors.DataError` unless ``salvage``.
+
+    The path is opened once: header, index and frames all come from that handle, so a file
+    replaced meanwhile (``hippo compress`` renames a new file into place) is read whole - the
+    one that was opened. A FIFO or device is refused at once."""
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a folder, not a file")
-    note_read(path)
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    return HippoReader(fh, path, salvage=salvage)
+    return HippoReader(open_input(path, "a .hippo file"), path, salvage=salvage)
+
+
+class LiveFile:
+    """A ``.hippo`` file on disk that a stream writes, checked and locked before any input
+    is read.
+
+    * The path is checked (:func:`~hippo_cli.atomic.check_output_path`: a missing or
+      unwritable folder, a folder, one of the command's inputs) and locked
+      (:class:`~hippo_cli.atomic.OutputLock`): a second writer is refused, naming this one.
+    * An existing file is opened once, read and kept open: ``reader`` (salvage: its header,
+      its intact frames, what is wrong at its end), and appended to through the same handle
+      (:meth:`for_append`). An empty file or a torn header (left by hippo 0.2 when a stream was
+      killed before its header was complete) counts as no file, with a note (``notes``);
+      anything else that is not a ``.hippo`` file is refused, saying what to do.
+    * A new file appears only with its complete header (:meth:`create`: a temporary,
+      renamed into place), so it can always be resumed.
+    * A device or FIFO is written through (``through``): nothing to lock, resume or rename;
+      a FIFO nobody reads is refused at once.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        from pathlib import Path
+
+        self.path = os.fspath(path)
+        self.reader: HippoReader | None = None
+        self.fh: IO[bytes] | None = None
+        self.lock: OutputLock | None = None
+        self.notes: list[str] = []  # what the user should know about the existing file
+        check_output_path(Path(self.path))
+        self.through = write_through_target(Path(self.path))
+        if self.through:
+            self.fh = open_through(self.path, "wb")
+            return
+        self.lock = OutputLock(self.path)
+        try:
+            self._open_existing()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_existing(self) -> None:
+        try:
+            fh = open(self.path, "r+b")  # kept open: read, then appended to in place
+        except FileNotFoundError:
+            return
+        except IsADirectoryError:
+            raise DataError(f"{self.path}: is a folder; give a file name") from None
+        try:
+            self.reader = HippoReader(fh, self.path, salvage=True, owns=False)
+        except DataError as err:
+            torn = _torn_header(fh)
+            fh.close()
+            if torn is None:  # something else: never overwritten, but say what to do
+                raise DataError(f"{err}; hippo stream appends only to a .hippo file it "
+                                "wrote: move that file away or choose another output") from None
+            # a stream killed before its header was complete (hippo 0.2 created the file
+            # first): it holds no sample, so it is started anew rather than blocking resume
+            self.notes.append(f"{self.path}: {torn}, no samples: started anew")
+            return
+        self.fh = fh
+
+
+    def create(self, head: bytes) -> IO[bytes]:
+        """The new file, open for appending: it appears with ``head`` (its header) at once,
+        written to a temporary, synced and renamed into place (over an empty file)."""
+        if self.through:
+            self.fh.write(head)
+            return self.fh
+        target = AtomicFile(self.path)
+        try:
+            target.fh.write(head)
+            self.fh = target.publish()
+        finally:
+            target.abort()  # a no-op once published
+        return self.fh
+
+    def for_append(self) -> tuple[IO[bytes], tuple[int, list[FrameInfo]]]:
+        """(the open file, positioned where new frames go; the resume point for
+        :class:`HippoWriter`): a torn last frame and the footer of a closed stream are cut
+        off."""
+        end, intact = self.reader.resume_point()
+        self.fh.truncate(end)
+        self.fh.seek(end)
+        return self.fh, (end, intact)
+
+    def open_for(self, header: HippoHeader, append: bool
+                 ) -> tuple[IO[bytes], tuple[int, list[FrameInfo]] | None]:
+        """The handle and resume point of a :class:`HippoWriter` of ``header`` on this file."""
+        if self.reader is None:
+            if self.through:
+                return self.fh, None
+            head = header_bytes(header)
+            return self.create(head), (len(head), [])
+        if not append:
+            raise DataError(f"{self.path}: exists (append=True continues it)")
+        old = self.reader.header
+        if (old.channels, old.max_errors, old.time_column, old.time_kind, old.whole) != (
+                header.channels, header.max_errors, header.time_column, header.time_kind,
+                header.whole):
+            raise DataError(f"{self.path}: holds other channels, bounds or times than the "
+                            "header given; it cannot be continued with it")
+        return self.for_append()
+
+    def close(self) -> None:
+        """Sync and close the file and drop the lock (idempotent)."""
+        fh, self.fh = self.fh, None
+        try:
+            if fh is not None and not fh.closed:
+                fh.flush()
+                if not self.through:
+                    os.fsync(fh.fileno())
+        finally:
+            if fh is not None:
+                fh.close()
+            if self.lock is not None:
+                self.lock.release()
+
+
+def _torn_header(fh: IO[bytes]) -> str | None:
+    """What is left of a ``.hippo`` file whose writer died within its header (``"empty"``,
+    ``"a torn header (K bytes)"``), or None if ``fh`` holds something else."""
+    fh.seek(0)
+    head = fh.read(_MAX_HEADER + 1)
+    if not head:
+        return "empty"
+    if len(head) > _MAX_HEADER:
+        return None
+    if MAGIC.startswith(head) or (head[:4] == MAGIC and (
+            len(head) < 6 or _parse_header(head) is None)):
+        return f"a torn header ({len(head)} bytes)"
+    return None
 
 
 def _bounds_of(max_error: float | list[float], C: int) -> list[float]:

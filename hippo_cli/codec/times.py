@@ -222,6 +222,10 @@ def template_of_format(time_format: str, text: str) -> str | None:
     %H %M %S`` zero-padded, ``%f`` 1-9 digits, ``%%``), or None when the text does not have
     that form. ValueError when the format has another directive or a field letter
     (``YMDhmsf``) among its literal characters."""
+    for d in re.findall(r"%(.?)", time_format.replace("%%", "")):
+        if d not in _DIRECTIVES and d != "f":  # said before any line is read against it
+            raise ValueError(f"time format {time_format!r}: %{d} is not supported (%Y %m "
+                             "%d %H %M %S %f)")
     out = []
     i = 0
     text = text.strip()
@@ -461,6 +465,11 @@ def from_array(times: object) -> Times:
         unit = np.datetime_data(a.dtype)[0]
         ns = a.astype("datetime64[ns]").astype(np.int64) if unit in ("ns", "ps", "fs", "as") \
             else None
+        if ns is not None and unit != "ns" and not np.array_equal(
+                a.astype("datetime64[ns]").astype(a.dtype), a):
+            from ..errors import DataError
+
+            raise DataError(f"times in {unit} that nanoseconds cannot hold exactly")
         if ns is None:
             us = a.astype("datetime64[us]").astype(np.int64)
             secs, frac = np.divmod(us, 10**6)
@@ -502,6 +511,12 @@ def encode_part(times: Times) -> bytes:
     from .parts import varint
 
     if times.iso:
+        try:
+            _check_printable(times)  # what the reader would refuse is never written
+        except ValueError as err:
+            from ..errors import DataError
+
+            raise DataError(f"{err}: such times cannot be written as ISO text") from None
         used = np.unique(times.fmt)
         templates = [times.templates[i] for i in used.tolist()]
         fmt = np.searchsorted(used, times.fmt)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..atomic import atomic_output, note_read
+from ..atomic import atomic_output, open_input
 from ..checks import MAX_CHANNELS
 from ..errors import DataError
 from ..measures.registry import MAX_ORDER
@@ -97,20 +97,20 @@ def load_state(path: str | os.PathLike) -> tuple[dict, Snapshot]:
     checked for shape (N, C), dtype and finiteness.
     """
     p = Path(path)
-    note_read(p)
     if not p.exists():
         raise DataError(f"{path}: no such state file")
     if p.is_dir():
         raise DataError(f"{path}: is a folder, not a state file")
-    if p.stat().st_size > MAX_STATE_BYTES:
-        raise DataError(f"{path}: too large for a hippo state file (at most "
-                        f"{MAX_STATE_BYTES} bytes)")
-    try:
-        meta, state = _read_state_file(p, path)
-    except DataError:
-        raise
-    except Exception as err:  # damaged or foreign file: one clean message
-        raise DataError(f"{path}: not a hippo state file ({type(err).__name__})") from None
+    with open_input(p, "a state file") as fh:  # read from this one handle only
+        if os.fstat(fh.fileno()).st_size > MAX_STATE_BYTES:
+            raise DataError(f"{path}: too large for a hippo state file (at most "
+                            f"{MAX_STATE_BYTES} bytes)")
+        try:
+            meta, state = _read_state_file(fh, path)
+        except DataError:
+            raise
+        except Exception as err:  # damaged or foreign file: one clean message
+            raise DataError(f"{path}: not a hippo state file ({type(err).__name__})") from None
     params, steps = meta["params"], meta["steps"]
     if not np.all(np.isfinite(state)):
         raise DataError(f"{path}: corrupt state array")
@@ -129,14 +129,14 @@ def load_state(path: str | os.PathLike) -> tuple[dict, Snapshot]:
     return params, snap
 
 
-def _zip_members(p: Path) -> int:
+def _zip_members(fh) -> int:
     """The member count in the zip's end-of-central-directory record (read from the file's
     tail, before :mod:`zipfile` parses a directory that might be huge)."""
-    with p.open("rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - (1 << 16) - 22))
-        tail = fh.read()
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    fh.seek(max(0, size - (1 << 16) - 22))
+    tail = fh.read()
+    fh.seek(0)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) < at + 22:
         raise ValueError("no zip directory")
@@ -152,7 +152,7 @@ def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
     raise ValueError(f"npy version {version}")
 
 
-def _read_state_file(p: Path, path: str | os.PathLike) -> tuple[dict, np.ndarray]:
+def _read_state_file(p, path: str | os.PathLike) -> tuple[dict, np.ndarray]:
     """(meta, state (N, C) float64) of a state file. Sizes are checked against the .npy
     headers of the zip members, and the state's declared shape against N and
     MAX_CHANNELS, before anything is read into memory; other failures raise whatever the

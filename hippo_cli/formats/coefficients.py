@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._version import __version__
-from ..atomic import AtomicFile, note_read, write_through_target
+from ..atomic import AtomicFile, is_devnull, open_input, write_through_target
 from ..engine.emission import count_emitted, file_steps, needs_final_row
 from ..errors import DataError, ParameterError
 from .npy_input import load_npy
@@ -67,10 +67,13 @@ class CoefficientWriter:
     def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: str = "float64",
                  quantize: int | None = None) -> None:
         self.path = Path(path)
-        if write_through_target(self.path):
+        self.discard = is_devnull(self.path)  # -o /dev/null: computed, then thrown away
+        if write_through_target(self.path) and not self.discard:
             raise ParameterError(f"{path}: not a regular file; a coefficient file is an .npy "
-                                 "plus a sidecar, written to regular files only")
-        self.sidecar = sidecar_path(self.path)
+                                 "plus a sidecar, written to regular files only (or "
+                                 "/dev/null, to discard both)")
+        # beside the real file: a symbolic link stays a link, the pair stays together
+        self.sidecar = self.path if self.discard else sidecar_path(self.path)
         self.quantize = quantize
         if quantize is None:
             self.row_shape = tuple(row_shape)
@@ -133,8 +136,19 @@ class CoefficientWriter:
 
 
 def sidecar_path(coeffs: Path) -> Path:
-    """``signal.coeffs.npy`` -> ``signal.coeffs.npy.json``."""
-    return coeffs.with_name(coeffs.name + ".json")
+    """``signal.coeffs.npy`` -> ``signal.coeffs.npy.json``, beside the real file: for a
+    symbolic link ``link.npy -> data/c.npy``, ``data/c.npy.json`` (the pair stays together
+    whichever name it is read by)."""
+    real = Path(os.path.realpath(coeffs))
+    return real.with_name(real.name + ".json")
+
+
+def _sidecar_of(path: str) -> Path:
+    """The sidecar to read: beside the real file, or (hippo 0.2 wrote it there when the
+    output was a link) beside the name given."""
+    side = sidecar_path(Path(path))
+    beside = Path(path).with_name(Path(path).name + ".json")
+    return beside if not side.exists() and beside.exists() else side
 
 
 @dataclass
@@ -144,15 +158,12 @@ class CoefficientFile:
     path: str
     coeffs: np.ndarray  # (R, N) or (R, C, N)
     meta: dict
+    #: bytes on disk of the ``.npy`` and its sidecar, as they were read
+    stored_bytes: int = 0
 
     @property
     def channels(self) -> int:
         return len(self.meta["columns"])
-
-    @property
-    def stored_bytes(self) -> int:
-        """Bytes on disk: the ``.npy`` and its sidecar."""
-        return os.path.getsize(self.path) + os.path.getsize(self.path + ".json")
 
     def row(self, r: int) -> np.ndarray:
         """Row r as float64 of shape (C, N) (dequantised if the file is quantised)."""
@@ -199,20 +210,38 @@ def _check_digest(path: str, arr: np.ndarray, want: object, side: Path) -> None:
         h.update(np.ascontiguousarray(flat[i:i + step]).tobytes())
     if h.hexdigest() != want:
         raise DataError(f"{path}: does not match its sidecar {side.name} (the pair was torn "
-                        "apart, e.g. by a crash between the two renames); compress again")
+                        "apart, by a crash between the two renames or replaced while it was "
+                        "read); read it again, or compress again")
 
 
-def load_coefficients(path: str) -> CoefficientFile:
-    """Open a coefficient file and its sidecar; check they agree."""
-    side = sidecar_path(Path(path))
-    note_read(side)
-    arr = load_npy(path)
+def load_coefficients(path: str, fh=None) -> CoefficientFile:
+    """Open a coefficient file and its sidecar; check they agree.
+
+    Each file is opened once (the ``.npy``: ``fh`` if given) and read from that handle. The
+    two are separate files, so a pair replaced while it is read could be read half old,
+    half new: the sidecar names the array it describes (shape, dtype and the SHA-256 of its
+    rows), so such a mixture is an error, never a result."""
+    side = _sidecar_of(path)
+    own = fh is None
+    if own:
+        fh = open_input(path, "an .npy file")
+    try:
+        arr = load_npy(path, fh)
+        npy_bytes = os.fstat(fh.fileno()).st_size
+    finally:
+        if own:
+            fh.close()
     if not side.exists():
         raise DataError(f"{path}: no sidecar {side.name} (it holds the encoder settings)")
-    if side.stat().st_size > MAX_SIDECAR_BYTES:
+    with open_input(side, "a sidecar") as sfh:
+        side_bytes = os.fstat(sfh.fileno()).st_size
+        if side_bytes > MAX_SIDECAR_BYTES:
+            raise DataError(f"{side}: too large for a hippo sidecar")
+        raw = sfh.read(MAX_SIDECAR_BYTES + 1)
+    if len(raw) > MAX_SIDECAR_BYTES:
         raise DataError(f"{side}: too large for a hippo sidecar")
     try:
-        meta = json.loads(side.read_text(encoding="utf-8"), parse_constant=_no_constants)
+        meta = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except RecursionError:
         raise DataError(f"{side}: not valid JSON (nested too deeply)") from None
     except (OSError, ValueError) as err:
@@ -275,7 +304,7 @@ def load_coefficients(path: str) -> CoefficientFile:
                               or reset < 1 or reset % every):
         raise DataError(f"{side}: field 'reset_every' must be a multiple of every")
     _check_digest(path, arr, meta.get("data_sha256"), side)
-    return CoefficientFile(path, arr, meta)
+    return CoefficientFile(path, arr, meta, npy_bytes + side_bytes)
 
 
 #: Samples per stored time part at most (compress stores one part per chunk): a bound

@@ -9,14 +9,14 @@ import contextlib
 import io
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..atomic import note_read
+from ..atomic import open_input
 from ..checks import MAX_CHANNELS
 from ..errors import DataError, ParameterError
 from .source import CHUNK_VALUES, Samples, first_line
@@ -230,13 +230,14 @@ def _open_input(path: str, name: str) -> tuple[IO[bytes], int | None, Any, Any]:
         if sys.stdin is None:  # started with stdin closed (<&-): an empty input
             raise DataError("<stdin>: no data (stdin is closed)")
         raw: IO[bytes] = sys.stdin.buffer
+        if not hasattr(raw, "peek"):  # a test runner's or an embedding program's stdin
+            raw = io.BufferedReader(raw, 1 << 16)  # type: ignore[arg-type]
         size = None
     else:
-        if Path(path).is_dir():
-            raise DataError(f"{path}: is a folder, not a file")
-        note_read(path)
-        raw = open(path, "rb")
-        size = os.fstat(raw.fileno()).st_size if Path(path).is_file() else None
+        raw = open_input(path, sequential=True)  # one open: no second lookup of the path
+        st = os.fstat(raw.fileno())
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None
+
     def close() -> None:
         if path != "-":
             raw.close()
@@ -266,35 +267,48 @@ def _decompressed(raw: Any, name: str) -> tuple[str | None, IO[bytes]]:
     if kind == "gzip":
         import gzip
 
-        return kind, io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 20)
-    if kind == "xz":
+        inner: Any = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif kind == "xz":
         import lzma
 
-        return kind, io.BufferedReader(lzma.LZMAFile(raw), 1 << 20)
-    if kind == "bzip2":
+        inner = lzma.LZMAFile(raw)
+    elif kind == "bzip2":
         import bz2
 
-        return kind, io.BufferedReader(bz2.BZ2File(raw), 1 << 20)
-    try:
-        import zstandard
-    except ImportError:
-        raise DataError(f"{name}: zstd-compressed; reading it needs the zstandard package "
-                        "(pip install 'hippo-cli[zstd]')") from None
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return kind, io.BufferedReader(_ZstdRaw(reader), 1 << 20)
+        inner = bz2.BZ2File(raw)
+    else:
+        try:
+            import zstandard
+        except ImportError:
+            raise DataError(f"{name}: zstd-compressed; reading it needs the zstandard package "
+                            "(pip install 'hippo-cli[zstd]')") from None
+        inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    return kind, io.BufferedReader(_Decompressing(inner, kind, name), 1 << 20)
 
 
-class _ZstdRaw(io.RawIOBase):
-    """A zstandard stream reader as a raw stream (what io.BufferedReader wraps)."""
+class _Decompressing(io.RawIOBase):
+    """A decompressing reader as a raw stream (what io.BufferedReader wraps) whose damage
+    - a cut stream, a bad checksum, bytes that are not the format - is a DataError naming
+    the input, not the decompressor's own exception."""
 
-    def __init__(self, reader: Any) -> None:
-        self._reader = reader
+    def __init__(self, reader: Any, kind: str, name: str) -> None:
+        self._reader, self._kind, self._name = reader, kind, name
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buf: Any) -> int:
-        return self._reader.readinto(buf)
+        try:
+            return self._reader.readinto(buf)
+        except DataError:
+            raise
+        except Exception as err:
+            # gzip: EOFError, BadGzipFile (OSError); xz: LZMAError; bzip2: OSError or
+            # EOFError; zstandard: ZstdError. Other errors are not about the data.
+            if not (isinstance(err, (EOFError, OSError, ValueError))
+                    or type(err).__name__ in ("LZMAError", "ZstdError")):
+                raise
+            raise DataError(f"{self._name}: damaged {self._kind} data ({err})") from None
 
 
 class _CarriageReturns(io.RawIOBase):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from typing import IO
 
+from ..atomic import open_input
 from ..errors import DataError
 
 KINDS = {"hippo": ".hippo file", "npy": ".npy array", "npz": "state .npz",
@@ -12,15 +14,28 @@ KINDS = {"hippo": ".hippo file", "npy": ".npy array", "npz": "state .npz",
 
 def sniff(path: str) -> str:
     """``hippo``, ``npy``, ``npz``, ``text`` or ``other`` (DataError if it cannot be read)."""
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a folder, not a file")
+    kind, fh = sniff_open(path)
+    fh.close()
+    return kind
+
+
+def sniff_open(path: str) -> tuple[str, IO[bytes]]:
+    """(the kind of ``path``, the file open at its start): the one handle to read it from
+    (:func:`~hippo_cli.atomic.open_input`: a folder, FIFO or device is refused at once)."""
+    if not os.path.lexists(path):
+        raise DataError(f"{path}: no such file{_nearby(path)}")
+    fh = open_input(path, "a hippo file")
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file{_nearby(path)}") from None
+        head = fh.read(4096)
+        fh.seek(0)
     except OSError as err:
+        fh.close()
         raise DataError(f"{path}: {err.strerror}") from None
+    return kind_of(head), fh
+
+
+def kind_of(head: bytes) -> str:
+    """The kind of a file that starts with ``head``."""
     if head.startswith(b"\x89HPO"):
         return "hippo"
     if head.startswith(b"\x93NUMPY"):

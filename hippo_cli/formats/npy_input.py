@@ -2,38 +2,57 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
-from ..atomic import note_read
+from ..atomic import open_input
 from ..errors import DataError
 from .source import CHUNK_VALUES, Samples, first_line
 
 
-def load_npy(path: str) -> np.ndarray:
-    """``np.load`` that never unpickles and turns every failure into a one-line DataError."""
-    p = Path(path)
-    note_read(p)
-    if p.is_dir():
-        raise DataError(f"{path}: is a folder, not a file")
-    if not p.exists():
-        raise DataError(f"{path}: no such file")
+def _header(fh, path: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) from an open ``.npy`` file's header (at its start)."""
+    fmt = np.lib.format
     try:
-        arr = np.load(p, mmap_mode="r", allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err).lower() or "object" in str(err).lower():
-            raise DataError(f"{path}: holds Python objects; hippo never unpickles") from None
-        raise DataError(f"{path}: not a valid .npy file ({first_line(err)})") from None
+        fh.seek(0)
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            return fmt.read_array_header_1_0(fh)
+        if version == (2, 0):
+            return fmt.read_array_header_2_0(fh)
     except Exception as err:  # any parse failure of a foreign or damaged file: one line
         raise DataError(f"{path}: not a valid .npy file ({first_line(err)})") from None
-    if not isinstance(arr, np.ndarray):
-        raise DataError(f"{path}: not a .npy array")
-    if arr.dtype.hasobject:
-        raise DataError(f"{path}: holds Python objects; hippo never unpickles")
-    return arr
+    # 3.0 exists only for UTF-8 field names (structured arrays): never samples
+    raise DataError(f"{path}: not a valid .npy file for hippo (format version "
+                    f"{version[0]}.{version[1]}; numeric arrays are 1.0 or 2.0)")
+
+
+def load_npy(path: str, fh=None) -> np.ndarray:
+    """The array of an ``.npy`` file, memory-mapped; never unpickled; every failure one
+    DataError line. Header and data come from one open file (``fh``, else the file opened
+    once here): a file replaced meanwhile is never half old, half new."""
+    own = fh is None
+    if own:
+        fh = open_input(path, "an .npy file")
+    try:
+        shape, fortran, dtype = _header(fh, path)
+        if dtype.hasobject:
+            raise DataError(f"{path}: holds Python objects; hippo never unpickles")
+        offset = fh.tell()
+        order = "F" if fortran else "C"
+        if math.prod(shape) == 0:  # nothing to map
+            return np.empty(shape, dtype=dtype, order=order)
+        try:
+            return np.memmap(fh, dtype=dtype, mode="r", offset=offset, shape=shape,
+                             order=order)
+        except Exception as err:  # a file shorter than its header says, and the like
+            raise DataError(f"{path}: not a valid .npy file ({first_line(err)})") from None
+    finally:
+        if own:
+            fh.close()  # the map keeps its own reference to the file
 
 
 def open_npy(path: str) -> Samples:
@@ -42,26 +61,35 @@ def open_npy(path: str) -> Samples:
     Chunks are read with plain file reads, not through the memory map: pages of a mapped file
     count toward the process's memory, so a 10^7-sample input would grow it by 80 MB.
     """
-    arr = load_npy(path)
+    fh = open_input(path, "an .npy file")  # header, map and reads: this one handle
+    try:
+        arr = load_npy(path, fh)
+    except BaseException:
+        fh.close()
+        raise
     if arr.ndim not in (1, 2) or arr.dtype.kind not in "biuf":
+        fh.close()
         raise DataError(f"{path}: samples must be a numeric (L,) or (L, C) array, "
                         f"got {arr.dtype} {arr.shape}")
     if arr.shape[0] == 0 or (arr.ndim == 2 and arr.shape[1] == 0):
+        fh.close()
         raise DataError(f"{path}: no data (empty array)")
     L = arr.shape[0]
     C = 1 if arr.ndim == 1 else arr.shape[1]
     rows = max(1, CHUNK_VALUES // C)
-    samples = Samples(path, [f"col{i}" for i in range(C)], "npy", os.path.getsize(path))
+    samples = Samples(path, [f"col{i}" for i in range(C)], "npy",
+                      os.fstat(fh.fileno()).st_size)
     row_major = arr.ndim == 1 or arr.flags.c_contiguous
     offset, dtype = getattr(arr, "offset", 0), arr.dtype
 
     def chunks() -> Iterator[tuple[int, np.ndarray]]:
         if not row_major:  # a Fortran-ordered (L, C) array: slice the map instead
+            fh.close()
             for start in range(0, L, rows):
                 samples.bytes_read = (start + rows) * C * dtype.itemsize
-                yield start, np.array(arr[start : start + rows], dtype=np.float64)
+                yield start, samples.floats(np.asarray(arr[start : start + rows]), start)
             return
-        with open(path, "rb") as fh:
+        with fh:
             fh.seek(offset)
             for start in range(0, L, rows):
                 n = min(rows, L - start)
@@ -70,7 +98,7 @@ def open_npy(path: str) -> Samples:
                     row = start + block.size // C
                     raise DataError(f"{path}: truncated (ends inside row {row})")
                 samples.bytes_read = offset + (start + n) * C * dtype.itemsize
-                yield start, block.astype(np.float64).reshape(n, C)
+                yield start, samples.floats(block.reshape(n, C), start)
 
     samples.source = chunks()
     return samples

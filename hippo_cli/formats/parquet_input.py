@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..atomic import note_read
+from ..atomic import open_input
+from ..codec.times import format_iso
 from ..errors import DataError, ParameterError
 from .csv_input import choose_columns, parse_times
 from .source import CHUNK_VALUES, Samples
@@ -23,32 +24,42 @@ def open_parquet(path: str, columns: list[str] | None = None,
     except ImportError:
         raise ParameterError("reading Parquet needs pyarrow: pip install 'hippo-cli[parquet]'") \
             from None
-    note_read(path)
+    fh = open_input(path, "Parquet")  # one open: a replace meanwhile cannot mix two files
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(fh)
     except Exception as err:  # a damaged or foreign file: one line
+        fh.close()
         raise DataError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
-    names = list(pf.schema_arrow.names)
-    head = next(pf.iter_batches(batch_size=200), None)
-    if head is None:
-        raise DataError(f"{path}: no data (empty Parquet file)")
-    sniff = head.to_pandas()
-    chosen, notes = choose_columns(path, names, sniff, columns, time_column)
-    samples = Samples(path, chosen, "parquet", os.path.getsize(path), notes=notes,
-                      time_column=time_column)
-    if time_column is not None:
-        first = sniff[time_column].dropna()
-        if len(first):
-            value = first.iloc[0]
-            samples.time_text = (value.isoformat() if hasattr(value, "isoformat")
-                                 else str(value))
-    wanted = chosen + ([time_column] if time_column else [])
-    rows = max(1, CHUNK_VALUES // len(wanted))
-    samples.source = _chunks(pf, samples, wanted, rows)
+    try:
+        names = list(pf.schema_arrow.names)
+        head = next(pf.iter_batches(batch_size=200), None)
+        if head is None:
+            raise DataError(f"{path}: no data (empty Parquet file)")
+        sniff = head.to_pandas()
+        chosen, notes = choose_columns(path, names, sniff, columns, time_column)
+        samples = Samples(path, chosen, "parquet", os.path.getsize(path), notes=notes,
+                          time_column=time_column)
+        if time_column is not None:
+            first = sniff[time_column].dropna()
+            if len(first) and first.dtype.kind == "M":  # as the frames will write it
+                samples.time_text = format_iso(times_of_datetimes(first.iloc[:1]))[0]
+            elif len(first):
+                samples.time_text = str(first.iloc[0])
+        wanted = chosen + ([time_column] if time_column else [])
+        rows = max(1, CHUNK_VALUES // len(wanted))
+        samples.source = _chunks(pf, fh, samples, wanted, rows)
+    except BaseException:
+        fh.close()
+        raise
     return samples
 
 
-def _chunks(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
+def _chunks(pf, fh, samples: Samples, wanted: list[str], rows: int) -> Iterator:
+    with fh:  # closed when the last batch is read, or when the reader stops early
+        yield from _batches(pf, samples, wanted, rows)
+
+
+def _batches(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
     import pandas as pd
 
     start = 0
@@ -70,7 +81,10 @@ def _chunks(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
             series = frame[col]
             if series.dtype.kind not in "biuf":
                 series = pd.to_numeric(series, errors="coerce")
-            block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            if series.dtype.kind in "iu":  # integers: exact or refused (with a bound)
+                block[:, j] = samples.floats(series.to_numpy(), start, [col])
+            else:
+                block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
         done = (start + len(frame)) / max(pf.metadata.num_rows, 1)
         samples.bytes_read = int(samples.size_bytes * min(1.0, done))  # for the progress bar
         yield start, block, times

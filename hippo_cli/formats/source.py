@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import DataError
+
 #: Target size of one chunk of samples (float64 values); rows per chunk = this / columns.
 CHUNK_VALUES = 1 << 19
 
@@ -53,6 +55,31 @@ class Samples:
         """``"name, line 12"`` (CSV) or ``"name, row 11"`` (.npy)."""
         return f"{self.name}, line {line}" if self.kind == "csv" else f"{self.name}, row {line}"
 
+
+    def floats(self, block: np.ndarray, first: int, names: list[str] | None = None
+               ) -> np.ndarray:
+        """``block`` (L,) or (L, C) (rows from ``first``, any numeric dtype; its columns
+        ``names``, default :attr:`columns`) as float64; with
+        :attr:`exact_integers`, an integer float64 cannot hold exactly is a DataError naming
+        its row and column (a bound must hold against the value as written)."""
+        out = block.astype(np.float64)
+        if self.exact_integers and block.dtype.kind in "iu" and block.dtype.itemsize > 4:
+            # exact iff the float converts back to the same integer (and did not round up
+            # to 2^63 / 2^64, which the integer type cannot hold)
+            limit = 2.0 ** (8 * block.dtype.itemsize - (block.dtype.kind == "i"))
+            with np.errstate(invalid="ignore"):
+                bad = (np.abs(out) >= limit) | (out.astype(block.dtype) != block)
+            if bad.any():
+                row, col = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim == 2 \
+                    else (int(np.argmax(bad)), 0)
+                value = int(block.reshape(bad.shape)[row, col] if bad.ndim == 2 else block[row])
+                names = self.columns if names is None else names
+                name = names[col] if col < len(names) else f"col{col}"
+                raise DataError(f"{self.where(first + int(row))}: column {name!r}: the integer "
+                                f"{value} has no exact float64 (it would be stored as "
+                                f"{int(float(value))}): integers beyond 2^53 must be exact "
+                                "to keep a bound against the value as written")
+        return out
 
     def map_blocks(self, fn: Callable[[np.ndarray], np.ndarray]) -> None:
         """Apply ``fn`` to every block still to come (e.g. to pick columns)."""

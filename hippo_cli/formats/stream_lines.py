@@ -7,13 +7,14 @@ with a field that is not a number is a header (required with a time column). Out
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..checks import MAX_CHANNELS
 from ..errors import DataError
-from .csv_input import is_number, time_named_note
+from .csv_input import COMPRESSED_MAGIC, is_number, time_named_note, two_time_columns
 from .nan_policy import NanFilter
 from .timestamps import looks_like_iso, read_times
 
@@ -28,12 +29,23 @@ class LineParser:
     :mod:`.timestamps`). NaN and inf follow :mod:`.nan_policy`.
     """
 
-    def __init__(self, channels: int | None, nan: str, time_column: str | None = None) -> None:
+    def __init__(self, channels: int | None, nan: str, time_column: str | None = None, *,
+                 na_values: list[str] | None = None, time_format: str | None = None,
+                 exact_integers: bool = False) -> None:
+        """``time_column`` may name two columns (``"Date,Time"``: their text joined by a
+        space; :attr:`time_column` is then ``"Date\tTime"``); ``na_values``: texts that mean
+        a missing value besides an empty field; ``time_format``: the layout of text times
+        that are not ISO (``%d/%m/%Y %H.%M.%S``); ``exact_integers``: refuse integers that
+        float64 cannot hold exactly (a bound must hold against the value as written)."""
         self.channels = channels
         self.lineno = 0
         self.names: list[str] | None = None
         self.time_column = time_column
-        self.time_index: int | None = None
+        self.time_index: int | None = None  # the first time column
+        self.time_indexes: list[int] = []  # every time column (two: date and time)
+        self.time_format = time_format
+        self._na = {v.strip().encode("utf-8") for v in na_values or ()}
+        self._exact_integers = exact_integers
         self.first_time: str | None = None  # the first time field as written
         self.drop: list[int] = []  # columns left out (times named or written like times)
         self.notes: list[str] = []
@@ -43,6 +55,8 @@ class LineParser:
         #: HiPPO coefficients need increasing times (a .hippo file keeps any order)
         self.increasing = False
         self._last: tuple[float, str] | None = None
+        #: the input line of each row of the last :meth:`parse_times` (for messages)
+        self.row_lines = np.empty(0, np.int64)
 
     def parse(self, lines: list[bytes]) -> tuple[np.ndarray, DataError | None]:
         """Rows (L, C[+1]) of the lines up to the first bad one, and the error it caused;
@@ -74,13 +88,17 @@ class LineParser:
         if self.time_index is not None:
             if stamps and self.first_time is None:
                 self.first_time = stamps[0].strip().decode("utf-8", "replace")
-            times, bad = read_times(stamps)
+            try:
+                times, bad = read_times(stamps, self.time_format)
+            except ValueError as err:  # a --time-format hippo cannot read or write
+                raise DataError(str(err)) from None
             if times is None:
                 text = stamps[bad].strip().decode("utf-8", "replace")[:40]
-                error = DataError(f"line {where[bad]}: time {text!r} is not a number or an ISO "
-                                  "timestamp")
+                how = (f"a time written {self.time_format!r}" if self.time_format else
+                       "a number or an ISO timestamp")
+                error = DataError(f"line {where[bad]}: time {text!r} is not {how}")
                 x = x[:bad]
-                times, _ = read_times(stamps[:bad])
+                times, _ = read_times(stamps[:bad], self.time_format)
             if self.time_iso is None and len(times):
                 self.time_iso = times.iso
             elif len(times) and times.iso != self.time_iso:
@@ -103,7 +121,9 @@ class LineParser:
             if len(times):
                 self._last = (float(times.seconds[-1]),
                               stamps[len(times) - 1].strip().decode("utf-8", "replace"))
+        lines = np.asarray(where[:len(x)], np.int64)
         x, rows, nan_error = self._nan.apply(x, lambda i: f"line {where[i]}")
+        self.row_lines = lines[rows]
         error = nan_error or error
         return x, None if times is None else times[rows], error
 
@@ -112,6 +132,13 @@ class LineParser:
         text = raw.strip()
         if self.lineno == 1 and text.startswith(b"\xef\xbb\xbf"):
             text = text[3:]
+        if self.lineno == 1:
+            packed = next((kind for kind, magic in COMPRESSED_MAGIC if raw.startswith(magic)),
+                          None)
+            if packed is not None:  # a live stream is read line by line, as it comes
+                raise DataError(f"line 1: {packed}-compressed input; hippo stream reads plain "
+                                "text lines (decompress it into the pipe, or use hippo "
+                                "compress -, which reads compressed input)")
         parts = text.split(b",") if text else [b""] * (self.channels or 1)
         if self.lineno == 1 and self.names is None and text and (
                 self.time_column is not None or not all(is_number(p) for p in parts
@@ -124,22 +151,43 @@ class LineParser:
             if i < len(parts):
                 parts.pop(i)
         stamp = None
-        if self.time_index is not None:
-            if len(parts) != (self.channels or 0) + 1:
-                raise DataError(f"line {self.lineno}: {len(parts)} values, expected "
-                                f"{(self.channels or 0) + 1}")
-            stamp = parts.pop(self.time_index)
+        if self.time_indexes:
+            expected = (self.channels or 0) + len(self.time_indexes)
+            if len(parts) != expected:
+                raise DataError(f"line {self.lineno}: {len(parts)} values, expected {expected}")
+            fields = [parts[i].strip() for i in self.time_indexes]
+            if len(fields) == 2 and b" " in fields[0]:
+                date = fields[0][:40].decode("utf-8", "replace")
+                raise DataError(f"line {self.lineno}: date {date!r} holds a space (two time "
+                                "columns are joined by one)")
+            stamp = b" ".join(fields)
+            for i in sorted(self.time_indexes, reverse=True):
+                del parts[i]
         if self.channels is None:
             self._set_channels(len(parts), [f"col{i}" for i in range(len(parts))])
         if len(parts) != self.channels:
             raise DataError(f"line {self.lineno}: {len(parts)} values, expected {self.channels}")
         try:
-            row = [float(p) if p.strip() else float("nan") for p in parts]
+            row = [self._number(p.strip()) for p in parts]
+        except DataError:  # a ValueError too: said as it is
+            raise
         except ValueError:
-            bad = next(p for p in parts if not is_number(p))
+            bad = next(p for p in parts if not is_number(p) and p.strip() not in self._na)
             raise DataError(f"line {self.lineno}: not a number: "
                             f"{bad[:40].decode('utf-8', 'replace')!r}") from None
         return row, stamp
+
+    def _number(self, field: bytes) -> float:
+        if not field or field in self._na:
+            return float("nan")
+        value = float(field)
+        # float() is correctly rounded; only integers of 16+ digits can lose digits
+        if (self._exact_integers and len(field) > 15 and field.lstrip(b"+-").isdigit()
+                and math.isfinite(value) and int(value) != int(field)):
+            raise DataError(f"line {self.lineno}: the integer {field.decode()} has no exact "
+                            f"float64 (it would be stored as {int(value)}): integers beyond "
+                            "2^53 must be exact to keep a bound against the value as written")
+        return value
 
     def _leave_out_timestamps(self, parts: list[bytes]) -> None:
         """The first data line: columns holding ISO timestamps are left out as ``compress``
@@ -169,11 +217,14 @@ class LineParser:
         except UnicodeDecodeError:
             raise DataError("line 1: not UTF-8 text") from None
         if self.time_column is not None:
-            if self.time_column not in names:
+            self.time_column = two_time_columns(self.time_column, names)
+            wanted = self.time_column.split("\t")
+            if any(w not in names for w in wanted):
                 raise DataError(f"line 1: no time column {self.time_column!r} "
                                 f"(columns: {', '.join(names)})")
-            self.time_index = names.index(self.time_column)
-            del names[self.time_index]
+            self.time_indexes = [names.index(w) for w in wanted]
+            self.time_index = self.time_indexes[0]
+            names = [n for i, n in enumerate(names) if i not in self.time_indexes]
         self.names = names
         if self.channels is None:
             self._set_channels(len(names), names)

@@ -75,6 +75,10 @@ def read_times(values: Any, time_format: str | None = None
     return parse_iso(texts)
 
 
+_FIRST_SECOND = -62167219200  # 0000-01-01T00:00:00
+_END_SECOND = 253402300800  # 10000-01-01T00:00:00
+
+
 def times_of_datetimes(series: Any) -> Times:
     """The exact times of a pandas datetime column (a Parquet timestamp column): ISO times
     with as many fraction digits as the values need, in the column's zone (``Z`` for UTC,
@@ -85,16 +89,31 @@ def times_of_datetimes(series: Any) -> Times:
 
     tz = getattr(series.dtype, "tz", None)
     utc = pd.to_datetime(series, utc=True) if tz is not None else series
-    ns = utc.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    secs, nanos = np.divmod(ns, NANOS)
+    # In the column's own unit (s, ms, us or ns): a cast to nanoseconds would wrap the
+    # dates pandas' nanoseconds cannot hold (before 1677, after 2262) without a word.
+    unit = series.dt.unit
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    ticks = utc.dt.tz_localize(None) if tz is not None else utc
+    ticks = ticks.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
+    secs, rest = np.divmod(ticks, per_second)
+    nanos = rest * (NANOS // per_second)
     digits = next((d for d in (0, 3, 6) if not np.any(nanos % 10 ** (9 - d))), 9)
     body = "####-##-##T##:##:##" + ("." + "#" * digits if digits else "")
     if tz is None:
-        zones = np.zeros(len(ns), np.int64)
+        zones = np.zeros(len(ticks), np.int64)
         names = {0: ""}
     else:
-        local = series.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        zones = (local - ns) // NANOS
+        # Offsets from pandas' zone rules, away from the ends of years 0001-9999 (where its
+        # conversion overflows); a row whose offset ISO text cannot write (local mean time,
+        # +00:53:28 in Berlin before 1893) or whose local date leaves years 0000-9999 keeps
+        # its instant, written in UTC (+00:00).
+        zones = np.zeros(len(ticks), np.int64)
+        inner = (secs > _FIRST_SECOND + 86400) & (secs < _END_SECOND - 86400)
+        if inner.any():
+            local = series[inner].dt.tz_localize(None).to_numpy(dtype=f"datetime64[{unit}]")
+            zones[inner] = (local.astype(np.int64) - ticks[inner]) // per_second
+        zones[zones % 60 != 0] = 0
+        zones[(secs + zones < _FIRST_SECOND) | (secs + zones >= _END_SECOND)] = 0
         names = {}
         for off in np.unique(zones).tolist():
             if str(tz) == "UTC" and off == 0:

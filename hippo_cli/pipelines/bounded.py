@@ -8,6 +8,7 @@ on every frame before the frame is written.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -17,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import AtomicFile, allow_rewrite, check_output_path, stdout_binary
+from ..atomic import AtomicFile, check_output_path, stdout_binary
 from ..checks import integer_at_least
-from ..codec import HippoHeader, HippoWriter, header_with_times, open_hippo
+from ..codec import HippoHeader, HippoReader, HippoWriter, header_with_times, open_hippo
 from ..codec.channel import prepare
-from ..codec.container import check_header
+from ..codec.container import LiveFile, check_header, header_bytes
 from ..codec.times import Times
 from ..errors import DataError, ParameterError
 from ..formats.samples import clean_chunks, open_samples, prefetch, timed_chunks
@@ -87,6 +88,17 @@ class BoundedSummary:
     max_errors: list[float]
     input_kind: str
     input_bytes: int | None
+
+
+def _regular(path: str) -> bool:
+    """Whether ``path`` is a regular file (or missing: its reader says so); a FIFO or
+    device can be read only once."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode) or os.path.isdir(path)
+    except OSError:
+        return True
 
 
 def default_output(input_path: str) -> str:
@@ -175,9 +187,10 @@ def compress_bounded(
     values as written). ``time_column`` may name two columns (``"Date,Time"``);
     ``time_format``: the layout of text times that are not ISO 8601.
     """
-    if max_error.percent and input == "-":
-        raise ParameterError("max_error as a percentage needs the value range: give a file, "
-                             "not stdin (or an absolute bound)", option="max_error")
+    if max_error.percent and (input == "-" or not _regular(input)):
+        raise ParameterError("max_error as a percentage needs the value range (the input is "
+                             "read twice): give a regular file, not stdin or a pipe (or an "
+                             "absolute bound)", option="max_error")
     out = output or default_output(input)
     if out != "-":
         from .compress import check_suffix
@@ -222,12 +235,21 @@ def compress_bounded(
 
 
 # --------------------------------------------------------------------------- decoding
-def plot_window(path: str, start: str | None, end: str | None, *, salvage: bool = False
-                ) -> tuple[tuple[float, float], int, int]:
+def _opened(source: str | HippoReader, salvage: bool):
+    """``source`` to read: an open reader as it is (a command reads one file through one
+    handle, :func:`~hippo_cli.codec.open_hippo`), or a path opened here."""
+    if isinstance(source, HippoReader):
+        return contextlib.nullcontext(source)
+    return open_hippo(source, salvage=salvage)
+
+
+def plot_window(path: str | HippoReader, start: str | None, end: str | None, *,
+                salvage: bool = False) -> tuple[tuple[float, float], int, int]:
     """((from, to) on the file's axis, samples inside, channels) of ``--from/--to``: times
     as written in the file (or numbers), sample indices for a file without times. Only the
-    frames' times are decoded (and only those of frames the index cannot rule out)."""
-    with open_hippo(path, salvage=salvage) as hf:
+    frames' times are decoded (and only those of frames the index cannot rule out).
+    ``path``: a file, or a reader already open (read through its handle)."""
+    with _opened(path, salvage) as hf:
         timed = hf.header.timed
         window = parse_window(start, end, timed)
         C = len(hf.header.channels)
@@ -248,7 +270,7 @@ def plot_window(path: str, start: str | None, end: str | None, *, salvage: bool 
     return window, count, C
 
 
-def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
+def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str | None = None,
                   salvage: bool = False, nan: str = "error",
                   envelope: Envelope | None = None,
                   window: tuple[float, float] | None = None,
@@ -262,9 +284,10 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
     index) lies in [from, to]; only the frames that overlap it are decoded. With
     ``original`` (the compressed input), returns the error statistics (``nan``: the NaN
     policy the file was compressed with, so the rows line up). ``envelope`` collects what a
-    plot shows (decoded, original, error).
+    plot shows (decoded, original, error). ``path``: a file, or a reader already open.
     """
-    with open_hippo(path, salvage=salvage) as hf:
+    with _opened(path, salvage) as hf:
+        path = hf.path
         prepare(encoder=False)  # compile the decoder (first run only) before any output
         h = hf.header
         C = len(h.channels)
@@ -319,7 +342,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
         finally:
             if table is not None:
                 table.__exit__()
-        for note in hf.notes:
+        for note in dict.fromkeys(hf.notes):  # a frame read twice (window, rows): once
             on_note(note)
     return stats
 
@@ -374,6 +397,13 @@ class _Rows:
 
 
 # --------------------------------------------------------------------------- streams
+def _time_names(time_column: str | None) -> list[str] | None:
+    """The column names of a time column option or header (``Date,Time``, ``Date\tTime``)."""
+    if time_column is None:
+        return None
+    return [p.strip() for p in time_column.replace("\t", ",").split(",")]
+
+
 def stream_bounded(
     output: str | None,
     max_error: MaxError,
@@ -385,19 +415,26 @@ def stream_bounded(
     flush_seconds: float = 10.0,
     infd: int | None = None,
     on_note=lambda note: None,
+    na_values: list[str] | None = None,
+    time_format: str | None = None,
+    skip_stored: bool = False,
 ) -> int:
     """Compress lines from stdin into the ``.hippo`` file ``output`` (``"-"``: stdout), a
     frame at a time: after every ``flush_every`` samples, when ``flush_seconds`` have passed
     with samples pending, at EOF, and on SIGINT (exit 130) / SIGTERM (exit 143).
 
-    An existing ``.hippo`` file is resumed: its frames are kept (a torn tail from a crash
-    and the footer of a closed stream are cut off, with a note) and new frames are appended;
-    its channels, bound and time column must match. The footer is written when the stream
+    Before any input is read, the output is checked (folder, an input, a device or FIFO)
+    and locked: a second writer of the same file is refused (:class:`~.container.LiveFile`).
+    A new file appears with its header when the first line has arrived (never empty, never
+    without a header). An existing ``.hippo`` file is resumed: its frames are kept (a torn
+    tail from a crash and the footer of a closed stream are cut off, with a note) and new
+    frames are appended; its channels, bound and time column must match. With a time
+    column, the first new sample must come after the last stored time (else a DataError
+    naming the line and that time), or with ``skip_stored`` the leading samples at or
+    before it are skipped, with a note of how many. The footer is written when the stream
     ends (EOF, a bad line, SIGINT, SIGTERM). Returns the number of samples written in this
     run.
     """
-    import time
-
     if max_error.percent:
         raise ParameterError("a stream reads stdin: max_error must be absolute (the value "
                              "range is not known in advance)", option="max_error")
@@ -408,22 +445,43 @@ def stream_bounded(
     max_error = max_error.value
     check_header(HippoHeader(["x"], [max_error]))
     read = stdin_reader() if infd is None else functools.partial(os.read, infd)
-    existing = None
-    if output != "-" and Path(output).exists():
-        with open_hippo(output, salvage=True) as existing:
-            pass  # the header, the intact frames and what is wrong at the end
-        allow_rewrite(output)  # a live file is appended to: that is the point
+    live = None if output == "-" else LiveFile(output)  # checked and locked: before input
+    try:
+        for note in live.notes if live is not None else ():
+            on_note(note)
+        return _stream_into(live, output, max_error, nan=nan, interrupted=interrupted,
+                            time_column=time_column, flush_every=flush_every,
+                            flush_seconds=flush_seconds, read=read, on_note=on_note,
+                            skip_stored=skip_stored, na_values=na_values,
+                            time_format=time_format)
+    finally:
+        if live is not None:
+            live.close()
+
+
+def _stream_into(live: LiveFile | None, output: str, max_error: float, *, nan, interrupted,
+                 time_column, flush_every, flush_seconds, read, on_note, skip_stored,
+                 na_values, time_format) -> int:
+    from time import monotonic as clock
+
+    existing = None if live is None else live.reader
+    continuity = None
+    if existing is not None:
         if existing.header.whole:
             raise ParameterError(f"{output}: was written whole (by hippo compress); hippo "
                                  "stream appends only to the files it writes")
         if existing.header.max_errors != [max_error] * len(existing.header.channels):
             raise ParameterError(f"{output}: was written with max error "
                                  f"{existing.header.max_errors[0]:g}, not {max_error:g}")
-        if existing.header.time_column != time_column:
+        if _time_names(existing.header.time_column) != _time_names(time_column):
             raise ParameterError(f"{output}: its time column is {existing.header.time_column!r}")
+        last = _last_time(existing)
+        if last is not None:
+            continuity = Continuity(output, last, skip_stored)
     prepare()  # compile the codec (first run only) before the first line, not at a frame
-    parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column)
-    state = {"writer": None, "fh": None, "last": time.monotonic(), "start": 0}
+    parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column,
+                        na_values=na_values, time_format=time_format, exact_integers=True)
+    state = {"writer": None, "fh": None, "last": clock()}
 
     def open_writer(width: int) -> tuple[HippoWriter, object]:
         names = parser.names or [f"col{i}" for i in range(width)]
@@ -431,50 +489,117 @@ def stream_bounded(
             if parser.names is not None and names != existing.header.channels:
                 raise DataError(f"line 1: columns {names} do not match {output}'s "
                                 f"{existing.header.channels}")
-            end, intact = existing.resume_point()
             if existing.damage is not None:
                 on_note(f"{output}: {existing.damage}: cut off before appending")
-            fh = open(output, "r+b")
-            fh.truncate(end)  # drop a torn tail, or the footer of a closed stream
-            fh.seek(end)
-            state["start"] = existing.samples
+            fh, resume = live.for_append()
             return HippoWriter(fh, existing.header, frame_samples=flush_every,
-                               resume=(end, intact)), fh
-        header = header_with_times(names, [max_error] * width, time_column,
-                                   written_template("csv", parser.first_time))
-        if output == "-":
+                               resume=resume), fh
+        header = header_with_times(names, [max_error] * width, parser.time_column,
+                                   written_template("csv", parser.first_time, time_format))
+        if live is None:
             fh = stdout_binary()
-        else:
-            fh = open(check_output_path(Path(output)), "xb")
-        return HippoWriter(fh, header, frame_samples=flush_every), fh
+            return HippoWriter(fh, header, frame_samples=flush_every), fh
+        if live.through:
+            return HippoWriter(live.fh, header, frame_samples=flush_every), live.fh
+        head = header_bytes(header)
+        fh = live.create(head)  # the file appears with its header, or not at all
+        return HippoWriter(fh, header, frame_samples=flush_every, resume=(len(head), [])), fh
 
     with Signals(interrupted) as signals:
         def consume(x: np.ndarray, times: Times | None) -> None:
             signals.begin()
+            if continuity is not None and not continuity.done:
+                x, times = continuity.check(x, times, parser.row_lines)
+                if not len(x):
+                    signals.end()
+                    return
             if state["writer"] is None:
                 state["writer"], state["fh"] = open_writer(x.shape[1])
             w = state["writer"]
             frames = w.frames
             w.append(x, times)
-            if w.frames == frames and time.monotonic() - state["last"] > flush_seconds:
+            if w.frames == frames and clock() - state["last"] > flush_seconds:
                 w.flush()
             if w.frames != frames:
                 state["fh"].flush()
-                state["last"] = time.monotonic()
+                state["last"] = clock()
             signals.end()
 
         try:
             read_batches(read, parser, consume, on_note, exact=True)
         finally:
             signals.busy = False
+            if continuity is not None and continuity.skipped:
+                on_note(continuity.note())
             w = state["writer"]
             if w is not None:
                 signals.begin()  # a signal now must not cut the last frame short
                 w.close()  # the last frame and the footer
                 state["fh"].flush()
-                if output != "-":
-                    os.fsync(state["fh"].fileno())
-                    state["fh"].close()
+                if live is not None:
+                    live.close()  # synced to disk, the lock dropped
                 signals.busy = False
     w = state["writer"]
-    return 0 if w is None else w.samples
+    return 0 if w is None else w.samples - (existing.samples if existing else 0)
+
+
+def _last_time(reader) -> Times | None:
+    """The time of the last sample stored in ``reader``'s file (None: no times, no
+    samples)."""
+    if not reader.header.timed:
+        return None
+    for info in reversed(reader.index):
+        times = reader.frame_times(info)
+        if times is not None and len(times):
+            return times[-1:]
+    return None
+
+
+def later_than(times: Times, last: Times) -> np.ndarray:
+    """Which of ``times`` come after ``last`` (one time), compared exactly: ISO times by
+    their seconds and nanoseconds, integers as integers."""
+    if times.iso and last.iso:
+        s, ns = int(last.ints[0]), int(last.nanos[0])
+        return (times.ints > s) | ((times.ints == s) & (times.nanos > ns))
+    if times.ints is not None and last.ints is not None and not times.iso and not last.iso:
+        return times.ints > last.ints[0]
+    return times.seconds > last.seconds[0]
+
+
+class Continuity:
+    """A resumed timed stream: its first sample must come after the last one stored. By
+    default the first batch is checked (a DataError naming the line and both times if it
+    does not); with ``skip``, the leading samples at or before the last stored time are
+    dropped (counted) until the first later one. After that the stream's times are stored
+    as recorded."""
+
+    def __init__(self, name: str, last: Times, skip: bool) -> None:
+        self.name = name
+        self.last = last
+        self.last_text = last.text()[0]
+        self.skip = skip
+        self.skipped = 0
+        self.done = False
+
+    def check(self, x: np.ndarray, times: Times | None, lines: np.ndarray
+              ) -> tuple[np.ndarray, Times | None]:
+        if times is None or not len(times):
+            return x, times
+        later = later_than(times, self.last)
+        if not self.skip:
+            self.done = True
+            if not later[0]:
+                line = f"line {int(lines[0])}: " if len(lines) else ""
+                raise DataError(f"{line}time {times[:1].text()[0]!r} is not after the last "
+                                f"time stored in {self.name} ({self.last_text!r}): those "
+                                "samples are in the file already; send only the later ones, "
+                                "or skip them with --skip-stored")
+            return x, times
+        first = int(np.argmax(later)) if later.any() else len(later)
+        self.skipped += first
+        self.done = first < len(later)
+        return x[first:], times[first:]
+
+    def note(self) -> str:
+        return (f"{self.name}: skipped {self.skipped} sample{'s' * (self.skipped != 1)} "
+                f"already in the file (times up to {self.last_text!r})")

@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import check_output_path
+from ..atomic import OutputLock, check_output_path
 from ..checks import positive_number
 from ..engine import HiPPO, numpy_steps
 from ..engine.emission import check_every
@@ -148,6 +148,15 @@ def compress_file(
     check_output_path(out)
     check_suffix(out, ".npy", "a coefficient file (an .npy and its sidecar)",
                  "for a .hippo file use --max-error")
+    with OutputLock(out):  # one writer: refused before any input is read
+        return _compress_into(out, input, enc, every, columns, time_column, nan, na_values,
+                              time_format, dtype, quantize, tolerance, error, max_block,
+                              on_note, on_progress)
+
+
+def _compress_into(out: Path, input: str, enc: HiPPO, every: int, columns, time_column, nan,
+                   na_values, time_format, dtype, quantize, tolerance, error, max_block,
+                   on_note, on_progress) -> CompressSummary:
     samples = open_samples(input, columns, time_column, na_values=na_values,
                            time_format=time_format)
     samples.increasing = True  # each HiPPO step has a length: times must increase

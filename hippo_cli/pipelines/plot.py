@@ -268,19 +268,22 @@ def plot_decoded(path: str, env, png: Path) -> None:
     plt.close(fig)
 
 
-def decoded_figure(path: str, env):
+def decoded_figure(path, env):
     """A decoded ``.hippo`` file (and its original and error, when known), one panel per
     channel: lines, or min-max bands per bucket when there are more samples than pixels;
     dates on the x axis for ISO times; the bound dashed around the error; bytes and ratio in
-    the title."""
+    the title. ``path``: a file, or the reader the samples were decoded from (its header,
+    samples and size: never another file of that name)."""
     import os
 
-    from ..codec import open_hippo
+    from ..codec import HippoReader, open_hippo
 
     plt = _pyplot()
-    with open_hippo(path, salvage=True) as hf:
-        h = hf.header
-        n = hf.samples
+    if isinstance(path, HippoReader):
+        h, n, size, path = path.header, path.samples, path.size, path.path
+    else:
+        with open_hippo(path, salvage=True) as hf:
+            h, n, size = hf.header, hf.samples, hf.size
     has_orig = "original" in env.lo
     pattern = h.iso_pattern
 
@@ -292,7 +295,6 @@ def decoded_figure(path: str, env):
             for sign in (-1, 1):
                 axes[c * 2 + 1].axhline(sign * h.max_errors[c] / err_scales[c], color="0.3",
                                         lw=0.6, ls="--")
-    size = os.path.getsize(path)
     ratio = f", {8 * n * len(h.channels) / size:.1f}x vs float64" if n else ""
     band = f"; bands: min-max of {env.size} samples" if env.size > 1 else ""
     fig.suptitle(f"{os.path.basename(path)}: {n:,} samples, {size:,} bytes{ratio}; every "

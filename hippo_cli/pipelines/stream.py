@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import allow_rewrite, check_output_path, stdout_binary
+from ..atomic import OutputLock, allow_rewrite, check_output_path, stdout_binary
 from ..engine import HiPPO
 from ..engine.state import save_state
 from ..errors import DataError, ParameterError
@@ -38,6 +38,8 @@ def run_stream(
     infd: int | None = None,
     out=None,
     on_note=None,
+    na_values: list[str] | None = None,
+    time_format: str | None = None,
 ) -> int:
     """Encode lines from ``infd`` (stdin) and write CSV rows to ``out`` (stdout) live.
 
@@ -45,12 +47,26 @@ def run_stream(
     EOF, on a bad line, SIGINT (exit 130) and SIGTERM (exit 143), and - with
     ``checkpoint_every = K`` - whenever the global step count reaches a multiple of K, right
     after the rows of those samples were flushed. After a crash, the state's ``steps`` says
-    which sample to feed next: rows are delivered at least once, never lost.
+    which sample to feed next: rows are delivered at least once, never lost. The state file
+    is locked for the whole run: a second stream with the same ``--state`` is refused.
     """
     if checkpoint_every is not None and (state_path is None or checkpoint_every < 1):
         raise ParameterError("--checkpoint-every needs --state and a value >= 1")
-    if state_path is not None:
-        check_output_path(state_path)  # before any input is consumed
+    if state_path is None:
+        return _run(enc, None, every=every, nan=nan, header=header, interrupted=interrupted,
+                    checkpoint_every=checkpoint_every, time_column=time_column, infd=infd,
+                    out=out, on_note=on_note, na_values=na_values, time_format=time_format)
+    check_output_path(state_path)  # before any input is consumed
+    with OutputLock(state_path):  # one stream per state file
+        return _run(enc, state_path, every=every, nan=nan, header=header,
+                    interrupted=interrupted, checkpoint_every=checkpoint_every,
+                    time_column=time_column, infd=infd, out=out, on_note=on_note,
+                    na_values=na_values, time_format=time_format)
+
+
+def _run(enc: HiPPO, state_path: Path | None, *, every, nan, header, interrupted,
+         checkpoint_every, time_column, infd, out, on_note, na_values=None,
+         time_format=None) -> int:
     if state_path is not None and state_path.exists():
         saved = HiPPO.load(state_path)
         allow_rewrite(state_path)  # read, then saved again: the state file's whole job
@@ -60,7 +76,8 @@ def run_stream(
         enc = saved
     read = stdin_reader() if infd is None else functools.partial(os.read, infd)
     out = stdout_binary() if out is None else out
-    parser = LineParser(enc.channels, coefficient_policy(nan), time_column)
+    parser = LineParser(enc.channels, coefficient_policy(nan), time_column,
+                        na_values=na_values, time_format=time_format)
     parser.increasing = True
     wrote_header = not header
     encoder = RowEncoder(enc, every)
