@@ -177,3 +177,46 @@ def test_widest_line_allowed_still_reads(tmp_path):
                     + ",".join("1" * MAX_COLUMNS) + "\n")
     samples = open_csv(str(path), columns=["c0", "c7"])
     assert samples.columns == ["c0", "c7"]
+
+
+# ------------------------------------------------------------------ the supervisor
+def test_a_crash_in_native_code_under_a_limit_is_one_line(tmp_path):
+    """Under a limit the command runs in a watched child; a child killed by SIGABRT (as
+    LLVM's std::bad_alloc does) is one out-of-memory line, exit 1, its stray stderr
+    dropped and its temporaries removed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        "if os.environ.get('HIPPO_SUPERVISED'):\n"
+        "    target = os.path.join(os.getcwd(), '.out.hippo.hippo-tmp-%d' % os.getpid())\n"
+        "    open(target, 'w').close()\n"
+        "    sys.stderr.write('terminate called after throwing std::bad_alloc\\n')\n"
+        "    sys.stderr.flush()\n"
+        "    os.abort()\n")
+    (tmp_path / "in.csv").write_text("a\n1\n2\n")
+    cap = 1 << 36  # a limit, with room: the crash is the child's own doing
+    res = subprocess.run(
+        [sys.executable, "-m", "hippo_cli", "compress", "in.csv", "--max-error", "0.1",
+         "-o", "out.hippo"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PYTHONPATH=f"{site}{os.pathsep}{ROOT}"),
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [
+        "hippo: error: out of memory (the address-space limit is 65536 MiB): native code "
+        "failed (SIGABRT)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "site"]
+
+
+def test_memory_running_out_outside_a_command_is_one_line(monkeypatch, capsys):
+    from hippo_cli import cli
+
+    def starving(**kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "app", starving)
+    monkeypatch.setattr(resources, "address_limit", lambda: None)
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 1
+    assert capsys.readouterr().err == "hippo: error: out of memory\n"

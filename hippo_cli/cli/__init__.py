@@ -16,15 +16,21 @@ def main() -> None:
 
     from ..atomic import drop_stdout
     from .app import EXIT_BROKEN_PIPE, say
-    from .resources import supervise
+    from .resources import starved, supervise
 
-    code = supervise(sys.argv[1:])  # under a memory limit: in a watched child process
-    if code is not None:
-        raise SystemExit(code)
     try:
+        code = supervise(sys.argv[1:])  # under a memory limit: in a watched child process
+        if code is not None:
+            raise SystemExit(code)
         app(prog_name="hippo")
     except SystemExit as done:
         code = done.code
+    except Exception as err:  # outside any command (option parsing, start-up): the one case
+        lack = starved(err)  # of memory that runs out there
+        if lack is None:
+            raise
+        say(f"error: {lack}")
+        code = 1
     except BrokenPipeError:
         code = EXIT_BROKEN_PIPE
         drop_stdout()

@@ -186,7 +186,11 @@ def supervise(argv: list[str]) -> int | None:
                 held.append(line)
 
     relaying = threading.Thread(target=relay, daemon=True)
-    relaying.start()
+    old_stack = threading.stack_size(1 << 18)  # a line relay: not the default 8 MiB of room
+    try:
+        relaying.start()
+    finally:
+        threading.stack_size(old_stack)
     received: list[int] = []
 
     def forward(signum: int, frame: object) -> None:
