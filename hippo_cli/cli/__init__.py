@@ -25,18 +25,18 @@ def main() -> None:
         app(prog_name="hippo")
     except SystemExit as done:
         code = done.code
-    except Exception as err:  # outside any command (option parsing, start-up): the one case
-        lack = starved(err)  # of memory that runs out there
-        if lack is None:
-            raise
-        say(f"error: {lack}")
-        code = 1
     except BrokenPipeError:
         code = EXIT_BROKEN_PIPE
         drop_stdout()
     except OSError as err:
-        say(f"error: writing the output: {err.strerror or err}")
+        say(f"error: {starved(err) or 'writing the output: ' + str(err.strerror or err)}")
         drop_stdout()
+        code = 1
+    except Exception as err:  # outside any command (option parsing, start-up): memory
+        lack = starved(err)  # that runs out there
+        if lack is None:
+            raise
+        say(f"error: {lack}")
         code = 1
     try:
         sys.stdout.flush()
