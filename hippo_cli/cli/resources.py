@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import time
 
 
 def address_limit() -> int | None:
@@ -151,6 +152,8 @@ def starved(err: BaseException) -> str | None:
 
 #: Set in the environment of the process a supervisor runs (it must not supervise again).
 SUPERVISED = "HIPPO_SUPERVISED"
+#: Seconds a supervised child has to end by itself after a signal reached its supervisor.
+GRACE = 0.5
 
 
 def supervise(argv: list[str]) -> int | None:
@@ -158,9 +161,9 @@ def supervise(argv: list[str]) -> int | None:
     that runs out of memory kills its process (LLVM's and Arrow's ``std::bad_alloc`` abort,
     jemalloc crashes at exit) before Python can say anything. Then this process says it -
     one ``out of memory`` line, exit 1 - and removes the child's temporaries. SIGTERM and
-    SIGINT are passed on; a child that does not end within 2 s of one (stuck in C code) is
-    killed. Returns the exit code, or None without a limit or inside a supervised run (the
-    command then runs in this process)."""
+    SIGINT are passed on (after :data:`GRACE`: the child may have had it too); a child that
+    does not end within 2 s more (stuck in C code) is killed. Returns the exit code, or None
+    without a limit or inside a supervised run (the command then runs in this process)."""
     import signal
     import subprocess
 
@@ -193,18 +196,28 @@ def supervise(argv: list[str]) -> int | None:
         threading.stack_size(old_stack)
     received: list[int] = []
 
-    def forward(signum: int, frame: object) -> None:
+    def note(signum: int, frame: object) -> None:
         received.append(signum)
-        child.send_signal(signum)
 
-    old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    # A signal sent to the process group (Ctrl-C, a service manager) reaches the child too,
+    # and a second one could cut its clean-up short: the child gets GRACE seconds to end on
+    # its own before the signal is passed on, then 2 s more before it is killed.
+    old = {s: signal.signal(s, note) for s in (signal.SIGTERM, signal.SIGINT)}
+    passed_on = killed = None
     try:
         while True:
-            try:
-                code = child.wait(timeout=2 if received else None)
+            try:  # polled: a signal's handler must get back to this loop
+                code = child.wait(timeout=0.05)
                 break
             except subprocess.TimeoutExpired:
-                child.kill()
+                now = time.monotonic()
+                if received and passed_on is None:
+                    passed_on = now + GRACE
+                elif passed_on is not None and now >= passed_on and killed is None:
+                    child.send_signal(received[0])
+                    killed = now + 2
+                elif killed is not None and now >= killed:
+                    child.kill()
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
