@@ -37,6 +37,8 @@ NOT_RUN = {
         "minutes: 1000 series x 10^5 samples, on a Dask cluster too",
     "python benchmarks/codec.py --baseline dbffa10":
         "needs ../shared/bench/, git history and minutes (a before/after benchmark)",
+    "python benchmarks/many_ids.py --before /path/to/older/checkout":
+        "minutes, and another checkout (tests/test_many_ids.py checks the behaviour)",
     "python benchmarks/first_run.py --runs 9 --baseline dbffa10":
         "minutes: a minute per cold run of hippo 0.2 (tests/test_first_run.py checks the "
         "behaviour, this measures it)",
