@@ -372,3 +372,35 @@ def test_binary_integers_are_exact_or_refused(tmp_path, kind, dtype):
             assert_clean_failure(result, 1, "row 1", str(big))
             assert "'b'" in result.stderr or "'col1'" in result.stderr
             assert not out.exists()
+
+
+@pytest.mark.parametrize("layout", ["semicolon", "gzip", "cr"])
+def test_many_series_read_csv_as_one_series_does(tmp_path, layout):
+    """--id-column reads the same CSV dialects: compressed by content, semicolons with
+    decimal commas, CR line ends; and refuses inexact integers for a bound."""
+    rows = [("a", "1.5"), ("b", "2.25"), ("a", "3"), ("b", "-4.5")]
+    if layout == "semicolon":
+        data = ("id;x\n" + "".join(f"{i};{v.replace('.', ',')}\n" for i, v in rows)).encode()
+    else:
+        data = ("id,x\n" + "".join(f"{i},{v}\n" for i, v in rows)).encode()
+    if layout == "gzip":
+        data = gzip.compress(data)
+    if layout == "cr":
+        data = data.replace(b"\n", b"\r")
+    src = tmp_path / "long.csv"
+    src.write_bytes(data)
+    out = tmp_path / "out"
+    result = hippo("compress", str(src), "--id-column", "id", "-E", "0.001", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    a, _ = decode((out / "a.hippo").read_bytes())
+    b, _ = decode((out / "b.hippo").read_bytes())
+    assert np.allclose(a[:, 0], [1.5, 3.0], atol=1e-3)
+    assert np.allclose(b[:, 0], [2.25, -4.5], atol=1e-3)
+
+
+def test_many_series_refuse_inexact_integers_for_a_bound(tmp_path):
+    src = tmp_path / "long.csv"
+    src.write_text("id,x\na,1\nb,9007199254740993\n")
+    result = hippo("compress", str(src), "--id-column", "id", "-E", "0.5",
+                   "-o", str(tmp_path / "out"))
+    assert_clean_failure(result, 1, "line 3", "9007199254740993")

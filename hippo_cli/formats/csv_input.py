@@ -221,6 +221,34 @@ def _open_text(raw: IO[bytes], name: str, size: int | None, position: Any, close
     return samples
 
 
+def open_dialect(path: str) -> tuple[IO[bytes], str, str, bytes, Any]:
+    """A CSV opened as :func:`open_csv` opens it, for readers that parse it themselves
+    (the long format of many series): (binary stream from the first byte - decompressed,
+    CR line ends as LF -, separator, decimal mark, the head's bytes, a function closing
+    what was opened)."""
+    name = "<stdin>" if path == "-" else path
+    raw, _, _, close = _open_input(path, name)
+    try:
+        head_lines = _head_lines(raw, name)
+        head = b"".join(head_lines)
+        nonblank = [ln for ln in _decode(head, name).splitlines() if ln.strip()]
+        if not nonblank:
+            raise DataError(f"{name}: no data (empty input)")
+        sep, decimal = _dialect(nonblank)
+        stream = io.BufferedReader(_Prefixed(head, raw, name, len(head_lines)), 1 << 20)
+        return stream, sep, decimal, head, close
+    except BaseException:
+        close()
+        raise
+
+
+def column_values(series: Any, col: str, samples: Samples, line: int) -> np.ndarray:
+    """float64 values (L,) of one column of a chunk whose first row is ``line``: the rule
+    of :func:`open_csv` (NaN where empty; a field that is not a number, or an integer
+    float64 cannot hold exactly when ``samples.exact_integers``, is an error)."""
+    return _values(series, col, samples, line)
+
+
 def _open_input(path: str, name: str) -> tuple[IO[bytes], int | None, Any, Any]:
     """(binary stream of the text, size of the input in bytes or None, a function giving how
     many bytes of the input were read so far or None (count the text), a function that

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import allow_rewrite, atomic_output, cleaning_once, note_read
+from ..atomic import allow_rewrite, atomic_output, cleaning_once
 from ..codec import HippoWriter, header_with_times, open_hippo
 from ..codec.parts import ChannelCoder
 from ..codec.times import Times
@@ -286,50 +286,73 @@ def _encode_chunks(chunks, out_dir: Path, mode: SeriesMode, columns: list[str], 
 
 
 def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
-                  time_column: str | None, chunk_rows: int = 1 << 18):
+                  time_column: str | None, chunk_rows: int = 1 << 18, *,
+                  exact_integers: bool = False):
     """(value column names, first time field, iterator of (ids, values, times)) of a
-    long-format CSV, read in chunks. Ids are strings exactly as written (an empty id is an
-    error naming its line); values must be numbers; times numbers or ISO stamps."""
+    long-format CSV, read in chunks, opened once and read as :func:`~.csv_input.open_csv`
+    reads (compressed inputs, separators and decimal commas, CR line ends). Ids are
+    strings exactly as written (an empty id is an error naming its line); values must be
+    numbers (``exact_integers``: an integer float64 cannot hold exactly is an error, for a
+    bound); times numbers or ISO stamps."""
+    import io
+
     import pandas as pd
 
-    note_read(path)
-    head = pd.read_csv(path, nrows=200, dtype={id_column: str}, keep_default_na=False)
-    for col in [id_column, *([time_column] if time_column else []), *(value_columns or [])]:
-        if col not in head.columns:
-            raise DataError(f"{path}: no column {col!r} (columns: {', '.join(head.columns)})")
-    if not value_columns:
-        value_columns = numeric_columns(pd.read_csv(path, nrows=200),
-                                        exclude=[id_column, time_column])
+    from ..formats.csv_input import column_values, open_dialect
+    from ..formats.source import Samples
+
+    stream, sep, decimal, head_bytes, close = open_dialect(path)
+    try:
+        kw = {"sep": sep, "decimal": decimal, "encoding": "utf-8-sig"}
+        head = pd.read_csv(io.BytesIO(head_bytes), nrows=200, dtype={id_column: str},
+                           keep_default_na=False, **kw)
+        for col in [id_column, *([time_column] if time_column else []), *(value_columns or [])]:
+            if col not in head.columns:
+                raise DataError(f"{path}: no column {col!r} (columns: "
+                                f"{', '.join(map(str, head.columns))})")
         if not value_columns:
-            raise DataError(f"{path}: no numeric value column")
+            value_columns = numeric_columns(pd.read_csv(io.BytesIO(head_bytes), nrows=200, **kw),
+                                            exclude=[id_column, time_column])
+            if not value_columns:
+                raise DataError(f"{path}: no numeric value column")
+    except BaseException:
+        close()
+        raise
     first_time = str(head[time_column].iloc[0]) if time_column and len(head) else None
+    samples = Samples(path, list(value_columns), "csv", None)
+    samples.exact_integers = exact_integers
 
     def chunks():
         usecols = [id_column, *value_columns, *([time_column] if time_column else [])]
         line = 2
-        reader = pd.read_csv(path, usecols=usecols, chunksize=chunk_rows,
-                             dtype={id_column: str}, keep_default_na=False,
-                             na_values={c: ["", "NaN", "nan", "NA"] for c in value_columns})
-        with reader:  # closes the file when the caller stops early (an error, a signal)
-            for frame in reader:
-                ids = frame[id_column].to_numpy(dtype=object)
-                empty = frame[id_column].str.strip() == ""
-                if empty.any():
-                    raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}: "
-                                    f"empty {id_column!r} (every row needs its series id)")
-                values = frame[value_columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-                bad = ~np.isfinite(values).all(axis=1)
-                if bad.any():
-                    raise DataError(f"{path}, line {line + int(np.argmax(bad))}: a value is empty, "
-                                    "NaN, inf or not a number")
-                times = None
-                if time_column:
-                    times, i = read_times(frame[time_column])
-                    if times is None:
-                        raise DataError(f"{path}, line {line + i}: time "
-                                        f"{str(frame[time_column].iloc[i])[:40]!r} is not a number "
-                                        "or an ISO timestamp")
-                yield ids, values, times
-                line += len(frame)
+        try:
+            reader = pd.read_csv(stream, usecols=usecols, chunksize=chunk_rows,
+                                 dtype={id_column: str}, keep_default_na=False,
+                                 na_values={c: ["", "NaN", "nan", "NA"] for c in value_columns},
+                                 **kw)
+            with reader:  # closes the file when the caller stops early (an error, a signal)
+                for frame in reader:
+                    ids = frame[id_column].to_numpy(dtype=object)
+                    empty = frame[id_column].str.strip() == ""
+                    if empty.any():
+                        raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}"
+                                        f": empty {id_column!r} (every row needs its series id)")
+                    values = np.column_stack([column_values(frame[c], c, samples, line)
+                                              for c in value_columns])
+                    bad = ~np.isfinite(values).all(axis=1)
+                    if bad.any():
+                        raise DataError(f"{path}, line {line + int(np.argmax(bad))}: a value is "
+                                        "empty, NaN, inf or not a number")
+                    times = None
+                    if time_column:
+                        times, i = read_times(frame[time_column])
+                        if times is None:
+                            raise DataError(f"{path}, line {line + i}: time "
+                                            f"{str(frame[time_column].iloc[i])[:40]!r} is not a "
+                                            "number or an ISO timestamp")
+                    yield ids, values, times
+                    line += len(frame)
+        finally:
+            close()
 
     return value_columns, first_time, chunks()

@@ -72,7 +72,8 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
     if id_column is not None:
         if input == "-" or input.lower().endswith(".npy"):
             raise ParameterError("--id-column reads a CSV file")
-        names, first_time, chunks = read_long_csv(input, id_column, columns, time_column)
+        names, first_time, chunks = read_long_csv(input, id_column, columns, time_column,
+                                                  exact_integers=mode.max_error is not None)
         mode = _with_time(mode, time_column, first_time)
         source = {"input": str(Path(input).resolve()), "id_column": id_column,
                   "files": _fingerprint([Path(input)])}
