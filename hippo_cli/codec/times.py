@@ -525,6 +525,16 @@ def encode_part(times: Times) -> bytes:
         if len(secs) and int(np.abs(secs).max()) * 10**k >= 2**62:
             import zlib
 
+            field = next((t for t in templates if not t.startswith("#")), None)
+            if field is not None:  # text without its template could not be read again
+                from ..errors import DataError
+
+                raise DataError(f"times written {field!r} with {k} fraction digits are stored "
+                                f"as ticks of 10^-{k} s, which reach only years "
+                                f"{1970 - int(2**62 // 10**k // 31556952)}-"
+                                f"{1970 + int(2**62 // 10**k // 31556952)}: keep fewer "
+                                "fraction digits, or write these times in ISO 8601")
+
             text = "".join(f"{t}\n" for t in format_iso(times)).encode("ascii")
             return bytes([T_TEXT]) + zlib.compress(text, 6)
         ticks = secs * 10**k + times.nanos // 10 ** (9 - k)
