@@ -113,7 +113,10 @@ OPT_SMOOTH = 1  # try the smooth predictors
 OPT_LINE = 2  # try the line and curve predictors
 OPT_PLEN = 3  # prefix length of the line and interpolation gates
 OPT_INTERP = 4  # try the interpolation predictor
-NOPT = 5
+OPT_GRIDS = 5  # the grids tried, a mask of 1 << lm (all four: 15)
+OPT_CHECK = 6  # 1: _emit checks the bound of every coded sample (stats[CHECKED] counts misses)
+NOPT = 7
+CHECKED = NCAND + 1  # stats slot of the samples _emit found outside the bound (OPT_CHECK)
 USE_SMOOTH = 1  # candidate families worth trying in a block (_analyse)
 USE_LINE = 2
 USE_INTERP = 4
@@ -601,72 +604,80 @@ def _valid(q, step, xi, eps):
 
 @kernel(T2(f8, f8, f8))
 def _range1(xi, eps, step):
-    """Exact valid index range (a, b) of x_i on one grid (a > b if none)."""
+    """Exact valid index range (a, b) of x_i on one grid (a > b if none). The first guesses are
+    ceil(c - h) and floor(c + h), c = x_i/step and h = eps/step = 2^(lm-1) (one division instead
+    of three); each end is then moved by the decoder's multiply until it is valid and its
+    neighbour outside is not (at most 4 steps each way, so the result is exact whatever the
+    guess's rounding), and a validity already tested is not tested again."""
     if not (step > 0.0) or not (step < np.inf):
         return np.int64(1), np.int64(0)
     c = xi / step
     if not (abs(c) < QLIM):
         return np.int64(1), np.int64(0)
-    a = np.int64(np.ceil((xi - eps) / step))
-    b = np.int64(np.floor((xi + eps) / step))
+    h = eps / step
+    a = np.int64(np.ceil(c - h))
+    b = np.int64(np.floor(c + h))
     for _t in range(4):
         if _valid(a - 1, step, xi, eps):
             a -= 1
         else:
             break
+    va = False
     for _t in range(4):
         if not _valid(a, step, xi, eps):
             a += 1
         else:
+            va = True
             break
     for _t in range(4):
         if _valid(b + 1, step, xi, eps):
             b += 1
         else:
             break
+    vb = False
     for _t in range(4):
         if not _valid(b, step, xi, eps):
             b -= 1
         else:
+            vb = True
             break
-    if a > b or not _valid(a, step, xi, eps) or not _valid(b, step, xi, eps):
+    if a > b or not (va or _valid(a, step, xi, eps)) or not (vb or _valid(b, step, xi, eps)):
         return np.int64(1), np.int64(0)
     return a, b
 
 
-@kernel(nb.void(XIN, i8, i8, f8, I8M, I8M, I8, F8))
-def grid_ranges(x, s, L, eps, lo, hi, ok, steps):
+@kernel(nb.void(XIN, i8, i8, f8, i8, I8M, I8M, I8, F8))
+def grid_ranges(x, s, L, eps, mask, lo, hi, ok, steps):
     """lo[lm,i]..hi[lm,i]: every integer Q with |Q*step_lm - x| <= eps, step_lm = (2*eps)/2^lm,
     checked with the decoder's multiply (the valid set is an interval: fl(Q*step) is monotone in
-    Q). The coarse grids are derived from the finest (step_lm = step_3 * 2^(3-lm) exactly) and
-    their end points re-verified with the multiply; on any mismatch (subnormal steps) the range
-    is recomputed directly. ok[lm] = 1 if every sample has a valid index on grid lm."""
+    Q), for the grids lm in ``mask`` (bit 1 << lm; the others get ok[lm] = 0). A coarse grid is
+    derived from the finest when step_lm == step_3 * 2^(3-lm) exactly (every normal step): then
+    fl(float(Q)*step_lm) == fl(float(Q << sh)*step_3) (the same real number, rounded once), so Q
+    is valid on grid lm iff Q << sh is valid on the finest, and the coarse range is the finest
+    one shifted, with no multiply; otherwise (subnormal steps, or no finest range) it is computed
+    directly. ok[lm] = 1 if every sample has a valid index on grid lm."""
     for lm in range(4):
         steps[lm] = (2.0 * eps) / (1 << lm)
-        ok[lm] = 1
+        ok[lm] = (mask >> lm) & 1
+    fine = ok[FINE]
     for i in range(L):
         xi = x[s + i]
-        a3, b3 = _range1(xi, eps, steps[FINE])
-        if a3 > b3:
-            ok[FINE] = 0
-        lo[FINE, i] = a3
-        hi[FINE, i] = b3
+        a3 = np.int64(1)
+        b3 = np.int64(0)
+        if fine != 0:
+            a3, b3 = _range1(xi, eps, steps[FINE])
+            if a3 > b3:
+                ok[FINE] = 0
+            lo[FINE, i] = a3
+            hi[FINE, i] = b3
         for lm in range(FINE):
             if ok[lm] == 0:
                 continue
             sh = FINE - lm
-            step = steps[lm]
             a = -((-a3) >> sh)
             b = b3 >> sh
-            if (
-                a3 > b3
-                or a > b
-                or not _valid(a, step, xi, eps)
-                or not _valid(b, step, xi, eps)
-                or _valid(a - 1, step, xi, eps)
-                or _valid(b + 1, step, xi, eps)
-            ):
-                a, b = _range1(xi, eps, step)
+            if a3 > b3 or a > b or steps[lm] != steps[FINE] * (1 << sh):
+                a, b = _range1(xi, eps, steps[lm])
                 if a > b:
                     ok[lm] = 0
             lo[lm, i] = a
@@ -681,7 +692,7 @@ def _analyse(x, s, L, eps, opt, H, nh, lo, hi, ok, steps):
     the finest grid (over the block and the last SHL history values) is below DLIM and (except
     in mode 1) the signal looks smooth there (sum|d2| < sum|d1|/3 and sum|d1| > 2L);
     interpolation only if every index (and the last history value) is below IQLIM."""
-    grid_ranges(x, s, L, eps, lo, hi, ok, steps)
+    grid_ranges(x, s, L, eps, opt[OPT_GRIDS], lo, hi, ok, steps)
     if ok[FINE] == 0:
         return 0
     use = 0
@@ -1196,6 +1207,17 @@ def _emit(best, xi, s, L, out, st, probs, H, Qs, Rs, Es, LSs, stats, cost, T):
     st[ST_NH] = min(st[ST_NH] + L, HL)
 
 
+@kernel(i8(XIN, i8, i8, I8, f8, f8))
+def _misses(x, s, L, Q, step, eps):
+    """The samples of x[s..s+L) that the grid indices Q[0..L) do not reconstruct within eps,
+    with the decoder's multiply: the bound checked on what the block codes (OPT_CHECK)."""
+    m = 0
+    for i in range(L):
+        if not abs(Q[i] * step - x[s + i]) <= eps:
+            m += 1
+    return m
+
+
 @kernel()
 def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st, out, H,
                   lo, hi, ok, costs, Qs, Rs, Es, LSs, Wk, steps, pw, sw, cost, stats):
@@ -1207,7 +1229,8 @@ def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st
     vector), out (output buffer), H (HL fine-unit history). Scratch: lo/hi (4 x B grid ranges),
     ok (4), costs (NCAND), Qs/Rs/Es (NCAND x B indices, residuals, slope codes), LSs (NCAND x 5
     line states), Wk (HL + B + 1), steps (4), and pw/sw/cost (model and state copies, sum) of
-    adaptive_cost. stats[ci] counts the blocks coded as candidate ci (stats[NCAND]: raw).
+    adaptive_cost. stats[ci] counts the blocks coded as candidate ci (stats[NCAND]: raw;
+    stats[CHECKED]: with OPT_CHECK, the coded samples found outside the bound, 0 unless a bug).
 
     Per block: _analyse, the candidates (_level_candidates, _line_candidates,
     _interp_candidate), _choose, _emit."""
@@ -1229,6 +1252,8 @@ def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st
             _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs)
         best = _choose(costs, ok, L, st, mode, Rs, out, probs, pw, sw, cost, T)
         _emit(best, xi, s, L, out, st, probs, H, Qs, Rs, Es, LSs, stats, cost, T)
+        if opt[OPT_CHECK] != 0 and best >= 0:
+            stats[CHECKED] += _misses(x, s, L, Qs[best], steps[best // NPRED], eps)
     if finish:
         return enc_finish(out, st)
     return 0

@@ -130,8 +130,11 @@ class ChannelEncoder:
         line_on: int = 1,
         plen: int = 1024,
         interp_on: int = 1,
+        grids: int = 15,
+        check: int = 0,
     ) -> None:
         self.interp_on = interp_on
+        self.check = check
         self.eps = float(eps)
         self.mode = mode
         self.smooth_on = smooth_on
@@ -147,6 +150,8 @@ class ChannelEncoder:
         opt[K.OPT_LINE] = line_on
         opt[K.OPT_PLEN] = plen
         opt[K.OPT_INTERP] = interp_on
+        opt[K.OPT_GRIDS] = grids
+        opt[K.OPT_CHECK] = check
         self.opt = opt
         # scratch of encode_blocks (see its docstring)
         NC = K.NCAND
@@ -163,7 +168,7 @@ class ChannelEncoder:
         self.pw = K.new_model()
         self.sw = K.new_state()
         self.cost = np.zeros(1, np.float64)
-        self.stats = np.zeros(NC + 1, np.int64)
+        self.stats = np.zeros(NC + 2, np.int64)
         self.buf = np.zeros(B, np.float64)
         self._buf_in = _read_only(self.buf)
         self.nbuf = 0
@@ -233,7 +238,11 @@ class ChannelEncoder:
         k = self._encode(self._buf_in, 0, 1 if self.nbuf else 0, self.nbuf, finish=True)
         self.nbuf = 0
         payload = self.out[:k].tobytes()
+        misses = int(self.stats[K.CHECKED])
+        self.stats[K.CHECKED] = 0
         self._new_frame()
+        if misses:  # never reached: the candidates keep every index valid
+            raise RuntimeError(f"the encoder's bound check failed on {misses} samples")
         return payload
 
 
