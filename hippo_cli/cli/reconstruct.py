@@ -63,6 +63,9 @@ def reconstruct(
     salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
                                  "before a corrupt one instead of stopping with an error.",
                                  rich_help_panel=PANEL_BOUNDED),
+    threads: int | None = typer.Option(None, "--threads", help=".hippo: threads that decode "
+                                       "frames at once [the cores available].", min=1,
+                                       rich_help_panel=PANEL_BOUNDED),
     nan: NanPolicy = NAN,
 ) -> None:
     """Decode a .hippo file, or evaluate the history held by coefficients (CSV).
@@ -91,7 +94,7 @@ def reconstruct(
     check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if kind == "hippo" else PANEL_HIPPO))
     if kind == "hippo":
         _decode_hippo(coeffs, output, original, plot, plot_file, salvage, value(nan),
-                      metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
+                      metrics_json=metrics_json, zoom=(zoom_from, zoom_to), threads=threads)
         return
     if (zoom_from is not None or zoom_to is not None) and not plot:
         raise ParameterError("--from/--to choose what --plot shows")
@@ -134,7 +137,8 @@ def reconstruct(
 
 def _decode_hippo(path: str, output: str | None, original: str | None, plot: bool,
                   plot_file: str | None, salvage: bool, nan: str, *,
-                  metrics_json: str | None, zoom: tuple[str | None, str | None]) -> None:
+                  metrics_json: str | None, zoom: tuple[str | None, str | None],
+                  threads: int | None = None) -> None:
     from ..pipelines.bounded import decode_to_csv
 
     png = Path(plot_file) if plot_file else Path(path).with_suffix(".png")
@@ -154,7 +158,7 @@ def _decode_hippo(path: str, output: str | None, original: str | None, plot: boo
             env = Envelope(count, channels, window=window)
     stats = decode_to_csv(path, (output or "-") if write_csv else None, original=original,
                           salvage=salvage, nan=nan, envelope=env, window=window,
-                          on_note=say)
+                          on_note=say, threads=threads)
     if stats is not None and metrics_json is not None:
         stats.write_json(metrics_json)
     for line in stats.lines() if stats is not None else []:

@@ -384,6 +384,16 @@ def enc_residuals(R, L, E, line, out, st, probs, cost, T):
     i = 0  # next sample residual R[i]
     ke = 0  # next slope/curvature code E[ke]
     while i < L or cs != SET0:
+        if cs == SET0 and run >= 2:
+            # inside a zero run of the sample residuals (r1 = r2 = 0): the zero flag's context
+            # is 16 + min(lg, 35) (_zctx); code the run's zeros in a tight loop
+            while i < L and R[i] == 0:
+                pos, low, rng = _ebit(out, pos, low, rng, probs, 16 + min(lg, 35), 0, LZ, cost,
+                                      T)
+                run, lg = _zero_run(run, lg)
+                i += 1
+            if i == L:
+                continue
         r = R[i] if cs == SET0 else E[ke]
         zc = o + _zctx(run, lg, abs(r1), abs(r2))
         pos, low, rng = _ebit(out, pos, low, rng, probs, zc, 0 if r == 0 else 1, LZ, cost, T)
@@ -1330,8 +1340,23 @@ def dec_residuals(buf, ds, probs, R, L, E, line):
     i = 0
     ke = 0
     while i < L or cs != SET0:
-        zc = o + _zctx(run, lg, abs(r1), abs(r2))
-        bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
+        if cs == SET0 and run >= 2:
+            # inside a zero run of the sample residuals (r1 = r2 = 0): the zero flag's context
+            # is 16 + min(lg, 35) (_zctx), so the run is decoded in this tight loop, without
+            # the bookkeeping of the general one (the same arithmetic, bit for bit)
+            bit = 0
+            while i < L:
+                bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, 16 + min(lg, 35), LZ)
+                if bit != 0:
+                    break
+                run, lg = _zero_run(run, lg)
+                R[i] = 0
+                i += 1
+            if bit == 0:
+                continue
+        else:
+            zc = o + _zctx(run, lg, abs(r1), abs(r2))
+            bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
         r = np.int64(0)
         if bit == 0:
             run, lg = _zero_run(run, lg)

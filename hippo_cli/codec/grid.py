@@ -19,7 +19,8 @@ so it also needs the whole block before output). push() encodes each block as so
 complete, so the byte output does not depend on how the input is chunked. flush() encodes the
 partial block, terminates the coder and resets all state: frames are independent. Memory:
 O(frame) in the encoder (output buffer) and O(n) in the decoder. Files written whole use
-frames of up to 2^20 samples (at most 2^22 values per frame); a stream may flush anywhere.
+frames of 2^18 samples by default (the format allows 2^20, and at most 2^22 values per frame);
+a stream may flush anywhere.
 
 PAYLOAD. The bytes of a channel payload and of a time-stamp payload are specified
 normatively in docs/format.md ("The range coder", "Residuals and their contexts", "Channel
@@ -28,27 +29,27 @@ decoder written from that document alone, and it agrees bit for bit. The kernels
 (codec/_kernels.py) name their constants after it.
 
 ENCODER (not normative). Per block: exact valid ranges on the four grids (m = 1, 2, 4, 8; coarse
-grids derived from the finest and re-verified); level candidates via a look-ahead segmenter
-inside the block (keep the previous level while valid; at a break choose, inside the running
-intersection of the next samples' valid sets, the level valid longest); smooth candidates (only
-if a cheap gate on the finest grid says "smooth": sum|d2| < sum|d1|/3 and sum|d1| > 2L, for
-lm <= 2) by a closed loop choosing the valid Q nearest the prediction. Line candidates (grids
-lm = 3, 2, 1, 0 until one fails the prefix gate): keep the line while its rounded value is
-valid; at a break q = the valid Q nearest P, slope = the integer swing-filter interval of slopes
-keeping every following sample of the block valid as long as possible (exact integer bounds, the
-decoder's rounding), the slope nearest the prediction. Curve candidate (best line grid only):
+grids derived from the finest by a shift, exact when the steps are: grid_ranges); level candidates
+via a look-ahead segmenter inside the block (keep the previous level while valid; at a break
+choose, inside the running intersection of the next samples' valid sets, the level valid longest);
+smooth candidates (only if a cheap gate on the finest grid says "smooth": sum|d2| < sum|d1|/3 and
+sum|d1| > 2L, for lm <= 2) by a closed loop choosing the valid Q nearest the prediction. Line
+candidates (grids lm = 3, 2, 1, 0 until one fails the prefix gate): keep the line while its rounded
+value is valid; at a break q = the valid Q nearest P, slope = the integer swing-filter interval of
+slopes keeping every following sample of the block valid as long as possible (exact integer bounds,
+the decoder's rounding), the slope nearest the prediction. Curve candidate (best line grid only):
 the same with the curvature searched around C (+-d, then doubling steps while the segment gets
-longer). Interpolation candidate (lm = 3): unit 8: the smallest valid |r| (keeps P whenever
-valid); unit 4 (coarse strides, the references of all finer levels): the valid Q nearest the
-centre of the valid range, so |error| <= eps/2 roughly (cf. SZ3's level-wise error bounds).
-Tried only if its cost on a 1024-sample trial block beats the best level cost on that prefix.
-Line candidates are abandoned when their cost on the first 1024 samples exceeds the best level
-cost there. Candidates are ranked by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per
-nonzero residual + 2 log2(run+1) + 1 per run, + 2 log2|e| + 3 per slope/curvature code, + 1 bit
-header if the configuration is unchanged else 7); if the best two are of different families
-(level/smooth, line/curve, interpolation) and within 12.5%, they are re-ranked by the exact
-adaptive-model cost of their residuals. The level grid search stops as soon as a finer grid
-costs more. A block estimated above 70 bits/sample goes raw.
+longer). Interpolation candidate (lm = 3): unit 8: the smallest valid |r| (keeps P whenever valid);
+unit 4 (coarse strides, the references of all finer levels): the valid Q nearest the centre of the
+valid range, so |error| <= eps/2 roughly (cf. SZ3's level-wise error bounds). Tried only if its
+cost on a 1024-sample trial block beats the best level cost on that prefix. Line candidates are
+abandoned when their cost on the first 1024 samples exceeds the best level cost there. Candidates
+are ranked by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per nonzero residual + 2
+log2(run+1) + 1 per run, + 2 log2|e| + 3 per slope/curvature code, + 1 bit header if the
+configuration is unchanged else 7); if the best two are of different families (level/smooth,
+line/curve, interpolation) and within 12.5%, they are re-ranked by the exact adaptive-model cost of
+their residuals. The level grid search stops as soon as a finer grid costs more. A block estimated
+above 70 bits/sample goes raw.
 
 DETERMINISM. The decoder uses integer arithmetic only (64-bit, every intermediate bounded by the
 checks above), except step = (2.0*eps)/2^lm (exact scaling by a power of two, or one correctly

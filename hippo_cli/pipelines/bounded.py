@@ -154,6 +154,7 @@ def compress_bounded(
     nan: str = "error",
     na_values: list[str] | None = None,
     time_format: str | None = None,
+    codec: dict | None = None,  # HippoWriter's level and threads
     on_note: Callable[[str], None] = lambda note: None,
     on_progress: Callable[[int, int | None], None] = lambda done, total: None,
 ) -> BoundedSummary:
@@ -190,7 +191,7 @@ def compress_bounded(
         bounds = max_error.bounds(lo, hi) if max_error.percent else max_error.bounds(
             np.zeros(C), np.zeros(C))
         fh = stdout_binary() if target is None else target.fh
-        writer = HippoWriter(fh, _header(samples, bounds))
+        writer = HippoWriter(fh, _header(samples, bounds), **(codec or {}))
         disorder = Disorder()
         for values, times in _blocks(samples, nan):
             writer.append(values, times)
@@ -243,8 +244,8 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
                   salvage: bool = False, nan: str = "error",
                   envelope: Envelope | None = None,
                   window: tuple[float, float] | None = None,
-                  on_note: Callable[[str], None] = lambda note: None
-                  ) -> ErrorMetrics | None:
+                  on_note: Callable[[str], None] = lambda note: None,
+                  threads: int | None = None) -> ErrorMetrics | None:
     """Decode a ``.hippo`` file to CSV or Parquet (``output``; ``"-"``: stdout; None: no
     table).
 
@@ -255,7 +256,7 @@ def decode_to_csv(path: str, output: str | None, *, original: str | None = None,
     policy the file was compressed with, so the rows line up). ``envelope`` collects what a
     plot shows (decoded, original, error).
     """
-    with open_hippo(path, salvage=salvage) as hf:
+    with open_hippo(path, salvage=salvage, threads=threads) as hf:
         prepare(encoder=False)  # compile the decoder (first run only) before any output
         h = hf.header
         C = len(h.channels)
