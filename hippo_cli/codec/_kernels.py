@@ -656,7 +656,69 @@ def _range1(xi, eps, step):
     return a, b
 
 
-@kernel(nb.void(XIN, i8, i8, f8, i8, I8M, I8M, I8, F8))
+@kernel(i8(XIN, i8, i8, f8, f8, I8, I8))
+def _ranges_guess(x, s, L, eps, step, lo, hi):
+    """The valid ranges of x[s..s+L) on one grid where the first guesses of _range1 are already
+    its answer (valid, and their outer neighbours not: the exact interval), else lo > hi (to
+    be fixed by _ranges_fix). Branch-free, so that the compiler vectorises it: most samples
+    cost no loop. Returns the number of samples left to fix."""
+    h = eps / step
+    left = 0
+    for i in range(L):
+        xi = x[s + i]
+        c = xi / step
+        inside = abs(c) < QLIM
+        cc = c if inside else 0.0  # keeps the conversions below defined
+        a = np.int64(np.ceil(cc - h))
+        b = np.int64(np.floor(cc + h))
+        good = (
+            inside
+            & (abs(a * step - xi) <= eps)
+            & (abs(b * step - xi) <= eps)
+            & (not abs((a - 1) * step - xi) <= eps)
+            & (not abs((b + 1) * step - xi) <= eps)
+            & (a <= b)
+        )
+        lo[i] = a if good else np.int64(1)
+        hi[i] = b if good else np.int64(0)
+        left += 0 if good else 1
+    return left
+
+
+@kernel(i8(I8, I8, i8, i8, I8, I8))
+def _ranges_shift(lo3, hi3, L, sh, lo, hi):
+    """A coarse grid's ranges from the finest ones, lo = ceil(lo3 / 2^sh), hi = floor(hi3 /
+    2^sh) (exact when the steps are, see grid_ranges); lo > hi where the finest range or the
+    shifted one is empty (to be fixed by _ranges_fix). Returns the number of those."""
+    left = 0
+    for i in range(L):
+        a3 = lo3[i]
+        b3 = hi3[i]
+        a = -((-a3) >> sh)
+        b = b3 >> sh
+        good = (a3 <= b3) & (a <= b)
+        lo[i] = a if good else np.int64(1)
+        hi[i] = b if good else np.int64(0)
+        left += 0 if good else 1
+    return left
+
+
+@kernel(i8(XIN, i8, i8, f8, f8, I8, I8))
+def _ranges_fix(x, s, L, eps, step, lo, hi):
+    """_range1 for every sample whose range is marked lo > hi. Returns 1 if every sample of
+    the block has a valid index on this grid, else 0."""
+    ok = 1
+    for i in range(L):
+        if lo[i] > hi[i]:
+            a, b = _range1(x[s + i], eps, step)
+            lo[i] = a
+            hi[i] = b
+            if a > b:
+                ok = 0
+    return ok
+
+
+@kernel(i8(XIN, i8, i8, f8, i8, I8M, I8M, I8, F8))
 def grid_ranges(x, s, L, eps, mask, lo, hi, ok, steps):
     """lo[lm,i]..hi[lm,i]: every integer Q with |Q*step_lm - x| <= eps, step_lm = (2*eps)/2^lm,
     checked with the decoder's multiply (the valid set is an interval: fl(Q*step) is monotone in
@@ -665,33 +727,46 @@ def grid_ranges(x, s, L, eps, mask, lo, hi, ok, steps):
     fl(float(Q)*step_lm) == fl(float(Q << sh)*step_3) (the same real number, rounded once), so Q
     is valid on grid lm iff Q << sh is valid on the finest, and the coarse range is the finest
     one shifted, with no multiply; otherwise (subnormal steps, or no finest range) it is computed
-    directly. ok[lm] = 1 if every sample has a valid index on grid lm."""
+    directly. Each grid in two passes: a branch-free one for the common case (_ranges_guess,
+    _ranges_shift), then _range1 for the samples it leaves (_ranges_fix; none, usually).
+    ok[lm] = 1 if every sample has a valid index on grid lm. Returns the largest |end point| of
+    the finest ranges (the interpolation gate's; 0 without the finest grid)."""
     for lm in range(4):
         steps[lm] = (2.0 * eps) / (1 << lm)
         ok[lm] = (mask >> lm) & 1
-    fine = ok[FINE]
-    for i in range(L):
-        xi = x[s + i]
-        a3 = np.int64(1)
-        b3 = np.int64(0)
-        if fine != 0:
-            a3, b3 = _range1(xi, eps, steps[FINE])
-            if a3 > b3:
-                ok[FINE] = 0
-            lo[FINE, i] = a3
-            hi[FINE, i] = b3
-        for lm in range(FINE):
-            if ok[lm] == 0:
-                continue
-            sh = FINE - lm
-            a = -((-a3) >> sh)
-            b = b3 >> sh
-            if a3 > b3 or a > b or steps[lm] != steps[FINE] * (1 << sh):
-                a, b = _range1(xi, eps, steps[lm])
-                if a > b:
-                    ok[lm] = 0
-            lo[lm, i] = a
-            hi[lm, i] = b
+    step3 = steps[FINE]
+    fine = ok[FINE] != 0
+    usable = step3 > 0.0 and step3 < np.inf
+    amax = np.int64(0)
+    if fine:
+        left = _ranges_guess(x, s, L, eps, step3, lo[FINE], hi[FINE]) if usable else L
+        if left > 0:
+            if not usable:
+                for i in range(L):
+                    lo[FINE, i] = 1
+                    hi[FINE, i] = 0
+            ok[FINE] = _ranges_fix(x, s, L, eps, step3, lo[FINE], hi[FINE])
+        lo3 = lo[FINE]
+        hi3 = hi[FINE]
+        for i in range(L):
+            if lo3[i] <= hi3[i]:
+                amax = max(amax, abs(lo3[i]), abs(hi3[i]))
+    for lm in range(FINE):
+        if ok[lm] == 0:
+            continue
+        step = steps[lm]
+        if fine and step == step3 * (1 << (FINE - lm)):
+            left = _ranges_shift(lo[FINE], hi[FINE], L, FINE - lm, lo[lm], hi[lm])
+        elif step > 0.0 and step < np.inf:
+            left = _ranges_guess(x, s, L, eps, step, lo[lm], hi[lm])
+        else:
+            left = L
+            for i in range(L):
+                lo[lm, i] = 1
+                hi[lm, i] = 0
+        if left > 0:
+            ok[lm] = _ranges_fix(x, s, L, eps, step, lo[lm], hi[lm])
+    return amax
 
 
 @kernel(i8(XIN, i8, i8, f8, I8, I8, i8, I8M, I8M, I8, F8))
@@ -702,7 +777,7 @@ def _analyse(x, s, L, eps, opt, H, nh, lo, hi, ok, steps):
     the finest grid (over the block and the last SHL history values) is below DLIM and (except
     in mode 1) the signal looks smooth there (sum|d2| < sum|d1|/3 and sum|d1| > 2L);
     interpolation only if every index (and the last history value) is below IQLIM."""
-    grid_ranges(x, s, L, eps, opt[OPT_GRIDS], lo, hi, ok, steps)
+    amax = grid_ranges(x, s, L, eps, opt[OPT_GRIDS], lo, hi, ok, steps)
     if ok[FINE] == 0:
         return 0
     use = 0
@@ -729,9 +804,8 @@ def _analyse(x, s, L, eps, opt, H, nh, lo, hi, ok, steps):
         if smooth:
             use |= USE_SMOOTH
     if opt[OPT_INTERP] != 0:
-        amax = abs(H[HL - 1]) if nh > 0 else np.int64(0)
-        for i in range(L):
-            amax = max(amax, abs(fine[i]), abs(hi[FINE, i]))
+        if nh > 0:
+            amax = max(amax, abs(H[HL - 1]))
         if amax < IQLIM:
             use |= USE_INTERP
     return use
@@ -761,9 +835,11 @@ def seg_level(lo, hi, L, H, nh, sh, Q, R):
     """Level quantiser with in-block look-ahead: keep the previous level while it is valid; at a
     break pick, inside the running intersection of the next samples' valid sets, the level valid
     longest. H[HL-1] is the last history value (fine units). Writes Q, R; returns the static
-    cost."""
+    cost (static_cost of R, summed at the breaks: the only nonzero residuals)."""
     p = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
     i = 0
+    c = 0
+    last = -1  # the previous break
     while i < L:
         if p >= lo[i] and p <= hi[i]:
             Q[i] = p
@@ -793,10 +869,14 @@ def seg_level(lo, hi, L, H, nh, sh, Q, R):
         for t in range(i, j):
             Q[t] = v
             R[t] = 0
-        R[i] = v - p
+        R[i] = v - p  # nonzero: p is outside [lo[i], hi[i]], v inside
+        c += 2 * _ilog2(abs(v - p)) + 2 + 2 * _ilog2(i - last) + 1
+        last = i
         p = v
         i = j
-    return static_cost(R, L)
+    if last < L - 1:
+        c += 2 * _ilog2(L - last) + 1
+    return c
 
 
 @kernel(i8(I8, I8, i8, I8, I8, i8, i8, i8, I8, I8M, I8, I8))
