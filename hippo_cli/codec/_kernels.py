@@ -386,12 +386,27 @@ def enc_residuals(R, L, E, line, out, st, probs, cost, T):
     while i < L or cs != SET0:
         if cs == SET0 and run >= 2:
             # inside a zero run of the sample residuals (r1 = r2 = 0): the zero flag's context
-            # is 16 + min(lg, 35) (_zctx); code the run's zeros in a tight loop
+            # is 16 + min(lg, 35) (_zctx), the same until the run doubles, so the run's zeros
+            # are coded in this tight loop with the context's probability and shift in
+            # registers (_ebit's arithmetic for a 0, without a store and a load per bit)
             while i < L and R[i] == 0:
-                pos, low, rng = _ebit(out, pos, low, rng, probs, 16 + min(lg, 35), 0, LZ, cost,
-                                      T)
-                run, lg = _zero_run(run, lg)
-                i += 1
+                ci = 16 + min(lg, 35)
+                p = np.int64(probs[ci])
+                sh = np.int64(probs[NCTX + ci])
+                lg0 = lg
+                while i < L and R[i] == 0 and lg == lg0:
+                    if pos == COSTING:
+                        cost[0] += T[p]
+                    else:
+                        rng = (rng >> PB) * p
+                        pos, low, rng = _eshift(out, pos, low, rng)
+                    p += (PONE - p) >> sh
+                    if sh < LZ:
+                        sh += 1
+                    run, lg = _zero_run(run, lg)
+                    i += 1
+                probs[ci] = p
+                probs[NCTX + ci] = sh
             if i == L:
                 continue
         r = R[i] if cs == SET0 else E[ke]
@@ -1424,16 +1439,32 @@ def dec_residuals(buf, ds, probs, R, L, E, line):
             # inside a zero run of the sample residuals (r1 = r2 = 0): the zero flag's context
             # is 16 + min(lg, 35) (_zctx), so the run is decoded in this tight loop, without
             # the bookkeeping of the general one (the same arithmetic, bit for bit)
-            bit = 0
-            while i < L:
-                bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, 16 + min(lg, 35), LZ)
-                if bit != 0:
-                    break
-                run, lg = _zero_run(run, lg)
-                R[i] = 0
-                i += 1
-            if bit == 0:
+            # (the probability and shift of the context in registers until it changes, as in
+            # enc_residuals; a one is decoded by _dbit, from the same state)
+            one = False
+            while i < L and not one:
+                ci = 16 + min(lg, 35)
+                p = np.int64(probs[ci])
+                sh = np.int64(probs[NCTX + ci])
+                lg0 = lg
+                while i < L and lg == lg0:
+                    bound = (rng >> PB) * p
+                    if code >= bound:
+                        one = True
+                        break
+                    rng = bound
+                    p += (PONE - p) >> sh
+                    if sh < LZ:
+                        sh += 1
+                    pos, code, rng = _dshift(buf, pos, code, rng)
+                    run, lg = _zero_run(run, lg)
+                    R[i] = 0
+                    i += 1
+                probs[ci] = p
+                probs[NCTX + ci] = sh
+            if not one:
                 continue
+            bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, 16 + min(lg, 35), LZ)
         else:
             zc = o + _zctx(run, lg, abs(r1), abs(r2))
             bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
