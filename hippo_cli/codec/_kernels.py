@@ -845,22 +845,23 @@ def static_cost(R, L):
     return c
 
 
-@kernel(i8(I8, I8, i8, I8, i8, i8, I8, I8))
-def seg_level(lo, hi, L, H, nh, sh, Q, R):
+@kernel(i8(I8, I8, i8, I8, i8, i8, I8))
+def seg_level(lo, hi, L, H, nh, sh, R):
     """Level quantiser with in-block look-ahead: keep the previous level while it is valid; at a
     break pick, inside the running intersection of the next samples' valid sets, the level valid
-    longest. H[HL-1] is the last history value (fine units). Writes Q, R; returns the static
-    cost (static_cost of R, summed at the breaks: the only nonzero residuals)."""
+    longest. H[HL-1] is the last history value (fine units). Writes R (the grid indices are
+    their running sum from the previous level: _level_q, for the candidate coded); returns the
+    static cost (static_cost of R, summed at the breaks: the only nonzero residuals). A
+    segment ends where the intersection becomes empty, so its level is not valid at the next
+    sample: every segment after the first starts with a break (no keep test there)."""
     p = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
     i = 0
+    while i < L and p >= lo[i] and p <= hi[i]:
+        R[i] = 0
+        i += 1
     c = 0
     last = -1  # the previous break
-    while i < L:
-        if p >= lo[i] and p <= hi[i]:
-            Q[i] = p
-            R[i] = 0
-            i += 1
-            continue
+    while i < L:  # a break: p is not valid at i
         a = lo[i]
         b = hi[i]
         j = i + 1
@@ -871,19 +872,12 @@ def seg_level(lo, hi, L, H, nh, sh, Q, R):
                 break
             a = a2
             b = b2
+            R[j] = 0
             j += 1
         if j < L:
-            if lo[j] > b:
-                v = b
-            elif hi[j] < a:
-                v = a
-            else:
-                v = min(max(p, a), b)
+            v = b if lo[j] > b else a  # the end nearer the next sample's valid set
         else:
             v = min(max(p, a), b)
-        for t in range(i, j):
-            Q[t] = v
-            R[t] = 0
         R[i] = v - p  # nonzero: p is outside [lo[i], hi[i]], v inside
         c += 2 * _ilog2(abs(v - p)) + 2 + 2 * _ilog2(i - last) + 1
         last = i
@@ -892,6 +886,15 @@ def seg_level(lo, hi, L, H, nh, sh, Q, R):
     if last < L - 1:
         c += 2 * _ilog2(L - last) + 1
     return c
+
+
+@kernel(nb.void(I8, i8, i8, I8))
+def _level_q(R, L, p, Q):
+    """The grid indices of a level candidate from its residuals R[0..L) and the previous
+    level p: Q[i] = p + R[0] + ... + R[i]."""
+    for i in range(L):
+        p += R[i]
+        Q[i] = p
 
 
 @kernel(i8(I8, I8, i8, I8, I8, i8, i8, i8, I8, I8M, I8, I8))
@@ -1143,7 +1146,7 @@ def _level_candidates(lo, hi, ok, L, H, nh, smooth, mode, PW, PG, Wk, Qs, Rs, co
             continue
         sh = FINE - lm
         ci = lm * NPRED
-        costs[ci] = seg_level(lo[lm], hi[lm], L, H, nh, sh, Qs[ci], Rs[ci])
+        costs[ci] = seg_level(lo[lm], hi[lm], L, H, nh, sh, Rs[ci])
         if smooth != 0 and (lm != FINE or mode == 1):
             for pr in range(1, NPS):
                 costs[ci + pr] = smooth_pass(
@@ -1356,6 +1359,9 @@ def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st
         if use & USE_INTERP:
             _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs)
         best = _choose(costs, ok, L, st, mode, Rs, out, probs, pw, sw, cost, T)
+        if best >= 0 and best % NPRED == 0:  # a level candidate: its indices, from R
+            sh = FINE - best // NPRED
+            _level_q(Rs[best], L, _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0), Qs[best])
         _emit(best, xi, s, L, out, st, probs, H, Qs, Rs, Es, LSs, stats, cost, T)
         if opt[OPT_CHECK] != 0 and best >= 0:
             stats[CHECKED] += _misses(x, s, L, Qs[best], steps[best // NPRED], eps)
