@@ -1019,7 +1019,8 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
     else break: q = the valid level nearest P; var 1: the curvature c searched around C
     (_curvature); s = the feasible slope nearest sbase = rsh(V, LK-LS). R = q - P, E = [s - sbase]
     (+ [c - C] for var 1). LS_ in: qb, A, V, C; out: the same + the number of E. Returns the
-    static cost, or BIG once the cost of the first plen samples exceeds plim."""
+    static cost, or BIG once the cost of the first plen samples exceeds plim (known as soon as
+    the running cost of a prefix does)."""
     qb = LS_[0]
     A = LS_[1]
     V = LS_[2]
@@ -1043,6 +1044,10 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
             continue
         sbase = _rsh(V, LK - LS)
         q = min(max(P, lo[i]), hi[i])
+        if i < plen and c + 2 * _ilog2(abs(q - P)) + 3 + 2 * _ilog2(run + 1) > plim:
+            # the cost only grows: over the gate's limit now is over it at plen (the same
+            # answer, without the swing searches of the rest of the prefix)
+            return BIG
         bc = C
         bt, smin, smax = _swing(lo, hi, i, L, q, bc)
         if var == 1:
@@ -1077,16 +1082,17 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
     return c
 
 
-@kernel(i8(I8, I8, i8, I8, i8, I8, I8, I8))
-def interp_pass(lo, hi, L, H, nh, W, Q, R):
+@kernel(i8(I8, I8, i8, I8, i8, I8, I8, I8, i8))
+def interp_pass(lo, hi, L, H, nh, W, Q, R, lim):
     """Multilevel interpolation quantiser (SZ3-like, on the finest grid, lm = 3): W[:HL] = history
     (W[HL-1] = the previous sample = the anchor, 0 if nh = 0), W[HL-1+u] = Q of sample u-1.
     Coding order: u = L (predicted by the anchor), then for s = N/2, N/4, .., 1 (N = the smallest
     power of two >= L) every odd multiple u of s below L (_ipred_level; Q holds the predictions
     of a level meanwhile). Residual units: 4 (= eps; u = L and strides s >= ICS: the valid Q
     nearest the centre of the valid range) or 8 (= 2 eps; the smallest valid |r|). R is written
-    in coding order, Q in sample order. Returns the static cost, BIG if some sample has no valid
-    Q of that form (float edge cases)."""
+    in coding order, Q in sample order. Returns the static cost (static_cost of R, summed as R
+    is written), or BIG if some sample has no valid Q of that form (float edge cases) or as
+    soon as the cost exceeds ``lim`` (it only grows; Q is then not written)."""
     for i in range(HL):
         W[i] = H[i]
     o = HL - 1
@@ -1095,6 +1101,8 @@ def interp_pass(lo, hi, L, H, nh, W, Q, R):
     while N < L:
         N <<= 1
     k = 0
+    c = 0
+    run = 0
     s = 0  # the stride of the level; 0: the end point u = L
     while True:
         if s == 0:
@@ -1124,12 +1132,21 @@ def interp_pass(lo, hi, L, H, nh, W, Q, R):
                 W[o + u] = P + (r << 3)
             R[k] = r
             k += 1
+            if r == 0:
+                run += 1
+            else:
+                c += 2 * _ilog2(abs(r)) + 2 + 2 * _ilog2(run + 1) + 1
+                run = 0
+                if c > lim:
+                    return BIG
         s = (N >> 1) if s == 0 else (s >> 1)
         if s == 0:
             break
     for i in range(L):
         Q[i] = W[o + 1 + i]
-    return static_cost(R, L)
+    if run > 0:
+        c += 2 * _ilog2(run + 1) + 1
+    return c
 
 
 # ============================================================== encoder: stages of a block
@@ -1204,10 +1221,10 @@ def _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs):
     plen-sample trial block beats the best level candidate's cost on that prefix."""
     ci = FINE * NPRED + INTERP
     if mode != 1 and plen < L and bestlev >= 0:
-        c = interp_pass(lo[FINE], hi[FINE], plen, H, nh, Wk, Qs[ci], Rs[ci])
-        if c > static_cost(Rs[bestlev * NPRED], plen):
+        lim = static_cost(Rs[bestlev * NPRED], plen)
+        if interp_pass(lo[FINE], hi[FINE], plen, H, nh, Wk, Qs[ci], Rs[ci], lim) > lim:
             return
-    costs[ci] = interp_pass(lo[FINE], hi[FINE], L, H, nh, Wk, Qs[ci], Rs[ci])
+    costs[ci] = interp_pass(lo[FINE], hi[FINE], L, H, nh, Wk, Qs[ci], Rs[ci], BIG)
 
 
 @kernel(i8(i8))
