@@ -63,10 +63,11 @@ VERSIONS = (1, 2)
 MAX_NAME = 1024
 MAX_PATTERN = 64
 MAX_FRAME_SAMPLES = 1 << 20
-#: Samples per frame a writer makes by default: a quarter of the format's limit, so that a
-#: single long series is several frames that threads code at once (frames are independent);
-#: each new frame costs its coder's adaptation again, under 0.3% of the bytes at this size.
-FRAME_SAMPLES = 1 << 18
+#: Samples per frame of the fast level in file mode: a quarter of the format's limit, so that
+#: a single long series is several frames that threads code at once (frames are independent).
+#: Each new frame pays for its coder's adaptation again: +0.07% to +0.35% of the bytes at
+#: 0.1% of the range, up to +5% at ratios above 1000 (benchmarks/levels.py, docs/performance.md).
+FAST_FRAME_SAMPLES = 1 << 18
 MAX_FRAME_VALUES = 1 << 22
 MAX_PAYLOAD = 1 << 27
 TIME_NUMBERS, TIME_ISO = 1, 2
@@ -107,8 +108,8 @@ class HippoHeader:
         return self.time_column is not None
 
     def frame_samples(self) -> int:
-        """Samples per frame in file mode: FRAME_SAMPLES, fewer if the limits say so."""
-        return max(1, min(FRAME_SAMPLES, MAX_FRAME_VALUES // len(self.channels)))
+        """Samples per frame in file mode: as many as the limits allow."""
+        return max(1, min(MAX_FRAME_SAMPLES, MAX_FRAME_VALUES // len(self.channels)))
 
 
 def header_with_times(channels: list[str], max_errors: list[float],
@@ -345,8 +346,10 @@ class HippoWriter:
         check_header(header)
         self.fh = fh
         self.header = header
-        self.frame_samples = min(frame_samples or header.frame_samples(),
-                                 header.frame_samples())
+        default = header.frame_samples()
+        if level == "fast":
+            default = min(default, FAST_FRAME_SAMPLES)
+        self.frame_samples = min(frame_samples or default, header.frame_samples())
         try:
             self._coder = coder if coder is not None and coder.level == level else \
                 ChannelCoder(level)
@@ -930,7 +933,8 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
         decoder reads them all at the same speed).
     threads : threads coding channels and frames at once (default: the cores this process
         may use); the bytes do not depend on it.
-    frame_samples : samples per frame (default: FRAME_SAMPLES, fewer for many channels).
+    frame_samples : samples per frame (default: as many as the format allows; at the fast
+        level at most FAST_FRAME_SAMPLES, so that threads share a long series).
 
     Every finite value of :func:`decode` of the result is within ``max_error`` of ``values``;
     every non-finite one is bit-identical. Thread-safe (no state outlives the call).

@@ -19,8 +19,8 @@ so it also needs the whole block before output). push() encodes each block as so
 complete, so the byte output does not depend on how the input is chunked. flush() encodes the
 partial block, terminates the coder and resets all state: frames are independent. Memory:
 O(frame) in the encoder (output buffer) and O(n) in the decoder. Files written whole use
-frames of 2^18 samples by default (the format allows 2^20, and at most 2^22 values per frame);
-a stream may flush anywhere.
+frames of up to 2^20 samples (2^18 at the fast level; at most 2^22 values per frame); a stream
+may flush anywhere.
 
 PAYLOAD. The bytes of a channel payload and of a time-stamp payload are specified
 normatively in docs/format.md ("The range coder", "Residuals and their contexts", "Channel
