@@ -224,14 +224,16 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--pct", type=float, default=0.01, help="eps / range [0.01]")
-    ap.add_argument("--skip-threads", action="store_true")
+    ap.add_argument("--skip-threads", action="store_true", help="only the levels table")
+    ap.add_argument("--threads-only", action="store_true", help="only the threads table")
     args = ap.parse_args()
     for lv in LEVELS:  # compile (or load from numba's cache) outside the timings
         decode(encode(np.arange(10.0), 0.1, level=lv))
     data = series(args.data)
     print(f"# {os.uname().machine}, {len(os.sched_getaffinity(0))} cores available, "
           f"load average {os.getloadavg()[0]:.1f} at start")
-    levels_table(data, args.pct, args.repeat)
+    if not args.threads_only:
+        levels_table(data, args.pct, args.repeat)
     if not args.skip_threads:
         threads_table(data, args.pct, max(3, args.repeat // 2))
 

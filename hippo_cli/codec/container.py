@@ -767,6 +767,12 @@ class HippoReader:
         if times_only:
             return Frame(info.index, info.offset, info.start, np.empty((n, 0)), times)
         values = np.empty((n, C))
+        if C == 1:  # decoded in place (its column is contiguous)
+            col = values[:, 0]
+            got = self._coder.decode(parts[h.timed], n, h.max_errors[0], special, out=col)
+            if got is not col:
+                col[:] = got
+            return Frame(info.index, info.offset, info.start, values, times)
         chans = [lambda c=c: self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special)
                  for c in range(C)]
         # one frame's channels on the reader's threads unless frames already are (_frames_of)

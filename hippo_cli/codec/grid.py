@@ -257,14 +257,15 @@ class ChannelDecoder:
         else:
             self.PW, self.PG = make_tables(smooth)
 
-    def decode(self, payload: bytes, n: int) -> np.ndarray:
+    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given."""
         n = _frame_count(payload, n)
         if n == 0:
             return np.zeros(0, np.float64)
         buf = _read_only(np.frombuffer(payload, np.uint8))
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
-        x = np.empty(n, np.float64)
+        x = np.empty(n, np.float64) if out is None else out
         H = np.empty(n + HL, np.int64)
         R = np.empty(B, np.int64)
         E = np.empty(2 * B, np.int64)

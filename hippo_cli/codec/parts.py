@@ -189,17 +189,21 @@ class ChannelCoder:
                 best = payload
         return (b"" if runs is None else specials_bytes(runs)) + best
 
-    def decode(self, part: bytes, n: int, eps: float, specials: bool) -> np.ndarray:
+    def decode(self, part: bytes, n: int, eps: float, specials: bool,
+               out: np.ndarray | None = None) -> np.ndarray:
         """float64 (n,) of a channel part (led by its runs of non-finite values if
-        ``specials``); ``ValueError`` when it is malformed."""
+        ``specials``), written into ``out`` (float64 (n,), contiguous) when given and the
+        bound is not 0 (saves a copy); ``ValueError`` when it is malformed."""
         runs: list = []
         if specials:
             cur = Cursor(part)
             runs = read_specials(cur, n)
             part = part[cur.pos:]
-        x = self.decoder(eps).decode(part, n)
+        x = (self.decoder(eps).decode(part, n) if out is None or eps == 0 else
+             self.decoder(eps).decode(part, n, out))
         if runs:
-            x = np.array(x, copy=True)
+            if not x.flags.writeable:
+                x = np.array(x, copy=True)
             put_specials(x, runs)
         return x
 
