@@ -913,6 +913,20 @@ def smooth_pass(lo, hi, L, H, W, nh, pred, sh, PW, PG, Q, R):
     return static_cost(R, L)
 
 
+@kernel(i8(i8, i8))
+def _floor_div(m, t):
+    """floor(m / t) for 1 <= t and |m| < 2^52: the float quotient (both operands exact in
+    float64, the quotient within 2^-7 of the true one, so its floor is off by at most one),
+    corrected with exact integer products; a 64-bit integer division is several times
+    slower."""
+    q = np.int64(np.floor(m / t))
+    if q * t > m:
+        q -= 1
+    elif (q + 1) * t <= m:
+        q += 1
+    return q
+
+
 @kernel(T3(I8, I8, i8, i8, i8, i8))
 def _swing(lo, hi, i, L, q, c):
     """Feasible slopes s (units 2^-LS) of the curve starting at level q at sample i with
@@ -936,10 +950,12 @@ def _swing(lo, hi, i, L, q, c):
         nhi = (min(b_, XLIM) + 1) * one - half - 1 - tri
         a = smin
         b = smax
+        # ceil(nlo / D) and floor(nhi / D) with D = t * 2^(LK-LS): floor(floor(n / 2^k) / t)
+        # = floor(n / (2^k t)), and |n| < 2^58, so the quotient by t is of |m| < 2^47
         if a * D < nlo:
-            a = -((-nlo) // D)
+            a = -_floor_div((-nlo) >> (LK - LS), t)
         if b * D > nhi:
-            b = nhi // D
+            b = _floor_div(nhi >> (LK - LS), t)
         if a > b:
             break
         smin = a
