@@ -238,10 +238,25 @@ T4 = nb.types.UniTuple(i8, 4)
 # ============================================================== residual model contexts
 @kernel(i8(i8))
 def _ilog2(v):
-    """floor(log2 v) for v >= 1."""
-    k = 0
-    while v > 1:
-        v >>= 1
+    """floor(log2 v) for v >= 1: a fixed binary search (selects, not a loop whose length is the
+    answer: its exit would be mispredicted for every residual)."""
+    k = np.int64(0)
+    if v >= np.int64(1) << 32:
+        v >>= 32
+        k += 32
+    if v >= 1 << 16:
+        v >>= 16
+        k += 16
+    if v >= 1 << 8:
+        v >>= 8
+        k += 8
+    if v >= 1 << 4:
+        v >>= 4
+        k += 4
+    if v >= 1 << 2:
+        v >>= 2
+        k += 2
+    if v >= 1 << 1:
         k += 1
     return k
 
