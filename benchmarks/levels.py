@@ -235,7 +235,7 @@ def main() -> None:
     if not args.threads_only:
         levels_table(data, args.pct, args.repeat)
     if not args.skip_threads:
-        threads_table(data, args.pct, max(3, args.repeat // 2))
+        threads_table(data, args.pct, args.repeat)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ NOT_RUN = {
         "minutes: 1000 series x 10^5 samples, on a Dask cluster too",
     "python benchmarks/codec.py --baseline dbffa10":
         "needs ../shared/bench/, git history and minutes (a before/after benchmark)",
+    "PYTHONPATH=. python benchmarks/levels.py --repeat 11":
+        "needs ../shared/bench/ (data outside the repository), pysz and zstandard; then "
+        "codec.py --baseline needs git history (a before/after benchmark)",
     "python benchmarks/first_run.py --runs 9 --baseline dbffa10":
         "minutes: a minute per cold run of hippo 0.2 (tests/test_first_run.py checks the "
         "behaviour, this measures it)",

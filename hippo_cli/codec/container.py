@@ -334,8 +334,10 @@ class HippoWriter:
     ``level``: the encoder's searches, "fast", "default" or "best" (the file does not record
     it: one decoder reads all). ``threads``: how many threads code the channels of a frame and
     consecutive full frames at once (default: the cores this process may use); the bytes are
-    the same for any count. With ``threads`` > 1 up to ``threads`` full frames wait to be coded
-    together (each worker owns its coders); :meth:`flush` and :meth:`close` write them all.
+    the same for any count (default with a ``coder``: 1). With ``threads`` > 1, the full frames
+    of one :meth:`append` are coded together (each worker owns its coders), and in a file written
+    whole (``header.whole``) up to ``threads`` full frames wait for the next appends;
+    :meth:`flush` and :meth:`close` write them all.
     """
 
     def __init__(self, fh: IO[bytes], header: HippoHeader, *,
@@ -356,7 +358,8 @@ class HippoWriter:
         except ValueError as err:
             raise ParameterError(str(err), option="level") from None
         self.level = level
-        self.threads = thread_count(threads)
+        # a caller's coder is for one thread (writers after one another sharing its scratch)
+        self.threads = 1 if threads is None and coder is not None else thread_count(threads)
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()  # each worker's own ChannelCoder
         self._ready: list[tuple[np.ndarray, list[Times]]] = []  # full frames not coded yet
@@ -412,6 +415,11 @@ class HippoWriter:
                 self._take_pending()
                 if len(self._ready) >= self.threads:
                     self._write_ready()
+        if self._ready and not self.header.whole:
+            # a stream's frame is in the file when the append that fills it returns (readers
+            # follow a growing file); a file written whole is read only once closed, so its
+            # full frames may wait for the next append to be coded together
+            self._write_ready()
 
     def _take_pending(self) -> None:
         """The pending samples become a frame waiting to be coded."""
