@@ -336,7 +336,7 @@ class HippoWriter:
     consecutive full frames at once (default: the cores this process may use); the bytes are
     the same for any count (default with a ``coder``: 1). With ``threads`` > 1, the full frames
     of one :meth:`append` are coded together (each worker owns its coders), and in a file written
-    whole (``header.whole``) up to ``threads`` full frames wait for the next appends;
+    whole (``header.whole``) fewer than ``threads`` full frames wait for the next appends;
     :meth:`flush` and :meth:`close` write them all.
     """
 
@@ -413,12 +413,12 @@ class HippoWriter:
             start += take
             if self._pending == self.frame_samples:
                 self._take_pending()
-                if len(self._ready) >= self.threads:
-                    self._write_ready()
-        if self._ready and not self.header.whole:
-            # a stream's frame is in the file when the append that fills it returns (readers
-            # follow a growing file); a file written whole is read only once closed, so its
-            # full frames may wait for the next append to be coded together
+        if self._ready and (not self.header.whole or len(self._ready) >= self.threads):
+            # the full frames of this append are coded together (views of ``values``: no
+            # copy; the workers take the next job as they finish, which evens out frames of
+            # unequal work). A stream's frame is in the file when the append that fills it
+            # returns (readers follow a growing file); a file written whole is read only once
+            # closed, so fewer full frames than threads wait for the next append.
             self._write_ready()
 
     def _take_pending(self) -> None:
@@ -781,12 +781,13 @@ class HippoReader:
             if got is not col:
                 col[:] = got
             return Frame(info.index, info.offset, info.start, values, times)
-        chans = [lambda c=c: self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special)
-                 for c in range(C)]
+        def channel(c: int) -> None:  # (a worker also copies its column in: in parallel)
+            values[:, c] = self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special)
+
         # one frame's channels on the reader's threads unless frames already are (_frames_of)
         pool = self._threads_pool() if C > 1 and not self._in_worker() else None
-        for c, col in enumerate(pool.map(lambda f: f(), chans) if pool else (f() for f in chans)):
-            values[:, c] = col
+        for _ in pool.map(channel, range(C)) if pool else map(channel, range(C)):
+            pass
         return Frame(info.index, info.offset, info.start, values, times)
 
     def _threads_pool(self) -> ThreadPoolExecutor | None:
@@ -802,7 +803,7 @@ class HippoReader:
 
     def frames(self, first: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Decoded frames ``first`` to ``stop - 1`` of :attr:`index`, in order (at most
-        ``threads`` in memory at a time). A damaged frame is an error (``salvage``: skipped,
+        2 x ``threads`` in memory at a time). A damaged frame is an error (``salvage``: skipped,
         with a note)."""
         return self._frames_of(self.index[first:stop])
 
@@ -816,13 +817,13 @@ class HippoReader:
                 if frame is not None:
                     yield frame
             return
-        window: deque = deque()
+        window: deque = deque()  # 2 x threads frames in flight: frames of unequal work
         for info in [*infos, None]:
             if info is not None:
                 payload = self._payload(info)
                 if payload is not None:
                     window.append(pool.submit(self._decoded, info, False, payload))
-            while window and (info is None or len(window) >= self.threads):
+            while window and (info is None or len(window) >= 2 * self.threads):
                 frame = window.popleft().result()
                 if frame is not None:
                     yield frame

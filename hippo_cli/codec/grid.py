@@ -188,14 +188,20 @@ class ChannelEncoder:
         self.probs = K.new_model()
         self.st = K.new_state()
         self.H = np.zeros(HL, np.int64)
-        self.out = np.zeros(1 << 16, np.uint8)
+        # the output buffer is kept from frame to frame (grown, never shrunk): a new one per
+        # frame would map and unmap megabytes each time, and unmapping stops every other
+        # thread of the process for a TLB shootdown. The coder writes every byte it reads
+        # (a carry only reaches bytes of this frame), so stale bytes past the end are harmless.
+        if getattr(self, "out", None) is None:
+            self.out = np.zeros(1 << 16, np.uint8)
         self.pending = 0
 
     def _reserve(self, nsamp):
         need = int(self.st[K.ST_POS]) + MAXB * nsamp + 64 * (nsamp // B + 2)
         if need > self.out.shape[0]:
             o = np.zeros(max(need, 2 * self.out.shape[0]), np.uint8)
-            o[: self.out.shape[0]] = self.out
+            pos = int(self.st[K.ST_POS])
+            o[:pos] = self.out[:pos]
             self.out = o
 
     def _encode(self, x, s, nblk, Llast, finish=False):
