@@ -166,9 +166,10 @@ def levels_table(data: dict[str, np.ndarray], pct: float, repeat: int) -> None:
         print("pcodec: not installed (python -c 'import pcodec' fails), its column skipped")
 
 
-def _ceiling(repeat: int) -> tuple[float, float]:
-    """Seconds of two runs of a CPU-bound nogil numba loop, in one thread then on two: what
-    the machine gives two threads at this moment (a shared machine may give less than 2x)."""
+def _spin():
+    """Two copies of a CPU-bound nogil numba loop: (run one after the other, run on two
+    threads). Timed beside each row, they show what the machine gives a second thread at that
+    moment (a shared machine may give less than 2x: then no code can show more)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numba
@@ -181,10 +182,9 @@ def _ceiling(repeat: int) -> tuple[float, float]:
         return s
 
     spin(10)
-    with ThreadPoolExecutor(2) as pool:
-        t = _paired({"one": lambda: [spin(2 * 10**7) for _ in range(2)],
-                     "two": lambda: list(pool.map(spin, [2 * 10**7] * 2))}, repeat)
-    return 1 / t["one"], 1 / t["two"]
+    pool = ThreadPoolExecutor(2)
+    n = 10**7
+    return (lambda: [spin(n) for _ in range(2)]), (lambda: list(pool.map(spin, [n, n])))
 
 
 def threads_table(data: dict[str, np.ndarray], pct: float, repeat: int) -> None:
@@ -194,14 +194,12 @@ def threads_table(data: dict[str, np.ndarray], pct: float, repeat: int) -> None:
     long = np.resize(allx, 10**6)
     rows = 65536
     many = np.stack([np.roll(long, 7919 * k)[:rows] + 0.001 * k for k in range(64)], axis=1)
+    spin1, spin2 = _spin()
     print(f"\n### Threads ({cores} cores available), M samples/s (all channels), median of "
           f"{repeat} interleaved runs, eps = {pct:g} x range of each input\n")
     print("| input | level | CR | enc 1 thread | enc 2 threads | speed-up | dec 1 thread | "
-          "dec 2 threads | speed-up | same bytes |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    c1, c2 = _ceiling(repeat)
-    print(f"| (ceiling: a pure nogil numba loop, this moment) | - | - | - | - | {c2 / c1:.2f}x | "
-          f"- | - | - | - |")
+          "dec 2 threads | speed-up | ceiling (nogil loop) | same bytes |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for label, x in (("64 channels x 65,536", many), ("10^6 x 1", long)):
         eps = pct * float(np.ptp(x))
         for lv in ("fast", "default"):
@@ -212,11 +210,13 @@ def threads_table(data: dict[str, np.ndarray], pct: float, repeat: int) -> None:
                 "e2": lambda: encode(x, eps, level=lv, threads=2),  # noqa: B023
                 "d1": lambda: decode(b1, threads=1),  # noqa: B023
                 "d2": lambda: decode(b2, threads=2),  # noqa: B023
+                "c1": spin1, "c2": spin2,
             }, repeat)
             m = {k: x.size / v / 1e6 for k, v in t.items()}
             print(f"| {label} | {lv} | {8 * x.size / len(b1):.1f} | {m['e1']:.1f} | "
                   f"{m['e2']:.1f} | {m['e2'] / m['e1']:.2f}x | {m['d1']:.1f} | {m['d2']:.1f} | "
-                  f"{m['d2'] / m['d1']:.2f}x | {'yes' if b1 == b2 else 'NO'} |")
+                  f"{m['d2'] / m['d1']:.2f}x | {t['c1'] / t['c2']:.2f}x | "
+                  f"{'yes' if b1 == b2 else 'NO'} |")
 
 
 def main() -> None:

@@ -181,3 +181,28 @@ def test_fast_checks_itself_default_decodes_again():
     assert ChannelCoder("fast").verified
     assert not ChannelCoder("default").verified
     assert not ChannelCoder("best").verified
+
+
+def test_stream_frames_are_written_when_filled_whole_files_may_wait():
+    x = np.cumsum(np.random.default_rng(2).standard_normal(400))
+    w = HippoWriter(io.BytesIO(), HippoHeader(["v"], [0.1]), frame_samples=100, threads=2)
+    w.append(x[:100])
+    assert w.frames == 1  # a stream: readers follow the file as it grows
+    w.append(x[100:150])
+    assert w.frames == 1
+    w.close()
+    whole = HippoWriter(io.BytesIO(), HippoHeader(["v"], [0.1], whole=True), frame_samples=100,
+                        threads=2)
+    whole.append(x[:100])
+    assert whole.frames == 0  # waits for a second full frame, to code both at once
+    whole.append(x[100:250])
+    assert whole.frames == 2
+    whole.close()
+    assert whole.frames == 3
+
+
+def test_a_shared_coder_means_one_thread():
+    coder = ChannelCoder()
+    w = HippoWriter(io.BytesIO(), HippoHeader(["v"], [0.1]), coder=coder)
+    assert w.threads == 1
+    w.close()
