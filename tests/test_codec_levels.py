@@ -206,3 +206,25 @@ def test_a_shared_coder_means_one_thread():
     w = HippoWriter(io.BytesIO(), HippoHeader(["v"], [0.1]), coder=coder)
     assert w.threads == 1
     w.close()
+
+
+def test_a_long_series_in_several_fast_frames():
+    """The fast level cuts a long series into frames of 2^18 samples (threads share them):
+    the same bytes on any thread count, every sample within its bound."""
+    rng = np.random.default_rng(9)
+    x = np.cumsum(rng.standard_normal(600_000))
+    x[123_456] = np.inf
+    eps = 0.01 * float(np.ptp(x[np.isfinite(x)]))
+    blobs = [encode(x, eps, level="fast", threads=t) for t in THREADS]
+    assert blobs[0] == blobs[1] == blobs[2]
+    with open_hippo_bytes(blobs[0]) as r:
+        assert [f.samples for f in r.index] == [2**18, 2**18, 600_000 - 2**19]
+    for t in THREADS:
+        _check(x, decode(blobs[0], threads=t)[0][:, 0], eps)
+    assert len(encode(x, eps, threads=2)) < len(blobs[0]) * 1.01  # default: one frame
+
+
+def open_hippo_bytes(data: bytes):
+    from hippo_cli.codec import HippoReader
+
+    return HippoReader(io.BytesIO(data), "<bytes>", threads=1)

@@ -782,6 +782,7 @@ class HippoReader:
             if got is not col:
                 col[:] = got
             return Frame(info.index, info.offset, info.start, values, times)
+
         def channel(c: int) -> None:  # (a worker also copies its column in: in parallel)
             values[:, c] = self._coder_here().decode(parts[c + h.timed], n, h.max_errors[c],
                                                      special)
@@ -816,8 +817,8 @@ class HippoReader:
         return self._frames_of(self.index[first:stop])
 
     def _frames_of(self, infos: list[FrameInfo]) -> Iterator[Frame]:
-        """The frames of ``infos`` decoded, in order: with threads, up to ``threads`` at
-        once (the file is read in this thread, each frame decoded by a worker)."""
+        """The frames of ``infos`` decoded, in order: with threads, up to 2 x ``threads``
+        in flight (the file is read in this thread, each frame decoded by a worker)."""
         pool = self._threads_pool() if len(infos) > 1 else None
         if pool is None:
             for info in infos:
