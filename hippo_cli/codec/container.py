@@ -579,7 +579,7 @@ class HippoReader:
             self.close()
             raise
         self._starts = [f.start for f in self.index]
-        self._coders = threading.local()  # each thread's ChannelCoder (its decode scratch)
+        self._coder = ChannelCoder()
         h = self.header
         # version 1 kept ISO times as seconds at microseconds, written in the header's pattern
         self._v1_template = (template_of_pattern(h.time_pattern) if h.version < 2 and h.timed
@@ -777,27 +777,19 @@ class HippoReader:
         values = np.empty((n, C))
         if C == 1:  # decoded in place (its column is contiguous)
             col = values[:, 0]
-            got = self._coder_here().decode(parts[h.timed], n, h.max_errors[0], special,
-                                            out=col)
+            got = self._coder.decode(parts[h.timed], n, h.max_errors[0], special, out=col)
             if got is not col:
                 col[:] = got
             return Frame(info.index, info.offset, info.start, values, times)
 
         def channel(c: int) -> None:  # (a worker also copies its column in: in parallel)
-            values[:, c] = self._coder_here().decode(parts[c + h.timed], n, h.max_errors[c],
-                                                     special)
+            values[:, c] = self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special)
 
         # one frame's channels on the reader's threads unless frames already are (_frames_of)
         pool = self._threads_pool() if C > 1 and not self._in_worker() else None
         for _ in pool.map(channel, range(C)) if pool else map(channel, range(C)):
             pass
         return Frame(info.index, info.offset, info.start, values, times)
-
-    def _coder_here(self) -> ChannelCoder:
-        coder = getattr(self._coders, "coder", None)
-        if coder is None:
-            coder = self._coders.coder = ChannelCoder()
-        return coder
 
     def _threads_pool(self) -> ThreadPoolExecutor | None:
         if self.threads == 1:

@@ -263,11 +263,8 @@ class ChannelDecoder:
         else:
             self.PW, self.PG = make_tables(smooth)
 
-    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None,
-               scratch: dict | None = None) -> np.ndarray:
-        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given;
-        ``scratch``: a dict that keeps the int64 (n + HL,) history buffer for the next call
-        (one thread's: a buffer per frame would be mapped and unmapped each time)."""
+    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given."""
         n = _frame_count(payload, n)
         if n == 0:
             return np.zeros(0, np.float64)
@@ -275,11 +272,7 @@ class ChannelDecoder:
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
         x = np.empty(n, np.float64) if out is None else out
-        H = None if scratch is None else scratch.get("H")
-        if H is None or H.shape[0] < n + HL:
-            H = np.empty(n + HL, np.int64)
-            if scratch is not None:
-                scratch["H"] = H
+        H = np.empty(n + HL, np.int64)
         R = np.empty(B, np.int64)
         E = np.empty(2 * B, np.int64)
         rc = K.decode_frame(

@@ -152,8 +152,7 @@ def put_specials(x: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
 class ChannelCoder:
     """The channel coders of one writer or reader (never shared between threads): one grid
     encoder for every bound (its scratch is the memory that counts) per compression level,
-    created on first use, and the decoders' history buffer (8 bytes per sample of the longest
-    frame decoded).
+    created on first use; decoders hold no scratch.
 
     ``level``: "fast", "default" or "best" (:data:`.channel.LEVELS`), the encoder's searches;
     the decoder is the same for all. ``verified``: the level's encoder checks the bound of every
@@ -164,7 +163,6 @@ class ChannelCoder:
         self._options = level_options(level)
         self.verified = all(o.get("check") for o in self._options)
         self._grids: list = []
-        self._scratch: dict = {}  # the grid decoder's history buffer, kept between frames
 
     def encoders(self, eps: float) -> list:
         """The encoders of bound ``eps``: one per option set of the level (exact: one)."""
@@ -201,8 +199,8 @@ class ChannelCoder:
             cur = Cursor(part)
             runs = read_specials(cur, n)
             part = part[cur.pos:]
-        x = (self.decoder(eps).decode(part, n) if eps == 0 else
-             self.decoder(eps).decode(part, n, out, self._scratch))
+        x = (self.decoder(eps).decode(part, n) if out is None or eps == 0 else
+             self.decoder(eps).decode(part, n, out))
         if runs:
             if not x.flags.writeable:
                 x = np.array(x, copy=True)
