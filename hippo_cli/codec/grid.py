@@ -193,13 +193,16 @@ class ChannelEncoder:
         # thread of the process for a TLB shootdown. The coder writes every byte it reads
         # (a carry only reaches bytes of this frame), so stale bytes past the end are harmless.
         if getattr(self, "out", None) is None:
-            self.out = np.zeros(1 << 16, np.uint8)
+            self.out = np.empty(1 << 16, np.uint8)
         self.pending = 0
 
     def _reserve(self, nsamp):
         need = int(self.st[K.ST_POS]) + MAXB * nsamp + 64 * (nsamp // B + 2)
         if need > self.out.shape[0]:
-            o = np.zeros(max(need, 2 * self.out.shape[0]), np.uint8)
+            # np.empty: np.zeros of memory the heap reuses is a memset of megabytes (the
+            # reserve is MAXB bytes per sample), and the coder never reads a byte it has not
+            # written
+            o = np.empty(max(need, 2 * self.out.shape[0]), np.uint8)
             pos = int(self.st[K.ST_POS])
             o[:pos] = self.out[:pos]
             self.out = o
