@@ -35,10 +35,11 @@ LEVELS = ("fast", "default", "best")
 
 
 def _paired(fns: dict, repeat: int) -> dict:
-    """Median seconds of each function, all run in turn in every repeat (interleaved)."""
+    """Median seconds of each function, all run in turn in every repeat (interleaved; the
+    order reversed every other repeat, so that no function always follows the same one)."""
     times: dict = {k: [] for k in fns}
-    for _ in range(repeat):
-        for k, fn in fns.items():
+    for r in range(repeat):
+        for k, fn in (fns.items() if r % 2 == 0 else reversed(fns.items())):
             t0 = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t0)
