@@ -154,17 +154,20 @@ class ChannelEncoder:
         opt[K.OPT_GRIDS] = grids
         opt[K.OPT_CHECK] = check
         self.opt = opt
-        # scratch of encode_blocks (see its docstring)
+        # scratch of encode_blocks (see its docstring). The large arrays are np.empty: every
+        # element is written before it is read (codec_hashes.py gives the same bytes with them
+        # filled with garbage), and np.zeros of heap memory being reused is a memset of 3 MB
+        # per encoder, a millisecond per encode() call
         NC = K.NCAND
-        self.lo = np.zeros((4, B), np.int64)
-        self.hi = np.zeros((4, B), np.int64)
+        self.lo = np.empty((4, B), np.int64)
+        self.hi = np.empty((4, B), np.int64)
         self.ok = np.zeros(4, np.int64)
         self.costs = np.zeros(NC, np.int64)
-        self.Qs = np.zeros((NC, B), np.int64)
-        self.Rs = np.zeros((NC, B), np.int64)
-        self.Es = np.zeros((NC, B), np.int64)
-        self.LSs = np.zeros((NC, 5), np.int64)
-        self.Wk = np.zeros(HL + B + 1, np.int64)
+        self.Qs = np.empty((NC, B), np.int64)
+        self.Rs = np.empty((NC, B), np.int64)
+        self.Es = np.empty((NC, B), np.int64)
+        self.LSs = np.empty((NC, 5), np.int64)
+        self.Wk = np.empty(HL + B + 1, np.int64)
         self.steps = np.zeros(4, np.float64)
         self.pw = K.new_model()
         self.sw = K.new_state()
