@@ -1658,11 +1658,11 @@ def _dec_raw(buf, ds, xi, b0, L):
 
 @kernel(i8(I8, I8, I8M, I8, F8, i8, i8, i8, i8, i8, f8))
 def _rec_level(R, PW, PG, H, x, b0, L, nh, pr, sh, step):
-    """Reconstruct a level (pred 0) or smooth (pred 1..3) block from its residuals R. Returns 0
-    or ERR_RANGE."""
-    qp = _rsh(H[HL + b0 - 1], sh) if nh > 0 else np.int64(0)
+    """Reconstruct a level (pred 0) or smooth (pred 1..3) block from its residuals R into
+    x[b0..b0+L) and H[HL..HL+L) (H[:HL]: the history, fine units). Returns 0 or ERR_RANGE."""
+    qp = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
     for i in range(L):
-        j = HL + b0 + i
+        j = HL + i
         if pr == 0:
             q = qp + R[i]
         else:
@@ -1678,7 +1678,8 @@ def _rec_level(R, PW, PG, H, x, b0, L, nh, pr, sh, step):
 @kernel(i8(I8, I8, I8, I8, F8, i8, i8, i8, i8, f8))
 def _rec_line(R, E, ds, H, x, b0, L, pr, sh, step):
     """Reconstruct a line (pred 4) or curve (pred 5) block from its residuals R and its slope
-    (and curvature) codes E; the line state is ds[ST_QB..ST_C]. Returns 0 or ERR_RANGE."""
+    (and curvature) codes E into x[b0..b0+L) and H[HL..HL+L); the line state is
+    ds[ST_QB..ST_C]. Returns 0 or ERR_RANGE."""
     qb = ds[ST_QB]
     A = ds[ST_A]
     V = ds[ST_V]
@@ -1717,7 +1718,7 @@ def _rec_line(R, E, ds, H, x, b0, L, pr, sh, step):
             V = sn << (LK - LS)
         if q >= QMAXI or q <= -QMAXI:
             return ERR_RANGE
-        H[HL + b0 + i] = q << sh
+        H[HL + i] = q << sh
         x[b0 + i] = q * step
     ds[ST_QB] = qb
     ds[ST_A] = A
@@ -1730,8 +1731,9 @@ def _rec_line(R, E, ds, H, x, b0, L, pr, sh, step):
 def _rec_interp(R, H, x, b0, L, nh, step, P):
     """Reconstruct an interpolation block (finest grid) from its residuals R, in coding order
     (interp_pass; P: scratch of the predictions of a level); the samples are output after the
-    whole block. Returns 0 or ERR_RANGE."""
-    o = HL + b0 - 1
+    whole block. H[:HL] is the history, the block goes to H[HL..HL+L) and x[b0..b0+L). Returns 0
+    or ERR_RANGE."""
+    o = HL - 1
     if H[o] >= IQLIM or H[o] <= -IQLIM:
         return ERR_RANGE
     nav = _nav(H, o, nh)
@@ -1767,9 +1769,10 @@ def _rec_interp(R, H, x, b0, L, nh, step, P):
 @kernel()
 def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
     """Decode one frame of n samples into x (xi: the same memory viewed as int64, for raw
-    blocks). Scratch: H (n + HL history), R (B residuals), E (2B slope codes, or the predictions
-    of an interpolation level); probs, ds: a fresh model and state vector. Returns 0 or a
-    negative error (ERR_*).
+    blocks). Scratch: H (HL + B: the history, then the block being decoded; shifted by B
+    between blocks, so memory does not grow with n), R (B residuals), E (2B slope codes, or
+    the predictions of an interpolation level); probs, ds: a fresh model and state vector.
+    Returns 0 or a negative error (ERR_*).
 
     Per block: the header (_dec_header), then the raw samples (_dec_raw) or the residuals
     (dec_residuals) and the reconstruction by predictor (_rec_level, _rec_line, _rec_interp)."""
@@ -1781,6 +1784,9 @@ def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
     nh = 0
     for b0 in range(0, n, B):
         L = min(B, n - b0)
+        if b0 > 0:  # the history of this block: the last HL values (every earlier block is B)
+            for i in range(HL):
+                H[i] = H[B + i]
         if ds[ST_POS] > nbuf + 4:
             return ERR_TRUNCATED
         cfg, az = _dec_header(buf, ds, probs, nps)
@@ -1789,7 +1795,7 @@ def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
         if cfg == RAWCFG:
             _dec_raw(buf, ds, xi, b0, L)
             for i in range(L):
-                H[HL + b0 + i] = 0
+                H[HL + i] = 0
             ds[ST_CFG] = cfg
             nh = 0
             if ds[ST_POS] > nbuf + 4:
@@ -1811,7 +1817,7 @@ def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
             rc = _rec_interp(R, H, x, b0, L, nh, step, E)
         elif line != 0:
             if cfg != ds[ST_CFG]:
-                ds[ST_QB] = _rsh(H[HL + b0 - 1], sh) if nh > 0 else np.int64(0)
+                ds[ST_QB] = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
                 ds[ST_A] = 0
                 ds[ST_V] = 0
                 ds[ST_C] = 0

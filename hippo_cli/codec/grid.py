@@ -18,9 +18,9 @@ look-ahead is < 4096 samples (the interpolation predictor codes a block in coars
 so it also needs the whole block before output). push() encodes each block as soon as it is
 complete, so the byte output does not depend on how the input is chunked. flush() encodes the
 partial block, terminates the coder and resets all state: frames are independent. Memory:
-O(frame) in the encoder (output buffer) and O(n) in the decoder. Files written whole use
-frames of up to 2^20 samples (2^18 at the fast level; at most 2^22 values per frame); a stream
-may flush anywhere.
+O(frame) in the encoder (output buffer) and in the decoder (its output; its scratch is O(B)).
+Files written whole use frames of up to 2^20 samples (2^18 at the fast level; at most 2^22
+values per frame); a stream may flush anywhere.
 
 PAYLOAD. The bytes of a channel payload and of a time-stamp payload are specified
 normatively in docs/format.md ("The range coder", "Residuals and their contexts", "Channel
@@ -278,7 +278,7 @@ class ChannelDecoder:
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
         x = np.empty(n, np.float64) if out is None else out
-        H = np.empty(n + HL, np.int64)
+        H = np.empty(HL + B, np.int64)  # the history and one block (shifted between blocks)
         R = np.empty(B, np.int64)
         E = np.empty(2 * B, np.int64)
         rc = K.decode_frame(
