@@ -39,6 +39,9 @@ NOT_RUN = {
         "needs ../shared/bench/, git history and minutes (a before/after benchmark)",
     "python benchmarks/many_ids.py --before /path/to/older/checkout":
         "minutes, and another checkout (tests/test_many_ids.py checks the behaviour)",
+    "PYTHONPATH=. python benchmarks/levels.py --repeat 11":
+        "needs ../shared/bench/ (data outside the repository), pysz and zstandard; then "
+        "codec.py --baseline needs git history (a before/after benchmark)",
     "python benchmarks/first_run.py --runs 9 --baseline dbffa10":
         "minutes: a minute per cold run of hippo 0.2 (tests/test_first_run.py checks the "
         "behaviour, this measures it)",

@@ -81,6 +81,13 @@ def compress(
                                          "absolute value, or a percentage of each column's "
                                          "range (1%; files only).",
                                          rich_help_panel=PANEL_BOUNDED),
+    level: str = typer.Option("default", "--level", help="With --max-error: fast, default or "
+                              "best - the encoder's search (speed against size; one decoder "
+                              "reads all three at the same speed).", rich_help_panel=PANEL_BOUNDED),
+    threads: int | None = typer.Option(None, "--threads", help="With --max-error: threads "
+                                       "that encode channels and frames at once [the cores "
+                                       "available]; the file is the same for any number.",
+                                       min=1, rich_help_panel=PANEL_BOUNDED),
     measure: Measure = MEASURE,
     N: int = ORDER,
     theta: float | None = THETA,
@@ -165,7 +172,8 @@ def compress(
                        scheduler, overwrite, quiet)
     elif bounded:
         _compress_bounded(input, output, max_error, column, time_column, value(nan),
-                          na_list(na_values), time_format, quiet)
+                          na_list(na_values), time_format, quiet,
+                          codec={"level": level, "threads": threads})
     else:
         _compress_coefficients(input, output, measure, N, theta, dt, method, init, legs_time,
                                alpha, beta, column, every, reset_every, tolerance, error,
@@ -221,14 +229,20 @@ def _a_file(output) -> bool:
 def _compress_bounded(input: str, output: str | None, max_error: str,
                       columns: list[str] | None, time_column: str | None, nan: str,
                       na_values: list[str] | None, time_format: str | None,
-                      quiet: bool) -> None:
+                      quiet: bool, codec: dict | None = None) -> None:
+    from ..codec.channel import level_options
+    from ..errors import ParameterError
     from ..pipelines.bounded import MaxError, compress_bounded
 
+    try:
+        level_options((codec or {}).get("level", "default"))
+    except ValueError as err:
+        raise ParameterError(str(err), option="--level") from None
     bound = MaxError.parse(max_error)
     with decoder_compiled_beside(), progress_bar(not quiet, None, "compress") as bar:
         s = compress_bounded(
             input, output, bound, columns=columns, time_column=time_column, nan=nan,
-            na_values=na_values, time_format=time_format,
+            na_values=na_values, time_format=time_format, codec=codec,
             on_note=(lambda note: None) if quiet else say,
             on_progress=bar.update if bar is not None else (lambda done, total: None))
     if quiet:

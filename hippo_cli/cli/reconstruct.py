@@ -63,6 +63,9 @@ def reconstruct(
     salvage: bool = typer.Option(False, "--salvage", help=".hippo: decode the intact frames "
                                  "before a corrupt one instead of stopping with an error.",
                                  rich_help_panel=PANEL_BOUNDED),
+    threads: int | None = typer.Option(None, "--threads", help=".hippo: threads that decode "
+                                       "frames at once [the cores available].", min=1,
+                                       rich_help_panel=PANEL_BOUNDED),
     nan: NanPolicy = NAN,
 ) -> None:
     """Decode a .hippo file, or evaluate the history held by coefficients (CSV).
@@ -96,7 +99,7 @@ def reconstruct(
             png = Path(plot_file) if plot_file else Path(coeffs).with_suffix(".png")
             if plot:
                 check_output_path(png)
-            with HippoReader(fh, coeffs, salvage=salvage) as hf:
+            with HippoReader(fh, coeffs, salvage=salvage, threads=threads) as hf:
                 _decode_hippo(hf, output, original, plot, png, salvage, value(nan),
                               metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
             return
@@ -150,8 +153,8 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
 def _decode_hippo(hf, output: str | None, original: str | None, plot: bool, png: Path,
                   salvage: bool, nan: str, *, metrics_json: str | None,
                   zoom: tuple[str | None, str | None]) -> None:
-    """Decode (and plot) the open file ``hf``: the window, the rows and the plot all come
-    from this one reader (never the path opened again)."""
+    """Decode (and plot) the open file ``hf`` (decoding on its threads): the window, the
+    rows and the plot all come from this one reader (never the path opened again)."""
     from ..pipelines.bounded import decode_to_csv
 
     write_csv = output is not None or not plot

@@ -113,7 +113,10 @@ OPT_SMOOTH = 1  # try the smooth predictors
 OPT_LINE = 2  # try the line and curve predictors
 OPT_PLEN = 3  # prefix length of the line and interpolation gates
 OPT_INTERP = 4  # try the interpolation predictor
-NOPT = 5
+OPT_GRIDS = 5  # the grids tried, a mask of 1 << lm (all four: 15)
+OPT_CHECK = 6  # 1: _emit checks the bound of every coded sample (stats[CHECKED] counts misses)
+NOPT = 7
+CHECKED = NCAND + 1  # stats slot of the samples _emit found outside the bound (OPT_CHECK)
 USE_SMOOTH = 1  # candidate families worth trying in a block (_analyse)
 USE_LINE = 2
 USE_INTERP = 4
@@ -235,10 +238,25 @@ T4 = nb.types.UniTuple(i8, 4)
 # ============================================================== residual model contexts
 @kernel(i8(i8))
 def _ilog2(v):
-    """floor(log2 v) for v >= 1."""
-    k = 0
-    while v > 1:
-        v >>= 1
+    """floor(log2 v) for v >= 1: a fixed binary search (selects, not a loop whose length is the
+    answer: its exit would be mispredicted for every residual)."""
+    k = np.int64(0)
+    if v >= np.int64(1) << 32:
+        v >>= 32
+        k += 32
+    if v >= 1 << 16:
+        v >>= 16
+        k += 16
+    if v >= 1 << 8:
+        v >>= 8
+        k += 8
+    if v >= 1 << 4:
+        v >>= 4
+        k += 4
+    if v >= 1 << 2:
+        v >>= 2
+        k += 2
+    if v >= 1 << 1:
         k += 1
     return k
 
@@ -381,6 +399,31 @@ def enc_residuals(R, L, E, line, out, st, probs, cost, T):
     i = 0  # next sample residual R[i]
     ke = 0  # next slope/curvature code E[ke]
     while i < L or cs != SET0:
+        if cs == SET0 and run >= 2:
+            # inside a zero run of the sample residuals (r1 = r2 = 0): the zero flag's context
+            # is 16 + min(lg, 35) (_zctx), the same until the run doubles, so the run's zeros
+            # are coded in this tight loop with the context's probability and shift in
+            # registers (_ebit's arithmetic for a 0, without a store and a load per bit)
+            while i < L and R[i] == 0:
+                ci = 16 + min(lg, 35)
+                p = np.int64(probs[ci])
+                sh = np.int64(probs[NCTX + ci])
+                lg0 = lg
+                while i < L and R[i] == 0 and lg == lg0:
+                    if pos == COSTING:
+                        cost[0] += T[p]
+                    else:
+                        rng = (rng >> PB) * p
+                        pos, low, rng = _eshift(out, pos, low, rng)
+                    p += (PONE - p) >> sh
+                    if sh < LZ:
+                        sh += 1
+                    run, lg = _zero_run(run, lg)
+                    i += 1
+                probs[ci] = p
+                probs[NCTX + ci] = sh
+            if i == L:
+                continue
         r = R[i] if cs == SET0 else E[ke]
         zc = o + _zctx(run, lg, abs(r1), abs(r2))
         pos, low, rng = _ebit(out, pos, low, rng, probs, zc, 0 if r == 0 else 1, LZ, cost, T)
@@ -601,76 +644,159 @@ def _valid(q, step, xi, eps):
 
 @kernel(T2(f8, f8, f8))
 def _range1(xi, eps, step):
-    """Exact valid index range (a, b) of x_i on one grid (a > b if none)."""
+    """Exact valid index range (a, b) of x_i on one grid (a > b if none). The first guesses are
+    ceil(c - h) and floor(c + h), c = x_i/step and h = eps/step = 2^(lm-1) (one division instead
+    of three); each end is then moved by the decoder's multiply until it is valid and its
+    neighbour outside is not (at most 4 steps each way, so the result is exact whatever the
+    guess's rounding), and a validity already tested is not tested again."""
     if not (step > 0.0) or not (step < np.inf):
         return np.int64(1), np.int64(0)
     c = xi / step
     if not (abs(c) < QLIM):
         return np.int64(1), np.int64(0)
-    a = np.int64(np.ceil((xi - eps) / step))
-    b = np.int64(np.floor((xi + eps) / step))
+    h = eps / step
+    a = np.int64(np.ceil(c - h))
+    b = np.int64(np.floor(c + h))
     for _t in range(4):
         if _valid(a - 1, step, xi, eps):
             a -= 1
         else:
             break
+    va = False
     for _t in range(4):
         if not _valid(a, step, xi, eps):
             a += 1
         else:
+            va = True
             break
     for _t in range(4):
         if _valid(b + 1, step, xi, eps):
             b += 1
         else:
             break
+    vb = False
     for _t in range(4):
         if not _valid(b, step, xi, eps):
             b -= 1
         else:
+            vb = True
             break
-    if a > b or not _valid(a, step, xi, eps) or not _valid(b, step, xi, eps):
+    if a > b or not (va or _valid(a, step, xi, eps)) or not (vb or _valid(b, step, xi, eps)):
         return np.int64(1), np.int64(0)
     return a, b
 
 
-@kernel(nb.void(XIN, i8, i8, f8, I8M, I8M, I8, F8))
-def grid_ranges(x, s, L, eps, lo, hi, ok, steps):
-    """lo[lm,i]..hi[lm,i]: every integer Q with |Q*step_lm - x| <= eps, step_lm = (2*eps)/2^lm,
-    checked with the decoder's multiply (the valid set is an interval: fl(Q*step) is monotone in
-    Q). The coarse grids are derived from the finest (step_lm = step_3 * 2^(3-lm) exactly) and
-    their end points re-verified with the multiply; on any mismatch (subnormal steps) the range
-    is recomputed directly. ok[lm] = 1 if every sample has a valid index on grid lm."""
-    for lm in range(4):
-        steps[lm] = (2.0 * eps) / (1 << lm)
-        ok[lm] = 1
+@kernel(i8(XIN, i8, i8, f8, f8, I8, I8))
+def _ranges_guess(x, s, L, eps, step, lo, hi):
+    """The valid ranges of x[s..s+L) on one grid where the first guesses of _range1 are already
+    its answer (valid, and their outer neighbours not: the exact interval), else lo > hi (to
+    be fixed by _ranges_fix). Branch-free, so that the compiler vectorises it: most samples
+    cost no loop. Returns the number of samples left to fix."""
+    h = eps / step
+    left = 0
     for i in range(L):
         xi = x[s + i]
-        a3, b3 = _range1(xi, eps, steps[FINE])
-        if a3 > b3:
-            ok[FINE] = 0
-        lo[FINE, i] = a3
-        hi[FINE, i] = b3
-        for lm in range(FINE):
-            if ok[lm] == 0:
-                continue
-            sh = FINE - lm
-            step = steps[lm]
-            a = -((-a3) >> sh)
-            b = b3 >> sh
-            if (
-                a3 > b3
-                or a > b
-                or not _valid(a, step, xi, eps)
-                or not _valid(b, step, xi, eps)
-                or _valid(a - 1, step, xi, eps)
-                or _valid(b + 1, step, xi, eps)
-            ):
-                a, b = _range1(xi, eps, step)
-                if a > b:
-                    ok[lm] = 0
-            lo[lm, i] = a
-            hi[lm, i] = b
+        c = xi / step
+        inside = abs(c) < QLIM
+        cc = c if inside else 0.0  # keeps the conversions below defined
+        a = np.int64(np.ceil(cc - h))
+        b = np.int64(np.floor(cc + h))
+        good = (
+            inside
+            & (abs(a * step - xi) <= eps)
+            & (abs(b * step - xi) <= eps)
+            & (not abs((a - 1) * step - xi) <= eps)
+            & (not abs((b + 1) * step - xi) <= eps)
+            & (a <= b)
+        )
+        lo[i] = a if good else np.int64(1)
+        hi[i] = b if good else np.int64(0)
+        left += 0 if good else 1
+    return left
+
+
+@kernel(i8(I8, I8, i8, i8, I8, I8))
+def _ranges_shift(lo3, hi3, L, sh, lo, hi):
+    """A coarse grid's ranges from the finest ones, lo = ceil(lo3 / 2^sh), hi = floor(hi3 /
+    2^sh) (exact when the steps are, see grid_ranges); lo > hi where the finest range or the
+    shifted one is empty (to be fixed by _ranges_fix). Returns the number of those."""
+    left = 0
+    for i in range(L):
+        a3 = lo3[i]
+        b3 = hi3[i]
+        a = -((-a3) >> sh)
+        b = b3 >> sh
+        good = (a3 <= b3) & (a <= b)
+        lo[i] = a if good else np.int64(1)
+        hi[i] = b if good else np.int64(0)
+        left += 0 if good else 1
+    return left
+
+
+@kernel(i8(XIN, i8, i8, f8, f8, I8, I8))
+def _ranges_fix(x, s, L, eps, step, lo, hi):
+    """_range1 for every sample whose range is marked lo > hi. Returns 1 if every sample of
+    the block has a valid index on this grid, else 0."""
+    ok = 1
+    for i in range(L):
+        if lo[i] > hi[i]:
+            a, b = _range1(x[s + i], eps, step)
+            lo[i] = a
+            hi[i] = b
+            if a > b:
+                ok = 0
+    return ok
+
+
+@kernel(i8(XIN, i8, i8, f8, i8, I8M, I8M, I8, F8))
+def grid_ranges(x, s, L, eps, mask, lo, hi, ok, steps):
+    """lo[lm,i]..hi[lm,i]: every integer Q with |Q*step_lm - x| <= eps, step_lm = (2*eps)/2^lm,
+    checked with the decoder's multiply (the valid set is an interval: fl(Q*step) is monotone in
+    Q), for the grids lm in ``mask`` (bit 1 << lm; the others get ok[lm] = 0). A coarse grid is
+    derived from the finest when step_lm == step_3 * 2^(3-lm) exactly (every normal step): then
+    fl(float(Q)*step_lm) == fl(float(Q << sh)*step_3) (the same real number, rounded once), so Q
+    is valid on grid lm iff Q << sh is valid on the finest, and the coarse range is the finest
+    one shifted, with no multiply; otherwise (subnormal steps, or no finest range) it is computed
+    directly. Each grid in two passes: a branch-free one for the common case (_ranges_guess,
+    _ranges_shift), then _range1 for the samples it leaves (_ranges_fix; none, usually).
+    ok[lm] = 1 if every sample has a valid index on grid lm. Returns the largest |end point| of
+    the finest ranges (the interpolation gate's; 0 without the finest grid)."""
+    for lm in range(4):
+        steps[lm] = (2.0 * eps) / (1 << lm)
+        ok[lm] = (mask >> lm) & 1
+    step3 = steps[FINE]
+    fine = ok[FINE] != 0
+    usable = step3 > 0.0 and step3 < np.inf
+    amax = np.int64(0)
+    if fine:
+        left = _ranges_guess(x, s, L, eps, step3, lo[FINE], hi[FINE]) if usable else L
+        if left > 0:
+            if not usable:
+                for i in range(L):
+                    lo[FINE, i] = 1
+                    hi[FINE, i] = 0
+            ok[FINE] = _ranges_fix(x, s, L, eps, step3, lo[FINE], hi[FINE])
+        lo3 = lo[FINE]
+        hi3 = hi[FINE]
+        for i in range(L):
+            if lo3[i] <= hi3[i]:
+                amax = max(amax, abs(lo3[i]), abs(hi3[i]))
+    for lm in range(FINE):
+        if ok[lm] == 0:
+            continue
+        step = steps[lm]
+        if fine and step == step3 * (1 << (FINE - lm)):
+            left = _ranges_shift(lo[FINE], hi[FINE], L, FINE - lm, lo[lm], hi[lm])
+        elif step > 0.0 and step < np.inf:
+            left = _ranges_guess(x, s, L, eps, step, lo[lm], hi[lm])
+        else:
+            left = L
+            for i in range(L):
+                lo[lm, i] = 1
+                hi[lm, i] = 0
+        if left > 0:
+            ok[lm] = _ranges_fix(x, s, L, eps, step, lo[lm], hi[lm])
+    return amax
 
 
 @kernel(i8(XIN, i8, i8, f8, I8, I8, i8, I8M, I8M, I8, F8))
@@ -681,7 +807,7 @@ def _analyse(x, s, L, eps, opt, H, nh, lo, hi, ok, steps):
     the finest grid (over the block and the last SHL history values) is below DLIM and (except
     in mode 1) the signal looks smooth there (sum|d2| < sum|d1|/3 and sum|d1| > 2L);
     interpolation only if every index (and the last history value) is below IQLIM."""
-    grid_ranges(x, s, L, eps, lo, hi, ok, steps)
+    amax = grid_ranges(x, s, L, eps, opt[OPT_GRIDS], lo, hi, ok, steps)
     if ok[FINE] == 0:
         return 0
     use = 0
@@ -708,9 +834,8 @@ def _analyse(x, s, L, eps, opt, H, nh, lo, hi, ok, steps):
         if smooth:
             use |= USE_SMOOTH
     if opt[OPT_INTERP] != 0:
-        amax = abs(H[HL - 1]) if nh > 0 else np.int64(0)
-        for i in range(L):
-            amax = max(amax, abs(fine[i]), abs(hi[FINE, i]))
+        if nh > 0:
+            amax = max(amax, abs(H[HL - 1]))
         if amax < IQLIM:
             use |= USE_INTERP
     return use
@@ -735,20 +860,23 @@ def static_cost(R, L):
     return c
 
 
-@kernel(i8(I8, I8, i8, I8, i8, i8, I8, I8))
-def seg_level(lo, hi, L, H, nh, sh, Q, R):
+@kernel(i8(I8, I8, i8, I8, i8, i8, I8))
+def seg_level(lo, hi, L, H, nh, sh, R):
     """Level quantiser with in-block look-ahead: keep the previous level while it is valid; at a
     break pick, inside the running intersection of the next samples' valid sets, the level valid
-    longest. H[HL-1] is the last history value (fine units). Writes Q, R; returns the static
-    cost."""
+    longest. H[HL-1] is the last history value (fine units). Writes R (the grid indices are
+    their running sum from the previous level: _level_q, for the candidate coded); returns the
+    static cost (static_cost of R, summed at the breaks: the only nonzero residuals). A
+    segment ends where the intersection becomes empty, so its level is not valid at the next
+    sample: every segment after the first starts with a break (no keep test there)."""
     p = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
     i = 0
-    while i < L:
-        if p >= lo[i] and p <= hi[i]:
-            Q[i] = p
-            R[i] = 0
-            i += 1
-            continue
+    while i < L and p >= lo[i] and p <= hi[i]:
+        R[i] = 0
+        i += 1
+    c = 0
+    last = -1  # the previous break
+    while i < L:  # a break: p is not valid at i
         a = lo[i]
         b = hi[i]
         j = i + 1
@@ -759,23 +887,29 @@ def seg_level(lo, hi, L, H, nh, sh, Q, R):
                 break
             a = a2
             b = b2
+            R[j] = 0
             j += 1
         if j < L:
-            if lo[j] > b:
-                v = b
-            elif hi[j] < a:
-                v = a
-            else:
-                v = min(max(p, a), b)
+            v = b if lo[j] > b else a  # the end nearer the next sample's valid set
         else:
             v = min(max(p, a), b)
-        for t in range(i, j):
-            Q[t] = v
-            R[t] = 0
-        R[i] = v - p
+        R[i] = v - p  # nonzero: p is outside [lo[i], hi[i]], v inside
+        c += 2 * _ilog2(abs(v - p)) + 2 + 2 * _ilog2(i - last) + 1
+        last = i
         p = v
         i = j
-    return static_cost(R, L)
+    if last < L - 1:
+        c += 2 * _ilog2(L - last) + 1
+    return c
+
+
+@kernel(nb.void(I8, i8, i8, I8))
+def _level_q(R, L, p, Q):
+    """The grid indices of a level candidate from its residuals R[0..L) and the previous
+    level p: Q[i] = p + R[0] + ... + R[i]."""
+    for i in range(L):
+        p += R[i]
+        Q[i] = p
 
 
 @kernel(i8(I8, I8, i8, I8, I8, i8, i8, i8, I8, I8M, I8, I8))
@@ -792,6 +926,20 @@ def smooth_pass(lo, hi, L, H, W, nh, pred, sh, PW, PG, Q, R):
         R[i] = v - P
         W[j] = v << sh
     return static_cost(R, L)
+
+
+@kernel(i8(i8, i8))
+def _floor_div(m, t):
+    """floor(m / t) for 1 <= t and |m| < 2^52: the float quotient (both operands exact in
+    float64, the quotient within 2^-7 of the true one, so its floor is off by at most one),
+    corrected with exact integer products; a 64-bit integer division is several times
+    slower."""
+    q = np.int64(np.floor(m / t))
+    if q * t > m:
+        q -= 1
+    elif (q + 1) * t <= m:
+        q += 1
+    return q
 
 
 @kernel(T3(I8, I8, i8, i8, i8, i8))
@@ -817,10 +965,12 @@ def _swing(lo, hi, i, L, q, c):
         nhi = (min(b_, XLIM) + 1) * one - half - 1 - tri
         a = smin
         b = smax
+        # ceil(nlo / D) and floor(nhi / D) with D = t * 2^(LK-LS): floor(floor(n / 2^k) / t)
+        # = floor(n / (2^k t)), and |n| < 2^58, so the quotient by t is of |m| < 2^47
         if a * D < nlo:
-            a = -((-nlo) // D)
+            a = -_floor_div((-nlo) >> (LK - LS), t)
         if b * D > nhi:
-            b = nhi // D
+            b = _floor_div(nhi >> (LK - LS), t)
         if a > b:
             break
         smin = a
@@ -900,7 +1050,8 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
     else break: q = the valid level nearest P; var 1: the curvature c searched around C
     (_curvature); s = the feasible slope nearest sbase = rsh(V, LK-LS). R = q - P, E = [s - sbase]
     (+ [c - C] for var 1). LS_ in: qb, A, V, C; out: the same + the number of E. Returns the
-    static cost, or BIG once the cost of the first plen samples exceeds plim."""
+    static cost, or BIG once the cost of the first plen samples exceeds plim (known as soon as
+    the running cost of a prefix does)."""
     qb = LS_[0]
     A = LS_[1]
     V = LS_[2]
@@ -924,6 +1075,10 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
             continue
         sbase = _rsh(V, LK - LS)
         q = min(max(P, lo[i]), hi[i])
+        if i < plen and c + 2 * _ilog2(abs(q - P)) + 3 + 2 * _ilog2(run + 1) > plim:
+            # the cost only grows: over the gate's limit now is over it at plen (the same
+            # answer, without the swing searches of the rest of the prefix)
+            return BIG
         bc = C
         bt, smin, smax = _swing(lo, hi, i, L, q, bc)
         if var == 1:
@@ -958,16 +1113,17 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
     return c
 
 
-@kernel(i8(I8, I8, i8, I8, i8, I8, I8, I8))
-def interp_pass(lo, hi, L, H, nh, W, Q, R):
+@kernel(i8(I8, I8, i8, I8, i8, I8, I8, I8, i8))
+def interp_pass(lo, hi, L, H, nh, W, Q, R, lim):
     """Multilevel interpolation quantiser (SZ3-like, on the finest grid, lm = 3): W[:HL] = history
     (W[HL-1] = the previous sample = the anchor, 0 if nh = 0), W[HL-1+u] = Q of sample u-1.
     Coding order: u = L (predicted by the anchor), then for s = N/2, N/4, .., 1 (N = the smallest
     power of two >= L) every odd multiple u of s below L (_ipred_level; Q holds the predictions
     of a level meanwhile). Residual units: 4 (= eps; u = L and strides s >= ICS: the valid Q
     nearest the centre of the valid range) or 8 (= 2 eps; the smallest valid |r|). R is written
-    in coding order, Q in sample order. Returns the static cost, BIG if some sample has no valid
-    Q of that form (float edge cases)."""
+    in coding order, Q in sample order. Returns the static cost (static_cost of R, summed as R
+    is written), or BIG if some sample has no valid Q of that form (float edge cases) or as
+    soon as the cost exceeds ``lim`` (it only grows; Q is then not written)."""
     for i in range(HL):
         W[i] = H[i]
     o = HL - 1
@@ -976,6 +1132,8 @@ def interp_pass(lo, hi, L, H, nh, W, Q, R):
     while N < L:
         N <<= 1
     k = 0
+    c = 0
+    run = 0
     s = 0  # the stride of the level; 0: the end point u = L
     while True:
         if s == 0:
@@ -1005,12 +1163,21 @@ def interp_pass(lo, hi, L, H, nh, W, Q, R):
                 W[o + u] = P + (r << 3)
             R[k] = r
             k += 1
+            if r == 0:
+                run += 1
+            else:
+                c += 2 * _ilog2(abs(r)) + 2 + 2 * _ilog2(run + 1) + 1
+                run = 0
+                if c > lim:
+                    return BIG
         s = (N >> 1) if s == 0 else (s >> 1)
         if s == 0:
             break
     for i in range(L):
         Q[i] = W[o + 1 + i]
-    return static_cost(R, L)
+    if run > 0:
+        c += 2 * _ilog2(run + 1) + 1
+    return c
 
 
 # ============================================================== encoder: stages of a block
@@ -1027,7 +1194,7 @@ def _level_candidates(lo, hi, ok, L, H, nh, smooth, mode, PW, PG, Wk, Qs, Rs, co
             continue
         sh = FINE - lm
         ci = lm * NPRED
-        costs[ci] = seg_level(lo[lm], hi[lm], L, H, nh, sh, Qs[ci], Rs[ci])
+        costs[ci] = seg_level(lo[lm], hi[lm], L, H, nh, sh, Rs[ci])
         if smooth != 0 and (lm != FINE or mode == 1):
             for pr in range(1, NPS):
                 costs[ci + pr] = smooth_pass(
@@ -1085,10 +1252,10 @@ def _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs):
     plen-sample trial block beats the best level candidate's cost on that prefix."""
     ci = FINE * NPRED + INTERP
     if mode != 1 and plen < L and bestlev >= 0:
-        c = interp_pass(lo[FINE], hi[FINE], plen, H, nh, Wk, Qs[ci], Rs[ci])
-        if c > static_cost(Rs[bestlev * NPRED], plen):
+        lim = static_cost(Rs[bestlev * NPRED], plen)
+        if interp_pass(lo[FINE], hi[FINE], plen, H, nh, Wk, Qs[ci], Rs[ci], lim) > lim:
             return
-    costs[ci] = interp_pass(lo[FINE], hi[FINE], L, H, nh, Wk, Qs[ci], Rs[ci])
+    costs[ci] = interp_pass(lo[FINE], hi[FINE], L, H, nh, Wk, Qs[ci], Rs[ci], BIG)
 
 
 @kernel(i8(i8))
@@ -1196,6 +1363,17 @@ def _emit(best, xi, s, L, out, st, probs, H, Qs, Rs, Es, LSs, stats, cost, T):
     st[ST_NH] = min(st[ST_NH] + L, HL)
 
 
+@kernel(i8(XIN, i8, i8, I8, f8, f8))
+def _misses(x, s, L, Q, step, eps):
+    """The samples of x[s..s+L) that the grid indices Q[0..L) do not reconstruct within eps,
+    with the decoder's multiply: the bound checked on what the block codes (OPT_CHECK)."""
+    m = 0
+    for i in range(L):
+        if not abs(Q[i] * step - x[s + i]) <= eps:
+            m += 1
+    return m
+
+
 @kernel()
 def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st, out, H,
                   lo, hi, ok, costs, Qs, Rs, Es, LSs, Wk, steps, pw, sw, cost, stats):
@@ -1207,7 +1385,8 @@ def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st
     vector), out (output buffer), H (HL fine-unit history). Scratch: lo/hi (4 x B grid ranges),
     ok (4), costs (NCAND), Qs/Rs/Es (NCAND x B indices, residuals, slope codes), LSs (NCAND x 5
     line states), Wk (HL + B + 1), steps (4), and pw/sw/cost (model and state copies, sum) of
-    adaptive_cost. stats[ci] counts the blocks coded as candidate ci (stats[NCAND]: raw).
+    adaptive_cost. stats[ci] counts the blocks coded as candidate ci (stats[NCAND]: raw;
+    stats[CHECKED]: with OPT_CHECK, the coded samples found outside the bound, 0 unless a bug).
 
     Per block: _analyse, the candidates (_level_candidates, _line_candidates,
     _interp_candidate), _choose, _emit."""
@@ -1228,7 +1407,12 @@ def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st
         if use & USE_INTERP:
             _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs)
         best = _choose(costs, ok, L, st, mode, Rs, out, probs, pw, sw, cost, T)
+        if best >= 0 and best % NPRED == 0:  # a level candidate: its indices, from R
+            sh = FINE - best // NPRED
+            _level_q(Rs[best], L, _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0), Qs[best])
         _emit(best, xi, s, L, out, st, probs, H, Qs, Rs, Es, LSs, stats, cost, T)
+        if opt[OPT_CHECK] != 0 and best >= 0:
+            stats[CHECKED] += _misses(x, s, L, Qs[best], steps[best // NPRED], eps)
     if finish:
         return enc_finish(out, st)
     return 0
@@ -1305,8 +1489,39 @@ def dec_residuals(buf, ds, probs, R, L, E, line):
     i = 0
     ke = 0
     while i < L or cs != SET0:
-        zc = o + _zctx(run, lg, abs(r1), abs(r2))
-        bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
+        if cs == SET0 and run >= 2:
+            # inside a zero run of the sample residuals (r1 = r2 = 0): the zero flag's context
+            # is 16 + min(lg, 35) (_zctx), so the run is decoded in this tight loop, without
+            # the bookkeeping of the general one (the same arithmetic, bit for bit)
+            # (the probability and shift of the context in registers until it changes, as in
+            # enc_residuals; a one is decoded by _dbit, from the same state)
+            one = False
+            while i < L and not one:
+                ci = 16 + min(lg, 35)
+                p = np.int64(probs[ci])
+                sh = np.int64(probs[NCTX + ci])
+                lg0 = lg
+                while i < L and lg == lg0:
+                    bound = (rng >> PB) * p
+                    if code >= bound:
+                        one = True
+                        break
+                    rng = bound
+                    p += (PONE - p) >> sh
+                    if sh < LZ:
+                        sh += 1
+                    pos, code, rng = _dshift(buf, pos, code, rng)
+                    run, lg = _zero_run(run, lg)
+                    R[i] = 0
+                    i += 1
+                probs[ci] = p
+                probs[NCTX + ci] = sh
+            if not one:
+                continue
+            bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, 16 + min(lg, 35), LZ)
+        else:
+            zc = o + _zctx(run, lg, abs(r1), abs(r2))
+            bit, pos, code, rng = _dbit(buf, pos, code, rng, probs, zc, LZ)
         r = np.int64(0)
         if bit == 0:
             run, lg = _zero_run(run, lg)
@@ -1443,11 +1658,11 @@ def _dec_raw(buf, ds, xi, b0, L):
 
 @kernel(i8(I8, I8, I8M, I8, F8, i8, i8, i8, i8, i8, f8))
 def _rec_level(R, PW, PG, H, x, b0, L, nh, pr, sh, step):
-    """Reconstruct a level (pred 0) or smooth (pred 1..3) block from its residuals R. Returns 0
-    or ERR_RANGE."""
-    qp = _rsh(H[HL + b0 - 1], sh) if nh > 0 else np.int64(0)
+    """Reconstruct a level (pred 0) or smooth (pred 1..3) block from its residuals R into
+    x[b0..b0+L) and H[HL..HL+L) (H[:HL]: the history, fine units). Returns 0 or ERR_RANGE."""
+    qp = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
     for i in range(L):
-        j = HL + b0 + i
+        j = HL + i
         if pr == 0:
             q = qp + R[i]
         else:
@@ -1463,7 +1678,8 @@ def _rec_level(R, PW, PG, H, x, b0, L, nh, pr, sh, step):
 @kernel(i8(I8, I8, I8, I8, F8, i8, i8, i8, i8, f8))
 def _rec_line(R, E, ds, H, x, b0, L, pr, sh, step):
     """Reconstruct a line (pred 4) or curve (pred 5) block from its residuals R and its slope
-    (and curvature) codes E; the line state is ds[ST_QB..ST_C]. Returns 0 or ERR_RANGE."""
+    (and curvature) codes E into x[b0..b0+L) and H[HL..HL+L); the line state is
+    ds[ST_QB..ST_C]. Returns 0 or ERR_RANGE."""
     qb = ds[ST_QB]
     A = ds[ST_A]
     V = ds[ST_V]
@@ -1502,7 +1718,7 @@ def _rec_line(R, E, ds, H, x, b0, L, pr, sh, step):
             V = sn << (LK - LS)
         if q >= QMAXI or q <= -QMAXI:
             return ERR_RANGE
-        H[HL + b0 + i] = q << sh
+        H[HL + i] = q << sh
         x[b0 + i] = q * step
     ds[ST_QB] = qb
     ds[ST_A] = A
@@ -1515,8 +1731,9 @@ def _rec_line(R, E, ds, H, x, b0, L, pr, sh, step):
 def _rec_interp(R, H, x, b0, L, nh, step, P):
     """Reconstruct an interpolation block (finest grid) from its residuals R, in coding order
     (interp_pass; P: scratch of the predictions of a level); the samples are output after the
-    whole block. Returns 0 or ERR_RANGE."""
-    o = HL + b0 - 1
+    whole block. H[:HL] is the history, the block goes to H[HL..HL+L) and x[b0..b0+L). Returns 0
+    or ERR_RANGE."""
+    o = HL - 1
     if H[o] >= IQLIM or H[o] <= -IQLIM:
         return ERR_RANGE
     nav = _nav(H, o, nh)
@@ -1552,9 +1769,10 @@ def _rec_interp(R, H, x, b0, L, nh, step, P):
 @kernel()
 def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
     """Decode one frame of n samples into x (xi: the same memory viewed as int64, for raw
-    blocks). Scratch: H (n + HL history), R (B residuals), E (2B slope codes, or the predictions
-    of an interpolation level); probs, ds: a fresh model and state vector. Returns 0 or a
-    negative error (ERR_*).
+    blocks). Scratch: H (HL + B: the history, then the block being decoded; shifted by B
+    between blocks, so memory does not grow with n), R (B residuals), E (2B slope codes, or
+    the predictions of an interpolation level); probs, ds: a fresh model and state vector.
+    Returns 0 or a negative error (ERR_*).
 
     Per block: the header (_dec_header), then the raw samples (_dec_raw) or the residuals
     (dec_residuals) and the reconstruction by predictor (_rec_level, _rec_line, _rec_interp)."""
@@ -1566,6 +1784,9 @@ def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
     nh = 0
     for b0 in range(0, n, B):
         L = min(B, n - b0)
+        if b0 > 0:  # the history of this block: the last HL values (every earlier block is B)
+            for i in range(HL):
+                H[i] = H[B + i]
         if ds[ST_POS] > nbuf + 4:
             return ERR_TRUNCATED
         cfg, az = _dec_header(buf, ds, probs, nps)
@@ -1574,7 +1795,7 @@ def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
         if cfg == RAWCFG:
             _dec_raw(buf, ds, xi, b0, L)
             for i in range(L):
-                H[HL + b0 + i] = 0
+                H[HL + i] = 0
             ds[ST_CFG] = cfg
             nh = 0
             if ds[ST_POS] > nbuf + 4:
@@ -1596,7 +1817,7 @@ def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
             rc = _rec_interp(R, H, x, b0, L, nh, step, E)
         elif line != 0:
             if cfg != ds[ST_CFG]:
-                ds[ST_QB] = _rsh(H[HL + b0 - 1], sh) if nh > 0 else np.int64(0)
+                ds[ST_QB] = _rsh(H[HL - 1], sh) if nh > 0 else np.int64(0)
                 ds[ST_A] = 0
                 ds[ST_V] = 0
                 ds[ST_C] = 0

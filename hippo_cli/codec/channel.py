@@ -9,14 +9,40 @@ import numpy as np
 
 from .exact import ExactDecoder, ExactEncoder
 
+#: The compression levels: the grid encoder's searches, as the options of
+#: :class:`.grid.ChannelEncoder` (a frame's channel is coded with each set of options in turn and
+#: the shortest payload kept). A level changes only which candidates the encoder tries: every
+#: level writes the same format, read by the same decoder at the same speed, and no file records
+#: its level.
+#: fast: level candidates on the four grids and the interpolation candidate, no line or curve
+#: search (the swing search is the dearest per byte it saves), and no re-decode of the frame:
+#: the encoder checks the bound of every sample it codes with the decoder's multiply (check=1);
+#: default: also the line and curve candidates, the writer decodes every frame again;
+#: best: default, and again with the top two candidates of every block ranked by their exact
+#: adaptive cost (mode 2), the shorter kept.
+LEVELS = {
+    "fast": (dict(line_on=0, check=1),),
+    "default": (dict(),),
+    "best": (dict(), dict(mode=2)),
+}
 
-def ChannelEncoder(eps: float):
-    """The encoder of one channel with bound ``eps`` (>= 0)."""
+
+def level_options(level: str) -> tuple[dict, ...]:
+    """The ChannelEncoder option sets of compression level ``level`` (ValueError if unknown)."""
+    try:
+        return LEVELS[level]
+    except (KeyError, TypeError):
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}") from None
+
+
+def ChannelEncoder(eps: float, **options):
+    """The encoder of one channel with bound ``eps`` (>= 0); ``options``: the grid encoder's
+    (:data:`LEVELS`)."""
     if eps == 0:
         return ExactEncoder()
     from .grid import ChannelEncoder as GridEncoder
 
-    return GridEncoder(eps)
+    return GridEncoder(eps, **options)
 
 
 def ChannelDecoder(eps: float):

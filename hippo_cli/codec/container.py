@@ -38,8 +38,11 @@ import io
 import math
 import os
 import struct
+import threading
 import zlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO
 
@@ -73,6 +76,11 @@ VERSIONS = (1, 2)
 MAX_NAME = 1024
 MAX_PATTERN = 64
 MAX_FRAME_SAMPLES = 1 << 20
+#: Samples per frame of the fast level in file mode: a quarter of the format's limit, so that
+#: a single long series is several frames that threads code at once (frames are independent).
+#: Each new frame pays for its coder's adaptation again: +0.07% to +0.35% of the bytes at
+#: 0.1% of the range, up to +5% at ratios above 1000 (benchmarks/levels.py, docs/performance.md).
+FAST_FRAME_SAMPLES = 1 << 18
 MAX_FRAME_VALUES = 1 << 22
 MAX_PAYLOAD = 1 << 27
 TIME_NUMBERS, TIME_ISO = 1, 2
@@ -333,8 +341,16 @@ class HippoWriter:
 
     ``resume``: the frames of an existing file (from :meth:`HippoReader.resume_point`) whose
     end ``fh`` is positioned at; the footer at :meth:`close` indexes them too. ``coder``: the
-    channel coders to use (default: the writer's own); writers used one after another in
-    one thread may share one, to share its scratch memory (about 3 MB per bound).
+    channel coders to use with one thread (default: the writer's own); writers used one after
+    another in one thread may share one, to share its scratch memory (about 3 MB per bound).
+
+    ``level``: the encoder's searches, "fast", "default" or "best" (the file does not record
+    it: one decoder reads all). ``threads``: how many threads code the channels of a frame and
+    consecutive full frames at once (default: the cores this process may use); the bytes are
+    the same for any count (default with a ``coder``: 1). With ``threads`` > 1, the full frames
+    of one :meth:`append` are coded together (each worker owns its coders), and in a file written
+    whole (``header.whole``) fewer than ``threads`` full frames wait for the next appends;
+    :meth:`flush` and :meth:`close` write them all.
 
     ``fh`` may be a path: the writer then takes the file's one-writer lock (a DataError
     naming the other process if a writer has it), creates the file with its header at once
@@ -347,7 +363,8 @@ class HippoWriter:
     def __init__(self, fh: IO[bytes] | str | os.PathLike, header: HippoHeader, *,
                  frame_samples: int | None = None,
                  resume: tuple[int, list[FrameInfo]] | None = None,
-                 coder: ChannelCoder | None = None, append: bool = False) -> None:
+                 coder: ChannelCoder | None = None, append: bool = False,
+                 level: str = "default", threads: int | None = None) -> None:
         check_header(header)
         self._live: LiveFile | None = None
         if isinstance(fh, (str, os.PathLike)):
@@ -361,9 +378,21 @@ class HippoWriter:
                 raise
         self.fh = fh
         self.header = header
-        self.frame_samples = min(frame_samples or header.frame_samples(),
-                                 header.frame_samples())
-        self._coder = coder or ChannelCoder()
+        default = header.frame_samples()
+        if level == "fast":
+            default = min(default, FAST_FRAME_SAMPLES)
+        self.frame_samples = min(frame_samples or default, header.frame_samples())
+        try:
+            self._coder = coder if coder is not None and coder.level == level else \
+                ChannelCoder(level)
+        except ValueError as err:
+            raise ParameterError(str(err), option="level") from None
+        self.level = level
+        # a caller's coder is for one thread (writers after one another sharing its scratch)
+        self.threads = 1 if threads is None and coder is not None else thread_count(threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()  # each worker's own ChannelCoder
+        self._ready: list[tuple[np.ndarray, list[Times]]] = []  # full frames not coded yet
         if resume is None:
             head = header_bytes(header)
             fh.write(head)
@@ -418,35 +447,106 @@ class HippoWriter:
             self._pending += take
             start += take
             if self._pending == self.frame_samples:
-                self.flush()
+                self._take_pending()
+        if self._ready and (not self.header.whole or len(self._ready) >= self.threads):
+            # the full frames of this append are coded together (views of ``values``: no
+            # copy; the workers take the next job as they finish, which evens out frames of
+            # unequal work). A stream's frame is in the file when the append that fills it
+            # returns (readers follow a growing file); a file written whole is read only once
+            # closed, so fewer full frames than threads wait for the next append.
+            self._write_ready()
+
+    def _take_pending(self) -> None:
+        """The pending samples become a frame waiting to be coded."""
+        x = np.concatenate(self._values) if len(self._values) > 1 else self._values[0]
+        self._ready.append((x, self._times))
+        self._values, self._times, self._pending = [], [], 0
 
     def flush(self) -> int:
-        """Write the pending samples as one frame (none pending: nothing); returns bytes."""
-        if not self._pending:
-            return 0
-        h = self.header
-        x = np.concatenate(self._values) if len(self._values) > 1 else self._values[0]
-        parts = []
-        t_range = (None, None)
-        if h.timed:
-            t = Times.join(self._times)
-            if h.version < 2 and t.iso:
-                raise DataError("format version 1 keeps ISO times as seconds: write version 2")
-            parts.append(encode_part(t))
-            t_range = _time_range(t.seconds)
-        n = len(x)
-        special = not np.isfinite(x).all()
-        if special and h.version < 2:
-            raise DataError("format version 1 cannot hold NaN or inf")
-        for c, eps in enumerate(h.max_errors):
-            col = np.ascontiguousarray(x[:, c])
-            filled, runs = split_specials(col) if special else (col, None)
-            part = self._coder.encode(filled, eps, runs)
-            back = self._coder.decode(part, n, eps, special)
+        """Write the pending samples as one frame (and the full frames waiting to be coded);
+        returns the bytes written (none pending: nothing)."""
+        if self._pending:
+            self._take_pending()
+        return self._write_ready()
+
+    def _coder_here(self) -> ChannelCoder:
+        """The coder of the calling thread: the writer's own with one thread, else the
+        worker's (created on its first frame, kept for the writer's life)."""
+        if self.threads == 1:
+            return self._coder
+        coder = getattr(self._local, "coder", None)
+        if coder is None:
+            coder = self._local.coder = ChannelCoder(self.level)
+        return coder
+
+    def _channel_part(self, col: np.ndarray, eps: float, special: bool, c: int) -> bytes:
+        """The channel part of column ``c`` (float64 (n,)) of a frame, checked."""
+        coder = self._coder_here()
+        col = np.ascontiguousarray(col)
+        filled, runs = split_specials(col) if special else (col, None)
+        try:
+            part = coder.encode(filled, eps, runs)
+        except RuntimeError as err:  # the encoder's own bound check (levels that skip the
+            # re-decode): never reached
+            raise HippoError(f"internal error: the codec's own check failed in channel {c} "
+                             f"({err}; the frame was not written); please report it") from None
+        if not coder.verified:
+            back = coder.decode(part, len(col), eps, special)
             if not within_bound(back, col, eps):  # never write a broken promise
                 raise HippoError(f"internal error: the codec's own check failed in channel "
                                  f"{c} (the frame was not written); please report it")
-            parts.append(part)
+        return part
+
+    def _map(self, jobs: list) -> list:
+        """The results of the callables ``jobs``, in order: on the writer's threads."""
+        if self.threads == 1 or len(jobs) < 2:
+            return [job() for job in jobs]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hippo-encode")
+        return list(self._pool.map(lambda job: job(), jobs))
+
+    def stop_threads(self) -> None:
+        """End the writer's worker threads (:meth:`close` does; started again if needed)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _write_ready(self) -> int:
+        """Code the frames waiting (their channels and times, on the writer's threads) and
+        write them in order; returns the bytes written."""
+        frames, self._ready = self._ready, []
+        if not frames:
+            return 0
+        h = self.header
+        jobs, specials = [], []
+        for x, times in frames:
+            special = not np.isfinite(x).all()
+            if special and h.version < 2:
+                raise DataError("format version 1 cannot hold NaN or inf")
+            specials.append(special)
+            if h.timed:
+                t = Times.join(times)
+                if h.version < 2 and t.iso:
+                    raise DataError("format version 1 keeps ISO times as seconds: write "
+                                    "version 2")
+                jobs.append(lambda t=t: (encode_part(t), _time_range(t.seconds)))
+            for c, eps in enumerate(h.max_errors):
+                jobs.append(lambda x=x, c=c, eps=eps, sp=special: self._channel_part(
+                    x[:, c], eps, sp, c))
+        done = iter(self._map(jobs))
+        written = 0
+        for (x, _), special in zip(frames, specials):
+            parts = []
+            t_range = (None, None)
+            if h.timed:
+                part, t_range = next(done)
+                parts.append(part)
+            parts += [next(done) for _ in h.max_errors]
+            written += self._write_frame(len(x), parts, special, t_range)
+        return written
+
+    def _write_frame(self, n: int, parts: list[bytes], special: bool, t_range) -> int:
+        h = self.header
         flags = FRAME_KEY | (FRAME_SPECIALS if special else 0)
         payload = (bytes([flags]) if h.version >= 2 else b"") + join_parts(parts)
         if len(payload) > MAX_PAYLOAD:
@@ -454,7 +554,6 @@ class HippoWriter:
         head = varint(n) + varint(len(payload))
         frame = head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
         self.fh.write(frame)
-        self._values, self._times, self._pending = [], [], 0
         self.index.append(FrameInfo(len(self.index), self.offset, len(frame), self.samples, n,
                                     *t_range))
         self.samples += n
@@ -476,6 +575,7 @@ class HippoWriter:
                 self.bytes_written += len(footer)
             self.closed = True
         finally:
+            self.stop_threads()
             if self._live is not None:  # closed without a footer on an error: resumable
                 self._live.close()
 
@@ -505,7 +605,9 @@ class HippoReader:
     """
 
     def __init__(self, fh: IO[bytes], name: str, *, salvage: bool = False,
-                 owns: bool = True) -> None:
+                 owns: bool = True, threads: int | None = None) -> None:
+        self.threads = thread_count(threads)  # frames (or one frame's channels) decoded at once
+        self._pool: ThreadPoolExecutor | None = None
         self.fh = fh
         self.path = name
         self.salvage = salvage
@@ -687,9 +789,11 @@ class HippoReader:
             return None
         return payload
 
-    def _decoded(self, info: FrameInfo, times_only: bool = False) -> Frame | None:
-        """A frame decoded, or None (with a note) when it is damaged under ``salvage``."""
-        payload = self._payload(info)
+    def _decoded(self, info: FrameInfo, times_only: bool = False,
+                 payload: bytes | None = None) -> Frame | None:
+        """A frame decoded (from ``payload`` if given, read from the file otherwise), or None
+        (with a note) when it is damaged under ``salvage``."""
+        payload = payload if payload is not None else self._payload(info)
         if payload is None:
             return None
         try:
@@ -719,18 +823,59 @@ class HippoReader:
         if times_only:
             return Frame(info.index, info.offset, info.start, np.empty((n, 0)), times)
         values = np.empty((n, C))
-        for c in range(C):
-            values[:, c] = self._coder.decode(parts[c + h.timed], n, h.max_errors[c],
-                                              special)
+        if C == 1:  # decoded in place (its column is contiguous)
+            col = values[:, 0]
+            got = self._coder.decode(parts[h.timed], n, h.max_errors[0], special, out=col)
+            if got is not col:
+                col[:] = got
+            return Frame(info.index, info.offset, info.start, values, times)
+
+        def channel(c: int) -> None:  # (a worker also copies its column in: in parallel)
+            values[:, c] = self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special)
+
+        # one frame's channels on the reader's threads unless frames already are (_frames_of)
+        pool = self._threads_pool() if C > 1 and not self._in_worker() else None
+        for _ in pool.map(channel, range(C)) if pool else map(channel, range(C)):
+            pass
         return Frame(info.index, info.offset, info.start, values, times)
 
+    def _threads_pool(self) -> ThreadPoolExecutor | None:
+        if self.threads == 1:
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hippo-decode")
+        return self._pool
+
+    @staticmethod
+    def _in_worker() -> bool:
+        return threading.current_thread().name.startswith("hippo-decode")
+
     def frames(self, first: int = 0, stop: int | None = None) -> Iterator[Frame]:
-        """Decoded frames ``first`` to ``stop - 1`` of :attr:`index`, in order (one in memory
-        at a time). A damaged frame is an error (``salvage``: skipped, with a note)."""
-        for info in self.index[first:stop]:
-            frame = self._decoded(info)
-            if frame is not None:
-                yield frame
+        """Decoded frames ``first`` to ``stop - 1`` of :attr:`index`, in order (at most
+        2 x ``threads`` in memory at a time). A damaged frame is an error (``salvage``: skipped,
+        with a note)."""
+        return self._frames_of(self.index[first:stop])
+
+    def _frames_of(self, infos: list[FrameInfo]) -> Iterator[Frame]:
+        """The frames of ``infos`` decoded, in order: with threads, up to 2 x ``threads``
+        in flight (the file is read in this thread, each frame decoded by a worker)."""
+        pool = self._threads_pool() if len(infos) > 1 else None
+        if pool is None:
+            for info in infos:
+                frame = self._decoded(info)
+                if frame is not None:
+                    yield frame
+            return
+        window: deque = deque()  # 2 x threads frames in flight: frames of unequal work
+        for info in [*infos, None]:
+            if info is not None:
+                payload = self._payload(info)
+                if payload is not None:
+                    window.append(pool.submit(self._decoded, info, False, payload))
+            while window and (info is None or len(window) >= 2 * self.threads):
+                frame = window.popleft().result()
+                if frame is not None:
+                    yield frame
 
     def frame_times(self, info: FrameInfo) -> Times | None:
         """The times of one frame (decoding only its time part)."""
@@ -755,27 +900,34 @@ class HippoReader:
         t1 = math.inf if time_to is None else float(time_to)
         values, times = [], []
         first = max(0, bisect.bisect_right(self._starts, lo) - 1)
+        wanted = []
         for info in self.index[first:]:
             if info.start >= hi:
                 break
             if timed_window and info.time_min is not None and (info.time_max < t0
                                                                 or info.time_min > t1):
                 continue
-            for frame in self.frames(info.index, info.index + 1):
-                a, b = max(lo - frame.start, 0), min(hi - frame.start, info.samples)
-                v, t = frame.values[a:b], None if frame.times is None else frame.times[a:b]
-                if timed_window:
-                    keep = (t.seconds >= t0) & (t.seconds <= t1)
-                    v, t = v[keep], t[keep]
-                values.append(v)
-                times.append(t)
+            wanted.append(info)
+        for frame in self._frames_of(wanted):
+            info = self.index[frame.index]
+            a, b = max(lo - frame.start, 0), min(hi - frame.start, info.samples)
+            v, t = frame.values[a:b], None if frame.times is None else frame.times[a:b]
+            if timed_window:
+                keep = (t.seconds >= t0) & (t.seconds <= t1)
+                v, t = v[keep], t[keep]
+            values.append(v)
+            times.append(t)
         C = len(self.header.channels)
-        v = np.concatenate(values) if values else np.empty((0, C))
+        v = (values[0] if len(values) == 1 else np.concatenate(values) if values
+             else np.empty((0, C)))
         if not self.header.timed:
             return v, None
         return v, to_array(Times.join(times)) if times else np.empty(0)
 
     def close(self) -> None:
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._owns and self.fh is not None:
             self.fh.close()
         self.fh = None
@@ -787,16 +939,19 @@ class HippoReader:
         self.close()
 
 
-def open_hippo(path: str | os.PathLike, *, salvage: bool = False) -> HippoReader:
+def open_hippo(path: str | os.PathLike, *, salvage: bool = False,
+               threads: int | None = None) -> HippoReader:
     """Open a ``.hippo`` file: its header and frame index are read (from the footer, or a
-    scan of the frame heads); frames are decoded on demand. Damage found while opening is a
+    scan of the frame heads); frames are decoded on demand, ``threads`` at once (default: the
+    cores this process may use). Damage found while opening is a
     :class:`~hippo_cli.errors.DataError` unless ``salvage``.
 
     The path is opened once: header, index and frames all come from that handle, so a file
     replaced meanwhile (``hippo compress`` renames a new file into place) is read whole - the
     one that was opened. A FIFO or device is refused at once."""
     path = os.fspath(path)
-    return HippoReader(open_input(path, "a .hippo file"), path, salvage=salvage)
+    return HippoReader(open_input(path, "a .hippo file"), path, salvage=salvage,
+                       threads=threads)
 
 
 class LiveFile:
@@ -930,6 +1085,19 @@ def _torn_header(fh: IO[bytes]) -> str | None:
     return None
 
 
+def thread_count(threads: int | None) -> int:
+    """``threads``, or (None) the cores this process may use; a ParameterError if < 1."""
+    if threads is None:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):
+            return max(1, os.cpu_count() or 1)
+    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+        raise ParameterError(f"threads must be a whole number >= 1, got {threads!r}",
+                             option="threads")
+    return int(threads)
+
+
 def _bounds_of(max_error: float | list[float], C: int) -> list[float]:
     bounds = _floats("max_error", max_error)
     errors = [float(bounds)] * C if bounds.ndim == 0 else [float(e) for e in bounds.ravel()]
@@ -943,7 +1111,8 @@ def _bounds_of(max_error: float | list[float], C: int) -> list[float]:
 
 
 def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray | None = None,
-           *, names: list[str] | None = None, frame_samples: int | None = None) -> bytes:
+           *, level: str = "default", threads: int | None = None, names: list[str] | None = None,
+           frame_samples: int | None = None) -> bytes:
     """A whole ``.hippo`` file in memory.
 
     Parameters
@@ -953,7 +1122,12 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
     times : (n,) sample times, stored exactly: integers (kept exact), finite floats, numpy
         datetime64 (ISO times), or a :class:`~.times.Times`; None for none.
     names : channel names (default ``value`` or ``col0, col1, ...``).
-    frame_samples : samples per frame (default: as many as the format allows).
+    level : the encoder's searches: "fast", "default" or "best" (ratio against speed; one
+        decoder reads them all at the same speed).
+    threads : threads coding channels and frames at once (default: the cores this process
+        may use); the bytes do not depend on it.
+    frame_samples : samples per frame (default: as many as the format allows; at the fast
+        level at most FAST_FRAME_SAMPLES, so that threads share a long series).
 
     Every finite value of :func:`decode` of the result is within ``max_error`` of ``values``;
     every non-finite one is bit-identical. Thread-safe (no state outlives the call).
@@ -974,15 +1148,18 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
         header = header_with_times(names, errors, "time", times.templates[0] if times.iso
                                    and len(times) else None, whole=True)
     buf = io.BytesIO()
-    w = HippoWriter(buf, header, frame_samples=frame_samples)
-    w.append(x2, times)
-    w.close()
+    w = HippoWriter(buf, header, frame_samples=frame_samples, level=level, threads=threads)
+    try:
+        w.append(x2, times)
+        w.close()
+    finally:
+        w.stop_threads()
     return buf.getvalue()
 
 
-def decode(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+def decode(data: bytes, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """(values float64 (n, C), times (n,) or None) of a ``.hippo`` file held in memory
-    (times as :meth:`HippoReader.read` gives them). Damage is a
-    :class:`~hippo_cli.errors.DataError`."""
-    with HippoReader(io.BytesIO(bytes(data)), "<bytes>") as reader:
+    (times as :meth:`HippoReader.read` gives them), decoded on ``threads`` threads (default:
+    the cores this process may use). Damage is a :class:`~hippo_cli.errors.DataError`."""
+    with HippoReader(io.BytesIO(bytes(data)), "<bytes>", threads=threads) as reader:
         return reader.read()

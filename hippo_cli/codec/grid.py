@@ -18,8 +18,9 @@ look-ahead is < 4096 samples (the interpolation predictor codes a block in coars
 so it also needs the whole block before output). push() encodes each block as soon as it is
 complete, so the byte output does not depend on how the input is chunked. flush() encodes the
 partial block, terminates the coder and resets all state: frames are independent. Memory:
-O(frame) in the encoder (output buffer) and O(n) in the decoder. Files written whole use
-frames of up to 2^20 samples (at most 2^22 values per frame); a stream may flush anywhere.
+O(frame) in the encoder (output buffer) and in the decoder (its output; its scratch is O(B)).
+Files written whole use frames of up to 2^20 samples (2^18 at the fast level; at most 2^22
+values per frame); a stream may flush anywhere.
 
 PAYLOAD. The bytes of a channel payload and of a time-stamp payload are specified
 normatively in docs/format.md ("The range coder", "Residuals and their contexts", "Channel
@@ -28,27 +29,27 @@ decoder written from that document alone, and it agrees bit for bit. The kernels
 (codec/_kernels.py) name their constants after it.
 
 ENCODER (not normative). Per block: exact valid ranges on the four grids (m = 1, 2, 4, 8; coarse
-grids derived from the finest and re-verified); level candidates via a look-ahead segmenter
-inside the block (keep the previous level while valid; at a break choose, inside the running
-intersection of the next samples' valid sets, the level valid longest); smooth candidates (only
-if a cheap gate on the finest grid says "smooth": sum|d2| < sum|d1|/3 and sum|d1| > 2L, for
-lm <= 2) by a closed loop choosing the valid Q nearest the prediction. Line candidates (grids
-lm = 3, 2, 1, 0 until one fails the prefix gate): keep the line while its rounded value is
-valid; at a break q = the valid Q nearest P, slope = the integer swing-filter interval of slopes
-keeping every following sample of the block valid as long as possible (exact integer bounds, the
-decoder's rounding), the slope nearest the prediction. Curve candidate (best line grid only):
+grids derived from the finest by a shift, exact when the steps are: grid_ranges); level candidates
+via a look-ahead segmenter inside the block (keep the previous level while valid; at a break
+choose, inside the running intersection of the next samples' valid sets, the level valid longest);
+smooth candidates (only if a cheap gate on the finest grid says "smooth": sum|d2| < sum|d1|/3 and
+sum|d1| > 2L, for lm <= 2) by a closed loop choosing the valid Q nearest the prediction. Line
+candidates (grids lm = 3, 2, 1, 0 until one fails the prefix gate): keep the line while its rounded
+value is valid; at a break q = the valid Q nearest P, slope = the integer swing-filter interval of
+slopes keeping every following sample of the block valid as long as possible (exact integer bounds,
+the decoder's rounding), the slope nearest the prediction. Curve candidate (best line grid only):
 the same with the curvature searched around C (+-d, then doubling steps while the segment gets
-longer). Interpolation candidate (lm = 3): unit 8: the smallest valid |r| (keeps P whenever
-valid); unit 4 (coarse strides, the references of all finer levels): the valid Q nearest the
-centre of the valid range, so |error| <= eps/2 roughly (cf. SZ3's level-wise error bounds).
-Tried only if its cost on a 1024-sample trial block beats the best level cost on that prefix.
-Line candidates are abandoned when their cost on the first 1024 samples exceeds the best level
-cost there. Candidates are ranked by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per
-nonzero residual + 2 log2(run+1) + 1 per run, + 2 log2|e| + 3 per slope/curvature code, + 1 bit
-header if the configuration is unchanged else 7); if the best two are of different families
-(level/smooth, line/curve, interpolation) and within 12.5%, they are re-ranked by the exact
-adaptive-model cost of their residuals. The level grid search stops as soon as a finer grid
-costs more. A block estimated above 70 bits/sample goes raw.
+longer). Interpolation candidate (lm = 3): unit 8: the smallest valid |r| (keeps P whenever valid);
+unit 4 (coarse strides, the references of all finer levels): the valid Q nearest the centre of the
+valid range, so |error| <= eps/2 roughly (cf. SZ3's level-wise error bounds). Tried only if its
+cost on a 1024-sample trial block beats the best level cost on that prefix. Line candidates are
+abandoned when their cost on the first 1024 samples exceeds the best level cost there. Candidates
+are ranked by a static bit estimate (Elias-gamma-like: 2 log2|r| + 2 per nonzero residual + 2
+log2(run+1) + 1 per run, + 2 log2|e| + 3 per slope/curvature code, + 1 bit header if the
+configuration is unchanged else 7); if the best two are of different families (level/smooth,
+line/curve, interpolation) and within 12.5%, they are re-ranked by the exact adaptive-model cost of
+their residuals. The level grid search stops as soon as a finer grid costs more. A block estimated
+above 70 bits/sample goes raw.
 
 DETERMINISM. The decoder uses integer arithmetic only (64-bit, every intermediate bounded by the
 checks above), except step = (2.0*eps)/2^lm (exact scaling by a power of two, or one correctly
@@ -130,8 +131,11 @@ class ChannelEncoder:
         line_on: int = 1,
         plen: int = 1024,
         interp_on: int = 1,
+        grids: int = 15,
+        check: int = 0,
     ) -> None:
         self.interp_on = interp_on
+        self.check = check
         self.eps = float(eps)
         self.mode = mode
         self.smooth_on = smooth_on
@@ -147,23 +151,28 @@ class ChannelEncoder:
         opt[K.OPT_LINE] = line_on
         opt[K.OPT_PLEN] = plen
         opt[K.OPT_INTERP] = interp_on
+        opt[K.OPT_GRIDS] = grids
+        opt[K.OPT_CHECK] = check
         self.opt = opt
-        # scratch of encode_blocks (see its docstring)
+        # scratch of encode_blocks (see its docstring). The large arrays are np.empty: every
+        # element is written before it is read (codec_hashes.py gives the same bytes with them
+        # filled with garbage), and np.zeros of heap memory being reused is a memset of 3 MB
+        # per encoder, a millisecond per encode() call
         NC = K.NCAND
-        self.lo = np.zeros((4, B), np.int64)
-        self.hi = np.zeros((4, B), np.int64)
+        self.lo = np.empty((4, B), np.int64)
+        self.hi = np.empty((4, B), np.int64)
         self.ok = np.zeros(4, np.int64)
         self.costs = np.zeros(NC, np.int64)
-        self.Qs = np.zeros((NC, B), np.int64)
-        self.Rs = np.zeros((NC, B), np.int64)
-        self.Es = np.zeros((NC, B), np.int64)
-        self.LSs = np.zeros((NC, 5), np.int64)
-        self.Wk = np.zeros(HL + B + 1, np.int64)
+        self.Qs = np.empty((NC, B), np.int64)
+        self.Rs = np.empty((NC, B), np.int64)
+        self.Es = np.empty((NC, B), np.int64)
+        self.LSs = np.empty((NC, 5), np.int64)
+        self.Wk = np.empty(HL + B + 1, np.int64)
         self.steps = np.zeros(4, np.float64)
         self.pw = K.new_model()
         self.sw = K.new_state()
         self.cost = np.zeros(1, np.float64)
-        self.stats = np.zeros(NC + 1, np.int64)
+        self.stats = np.zeros(NC + 2, np.int64)
         self.buf = np.zeros(B, np.float64)
         self._buf_in = _read_only(self.buf)
         self.nbuf = 0
@@ -182,14 +191,23 @@ class ChannelEncoder:
         self.probs = K.new_model()
         self.st = K.new_state()
         self.H = np.zeros(HL, np.int64)
-        self.out = np.zeros(1 << 16, np.uint8)
+        # the output buffer is kept from frame to frame (grown, never shrunk): a new one per
+        # frame would map and unmap megabytes each time, and unmapping stops every other
+        # thread of the process for a TLB shootdown. The coder writes every byte it reads
+        # (a carry only reaches bytes of this frame), so stale bytes past the end are harmless.
+        if getattr(self, "out", None) is None:
+            self.out = np.empty(1 << 16, np.uint8)
         self.pending = 0
 
     def _reserve(self, nsamp):
         need = int(self.st[K.ST_POS]) + MAXB * nsamp + 64 * (nsamp // B + 2)
         if need > self.out.shape[0]:
-            o = np.zeros(max(need, 2 * self.out.shape[0]), np.uint8)
-            o[: self.out.shape[0]] = self.out
+            # np.empty: np.zeros of memory the heap reuses is a memset of megabytes (the
+            # reserve is MAXB bytes per sample), and the coder never reads a byte it has not
+            # written
+            o = np.empty(max(need, 2 * self.out.shape[0]), np.uint8)
+            pos = int(self.st[K.ST_POS])
+            o[:pos] = self.out[:pos]
             self.out = o
 
     def _encode(self, x, s, nblk, Llast, finish=False):
@@ -233,7 +251,11 @@ class ChannelEncoder:
         k = self._encode(self._buf_in, 0, 1 if self.nbuf else 0, self.nbuf, finish=True)
         self.nbuf = 0
         payload = self.out[:k].tobytes()
+        misses = int(self.stats[K.CHECKED])
+        self.stats[K.CHECKED] = 0
         self._new_frame()
+        if misses:  # never reached: the candidates keep every index valid
+            raise RuntimeError(f"the encoder's bound check failed on {misses} samples")
         return payload
 
 
@@ -247,15 +269,16 @@ class ChannelDecoder:
         else:
             self.PW, self.PG = make_tables(smooth)
 
-    def decode(self, payload: bytes, n: int) -> np.ndarray:
+    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given."""
         n = _frame_count(payload, n)
         if n == 0:
             return np.zeros(0, np.float64)
         buf = _read_only(np.frombuffer(payload, np.uint8))
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
-        x = np.empty(n, np.float64)
-        H = np.empty(n + HL, np.int64)
+        x = np.empty(n, np.float64) if out is None else out
+        H = np.empty(HL + B, np.int64)  # the history and one block (shifted between blocks)
         R = np.empty(B, np.int64)
         E = np.empty(2 * B, np.int64)
         rc = K.decode_frame(

@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 
-from .channel import ChannelDecoder, ChannelEncoder
+from .channel import ChannelDecoder, ChannelEncoder, level_options
 
 
 # --------------------------------------------------------------------------- varints
@@ -151,20 +151,28 @@ def put_specials(x: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
 # --------------------------------------------------------------------------- channel parts
 class ChannelCoder:
     """The channel coders of one writer or reader (never shared between threads): one grid
-    encoder for every bound (its scratch is the memory that counts), created on first use;
-    decoders hold no scratch."""
+    encoder for every bound (its scratch is the memory that counts) per compression level,
+    created on first use; decoders hold no scratch.
 
-    def __init__(self) -> None:
-        self._grid = None
+    ``level``: "fast", "default" or "best" (:data:`.channel.LEVELS`), the encoder's searches;
+    the decoder is the same for all. ``verified``: the level's encoder checks the bound of every
+    sample it codes itself (no re-decode needed to keep the promise)."""
 
-    def encoder(self, eps: float):
+    def __init__(self, level: str = "default") -> None:
+        self.level = level
+        self._options = level_options(level)
+        self.verified = all(o.get("check") for o in self._options)
+        self._grids: list = []
+
+    def encoders(self, eps: float) -> list:
+        """The encoders of bound ``eps``: one per option set of the level (exact: one)."""
         if eps == 0:
-            return ChannelEncoder(0.0)
-        if self._grid is None:
-            self._grid = ChannelEncoder(eps)
-        else:
-            self._grid.set_bound(eps)
-        return self._grid
+            return [ChannelEncoder(0.0)]
+        if not self._grids:
+            self._grids = [ChannelEncoder(eps, **o) for o in self._options]
+        for enc in self._grids:
+            enc.set_bound(eps)
+        return self._grids
 
     def decoder(self, eps: float):
         return ChannelDecoder(eps)
@@ -173,21 +181,29 @@ class ChannelCoder:
         """The channel part of ``x`` float64 (n,), finite, every value within ``eps``;
         led by ``runs`` of non-finite values (:func:`split_specials`) unless None (a frame
         whose channels hold none)."""
-        enc = self.encoder(eps)
-        enc.push(x)
-        return (b"" if runs is None else specials_bytes(runs)) + enc.flush()
+        best = None
+        for enc in self.encoders(eps):
+            enc.push(x)
+            payload = enc.flush()
+            if best is None or len(payload) < len(best):
+                best = payload
+        return (b"" if runs is None else specials_bytes(runs)) + best
 
-    def decode(self, part: bytes, n: int, eps: float, specials: bool) -> np.ndarray:
+    def decode(self, part: bytes, n: int, eps: float, specials: bool,
+               out: np.ndarray | None = None) -> np.ndarray:
         """float64 (n,) of a channel part (led by its runs of non-finite values if
-        ``specials``); ``ValueError`` when it is malformed."""
+        ``specials``), written into ``out`` (float64 (n,), contiguous) when given and the
+        bound is not 0 (saves a copy); ``ValueError`` when it is malformed."""
         runs: list = []
         if specials:
             cur = Cursor(part)
             runs = read_specials(cur, n)
             part = part[cur.pos:]
-        x = self.decoder(eps).decode(part, n)
+        x = (self.decoder(eps).decode(part, n) if out is None or eps == 0 else
+             self.decoder(eps).decode(part, n, out))
         if runs:
-            x = np.array(x, copy=True)
+            if not x.flags.writeable:
+                x = np.array(x, copy=True)
             put_specials(x, runs)
         return x
 

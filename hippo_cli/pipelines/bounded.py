@@ -175,6 +175,7 @@ def compress_bounded(
     nan: str = "error",
     na_values: list[str] | None = None,
     time_format: str | None = None,
+    codec: dict | None = None,  # HippoWriter's level and threads
     on_note: Callable[[str], None] = lambda note: None,
     on_progress: Callable[[int, int | None], None] = lambda done, total: None,
 ) -> BoundedSummary:
@@ -212,7 +213,7 @@ def compress_bounded(
         bounds = max_error.bounds(lo, hi) if max_error.percent else max_error.bounds(
             np.zeros(C), np.zeros(C))
         fh = stdout_binary() if target is None else target.fh
-        writer = HippoWriter(fh, _header(samples, bounds))
+        writer = HippoWriter(fh, _header(samples, bounds), **(codec or {}))
         disorder = Disorder()
         for values, times in _blocks(samples, nan):
             writer.append(values, times)
@@ -235,12 +236,13 @@ def compress_bounded(
 
 
 # --------------------------------------------------------------------------- decoding
-def _opened(source: str | HippoReader, salvage: bool):
+def _opened(source: str | HippoReader, salvage: bool, threads: int | None = None):
     """``source`` to read: an open reader as it is (a command reads one file through one
-    handle, :func:`~hippo_cli.codec.open_hippo`), or a path opened here."""
+    handle, :func:`~hippo_cli.codec.open_hippo`; its own ``threads``), or a path opened
+    here (decoding on ``threads``)."""
     if isinstance(source, HippoReader):
         return contextlib.nullcontext(source)
-    return open_hippo(source, salvage=salvage)
+    return open_hippo(source, salvage=salvage, threads=threads)
 
 
 def plot_window(path: str | HippoReader, start: str | None, end: str | None, *,
@@ -274,8 +276,8 @@ def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str 
                   salvage: bool = False, nan: str = "error",
                   envelope: Envelope | None = None,
                   window: tuple[float, float] | None = None,
-                  on_note: Callable[[str], None] = lambda note: None
-                  ) -> ErrorMetrics | None:
+                  on_note: Callable[[str], None] = lambda note: None,
+                  threads: int | None = None) -> ErrorMetrics | None:
     """Decode a ``.hippo`` file to CSV or Parquet (``output``; ``"-"``: stdout; None: no
     table).
 
@@ -286,7 +288,7 @@ def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str 
     policy the file was compressed with, so the rows line up). ``envelope`` collects what a
     plot shows (decoded, original, error). ``path``: a file, or a reader already open.
     """
-    with _opened(path, salvage) as hf:
+    with _opened(path, salvage, threads) as hf:
         path = hf.path
         prepare(encoder=False)  # compile the decoder (first run only) before any output
         h = hf.header
