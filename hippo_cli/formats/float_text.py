@@ -57,15 +57,17 @@ def _shortest(x, bits, dig, scale, status):  # pragma: no cover - compiled
                 continue
             # 15 digits: at most one decimal reads back, and a shorter one is it without
             # its trailing zeros
-            k = 14 - int(np.floor(np.log10(a)))
-            approx = a * p10[k] if k >= 0 else a / p10[-k]
-            if approx >= 1e15:
-                k -= 1
-            elif approx < 1e14:
-                k += 1
+            b = bits[r, j]
+            ef = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
+            k = 14 - ((ef - 1023) * 78913 >> 18)  # floor(log10 a), or one below
             if k < 0 or k > 22:
                 continue
             approx = a * p10[k]
+            if approx >= 1e15:
+                k -= 1
+                if k < 0:
+                    continue
+                approx = a * p10[k]
             if not (1e14 <= approx < 1e15):
                 continue
             d0 = np.floor(approx + 0.5)
@@ -85,9 +87,7 @@ def _shortest(x, bits, dig, scale, status):  # pragma: no cover - compiled
             k += 1  # 16 digits
             if k + 1 > 23:
                 continue
-            b = bits[r, j]
             frac = b & np.uint64(0xFFFFFFFFFFFFF)
-            ef = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
             if ef == 0 or frac == 0:  # subnormal, or a power of two (uneven interval)
                 continue
             m = frac | np.uint64(1 << 52)
@@ -162,7 +162,7 @@ def _put(buf, pos, x, d, k, status, fb, fb_off, fi, digits):  # pragma: no cover
             for i in range(nd):
                 buf[pos] = digits[i]
                 pos += 1
-            for i in range(-k):
+            for _ in range(-k):
                 buf[pos] = 48
                 pos += 1
             buf[pos], buf[pos + 1] = 46, 48  # .0
@@ -170,7 +170,7 @@ def _put(buf, pos, x, d, k, status, fb, fb_off, fi, digits):  # pragma: no cover
         elif k >= nd:
             buf[pos], buf[pos + 1] = 48, 46  # 0.
             pos += 2
-            for i in range(k - nd):
+            for _ in range(k - nd):
                 buf[pos] = 48
                 pos += 1
             for i in range(nd):
