@@ -24,6 +24,9 @@ from ..errors import ParameterError
 from .timestamps import zone_of
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: CSV values through the numba writer of :mod:`.float_text` (the same text as ``repr``);
+#: False: ``repr`` cell by cell (the reference; the tests compare the two)
+FAST = True
 
 
 def is_parquet(output: str | None) -> bool:
@@ -36,8 +39,15 @@ class TableWriter:
     ``"Date\tTime"`` (read from two columns) is written back as two CSV columns, each time
     split at its first space (Parquet: one timestamp column, ``"Date Time"``)."""
 
-    def __init__(self, output: str, names: list[str], kinds: list[str]) -> None:
+    def __init__(self, output: str, names: list[str], kinds: list[str], *,
+                 fast: bool | None = None) -> None:
         self.names, self.kinds = names, kinds
+        # CSV values through the numba writer (same text as repr, see float_text) when the
+        # values are the last columns, after at least one other
+        n_lead = next((i for i, k in enumerate(kinds) if k == "value"), len(kinds))
+        self.fast = (FAST if fast is None else fast) and 0 < n_lead < len(kinds) and \
+            all(k == "value" for k in kinds[n_lead:])
+        self._lead = n_lead
         self.parquet = is_parquet(output)
         self._pq: Any = None
         self._target: AtomicFile | None = None
@@ -68,6 +78,13 @@ class TableWriter:
         if self.parquet:
             self._write_parquet(columns)
             return
+        if self.fast:
+            self._write_fast(columns)
+            return
+        self.fh.write("".join(",".join(row) + "\n" for row in zip(*self._cells(columns))))
+
+    def _cells(self, columns: list[np.ndarray]) -> list[list[str]]:
+        """The text of every cell, column by column (the time column of two: two)."""
         cells = []
         for name, kind, col in zip(self.names, self.kinds, columns):
             if kind == "index":
@@ -77,10 +94,21 @@ class TableWriter:
                 cells.append([_quoted(p[0]) for p in pairs])
                 cells.append([_quoted(p[1]) if len(p) > 1 else "" for p in pairs])
             elif kind == "time":
-                cells.append([_quoted(t) for t in col.text()])
+                texts = col.text()
+                cells.append([_quoted(t) for t in texts] if _needs_quotes(texts) else texts)
             else:
                 cells.append(["" if v != v else repr(v) for v in np.asarray(col).tolist()])
-        self.fh.write("".join(",".join(row) + "\n" for row in zip(*cells)))
+        return cells
+
+    def _write_fast(self, columns: list[np.ndarray]) -> None:
+        from .float_text import csv_rows
+
+        lead = self._cells(columns[:self._lead])
+        prefix = lead[0] if len(lead) == 1 else [",".join(row) for row in zip(*lead)]
+        values = np.empty((len(prefix), len(columns) - self._lead))
+        for j, col in enumerate(columns[self._lead:]):
+            values[:, j] = col
+        self.fh.write(csv_rows(prefix, values).decode("utf-8"))
 
     def _write_parquet(self, columns: list[np.ndarray]) -> None:
         import pyarrow as pa
@@ -126,6 +154,12 @@ class TableWriter:
     def __exit__(self, *_: object) -> None:
         if self._target is not None and not self._target.committed:
             self._target.abort()
+
+
+def _needs_quotes(cells: list[str]) -> bool:
+    """Whether a cell holds a separator, a quote or a line end (one pass over the text)."""
+    text = "".join(cells)
+    return any(c in text for c in ',"\n\r')
 
 
 def _quoted(cell: str) -> str:
