@@ -404,3 +404,12 @@ def test_many_series_refuse_inexact_integers_for_a_bound(tmp_path):
     result = hippo("compress", str(src), "--id-column", "id", "-E", "0.5",
                    "-o", str(tmp_path / "out"))
     assert_clean_failure(result, 1, "line 3", "9007199254740993")
+
+
+def test_a_quoted_cr_header_with_a_value_in_an_unnamed_column(tmp_path):
+    """Found by the fuzzer: a value under an empty name in a later block is an error (pandas
+    handed out a read-only mask)."""
+    src = tmp_path / "f.csv"
+    src.write_bytes(b'".\r,0')
+    result = hippo("compress", str(src), "-E", "0.1", "-o", str(tmp_path / "o.hippo"))
+    assert result.exit_code in (1, 2) and "internal error" not in result.stderr, result.stderr

@@ -686,8 +686,8 @@ def _check_ignored(frame: Any, ignored: list[int], samples: Samples, line: int) 
     for i in ignored:
         column = frame.iloc[:, i]
         filled = column.notna().to_numpy()
-        if filled.any():
-            filled &= (column.astype(str).str.strip() != "").to_numpy()
+        if filled.any():  # pandas may hand out a read-only array: a new one, not in place
+            filled = filled & (column.astype(str).str.strip() != "").to_numpy()
         if filled.any():
             raise DataError(f"{samples.where(line + int(np.argmax(filled)))}: a value in "
                             f"column {i + 1}, which has no name and was empty in the first "
