@@ -392,7 +392,8 @@ class HippoWriter:
         self.threads = 1 if threads is None and coder is not None else thread_count(threads)
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()  # each worker's own ChannelCoder
-        self._ready: list[tuple[np.ndarray, list[Times]]] = []  # full frames not coded yet
+        self._ready: list = []  # full frames not coded yet: (C, n) values, times, buffer
+        self._free: list[np.ndarray] = []  # frame buffers to reuse
         if resume is None:
             head = header_bytes(header)
             fh.write(head)
@@ -457,9 +458,19 @@ class HippoWriter:
             self._write_ready()
 
     def _take_pending(self) -> None:
-        """The pending samples become a frame waiting to be coded."""
-        x = np.concatenate(self._values) if len(self._values) > 1 else self._values[0]
-        self._ready.append((x, self._times))
+        """The pending samples become a frame waiting to be coded: channel-major (C, n), so
+        that every channel is one contiguous row (one transposing copy per frame, not a
+        strided copy per channel), in a buffer reused from frame to frame (a new one each
+        time would map and unmap megabytes)."""
+        n = self._pending
+        C = len(self.header.channels)
+        buf = self._free.pop() if self._free else np.empty((C, self.frame_samples))
+        x = buf[:, :n]
+        at = 0
+        for piece in self._values:
+            x[:, at:at + len(piece)] = piece.T
+            at += len(piece)
+        self._ready.append((x, self._times, buf))
         self._values, self._times, self._pending = [], [], 0
 
     def flush(self) -> int:
@@ -517,9 +528,15 @@ class HippoWriter:
         frames, self._ready = self._ready, []
         if not frames:
             return 0
+        try:
+            return self._code_frames(frames)
+        finally:  # the frames' buffers serve the next frames
+            self._free += [buf for _, _, buf in frames][:max(self.threads, 1)]
+
+    def _code_frames(self, frames: list) -> int:
         h = self.header
         jobs, specials = [], []
-        for x, times in frames:
+        for x, times, _ in frames:
             special = not np.isfinite(x).all()
             if special and h.version < 2:
                 raise DataError("format version 1 cannot hold NaN or inf")
@@ -532,17 +549,17 @@ class HippoWriter:
                 jobs.append(lambda t=t: (encode_part(t), _time_range(t.seconds)))
             for c, eps in enumerate(h.max_errors):
                 jobs.append(lambda x=x, c=c, eps=eps, sp=special: self._channel_part(
-                    x[:, c], eps, sp, c))
+                    x[c], eps, sp, c))
         done = iter(self._map(jobs))
         written = 0
-        for (x, _), special in zip(frames, specials):
+        for (x, _, _), special in zip(frames, specials):
             parts = []
             t_range = (None, None)
             if h.timed:
                 part, t_range = next(done)
                 parts.append(part)
             parts += [next(done) for _ in h.max_errors]
-            written += self._write_frame(len(x), parts, special, t_range)
+            written += self._write_frame(x.shape[1], parts, special, t_range)
         return written
 
     def _write_frame(self, n: int, parts: list[bytes], special: bool, t_range) -> int:

@@ -33,6 +33,7 @@ from ..formats.timestamps import format_of_template, written_template
 from .envelope import Envelope, parse_window
 from .live import Signals, read_batches, stdin_reader
 from .metrics import ErrorMetrics
+from .spill import Spill
 
 
 @dataclass(frozen=True)
@@ -106,25 +107,33 @@ def default_output(input_path: str) -> str:
     return "-" if input_path == "-" else str(Path(input_path).with_suffix(".hippo"))
 
 
-def _ranges(input: str, columns: list[str] | None, time_column: str | None,
-            nan: str, na_values: list[str] | None, time_format: str | None
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """First pass for a percentage bound: each channel's min and max (of its finite values:
-    ``nan="keep"`` stores the others as they are; a channel with none: 0)."""
-    samples = open_samples(input, columns, time_column, na_values=na_values,
-                           time_format=time_format)
-    lo = hi = None
-    for block in clean_chunks(samples, nan):
-        values = block[:, :-1] if time_column else block
-        finite = np.isfinite(values)
-        blo = np.where(finite, values, np.inf).min(axis=0, initial=np.inf)
-        bhi = np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf)
-        lo = blo if lo is None else np.minimum(lo, blo)
-        hi = bhi if hi is None else np.maximum(hi, bhi)
-    if lo is None:
-        raise DataError(f"{samples.name}: no samples")
-    empty = lo > hi  # no finite value at all
-    return np.where(empty, 0.0, lo), np.where(empty, 0.0, hi)
+def _finite_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's min and max of its finite values (+inf, -inf for a column without)."""
+    lo, hi = values.min(axis=0, initial=np.inf), values.max(axis=0, initial=-np.inf)
+    if np.isfinite(lo).all() and np.isfinite(hi).all():  # no NaN or inf in the block
+        return lo, hi
+    finite = np.isfinite(values)
+    return (np.where(finite, values, np.inf).min(axis=0, initial=np.inf),
+            np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf))
+
+
+class _Ranges:
+    """Each channel's min and max of its finite values (``nan="keep"`` stores the others
+    as they are), taken block by block; a channel with none: 0."""
+
+    def __init__(self) -> None:
+        self.lo = self.hi = None
+
+    def add(self, values: np.ndarray) -> None:
+        blo, bhi = _finite_range(values)
+        self.lo = blo if self.lo is None else np.minimum(self.lo, blo)
+        self.hi = bhi if self.hi is None else np.maximum(self.hi, bhi)
+
+    def result(self, C: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.lo is None:
+            return np.zeros(C), np.zeros(C)
+        empty = self.lo > self.hi  # no finite value at all
+        return np.where(empty, 0.0, self.lo), np.where(empty, 0.0, self.hi)
 
 
 def _header(samples: Samples, bounds: list[float]) -> HippoHeader:
@@ -202,24 +211,38 @@ def compress_bounded(
     target = None if out == "-" else AtomicFile(Path(out))
     try:
         prepare()  # compile the codec (first run only) before reading, not after
-        if max_error.percent:
-            lo, hi = _ranges(input, columns, time_column, nan, na_values, time_format)
         samples = open_samples(input, columns, time_column, na_values=na_values,
                                time_format=time_format)
         samples.exact_integers = True
         for note in samples.notes:
             on_note(f"{samples.name}: {note}")
         C = len(samples.columns)
-        bounds = max_error.bounds(lo, hi) if max_error.percent else max_error.bounds(
-            np.zeros(C), np.zeros(C))
         fh = stdout_binary() if target is None else target.fh
-        writer = HippoWriter(fh, _header(samples, bounds), **(codec or {}))
         disorder = Disorder()
-        for values, times in _blocks(samples, nan):
-            writer.append(values, times)
-            disorder.add(times)
-            on_progress(samples.bytes_read, samples.size_bytes)
-        writer.close()
+        blocks = _blocks(samples, nan)
+        spill = contextlib.nullcontext()
+        if max_error.percent:
+            # one pass: the blocks are kept (memory, then a temporary file) while the
+            # ranges are taken, and coded once the bounds are known
+            spill = Spill(None if target is None else Path(out).resolve().parent)
+            ranges = _Ranges()
+            for values, times in blocks:
+                ranges.add(values)
+                spill.add(values, times)
+                on_progress(samples.bytes_read, samples.size_bytes)
+            if ranges.lo is None:
+                raise DataError(f"{samples.name}: no samples")
+            blocks = spill.drain()
+        with spill:
+            bounds = max_error.bounds(*ranges.result(C)) if max_error.percent else \
+                max_error.bounds(np.zeros(C), np.zeros(C))
+            writer = HippoWriter(fh, _header(samples, bounds), **(codec or {}))
+            for values, times in blocks:
+                writer.append(values, times)
+                disorder.add(times)
+                if not max_error.percent:
+                    on_progress(samples.bytes_read, samples.size_bytes)
+            writer.close()
         if writer.samples == 0:
             raise DataError(f"{samples.name}: no samples")
         if disorder.note(samples.name):
