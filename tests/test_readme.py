@@ -30,17 +30,17 @@ NOT_RUN = {
     "ruff check .": "tests/test_lint.py runs ruff and vulture",
     "python benchmarks/run.py": "the benchmarks: about 6 minutes (their tables are the docs')",
     "python -m pip install -e '.[bench]' && python benchmarks/codec.py":
-        "needs ../shared/bench/ (data outside the repository) and minutes",
+        "needs the benchmark data outside the repository, and minutes",
     ("python -m pip install -e '.[examples]' && python benchmarks/compression.py --plot "
      "docs/compression.png"): "a benchmark that rewrites docs/compression.png",
     "python -m pip install -e '.[dask]' && python benchmarks/fleet.py":
         "minutes: 1000 series x 10^5 samples, on a Dask cluster too",
     "python benchmarks/codec.py --baseline dbffa10":
-        "needs ../shared/bench/, git history and minutes (a before/after benchmark)",
+        "needs the benchmark data outside the repository, git history and minutes (before/after)",
     "python benchmarks/many_ids.py --before /path/to/older/checkout":
         "minutes, and another checkout (tests/test_many_ids.py checks the behaviour)",
     "PYTHONPATH=. python benchmarks/levels.py --repeat 11":
-        "needs ../shared/bench/ (data outside the repository), pysz and zstandard; then "
+        "needs the benchmark data outside the repository, pysz and zstandard; then "
         "codec.py --baseline needs git history (a before/after benchmark)",
     "python benchmarks/first_run.py --runs 9 --baseline dbffa10":
         "minutes: a minute per cold run of hippo 0.2 (tests/test_first_run.py checks the "
