@@ -124,3 +124,26 @@ def test_memory_does_not_grow_with_the_input(tmp_path):
     assert grown < peaks[4_000_000, "0.5"] - peaks[400_000, "0.5"] + 30e6, peaks
     assert peaks[4_000_000, "1%"] < peaks[4_000_000, "0.5"] + 30e6, peaks
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".hippo-spill")]
+
+
+def test_spill_gives_back_times_of_every_kind(tmp_path):
+    """Blocks written to the spill file come back equal: values, and Times of numbers,
+    integers and ISO text (templates included); no pickle is involved."""
+    from hippo_cli.codec.times import Times, parse_iso
+
+    iso, _ = parse_iso(["2024-01-01T00:00:00.5Z", "1500-03-01 12:00+05:30"])
+    kinds = [None, Times.numbers(np.array([1.5, -2.0])), Times.numbers(np.array([2**60, 7])),
+             iso]
+    with spill.Spill(tmp_path, budget=0) as kept:
+        for i, times in enumerate(kinds):
+            kept.add(np.full((2, 3), float(i)), times)
+        back = list(kept.drain())
+    for (values, times), (i, want) in zip(back, enumerate(kinds)):
+        assert np.array_equal(values, np.full((2, 3), float(i)))
+        if want is None:
+            assert times is None
+            continue
+        assert times.templates == want.templates
+        for name in ("seconds", "ints", "nanos", "fmt"):
+            a, b = getattr(times, name), getattr(want, name)
+            assert (a is None) == (b is None) and (a is None or np.array_equal(a, b))
