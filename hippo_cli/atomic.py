@@ -239,7 +239,7 @@ def _try_lock(lock: Path) -> int | None:
         except OSError:
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock_or_wait_for_this_process(fd)
         except OSError as err:
             holder = _holder(fd) if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN,
                                                   errno.EACCES) else None
@@ -259,6 +259,31 @@ def _try_lock(lock: Path) -> int | None:
             return fd
         os.close(fd)  # its holder removed it while we opened it: take the new one
     return None
+
+
+def _flock_or_wait_for_this_process(fd: int, wait: float = 60.0) -> None:
+    """Lock ``fd``; when the holder is this very process (another thread writing the same
+    file: a task a scheduler runs twice), wait for it (up to ``wait`` s) rather than fail:
+    threads of one process take turns. Another process's lock raises at once."""
+    import time
+
+    start = time.monotonic()
+    me = f"pid {os.getpid()}"
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as err:
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            holder = _holder(fd)
+            waited = time.monotonic() - start
+            # a holder that has not written its pid yet is given a moment to do so
+            mine = holder == me or holder.startswith(me + ":") or (
+                holder == "another process" and waited < 1.0)
+            if not mine or waited > wait:
+                raise
+        time.sleep(0.01)
 
 
 class _Held(Exception):

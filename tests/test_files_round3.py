@@ -420,3 +420,34 @@ def test_a_writer_on_a_path_locks_creates_with_header_and_appends(tmp_path):
         assert hf.finished and hf.samples == 150
         assert np.max(np.abs(hf.read()[0].ravel() - np.arange(150.0))) <= 1e-3
     assert not lock_path(path).exists()
+
+
+def test_threads_of_one_process_take_turns_on_one_output(tmp_path):
+    """Two threads of one process writing the same file (a scheduler running a task twice)
+    wait for each other instead of failing; another process is still refused at once."""
+    import threading
+
+    from hippo_cli.atomic import atomic_output
+
+    target = tmp_path / "same.npy"
+    errors: list[BaseException] = []
+    inside = threading.Event()
+
+    def write(tag: bytes, hold: float) -> None:
+        try:
+            with atomic_output(target) as fh:
+                inside.set()
+                time.sleep(hold)
+                fh.write(tag * 1000)
+        except BaseException as err:
+            errors.append(err)
+
+    first = threading.Thread(target=write, args=(b"a", 0.3))
+    first.start()
+    inside.wait(5)
+    second = threading.Thread(target=write, args=(b"b", 0.0))
+    second.start()
+    first.join()
+    second.join()
+    assert errors == []
+    assert target.read_bytes() == b"b" * 1000  # the later writer's file, whole
