@@ -40,6 +40,7 @@ import io
 import os
 import stat
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,7 +240,7 @@ def _try_lock(lock: Path) -> int | None:
         except OSError:
             return None
         try:
-            _flock_or_wait_for_this_process(fd)
+            _flock_or_wait_for_this_process(fd, lock)
         except OSError as err:
             holder = _holder(fd) if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN,
                                                   errno.EACCES) else None
@@ -252,6 +253,8 @@ def _try_lock(lock: Path) -> int | None:
         except OSError:
             same = False
         if same:
+            with _HOLDERS_LOCK:
+                _HOLDERS[str(lock)] = threading.get_ident()
             text = f"{os.getpid()} {_command()}\n".encode()
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
@@ -261,7 +264,14 @@ def _try_lock(lock: Path) -> int | None:
     return None
 
 
-def _flock_or_wait_for_this_process(fd: int, wait: float = 60.0) -> None:
+#: Lock files this process holds, and the thread holding each: a second writer in another
+#: thread waits its turn; in the same thread it is refused (waiting would never end).
+_HOLDERS: dict[str, int] = {}
+_HOLDERS_LOCK = threading.Lock()
+
+
+def _flock_or_wait_for_this_process(fd: int, lock: Path | None = None,
+                                    wait: float = 5.0) -> None:
     """Lock ``fd``; when the holder is this very process (another thread writing the same
     file: a task a scheduler runs twice), wait for it (up to ``wait`` s) rather than fail:
     threads of one process take turns. Another process's lock raises at once."""
@@ -279,8 +289,11 @@ def _flock_or_wait_for_this_process(fd: int, wait: float = 60.0) -> None:
             holder = _holder(fd)
             waited = time.monotonic() - start
             # a holder that has not written its pid yet is given a moment to do so
-            mine = holder == me or holder.startswith(me + ":") or (
-                holder == "another process" and waited < 1.0)
+            with _HOLDERS_LOCK:
+                owner = _HOLDERS.get(str(lock))
+            other_thread = owner is not None and owner != threading.get_ident()
+            mine = other_thread and (holder == me or holder.startswith(me + ":") or (
+                holder == "another process" and waited < 1.0))
             if not mine or waited > wait:
                 raise
         time.sleep(0.01)
@@ -321,6 +334,8 @@ class OutputLock:
         if fd is None:
             return
         _held.set(_held.get() - {str(self.path)})
+        with _HOLDERS_LOCK:
+            _HOLDERS.pop(str(self.path), None)
         # removed while held: a writer that opened the old name and locks it after us sees
         # that it is gone and makes a new one (_try_lock), so two never hold "the" lock
         with contextlib.suppress(OSError):
