@@ -543,12 +543,8 @@ def decode_exact(payload: bytes, n: int) -> list[int]:
         return [r.u64()] * n
     if kind == 1:
         # "it MUST inflate to exactly 8 n bytes and end there: no byte may follow"
-        z = zlib.decompressobj()
-        try:
-            raw = z.decompress(payload[1:], 8 * n + 1)
-        except zlib.error as exc:
-            raise ValueError(f"exact codec: bad zlib stream ({exc})") from exc
-        if len(raw) != 8 * n or not z.eof or z.unconsumed_tail or z.unused_data:
+        raw = inflate_whole(payload[1:], 8 * n + 1, "exact codec")
+        if len(raw) != 8 * n:
             raise ValueError("exact codec: the zlib stream is not exactly 8 n bytes")
         return [int.from_bytes(raw[8 * i : 8 * i + 8], "little") for i in range(n)]
     raise ValueError(f"exact codec: unknown kind {kind}")
@@ -608,13 +604,7 @@ def decode_time_part(data: bytes, n: int, header: Header) -> list:
     if kind == 3:
         return decode_iso_ticks(data, r, n)
     if kind == 4:
-        z = zlib.decompressobj()
-        try:
-            text = z.decompress(data[1:], 66 * n + 1)
-        except zlib.error as exc:
-            raise ValueError(f"text times: bad zlib stream ({exc})") from exc
-        if not z.eof or z.unconsumed_tail or z.unused_data:
-            raise ValueError("text times: not one whole zlib stream")
+        text = inflate_whole(data[1:], 66 * n + 1, "text times")
         try:
             lines = text.decode("ascii").split("\n")
         except UnicodeDecodeError as exc:
@@ -731,6 +721,19 @@ def write_fields(template: str, seconds: int, nanos: int) -> str:
         else:
             out.append(f"{values[ch]:0{length}d}")
     return "".join(out)
+
+
+def inflate_whole(data: bytes, limit: int, what: str) -> bytes:
+    """``data`` as one whole zlib stream (RFC 1950) that inflates to at most ``limit``
+    bytes, with no byte after its end; ValueError naming ``what`` otherwise."""
+    z = zlib.decompressobj()
+    try:
+        raw = z.decompress(data, limit)
+    except zlib.error as exc:
+        raise ValueError(f"{what}: bad zlib stream ({exc})") from exc
+    if not z.eof or z.unconsumed_tail or z.unused_data:
+        raise ValueError(f"{what}: not one whole zlib stream of its size")
+    return raw
 
 
 def days_from_civil(y: int, m: int, d: int) -> int:
