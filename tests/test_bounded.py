@@ -266,9 +266,22 @@ def test_cli_bad_bounds(tmp_path, args, code, fragment):
     assert not (tmp_path / "s.hippo").exists()
 
 
-def test_cli_percent_on_stdin_is_a_usage_error():
-    res = hippo("compress", "-", "--max-error", "1%", input="1\n2\n")
-    assert_clean_failure(res, 2, "needs the value range")
+def test_cli_percent_on_stdin_equals_the_file(tmp_path):
+    """A percentage bound from stdin (to a file and to stdout) is read once and gives the
+    bytes of the same bound from a regular file."""
+    rng = np.random.default_rng(7)
+    text = "v,w\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in
+                               rng.standard_normal((3000, 2)).cumsum(axis=0))
+    src = _csv(tmp_path / "s.csv", text)
+    res = hippo("compress", src, "--max-error", "1%", "-o", tmp_path / "file.hippo")
+    assert res.exit_code == 0, res.stderr
+    res = hippo("compress", "-", "--max-error", "1%", "-o", tmp_path / "pipe.hippo",
+                input=text)
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "pipe.hippo").read_bytes() == (tmp_path / "file.hippo").read_bytes()
+    res = hippo("compress", "-", "--max-error", "1%", "-o", "-", input=text)
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout_bytes == (tmp_path / "file.hippo").read_bytes()
 
 
 def test_cli_constant_series_is_a_tiny_exact_file(tmp_path):

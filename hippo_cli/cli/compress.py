@@ -79,7 +79,7 @@ def compress(
     max_error: str | None = typer.Option(None, "--max-error", "-E", help="Write a .hippo "
                                          "file in which every sample is within E: an "
                                          "absolute value, or a percentage of each column's "
-                                         "range (1%; files only).",
+                                         "range (1%).",
                                          rich_help_panel=PANEL_BOUNDED),
     level: str = typer.Option("default", "--level", help="With --max-error: fast, default or "
                               "best - the encoder's search (speed against size; one decoder "

@@ -91,17 +91,6 @@ class BoundedSummary:
     input_bytes: int | None
 
 
-def _regular(path: str) -> bool:
-    """Whether ``path`` is a regular file (or missing: its reader says so); a FIFO or
-    device can be read only once."""
-    import stat
-
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode) or os.path.isdir(path)
-    except OSError:
-        return True
-
-
 def default_output(input_path: str) -> str:
     """``signal.csv`` -> ``signal.hippo`` (stdin -> stdout)."""
     return "-" if input_path == "-" else str(Path(input_path).with_suffix(".hippo"))
@@ -190,17 +179,16 @@ def compress_bounded(
 ) -> BoundedSummary:
     """Write ``input`` (CSV, ``-`` or ``.npy``) as a ``.hippo`` file (``"-"``: stdout).
 
-    A percentage bound needs the value range first: a first pass over the file (so not on
-    stdin). The output appears only when complete (a file) or is written frame by frame
-    (stdout). ``na_values``: texts that mean a missing value (then ``nan`` applies). An
-    integer that float64 cannot hold exactly is an error (the bound holds against the
-    values as written). ``time_column`` may name two columns (``"Date,Time"``);
-    ``time_format``: the layout of text times that are not ISO 8601.
+    A percentage bound needs the value range before the first frame is coded: the input is
+    read once and its parsed blocks are kept (in memory, then in a temporary file beside the
+    output, or in the system's temporary folder for stdout), so stdin and pipes work too,
+    with disk rather than memory growing with the input. The output appears only when
+    complete (a file) or is written frame by frame (stdout). ``na_values``: texts that mean
+    a missing value (then ``nan`` applies). An integer that float64 cannot hold exactly is
+    an error (the bound holds against the values as written). ``time_column`` may name two
+    columns (``"Date,Time"``); ``time_format``: the layout of text times that are not ISO
+    8601.
     """
-    if max_error.percent and (input == "-" or not _regular(input)):
-        raise ParameterError("max_error as a percentage needs the value range (the input is "
-                             "read twice): give a regular file, not stdin or a pipe (or an "
-                             "absolute bound)", option="max_error")
     out = output or default_output(input)
     if out != "-":
         from .compress import check_suffix
