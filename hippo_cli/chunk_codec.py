@@ -94,10 +94,14 @@ def encode_chunk(values: np.ndarray, max_error: float, level: str) -> bytes:
     coded on this thread, so that every finite value decodes within ``max_error`` after the
     cast back to its dtype (integers: within ``floor(max_error)``)."""
     dtype = chunk_dtype(values.dtype)
+    if dtype.kind in "iu" and dtype.itemsize == 8 and len(values):
+        # checked on the integers: the cast to float64 would round 2**53 + 1 to 2**53
+        top = dtype.type(_MAX_EXACT_INT)
+        bad = values > top if dtype.kind == "u" else (values > top) | (values < -top)
+        if np.any(bad):
+            raise DataError(f"the hippo codec codes integers up to 2**53 in magnitude "
+                            f"(float64 holds them exactly), got {values[np.argmax(bad)]}")
     x = values.astype(np.float64)
-    if dtype.kind in "iu" and len(x) and np.max(np.abs(x)) > _MAX_EXACT_INT:
-        raise DataError(f"the hippo codec codes integers up to 2**53 in magnitude "
-                        f"(float64 holds them exactly), got {values[np.argmax(np.abs(x))]}")
     header = HippoHeader([dtype.str], [coding_bound(dtype, max_error, x)], whole=True)
     out = io.BytesIO()
     writer = HippoWriter(out, header, level=level, threads=1)
