@@ -1,8 +1,9 @@
 """hippo as a numcodecs codec (``id = "hippo"``), for zarr (format 2 and 3) and xarray.
 
 A chunk is flattened in its memory order, coded as one channel of a ``.hippo`` file (a plain
-file that ``hippo decompress`` reads; its channel is named after the chunk's dtype, which is
-how a decoder that is not told the dtype gets it back) and decoded to the chunk's dtype.
+file that ``hippo reconstruct`` and ``hippo info`` read; its channel is named after the
+chunk's dtype, which is how a decoder that is not told the dtype gets it back) and decoded
+to the chunk's dtype (:mod:`hippo_cli.chunk_codec`).
 
 What ``max_error`` bounds, after the values are cast back to the chunk's dtype:
 
