@@ -417,6 +417,15 @@ def test_pyproject_entry_points_name_the_codecs():
         assert zarr.registry.get_codec_class(key) is cls
 
 
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_big_endian_arrays(tmp_path, zarr_format):
+    x = signal("walk", 2500).astype(">f4")
+    path = tmp_path / "be.zarr"
+    create(path, x, 1000, HippoCodec(0.01), zarr_format)[:] = x
+    y = zarr.open_array(path, mode="r")[:]
+    assert_within(x.astype("<f4"), y.astype("<f4"), 0.01)
+
+
 def test_zarr3_serializer_config_and_refusals(tmp_path):
     HippoZarr3 = zarr3_codec().HippoZarr3
     codec = HippoZarr3(max_error=0.25, level="fast")
