@@ -13,3 +13,10 @@ readable  # noqa: B018, F821 - io.RawIOBase
 readinto  # noqa: B018, F821
 reconstruct_at  # noqa: B018, F821 - public: HiPPO.reconstruct_at
 save  # noqa: B018, F821 - public: HiPPO.save
+get_config  # noqa: B018, F821 - numcodecs calls it (HippoCodec; zarr stores the config)
+is_fixed_size  # noqa: B018, F821 - zarr's codec interface (HippoZarr3)
+from_dict  # noqa: B018, F821
+validate  # noqa: B018, F821
+_decode_single  # noqa: B018, F821
+_encode_single  # noqa: B018, F821
+compute_encoded_size  # noqa: B018, F821
