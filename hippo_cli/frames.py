@@ -204,7 +204,7 @@ def _column_floats(series: pd.Series, name: str) -> np.ndarray:
 def _bounds(max_error: float | str | Mapping[str, float | str], names: list[str],
             values: np.ndarray) -> list[float]:
     """The absolute bound of each column of ``values`` (n, C)."""
-    from .pipelines.bounded import MaxError, _Ranges
+    from .pipelines.bounded import MaxError
 
     if isinstance(max_error, Mapping):
         missing = [n for n in names if n not in max_error]
@@ -215,9 +215,11 @@ def _bounds(max_error: float | str | Mapping[str, float | str], names: list[str]
         specs = [max_error[n] for n in names]
     else:
         specs = [max_error] * len(names)
-    ranges = _Ranges()
-    ranges.add(values)
-    lo, hi = ranges.result(len(names))
+    # each column's range of its finite values (0..0 without any), as the CLI takes it
+    finite = np.isfinite(values)
+    lo = np.where(finite, values, np.inf).min(axis=0)
+    hi = np.where(finite, values, -np.inf).max(axis=0)
+    lo, hi = np.where(lo > hi, 0.0, lo), np.where(lo > hi, 0.0, hi)
     bounds = []
     for j, (name, spec) in enumerate(zip(names, specs)):
         if isinstance(spec, bool) or not isinstance(spec, (int, float, str, np.number)):

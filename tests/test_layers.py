@@ -8,7 +8,8 @@ Layers, bottom to top (a module may import its own layer and the ones below):
    kernels, channel and time codecs and the container): maths
 2. ``engine``: the encoder
 3. ``formats``: files and line protocols
-4. ``pipelines``: whole jobs (compress, reconstruct, stream, many series)
+4. ``pipelines``: whole jobs (compress, reconstruct, stream, many series); ``frames``
+   (pandas DataFrames as ``.hippo`` files)
 5. ``cli``: the Typer app
 6. the package itself (``hippo_cli/__init__``, ``__main__``): the public API
 """
@@ -29,7 +30,7 @@ LAYERS = {
     "hippo_cli.codec": 1,
     "hippo_cli.engine": 2,
     "hippo_cli.formats": 3,
-    "hippo_cli.pipelines": 4,
+    "hippo_cli.pipelines": 4, "hippo_cli.frames": 4,
     "hippo_cli.cli": 5,
     "hippo_cli": 6, "hippo_cli.__main__": 6,
 }

@@ -13,3 +13,4 @@ readable  # noqa: B018, F821 - io.RawIOBase
 readinto  # noqa: B018, F821
 reconstruct_at  # noqa: B018, F821 - public: HiPPO.reconstruct_at
 save  # noqa: B018, F821 - public: HiPPO.save
+__getattr__  # noqa: B018, F821 - the package's lazy names (to_hippo, read_hippo; PEP 562)
