@@ -250,8 +250,9 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
 
     ``dtype``: a column's integer dtype (``{"count": "int64"}``): the decoded values
     rounded, which are the original integers because the bound is below 0.5 - a column
-    whose bound is not, or that holds NaN or inf, is a ParameterError naming it. The file
-    does not record dtypes: a column not named here is float64.
+    whose bound is not, that holds NaN or inf, or a value with no integer within its bound
+    (it was not written as integers), is a ParameterError naming it. The file does not
+    record dtypes: a column not named here is float64.
     """
     import pandas as pd
 
@@ -287,11 +288,16 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
             index = pd.RangeIndex(lo, hi)
         else:
             name = header.time_column or None
-            joined = Times.join(times) if times else Times.numbers(np.empty(0, np.int64))
+            if times:
+                joined = Times.join(times)
+            elif reader.index:  # no sample in range: the kind of the file's first times
+                joined = reader.frame_times(reader.index[0])[:0]
+            else:
+                joined = Times.numbers(np.empty(0, np.int64))
             index = _index_of(joined, name, header.time_kind, reader.path)
         bounds = {n: header.max_errors[c] for n, c in zip(wanted, picks)}
     frame = pd.DataFrame({n: out[:, j] for j, n in enumerate(wanted)}, index=index,
-                         columns=pd.Index(wanted, dtype=object))
+                         columns=pd.Index(wanted))
     for name, kind in (dtype or {}).items():
         if name not in wanted:
             raise ParameterError(f"dtype: no column {name!r} among {wanted}")
@@ -366,6 +372,12 @@ def _as_integers(series: pd.Series, name: str, bound: float, kind: Any) -> pd.Se
         raise ParameterError(f"column {name!r} holds NaN or inf: not integers "
                              "(read it as float64)")
     rounded = np.rint(values)
+    off = np.abs(values - rounded) > bound  # no integer within the bound: not written as one
+    if off.any():
+        row = int(np.argmax(off))
+        raise ParameterError(f"column {name!r}: row {row} decodes to {float(values[row])!r}, with no "
+                             f"integer within its bound {bound:g}: it was not written as "
+                             "integers")
     info = np.iinfo(target)
     if len(rounded) and (rounded.min() < info.min or rounded.max() > info.max):
         raise ParameterError(f"column {name!r}: values beyond {target}")
