@@ -235,7 +235,7 @@ def _bounds(max_error: float | str | Mapping[str, float | str], names: list[str]
 
 def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
                stop: int | None = None, *, columns: list[str] | None = None,
-               dtype: Mapping[str, Any] | None = None,
+               dtype: Mapping[str, Any] | None = None, tz: Any = None,
                threads: int | None = None) -> pd.DataFrame:
     """Samples ``start`` to ``stop - 1`` (sample indices, negative ones from the end, as a
     slice) of a ``.hippo`` file as a DataFrame, decoding only the frames they overlap.
@@ -253,6 +253,9 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
     whose bound is not, that holds NaN or inf, or a value with no integer within its bound
     (it was not written as integers), is a ParameterError naming it. The file does not
     record dtypes: a column not named here is float64.
+
+    ``tz``: the zone to show zoned times in (``"Europe/Paris"``: what a named zone's index
+    was, which the file keeps only as each time's offset).
     """
     import pandas as pd
 
@@ -296,6 +299,11 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
                 joined = Times.numbers(np.empty(0, np.int64))
             index = _index_of(joined, name, header.time_kind, reader.path)
         bounds = {n: header.max_errors[c] for n, c in zip(wanted, picks)}
+    if tz is not None:
+        if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+            raise ParameterError(f"tz={tz!r}: the file's times have no zone (tz is for times "
+                                 "stored with one)")
+        index = index.tz_convert(tz)
     frame = pd.DataFrame({n: out[:, j] for j, n in enumerate(wanted)}, index=index,
                          columns=pd.Index(wanted))
     for name, kind in (dtype or {}).items():
@@ -375,9 +383,9 @@ def _as_integers(series: pd.Series, name: str, bound: float, kind: Any) -> pd.Se
     off = np.abs(values - rounded) > bound  # no integer within the bound: not written as one
     if off.any():
         row = int(np.argmax(off))
-        raise ParameterError(f"column {name!r}: row {row} decodes to {float(values[row])!r}, with no "
-                             f"integer within its bound {bound:g}: it was not written as "
-                             "integers")
+        raise ParameterError(f"column {name!r}: row {row} decodes to {float(values[row])!r}, "
+                             f"with no integer within its bound {bound:g}: it was not written "
+                             "as integers")
     info = np.iinfo(target)
     if len(rounded) and (rounded.min() < info.min or rounded.max() > info.max):
         raise ParameterError(f"column {name!r}: values beyond {target}")
