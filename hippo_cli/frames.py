@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import io
 import os
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -54,8 +55,8 @@ def to_hippo(frame: pd.DataFrame, path: str | os.PathLike | IO[bytes],
     frame : a DataFrame of numeric columns (int, uint or float dtypes, nullable ones too:
         missing values are stored as NaN, exactly). Column names must be unique strings.
     path : the file to write (it appears only when complete, through the one atomic helper;
-        an existing file is refused unless ``force``), or a binary file object written from
-        its current position.
+        an existing file is refused unless ``force``), or a binary file object: the whole
+        file is written to it at its current position once complete (nothing on an error).
     max_error : the bound of every finite value: an absolute number (> 0), a percentage of
         each column's range as the CLI takes it (``"1%"``), or a dict of either per column
         (every column named).
@@ -84,6 +85,10 @@ def to_hippo(frame: pd.DataFrame, path: str | os.PathLike | IO[bytes],
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ParameterError(f"column {dup!r} appears twice: names must be unique")
+    to_object = hasattr(path, "write")
+    target = None if to_object else os.fspath(path)
+    if target is not None and os.path.lexists(target) and not force:
+        raise ParameterError(f"{target}: exists (force=True replaces it)")
     times, time_name = _frame_times(frame, time_column)
     data = [n for n in names if n != time_column]
     if not data:
@@ -107,14 +112,14 @@ def to_hippo(frame: pd.DataFrame, path: str | os.PathLike | IO[bytes],
         finally:
             writer.stop_threads()
 
-    if hasattr(path, "write"):
-        write(path)  # a file object: the caller's, written from where it stands
+    if to_object:
+        # coded in memory first (the compressed size): a failure writes nothing to it
+        buf = io.BytesIO()
+        write(buf)
+        path.write(buf.getvalue())
         return
     from .atomic import AtomicFile
 
-    target = os.fspath(path)
-    if os.path.lexists(target) and not force:
-        raise ParameterError(f"{target}: exists (force=True replaces it)")
     with AtomicFile(target) as out:
         write(out.fh)
         out.commit()

@@ -266,9 +266,30 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     temporary."""
     index = pd.DatetimeIndex(np.array(["9999-12-31T23:59:59", "10000-01-01T00:00:00"],
                                       dtype="datetime64[s]"))
+    frame = pd.DataFrame({"x": [1.0, 2.0]}, index=index)
     with pytest.raises(DataError, match="cannot be written"):
-        to_hippo(pd.DataFrame({"x": [1.0, 2.0]}, index=index), tmp_path / "y.hippo", 0.1)
+        to_hippo(frame, tmp_path / "y.hippo", 0.1)
     assert os.listdir(tmp_path) == []
+    buf = io.BytesIO(b"kept")
+    buf.seek(4)
+    with pytest.raises(DataError, match="cannot be written"):
+        to_hippo(frame, buf, 0.1)  # a file object gets nothing either
+    assert buf.getvalue() == b"kept"
+
+
+def test_named_zone_back_with_tz(tmp_path):
+    """A named zone is stored as offsets: read across a daylight-saving change it comes back
+    in UTC, and with ``tz=`` as it was; ``tz`` on times without a zone is refused."""
+    index = pd.date_range("2026-10-25 00:00", periods=40, freq="10min", tz="Europe/Berlin",
+                          unit="s", name="t")
+    frame = pd.DataFrame({"x": np.arange(40.0)}, index=index)
+    to_hippo(frame, tmp_path / "z.hippo", 0.01)
+    assert str(read_hippo(tmp_path / "z.hippo").index.tz) == "UTC"
+    pd.testing.assert_frame_equal(read_hippo(tmp_path / "z.hippo", tz="Europe/Berlin"), frame,
+                                  check_freq=False)  # a file keeps times, not a frequency
+    to_hippo(frame.tz_localize(None), tmp_path / "n.hippo", 0.01)
+    with pytest.raises(ParameterError, match="no zone"):
+        read_hippo(tmp_path / "n.hippo", tz="Europe/Berlin")
 
 
 def test_import_does_not_load_pandas():
