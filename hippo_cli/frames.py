@@ -220,11 +220,6 @@ def _bounds(max_error: float | str | Mapping[str, float | str], names: list[str]
         specs = [max_error[n] for n in names]
     else:
         specs = [max_error] * len(names)
-    # each column's range of its finite values (0..0 without any), as the CLI takes it
-    finite = np.isfinite(values)
-    lo = np.where(finite, values, np.inf).min(axis=0)
-    hi = np.where(finite, values, -np.inf).max(axis=0)
-    lo, hi = np.where(lo > hi, 0.0, lo), np.where(lo > hi, 0.0, hi)
     bounds = []
     for j, (name, spec) in enumerate(zip(names, specs)):
         if isinstance(spec, bool) or not isinstance(spec, (int, float, str, np.number)):
@@ -234,8 +229,19 @@ def _bounds(max_error: float | str | Mapping[str, float | str], names: list[str]
             parsed = MaxError.parse(spec)
         except ParameterError as err:
             raise ParameterError(f"column {name!r}: {err}") from None
-        bounds.append(parsed.bounds(lo[j:j + 1], hi[j:j + 1])[0])
+        lo, hi = _finite_range(values[:, j]) if parsed.percent else (0.0, 0.0)
+        bounds.append(parsed.bounds(np.array([lo]), np.array([hi]))[0])
     return bounds
+
+
+def _finite_range(col: np.ndarray) -> tuple[float, float]:
+    """A column's least and greatest finite value (0, 0 without any), as the CLI takes the
+    range of a percentage bound."""
+    lo, hi = col.min(initial=np.inf), col.max(initial=-np.inf)
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf among the values
+        finite = col[np.isfinite(col)]
+        lo, hi = finite.min(initial=np.inf), finite.max(initial=-np.inf)
+    return (0.0, 0.0) if lo > hi else (float(lo), float(hi))
 
 
 def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
@@ -280,6 +286,8 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
                 raise ParameterError(f"no column {name!r} in {reader.path} (columns: "
                                      f"{', '.join(header.channels)})")
         picks = [header.channels.index(n) for n in wanted]
+        # every channel in order: a view of each frame's values, no copy of its columns
+        take = slice(None) if picks == list(range(len(header.channels))) else picks
         lo, hi, _ = slice(start, stop).indices(reader.samples)
         hi = max(lo, hi)
         starts = [f.start for f in reader.index]
@@ -288,10 +296,13 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
         values, times = [], []
         for frame in (reader.frames(first, last) if hi > lo else ()):
             a, b = max(lo - frame.start, 0), min(hi - frame.start, len(frame.values))
-            values.append(frame.values[a:b][:, picks])
+            part = frame.values[a:b, take]
+            # a part of a frame is copied, so that the frame's memory is not kept alive
+            values.append(part if b - a == len(frame.values) else part.copy())
             if frame.times is not None:
                 times.append(frame.times[a:b])
-        out = np.concatenate(values) if values else np.empty((0, len(picks)))
+        out = (values[0] if len(values) == 1 else np.concatenate(values) if values
+               else np.empty((0, len(picks))))
         if not header.timed:
             index = pd.RangeIndex(lo, hi)
         else:
@@ -309,8 +320,8 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
             raise ParameterError(f"tz={tz!r}: the file's times have no zone (tz is for times "
                                  "stored with one)")
         index = index.tz_convert(tz)
-    frame = pd.DataFrame({n: out[:, j] for j, n in enumerate(wanted)}, index=index,
-                         columns=pd.Index(wanted))
+    # the decoded (n, C) array is this frame's own: kept as its block, not copied
+    frame = pd.DataFrame(out, index=index, columns=pd.Index(wanted), copy=False)
     for name, kind in (dtype or {}).items():
         if name not in wanted:
             raise ParameterError(f"dtype: no column {name!r} among {wanted}")
