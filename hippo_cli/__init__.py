@@ -9,6 +9,8 @@ Public API::
     decode(data) -> (values, times)               and back
     open_hippo(path) -> HippoReader               a .hippo file on disk: .read(start, stop)
     HippoWriter(fh, header)                       a .hippo stream: .append(), .close()
+    to_hippo(frame, path, max_error)              a pandas DataFrame as a .hippo file
+    read_hippo(path, start, stop) -> DataFrame    and back (pandas imported on first use)
 
 Layers, bottom to top (imports only point down): ``errors``/``checks``/``atomic`` ->
 ``_kernels``, ``discretize``, ``measures`` -> ``engine`` -> ``formats`` -> ``pipelines`` ->
@@ -21,6 +23,19 @@ from .discretize import discretize, legs_step_matrices
 from .engine import HiPPO, NumericalWarning, Snapshot
 from .errors import DataError, HippoError, ParameterError
 from .measures import MEASURES, eval_basis, transition
+
+#: Public names whose modules import pandas: loaded on first use, so that ``import hippo_cli``
+#: stays light (module ``__getattr__``, PEP 562).
+_LAZY = {"to_hippo": "frames", "read_hippo": "frames"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MEASURES",
@@ -39,5 +54,7 @@ __all__ = [
     "eval_basis",
     "legs_step_matrices",
     "open_hippo",
+    "read_hippo",
+    "to_hippo",
     "transition",
 ]

@@ -9,7 +9,8 @@ Layers, bottom to top (a module may import its own layer and the ones below):
 2. ``engine``: the encoder
 3. ``formats``: files and line protocols; ``chunk_codec``,
    ``numcodecs_codec``, ``zarr3_codec``: zarr chunks
-4. ``pipelines``: whole jobs (compress, reconstruct, stream, many series)
+4. ``pipelines``: whole jobs (compress, reconstruct, stream, many series); ``frames``
+   (pandas DataFrames as ``.hippo`` files)
 5. ``cli``: the Typer app
 6. the package itself (``hippo_cli/__init__``, ``__main__``): the public API
 """
@@ -31,7 +32,7 @@ LAYERS = {
     "hippo_cli.engine": 2,
     "hippo_cli.formats": 3, "hippo_cli.chunk_codec": 3,
     "hippo_cli.numcodecs_codec": 3, "hippo_cli.zarr3_codec": 3,
-    "hippo_cli.pipelines": 4,
+    "hippo_cli.pipelines": 4, "hippo_cli.frames": 4,
     "hippo_cli.cli": 5,
     "hippo_cli": 6, "hippo_cli.__main__": 6,
 }

@@ -20,3 +20,4 @@ validate  # noqa: B018, F821
 _decode_single  # noqa: B018, F821
 _encode_single  # noqa: B018, F821
 compute_encoded_size  # noqa: B018, F821
+__getattr__  # noqa: B018, F821 - the package's lazy names (to_hippo, read_hippo; PEP 562)

@@ -19,18 +19,9 @@ from .timestamps import times_of_datetimes
 def open_parquet(path: str, columns: list[str] | None = None,
                  time_column: str | None = None) -> Samples:
     """Open a Parquet file as chunked samples (rows numbered from 0 in messages)."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ParameterError("reading Parquet needs pyarrow: pip install 'hippo-cli[parquet]'") \
-            from None
     fh = open_input(path, "Parquet")  # one open: a replace meanwhile cannot mix two files
     try:
-        pf = pq.ParquetFile(fh)
-    except Exception as err:  # a damaged or foreign file: one line
-        fh.close()
-        raise DataError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
-    try:
+        pf = parquet_file(fh, path)
         names = list(pf.schema_arrow.names)
         head = next(pf.iter_batches(batch_size=200), None)
         if head is None:
@@ -52,6 +43,20 @@ def open_parquet(path: str, columns: list[str] | None = None,
         fh.close()
         raise
     return samples
+
+
+def parquet_file(fh, path: str):
+    """A ``pyarrow.parquet.ParquetFile`` of the open file ``fh`` (ParameterError without
+    pyarrow, DataError for a damaged or foreign file; ``fh`` is left open either way)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ParameterError("reading Parquet needs pyarrow: pip install 'hippo-cli[parquet]'") \
+            from None
+    try:
+        return pq.ParquetFile(fh)
+    except Exception as err:  # a damaged or foreign file: one line
+        raise DataError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
 
 
 def _chunks(pf, fh, samples: Samples, wanted: list[str], rows: int) -> Iterator:

@@ -79,10 +79,11 @@ _FIRST_SECOND = -62167219200  # 0000-01-01T00:00:00
 _END_SECOND = 253402300800  # 10000-01-01T00:00:00
 
 
-def times_of_datetimes(series: Any) -> Times:
+def times_of_datetimes(series: Any, fraction_digits: int | None = None) -> Times:
     """The exact times of a pandas datetime column (a Parquet timestamp column): ISO times
-    with as many fraction digits as the values need, in the column's zone (``Z`` for UTC,
-    each row's offset for a named zone, none for naive times)."""
+    with as many fraction digits as the values need (``fraction_digits``: that many, at
+    least as many as the column's unit has: 0, 3, 6 or 9), in the column's zone (``Z`` for
+    UTC, each row's offset for a named zone, none for naive times)."""
     import pandas as pd
 
     from ..codec.times import NANOS, Times, seconds_of
@@ -97,7 +98,8 @@ def times_of_datetimes(series: Any) -> Times:
     ticks = ticks.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
     secs, rest = np.divmod(ticks, per_second)
     nanos = rest * (NANOS // per_second)
-    digits = next((d for d in (0, 3, 6) if not np.any(nanos % 10 ** (9 - d))), 9)
+    digits = fraction_digits if fraction_digits is not None else \
+        next((d for d in (0, 3, 6) if not np.any(nanos % 10 ** (9 - d))), 9)
     body = "####-##-##T##:##:##" + ("." + "#" * digits if digits else "")
     if tz is None:
         zones = np.zeros(len(ticks), np.int64)

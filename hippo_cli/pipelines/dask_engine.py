@@ -29,7 +29,7 @@ from ..engine import HiPPO
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
 from ..formats.manifest import write_manifest
-from ..formats.timestamps import read_times
+from ..formats.timestamps import read_times, times_of_datetimes
 from .many import SeriesMode, done_record, encode_series, prepare_folder
 
 
@@ -56,7 +56,9 @@ def _frame_arrays(df, value_columns: list[str], time_column: str | None):
     if ORDER in df:
         df = df.sort_values(ORDER, kind="stable")
     times = None
-    if time_column is not None:
+    if time_column is not None and df[time_column].dtype.kind == "M":  # Parquet timestamps
+        times = times_of_datetimes(df[time_column])
+    elif time_column is not None:
         times, bad = read_times(df[time_column])
         if times is None:
             raise DataError(f"time {str(df[time_column].iloc[bad])[:40]!r} is not a number or "

@@ -209,8 +209,13 @@ def _encode_bounded(values: np.ndarray, times: Times | None, sid: str, out_dir: 
                     coder: ChannelCoder | None) -> dict:
     writer = state
     if writer is None:
-        header = header_with_times(columns, [mode.max_error] * len(columns),
-                                   *(mode.time or (None, None)), whole=True)
+        name, pattern = mode.time or (None, None)
+        if name is not None and pattern is None and times is not None and times.iso \
+                and len(times):
+            # the Dask engine learns that times are ISO only from the series' own times
+            pattern = times.templates[int(times.fmt[0])]
+        header = header_with_times(columns, [mode.max_error] * len(columns), name, pattern,
+                                   whole=True)
         writer = HippoWriter(io.BytesIO(), header, frame_samples=SERIES_FRAME, coder=coder)
     if len(values):
         writer.append(values, times)
@@ -354,5 +359,90 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
                     line += len(frame)
         finally:
             close()
+
+    return value_columns, first_time, chunks()
+
+
+def read_long_parquet(path: str, id_column: str, value_columns: list[str] | None,
+                      time_column: str | None, chunk_rows: int = 1 << 18, *,
+                      exact_integers: bool = False):
+    """What :func:`read_long_csv` gives, for a long-format Parquet file (the ``parquet``
+    extra), read batch by batch with the rules of one Parquet series
+    (:mod:`~hippo_cli.formats.parquet_input`): ids as text (``str`` of each value; a missing
+    id is an error naming its row), numeric values (``exact_integers``: an integer float64
+    cannot hold exactly is an error), times numbers or timestamps (their instant, unit and
+    zone kept)."""
+    import pandas as pd
+
+    from ..atomic import open_input
+    from ..codec.times import format_iso
+    from ..formats.parquet_input import parquet_file
+    from ..formats.source import Samples
+    from ..formats.timestamps import times_of_datetimes
+
+    fh = open_input(path, "Parquet")  # one open: a replace meanwhile cannot mix two files
+    try:
+        pf = parquet_file(fh, path)
+        names = list(pf.schema_arrow.names)
+        for col in [id_column, *([time_column] if time_column else []), *(value_columns or [])]:
+            if col not in names:
+                raise DataError(f"{path}: no column {col!r} (columns: {', '.join(names)})")
+        head = next(pf.iter_batches(batch_size=200), None)
+        head = head.to_pandas() if head is not None else pd.DataFrame(columns=names)
+        if not value_columns:
+            value_columns = numeric_columns(head, exclude=[id_column, time_column])
+            if not value_columns:
+                raise DataError(f"{path}: no numeric value column")
+    except BaseException:
+        fh.close()
+        raise
+    first_time = None
+    if time_column and len(head):
+        first = head[time_column].iloc[:1]
+        first_time = (format_iso(times_of_datetimes(first))[0] if first.dtype.kind == "M"
+                      else str(first.iloc[0]))
+    samples = Samples(path, list(value_columns), "parquet", None)
+    samples.exact_integers = exact_integers
+
+    def chunks():
+        wanted = [id_column, *value_columns, *([time_column] if time_column else [])]
+        row = 0
+        with fh:  # closed when the last batch is read, or when the caller stops early
+            for batch in pf.iter_batches(batch_size=chunk_rows, columns=wanted):
+                frame = batch.to_pandas()
+                missing = frame[id_column].isna().to_numpy()
+                if missing.any():
+                    raise DataError(f"{samples.where(row + int(np.argmax(missing)))}: no "
+                                    f"{id_column!r} (every row needs its series id)")
+                ids = frame[id_column].astype(str).to_numpy(dtype=object)
+                values = np.empty((len(frame), len(value_columns)))
+                for j, col in enumerate(value_columns):
+                    series = frame[col]
+                    if series.dtype.kind not in "biuf":
+                        series = pd.to_numeric(series, errors="coerce")
+                    if series.dtype.kind in "iu":  # integers: exact or refused (with a bound)
+                        values[:, j] = samples.floats(series.to_numpy(), row, [col])
+                    else:
+                        values[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                bad = ~np.isfinite(values).all(axis=1)
+                if bad.any():
+                    raise DataError(f"{samples.where(row + int(np.argmax(bad)))}: a value is "
+                                    "missing, NaN, inf or not a number")
+                times = None
+                if time_column:
+                    stamps = frame[time_column]
+                    if stamps.dtype.kind == "M":
+                        if stamps.isna().any():
+                            bad_row = int(np.argmax(stamps.isna().to_numpy()))
+                            raise DataError(f"{samples.where(row + bad_row)}: no time")
+                        times = times_of_datetimes(stamps)
+                    else:
+                        times, i = read_times(stamps)
+                        if times is None:
+                            raise DataError(f"{samples.where(row + i)}: time "
+                                            f"{str(stamps.iloc[i])[:40]!r} is not a number or "
+                                            "an ISO timestamp")
+                yield ids, values, times
+                row += len(frame)
 
     return value_columns, first_time, chunks()

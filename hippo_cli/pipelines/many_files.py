@@ -19,7 +19,14 @@ from .many import (
     encode_series,
     prepare_folder,
     read_long_csv,
+    read_long_parquet,
 )
+
+
+def _is_parquet(path: str) -> bool:
+    """Whether an input is Parquet: by its name, as one series is told
+    (:func:`~hippo_cli.formats.samples.open_samples`)."""
+    return path.lower().endswith((".parquet", ".pq"))
 
 
 def _files(pattern: str) -> list[tuple[str, Path]]:
@@ -71,9 +78,10 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
         return _dask(input, out, mode, id_column, columns, time_column, scheduler, overwrite)
     if id_column is not None:
         if input == "-" or input.lower().endswith(".npy"):
-            raise ParameterError("--id-column reads a CSV file")
-        names, first_time, chunks = read_long_csv(input, id_column, columns, time_column,
-                                                  exact_integers=mode.max_error is not None)
+            raise ParameterError("--id-column reads a CSV or Parquet file")
+        read_long = read_long_parquet if _is_parquet(input) else read_long_csv
+        names, first_time, chunks = read_long(input, id_column, columns, time_column,
+                                              exact_integers=mode.max_error is not None)
         mode = _with_time(mode, time_column, first_time)
         source = {"input": str(Path(input).resolve()), "id_column": id_column,
                   "files": _fingerprint([Path(input)])}
@@ -151,6 +159,8 @@ def _dask(input: str, out: Path, mode: SeriesMode, id_column: str | None,
     if id_column is None:  # many files: each file is a series, named by its path
         ddf = dd.read_csv(pattern, include_path_column="__path__")
         id_column = "__path__"
+    elif _is_parquet(input):  # Parquet is binary: dd.read_csv would decode it as UTF-8 text
+        ddf = dd.read_parquet(pattern)
     else:
         ddf = dd.read_csv(pattern, dtype={id_column: str}, keep_default_na=False,
                           na_values={c: ["", "NaN", "nan", "NA"] for c in columns or []})
