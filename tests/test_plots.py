@@ -5,11 +5,16 @@ and the size of the PNG."""
 from __future__ import annotations
 
 import struct
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_cli import assert_clean_failure, hippo
+
+import naive
 
 pytest.importorskip("matplotlib")
 import matplotlib
@@ -19,6 +24,7 @@ from matplotlib.collections import PolyCollection
 
 from hippo_cli.formats.coefficients import load_coefficients
 from hippo_cli.pipelines import reconstruct
+from hippo_cli.pipelines.envelope import Envelope, bin_min_max
 from hippo_cli.pipelines.plot import reconstruction_figure
 
 
@@ -135,3 +141,91 @@ def test_hippo_file_plot_labels(tmp_path):
     assert fig.axes[1].get_ylabel().startswith("error\n(bound ")
     assert _legend_beside(fig, fig.axes[0])
     assert "every sample within its bound" in fig._suptitle.get_text()
+
+
+PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def _samples_with_nan(draw, max_len: int = 300):
+    """(L, C) values with NaN in runs, single cells and whole columns; some infinities."""
+    n = draw(st.integers(1, max_len))
+    c = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((n, c)) * 10.0 ** draw(st.integers(-3, 3))
+    pattern = draw(st.sampled_from(["none", "cells", "runs", "all", "column"]))
+    if pattern == "cells":
+        v[rng.random((n, c)) < 0.3] = np.nan
+    elif pattern == "runs":
+        for _ in range(draw(st.integers(1, 4))):
+            a = int(rng.integers(0, n))
+            v[a:a + int(rng.integers(1, max(2, n // 2)))] = np.nan
+    elif pattern == "all":
+        v[:] = np.nan
+    elif pattern == "column":
+        v[:, int(rng.integers(0, c))] = np.nan
+    if draw(st.booleans()):
+        v[int(rng.integers(0, n)), 0] = draw(st.sampled_from([np.inf, -np.inf]))
+    return v
+
+
+@PROPS
+@given(_samples_with_nan(), st.data())
+def test_bin_min_max_matches_a_loop_over_bins(values, data):
+    n = len(values)
+    starts = np.array(sorted(data.draw(st.sets(st.integers(1, max(1, n - 1)), max_size=n))
+                             - {n}), dtype=np.int64)
+    starts = np.r_[0, starts].astype(np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an all-NaN bin is NaN, not a RuntimeWarning
+        lo, hi = bin_min_max(values, starts)
+    want_lo, want_hi = naive.bin_min_max(values, starts)
+    assert lo.shape == want_lo.shape == (len(starts), values.shape[1])
+    np.testing.assert_array_equal(lo, want_lo)  # NaN where the reference has NaN
+    np.testing.assert_array_equal(hi, want_hi)
+
+
+@PROPS
+@given(_samples_with_nan(max_len=500), st.integers(1, 700), st.data())
+def test_envelope_fed_in_chunks_matches_a_loop_over_buckets(values, width, data):
+    """Any chunking, any width (buckets of one sample, or one bucket larger than the data),
+    positions with gaps: the buckets hold the min and max of the samples that fall in them."""
+    n = len(values)
+    gaps = data.draw(st.booleans())
+    pos = np.arange(n, dtype=np.int64)
+    if gaps:  # positions skipped (rows a HiPPO row does not cover)
+        pos = np.cumsum(np.r_[0, 1 + (np.random.default_rng(n).random(n - 1) < 0.2) * 3])
+    total = int(pos[-1]) + 1
+    env = Envelope(total, values.shape[1], width=width)
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, n - 1)), max_size=8)) - {n})
+    for a, b in zip([0, *cuts], [*cuts, n]):
+        env.add(pos[a:b], pos[a:b] * 0.5, decoded=values[a:b])
+    bucket = pos // env.size
+    want_lo = np.full((env.buckets, values.shape[1]), np.nan)
+    want_hi = want_lo.copy()
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    lo, hi = naive.bin_min_max(values, starts)
+    want_lo[bucket[starts]], want_hi[bucket[starts]] = lo, hi
+    np.testing.assert_array_equal(env.lo["decoded"], want_lo)
+    np.testing.assert_array_equal(env.hi["decoded"], want_hi)
+    want_x = np.full(env.buckets, np.nan)
+    want_x[bucket[starts]] = pos[starts] * 0.5  # where each bucket's first sample lies
+    np.testing.assert_array_equal(env.x, want_x)
+    for c in range(values.shape[1]):  # a band skips buckets without values: gaps stay gaps
+        x, blo, bhi = env.band("decoded", c)
+        held = np.isfinite(want_lo[:, c]) & np.isfinite(want_x)
+        np.testing.assert_array_equal(x, want_x[held])
+        np.testing.assert_array_equal(blo, want_lo[held, c])
+
+
+def test_envelope_takes_samples_out_of_order():
+    v = np.arange(10.0)[:, None]
+    env = Envelope(10, 1, width=5)
+    order = np.array([3, 1, 0, 2, 9, 8, 4, 5, 7, 6])
+    env.add(order, order.astype(float), decoded=v[order])
+    np.testing.assert_array_equal(env.lo["decoded"][:, 0], [0, 2, 4, 6, 8])
+    np.testing.assert_array_equal(env.hi["decoded"][:, 0], [1, 3, 5, 7, 9])
+    np.testing.assert_array_equal(env.x, [0, 2, 4, 6, 8])
+    with pytest.raises(ValueError, match="sized for"):
+        env.add(np.array([10]), np.array([10.0]), decoded=np.ones((1, 1)))
