@@ -243,13 +243,15 @@ def _fit_labels(fig, texts: list) -> None:
 
 def _height_room(fig, ax, renderer) -> float:
     """Pixels a y label centred on ``ax`` may span: the axis's height and half the gap to
-    the panel above and below (their labels are centred on their own axes)."""
+    the panel above and to the panel below (their labels are centred on their own axes; a
+    panel alone on one side counts the other side's gap)."""
     box = ax.get_window_extent(renderer)
-    gaps = [max(other.y0 - box.y1, box.y0 - other.y1)
-            for other in (a.get_window_extent(renderer) for a in fig.axes if a is not ax)
-            if other.x0 < box.x1 and box.x0 < other.x1]  # the panels of the same column
-    gaps = [g for g in gaps if g >= 0]
-    return box.height + (min(gaps) if gaps else 0.0)
+    others = [a.get_window_extent(renderer) for a in fig.axes if a is not ax]
+    column = [o for o in others if o.x0 < box.x1 and box.x0 < o.x1]  # not colour bars
+    above = [o.y0 - box.y1 for o in column if o.y0 >= box.y1]
+    below = [box.y0 - o.y1 for o in column if o.y1 <= box.y0]
+    gaps = [min(side) for side in (above, below) if side]
+    return box.height + (sum(gaps) / 2 if len(gaps) == 2 else gaps[0] if gaps else 0.0)
 
 
 def _cut(name: str, budget: int | None) -> str:
