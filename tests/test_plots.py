@@ -441,3 +441,25 @@ def test_the_plot_module_does_not_import_matplotlib():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert res.stdout.strip() == "False", res.stderr
+
+
+@pytest.mark.parametrize("stem", ["t", "a_file_name_" * 12])
+def test_a_long_title_is_cut_or_broken_but_stays_inside(tmp_path, stem):
+    """The title of page 1 of 2 of a file with a short name is too long for one line even
+    with the name cut to nothing: it is broken at a "; " (and a long name is cut too)."""
+    from hippo_cli.pipelines.bounded import decode_to_csv, plot_window
+    from hippo_cli.pipelines.plot import ELLIPSIS, decoded_figure
+
+    src = tmp_path / "t.csv"
+    _many_csv(src, 20, n=5000, names=[f"c{i}" for i in range(20)])
+    out = tmp_path / f"{stem}.hippo"
+    assert hippo("compress", src, "--max-error", "1%", "-o", out, "-q").exit_code == 0
+    window, count, channels = plot_window(str(out), None, None)
+    env = Envelope(count, channels, window=window)
+    decode_to_csv(str(out), None, original=str(src), envelope=env)
+    fig = decoded_figure(str(out), env, list(range(16)), page=0, pages=2)
+    title = fig._suptitle.get_text()
+    assert "\n" in title and "[channels 0-15 of 20, page 1 of 2]" in title
+    assert _names(title.split(":")[0], out.name)
+    assert (ELLIPSIS in title) == (len(stem) > 1)
+    _texts_inside(fig)

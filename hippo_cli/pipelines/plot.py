@@ -28,6 +28,8 @@ MAX_PAGES = 8
 FULL_PANELS = 4
 MIN_SHRINK = 0.45
 ELLIPSIS = "\u2026"
+#: A title keeps at least this many characters of a name before it is broken in two lines.
+MIN_NAME = 24
 #: Beyond this magnitude matplotlib's axis arithmetic (margins, affine transforms and their
 #: inverses subtract and multiply values) overflows - an internal error for a column near
 #: 1e308: such panels are drawn divided by a power of ten, said in the axis label. The
@@ -199,23 +201,56 @@ def shorten(text: str, budget: int) -> str:
 def fit_text(artist, render, limit: float, renderer, vertical: bool = False) -> None:
     """Set ``artist``'s text to ``render(None)`` (names whole), or when its extent in
     pixels (width, or height when ``vertical``) exceeds ``limit``, to ``render(budget)``
-    with the largest name budget (characters) that fits - measured by ``renderer``."""
+    with the largest name budget (characters) that fits - measured by ``renderer``. A
+    horizontal text that would keep less than :data:`MIN_NAME` characters of its names is
+    broken at the ``"; "`` nearest the middle of its longest line when that keeps more."""
 
     def extent(text: str) -> float:
         artist.set_text(text)
         box = artist.get_window_extent(renderer)
         return box.height if vertical else box.width
 
-    if extent(render(None)) <= limit:
-        return
-    lo, hi = 3, 400  # a name keeps at least its first character, the ellipsis and its last
-    while lo < hi:  # the largest budget that fits (extents grow with the budget)
-        mid = (lo + hi + 1) // 2
-        if extent(render(mid)) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    artist.set_text(render(lo))
+    def best(render) -> int | None:
+        """The largest budget that fits (None: the names whole fit)."""
+        if extent(render(None)) <= limit:
+            return None
+        lo, hi = 3, 400  # a name keeps at least its first character, the ellipsis, its last
+        while lo < hi:  # extents grow with the budget
+            mid = (lo + hi + 1) // 2
+            if extent(render(mid)) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    budget = best(render)
+    if budget is not None and budget < MIN_NAME and not vertical:
+        wrapped = _wrap(render(None))
+        if wrapped != render(None):  # the same cut for every budget (at the same "; ")
+            cut = wrapped.count("\n")
+            def wrapped(b: int | None, one_line=render) -> str:
+                return _wrap(one_line(b), cut)
+
+            wrapped_budget = best(wrapped)
+            if wrapped_budget is None or wrapped_budget > budget:
+                render, budget = wrapped, wrapped_budget
+    artist.set_text(render(budget))
+
+
+def _wrap(text: str, lines: int | None = None) -> str:
+    """``text`` with its longest line broken at the ``"; "`` nearest that line's middle
+    (unchanged when it has none); ``lines``: stop once the text has that many line breaks."""
+    rows = text.split("\n")
+    if lines is not None and len(rows) - 1 >= lines:
+        return text
+    i = max(range(len(rows)), key=lambda k: len(rows[k]))
+    row = rows[i]
+    cuts = [m.start() for m in re.finditer("; ", row)]
+    if not cuts:
+        return text
+    at = min(cuts, key=lambda k: abs(k - len(row) / 2))
+    rows[i:i + 1] = [row[:at + 1], row[at + 2:]]
+    return "\n".join(rows)
 
 
 def _fit_labels(fig, texts: list) -> None:
