@@ -203,3 +203,19 @@ EXTRA = {
     "fout": lambda N, a, b: _fourier(N, 2, 2.0, 0.0, 2.0),   # s4 visualisation scaling
     "foud": lambda N, a, b: _fourier(N, 2, 0.0, 0.5, 1.0),
 }
+
+
+def bin_min_max(values, starts):
+    """Min and max of each bin of rows (bin i: rows starts[i] .. starts[i+1]-1, the last to
+    the end), NaN skipped, a bin of only NaN giving NaN; one Python loop per bin and column.
+    ``values`` (L, C); returns two (B, C) arrays."""
+    values = np.asarray(values, dtype=np.float64)
+    ends = list(starts[1:]) + [len(values)]
+    lo = np.full((len(starts), values.shape[1]), np.nan)
+    hi = np.full((len(starts), values.shape[1]), np.nan)
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        for c in range(values.shape[1]):
+            kept = [float(v) for v in values[s:e, c] if not math.isnan(v)]
+            if kept:
+                lo[i, c], hi[i, c] = min(kept), max(kept)
+    return lo, hi

@@ -51,6 +51,10 @@ def reconstruct(
     plot_file: str | None = typer.Option(None, "--plot-file", help="PNG path [<stem>.png for "
                                             "a .hippo file, <stem>.coeffs.png for "
                                             "coefficients].", rich_help_panel=PANEL_IO),
+    channels: str | None = typer.Option(None, "--channels", help="Plot these channels only: "
+                                        "names or 0-based indices, comma-separated [every "
+                                        "channel; 16 a page: <plot>-2.png, ...].",
+                                        rich_help_panel=PANEL_IO),
     plot_coeffs: bool = typer.Option(False, "--plot-coeffs", help="Also draw a heatmap of the "
                                      "coefficients over time (<stem>.heatmap.png).",
                                      rich_help_panel=PANEL_HIPPO),
@@ -85,6 +89,8 @@ def reconstruct(
     if metrics_json is not None and original is None:
         raise ParameterError("--metrics-json needs --original (the errors are measured "
                              "against it)")
+    if channels is not None and not plot and not plot_coeffs:
+        raise ParameterError("--channels chooses what --plot draws")
     for out in (output, metrics_json, plot_file):  # every output named: before any input
         if out is not None and out != "-":
             check_output_path(Path(out))
@@ -100,17 +106,38 @@ def reconstruct(
             if plot:
                 check_output_path(png)
             with HippoReader(fh, coeffs, salvage=salvage, threads=threads) as hf:
+                chosen = (_plot_channels(channels, list(hf.header.channels), png, plot)
+                          if plot else [])
                 _decode_hippo(hf, output, original, plot, png, salvage, value(nan),
-                              metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
+                              metrics_json=metrics_json, zoom=(zoom_from, zoom_to),
+                              chosen=chosen)
             return
         _coefficients(coeffs, fh, output, step, row, all_rows, original, metrics_json, plot,
-                      plot_file, plot_coeffs, zoom_from, zoom_to)
+                      plot_file, plot_coeffs, zoom_from, zoom_to, channels)
+
+
+def _plot_channels(spec: str | None, names: list[str], png: Path, plot: bool) -> list[int]:
+    """The channels the plot draws (``--channels``, else all); the files of its pages beyond
+    the first are checked as outputs now, before any sample is read."""
+    from ..atomic import check_output_path
+    from ..pipelines.plot import page_paths, paginate, select_channels
+
+    chosen = select_channels(spec, names)
+    if plot:
+        for path in page_paths(png, len(paginate(chosen, note=False)))[1:]:
+            check_output_path(path)
+    return chosen
+
+
+def _written(what: str, paths: list[Path]) -> str:
+    return (f"{what} written to {paths[0]}" if len(paths) == 1 else
+            f"{what} written to {len(paths)} pages: {', '.join(map(str, paths))}")
 
 
 def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: int | None,
                   all_rows: bool, original: str | None, metrics_json: str | None, plot: bool,
                   plot_file: str | None, plot_coeffs: bool, zoom_from: str | None,
-                  zoom_to: str | None) -> None:
+                  zoom_to: str | None, channels: str | None) -> None:
     from ..atomic import check_output_path
 
     if (zoom_from is not None or zoom_to is not None) and not plot:
@@ -127,6 +154,10 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
     if plot or plot_coeffs:
         check_output_path(png if plot else heat_png)
     cf = load_coefficients(coeffs, fh)
+    chosen = (_plot_channels(channels, list(cf.meta["columns"]), png, plot)
+              if plot or plot_coeffs else [])
+    if plot_coeffs:
+        _plot_channels(channels, list(cf.meta["columns"]), heat_png, True)
     plan = reconstruction.plan(cf, step=step, row=row, whole=all_rows)
     window = (reconstruction.plot_window(cf, plan, zoom_from, zoom_to)
               if plot and (zoom_from is not None or zoom_to is not None) else None)
@@ -141,18 +172,16 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
     if plot:
         from ..pipelines.plot import plot_reconstruction
 
-        plot_reconstruction(cf, plan, result, png)
-        say(f"plot written to {png}")
+        say(_written("plot", plot_reconstruction(cf, plan, result, png, chosen)))
     if plot_coeffs:
         from ..pipelines.plot import plot_coefficients
 
-        plot_coefficients(cf, heat_png)
-        say(f"coefficient heatmap written to {heat_png}")
+        say(_written("coefficient heatmap", plot_coefficients(cf, heat_png, channels=chosen)))
 
 
 def _decode_hippo(hf, output: str | None, original: str | None, plot: bool, png: Path,
                   salvage: bool, nan: str, *, metrics_json: str | None,
-                  zoom: tuple[str | None, str | None]) -> None:
+                  zoom: tuple[str | None, str | None], chosen: list[int]) -> None:
     """Decode (and plot) the open file ``hf`` (decoding on its threads): the window, the
     rows and the plot all come from this one reader (never the path opened again)."""
     from ..pipelines.bounded import decode_to_csv
@@ -177,5 +206,4 @@ def _decode_hippo(hf, output: str | None, original: str | None, plot: bool, png:
     if plot:
         from ..pipelines.plot import plot_decoded
 
-        plot_decoded(hf, env, png)
-        say(f"plot written to {png}")
+        say(_written("plot", plot_decoded(hf, env, png, chosen)))

@@ -33,33 +33,58 @@ class Envelope:
         """``pos`` (L,) positions in the plotted range, ``x`` (L,) their plot coordinates,
         ``series``: name -> (L, C) values (NaN: no value)."""
         x = np.asarray(x, dtype=np.float64)
-        inside = (x >= self.window[0]) & (x <= self.window[1])
-        if not inside.all():  # a zoom: positions count the kept samples only
+        zoomed = self.window != (-math.inf, math.inf)
+        inside = (x >= self.window[0]) & (x <= self.window[1]) if zoomed else None
+        if inside is not None and not inside.all():  # a zoom: positions count the kept samples
             x = x[inside]
             series = {k: np.asarray(v)[inside] for k, v in series.items()}
             pos = self._next + np.arange(len(x))
         self._next = (int(pos[-1]) + 1) if len(x) else self._next
         if not len(pos):
             return
-        b = np.asarray(pos, dtype=np.int64) // self.size
-        if b[-1] >= self.buckets:
+        pos = np.asarray(pos, dtype=np.int64)
+        if len(pos) > 1 and (pos[1:] < pos[:-1]).any():  # out of order: bins must be contiguous
+            order = np.argsort(pos, kind="stable")
+            pos, x = pos[order], x[order]
+            series = {k: np.asarray(v)[order] for k, v in series.items()}
+        if pos[0] < 0 or pos[-1] // self.size >= self.buckets:
             raise ValueError("more samples than the envelope was sized for")
-        first = np.r_[True, b[1:] != b[:-1]]
-        fill = np.isnan(self.x[b[first]])
-        self.x[b[first][fill]] = x[first][fill]
+        # where each bucket's samples start: a search per bucket, not a division per sample
+        buckets = np.arange(pos[0] // self.size, pos[-1] // self.size + 1)
+        starts = np.searchsorted(pos, buckets * self.size)
+        held = starts < np.r_[starts[1:], len(pos)]  # buckets a gap in ``pos`` skips: none
+        starts, where = starts[held], buckets[held]  # ``where``: each touched bucket once
+        fill = np.isnan(self.x[where])
+        self.x[where[fill]] = x[starts][fill]
         for name, v in series.items():
             if name not in self.lo:
-                self.lo[name] = np.full((self.buckets, self.channels), np.inf)
-                self.hi[name] = np.full((self.buckets, self.channels), -np.inf)
-            v = np.asarray(v, dtype=np.float64)
-            np.fmin.at(self.lo[name], b, np.where(np.isnan(v), np.inf, v))
-            np.fmax.at(self.hi[name], b, np.where(np.isnan(v), -np.inf, v))
+                self.lo[name] = np.full((self.buckets, self.channels), np.nan)
+                self.hi[name] = np.full((self.buckets, self.channels), np.nan)
+            lo, hi = bin_min_max(np.asarray(v, dtype=np.float64).reshape(len(pos), -1), starts)
+            # fmin/fmax: a bucket still without values (NaN) takes the other side's
+            self.lo[name][where] = np.fmin(self.lo[name][where], lo)
+            self.hi[name][where] = np.fmax(self.hi[name][where], hi)
 
     def band(self, name: str, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, low, high) of channel c of ``name``, buckets without values dropped."""
         lo, hi = self.lo[name][:, c], self.hi[name][:, c]
         keep = np.isfinite(lo) & np.isfinite(self.x)
         return self.x[keep], lo[keep], hi[keep]
+
+
+def bin_min_max(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of contiguous bins of rows, ignoring NaN.
+
+    ``values``: (L, C) float64; ``starts``: (B,) strictly increasing row indices, the first
+    0, each bin running to the next start (the last to row L). Returns (low, high), each
+    (B, C); a bin holding only NaN gives NaN in both (no warning).
+
+    ``np.fmin.reduceat``/``np.fmax.reduceat``: the ``np.minimum.reduceat`` reduction over
+    contiguous bins, with NaN skipped by the ufunc itself - no masked copy of the samples
+    (``np.where(isnan, inf, v)`` would cost more than both reductions). Measured in
+    benchmarks/envelope.py against the per-sample ``np.fmin.at`` scatter it replaced.
+    """
+    return np.fmin.reduceat(values, starts, axis=0), np.fmax.reduceat(values, starts, axis=0)
 
 
 def parse_window(start: str | None, end: str | None, timed: bool) -> tuple[float, float]:
