@@ -223,7 +223,9 @@ def _a_file(output) -> bool:
     """Whether ``output`` is a file to read back (not /dev/null, a FIFO, stdout)."""
     import os
 
-    return str(output) != "-" and os.path.isfile(output)
+    from ..atomic import is_object_url
+
+    return str(output) != "-" and (is_object_url(output) or os.path.isfile(output))
 
 
 def _compress_bounded(input: str, output: str | None, max_error: str,

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import ParameterError
+from ..storage import as_path
 from .app import (
     NAN,
     PANEL_BOUNDED,
@@ -87,7 +88,7 @@ def reconstruct(
                              "against it)")
     for out in (output, metrics_json, plot_file):  # every output named: before any input
         if out is not None and out != "-":
-            check_output_path(Path(out))
+            check_output_path(as_path(out))
     kind, fh = sniff_open(coeffs)  # the one handle COEFFS is read from
     with fh:
         if kind not in ("hippo", "npy"):
@@ -96,7 +97,7 @@ def reconstruct(
         if kind == "hippo":
             from ..codec import HippoReader
 
-            png = Path(plot_file) if plot_file else Path(coeffs).with_suffix(".png")
+            png = as_path(plot_file) if plot_file else as_path(coeffs).with_suffix(".png")
             if plot:
                 check_output_path(png)
             with HippoReader(fh, coeffs, salvage=salvage, threads=threads) as hf:
@@ -121,9 +122,9 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
     if sum(x is not None and x is not False for x in (step, row, all_rows)) > 1:
         raise ParameterError("--step, --row and --all exclude each other")
     write_csv = output is not None or not (plot or plot_coeffs)
-    stem = Path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
-    png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".coeffs.png")
-    heat_png = Path(coeffs).with_name(stem + ".heatmap.png")
+    stem = as_path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
+    png = as_path(plot_file) if plot_file else as_path(coeffs).with_name(stem + ".coeffs.png")
+    heat_png = as_path(coeffs).with_name(stem + ".heatmap.png")
     if plot or plot_coeffs:
         check_output_path(png if plot else heat_png)
     cf = load_coefficients(coeffs, fh)

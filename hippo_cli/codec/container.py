@@ -52,6 +52,7 @@ from ..atomic import (
     AtomicFile,
     OutputLock,
     check_output_path,
+    is_object_url,
     open_input,
     open_through,
     write_through_target,
@@ -966,7 +967,7 @@ def open_hippo(path: str | os.PathLike, *, salvage: bool = False,
     The path is opened once: header, index and frames all come from that handle, so a file
     replaced meanwhile (``hippo compress`` renames a new file into place) is read whole - the
     one that was opened. A FIFO or device is refused at once."""
-    path = os.fspath(path)
+    path = str(path) if is_object_url(path) else os.fspath(path)  # a URL: its object
     return HippoReader(open_input(path, "a .hippo file"), path, salvage=salvage,
                        threads=threads)
 

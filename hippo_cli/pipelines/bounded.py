@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import AtomicFile, check_output_path, stdout_binary
+from ..atomic import AtomicFile, check_output_path, is_object_url, stdout_binary
 from ..checks import integer_at_least
 from ..codec import HippoHeader, HippoReader, HippoWriter, header_with_times, open_hippo
 from ..codec.channel import prepare
 from ..codec.container import LiveFile, check_header, header_bytes
 from ..codec.times import Times
 from ..errors import DataError, ParameterError
+from ..storage import as_path
 from ..formats.samples import clean_chunks, open_samples, prefetch, timed_chunks
 from ..formats.source import Samples
 from ..formats.stream_lines import LineParser
@@ -104,7 +105,7 @@ def _regular(path: str) -> bool:
 
 def default_output(input_path: str) -> str:
     """``signal.csv`` -> ``signal.hippo`` (stdin -> stdout)."""
-    return "-" if input_path == "-" else str(Path(input_path).with_suffix(".hippo"))
+    return "-" if input_path == "-" else str(as_path(input_path).with_suffix(".hippo"))
 
 
 def _finite_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,10 +206,10 @@ def compress_bounded(
     if out != "-":
         from .compress import check_suffix
 
-        check_output_path(Path(out))  # an input named as the output: that error first
-        check_suffix(Path(out), ".hippo", "a .hippo file",
+        check_output_path(as_path(out))  # an input named as the output: that error first
+        check_suffix(as_path(out), ".hippo", "a .hippo file",
                      "decode it to CSV with hippo reconstruct")
-    target = None if out == "-" else AtomicFile(Path(out))
+    target = None if out == "-" else AtomicFile(as_path(out))
     try:
         prepare()  # compile the codec (first run only) before reading, not after
         samples = open_samples(input, columns, time_column, na_values=na_values,
@@ -224,7 +225,8 @@ def compress_bounded(
         if max_error.percent:
             # one pass: the blocks are kept (memory, then a temporary file) while the
             # ranges are taken, and coded once the bounds are known
-            spill = Spill(None if target is None else Path(out).resolve().parent)
+            spill = Spill(None if target is None or is_object_url(out)
+                          else Path(out).resolve().parent)
             ranges = _Ranges()
             for values, times in blocks:
                 ranges.add(values)
