@@ -518,3 +518,131 @@ def same_url(a: str, b: str) -> bool:
 def normal(url: str) -> str:
     """The normal text of a URL (for remembering inputs)."""
     return str(RemotePath(url))
+
+
+# --------------------------------------------------------------------------- many series
+def is_prefix(url: str) -> bool:
+    """Whether ``url`` names several inputs: a glob, a trailing ``/``, or a prefix that
+    holds objects (and is no object itself)."""
+    if any(ch in url for ch in "*?[") or url.endswith("/"):
+        return True
+    fs, path = filesystem(url)
+    with store_errors(url):
+        fs.invalidate_cache(path)
+        return bool(fs.isdir(path)) and not fs.isfile(path)
+
+
+def _fetch_inputs(url: str, folder: Path, single: bool) -> Path:
+    """Copy the input objects of ``url`` (one object, or a glob or prefix: the ``.csv`` and
+    ``.npy`` objects under it) into ``folder``, keeping their names relative to the fixed
+    part of the URL (so series ids are as for a local folder). Returns the local input."""
+    from .atomic import note_read
+
+    fs, path = filesystem(url)
+    scheme = scheme_of(url)
+    with store_errors(url):
+        if single:
+            local = folder / PurePosixPath(path).name
+            fs.invalidate_cache(path)
+            if not fs.exists(path):
+                raise DataError(f"{url}: {'no such bucket' if _no_bucket(fs, path) else 'no such object'}")
+            note_read(url)
+            fs.get_file(path, str(local))
+            return local
+        if any(ch in path for ch in "*?["):
+            fixed = []
+            for part in path.split("/"):
+                if any(ch in part for ch in "*?["):
+                    break
+                fixed.append(part)
+            root = "/".join(fixed)
+            fs.invalidate_cache(root)
+            found = sorted(fs.glob(path))
+        else:
+            root = path.rstrip("/")
+            fs.invalidate_cache(root)
+            found = sorted(fs.find(root))
+        found = [f for f in found if f.lower().endswith((".csv", ".npy"))
+                 and not f.endswith(".coeffs.npy")]
+        if not found:
+            raise DataError(f"{url}: {'no such bucket' if _no_bucket(fs, path) else 'no input objects'}")
+        for key in found:
+            rel = key[len(root):].lstrip("/") if key.startswith(root) else key
+            local = folder.joinpath(*rel.split("/"))
+            local.parent.mkdir(parents=True, exist_ok=True)
+            note_read(f"{scheme}://{key}")
+            fs.get_file(key, str(local))
+    return folder
+
+
+def many_through_store(run: Any, input: str, output: str, *, single_input: bool,
+                       overwrite: bool) -> dict:
+    """Many series with inputs or outputs in a store, through a local staging folder:
+    remote inputs are copied there first; ``run(local_input, local_output)`` (the local
+    many-series job, with all its checks) writes the series there; then each file becomes
+    one object under the ``output`` prefix - every series first, ``manifest.json`` last, so a
+    reader that finds the manifest finds every series it lists. A prefix that holds objects
+    is refused unless ``overwrite`` (its objects of the same names are then replaced); a
+    failure while uploading removes the objects this run put there (without
+    ``overwrite``). The manifest names the URLs, not the staging folder."""
+    import json
+    import shutil
+
+    remote_out = is_remote(output)
+    out_url = str(RemotePath(output)) if remote_out else output
+    if remote_out:
+        fs, prefix = filesystem(out_url)
+        with store_errors(out_url):
+            fs.invalidate_cache(prefix)
+            if fs.isfile(prefix):
+                raise DataError(f"{out_url}: is an object; many series need a folder (a "
+                                "prefix): -o s3://bucket/folder/")
+            held = fs.find(prefix) if fs.exists(prefix) else []
+            if held and not overwrite:
+                raise DataError(f"{out_url}/: holds {len(held)} object(s); hippo does not "
+                                "replace them unless asked (--overwrite)")
+            if not held and _no_bucket(fs, prefix):
+                raise DataError(f"{out_url}: no such bucket")
+    stage = Path(tempfile.mkdtemp(prefix=UPLOAD_MARK))
+    try:
+        local_in = input
+        if is_remote(input):
+            (stage / "in").mkdir()
+            local_in = str(_fetch_inputs(input, stage / "in", single_input))
+        local_out = stage / "out" if remote_out else Path(output)
+        manifest = run(local_in, str(local_out))
+        # the manifest names what the user named, not the staging folder
+        text = json.dumps(manifest)
+        if is_remote(input):
+            text = text.replace(json.dumps(str(stage / "in"))[1:-1],
+                                input.rstrip("/") if not single_input else
+                                input.rsplit("/", 1)[0])
+        manifest = json.loads(text)
+        if not remote_out:
+            if is_remote(input):
+                from .atomic import atomic_output
+
+                with atomic_output(Path(output) / "manifest.json", "w") as fh:
+                    fh.write(json.dumps(manifest, separators=(",", ":"),
+                                        allow_nan=False) + "\n")
+            return manifest
+        (local_out / "manifest.json").write_text(
+            json.dumps(manifest, separators=(",", ":"), allow_nan=False) + "\n",
+            encoding="utf-8")
+        files = sorted(p for p in local_out.rglob("*") if p.is_file()
+                       and ".hippo-lock" not in p.name and ".hippo-tmp-" not in p.name)
+        files.sort(key=lambda p: p.name == "manifest.json")  # the manifest last
+        put: list[str] = []
+        try:
+            for p in files:
+                url = f"{out_url}/{p.relative_to(local_out).as_posix()}"
+                upload(p, url, force=overwrite)
+                put.append(url)
+        except BaseException:
+            if not overwrite:
+                for url in put:
+                    remove(url)
+            raise
+        return manifest
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

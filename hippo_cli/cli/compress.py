@@ -49,6 +49,12 @@ from .app import (
 
 
 def _many_inputs(path: str) -> bool:
+    from ..atomic import is_object_url
+
+    if is_object_url(path):
+        from ..storage import is_prefix
+
+        return is_prefix(path)
     return path != "-" and (any(ch in path for ch in "*?[") or Path(path).is_dir())
 
 
@@ -271,6 +277,8 @@ def _compress_many(input: str, output: str | None, mode, columns: list[str] | No
                              time_column=time_column, engine=engine,
                              scheduler=scheduler, overwrite=overwrite)
     if not quiet:
-        folder = str(Path(output)) if output else output
+        from ..storage import as_path
+
+        folder = str(as_path(output)) if output else output
         say(f"{len(manifest['series'])} series -> {folder}{'' if folder.endswith('/') else '/'}"
             " (manifest.json lists every id and its file)")
