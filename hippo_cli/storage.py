@@ -34,7 +34,6 @@ import contextvars
 import os
 import re
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -384,20 +383,30 @@ def check_output_url(url: str | RemotePath, force: bool | None = None) -> Remote
     return target
 
 
-def _abort_uploads(fs: Any, path: str, since: float) -> None:
-    """Abort the multipart uploads of ``path`` that began after ``since`` (an upload that
-    an interruption cut short: s3fs aborts its own only on an Exception)."""
-    lister = getattr(fs, "list_multipart_uploads", None)
-    if lister is None:
-        return
+def _uploads_of(fs: Any, path: str) -> set[str]:
+    """The ids of the multipart uploads of ``path`` in progress (none where unknown)."""
     bucket, _, key = path.partition("/")
     with contextlib.suppress(Exception):
-        for upload in lister(bucket) or []:
-            started = upload.get("Initiated")
-            begun = started.timestamp() if hasattr(started, "timestamp") else since
-            if upload.get("Key") == key and begun >= since - 5:  # clock skew allowed
-                fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key,
-                           UploadId=upload["UploadId"])
+        return {u["UploadId"] for u in fs.list_multipart_uploads(bucket) or []
+                if u.get("Key") == key}
+    return set()
+
+
+def _abort_uploads(fs: Any, path: str, before: set[str]) -> None:
+    """Abort the multipart uploads of ``path`` that were not in progress before ours began
+    (``before``): an upload that an interruption cut short (s3fs aborts its own only on an
+    Exception, not on Ctrl-C or SIGTERM). Told apart by id, not by time: stores' clocks
+    (and moto's fixed dates) cannot be trusted."""
+    if getattr(fs, "list_multipart_uploads", None) is None:
+        return
+    bucket, _, key = path.partition("/")
+    for upload_id in _uploads_of(fs, path) - before:
+        with contextlib.suppress(Exception):
+            fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+#: Outputs at least this large may go up in parts (s3fs: beyond twice its 50 MB chunks).
+MULTIPART_FROM = 5 << 20
 
 
 def upload(local: str | os.PathLike, url: str | RemotePath, force: bool | None = None) -> None:
@@ -407,7 +416,8 @@ def upload(local: str | os.PathLike, url: str | RemotePath, force: bool | None =
     force = _replace.get() if force is None else force
     fs, path = filesystem(url)
     exclusive = not force and "s3" in _protocols(fs)
-    start = time.time()
+    parts = "s3" in _protocols(fs) and os.path.getsize(local) >= MULTIPART_FROM
+    before = _uploads_of(fs, path) if parts else set()
     try:
         with store_errors(url):
             if not force:
@@ -426,8 +436,8 @@ def upload(local: str | os.PathLike, url: str | RemotePath, force: bool | None =
                             "replace an object unless asked (-f/--force)") from None
         raise
     except BaseException:  # Ctrl-C, SIGTERM while uploading: no part left behind
-        if "s3" in _protocols(fs):
-            _abort_uploads(fs, path, start)
+        if parts:
+            _abort_uploads(fs, path, before)
         raise
 
 

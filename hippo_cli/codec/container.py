@@ -993,6 +993,10 @@ class LiveFile:
     def __init__(self, path: str | os.PathLike) -> None:
         from pathlib import Path
 
+        if is_object_url(path):  # an object is written whole, once: it cannot grow
+            raise ParameterError(f"{path}: a stream appends to its output, and an object in "
+                                 "a store cannot be appended to; stream to a local file "
+                                 "and copy it when done (hippo compress writes to a URL)")
         self.path = os.fspath(path)
         self.reader: HippoReader | None = None
         self.fh: IO[bytes] | None = None
