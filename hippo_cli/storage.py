@@ -20,8 +20,9 @@
   between the check and the upload is refused too. An output that is one of the command's
   inputs (the same URL) is refused.
 * Credentials and endpoints come only from fsspec's and botocore's own configuration
-  (``FSSPEC_S3_ENDPOINT_URL``, ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, fsspec config
-  files); ``storage_options`` (``--storage-option key=value``) are passed to fsspec.
+  (``FSSPEC_S3_ENDPOINT_URL``, ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, any
+  ``FSSPEC_<PROTOCOL>_<OPTION>``, fsspec config files); a library caller may add fsspec
+  options for a scope with :func:`options`.
 * Errors of the store (no bucket, access denied, no such key, no credentials) are one
   :class:`~hippo_cli.errors.DataError` line naming the URL. fsspec's own instance cache is
   used (it is fsspec's); this module keeps no working object between calls.
@@ -54,9 +55,9 @@ _EXTRA = {"s3": ("s3fs", "pip install 'hippo-cli[s3]'"),
 #: Prefix of the local temporaries of outputs on their way to a store.
 UPLOAD_MARK = "hippo-upload-"
 
-#: Options passed to fsspec for every URL in this scope (``--storage-option``).
-_options: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
-    "hippo_storage_options", default={})
+#: Options passed to fsspec for every URL in this scope (:func:`options`).
+_options: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "hippo_storage_options", default=None)
 #: Whether existing objects may be replaced in this scope (the CLI's -f/--overwrite).
 _replace: contextvars.ContextVar[bool] = contextvars.ContextVar("hippo_replace",
                                                                 default=False)
@@ -166,23 +167,6 @@ def options(storage_options: dict[str, Any] | None) -> Iterator[None]:
         _options.reset(token)
 
 
-def parse_options(pairs: list[str] | None) -> dict[str, Any]:
-    """``["key=value", ...]`` (``--storage-option``) as fsspec options; values that read as
-    JSON (numbers, true/false, objects) are taken as such, others as text."""
-    import json
-
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, text = pair.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(f"--storage-option {pair!r}: give key=value")
-        try:
-            out[key.strip()] = json.loads(text)
-        except ValueError:
-            out[key.strip()] = text
-    return out
-
-
 # --------------------------------------------------------------------------- the store
 def filesystem(url: str | RemotePath) -> tuple[Any, str]:
     """(fsspec file system, path inside it) of ``url``; a missing implementation is one
@@ -195,14 +179,14 @@ def filesystem(url: str | RemotePath) -> tuple[Any, str]:
         raise ParameterError(f"{scheme}:// needs fsspec: "
                              f"{_EXTRA.get(scheme, ('', 'pip install fsspec'))[1]}") from None
     try:
-        return url_to_fs(url, **_options.get())
+        return url_to_fs(url, **(_options.get() or {}))
     except ImportError:
         package, hint = _EXTRA.get(scheme, (scheme, "install its fsspec implementation"))
         if scheme in ("s3", "s3a"):
             raise ParameterError("s3:// needs the s3 extra: pip install 'hippo-cli[s3]'") \
                 from None
         raise ParameterError(f"{scheme}:// needs {package}: {hint}") from None
-    except (TypeError, ValueError) as err:  # a bad --storage-option
+    except (TypeError, ValueError) as err:  # a bad option (options(), FSSPEC_* variables)
         raise ParameterError(f"{url}: {_first_line(err)}") from None
 
 
@@ -260,6 +244,11 @@ def _no_bucket(fs: Any, path: str) -> bool:
     return False
 
 
+def _missing(fs: Any, path: str, what: str = "no such object") -> str:
+    """What is missing at ``path``: its bucket, or (``what``) the object."""
+    return "no such bucket" if _no_bucket(fs, path) else what
+
+
 def exists(url: str | os.PathLike) -> bool:
     """Whether an object is at ``url`` now (listing caches dropped first); a local path:
     whether it exists."""
@@ -285,7 +274,7 @@ def open_url_input(url: str, what: str = "it", *, sequential: bool = False) -> I
         if fs.isdir(path) and not fs.isfile(path):
             raise DataError(f"{url}: is a folder (a prefix), not an object")
         if not fs.exists(path):
-            raise DataError(f"{url}: {'no such bucket' if _no_bucket(fs, path) else 'no such object'}")
+            raise DataError(f"{url}: {_missing(fs, path)}")
         note_read(url)
         if sequential:
             import io
@@ -510,19 +499,11 @@ class RemoteFile:
             self.tmp.unlink()
         _unfinished.discard(self.tmp)
 
-    def stat_size(self) -> int:
-        return os.path.getsize(self.tmp)
-
     def __enter__(self) -> RemoteFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.abort()
-
-
-def same_url(a: str, b: str) -> bool:
-    """Whether two URLs name the same object (scheme case and repeated slashes aside)."""
-    return str(RemotePath(a)) == str(RemotePath(b))
 
 
 def normal(url: str) -> str:
@@ -555,7 +536,7 @@ def _fetch_inputs(url: str, folder: Path, single: bool) -> Path:
             local = folder / PurePosixPath(path).name
             fs.invalidate_cache(path)
             if not fs.exists(path):
-                raise DataError(f"{url}: {'no such bucket' if _no_bucket(fs, path) else 'no such object'}")
+                raise DataError(f"{url}: {_missing(fs, path)}")
             note_read(url)
             fs.get_file(path, str(local))
             return local
@@ -575,7 +556,7 @@ def _fetch_inputs(url: str, folder: Path, single: bool) -> Path:
         found = [f for f in found if f.lower().endswith((".csv", ".npy"))
                  and not f.endswith(".coeffs.npy")]
         if not found:
-            raise DataError(f"{url}: {'no such bucket' if _no_bucket(fs, path) else 'no input objects'}")
+            raise DataError(f"{url}: {_missing(fs, path, 'no input objects')}")
         for key in found:
             rel = key[len(root):].lstrip("/") if key.startswith(root) else key
             local = folder.joinpath(*rel.split("/"))

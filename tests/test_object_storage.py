@@ -200,7 +200,8 @@ def test_many_series_to_an_s3_prefix(s3, tmp_path):
                                             ("a.hippo", "b.hippo", "c.hippo",
                                              "manifest.json")]
     for n in ("a", "b", "c"):
-        assert get(client, f"{pre}/many/{n}.hippo") == (tmp_path / "out" / f"{n}.hippo").read_bytes()
+        local = (tmp_path / "out" / f"{n}.hippo").read_bytes()
+        assert get(client, f"{pre}/many/{n}.hippo") == local
     manifest = json.loads(get(client, f"{pre}/many/manifest.json"))
     assert [s["id"] for s in manifest["series"]] == ["a", "b", "c"]
     # the inputs from the store too (a prefix), into another prefix: the same series
@@ -276,6 +277,31 @@ def test_sigterm_while_writing_leaves_no_object_and_no_temporary(s3, tmp_path):
     assert keys(client, f"{pre}/") == []
     assert uploads(client, pre) == []
     assert list(tmp_path.glob("hippo-upload-*")) == []
+
+
+def test_replacing_is_asked_for_in_the_library(s3, monkeypatch):
+    """An object is replaced only inside ``storage.replacing(True)`` (what -f sets) or
+    with ``force=True``; the upload happens at the commit, never before."""
+    env, client, pre = s3
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, env[name])
+    from hippo_cli import storage
+    from hippo_cli.atomic import atomic_output
+    from hippo_cli.errors import DataError
+
+    url = put(client, f"{pre}/x.bin", b"old")
+    with pytest.raises(DataError, match="exists"):
+        with atomic_output(url) as fh:
+            fh.write(b"new")
+    with storage.replacing(True), atomic_output(url) as fh:
+        fh.write(b"new")
+        assert get(client, f"{pre}/x.bin") == b"old"  # nothing uploaded before the end
+    assert get(client, f"{pre}/x.bin") == b"new"
+    with pytest.raises(RuntimeError), storage.replacing(True), atomic_output(url) as fh:
+        fh.write(b"newer")
+        raise RuntimeError("a failure before the commit")
+    assert get(client, f"{pre}/x.bin") == b"new"
 
 
 def test_an_interrupted_multipart_upload_is_aborted(s3, monkeypatch):

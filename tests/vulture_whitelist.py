@@ -13,3 +13,5 @@ readable  # noqa: B018, F821 - io.RawIOBase
 readinto  # noqa: B018, F821
 reconstruct_at  # noqa: B018, F821 - public: HiPPO.reconstruct_at
 save  # noqa: B018, F821 - public: HiPPO.save
+replacing  # noqa: B018, F821 - public: storage.replacing (the scope -f/--force sets)
+seekable  # noqa: B018, F821 - io.RawIOBase

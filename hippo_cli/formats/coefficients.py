@@ -22,10 +22,10 @@ from .._version import __version__
 from ..atomic import AtomicFile, is_devnull, is_object_url, open_input, write_through_target
 from ..engine.emission import count_emitted, file_steps, needs_final_row
 from ..errors import DataError, ParameterError
+from ..storage import RemotePath, as_path, exists
 from .npy_input import load_npy
 from .quantize import dequantize, quantize, quantized_dtype
 from .source import first_line
-from ..storage import RemotePath, as_path, exists
 
 if TYPE_CHECKING:
     from ..codec.times import Times

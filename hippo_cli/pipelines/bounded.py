@@ -25,12 +25,12 @@ from ..codec.channel import prepare
 from ..codec.container import LiveFile, check_header, header_bytes
 from ..codec.times import Times
 from ..errors import DataError, ParameterError
-from ..storage import as_path
 from ..formats.samples import clean_chunks, open_samples, prefetch, timed_chunks
 from ..formats.source import Samples
 from ..formats.stream_lines import LineParser
 from ..formats.table_output import TableWriter
 from ..formats.timestamps import format_of_template, written_template
+from ..storage import as_path
 from .envelope import Envelope, parse_window
 from .live import Signals, read_batches, stdin_reader
 from .metrics import ErrorMetrics
