@@ -123,7 +123,8 @@ def _local(path: str | os.PathLike) -> str | os.PathLike:
     return path
 
 
-def _check_not_read_url(url: str) -> None:
+def check_not_read_url(url: str) -> None:
+    """A ParameterError when the object ``url`` is one of the running command's inputs."""
     from .storage import normal
 
     seen = _guard.get()
@@ -196,7 +197,9 @@ def open_input(path: str | os.PathLike, what: str = "it", *,
     if is_object_url(path):
         from .storage import open_url_input
 
-        return open_url_input(str(path), what, sequential=sequential)
+        fh = open_url_input(str(path), what, sequential=sequential)
+        note_read(path)
+        return fh
     name = os.fspath(_local(path))
     nonblock = getattr(os, "O_NONBLOCK", 0)
     if sequential:
@@ -499,6 +502,7 @@ def check_output_path(path: Path) -> Path:
     if is_object_url(path):
         from .storage import check_output_url
 
+        check_not_read_url(str(path))
         return check_output_url(path)
     path = Path(_local(path))
     _check_not_read(path)
@@ -545,7 +549,8 @@ class AtomicFile:
         if is_object_url(path):
             from .storage import RemoteFile
 
-            return RemoteFile(path, mode)
+            check_not_read_url(str(path))
+            return RemoteFile(path, mode, track=(_unfinished.add, _unfinished.discard))
         return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike, mode: str = "wb") -> None:

@@ -265,9 +265,8 @@ def open_url_input(url: str, what: str = "it", *, sequential: bool = False) -> I
     """Open the object ``url`` to read once. ``sequential`` (a CSV): streamed, with
     ``peek`` (compression is told by the first bytes). Otherwise (a reader that seeks): a
     local copy by one GET, in an anonymous temporary file - a real file (``fileno``,
-    memory maps) holding one version of the object. Remembered as an input."""
-    from .atomic import note_read
-
+    memory maps) holding one version of the object. (The caller,
+    :func:`~hippo_cli.atomic.open_input`, remembers it as an input.)"""
     fs, path = filesystem(url)
     with store_errors(url):
         fs.invalidate_cache(path)
@@ -275,7 +274,6 @@ def open_url_input(url: str, what: str = "it", *, sequential: bool = False) -> I
             raise DataError(f"{url}: is a folder (a prefix), not an object")
         if not fs.exists(path):
             raise DataError(f"{url}: {_missing(fs, path)}")
-        note_read(url)
         if sequential:
             import io
 
@@ -349,13 +347,11 @@ def object_size(raw: Any) -> int | None:
 
 # --------------------------------------------------------------------------- writing
 def check_output_url(url: str | RemotePath, force: bool | None = None) -> RemotePath:
-    """Fail early (before any work) when ``url`` must not be written: one of the command's
-    inputs, an existing object without ``force`` (default: :func:`replacing`'s scope), a
-    prefix holding objects, a missing bucket."""
-    from .atomic import _check_not_read_url
-
+    """Fail early (before any work) when ``url`` must not be written: an existing object
+    without ``force`` (default: :func:`replacing`'s scope), a prefix holding objects, a
+    missing bucket. (That it is no input of the command is checked by the caller,
+    :func:`~hippo_cli.atomic.check_output_path`.)"""
     target = RemotePath(url)
-    _check_not_read_url(str(target))
     force = _replace.get() if force is None else force
     fs, path = filesystem(target)
     with store_errors(target):
@@ -447,21 +443,23 @@ class RemoteFile:
     """An object being written: to a local temporary (``fh``), uploaded by :meth:`rename`
     when complete; :meth:`abort` (or leaving the ``with`` block without a commit) removes
     the temporary and nothing reaches the store. The interface of
-    :class:`~hippo_cli.atomic.AtomicFile` (``finish``, ``rename``, ``commit``, ``abort``)."""
+    :class:`~hippo_cli.atomic.AtomicFile` (``finish``, ``rename``, ``commit``, ``abort``);
+    made by it (``AtomicFile(url)``), which checks first that the URL is no input and
+    passes ``track``: (remember, forget) the temporary for an immediate exit's cleanup."""
 
     through = False
 
     def __init__(self, url: str | RemotePath, mode: str = "wb", *,
-                 force: bool | None = None) -> None:
-        from .atomic import _unfinished
-
+                 force: bool | None = None, track: tuple[Any, Any] | None = None) -> None:
+        self._track = track
         self.force = _replace.get() if force is None else force
         self.path = self.real = check_output_url(url, self.force)
         self.committed = False
         text = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
         fd, name = tempfile.mkstemp(prefix=UPLOAD_MARK, suffix=self.path.suffix)
         self.tmp = Path(name)
-        _unfinished.add(self.tmp)
+        if track is not None:
+            track[0](self.tmp)
         try:
             self.fh: IO = os.fdopen(fd, mode.replace("x", "w"), **text)
         except BaseException:
@@ -491,13 +489,12 @@ class RemoteFile:
                              "(no appends in object storage); write a local file")
 
     def abort(self) -> None:
-        from .atomic import _unfinished
-
         with contextlib.suppress(OSError):
             self.fh.close()
         with contextlib.suppress(OSError):
             self.tmp.unlink()
-        _unfinished.discard(self.tmp)
+        if self._track is not None:
+            self._track[1](self.tmp)
 
     def __enter__(self) -> RemoteFile:
         return self
@@ -523,12 +520,11 @@ def is_prefix(url: str) -> bool:
         return bool(fs.isdir(path)) and not fs.isfile(path)
 
 
-def _fetch_inputs(url: str, folder: Path, single: bool) -> Path:
+def _fetch_inputs(url: str, folder: Path, single: bool, note: Any) -> Path:
     """Copy the input objects of ``url`` (one object, or a glob or prefix: the ``.csv`` and
     ``.npy`` objects under it) into ``folder``, keeping their names relative to the fixed
-    part of the URL (so series ids are as for a local folder). Returns the local input."""
-    from .atomic import note_read
-
+    part of the URL (so series ids are as for a local folder); ``note(url)`` remembers
+    each as an input. Returns the local input."""
     fs, path = filesystem(url)
     scheme = scheme_of(url)
     with store_errors(url):
@@ -537,7 +533,7 @@ def _fetch_inputs(url: str, folder: Path, single: bool) -> Path:
             fs.invalidate_cache(path)
             if not fs.exists(path):
                 raise DataError(f"{url}: {_missing(fs, path)}")
-            note_read(url)
+            note(url)
             fs.get_file(path, str(local))
             return local
         if any(ch in path for ch in "*?["):
@@ -561,13 +557,13 @@ def _fetch_inputs(url: str, folder: Path, single: bool) -> Path:
             rel = key[len(root):].lstrip("/") if key.startswith(root) else key
             local = folder.joinpath(*rel.split("/"))
             local.parent.mkdir(parents=True, exist_ok=True)
-            note_read(f"{scheme}://{key}")
+            note(f"{scheme}://{key}")
             fs.get_file(key, str(local))
     return folder
 
 
 def many_through_store(run: Any, input: str, output: str, *, single_input: bool,
-                       overwrite: bool) -> dict:
+                       overwrite: bool, note: Any) -> dict:
     """Many series with inputs or outputs in a store, through a local staging folder:
     remote inputs are copied there first; ``run(local_input, local_output)`` (the local
     many-series job, with all its checks) writes the series there; then each file becomes
@@ -575,7 +571,9 @@ def many_through_store(run: Any, input: str, output: str, *, single_input: bool,
     reader that finds the manifest finds every series it lists. A prefix that holds objects
     is refused unless ``overwrite`` (its objects of the same names are then replaced); a
     failure while uploading removes the objects this run put there (without
-    ``overwrite``). The manifest names the URLs, not the staging folder."""
+    ``overwrite``). The manifest returned names the URLs, not the staging folder (a local
+    ``output``'s own ``manifest.json`` is the caller's to rewrite); ``note(url)``
+    remembers each input object."""
     import json
     import shutil
 
@@ -599,7 +597,7 @@ def many_through_store(run: Any, input: str, output: str, *, single_input: bool,
         local_in = input
         if is_remote(input):
             (stage / "in").mkdir()
-            local_in = str(_fetch_inputs(input, stage / "in", single_input))
+            local_in = str(_fetch_inputs(input, stage / "in", single_input, note))
         local_out = stage / "out" if remote_out else Path(output)
         manifest = run(local_in, str(local_out))
         # the manifest names what the user named, not the staging folder
@@ -610,12 +608,6 @@ def many_through_store(run: Any, input: str, output: str, *, single_input: bool,
                                 input.rsplit("/", 1)[0])
         manifest = json.loads(text)
         if not remote_out:
-            if is_remote(input):
-                from .atomic import atomic_output
-
-                with atomic_output(Path(output) / "manifest.json", "w") as fh:
-                    fh.write(json.dumps(manifest, separators=(",", ":"),
-                                        allow_nan=False) + "\n")
             return manifest
         (local_out / "manifest.json").write_text(
             json.dumps(manifest, separators=(",", ":"), allow_nan=False) + "\n",

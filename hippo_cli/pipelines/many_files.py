@@ -73,8 +73,13 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
                                  columns=columns, time_column=time_column, engine=engine,
                                  scheduler=scheduler, overwrite=overwrite)
 
-        return many_through_store(run, input, output, single_input=id_column is not None,
-                                  overwrite=overwrite)
+        manifest = many_through_store(run, input, output, overwrite=overwrite,
+                                      single_input=id_column is not None, note=note_read)
+        if not is_object_url(output):  # its manifest names the inputs' URLs, not copies
+            fields = {k: v for k, v in manifest.items()
+                      if k not in ("format", "format_version", "series")}
+            manifest = write_manifest(Path(output), manifest["series"], **fields)
+        return manifest
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")
