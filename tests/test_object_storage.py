@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import wait_for, waits_on_a_pipe
+
 pytest.importorskip("s3fs")
 pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
@@ -270,7 +272,8 @@ def test_sigterm_while_writing_leaves_no_object_and_no_temporary(s3, tmp_path):
     while not list(tmp_path.glob("hippo-upload-*")) and time.monotonic() < deadline:
         time.sleep(0.05)  # the local temporary exists: the run is writing
     assert list(tmp_path.glob("hippo-upload-*")), "the run never started writing"
-    time.sleep(0.3)
+    # it has taken every line written and waits for more (not compiling, not starting)
+    wait_for(lambda: waits_on_a_pipe(proc), proc, fallback=1.0)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
