@@ -966,7 +966,8 @@ def open_hippo(path: str | os.PathLike, *, salvage: bool = False,
 
     The path is opened once: header, index and frames all come from that handle, so a file
     replaced meanwhile (``hippo compress`` renames a new file into place) is read whole - the
-    one that was opened. A FIFO or device is refused at once."""
+    one that was opened. A FIFO or device is refused at once. A URL (``s3://b/x.hippo``,
+    :mod:`hippo_cli.storage`) is copied by one GET to a local temporary and read from it."""
     path = str(path) if is_object_url(path) else os.fspath(path)  # a URL: its object
     return HippoReader(open_input(path, "a .hippo file"), path, salvage=salvage,
                        threads=threads)
