@@ -307,6 +307,32 @@ def test_replacing_is_asked_for_in_the_library(s3, monkeypatch):
     assert get(client, f"{pre}/x.bin") == b"new"
 
 
+def test_a_coefficient_pair_goes_up_whole_or_not_at_all(s3, tmp_path, monkeypatch):
+    """The .npy and its sidecar are two objects: when the sidecar's upload fails, the
+    array this run put there is taken back (no array without its settings)."""
+    env, client, pre = s3
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, env[name])
+    from hippo_cli import HiPPO, storage
+    from hippo_cli.atomic import guarded
+    from hippo_cli.pipelines.compress import compress_file
+
+    signal_csv(tmp_path / "sig.csv", L=400)
+    real_upload = storage.upload
+
+    def failing(local, url, force=None):
+        if str(url).endswith(".json"):
+            raise ConnectionError("the network went away")
+        real_upload(local, url, force)
+
+    monkeypatch.setattr(storage, "upload", failing)
+    with guarded(), pytest.raises(ConnectionError):
+        compress_file(str(tmp_path / "sig.csv"), f"s3://{BUCKET}/{pre}/sig.coeffs.npy",
+                      HiPPO("legs", N=8))
+    assert keys(client, f"{pre}/") == []
+
+
 def test_an_interrupted_multipart_upload_is_aborted(s3, monkeypatch):
     """s3fs aborts its multipart upload on an Exception; an interruption (Ctrl-C, SIGTERM:
     BaseExceptions) is aborted by hippo: no part of the object stays billed."""

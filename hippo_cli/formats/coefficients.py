@@ -22,7 +22,7 @@ from .._version import __version__
 from ..atomic import AtomicFile, is_devnull, is_object_url, open_input, write_through_target
 from ..engine.emission import count_emitted, file_steps, needs_final_row
 from ..errors import DataError, ParameterError
-from ..storage import RemotePath, as_path, exists
+from ..storage import RemotePath, as_path, exists, remove
 from .npy_input import load_npy
 from .quantize import dequantize, quantize, quantized_dtype
 from .source import first_line
@@ -125,7 +125,15 @@ class CoefficientWriter:
         self.sidecar_bytes = 0 if self.discard else len(text.encode("utf-8"))
         self._side.finish()
         self._array.rename()
-        self._side.rename()
+        try:
+            self._side.rename()
+        except BaseException:
+            # objects go up one at a time: an array this run put in a store without its
+            # sidecar is taken back (one it replaced, -f, cannot be: its sidecar, naming
+            # the array it describes, then refuses the pair)
+            if isinstance(self.path, RemotePath) and not self._array.force:
+                remove(self.path)
+            raise
 
     def abort(self) -> None:
         self._array.abort()
