@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from ..errors import ParameterError
-from ..storage import as_path
 from .app import (
     NAN,
     PANEL_BOUNDED,
@@ -81,6 +80,7 @@ def reconstruct(
     """
     from ..atomic import check_output_path
     from ..formats.kinds import not_this_kind, sniff_open
+    from ..storage import as_path
 
     inputs(coeffs, original)
     if metrics_json is not None and original is None:
@@ -113,6 +113,7 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
                   plot_file: str | None, plot_coeffs: bool, zoom_from: str | None,
                   zoom_to: str | None) -> None:
     from ..atomic import check_output_path
+    from ..storage import as_path
 
     if (zoom_from is not None or zoom_to is not None) and not plot:
         raise ParameterError("--from/--to choose what --plot shows")
