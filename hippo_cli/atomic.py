@@ -55,7 +55,7 @@ except ImportError:  # Windows: no advisory locks (writers are not serialised th
 
 #: The files read in the current :func:`guarded` scope (per thread and task: a context
 #: variable, so that commands run from several threads never see each other's inputs).
-_guard: contextvars.ContextVar[set[tuple[int, int]] | None] = contextvars.ContextVar(
+_guard: contextvars.ContextVar[set[tuple] | None] = contextvars.ContextVar(
     "hippo_guard", default=None)
 
 
@@ -94,9 +94,43 @@ def note_read(path: str | os.PathLike) -> None:
     seen = _guard.get()
     if seen is None or str(path) == "-":
         return
+    if is_object_url(path):  # an object: remembered by its URL
+        from .storage import normal
+
+        seen.add(("url", normal(str(path))))
+        return
     with contextlib.suppress(OSError):
-        st = os.stat(path)
+        st = os.stat(_local(path))
         seen.add((st.st_dev, st.st_ino))
+
+
+def is_object_url(path: object) -> bool:
+    """Whether ``path`` is an object storage URL (imports :mod:`.storage` only for a text
+    with ``://``, so local paths cost nothing)."""
+    if not ("://" in str(path) or type(path).__name__ == "RemotePath"):
+        return False
+    from .storage import is_remote
+
+    return is_remote(path)
+
+
+def _local(path: str | os.PathLike) -> str | os.PathLike:
+    """``file:///x`` -> ``/x``; anything else unchanged."""
+    if isinstance(path, str) and path[:7].lower() == "file://":
+        from .storage import local_or_url
+
+        return local_or_url(path)
+    return path
+
+
+def check_not_read_url(url: str) -> None:
+    """A ParameterError when the object ``url`` is one of the running command's inputs."""
+    from .storage import normal
+
+    seen = _guard.get()
+    if seen is not None and ("url", normal(url)) in seen:
+        raise ParameterError(f"{url}: is one of this command's inputs; hippo never writes "
+                             "over a file it reads (choose another output)")
 
 
 def _note_stat(st: os.stat_result) -> None:
@@ -160,7 +194,13 @@ def open_input(path: str | os.PathLike, what: str = "it", *,
     position, for the message); opening never waits for a FIFO's writer. ``sequential``:
     the caller reads from start to end (a CSV), so a FIFO or character device is read as
     a stream (opening a FIFO then waits for its writer, as ``cat`` does)."""
-    name = os.fspath(path)
+    if is_object_url(path):
+        from .storage import open_url_input
+
+        fh = open_url_input(str(path), what, sequential=sequential)
+        note_read(path)
+        return fh
+    name = os.fspath(_local(path))
     nonblock = getattr(os, "O_NONBLOCK", 0)
     if sequential:
         with contextlib.suppress(OSError):
@@ -312,9 +352,11 @@ class OutputLock:
     too (the kernel does). Taking a lock this context already holds is a no-op."""
 
     def __init__(self, target: str | os.PathLike) -> None:
-        self.target = os.fspath(target)
-        self.path = lock_path(target)
+        self.target = str(target) if is_object_url(target) else os.fspath(target)
+        self.path = Path(self.target) if is_object_url(target) else lock_path(target)
         self.fd: int | None = None
+        if is_object_url(target):  # a store has no locks: its conditional PUT refuses a race
+            return
         if str(self.path) in _held.get():
             return
         with contextlib.suppress(OSError):
@@ -406,6 +448,8 @@ def clean_stale_temporaries(folder: Path) -> None:
 
 def write_through_target(path: Path) -> bool:
     """Whether ``path`` is an existing device or FIFO to write through (not to replace)."""
+    if is_object_url(path):
+        return False
     try:
         st = os.stat(path)
     except OSError:
@@ -444,6 +488,8 @@ def open_through(path: str | os.PathLike, mode: str = "wb", **text) -> IO:
 
 def is_devnull(path: str | os.PathLike) -> bool:
     """Whether ``path`` is the null device (``/dev/null``, or a link to it)."""
+    if is_object_url(path):
+        return False
     try:
         return os.path.samestat(os.stat(path), os.stat(os.devnull))
     except OSError:
@@ -451,8 +497,14 @@ def is_devnull(path: str | os.PathLike) -> bool:
 
 
 def check_output_path(path: Path) -> Path:
-    """Fail early (before any work) when ``path`` cannot or must not be written."""
-    path = Path(path)
+    """Fail early (before any work) when ``path`` cannot or must not be written (a URL:
+    :func:`~hippo_cli.storage.check_output_url`)."""
+    if is_object_url(path):
+        from .storage import check_output_url
+
+        check_not_read_url(str(path))
+        return check_output_url(path)
+    path = Path(_local(path))
     _check_not_read(path)
     if write_through_target(path):
         return path
@@ -489,11 +541,20 @@ class AtomicFile:
     ``fh`` is the open temporary (binary, or UTF-8 text with ``\\n`` line ends for
     ``mode="w"``). A device or FIFO target is written through (``through`` is True): there
     is nothing to rename, and an abort cannot take back what was written. A regular target
-    is locked (:class:`OutputLock`) from here to the commit or abort.
+    is locked (:class:`OutputLock`) from here to the commit or abort. A URL is an object
+    (:class:`~hippo_cli.storage.RemoteFile`: uploaded whole at the commit).
     """
 
+    def __new__(cls, path: str | os.PathLike, mode: str = "wb"):
+        if is_object_url(path):
+            from .storage import RemoteFile
+
+            check_not_read_url(str(path))
+            return RemoteFile(path, mode, track=(_unfinished.add, _unfinished.discard))
+        return super().__new__(cls)
+
     def __init__(self, path: str | os.PathLike, mode: str = "wb") -> None:
-        self.path = check_output_path(Path(path))
+        self.path = check_output_path(Path(_local(path)))
         text = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
         self.committed = self._published = False
         self.through = write_through_target(self.path)

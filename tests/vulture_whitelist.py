@@ -21,3 +21,5 @@ _decode_single  # noqa: B018, F821
 _encode_single  # noqa: B018, F821
 compute_encoded_size  # noqa: B018, F821
 __getattr__  # noqa: B018, F821 - the package's lazy names (to_hippo, read_hippo; PEP 562)
+replacing  # noqa: B018, F821 - public: storage.replacing (the scope -f/--force sets)
+seekable  # noqa: B018, F821 - io.RawIOBase

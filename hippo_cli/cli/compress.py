@@ -49,6 +49,12 @@ from .app import (
 
 
 def _many_inputs(path: str) -> bool:
+    from ..atomic import is_object_url
+
+    if is_object_url(path):
+        from ..storage import is_prefix
+
+        return is_prefix(path)
     return path != "-" and (any(ch in path for ch in "*?[") or Path(path).is_dir())
 
 
@@ -223,7 +229,9 @@ def _a_file(output) -> bool:
     """Whether ``output`` is a file to read back (not /dev/null, a FIFO, stdout)."""
     import os
 
-    return str(output) != "-" and os.path.isfile(output)
+    from ..atomic import is_object_url
+
+    return str(output) != "-" and (is_object_url(output) or os.path.isfile(output))
 
 
 def _compress_bounded(input: str, output: str | None, max_error: str,
@@ -269,6 +277,8 @@ def _compress_many(input: str, output: str | None, mode, columns: list[str] | No
                              time_column=time_column, engine=engine,
                              scheduler=scheduler, overwrite=overwrite)
     if not quiet:
-        folder = str(Path(output)) if output else output
+        from ..storage import as_path
+
+        folder = str(as_path(output)) if output else output
         say(f"{len(manifest['series'])} series -> {folder}{'' if folder.endswith('/') else '/'}"
             " (manifest.json lists every id and its file)")

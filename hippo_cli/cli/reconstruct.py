@@ -84,6 +84,7 @@ def reconstruct(
     """
     from ..atomic import check_output_path
     from ..formats.kinds import not_this_kind, sniff_open
+    from ..storage import as_path
 
     inputs(coeffs, original)
     if metrics_json is not None and original is None:
@@ -93,7 +94,7 @@ def reconstruct(
         raise ParameterError("--channels chooses what --plot draws")
     for out in (output, metrics_json, plot_file):  # every output named: before any input
         if out is not None and out != "-":
-            check_output_path(Path(out))
+            check_output_path(as_path(out))
     kind, fh = sniff_open(coeffs)  # the one handle COEFFS is read from
     with fh:
         if kind not in ("hippo", "npy"):
@@ -102,7 +103,7 @@ def reconstruct(
         if kind == "hippo":
             from ..codec import HippoReader
 
-            png = Path(plot_file) if plot_file else Path(coeffs).with_suffix(".png")
+            png = as_path(plot_file) if plot_file else as_path(coeffs).with_suffix(".png")
             if plot:
                 check_output_path(png)
             with HippoReader(fh, coeffs, salvage=salvage, threads=threads) as hf:
@@ -139,6 +140,7 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
                   plot_file: str | None, plot_coeffs: bool, zoom_from: str | None,
                   zoom_to: str | None, channels: str | None) -> None:
     from ..atomic import check_output_path
+    from ..storage import as_path
 
     if (zoom_from is not None or zoom_to is not None) and not plot:
         raise ParameterError("--from/--to choose what --plot shows")
@@ -148,9 +150,9 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
     if sum(x is not None and x is not False for x in (step, row, all_rows)) > 1:
         raise ParameterError("--step, --row and --all exclude each other")
     write_csv = output is not None or not (plot or plot_coeffs)
-    stem = Path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
-    png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".coeffs.png")
-    heat_png = Path(coeffs).with_name(stem + ".heatmap.png")
+    stem = as_path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
+    png = as_path(plot_file) if plot_file else as_path(coeffs).with_name(stem + ".coeffs.png")
+    heat_png = as_path(coeffs).with_name(stem + ".heatmap.png")
     if plot or plot_coeffs:
         check_output_path(png if plot else heat_png)
     cf = load_coefficients(coeffs, fh)

@@ -52,6 +52,7 @@ from ..atomic import (
     AtomicFile,
     OutputLock,
     check_output_path,
+    is_object_url,
     open_input,
     open_through,
     write_through_target,
@@ -965,8 +966,9 @@ def open_hippo(path: str | os.PathLike, *, salvage: bool = False,
 
     The path is opened once: header, index and frames all come from that handle, so a file
     replaced meanwhile (``hippo compress`` renames a new file into place) is read whole - the
-    one that was opened. A FIFO or device is refused at once."""
-    path = os.fspath(path)
+    one that was opened. A FIFO or device is refused at once. A URL (``s3://b/x.hippo``,
+    :mod:`hippo_cli.storage`) is copied by one GET to a local temporary and read from it."""
+    path = str(path) if is_object_url(path) else os.fspath(path)  # a URL: its object
     return HippoReader(open_input(path, "a .hippo file"), path, salvage=salvage,
                        threads=threads)
 
@@ -992,6 +994,10 @@ class LiveFile:
     def __init__(self, path: str | os.PathLike) -> None:
         from pathlib import Path
 
+        if is_object_url(path):  # an object is written whole, once: it cannot grow
+            raise ParameterError(f"{path}: a stream appends to its output, and an object in "
+                                 "a store cannot be appended to; stream to a local file "
+                                 "and copy it when done (hippo compress writes to a URL)")
         self.path = os.fspath(path)
         self.reader: HippoReader | None = None
         self.fh: IO[bytes] | None = None

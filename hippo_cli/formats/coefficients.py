@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._version import __version__
-from ..atomic import AtomicFile, is_devnull, open_input, write_through_target
+from ..atomic import AtomicFile, is_devnull, is_object_url, open_input, write_through_target
 from ..engine.emission import count_emitted, file_steps, needs_final_row
 from ..errors import DataError, ParameterError
+from ..storage import RemotePath, as_path, exists, remove
 from .npy_input import load_npy
 from .quantize import dequantize, quantize, quantized_dtype
 from .source import first_line
@@ -66,7 +67,7 @@ class CoefficientWriter:
 
     def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: str = "float64",
                  quantize: int | None = None) -> None:
-        self.path = Path(path)
+        self.path = as_path(path)
         self.discard = is_devnull(self.path)  # -o /dev/null: computed, then thrown away
         if write_through_target(self.path) and not self.discard:
             raise ParameterError(f"{path}: not a regular file; a coefficient file is an .npy "
@@ -82,6 +83,7 @@ class CoefficientWriter:
             self.row_shape = tuple(row_shape[:-1])
             self.dtype = quantized_dtype(row_shape[-1], quantize)
         self.rows = 0
+        self.sidecar_bytes = 0  # known at the commit
         self._digest = hashlib.sha256()  # of the rows: the sidecar names the array it describes
         self._header = _header_size(self.row_shape, self.dtype)
         self._array = AtomicFile(self.path)
@@ -118,11 +120,20 @@ class CoefficientWriter:
         self._fh.seek(0)
         self._fh.write(_npy_header((self.rows, *self.row_shape), self.dtype, self._header))
         self._array.finish()
-        json.dump(meta, self._side.fh, separators=(",", ":"), allow_nan=False)
-        self._side.fh.write("\n")
+        text = json.dumps(meta, separators=(",", ":"), allow_nan=False) + "\n"
+        self._side.fh.write(text)
+        self.sidecar_bytes = 0 if self.discard else len(text.encode("utf-8"))
         self._side.finish()
         self._array.rename()
-        self._side.rename()
+        try:
+            self._side.rename()
+        except BaseException:
+            # objects go up one at a time: an array this run put in a store without its
+            # sidecar is taken back (one it replaced, -f, cannot be: its sidecar, naming
+            # the array it describes, then refuses the pair)
+            if isinstance(self.path, RemotePath) and not self._array.force:
+                remove(self.path)
+            raise
 
     def abort(self) -> None:
         self._array.abort()
@@ -139,6 +150,8 @@ def sidecar_path(coeffs: Path) -> Path:
     """``signal.coeffs.npy`` -> ``signal.coeffs.npy.json``, beside the real file: for a
     symbolic link ``link.npy -> data/c.npy``, ``data/c.npy.json`` (the pair stays together
     whichever name it is read by)."""
+    if isinstance(coeffs, RemotePath):  # an object: no links
+        return coeffs.with_name(coeffs.name + ".json")
     real = Path(os.path.realpath(coeffs))
     return real.with_name(real.name + ".json")
 
@@ -146,6 +159,8 @@ def sidecar_path(coeffs: Path) -> Path:
 def _sidecar_of(path: str) -> Path:
     """The sidecar to read: beside the real file, or (hippo 0.2 wrote it there when the
     output was a link) beside the name given."""
+    if is_object_url(path):
+        return sidecar_path(as_path(path))
     side = sidecar_path(Path(path))
     beside = Path(path).with_name(Path(path).name + ".json")
     return beside if not side.exists() and beside.exists() else side
@@ -231,7 +246,7 @@ def load_coefficients(path: str, fh=None) -> CoefficientFile:
     finally:
         if own:
             fh.close()
-    if not side.exists():
+    if not exists(side):
         raise DataError(f"{path}: no sidecar {side.name} (it holds the encoder settings)")
     with open_input(side, "a sidecar") as sfh:
         side_bytes = os.fstat(sfh.fileno()).st_size

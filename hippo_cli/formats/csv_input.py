@@ -263,8 +263,13 @@ def _open_input(path: str, name: str) -> tuple[IO[bytes], int | None, Any, Any]:
         size = None
     else:
         raw = open_input(path, sequential=True)  # one open: no second lookup of the path
-        st = os.fstat(raw.fileno())
-        size = st.st_size if stat.S_ISREG(st.st_mode) else None
+        try:
+            st = os.fstat(raw.fileno())
+            size = st.st_size if stat.S_ISREG(st.st_mode) else None
+        except io.UnsupportedOperation:  # an object in a store, streamed
+            from ..storage import object_size
+
+            size = object_size(raw)
 
     def close() -> None:
         if path != "-":

@@ -22,7 +22,10 @@ def sniff(path: str) -> str:
 def sniff_open(path: str) -> tuple[str, IO[bytes]]:
     """(the kind of ``path``, the file open at its start): the one handle to read it from
     (:func:`~hippo_cli.atomic.open_input`: a folder, FIFO or device is refused at once)."""
-    if not os.path.lexists(path):
+    from ..atomic import is_object_url
+    from ..storage import local_or_url
+
+    if not is_object_url(path) and not os.path.lexists(local_or_url(path)):
         raise DataError(f"{path}: no such file{_nearby(path)}")
     fh = open_input(path, "a hippo file")
     try:

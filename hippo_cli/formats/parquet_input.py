@@ -28,7 +28,7 @@ def open_parquet(path: str, columns: list[str] | None = None,
             raise DataError(f"{path}: no data (empty Parquet file)")
         sniff = head.to_pandas()
         chosen, notes = choose_columns(path, names, sniff, columns, time_column)
-        samples = Samples(path, chosen, "parquet", os.path.getsize(path), notes=notes,
+        samples = Samples(path, chosen, "parquet", os.fstat(fh.fileno()).st_size, notes=notes,
                           time_column=time_column)
         if time_column is not None:
             first = sniff[time_column].dropna()

@@ -21,6 +21,7 @@ import numpy as np
 from ..atomic import AtomicFile, stdout_text
 from ..codec.times import Times
 from ..errors import ParameterError
+from ..storage import as_path
 from .timestamps import zone_of
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -63,11 +64,11 @@ class TableWriter:
             self.names = [n.replace("\t", " ") for n in names]
             if len(set(self.names)) != len(names):
                 raise ParameterError(f"Parquet needs distinct column names, got {names}")
-            self._target = AtomicFile(Path(output), "wb")
+            self._target = AtomicFile(as_path(output), "wb")
         elif output == "-":
             self.fh = stdout_text()
         else:
-            self._target = AtomicFile(Path(output), "w")
+            self._target = AtomicFile(as_path(output), "w")
             self.fh = self._target.fh
         if self.fh is not None:
             header = [_quoted(part) for n in names for part in n.split("\t")]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import AtomicFile, check_output_path, stdout_binary
+from ..atomic import AtomicFile, check_output_path, is_object_url, stdout_binary
 from ..checks import integer_at_least
 from ..codec import HippoHeader, HippoReader, HippoWriter, header_with_times, open_hippo
 from ..codec.channel import prepare
@@ -30,6 +30,7 @@ from ..formats.source import Samples
 from ..formats.stream_lines import LineParser
 from ..formats.table_output import TableWriter
 from ..formats.timestamps import format_of_template, written_template
+from ..storage import as_path
 from .envelope import Envelope, parse_window
 from .live import Signals, read_batches, stdin_reader
 from .metrics import ErrorMetrics
@@ -93,7 +94,7 @@ class BoundedSummary:
 
 def default_output(input_path: str) -> str:
     """``signal.csv`` -> ``signal.hippo`` (stdin -> stdout)."""
-    return "-" if input_path == "-" else str(Path(input_path).with_suffix(".hippo"))
+    return "-" if input_path == "-" else str(as_path(input_path).with_suffix(".hippo"))
 
 
 def _finite_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,10 +194,10 @@ def compress_bounded(
     if out != "-":
         from .compress import check_suffix
 
-        check_output_path(Path(out))  # an input named as the output: that error first
-        check_suffix(Path(out), ".hippo", "a .hippo file",
+        check_output_path(as_path(out))  # an input named as the output: that error first
+        check_suffix(as_path(out), ".hippo", "a .hippo file",
                      "decode it to CSV with hippo reconstruct")
-    target = None if out == "-" else AtomicFile(Path(out))
+    target = None if out == "-" else AtomicFile(as_path(out))
     try:
         prepare()  # compile the codec (first run only) before reading, not after
         samples = open_samples(input, columns, time_column, na_values=na_values,
@@ -212,7 +213,8 @@ def compress_bounded(
         if max_error.percent:
             # one pass: the blocks are kept (memory, then a temporary file) while the
             # ranges are taken, and coded once the bounds are known
-            spill = Spill(None if target is None else Path(out).resolve().parent)
+            spill = Spill(None if target is None or is_object_url(out)
+                          else Path(out).resolve().parent)
             ranges = _Ranges()
             for values, times in blocks:
                 ranges.add(values)

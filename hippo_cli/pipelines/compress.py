@@ -22,6 +22,7 @@ from ..formats.nan_policy import coefficient_policy
 from ..formats.quantize import quantized_dtype, stored_dtype
 from ..formats.samples import open_samples, prefetch, timed_chunks
 from ..formats.timestamps import written_template
+from ..storage import as_path
 from .encode import RowEncoder
 
 
@@ -51,7 +52,7 @@ def default_output(input_path: str) -> Path:
     """``signal.csv`` -> ``signal.coeffs.npy`` (stdin: ``coeffs.npy``)."""
     if input_path == "-":
         return Path("coeffs.npy")
-    p = Path(input_path)
+    p = as_path(input_path)
     return p.with_name(p.stem + ".coeffs.npy")
 
 
@@ -144,7 +145,7 @@ def compress_file(
     if output == "-":
         raise ParameterError("compress writes an .npy plus a JSON sidecar, not stdout "
                              "(use hippo stream for rows on stdout)")
-    out = Path(output) if output else default_output(input)
+    out = as_path(output) if output else default_output(input)
     check_output_path(out)
     check_suffix(out, ".npy", "a coefficient file (an .npy and its sidecar)",
                  "for a .hippo file use --max-error")
@@ -192,6 +193,6 @@ def _compress_into(out: Path, input: str, enc: HiPPO, every: int, columns, time_
             if time_column else None,
         )
         writer.commit(meta)
-    stored = writer.bytes_written + writer.sidecar.stat().st_size
+    stored = writer.bytes_written + writer.sidecar_bytes
     return CompressSummary(out, total, C, writer.rows, stored, samples.kind,
                            samples.size_bytes)

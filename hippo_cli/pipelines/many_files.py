@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic import note_read
+from ..atomic import is_object_url, note_read
 from ..engine.emission import check_every
 from ..errors import DataError, ParameterError
 from ..formats.manifest import write_manifest
@@ -68,6 +68,25 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
         check_every(mode.every)  # before any file is read or written
     if not output or output == "-":
         raise ParameterError("many series need -o FOLDER (one file per series + manifest)")
+    if is_object_url(output) or is_object_url(input):  # through a local staging folder
+        from ..storage import many_through_store
+
+        if engine == "dask" and scheduler is not None:
+            raise ParameterError("--scheduler with object storage: not yet (the workers "
+                                 "would write on their own machines)")
+
+        def run(local_in: str, local_out: str) -> dict:
+            return compress_many(local_in, local_out, mode, id_column=id_column,
+                                 columns=columns, time_column=time_column, engine=engine,
+                                 scheduler=scheduler, overwrite=overwrite)
+
+        manifest = many_through_store(run, input, output, overwrite=overwrite,
+                                      single_input=id_column is not None, note=note_read)
+        if not is_object_url(output):  # its manifest names the inputs' URLs, not copies
+            fields = {k: v for k, v in manifest.items()
+                      if k not in ("format", "format_version", "series")}
+            manifest = write_manifest(Path(output), manifest["series"], **fields)
+        return manifest
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")

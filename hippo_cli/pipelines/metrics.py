@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_output
+from ..storage import as_path
 
 #: The 99th percentile is exact up to this many scored samples per channel, then estimated
 #: from a uniform sample of this size (reservoir sampling with a fixed seed).
@@ -136,7 +137,7 @@ class ErrorMetrics:
 
     def write_json(self, path: str | Path) -> None:
         """The report as JSON, atomically (``-``: stdout is not allowed here)."""
-        with atomic_output(Path(path), "w") as fh:
+        with atomic_output(as_path(path), "w") as fh:
             json.dump({"metrics": self.report()}, fh, indent=1, allow_nan=False)
             fh.write("\n")
 
