@@ -8,10 +8,13 @@ import typer
 
 from ..errors import ParameterError
 from .app import (
+    FORCE,
     NAN,
     PANEL_BOUNDED,
     PANEL_HIPPO,
     PANEL_IO,
+    QUIET,
+    VERBOSE,
     GroupedCommand,
     NanPolicy,
     app,
@@ -21,14 +24,15 @@ from .app import (
     say,
     value,
 )
+from .paths import check_output, is_stdio, not_this_kind, open_kind, refuse_stdin_kind
 
 
 @app.command(cls=GroupedCommand)
 @cli_errors
 def reconstruct(
     ctx: typer.Context,
-    coeffs: str = typer.Argument(..., help="A .hippo file, or a coefficient .npy written by "
-                                 "hippo compress (with its .json sidecar)."),
+    coeffs: str = typer.Argument(..., help="A .hippo file (- for stdin), or a coefficient "
+                                 ".npy written by hippo compress (with its .json sidecar)."),
     output: str | None = typer.Option(None, "--output", "-o", help="CSV file, - for "
                                          "stdout [stdout, or none when plotting].",
                                       rich_help_panel=PANEL_IO),
@@ -67,6 +71,9 @@ def reconstruct(
                                        "frames at once [the cores available].", min=1,
                                        rich_help_panel=PANEL_BOUNDED),
     nan: NanPolicy = NAN,
+    force: bool = FORCE,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
 ) -> None:
     """Decode a .hippo file, or evaluate the history held by coefficients (CSV).
 
@@ -78,41 +85,45 @@ def reconstruct(
     gives samples (k_{r-1}, k_r]; samples its measure does not cover (legt/lagt with every
     larger than the window) are left empty.
     """
-    from ..atomic import check_output_path
-    from ..formats.kinds import not_this_kind, sniff_open
-
     inputs(coeffs, original)
     if metrics_json is not None and original is None:
         raise ParameterError("--metrics-json needs --original (the errors are measured "
                              "against it)")
+    if is_stdio(coeffs) and (plot or plot_coeffs) and plot_file is None:
+        raise ParameterError("--plot of stdin needs --plot-file (there is no name to put "
+                             ".png beside)")
     for out in (output, metrics_json, plot_file):  # every output named: before any input
-        if out is not None and out != "-":
-            check_output_path(Path(out))
-    kind, fh = sniff_open(coeffs)  # the one handle COEFFS is read from
+        check_output(out, force)
+    name, kind, fh = open_kind(coeffs)  # the one handle COEFFS is read from
     with fh:
         if kind not in ("hippo", "npy"):
-            raise not_this_kind(coeffs, kind, "a .hippo or coefficient file")
+            raise not_this_kind(name, kind, "a .hippo or coefficient file")
+        refuse_stdin_kind(name, kind)
         check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if kind == "hippo" else PANEL_HIPPO))
         if kind == "hippo":
             from ..codec import HippoReader
 
             png = Path(plot_file) if plot_file else Path(coeffs).with_suffix(".png")
-            if plot:
-                check_output_path(png)
-            with HippoReader(fh, coeffs, salvage=salvage, threads=threads) as hf:
+            if plot and plot_file is None:
+                check_output(png, force)
+            with HippoReader(fh, name, salvage=salvage, threads=threads) as hf:
                 _decode_hippo(hf, output, original, plot, png, salvage, value(nan),
                               metrics_json=metrics_json, zoom=(zoom_from, zoom_to))
             return
         _coefficients(coeffs, fh, output, step, row, all_rows, original, metrics_json, plot,
-                      plot_file, plot_coeffs, zoom_from, zoom_to)
+                      plot_file, plot_coeffs, zoom_from, zoom_to, force)
+
+
+# ``hippo decompress``: what a user of zstd or gzip types (zstd -d, gunzip); without it,
+# click would suggest "compress" - the opposite
+app.command("decompress", hidden=True, cls=GroupedCommand,
+            help="The same as hippo reconstruct.")(reconstruct)
 
 
 def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: int | None,
                   all_rows: bool, original: str | None, metrics_json: str | None, plot: bool,
                   plot_file: str | None, plot_coeffs: bool, zoom_from: str | None,
-                  zoom_to: str | None) -> None:
-    from ..atomic import check_output_path
-
+                  zoom_to: str | None, force: bool) -> None:
     if (zoom_from is not None or zoom_to is not None) and not plot:
         raise ParameterError("--from/--to choose what --plot shows")
     from ..formats.coefficients import load_coefficients
@@ -124,8 +135,10 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
     stem = Path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
     png = Path(plot_file) if plot_file else Path(coeffs).with_name(stem + ".coeffs.png")
     heat_png = Path(coeffs).with_name(stem + ".heatmap.png")
-    if plot or plot_coeffs:
-        check_output_path(png if plot else heat_png)
+    if plot and plot_file is None:
+        check_output(png, force)
+    if plot_coeffs:
+        check_output(heat_png, force)
     cf = load_coefficients(coeffs, fh)
     plan = reconstruction.plan(cf, step=step, row=row, whole=all_rows)
     window = (reconstruction.plot_window(cf, plan, zoom_from, zoom_to)
