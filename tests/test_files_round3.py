@@ -296,7 +296,7 @@ def test_symlinked_outputs_stay_links(tmp_path):
         real.write_bytes(b"old")
         link = tmp_path / ("link-" + name)
         link.symlink_to(real)
-        res = hippo(*args, "-o", link, "-q")
+        res = hippo(*args, "-o", link, "-q", "-f")  # -f: the link's file exists
         assert res.exit_code == 0, res.stderr
         assert link.is_symlink() and real.read_bytes()[:2] != b"ol"
     assert (data / "c.npy.json").exists()  # the pair stays together, beside the real file

@@ -99,7 +99,9 @@ def test_a_symlinked_output_stays_a_link(tmp_path):
     real.write_bytes(b"old")
     link = tmp_path / "link.hippo"
     link.symlink_to(real)
-    assert hippo("compress", src, "-E", "1%", "-o", link, "-q").exit_code == 0
+    assert hippo("compress", src, "-E", "1%", "-o", link, "-q").exit_code == 2  # it exists
+    assert real.read_bytes() == b"old"
+    assert hippo("compress", src, "-E", "1%", "-o", link, "-q", "-f").exit_code == 0
     assert link.is_symlink() and real.read_bytes()[:4] == b"\x89HPO"
 
 
