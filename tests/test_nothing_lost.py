@@ -151,13 +151,17 @@ def test_rerun_with_other_settings_or_data_is_refused_unless_overwrite(tmp_path)
     base = ["compress", src, "--id-column", "id", "-o", out]
     assert hippo(*base, "-N", 4, "-q").exit_code == 0
     assert hippo(*base, "-N", 4, "-q").exit_code == 0  # same run: a resume, fine
-    assert_clean_failure(hippo(*base, "-N", 8), 2, "other settings", "--overwrite")
+    assert_clean_failure(hippo(*base, "-N", 8), 2, "other settings", "-f/--force")
     assert np.load(out / "a.npy").shape[-1] == 4
     os.utime(src, ns=(1, 1))
     assert_clean_failure(hippo(*base, "-N", 4), 2, "other input")
-    res = hippo(*base, "-N", 8, "--overwrite", "-q")
+    res = hippo(*base, "-N", 8, "-f", "-q")
     assert res.exit_code == 0 and np.load(out / "a.npy").shape[-1] == 8
     assert json.loads((out / "manifest.json").read_text())["settings"]["params"]["N"] == 8
+    # --overwrite, the flag's old name, still works, with a one-line warning
+    res = hippo(*base, "-N", 6, "--overwrite", "-q")
+    assert res.exit_code == 0 and np.load(out / "a.npy").shape[-1] == 6
+    assert res.stderr == "hippo: warning: --overwrite is deprecated: use -f/--force (the same)\n"
 
 
 def test_many_series_as_hippo_files(tmp_path):
