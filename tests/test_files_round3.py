@@ -305,7 +305,7 @@ def test_symlinked_outputs_stay_links(tmp_path):
     real_csv.write_text("old\n")
     link = tmp_path / "out.csv"
     link.symlink_to(real_csv)
-    res = hippo("reconstruct", data / "c.hippo", "-o", link)
+    res = hippo("reconstruct", data / "c.hippo", "-o", link, "-f")
     assert res.exit_code == 0, res.stderr
     assert link.is_symlink() and real_csv.read_text().startswith("sample,temp,vib")
     live_real = data / "live.hippo"

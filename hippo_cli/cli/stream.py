@@ -105,9 +105,10 @@ def stream(
     compare, so every line sent is appended after the stored samples: send only new lines.
     An empty or torn-header file left by a killed stream is started anew (with a note).
     An existing -o file or --state file is resumed, never replaced (running a stream
-    again asks for that; there is no -f). One writer at a time: a second stream (or compress) onto the same file is refused,
-    naming the other process. -o /dev/null discards; a FIFO output is written as a pipe
-    (refused if no process reads it within 2 s).
+    again asks for that; there is no -f). One writer at a time: a second stream (or
+    compress) onto the same file is refused, naming the other process. -o /dev/null
+    discards; a FIFO output is written as a pipe (refused if no process reads it within
+    2 s).
     """
     from ..atomic import note_stdin
 
