@@ -66,7 +66,7 @@ def compress(
                                       ".npy of shape (L,) or (L, C), or Parquet; several: "
                                       "each to its own output; a quoted glob or a folder: "
                                       "one series per file (then -o is a folder).",
-                                      metavar="INPUT..."),
+                                      metavar="INPUT"),
     output: str | None = typer.Option(None, "--output", "-o", help="Output file [<input "
                                       "stem>.hippo with --max-error, else <input "
                                       "stem>.coeffs.npy]; - for stdout (.hippo); one input "

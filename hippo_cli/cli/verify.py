@@ -20,7 +20,7 @@ from .paths import STDIN_NAME, is_stdio, not_this_kind, open_kind, refuse_stdin_
 def test_files(
     files: list[str] = typer.Argument(..., help="Files to check: .hippo (- for stdin), "
                                       "coefficient .npy (with sidecar) or state .npz.",
-                                      metavar="FILE..."),
+                                      metavar="FILE"),
     threads: int | None = typer.Option(None, "--threads", help=".hippo: threads that decode "
                                        "one frame's channels at once [the cores available].",
                                        min=1),
