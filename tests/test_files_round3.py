@@ -112,7 +112,7 @@ def test_a_second_writer_is_refused_naming_the_first(tmp_path):
     assert second.returncode == 1
     assert f"pid {first.pid}" in one_line(second.stderr)
     src = write_csv(tmp_path / "s.csv")
-    third = run("compress", src, "-E", 0.1, "-o", live)
+    third = run("compress", src, "-E", 0.1, "-o", live, "-f")  # asked to replace: still refused
     assert third.returncode == 1 and f"pid {first.pid}" in one_line(third.stderr)
     first.stdin.close()
     assert first.wait(60) == 0, first.stderr.read()
