@@ -68,9 +68,9 @@ def hippo_cli(u: np.ndarray, args: list[str], tmp: Path) -> tuple[float, float]:
     """(NRMSE, ratio counting all bytes) of compress + reconstruct --all through the CLI."""
     np.save(tmp / "u.npy", u)
     out = tmp / "c.npy"
-    subprocess.run([*HIPPO, "compress", str(tmp / "u.npy"), "-N", str(N), "-q", "-o", str(out),
-                    *args], check=True)
-    subprocess.run([*HIPPO, "reconstruct", str(out), "--all", "-o", str(tmp / "r.csv")],
+    subprocess.run([*HIPPO, "compress", str(tmp / "u.npy"), "-N", str(N), "-q", "-f", "-o",
+                    str(out), *args], check=True)
+    subprocess.run([*HIPPO, "reconstruct", str(out), "--all", "-f", "-o", str(tmp / "r.csv")],
                    check=True, capture_output=True)
     recon = np.loadtxt(tmp / "r.csv", delimiter=",", skiprows=1, usecols=1)
     stored = out.stat().st_size + Path(str(out) + ".json").stat().st_size

@@ -69,7 +69,7 @@ def row_zstd_d(d: dict):
 
 def row_hippo_reconstruct(d: dict):
     cmd = [sys.executable, "-m", "hippo_cli", "reconstruct", str(d["hippo"]), "-o",
-           str(d["out"])]
+           str(d["out"]), "-f"]
     return "hippo reconstruct X.hippo -o out.csv", lambda: _run(cmd)
 
 

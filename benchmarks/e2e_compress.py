@@ -77,6 +77,8 @@ def write_csv(path: Path, rows: int, cols: int, timed: bool) -> None:
 def run(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one whole process (GNU time's %M when there is one)."""
     timer = ["/usr/bin/time", "-f", "PEAKKB %M"] if os.path.exists("/usr/bin/time") else []
+    if "-o" in cmd:  # a repeat writes the same output: removed first (a baseline may not know -f)
+        Path(cwd, cmd[cmd.index("-o") + 1]).unlink(missing_ok=True)
     t0 = time.perf_counter()
     done = subprocess.run(timer + cmd, env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0

@@ -102,6 +102,7 @@ def main() -> None:
     for _ in range(args.runs):  # warm runs, the versions interleaved (paired)
         for name, path in versions:
             out = work / "warm.hippo"
+            out.unlink(missing_ok=True)  # the last run's (a baseline may not know -f)
             warm[name].append(_run(job(name, path, out),
                                    {**env, "NUMBA_CACHE_DIR": str(caches[name])}))
             outputs[name].add(out.read_bytes())

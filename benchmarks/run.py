@@ -299,7 +299,7 @@ def bench_startup(tmp: Path) -> None:
     rows = [["hippo --help", f"{helpt:.2f}"]]
     for measure, extra in [("legs", []), ("lagt", []), ("legt", ["--theta", "100"])]:
         shutil.rmtree(cold_dir, ignore_errors=True)
-        cmd = ["hippo", "compress", str(small), "--measure", measure, *extra, "-q",
+        cmd = ["hippo", "compress", str(small), "--measure", measure, *extra, "-q", "-f",
                "-o", str(tmp / "s.npy")]
         cold = run_measured(cmd, env=env)[0]
         warm = min(run_measured(cmd, env=env)[0] for _ in range(3))
@@ -319,7 +319,7 @@ def bench_float32(tmp: Path) -> None:
         subprocess.run([*HIPPO, "compress", str(tmp / "u.npy"), "-N", "64", "--every", "100",
                         "--dtype", dtype, "-q", "-o", str(out)], check=True)
         res = subprocess.run([*HIPPO, "reconstruct", str(out), "--original",
-                              str(tmp / "u.npy"), "-o", str(tmp / "r.csv")],
+                              str(tmp / "u.npy"), "-f", "-o", str(tmp / "r.csv")],
                              capture_output=True, text=True, check=True)
         rmse = res.stderr.split("RMSE ")[1].split(",")[0]
         rows.append([dtype, f"{out.stat().st_size:,}", rmse])

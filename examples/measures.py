@@ -41,7 +41,7 @@ def main() -> None:
         subprocess.run([*HIPPO, "compress", str(out / "signal.npy"), "-m", measure, "-N", "32",
                         "--every", "4000", "-q", "-o", str(coeffs), *options], check=True)
         res = subprocess.run([*HIPPO, "reconstruct", str(coeffs), "--original",
-                              str(out / "signal.npy"), "--plot", "--plot-file",
+                              str(out / "signal.npy"), "-f", "--plot", "--plot-file",
                               str(out / f"{measure}.png")], capture_output=True, text=True,
                              check=True)
         print(f"{measure:6s} {res.stderr.splitlines()[0].split(': ', 1)[1]}")

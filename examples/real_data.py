@@ -47,8 +47,8 @@ def main() -> None:
     ]
     for name, options in jobs:
         csv, coeffs = out / f"{name}.csv", out / f"{name}.coeffs.npy"
-        run("compress", str(csv), "-o", str(coeffs), *options)
-        run("reconstruct", str(coeffs), "--all", "--original", str(csv), "--plot",
+        run("compress", str(csv), "-f", "-o", str(coeffs), *options)  # -f: a rerun replaces
+        run("reconstruct", str(coeffs), "--all", "--original", str(csv), "--plot", "-f",
             "--plot-file", str(out / f"real-{name}.png"))
 
 

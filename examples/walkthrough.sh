@@ -6,16 +6,17 @@ set -euo pipefail
 out="${1:-$(dirname "$0")/out}"
 mkdir -p "$out"
 rm -f "$out/live.hippo"  # a live file is appended to: start this demo afresh
+# -f: a second run of this demo replaces what the first one wrote
 python "$(dirname "$0")/make_sensor_csv.py" "$out/sensor.csv" --rows 20000
-hippo compress "$out/sensor.csv" --max-error 0.5% --time-column time
+hippo compress "$out/sensor.csv" --max-error 0.5% --time-column time -f
 hippo info "$out/sensor.hippo"
-hippo reconstruct "$out/sensor.hippo" --original "$out/sensor.csv" --plot \
+hippo reconstruct "$out/sensor.hippo" --original "$out/sensor.csv" --plot -f \
     -o "$out/restored.csv"
 head -3 "$out/restored.csv"
 cut -d, -f2 "$out/sensor.csv" | hippo stream --max-error 0.05 -o "$out/live.hippo"
 hippo info "$out/live.hippo" --json
 hippo compress "$out/sensor.csv" --measure legs --method exact -N 64 --every 100 --time-column time \
-    -o "$out/sensor.coeffs.npy"
-hippo reconstruct "$out/sensor.coeffs.npy" --original "$out/sensor.csv" --plot --plot-coeffs
-hippo reconstruct "$out/sensor.coeffs.npy" --all -o "$out/smooth.csv"
+    -o "$out/sensor.coeffs.npy" -f
+hippo reconstruct "$out/sensor.coeffs.npy" --original "$out/sensor.csv" --plot --plot-coeffs -f
+hippo reconstruct "$out/sensor.coeffs.npy" --all -o "$out/smooth.csv" -f
 head -2 "$out/smooth.csv"

@@ -126,7 +126,10 @@ def test_compress_replaces_existing_output_only_on_success(tmp_path):
     before = out.read_bytes()
     bad = tmp_path / "bad.csv"
     bad.write_text("temp\n1\n2\nthree\n")
-    res = hippo("compress", bad, "-N", 4, "-o", out)
+    # without -f the existing output is refused before any work; with it, replaced only
+    # when the new run succeeds
+    assert_clean_failure(hippo("compress", bad, "-N", 4, "-o", out), 2, "exists", "-f")
+    res = hippo("compress", bad, "-N", 4, "-o", out, "-f")
     assert_clean_failure(res, 1, "line 4", "three")
     assert out.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if "hippo-tmp" in p.name]

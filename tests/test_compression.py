@@ -131,7 +131,7 @@ def test_quantized_file_round_trip(tmp_path):
         arr = np.load(out)  # plain np.load, no pickle: a structured integer record per row
         assert arr.shape == (16, 2) and arr.dtype.names == ("scale", "q")
         res = hippo("reconstruct", out, "--all", "--original", tmp_path / "u.npy",
-                    "-o", tmp_path / "r.csv")
+                    "-o", tmp_path / f"r{bits}.csv")
         assert res.exit_code == 0, res.stderr
         rmse = float(res.stderr.split("RMSE ")[1].split(",")[0])
         assert rmse < (0.05 if bits == 8 else 2e-4)

@@ -112,7 +112,7 @@ def test_a_second_writer_is_refused_naming_the_first(tmp_path):
     assert second.returncode == 1
     assert f"pid {first.pid}" in one_line(second.stderr)
     src = write_csv(tmp_path / "s.csv")
-    third = run("compress", src, "-E", 0.1, "-o", live)
+    third = run("compress", src, "-E", 0.1, "-o", live, "-f")  # asked to replace: still refused
     assert third.returncode == 1 and f"pid {first.pid}" in one_line(third.stderr)
     first.stdin.close()
     assert first.wait(60) == 0, first.stderr.read()
@@ -296,7 +296,7 @@ def test_symlinked_outputs_stay_links(tmp_path):
         real.write_bytes(b"old")
         link = tmp_path / ("link-" + name)
         link.symlink_to(real)
-        res = hippo(*args, "-o", link, "-q")
+        res = hippo(*args, "-o", link, "-q", "-f")  # -f: the link's file exists
         assert res.exit_code == 0, res.stderr
         assert link.is_symlink() and real.read_bytes()[:2] != b"ol"
     assert (data / "c.npy.json").exists()  # the pair stays together, beside the real file
@@ -305,7 +305,7 @@ def test_symlinked_outputs_stay_links(tmp_path):
     real_csv.write_text("old\n")
     link = tmp_path / "out.csv"
     link.symlink_to(real_csv)
-    res = hippo("reconstruct", data / "c.hippo", "-o", link)
+    res = hippo("reconstruct", data / "c.hippo", "-o", link, "-f")
     assert res.exit_code == 0, res.stderr
     assert link.is_symlink() and real_csv.read_text().startswith("sample,temp,vib")
     live_real = data / "live.hippo"

@@ -99,7 +99,9 @@ def test_a_symlinked_output_stays_a_link(tmp_path):
     real.write_bytes(b"old")
     link = tmp_path / "link.hippo"
     link.symlink_to(real)
-    assert hippo("compress", src, "-E", "1%", "-o", link, "-q").exit_code == 0
+    assert hippo("compress", src, "-E", "1%", "-o", link, "-q").exit_code == 2  # it exists
+    assert real.read_bytes() == b"old"
+    assert hippo("compress", src, "-E", "1%", "-o", link, "-q", "-f").exit_code == 0
     assert link.is_symlink() and real.read_bytes()[:4] == b"\x89HPO"
 
 
@@ -149,13 +151,17 @@ def test_rerun_with_other_settings_or_data_is_refused_unless_overwrite(tmp_path)
     base = ["compress", src, "--id-column", "id", "-o", out]
     assert hippo(*base, "-N", 4, "-q").exit_code == 0
     assert hippo(*base, "-N", 4, "-q").exit_code == 0  # same run: a resume, fine
-    assert_clean_failure(hippo(*base, "-N", 8), 2, "other settings", "--overwrite")
+    assert_clean_failure(hippo(*base, "-N", 8), 2, "other settings", "-f/--force")
     assert np.load(out / "a.npy").shape[-1] == 4
     os.utime(src, ns=(1, 1))
     assert_clean_failure(hippo(*base, "-N", 4), 2, "other input")
-    res = hippo(*base, "-N", 8, "--overwrite", "-q")
+    res = hippo(*base, "-N", 8, "-f", "-q")
     assert res.exit_code == 0 and np.load(out / "a.npy").shape[-1] == 8
     assert json.loads((out / "manifest.json").read_text())["settings"]["params"]["N"] == 8
+    # --overwrite, the flag's old name, still works, with a one-line warning
+    res = hippo(*base, "-N", 6, "--overwrite", "-q")
+    assert res.exit_code == 0 and np.load(out / "a.npy").shape[-1] == 6
+    assert res.stderr == "hippo: warning: --overwrite is deprecated: use -f/--force (the same)\n"
 
 
 def test_many_series_as_hippo_files(tmp_path):

@@ -111,7 +111,7 @@ def test_memory_does_not_grow_with_the_input(tmp_path):
         src = _csv(tmp_path / f"x{rows}.csv", rows, 1, seed=rows)
         for bound in ("1%", "0.5"):
             run = subprocess.run([sys.executable, "-c", PEAK, "compress", str(src),
-                                  "--max-error", bound, "-t", "time",
+                                  "--max-error", bound, "-t", "time", "-f",
                                   "-o", str(tmp_path / f"x{rows}.hippo")],
                                  capture_output=True, text=True, cwd=tmp_path,
                                  env={**os.environ,

@@ -42,7 +42,7 @@ def test_sigkill_during_compress_keeps_the_old_output(tmp_path):
     np.save(big, np.sin(np.arange(6_000_000) / 5000))
     # zoh LegS is the slowest path: the run lasts long enough to be killed in the middle
     proc = subprocess.Popen([*HIPPO, "compress", str(big), "-o", str(out), "--method", "zoh",
-                             "-N", "64", "--every", "1000", "-q"])
+                             "-N", "64", "--every", "1000", "-q", "-f"])
     _wait_for_a_temporary(proc, tmp_path)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -9,6 +9,7 @@ showwarning  # noqa: B018, F821 - the warnings module calls it (cli.app.warnings
 version  # noqa: B018, F821 - its --version option
 compress  # noqa: B018, F821
 info  # noqa: B018, F821
+test_files  # noqa: B018, F821 - hippo test
 readable  # noqa: B018, F821 - io.RawIOBase
 readinto  # noqa: B018, F821
 reconstruct_at  # noqa: B018, F821 - public: HiPPO.reconstruct_at

@@ -4,7 +4,7 @@
 module parses its options, calls one library pipeline and reports.
 """
 
-from . import compress, info, reconstruct, stream  # noqa: F401 - registers the commands
+from . import compress, info, reconstruct, stream, verify  # noqa: F401 - registers the commands
 from .app import app
 
 

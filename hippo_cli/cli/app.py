@@ -9,11 +9,13 @@ errors, 1 for data errors, 130 for Ctrl-C, 143 for SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any
@@ -35,15 +37,29 @@ from ..measures.registry import (
     SPECS,
     time_parameter_takers,
 )
+from ..storage import replacing
 from .resources import load_native, starved
+
+#: The top-level help: both modes with an example each (\b keeps click from rewrapping).
+HELP = """Online time-series compression with HiPPO (Gu et al., NeurIPS 2020).
+
+Two modes: a bounded-error .hippo file (every sample within E), or HiPPO coefficients (N
+numbers per step that hold the history).
+
+\b
+  hippo compress s.csv --max-error 1%             # -> s.hippo, every sample within 1%
+  hippo compress s.csv --measure legs -N 64       # -> s.coeffs.npy (+ .json)
+  hippo reconstruct s.hippo -o restored.csv       # decode (also: hippo decompress)
+  hippo test s.hippo                              # check every frame and the footer
+
+An existing output is replaced only with -f; - is stdin or stdout. Every command takes
+-q (no notes) and -v (more); hippo COMMAND --help lists its options."""
 
 app = typer.Typer(
     name="hippo",
-    help="Online time-series compression with HiPPO (Gu et al., NeurIPS 2020).\n\n"
-    "compress a CSV/.npy into N coefficients per step, reconstruct (and plot) the history "
-    "they hold, stream stdin to coefficient rows live, and inspect files with info.",
+    help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -165,6 +181,15 @@ TIME_FORMAT = typer.Option(None, "--time-format", help="Layout of times that are
                            "%f); kept exactly as written.", rich_help_panel=PANEL_IO)
 
 
+QUIET = typer.Option(False, "--quiet", "-q", help="No notes, summaries or progress "
+                     "(warnings and errors still show).", rich_help_panel=PANEL_IO)
+VERBOSE = typer.Option(False, "--verbose", "-v", help="More: per-file figures and timing.",
+                       rich_help_panel=PANEL_IO)
+FORCE = typer.Option(False, "--force", "-f", help="Replace an existing output (without it, "
+                     "an existing output is an error before any work).",
+                     rich_help_panel=PANEL_IO)
+
+
 def na_list(text: str | None) -> list[str] | None:
     """The ``--na-values`` texts (None: none)."""
     if text is None:
@@ -190,8 +215,28 @@ class Interrupted(Exception):
 _live_console: list = []
 
 
+#: How much the running command says: -1 quiet (-q), 0 normal, 1 verbose (-v). A context
+#: variable, set by :func:`cli_errors` from the command's own ``quiet``/``verbose`` options.
+_verbosity: contextvars.ContextVar[int] = contextvars.ContextVar("hippo_verbosity", default=0)
+#: Lines that -q never hides.
+_ALWAYS_SAID = ("error:", "warning:", "internal error:")
+
+
+def verbose() -> bool:
+    """Whether the running command was given -v."""
+    return _verbosity.get() > 0
+
+
+def detail(message: str) -> None:
+    """A line said only with -v (per-file figures, timing)."""
+    if verbose():
+        say(message)
+
+
 def say(message: str) -> None:
-    """One line on stderr, prefixed ``hippo:``."""
+    """One line on stderr, prefixed ``hippo:`` (under -q only errors and warnings)."""
+    if _verbosity.get() < 0 and not message.startswith(_ALWAYS_SAID):
+        return
     if _live_console:
         _live_console[-1].print(f"hippo: {message}", markup=False, highlight=False)
         return
@@ -252,15 +297,23 @@ def cli_errors(fn: Any) -> Any:
             old = signal.signal(signal.SIGTERM, _raise_terminated)
         except ValueError:  # not the main thread (an embedding application): leave it
             old = None
+        level = token = None
+        if kwargs.get("quiet") or kwargs.get("verbose"):
+            level = -1 if kwargs.get("quiet") else 1
+            token = _verbosity.set(level)
+        started = time.perf_counter()
         notices = _SayHandler(logging.INFO)
         library_log = logging.getLogger("hippo_cli")
         library_log.addHandler(notices)
         library_log.setLevel(logging.INFO)
         try:
-            with guarded(), warnings_said():
+            # -f (and the many-series --overwrite) also lets object outputs be replaced
+            force = bool(kwargs.get("force") or kwargs.get("overwrite"))
+            with guarded(), warnings_said(), replacing(force):
                 load_native()
                 result = fn(*args, **kwargs)
             flush_stdout()  # output not delivered is an error, not an exit 0
+            detail(f"done in {time.perf_counter() - started:.2f} s")
             return result
         except typer.Exit:
             raise
@@ -281,6 +334,8 @@ def cli_errors(fn: Any) -> Any:
         except Exception as err:  # each kind gets its one line in _report
             _report(err)
         finally:
+            if token is not None:
+                _verbosity.reset(token)
             library_log.removeHandler(notices)
             if old is not None:
                 signal.signal(signal.SIGTERM, old)

@@ -5,6 +5,7 @@ of another mode."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -13,6 +14,7 @@ from .app import (
     ALPHA,
     BETA,
     DT,
+    FORCE,
     INIT,
     LEGS_TIME,
     MEASURE,
@@ -24,8 +26,10 @@ from .app import (
     PANEL_HIPPO,
     PANEL_IO,
     PANEL_MANY,
+    QUIET,
     THETA,
     TIME_FORMAT,
+    VERBOSE,
     Engine,
     GroupedCommand,
     Init,
@@ -39,6 +43,7 @@ from .app import (
     check_mode_options,
     cli_errors,
     decoder_compiled_beside,
+    detail,
     human_bytes,
     inputs,
     na_list,
@@ -46,6 +51,7 @@ from .app import (
     say,
     value,
 )
+from .paths import check_output, is_stdio
 
 
 def _many_inputs(path: str) -> bool:
@@ -62,13 +68,15 @@ def _many_inputs(path: str) -> bool:
 @cli_errors
 def compress(
     ctx: typer.Context,
-    input: str = typer.Argument(..., help="CSV file (header optional), - for stdin, .npy of "
-                                "shape (L,) or (L, C), or Parquet; a glob or folder: one "
-                                "series per file (then -o is a folder)."),
+    input: list[str] = typer.Argument(..., help="CSV file (header optional), - for stdin, "
+                                      ".npy of shape (L,) or (L, C), or Parquet; several: "
+                                      "each to its own output; a quoted glob or a folder: "
+                                      "one series per file (then -o is a folder).",
+                                      metavar="INPUT"),
     output: str | None = typer.Option(None, "--output", "-o", help="Output file [<input "
                                       "stem>.hippo with --max-error, else <input "
-                                      "stem>.coeffs.npy]; - for stdout (.hippo).",
-                                      rich_help_panel=PANEL_IO),
+                                      "stem>.coeffs.npy]; - for stdout (.hippo); one input "
+                                      "only.", rich_help_panel=PANEL_IO),
     column: list[str] | None = typer.Option(None, "--column", "-c", help="Column to encode "
                                             "(repeatable) [every numeric column].",
                                             rich_help_panel=PANEL_IO),
@@ -80,8 +88,9 @@ def compress(
     time_format: str | None = TIME_FORMAT,
     nan: NanPolicy = NAN,
     na_values: str | None = NA_VALUES,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary.",
-                               rich_help_panel=PANEL_IO),
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+    force: bool = FORCE,
     max_error: str | None = typer.Option(None, "--max-error", "-E", help="Write a .hippo "
                                          "file in which every sample is within E: an "
                                          "absolute value, or a percentage of each column's "
@@ -136,24 +145,44 @@ def compress(
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address "
                                          "[a local cluster sized to the machine].",
                                          rich_help_panel=PANEL_MANY),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace what an earlier run "
-                                   "with other settings or input left in the output folder "
-                                   "(without it, such a folder is refused).",
-                                   rich_help_panel=PANEL_MANY),
+    overwrite: bool = typer.Option(False, "--overwrite", hidden=True,
+                                   help="Deprecated: -f/--force.", rich_help_panel=PANEL_IO),
 ) -> None:
-    """Compress every numeric column of INPUT.
+    """Compress every numeric column of INPUT (several: each to its own output).
 
     With --max-error E: a .hippo file (default <input stem>.hippo; - for stdout) in which
     every decoded sample is within E - the compressor. Without: the HiPPO coefficients
     after every K-th sample, an .npy of shape (R, N) for one column or (R, C, N) for C
     columns (rows: steps k with (k + 1) % every == 0, plus the final step; with
     --tolerance: the ends of the chosen blocks), and a JSON sidecar <output>.json with the
-    settings. The output appears only when the run succeeds.
+    settings. The output appears only when the run succeeds; an existing one is replaced
+    only with -f.
     """
-    many = id_column is not None or value(engine) == "dask" or _many_inputs(input)
+    if overwrite:
+        say("warning: --overwrite is deprecated: use -f/--force (the same)")
+        force = True
+    many = (id_column is not None or value(engine) == "dask"
+            or any(_many_inputs(path) for path in input))
     bounded = max_error is not None
     check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if bounded else PANEL_HIPPO,
                              *((PANEL_MANY,) if many else ())))
+
+    def one(path: str, out: str | None) -> None:
+        """Compress the one input ``path`` into ``out`` (None: the default name)."""
+        if bounded:
+            _compress_bounded(path, out, max_error, column, time_column, value(nan),
+                              na_list(na_values), time_format, quiet,
+                              codec={"level": level, "threads": threads})
+        else:
+            _compress_coefficients(path, out, measure, N, theta, dt, method, init, legs_time,
+                                   alpha, beta, column, every, reset_every, tolerance, error,
+                                   max_block, value(dtype), quantize, time_column, value(nan),
+                                   na_list(na_values), time_format, quiet)
+
+    if len(input) > 1:
+        _compress_each(input, output, bounded, many, force, one)
+        return
+    input = input[0]
     if not _many_inputs(input):
         inputs(input)
     if many:
@@ -175,16 +204,91 @@ def compress(
                                 alpha, beta)
             mode = SeriesMode.coefficient_mode(enc, every, value(dtype), quantize, tolerance)
         _compress_many(input, output, mode, column, time_column, id_column, value(engine),
-                       scheduler, overwrite, quiet)
-    elif bounded:
-        _compress_bounded(input, output, max_error, column, time_column, value(nan),
-                          na_list(na_values), time_format, quiet,
-                          codec={"level": level, "threads": threads})
-    else:
-        _compress_coefficients(input, output, measure, N, theta, dt, method, init, legs_time,
-                               alpha, beta, column, every, reset_every, tolerance, error,
-                               max_block, value(dtype), quantize, time_column, value(nan),
-                               na_list(na_values), time_format, quiet)
+                       scheduler, force, quiet)
+        return
+    for out in output_files(input, output, bounded):
+        check_output(out, force)
+    _timed(input, lambda: one(input, output))
+
+
+def output_files(input: str, output: str | None, bounded: bool) -> list[str]:
+    """The files compressing the one input ``input`` writes: ``output`` or the default name
+    (<stem>.hippo, <stem>.coeffs.npy; stdin with --max-error: stdout, ``-``), and a
+    coefficient file's sidecar (none for a device such as /dev/null)."""
+    if bounded:
+        from ..pipelines.bounded import default_output
+
+        return [output or default_output(input)]
+    from ..atomic import write_through_target
+    from ..formats.coefficients import sidecar_path
+    from ..pipelines.compress import default_output as default_coefficients
+
+    out = output or str(default_coefficients(input))
+    if is_stdio(out) or write_through_target(Path(out)):
+        return [out]
+    return [out, str(sidecar_path(Path(out)))]
+
+
+def _timed(input: str, run) -> None:
+    """``run()``, with its time (and the input's rate) said under -v."""
+    import time
+
+    started = time.perf_counter()
+    run()
+    took = time.perf_counter() - started
+    size = os.path.getsize(input) if not is_stdio(input) and os.path.isfile(input) else 0
+    rate = f", {size / took / 1e6:.1f} MB/s of input" if size and took > 0 else ""
+    detail(f"{input}: compressed in {took:.2f} s{rate}")
+
+
+def _compress_each(paths: list[str], output: str | None, bounded: bool, many: bool,
+                   force: bool, one) -> None:
+    """Several inputs, each to its own output named as one input's would be (as zstd, xz
+    and gzip do). Every output is checked before any input is read; then an input that
+    fails is said (one line) and the others are still compressed; the exit code is 1 (2 if
+    a failure was a usage error), and a failed input leaves no output."""
+    from ..errors import HippoError, ParameterError
+    from .app import starved
+
+    if many:
+        raise ParameterError("several inputs are compressed one by one; a quoted glob, a "
+                             "folder, --id-column and --engine dask make one many-series "
+                             "job of a single input")
+    if output is not None:
+        raise ParameterError("-o names one output; with several inputs each is written "
+                             "beside its input (<stem>.hippo, <stem>.coeffs.npy): leave out "
+                             "-o (or compress them one at a time)")
+    if sum(is_stdio(p) for p in paths) > 1:
+        raise ParameterError("- (stdin) can be read once")
+    inputs(*paths)
+    seen: dict[str, str] = {}
+    for path in paths:
+        for out in output_files(path, None, bounded):
+            if not is_stdio(out):
+                key = os.path.realpath(out)
+                if key in seen:
+                    raise ParameterError(f"{seen[key]} and {path} would both be written to "
+                                         f"{out}: compress them one at a time with -o")
+                seen[key] = path
+            check_output(out, force)
+    failed: list[str] = []
+    code = 0
+    for path in paths:
+        try:
+            _timed(path, lambda path=path: one(path, None))
+        except HippoError as err:
+            say(f"error: {(starved(err) if not isinstance(err, ParameterError) else None) or err}")
+            failed.append(path)
+            code = max(code, 2 if isinstance(err, ParameterError) else 1)
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else f"{path}: "
+            say(f"error: {where}{err.strerror or err}")
+            failed.append(path)
+            code = max(code, 1)
+    if failed:
+        say(f"error: {len(failed)} of {len(paths)} inputs failed (no output for them): "
+            f"{', '.join(failed)}")
+        raise typer.Exit(code)
 
 
 def _compress_coefficients(input: str, output: str | None, measure, N, theta, dt, method,
@@ -227,7 +331,6 @@ def _compress_coefficients(input: str, output: str | None, measure, N, theta, dt
 
 def _a_file(output) -> bool:
     """Whether ``output`` is a file to read back (not /dev/null, a FIFO, stdout)."""
-    import os
 
     from ..atomic import is_object_url
 
@@ -270,12 +373,12 @@ def _compress_bounded(input: str, output: str | None, max_error: str,
 
 def _compress_many(input: str, output: str | None, mode, columns: list[str] | None,
                    time_column: str | None, id_column: str | None, engine: str,
-                   scheduler: str | None, overwrite: bool, quiet: bool) -> None:
+                   scheduler: str | None, force: bool, quiet: bool) -> None:
     from ..pipelines.many_files import compress_many
 
     manifest = compress_many(input, output, mode, id_column=id_column, columns=columns,
                              time_column=time_column, engine=engine,
-                             scheduler=scheduler, overwrite=overwrite)
+                             scheduler=scheduler, overwrite=force)
     if not quiet:
         from ..storage import as_path
 

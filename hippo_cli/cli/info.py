@@ -7,31 +7,33 @@ from typing import Any
 
 import typer
 
-from .app import app, cli_errors, human_bytes
+from .app import QUIET, VERBOSE, app, cli_errors, human_bytes
+from .paths import not_this_kind, open_kind, refuse_stdin_kind
 
 
 @app.command()
 @cli_errors
 def info(
-    path: str = typer.Argument(..., help="A .hippo file, a coefficient .npy (with sidecar) or "
-                               "a state .npz."),
+    path: str = typer.Argument(..., help="A .hippo file (- for stdin), a coefficient .npy "
+                               "(with sidecar) or a state .npz."),
     as_json: bool = typer.Option(False, "--json", help="Print the facts as one JSON object "
                                  "(for scripts) instead of a table."),
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
 ) -> None:
     """Show what a .hippo, coefficient or stream state file holds (nothing is decoded)."""
-    from ..formats.kinds import not_this_kind, sniff_open
-
-    kind, fh = sniff_open(path)
+    name, kind, fh = open_kind(path)
     if kind != "hippo":
         fh.close()
+    refuse_stdin_kind(name, kind)
     if kind == "hippo":  # read through the handle sniffed: one file, even if replaced
-        facts = _hippo_facts(path, fh)
+        facts = _hippo_facts(name, fh)
     elif kind == "npz":
         facts = _state_facts(path)
     elif kind == "npy":
         facts = _coefficient_facts(path)
     else:
-        raise not_this_kind(path, kind, "a .hippo, coefficient or state file")
+        raise not_this_kind(name, kind, "a .hippo, coefficient or state file")
     if as_json:
         from ..atomic import stdout_text
 
@@ -41,7 +43,7 @@ def info(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=path, show_header=False, title_justify="left")
+    table = Table(title=name, show_header=False, title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in facts.items():

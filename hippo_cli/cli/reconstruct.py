@@ -8,10 +8,13 @@ import typer
 
 from ..errors import ParameterError
 from .app import (
+    FORCE,
     NAN,
     PANEL_BOUNDED,
     PANEL_HIPPO,
     PANEL_IO,
+    QUIET,
+    VERBOSE,
     GroupedCommand,
     NanPolicy,
     app,
@@ -21,14 +24,15 @@ from .app import (
     say,
     value,
 )
+from .paths import check_output, is_stdio, not_this_kind, open_kind, refuse_stdin_kind
 
 
 @app.command(cls=GroupedCommand)
 @cli_errors
 def reconstruct(
     ctx: typer.Context,
-    coeffs: str = typer.Argument(..., help="A .hippo file, or a coefficient .npy written by "
-                                 "hippo compress (with its .json sidecar)."),
+    coeffs: str = typer.Argument(..., help="A .hippo file (- for stdin), or a coefficient "
+                                 ".npy written by hippo compress (with its .json sidecar)."),
     output: str | None = typer.Option(None, "--output", "-o", help="CSV file, - for "
                                          "stdout [stdout, or none when plotting].",
                                       rich_help_panel=PANEL_IO),
@@ -71,6 +75,9 @@ def reconstruct(
                                        "frames at once [the cores available].", min=1,
                                        rich_help_panel=PANEL_BOUNDED),
     nan: NanPolicy = NAN,
+    force: bool = FORCE,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
 ) -> None:
     """Decode a .hippo file, or evaluate the history held by coefficients (CSV).
 
@@ -82,8 +89,6 @@ def reconstruct(
     gives samples (k_{r-1}, k_r]; samples its measure does not cover (legt/lagt with every
     larger than the window) are left empty.
     """
-    from ..atomic import check_output_path
-    from ..formats.kinds import not_this_kind, sniff_open
     from ..storage import as_path
 
     inputs(coeffs, original)
@@ -92,41 +97,50 @@ def reconstruct(
                              "against it)")
     if channels is not None and not plot and not plot_coeffs:
         raise ParameterError("--channels chooses what --plot draws")
+    if is_stdio(coeffs) and (plot or plot_coeffs) and plot_file is None:
+        raise ParameterError("--plot of stdin needs --plot-file (there is no name to put "
+                             ".png beside)")
     for out in (output, metrics_json, plot_file):  # every output named: before any input
-        if out is not None and out != "-":
-            check_output_path(as_path(out))
-    kind, fh = sniff_open(coeffs)  # the one handle COEFFS is read from
+        check_output(out, force)
+    name, kind, fh = open_kind(coeffs)  # the one handle COEFFS is read from
     with fh:
         if kind not in ("hippo", "npy"):
-            raise not_this_kind(coeffs, kind, "a .hippo or coefficient file")
+            raise not_this_kind(name, kind, "a .hippo or coefficient file")
+        refuse_stdin_kind(name, kind)
         check_mode_options(ctx, (PANEL_IO, PANEL_BOUNDED if kind == "hippo" else PANEL_HIPPO))
         if kind == "hippo":
             from ..codec import HippoReader
 
             png = as_path(plot_file) if plot_file else as_path(coeffs).with_suffix(".png")
-            if plot:
-                check_output_path(png)
-            with HippoReader(fh, coeffs, salvage=salvage, threads=threads) as hf:
-                chosen = (_plot_channels(channels, list(hf.header.channels), png, plot)
+            if plot and plot_file is None:
+                check_output(png, force)
+            with HippoReader(fh, name, salvage=salvage, threads=threads) as hf:
+                chosen = (_plot_channels(channels, list(hf.header.channels), png, plot, force)
                           if plot else [])
                 _decode_hippo(hf, output, original, plot, png, salvage, value(nan),
                               metrics_json=metrics_json, zoom=(zoom_from, zoom_to),
                               chosen=chosen)
             return
         _coefficients(coeffs, fh, output, step, row, all_rows, original, metrics_json, plot,
-                      plot_file, plot_coeffs, zoom_from, zoom_to, channels)
+                      plot_file, plot_coeffs, zoom_from, zoom_to, channels, force)
 
 
-def _plot_channels(spec: str | None, names: list[str], png: Path, plot: bool) -> list[int]:
+# ``hippo decompress``: what a user of zstd or gzip types (zstd -d, gunzip); without it,
+# click would suggest "compress" - the opposite
+app.command("decompress", hidden=True, cls=GroupedCommand,
+            help="The same as hippo reconstruct.")(reconstruct)
+
+
+def _plot_channels(spec: str | None, names: list[str], png: Path, plot: bool,
+                   force: bool) -> list[int]:
     """The channels the plot draws (``--channels``, else all); the files of its pages beyond
     the first are checked as outputs now, before any sample is read."""
-    from ..atomic import check_output_path
     from ..pipelines.plot import page_paths, paginate, select_channels
 
     chosen = select_channels(spec, names)
     if plot:
         for path in page_paths(png, len(paginate(chosen, note=False)))[1:]:
-            check_output_path(path)
+            check_output(path, force)
     return chosen
 
 
@@ -138,8 +152,7 @@ def _written(what: str, paths: list[Path]) -> str:
 def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: int | None,
                   all_rows: bool, original: str | None, metrics_json: str | None, plot: bool,
                   plot_file: str | None, plot_coeffs: bool, zoom_from: str | None,
-                  zoom_to: str | None, channels: str | None) -> None:
-    from ..atomic import check_output_path
+                  zoom_to: str | None, channels: str | None, force: bool) -> None:
     from ..storage import as_path
 
     if (zoom_from is not None or zoom_to is not None) and not plot:
@@ -153,13 +166,15 @@ def _coefficients(coeffs: str, fh, output: str | None, step: int | None, row: in
     stem = as_path(coeffs).name.removesuffix(".npy").removesuffix(".coeffs")
     png = as_path(plot_file) if plot_file else as_path(coeffs).with_name(stem + ".coeffs.png")
     heat_png = as_path(coeffs).with_name(stem + ".heatmap.png")
-    if plot or plot_coeffs:
-        check_output_path(png if plot else heat_png)
+    if plot and plot_file is None:
+        check_output(png, force)
+    if plot_coeffs:
+        check_output(heat_png, force)
     cf = load_coefficients(coeffs, fh)
-    chosen = (_plot_channels(channels, list(cf.meta["columns"]), png, plot)
+    chosen = (_plot_channels(channels, list(cf.meta["columns"]), png, plot, force)
               if plot or plot_coeffs else [])
     if plot_coeffs:
-        _plot_channels(channels, list(cf.meta["columns"]), heat_png, True)
+        _plot_channels(channels, list(cf.meta["columns"]), heat_png, True, force)
     plan = reconstruction.plan(cf, step=step, row=row, whole=all_rows)
     window = (reconstruction.plot_window(cf, plan, zoom_from, zoom_to)
               if plot and (zoom_from is not None or zoom_to is not None) else None)

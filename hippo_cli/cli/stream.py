@@ -21,8 +21,10 @@ from .app import (
     PANEL_BOUNDED,
     PANEL_HIPPO,
     PANEL_IO,
+    QUIET,
     THETA,
     TIME_FORMAT,
+    VERBOSE,
     GroupedCommand,
     Init,
     Interrupted,
@@ -86,6 +88,8 @@ def stream(
                                                 "are written).", rich_help_panel=PANEL_HIPPO),
     header: bool = typer.Option(True, "--header/--no-header", help="Write a header line.",
                                 rich_help_panel=PANEL_HIPPO),
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
 ) -> None:
     """Encode stdin line by line, live: coefficient rows on stdout, or (--max-error) a
     .hippo file written frame by frame.
@@ -100,9 +104,11 @@ def stream(
     already stored instead, with a count); without --time-column there is nothing to
     compare, so every line sent is appended after the stored samples: send only new lines.
     An empty or torn-header file left by a killed stream is started anew (with a note).
-    One writer at a time: a second stream (or compress) onto the same file is refused,
-    naming the other process. -o /dev/null discards; a FIFO output is written as a pipe
-    (refused if no process reads it within 2 s).
+    An existing -o file or --state file is resumed, never replaced (running a stream
+    again asks for that; there is no -f). One writer at a time: a second stream (or
+    compress) onto the same file is refused, naming the other process. -o /dev/null
+    discards; a FIFO output is written as a pipe (refused if no process reads it within
+    2 s).
     """
     from ..atomic import note_stdin
 

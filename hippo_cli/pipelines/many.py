@@ -109,7 +109,8 @@ def prepare_folder(out_dir: Path, mode: SeriesMode, source: dict, overwrite: boo
             what = ("settings" if old.get("settings") != mode.settings() else "input")
             raise ParameterError(f"{out_dir}: holds series made with other {what} "
                                  f"({_describe(old.get(what if what == 'settings' else 'source'))}"
-                                 "); --overwrite replaces them")
+                                 "); -f/--force replaces them (overwrite=True in "
+                                 "Python)")
         for rec in old.get("series", []):
             name = rec.get("file") if isinstance(rec, dict) else None
             if isinstance(name, str) and "/" not in name and name != MANIFEST:
