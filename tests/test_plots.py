@@ -387,9 +387,10 @@ def test_pages_channels_and_notes(tmp_path, monkeypatch):
     assert not (tmp_path / "c-2.png").exists()
     assert plot.select_channels("ch3,0,ch19,3", names) == [3, 0, 19]
     assert plot.select_channels(None, names) == list(range(20))
-    assert_clean_failure(hippo("reconstruct", out, "--plot", "--channels", "ch3,nope"), 2,
+    assert_clean_failure(hippo("reconstruct", out, "--plot", "-f", "--channels",
+                                "ch3,nope"), 2,
                          "--channels: no channel 'nope'")
-    assert_clean_failure(hippo("reconstruct", out, "--plot", "--channels", "20"), 2,
+    assert_clean_failure(hippo("reconstruct", out, "--plot", "-f", "--channels", "20"), 2,
                          "no channel '20'")
     assert_clean_failure(hippo("reconstruct", out, "--channels", "ch3"), 2,
                          "--channels chooses what --plot draws")

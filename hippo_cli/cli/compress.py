@@ -222,11 +222,12 @@ def output_files(input: str, output: str | None, bounded: bool) -> list[str]:
     from ..atomic import write_through_target
     from ..formats.coefficients import sidecar_path
     from ..pipelines.compress import default_output as default_coefficients
+    from ..storage import as_path
 
     out = output or str(default_coefficients(input))
-    if is_stdio(out) or write_through_target(Path(out)):
+    if is_stdio(out) or write_through_target(as_path(out)):
         return [out]
-    return [out, str(sidecar_path(Path(out)))]
+    return [out, str(sidecar_path(as_path(out)))]
 
 
 def _timed(input: str, run) -> None:
