@@ -378,7 +378,7 @@ def _recorded_integers(series: pd.Series, name: str, bound: float, code: int,
     rounded = np.rint(np.where(missing, 0.0, values))
     info = np.iinfo(target)
     bad = ~missing & ((np.abs(values - rounded) > bound) | (rounded < info.min)
-                      | (rounded > info.max))
+                      | (rounded >= float(info.max) + 1))  # float(2^63 - 1) is 2^63
     if bad.any():
         row = int(np.argmax(bad))
         raise DataError(f"{path}: column {name!r} is recorded as {target} but row {row} "
@@ -468,6 +468,6 @@ def _as_integers(series: pd.Series, name: str, bound: float, kind: Any) -> pd.Se
                              f"with no integer within its bound {bound:g}: it was not written "
                              "as integers")
     info = np.iinfo(target)
-    if len(rounded) and (rounded.min() < info.min or rounded.max() > info.max):
+    if len(rounded) and (rounded.min() < info.min or rounded.max() >= float(info.max) + 1):
         raise ParameterError(f"column {name!r}: values beyond {target}")
     return series.__class__(rounded.astype(target), index=series.index, name=name)

@@ -380,7 +380,8 @@ def _check_kinds(values: np.ndarray, header: HippoHeader) -> None:
             info = np.iinfo(dtype) if dtype is not None else None
             bad = finite != np.rint(finite)
             if info is not None:
-                bad |= (finite < info.min) | (finite > info.max)
+                # max + 1 as a float: float(2^63 - 1) is 2^63, which int64 does not hold
+                bad |= (finite < info.min) | (finite >= float(info.max) + 1)
             what = "an integer" if info is None else f"a value of {dtype}"
         else:
             bad = finite.astype(dtype).astype(np.float64) != finite
