@@ -66,6 +66,10 @@ def to_hippo(frame: pd.DataFrame, path: str | os.PathLike | IO[bytes],
     time_column : a numeric column to store as the times (the index must then be the
         default RangeIndex). Without it the index is the times (see the module's docstring).
 
+    Each column's dtype is recorded as its value kind (int8 ... uint64, float16, float32;
+    float64 and nullable floats record nothing, so a frame of float64 columns is written
+    exactly as without kinds): :func:`read_hippo` gives integer columns back in their dtype.
+
     A column or index the format cannot keep (object, bool, timestamps as data, a MultiIndex,
     NaT or non-finite times, integers beyond 2^53) is a ParameterError or DataError naming
     it. Times may repeat or go back: a ``.hippo`` file keeps them in the order given.
@@ -269,8 +273,8 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
     decoded values rounded - exactly the integers written; if it holds NaN (a nullable
     column's missing values), as pandas' nullable dtype of it (``Int64``, ...) with ``<NA>``
     there. An integer column whose bound is 0.5 or more, or that holds inf, stays float64:
-    rounding would not give the integers written. (``hippo_cli.decode`` and ``HippoReader.read`` always give
-    float64.)
+    rounding would not give the integers written. (``hippo_cli.decode`` and
+    ``HippoReader.read`` always give float64.)
     The index: a DatetimeIndex for ISO times (its unit from the times' fraction digits: 0
     ``s``, up to 3 ``ms``, 6 ``us``, 9 ``ns``, coarser where nanoseconds cannot hold the
     dates; its zone: none, UTC for ``Z``, the fixed offset all times share, else UTC - a

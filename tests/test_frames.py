@@ -271,9 +271,9 @@ def test_same_bytes_as_the_cli_and_read_back_as_the_csv(tmp_path):
         assert ints.header.kinds == [0, 7] and cli.header.kinds == []  # float64, int64
         assert [f.samples for f in ints.index] == [f.samples for f in cli.index]
         assert ints.read()[0].tobytes() == cli.read()[0].tobytes()  # the same samples
-    got = read_hippo(tmp_path / "s.hippo", dtype={"count": "int64"})
+    asked = read_hippo(tmp_path / "s.hippo", dtype={"count": "int64"})
     assert read_hippo(tmp_path / "s.hippo")["count"].dtype == np.float64  # no kinds recorded
-    for got in (got, read_hippo(tmp_path / "ints.hippo")):
+    for got in (asked, read_hippo(tmp_path / "ints.hippo")):
         pd.testing.assert_index_equal(got.index, want.index)
         pd.testing.assert_series_equal(got["count"], want["count"])
         assert np.all(np.abs(got["temp"] - want["temp"]) <= 0.25)

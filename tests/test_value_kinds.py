@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hippo_cli import DataError, ParameterError, decode, encode, open_hippo, read_hippo
+from hippo_cli.codec import HippoReader
 from hippo_cli.codec.container import (
     TIME_ISO,
     TIME_NUMBERS,
@@ -179,14 +180,8 @@ def test_a_known_kind_written_from_the_document_decodes():
     values, _ = decode(data)
     np.testing.assert_allclose(values[:, 0], np.arange(5.0), atol=0.1)
     assert np.array_equal(ref.decode(data)[0].view(np.uint64), values.view(np.uint64))
-    with HippoReaderOf(data) as f:
+    with HippoReader(io.BytesIO(data), "<bytes>") as f:
         assert f.header.kinds == [7]
-
-
-def HippoReaderOf(data: bytes):  # noqa: N802 - a reader of bytes, as a context manager
-    from hippo_cli.codec import HippoReader
-
-    return HippoReader(io.BytesIO(data), "<bytes>")
 
 
 def test_the_flag_in_a_version_1_file_is_damage():

@@ -1245,6 +1245,8 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
 def decode(data: bytes, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """(values float64 (n, C), times (n,) or None) of a ``.hippo`` file held in memory
     (times as :meth:`HippoReader.read` gives them), decoded on ``threads`` threads (default:
-    the cores this process may use). Damage is a :class:`~hippo_cli.errors.DataError`."""
+    the cores this process may use). The values are float64 whatever value kinds the header
+    records (:attr:`HippoHeader.kinds`; :func:`hippo_cli.read_hippo` gives integer columns
+    back as integers). Damage is a :class:`~hippo_cli.errors.DataError`."""
     with HippoReader(io.BytesIO(bytes(data)), "<bytes>", threads=threads) as reader:
         return reader.read()
