@@ -248,6 +248,37 @@ def test_cli_reconstructs_a_frame_file(tmp_path):
     assert np.all(np.abs(out["n"] - frame["n"].to_numpy()) <= 0.25)
 
 
+def test_cli_writes_recorded_integers_as_integers(tmp_path):
+    """``hippo reconstruct`` of a file that records integer columns: those with a bound below
+    0.5 as the integers written (``5``, empty for a missing value), every other column as the
+    same text as for the file without kinds; Parquet keeps them float64, exact."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    counts = pd.array(np.cumsum(rng.integers(-40, 41, n)), dtype="Int64")
+    counts[[3, 700]] = pd.NA
+    frame = pd.DataFrame({"x": np.cumsum(rng.standard_normal(n)), "n": counts,
+                          "m": np.cumsum(rng.integers(0, 9, n)).astype(np.int32)})
+    bounds = {"x": 0.01, "n": 0.4, "m": 0.6}
+    to_hippo(frame, tmp_path / "k.hippo", bounds)
+    to_hippo(frame.astype({"n": "Float64", "m": np.float64}), tmp_path / "f.hippo", bounds)
+    for name in ("k", "f"):
+        res = hippo("reconstruct", tmp_path / f"{name}.hippo", "-o", tmp_path / f"{name}.csv")
+        assert res.exit_code == 0, res.stderr
+    kinds = [line.split(",") for line in (tmp_path / "k.csv").read_text().splitlines()]
+    plain = [line.split(",") for line in (tmp_path / "f.csv").read_text().splitlines()]
+    assert kinds[0] == plain[0] == ["sample", "x", "n", "m"]
+    want = ["" if v is pd.NA else str(v) for v in counts.tolist()]
+    assert [row[2] for row in kinds[1:]] == want
+    assert any("." in row[2] for row in plain[1:])  # without kinds: decoded floats
+    for col in (0, 1, 3):  # the other columns: the text of the file without kinds
+        assert [row[col] for row in kinds] == [row[col] for row in plain]
+    res = hippo("reconstruct", tmp_path / "k.hippo", "-o", tmp_path / "k.parquet")
+    assert res.exit_code == 0, res.stderr
+    back = pd.read_parquet(tmp_path / "k.parquet")
+    assert back["n"].dtype == np.float64
+    np.testing.assert_array_equal(back["n"], counts.to_numpy(np.float64, na_value=np.nan))
+
+
 def test_same_bytes_as_the_cli_and_read_back_as_the_csv(tmp_path):
     """The CLI's compress of a CSV and to_hippo of that CSV read by pandas write the same
     bytes (the CLI does not record integer columns: the same as to_hippo of float64 columns;

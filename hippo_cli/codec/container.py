@@ -102,6 +102,13 @@ FRAME_KIND, FRAME_SPECIALS = 0x0F, 0x10
 FRAME_KEY = 0
 
 
+
+def integer_kind(code: int) -> bool:
+    """Whether the value kind ``code`` says every finite value written was an integer."""
+    name = VALUE_KINDS.get(code, "")
+    return code == KIND_INTEGER or (name is not None and name.startswith(("int", "uint")))
+
+
 @dataclass
 class HippoHeader:
     """What a ``.hippo`` file says about its samples.
@@ -125,6 +132,12 @@ class HippoHeader:
     version: int = VERSION
     whole: bool = False
     kinds: list[int] = field(default_factory=list)
+
+    def rounded_channels(self) -> list[int]:
+        """The channels whose decoded values rounded are the integers written: an integer
+        value kind and a bound below 0.5."""
+        return [c for c, (code, eps) in enumerate(zip(self.kind_codes(), self.max_errors))
+                if integer_kind(code) and eps < 0.5]
 
     def kind_codes(self) -> list[int]:
         """The value kind of every channel (C,): :attr:`kinds`, or all 0 when empty."""
@@ -376,7 +389,7 @@ def _check_kinds(values: np.ndarray, header: HippoHeader) -> None:
         col = values[:, c]
         finite = col[np.isfinite(col)]
         dtype = VALUE_KINDS[code]
-        if code == KIND_INTEGER or np.dtype(dtype).kind in "iu":
+        if integer_kind(code):
             info = np.iinfo(dtype) if dtype is not None else None
             bad = finite != np.rint(finite)
             if info is not None:
