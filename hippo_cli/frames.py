@@ -13,9 +13,10 @@ index the file's times, stored exactly as the CLI stores a time column (``docs/f
 
 Integer columns are stored as float64 exactly as ``hippo compress`` stores a CSV's integers:
 an integer float64 cannot hold (beyond 2^53) is refused, naming the column, so the bound
-holds against the value as written. The format records no dtype, so :func:`read_hippo`
-returns float64 unless ``dtype=`` asks for an integer type, which it gives only where the
-bound (< 0.5) makes the rounded value the original integer.
+holds against the value as written. The file records each column's dtype (its value kind,
+``docs/format.md``; a file of float64 columns only is written as without it), and
+:func:`read_hippo` gives an integer column back in its dtype where the bound (< 0.5) makes
+the rounded value the original integer; ``dtype=`` overrides it.
 
 pandas is imported when these functions are called, never at ``import hippo_cli``.
 """
@@ -65,6 +66,10 @@ def to_hippo(frame: pd.DataFrame, path: str | os.PathLike | IO[bytes],
     time_column : a numeric column to store as the times (the index must then be the
         default RangeIndex). Without it the index is the times (see the module's docstring).
 
+    Each column's dtype is recorded as its value kind (int8 ... uint64, float16, float32;
+    float64 and nullable floats record nothing, so a frame of float64 columns is written
+    exactly as without kinds): :func:`read_hippo` gives integer columns back in their dtype.
+
     A column or index the format cannot keep (object, bool, timestamps as data, a MultiIndex,
     NaT or non-finite times, integers beyond 2^53) is a ParameterError or DataError naming
     it. Times may repeat or go back: a ``.hippo`` file keeps them in the order given.
@@ -103,6 +108,7 @@ def to_hippo(frame: pd.DataFrame, path: str | os.PathLike | IO[bytes],
     if times is not None and times.iso:
         pattern = times.templates[int(times.fmt[0])]
     header = header_with_times(data, bounds, time_name, pattern, whole=True)
+    header.kinds = [_kind_of(frame[name].dtype) for name in data]
 
     def write(fh: IO[bytes]) -> None:
         writer = HippoWriter(fh, header, level=level, threads=threads)
@@ -206,6 +212,16 @@ def _column_floats(series: pd.Series, name: str) -> np.ndarray:
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _kind_of(dtype: Any) -> int:
+    """The value kind code (docs/format.md, "Value kinds") of a column's dtype: its numpy
+    dtype's (nullable ``Int64``: int64's), 0 for float64 and anything without a code."""
+    from .codec.container import KIND_FLOAT64, VALUE_KINDS
+
+    numpy_dtype = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    codes = {np.dtype(name): code for code, name in VALUE_KINDS.items() if name is not None}
+    return codes.get(numpy_dtype, KIND_FLOAT64)
+
+
 def _bounds(max_error: float | str | Mapping[str, float | str], names: list[str],
             values: np.ndarray) -> list[float]:
     """The absolute bound of each column of ``values`` (n, C)."""
@@ -251,7 +267,14 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
     """Samples ``start`` to ``stop - 1`` (sample indices, negative ones from the end, as a
     slice) of a ``.hippo`` file as a DataFrame, decoding only the frames they overlap.
 
-    Columns are the channels as written (``columns``: some of them, in that order), float64.
+    Columns are the channels as written (``columns``: some of them, in that order): float64,
+    but a column the file records as integers (``to_hippo`` of an int or uint column) whose
+    bound is below 0.5 comes back in its dtype (a file that says only "integer": int64), its
+    decoded values rounded - exactly the integers written; if it holds NaN (a nullable
+    column's missing values), as pandas' nullable dtype of it (``Int64``, ...) with ``<NA>``
+    there. An integer column whose bound is 0.5 or more, or that holds inf, stays float64:
+    rounding would not give the integers written. (``hippo_cli.decode`` and
+    ``HippoReader.read`` always give float64.)
     The index: a DatetimeIndex for ISO times (its unit from the times' fraction digits: 0
     ``s``, up to 3 ``ms``, 6 ``us``, 9 ``ns``, coarser where nanoseconds cannot hold the
     dates; its zone: none, UTC for ``Z``, the fixed offset all times share, else UTC - a
@@ -259,11 +282,12 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
     float64 index for numbers, named as the time column; a RangeIndex (start to stop) for a
     file without times.
 
-    ``dtype``: a column's integer dtype (``{"count": "int64"}``): the decoded values
-    rounded, which are the original integers because the bound is below 0.5 - a column
-    whose bound is not, that holds NaN or inf, or a value with no integer within its bound
-    (it was not written as integers), is a ParameterError naming it. The file does not
-    record dtypes: a column not named here is float64.
+    ``dtype``: overrides a column's dtype: an integer dtype (``{"count": "int64"}``, for a
+    file that does not record integers, written by ``hippo compress``) gives the decoded
+    values rounded, which are the original integers because the bound is below 0.5 - a
+    column whose bound is not, that holds NaN or inf, or a value with no integer within its
+    bound (it was not written as integers), is a ParameterError naming it; ``"float64"``
+    gives the decoded values as they are.
 
     ``tz``: the zone to show zoned times in (``"Europe/Paris"``: what a named zone's index
     was, which the file keeps only as each time's offset).
@@ -315,6 +339,7 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
                 joined = Times.numbers(np.empty(0, np.int64))
             index = _index_of(joined, name, header.time_kind, reader.path)
         bounds = {n: header.max_errors[c] for n, c in zip(wanted, picks)}
+        kinds = {n: header.kind_codes()[c] for n, c in zip(wanted, picks)}
     if tz is not None:
         if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
             raise ParameterError(f"tz={tz!r}: the file's times have no zone (tz is for times "
@@ -322,11 +347,53 @@ def read_hippo(path: str | os.PathLike | IO[bytes], start: int | None = None,
         index = index.tz_convert(tz)
     # the decoded (n, C) array is this frame's own: kept as its block, not copied
     frame = pd.DataFrame(out, index=index, columns=pd.Index(wanted), copy=False)
-    for name, kind in (dtype or {}).items():
+    dtype = dict(dtype or {})
+    for name in dtype:
         if name not in wanted:
             raise ParameterError(f"dtype: no column {name!r} among {wanted}")
-        frame[name] = _as_integers(frame[name], name, bounds[name], kind)
+    for name in wanted:
+        if name in dtype:
+            frame[name] = _as_integers(frame[name], name, bounds[name], dtype[name])
+        elif bounds[name] < 0.5:
+            recorded = _recorded_integers(frame[name], name, bounds[name], kinds[name],
+                                          reader.path)
+            if recorded is not None:
+                frame[name] = recorded
     return frame
+
+
+def _recorded_integers(series: pd.Series, name: str, bound: float, code: int,
+                       path: str) -> pd.Series | None:
+    """``series`` (decoded float64 (n,), its bound below 0.5) as the integers its value
+    kind ``code`` says were written, or None for a kind that is not integers. Rounding is
+    exact here; a value with no integer within the bound, or beyond the dtype, breaks the
+    file's own promise: a DataError."""
+    import pandas as pd
+
+    from .codec.container import KIND_INTEGER, VALUE_KINDS
+
+    target = np.dtype("int64" if code == KIND_INTEGER else VALUE_KINDS[code])
+    if target.kind not in "iu":
+        return None
+    values = series.to_numpy()
+    if np.isinf(values).any():  # the format allows them in any kind: no integer column
+        return None
+    missing = np.isnan(values)
+    rounded = np.rint(np.where(missing, 0.0, values))
+    info = np.iinfo(target)
+    bad = ~missing & ((np.abs(values - rounded) > bound) | (rounded < info.min)
+                      | (rounded >= float(info.max) + 1))  # float(2^63 - 1) is 2^63
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"{path}: column {name!r} is recorded as {target} but row {row} "
+                        f"decodes to {float(values[row])!r}: the file is damaged")
+    ints = rounded.astype(target)
+    if missing.any():  # pandas' nullable integers hold the missing values
+        nullable = pd.array(ints, dtype=pd.api.types.pandas_dtype(target.name.capitalize()
+                                                                  .replace("Ui", "UI")))
+        nullable[missing] = pd.NA
+        return pd.Series(nullable, index=series.index, name=name)
+    return pd.Series(ints, index=series.index, name=name)
 
 
 def _index_of(times: Times, name: str | None, time_kind: int, path: str) -> pd.Index:
@@ -384,9 +451,11 @@ def _fraction_digits(template: str) -> int:
 def _as_integers(series: pd.Series, name: str, bound: float, kind: Any) -> pd.Series:
     """``series`` (decoded float64) as the integers it was written as."""
     target = np.dtype(kind)
+    if target == np.float64:
+        return series
     if target.kind not in "iu":
-        raise ParameterError(f"dtype of column {name!r}: an integer dtype, got {kind!r} "
-                             "(every column is float64 already)")
+        raise ParameterError(f"dtype of column {name!r}: an integer dtype or float64, got "
+                             f"{kind!r}")
     if not bound < 0.5:
         raise ParameterError(f"column {name!r}: its bound {bound:g} is not below 0.5, so "
                              "the decoded values do not determine the integers written; "
@@ -403,6 +472,6 @@ def _as_integers(series: pd.Series, name: str, bound: float, kind: Any) -> pd.Se
                              f"with no integer within its bound {bound:g}: it was not written "
                              "as integers")
     info = np.iinfo(target)
-    if len(rounded) and (rounded.min() < info.min or rounded.max() > info.max):
+    if len(rounded) and (rounded.min() < info.min or rounded.max() >= float(info.max) + 1):
         raise ParameterError(f"column {name!r}: values beyond {target}")
     return series.__class__(rounded.astype(target), index=series.index, name=name)

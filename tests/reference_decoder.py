@@ -60,6 +60,10 @@ TAPS = {
 }
 SMOOTH_WINDOW = {1: 8, 2: 16, 3: 32}
 
+# Section "Value kinds": code -> the kind's name.
+VALUE_KINDS = {0: "float64", 1: "integer", 2: "float16", 3: "float32", 4: "int8", 5: "int16",
+               6: "int32", 7: "int64", 8: "uint8", 9: "uint16", 10: "uint32", 11: "uint64"}
+
 
 # ---------------------------------------------------------------------------------------
 # Conventions
@@ -882,7 +886,8 @@ def decode_channel_part(data: bytes, n: int, E: float, specials: bool) -> list[i
 
 
 class Header:
-    """The decoded header: version, flags, the channels' names and bounds, the time column."""
+    """The decoded header: version, flags, the channels' names, bounds and value kinds
+    (names of the table, "float64" without the flag), the time column."""
 
     def __init__(self, data: bytes):
         r = Reader(data)
@@ -892,22 +897,29 @@ class Header:
         if self.version not in (1, 2):
             raise ValueError(f"unknown version {self.version}: written by a newer hippo?")
         self.flags = r.u8("flags")
-        allowed = 0b01 if self.version == 1 else 0b11
+        allowed = 0b001 if self.version == 1 else 0b111
         if self.flags & ~allowed:
             raise ValueError(f"unknown header flags {self.flags:#x}")
         self.timed = bool(self.flags & 1)
         self.whole = bool(self.flags & 2)
+        has_kinds = bool(self.flags & 4)
         self.C = r.varint(MAX_CHANNELS, "channels")
         if self.C < 1:
             raise ValueError("no channels")
         self.names: list[str] = []
         self.E: list[float] = []
+        self.kinds: list[str] = []
         for _ in range(self.C):
             self.names.append(r.text(MAX_NAME, "channel name"))
             e = r.f64("max error")
             if not math.isfinite(e) or e < 0:
                 raise ValueError(f"invalid max error {e!r}")
             self.E.append(e)
+            # "Value kinds": one u8 after the bound, 0 to 11; absent: 0 (float64)
+            kind = r.u8("value kind") if has_kinds else 0
+            if kind not in VALUE_KINDS:
+                raise ValueError(f"unknown value kind {kind}")
+            self.kinds.append(VALUE_KINDS[kind])
         if self.timed:
             self.time_name = r.text(MAX_NAME, "time column name")
             self.time_kind = r.u8("time kind")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from test_cli import hippo
 
 from hippo_cli import DataError, ParameterError, encode, open_hippo, read_hippo, to_hippo
+from hippo_cli.codec import HippoReader
 
 UNITS = ["s", "ms", "us", "ns"]
 ZONES = [None, "UTC", "Europe/Berlin", "America/St_Johns",
@@ -96,17 +97,28 @@ def test_round_trip(case, cut):
     buf = io.BytesIO()
     to_hippo(frame, buf, bounds, threads=1)
     buf.seek(0)
-    back = read_hippo(buf, dtype={c: str(frame[c].dtype) for c in exact_ints})
+    back = read_hippo(buf)  # the file records which columns were integers, and their dtype
+    buf.seek(0)
+    with HippoReader(buf, "buf", owns=False) as reader:
+        stored = dict(zip(reader.header.channels, reader.header.max_errors))
+    buf.seek(0)
+    asked = read_hippo(buf, dtype={c: str(frame[c].dtype) for c in exact_ints})
     pd.testing.assert_index_equal(back.columns, frame.columns)
     _check_index(back.index, frame.index)
     for name in frame.columns:
         orig = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
-        got = back[name].to_numpy(dtype=np.float64)
-        if name in exact_ints:  # integers back as the same integers, in their dtype
-            assert back[name].dtype == frame[name].dtype
-            np.testing.assert_array_equal(back[name].to_numpy(), frame[name].to_numpy())
+        if name in exact_ints:  # dtype= as an explicit override still gives them
+            assert asked[name].dtype == frame[name].dtype
+            np.testing.assert_array_equal(asked[name].to_numpy(), frame[name].to_numpy())
+        integers = frame[name].dtype.kind in "iu"
+        if integers and stored[name] < 0.5:  # integers back as the same integers, in their
+            # dtype (a nullable Int64 without missing values: int64, nullability is not kept)
+            want = np.dtype(getattr(frame[name].dtype, "numpy_dtype", frame[name].dtype))
+            assert back[name].dtype == want
+            np.testing.assert_array_equal(back[name].to_numpy(), frame[name].to_numpy(want))
             continue
-        assert back[name].dtype == np.float64
+        assert back[name].dtype == np.float64  # floats, and integers with a bound >= 0.5
+        got = back[name].to_numpy(dtype=np.float64)
         finite = np.isfinite(orig)
         np.testing.assert_array_equal(np.isnan(got), np.isnan(orig))  # NaN kept exactly
         assert np.all(np.abs(got[finite] - orig[finite]) <= _absolute(bounds[name], orig))
@@ -156,8 +168,65 @@ def test_columns_and_integer_dtypes(tmp_path):
         read_hippo(tmp_path / "c.hippo", dtype={"n": "int64"})
     with pytest.raises(ParameterError, match="no column 'zz'"):
         read_hippo(tmp_path / "c.hippo", columns=["zz"])
-    with pytest.raises(ParameterError, match="an integer dtype"):
+    with pytest.raises(ParameterError, match="an integer dtype or float64"):
         read_hippo(tmp_path / "c.hippo", dtype={"n": "float32"})
+
+
+INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_integer_columns_come_back_in_their_dtype(dtype):
+    """Without dtype=: an integer column in its dtype when its bound is below 0.5 (the
+    decoded values rounded: the integers written, to the type's edges), float64 within the
+    bound when it is not; a float column stays float64."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(len(dtype))
+    lo, hi = max(int(info.min), -(2**53)), min(int(info.max), 2**53)
+    ints = np.concatenate([[lo, hi, 0], rng.integers(lo // 2, hi // 2, 500, endpoint=True)])
+    col = np.cumsum(rng.integers(-3, 4, 500)) + 100  # a walk the bounds below change
+    frame = pd.DataFrame({"n": ints.astype(dtype), "w": col[np.arange(503) % 500]
+                          .astype(dtype), "f": np.linspace(0, 1, 503)})
+    for bound in (1e-9, 0.2, 0.4999):
+        buf = io.BytesIO()
+        to_hippo(frame, buf, {"n": bound, "w": bound, "f": 0.01}, threads=1)
+        buf.seek(0)
+        back = read_hippo(buf)
+        assert [str(d) for d in back.dtypes] == [dtype, dtype, "float64"]
+        pd.testing.assert_series_equal(back["n"], frame["n"])
+        pd.testing.assert_series_equal(back["w"], frame["w"])
+    buf = io.BytesIO()
+    to_hippo(frame[["w"]], buf, 0.5, threads=1)  # rounding no longer gives the integers
+    buf.seek(0)
+    back = read_hippo(buf)["w"]
+    assert back.dtype == np.float64
+    assert np.all(np.abs(back.to_numpy() - frame["w"].to_numpy(np.float64)) <= 0.5)
+
+
+@pytest.mark.parametrize("dtype", ["Int8", "Int64", "UInt16", "UInt64"])
+def test_nullable_integers_come_back_with_their_missing_values(dtype):
+    values = pd.array([3, None, 5, 7, None, 0], dtype=dtype)
+    frame = pd.DataFrame({"n": values})
+    buf = io.BytesIO()
+    to_hippo(frame, buf, 0.3, threads=1)
+    buf.seek(0)
+    back = read_hippo(buf)
+    pd.testing.assert_frame_equal(back, frame)  # the same nullable dtype, <NA> where missing
+    buf.seek(0)
+    plain = read_hippo(buf, dtype={"n": "float64"})  # the override: the decoded float64
+    assert plain["n"].dtype == np.float64 and plain["n"].isna().tolist() == [
+        False, True, False, False, True, False]
+
+
+def test_a_float_column_of_integers_stays_float64():
+    """The kind comes from the dtype, not from the values: float64 integers stay float64
+    and the file is the one written before value kinds existed."""
+    frame = pd.DataFrame({"x": np.arange(100, dtype=np.float64)})
+    buf = io.BytesIO()
+    to_hippo(frame, buf, 0.1, threads=1)
+    assert buf.getvalue() == encode(np.arange(100.0), 0.1, names=["x"], threads=1)
+    buf.seek(0)
+    assert read_hippo(buf)["x"].dtype == np.float64
 
 
 def test_cli_reconstructs_a_frame_file(tmp_path):
@@ -179,9 +248,42 @@ def test_cli_reconstructs_a_frame_file(tmp_path):
     assert np.all(np.abs(out["n"] - frame["n"].to_numpy()) <= 0.25)
 
 
+def test_cli_writes_recorded_integers_as_integers(tmp_path):
+    """``hippo reconstruct`` of a file that records integer columns: those with a bound below
+    0.5 as the integers written (``5``, empty for a missing value), every other column as the
+    same text as for the file without kinds; Parquet keeps them float64, exact."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    counts = pd.array(np.cumsum(rng.integers(-40, 41, n)), dtype="Int64")
+    counts[[3, 700]] = pd.NA
+    frame = pd.DataFrame({"x": np.cumsum(rng.standard_normal(n)), "n": counts,
+                          "m": np.cumsum(rng.integers(0, 9, n)).astype(np.int32)})
+    bounds = {"x": 0.01, "n": 0.4, "m": 0.6}
+    to_hippo(frame, tmp_path / "k.hippo", bounds)
+    to_hippo(frame.astype({"n": "Float64", "m": np.float64}), tmp_path / "f.hippo", bounds)
+    for name in ("k", "f"):
+        res = hippo("reconstruct", tmp_path / f"{name}.hippo", "-o", tmp_path / f"{name}.csv")
+        assert res.exit_code == 0, res.stderr
+    kinds = [line.split(",") for line in (tmp_path / "k.csv").read_text().splitlines()]
+    plain = [line.split(",") for line in (tmp_path / "f.csv").read_text().splitlines()]
+    assert kinds[0] == plain[0] == ["sample", "x", "n", "m"]
+    want = ["" if v is pd.NA else str(v) for v in counts.tolist()]
+    assert [row[2] for row in kinds[1:]] == want
+    assert any("." in row[2] for row in plain[1:])  # without kinds: decoded floats
+    for col in (0, 1, 3):  # the other columns: the text of the file without kinds
+        assert [row[col] for row in kinds] == [row[col] for row in plain]
+    res = hippo("reconstruct", tmp_path / "k.hippo", "-o", tmp_path / "k.parquet")
+    assert res.exit_code == 0, res.stderr
+    back = pd.read_parquet(tmp_path / "k.parquet")
+    assert back["n"].dtype == np.float64
+    np.testing.assert_array_equal(back["n"], counts.to_numpy(np.float64, na_value=np.nan))
+
+
 def test_same_bytes_as_the_cli_and_read_back_as_the_csv(tmp_path):
     """The CLI's compress of a CSV and to_hippo of that CSV read by pandas write the same
-    bytes; read_hippo of the CLI's file is the CSV's frame (integers back as integers)."""
+    bytes (the CLI does not record integer columns: the same as to_hippo of float64 columns;
+    to_hippo of the int64 column records it, which is all that differs); read_hippo of the
+    CLI's file with dtype= is the CSV's frame, and of to_hippo's without it."""
     n = 3000
     rng = np.random.default_rng(5)
     stamps = pd.date_range("2026-05-01", periods=n, freq="s").strftime("%Y-%m-%dT%H:%M:%S")
@@ -193,12 +295,19 @@ def test_same_bytes_as_the_cli_and_read_back_as_the_csv(tmp_path):
     assert res.exit_code == 0, res.stderr
     want = pd.read_csv(csv, index_col="time", parse_dates=["time"])
     want.index = want.index.as_unit("s")  # times written to the second: unit s
-    to_hippo(want, tmp_path / "lib.hippo", 0.25)
+    to_hippo(want.astype({"count": np.float64}), tmp_path / "lib.hippo", 0.25)
     assert (tmp_path / "lib.hippo").read_bytes() == (tmp_path / "s.hippo").read_bytes()
-    got = read_hippo(tmp_path / "s.hippo", dtype={"count": "int64"})
-    pd.testing.assert_index_equal(got.index, want.index)
-    pd.testing.assert_series_equal(got["count"], want["count"])
-    assert np.all(np.abs(got["temp"] - want["temp"]) <= 0.25)
+    to_hippo(want, tmp_path / "ints.hippo", 0.25)
+    with open_hippo(tmp_path / "ints.hippo") as ints, open_hippo(tmp_path / "s.hippo") as cli:
+        assert ints.header.kinds == [0, 7] and cli.header.kinds == []  # float64, int64
+        assert [f.samples for f in ints.index] == [f.samples for f in cli.index]
+        assert ints.read()[0].tobytes() == cli.read()[0].tobytes()  # the same samples
+    asked = read_hippo(tmp_path / "s.hippo", dtype={"count": "int64"})
+    assert read_hippo(tmp_path / "s.hippo")["count"].dtype == np.float64  # no kinds recorded
+    for got in (asked, read_hippo(tmp_path / "ints.hippo")):
+        pd.testing.assert_index_equal(got.index, want.index)
+        pd.testing.assert_series_equal(got["count"], want["count"])
+        assert np.all(np.abs(got["temp"] - want["temp"]) <= 0.25)
 
 
 def test_cli_percentage_bounds_match(tmp_path):

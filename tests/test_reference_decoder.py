@@ -150,6 +150,15 @@ def test_committed_fixtures(fixture):
     assert values.shape == (12000, 4) and times is not None
 
 
+def test_committed_fixture_with_value_kinds():
+    with open(f"{FIXTURES}/v2-kinds.hippo", "rb") as f:
+        data = f.read()
+    values, times = assert_same(data)
+    assert values.shape == (8000, 6) and len(times) == 8000
+    assert ref.Header(data).kinds == ["int64", "uint8", "float32", "integer", "int16",
+                                      "float64"]
+
+
 @pytest.mark.parametrize("name", sorted(ENCODED))
 def test_files_of_hippos_encoder(name):
     values, max_error, kwargs = ENCODED[name]
@@ -739,8 +748,11 @@ MUST_REJECT = {
     "exact zlib, bytes after the stream": lambda: _file(
         varint(0) + b"\1" + zlib.compress(_EXACT5) + b"\0garbage", E=0.0),
     "version 3": lambda: _raw_header(3, 0, _channel_header()),
-    "unknown flag": lambda: _raw_header(2, 4, _channel_header()),
+    "unknown flag": lambda: _raw_header(2, 8, _channel_header()),
     "version 1, whole flag": lambda: _raw_header(1, 2, _channel_header()),
+    "version 1, kinds flag": lambda: _raw_header(1, 4, _channel_header() + b"\7"),
+    "value kind 12": lambda: _raw_header(2, 4, _channel_header() + b"\x0c"),
+    "kinds flag, kind byte missing": lambda: _raw_header(2, 4, _channel_header()),
     "no channels": lambda: _raw_header(2, 0, varint(0)),
     "4097 channels": lambda: _raw_header(2, 0, varint(4097)),
     "name of 1025 bytes": lambda: _raw_header(2, 0, _channel_header(b"a" * 1025)),
@@ -846,6 +858,12 @@ VALID_EDGES = {
     "finished, no frames": lambda: _empty_finished(),
     "not closed, no frames": lambda: _raw_header(2, 0, _channel_header()),
     "version 1, no frames": lambda: _raw_header(1, 0, _channel_header()),
+    "kinds flag, every kind 0": lambda: _raw_header(2, 4, varint(2) + _channel() + b"\0"
+                                                     + _channel(b"b") + b"\0")
+    + frame_bytes(2, 5, [varint(0) + _grid(), varint(0) + _grid()]),
+    "kinds flag, kinds 11 and 1": lambda: _raw_header(2, 4, varint(2) + _channel() + b"\x0b"
+                                                       + _channel(b"b") + b"\1")
+    + frame_bytes(2, 5, [varint(0) + _grid(), varint(0) + _grid(seed=1)]),
 }
 
 

@@ -68,7 +68,7 @@ def _text(key: str, value: Any) -> str:
 def _hippo_facts(path: str, fh) -> dict:
     """Header, channels, samples, bytes, ratio, bounds and frames, from the footer (or the
     frame heads of a file that has none): nothing is decoded."""
-    from ..codec.container import TIME_ISO, HippoReader
+    from ..codec.container import TIME_ISO, VALUE_KINDS, HippoReader
 
     with HippoReader(fh, path, salvage=True) as hf:
         h = hf.header
@@ -77,6 +77,9 @@ def _hippo_facts(path: str, fh) -> dict:
         facts: dict[str, Any] = {"kind": "hippo", "format_version": h.version,
                                  "channels": h.channels,
                                  "max_error": dict(zip(h.channels, h.max_errors))}
+        if h.has_kinds:  # what the values were (docs/format.md, "Value kinds")
+            facts["value_kinds"] = {name: VALUE_KINDS[code] or "integer"
+                                    for name, code in zip(h.channels, h.kind_codes())}
         if h.time_column is not None:
             # A time read from two columns (Date,Time) is stored under one name joined by a
             # tab; both names are shown, and "time_columns" lists them for scripts.

@@ -3,8 +3,8 @@ times), and - once the writer closes - a footer that indexes the frames.
 
 The byte layout is normative in ``docs/format.md``. In short (version 2)::
 
-    header   magic 89 48 50 4F, version, flags, channels (name, max error), [time column],
-             CRC-32
+    header   magic 89 48 50 4F, version, flags, channels (name, max error, [value kind]),
+             [time column], CRC-32
     frame    samples n (varint >= 1), payload length (varint), CRC-32, payload:
              frame kind (0), [time part], channel parts
     ...
@@ -43,7 +43,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 import numpy as np
@@ -85,11 +85,29 @@ FAST_FRAME_SAMPLES = 1 << 18
 MAX_FRAME_VALUES = 1 << 22
 MAX_PAYLOAD = 1 << 27
 TIME_NUMBERS, TIME_ISO = 1, 2
-FLAG_TIMED, FLAG_WHOLE = 1, 2
+FLAG_TIMED, FLAG_WHOLE, FLAG_KINDS = 1, 2, 4
+#: The value kind of a channel (header flag ``kinds``, version 2; docs/format.md, "Value
+#: kinds"): what the values were before they were written as float64. 0 says nothing (plain
+#: float64); 1 and the integer dtypes: every finite value written was an integer (of that
+#: dtype's range); float16/float32: every finite value was one of that dtype. The numpy dtype
+#: of each code (None: an integer of unrecorded width).
+KIND_FLOAT64, KIND_INTEGER = 0, 1
+VALUE_KINDS: dict[int, str | None] = {
+    0: "float64", 1: None, 2: "float16", 3: "float32",
+    4: "int8", 5: "int16", 6: "int32", 7: "int64",
+    8: "uint8", 9: "uint16", 10: "uint32", 11: "uint64",
+}
 #: The frame flags byte of version 2: the frame kind in the low 4 bits (0, an independent
 #: frame, is the only one), and whether its channel parts start with runs of non-finite values.
 FRAME_KIND, FRAME_SPECIALS = 0x0F, 0x10
 FRAME_KEY = 0
+
+
+
+def integer_kind(code: int) -> bool:
+    """Whether the value kind ``code`` says every finite value written was an integer."""
+    name = VALUE_KINDS.get(code, "")
+    return code == KIND_INTEGER or (name is not None and name.startswith(("int", "uint")))
 
 
 @dataclass
@@ -102,6 +120,9 @@ class HippoHeader:
     2: the template of the first time, see :mod:`.times`; each frame stores the templates of
     its own times; version 1: the pattern of all of them, ``<sep><unit><zone>``).
     version : the format version; whole : written whole (a footer is required).
+    kinds : the value kind of each channel (:data:`VALUE_KINDS`; C codes, or empty: all 0,
+    plain float64). A header with a nonzero kind sets the flag ``kinds`` (version 2 only);
+    one without writes the bytes it always did.
     """
 
     channels: list[str]
@@ -111,6 +132,22 @@ class HippoHeader:
     time_pattern: str = ""
     version: int = VERSION
     whole: bool = False
+    kinds: list[int] = field(default_factory=list)
+
+    def rounded_channels(self) -> list[int]:
+        """The channels whose decoded values rounded are the integers written: an integer
+        value kind and a bound below 0.5."""
+        return [c for c, (code, eps) in enumerate(zip(self.kind_codes(), self.max_errors))
+                if integer_kind(code) and eps < 0.5]
+
+    def kind_codes(self) -> list[int]:
+        """The value kind of every channel (C,): :attr:`kinds`, or all 0 when empty."""
+        return list(self.kinds) if self.kinds else [KIND_FLOAT64] * len(self.channels)
+
+    @property
+    def has_kinds(self) -> bool:
+        """Whether the header records value kinds (some channel is not plain float64)."""
+        return any(self.kinds)
 
     @property
     def iso_pattern(self) -> str | None:
@@ -156,17 +193,30 @@ def check_header(h: HippoHeader) -> None:
         raise ParameterError("time pattern must be ASCII, at most 64 characters")
     if h.version not in VERSIONS or (h.whole and h.version < 2):
         raise ParameterError(f"format version {h.version} cannot be written")
+    if h.kinds:
+        if len(h.kinds) != len(h.channels):
+            raise ParameterError("kinds: one value kind per channel")
+        for name, code in zip(h.channels, h.kinds):
+            if isinstance(code, bool) or code not in VALUE_KINDS:
+                raise ParameterError(f"channel {name!r}: unknown value kind {code!r} (codes "
+                                     f"0 to {max(VALUE_KINDS)}, docs/format.md)")
+        if h.has_kinds and h.version < 2:
+            raise ParameterError("value kinds need format version 2")
 
 
 def header_bytes(h: HippoHeader) -> bytes:
     """The encoded header (with its CRC)."""
     check_header(h)
-    flags = (FLAG_TIMED if h.timed else 0) | (FLAG_WHOLE if h.whole else 0)
+    kinds = h.has_kinds  # only then: a file of plain float64 channels is as it always was
+    flags = ((FLAG_TIMED if h.timed else 0) | (FLAG_WHOLE if h.whole else 0)
+             | (FLAG_KINDS if kinds else 0))
     out = bytearray(MAGIC + bytes([h.version, flags]))
     out += varint(len(h.channels))
-    for name, eps in zip(h.channels, h.max_errors):
+    for name, eps, code in zip(h.channels, h.max_errors, h.kind_codes()):
         raw = name.encode("utf-8")
         out += varint(len(raw)) + raw + struct.pack("<d", eps)
+        if kinds:
+            out.append(code)
     if h.timed:
         raw = h.time_column.encode("utf-8")
         pattern = h.time_pattern.encode("ascii")
@@ -175,7 +225,7 @@ def header_bytes(h: HippoHeader) -> bytes:
 
 
 #: The largest header the format allows, and how much a reader reads first.
-_MAX_HEADER = 4 + 2 + 10 + MAX_CHANNELS * (10 + MAX_NAME + 8) + 2 * (10 + MAX_NAME) + 16
+_MAX_HEADER = 4 + 2 + 10 + MAX_CHANNELS * (10 + MAX_NAME + 8 + 1) + 2 * (10 + MAX_NAME) + 16
 _FIRST_READ = 1 << 16
 
 
@@ -185,16 +235,21 @@ def _parse_header(head: bytes):
     cur = Cursor(head, 6)
     version, flags = head[4], head[5]
     try:
-        allowed = FLAG_TIMED | (FLAG_WHOLE if version >= 2 else 0)
+        allowed = FLAG_TIMED | (FLAG_WHOLE | FLAG_KINDS if version >= 2 else 0)
         if flags & ~allowed:
             raise ValueError(f"unknown flags {flags:#x}")
         C = cur.varint(MAX_CHANNELS)
         if C < 1:
             raise ValueError("no channels")
-        names, errors = [], []
+        names, errors, kinds = [], [], []
         for _ in range(C):
             names.append(cur.text(MAX_NAME))
             errors.append(cur.f64())
+            if flags & FLAG_KINDS:
+                code = cur.take(1)[0]
+                if code not in VALUE_KINDS:
+                    raise ValueError(f"unknown value kind {code} of channel {names[-1][:40]!r}")
+                kinds.append(code)
         time_column, kind, pattern = None, TIME_NUMBERS, ""
         if flags & FLAG_TIMED:
             time_column = cur.text(MAX_NAME)
@@ -209,7 +264,7 @@ def _parse_header(head: bytes):
     if zlib.crc32(head[:end]) != crc:
         return ValueError("checksum mismatch")
     header = HippoHeader(names, errors, time_column, kind, pattern, version,
-                         bool(flags & FLAG_WHOLE))
+                         bool(flags & FLAG_WHOLE), kinds)
     try:
         check_header(header)
     except ParameterError as err:
@@ -326,6 +381,30 @@ def _wrap(v: int) -> int:
     return (v + (1 << 63)) % (1 << 64) - (1 << 63)
 
 
+def _check_kinds(values: np.ndarray, header: HippoHeader) -> None:
+    """Refuse ``values`` (n, C) that break the value kind the header claims for a channel
+    (ParameterError): a file never says integers of values that are not."""
+    for c, code in enumerate(header.kind_codes()):
+        if code == KIND_FLOAT64:
+            continue
+        col = values[:, c]
+        finite = col[np.isfinite(col)]
+        dtype = VALUE_KINDS[code]
+        if integer_kind(code):
+            info = np.iinfo(dtype) if dtype is not None else None
+            bad = finite != np.rint(finite)
+            if info is not None:
+                # max + 1 as a float: float(2^63 - 1) is 2^63, which int64 does not hold
+                bad |= (finite < info.min) | (finite >= float(info.max) + 1)
+            what = "an integer" if info is None else f"a value of {dtype}"
+        else:
+            bad = finite.astype(dtype).astype(np.float64) != finite
+            what = f"a value of {dtype}"
+        if bad.any():
+            raise ParameterError(f"channel {header.channels[c]!r}: {float(finite[bad][0])!r} "
+                                 f"is not {what}, which its value kind says every value is")
+
+
 def _time_range(t: np.ndarray) -> tuple[float, float]:
     return float(np.min(t)), float(np.max(t))
 
@@ -428,6 +507,8 @@ class HippoWriter:
             raise ParameterError(f"values must have shape (n, {C}), got {values.shape}")
         if (times is None) == self.header.timed:
             raise ParameterError("times must be given exactly when the file has a time column")
+        if self.header.has_kinds:
+            _check_kinds(values, self.header)
         if times is not None:
             times = _times_of(times)
             if times.seconds.shape != (len(values),):
@@ -1071,11 +1152,11 @@ class LiveFile:
         if not append:
             raise DataError(f"{self.path}: exists (append=True continues it)")
         old = self.reader.header
-        if (old.channels, old.max_errors, old.time_column, old.time_kind, old.whole) != (
-                header.channels, header.max_errors, header.time_column, header.time_kind,
-                header.whole):
-            raise DataError(f"{self.path}: holds other channels, bounds or times than the "
-                            "header given; it cannot be continued with it")
+        if (old.channels, old.max_errors, old.time_column, old.time_kind, old.whole,
+                old.kind_codes()) != (header.channels, header.max_errors, header.time_column,
+                                      header.time_kind, header.whole, header.kind_codes()):
+            raise DataError(f"{self.path}: holds other channels, bounds, value kinds or times "
+                            "than the header given; it cannot be continued with it")
         return self.for_append()
 
     def close(self) -> None:
@@ -1183,6 +1264,8 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
 def decode(data: bytes, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """(values float64 (n, C), times (n,) or None) of a ``.hippo`` file held in memory
     (times as :meth:`HippoReader.read` gives them), decoded on ``threads`` threads (default:
-    the cores this process may use). Damage is a :class:`~hippo_cli.errors.DataError`."""
+    the cores this process may use). The values are float64 whatever value kinds the header
+    records (:attr:`HippoHeader.kinds`; :func:`hippo_cli.read_hippo` gives integer columns
+    back as integers). Damage is a :class:`~hippo_cli.errors.DataError`."""
     with HippoReader(io.BytesIO(bytes(data)), "<bytes>", threads=threads) as reader:
         return reader.read()

@@ -36,7 +36,9 @@ def is_parquet(output: str | None) -> bool:
 
 class TableWriter:
     """``names``: the columns in order; ``kinds``: for each, ``"index"`` (integers),
-    ``"time"`` (:class:`~hippo_cli.codec.times.Times`) or ``"value"``. A time column named
+    ``"time"`` (:class:`~hippo_cli.codec.times.Times`), ``"value"`` or ``"integer"`` (float64
+    values that are integers, NaN or inf: CSV writes ``5``, not ``5.0``; Parquet keeps
+    float64). A time column named
     ``"Date\tTime"`` (read from two columns) is written back as two CSV columns, each time
     split at its first space (Parquet: one timestamp column, ``"Date Time"``)."""
 
@@ -97,6 +99,9 @@ class TableWriter:
             elif kind == "time":
                 texts = col.text()
                 cells.append([_quoted(t) for t in texts] if _needs_quotes(texts) else texts)
+            elif kind == "integer":
+                cells.append(["" if v != v else repr(v) if abs(v) == np.inf else str(int(v))
+                              for v in np.asarray(col).tolist()])
             else:
                 cells.append(["" if v != v else repr(v) for v in np.asarray(col).tolist()])
         return cells

@@ -319,9 +319,13 @@ def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str 
         stats = ErrorMetrics(list(h.channels), list(h.max_errors)) if original is not None \
             else None
         table = None
+        # channels recorded as integers with a bound below 0.5: rounded, the integers written
+        # (files without value kinds, all that hippo compress writes, have none)
+        rounded = h.rounded_channels()
         if output is not None:
             table = TableWriter(output, [h.time_column if h.timed else "sample", *h.channels],
-                                ["time" if h.timed else "index", *["value"] * C])
+                                ["time" if h.timed else "index",
+                                 *["integer" if c in rounded else "value" for c in range(C)]])
         try:
             done = 0  # samples of the original consumed
             for frame in _frames_in(hf, window):
@@ -334,6 +338,9 @@ def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str 
                     truth = orig_blocks.take(n, original)
                     done = frame.start + n
                 values, times = frame.values, frame.times
+                if rounded:
+                    values = values.copy()
+                    values[:, rounded] = np.rint(values[:, rounded])  # NaN, inf stay
                 if envelope is not None:  # it keeps what its window holds
                     series = {"decoded": values}
                     if truth is not None:
