@@ -26,6 +26,9 @@ MAIN_JOB = "python -m pip install -e . && bash examples/walkthrough.sh"
 NOT_RUN = {
     "hippo compress s3://bucket/in/sensor.csv -E 1% -o s3://bucket/out/sensor.hippo":
         "needs an S3 server (tests/test_object_storage.py runs these against moto's)",
+    ("hippo compress s3://bucket/in/sensor.csv --max-error 1% -t time -o "
+     "s3://bucket/out/sensor.hippo"):
+        "needs an S3 server (tests/test_object_storage.py runs these against moto's)",
     MAIN_JOB: "the main job: tests/test_subprocess.py::test_readme_main_job runs it",
     "python -m pip install -e '.[test]' && python -m pytest": "the test command itself",
     'python -m pytest -m "not slow"': "the test command itself",
