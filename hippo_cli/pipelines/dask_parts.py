@@ -126,11 +126,13 @@ def read_range(path: str, header: bytes, start: int, stop: int, spec: dict) -> d
     times (n,) or None)}, "lines": data lines} - or {"error": message, "start": start}
     (lines counted in the range: the client names the line in the whole file)."""
     import io
+    import time
 
     import pandas as pd
 
     from ..formats.source import Samples
 
+    began = time.perf_counter()
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(stop - start)
@@ -147,7 +149,10 @@ def read_range(path: str, header: bytes, start: int, stop: int, spec: dict) -> d
                                                time_column, samples, 1)
     except DataError as err:
         return {"error": str(err), "start": start}
-    return {**group_rows(ids, values, times), "lines": len(frame)}
+    parsed = time.perf_counter()
+    grouped = group_rows(ids, values, times)
+    return {**grouped, "lines": len(frame),
+            "seconds": {"read": parsed - began, "group": time.perf_counter() - parsed}}
 
 
 def group_rows(ids: np.ndarray, values: np.ndarray, times: Any) -> dict:
@@ -172,7 +177,7 @@ def summary(part: dict) -> dict:
     """What the client needs of a partition: no values."""
     if "error" in part:
         return part
-    return {"order": part["order"], "lines": part["lines"]}
+    return {"order": part["order"], "lines": part["lines"], "seconds": part["seconds"]}
 
 
 def take(part: dict, sids: list, first_row: int) -> dict:
@@ -194,11 +199,14 @@ def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
     encoder takes the rows in the pieces the local engine feeds it - the series' rows of
     each chunk of :data:`.many.CHUNK_ROWS` rows of the table -, so that what depends on the
     pieces (a sidecar's sample-time parts) is the same too."""
+    import time
+
     from ..codec.parts import ChannelCoder
     from ..codec.times import Times
 
     coder = ChannelCoder()
     records = []
+    seconds = {"feed": 0.0, "finish": 0.0}
     with cleaning_once():  # the folder is scanned for stale temporaries once per task
         for sid in sids:
             got = [pieces[sid] for pieces in pieces_by_part if sid in pieces]
@@ -208,13 +216,19 @@ def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
             rows = np.concatenate([g[2] for g in got]) // many.CHUNK_ROWS
             cuts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1, len(rows)]
             state = None
+            began = time.perf_counter()
             for lo, hi in zip(cuts[:-1], cuts[1:]):
                 state = encode_series(values[lo:hi], None if times is None else times[lo:hi],
                                       sid, Path(out), mode, columns, state=state, last=False,
                                       coder=coder)["state"]
+            fed = time.perf_counter()
             records.append(encode_series(np.empty((0, len(columns))), None, sid, Path(out),
                                          mode, columns, state=state, last=True, coder=coder))
-    return records
+            seconds["feed"] += fed - began  # pieces into the encoder (coefficients: the work)
+            # the last call: the writer's close (.hippo: where the frames are coded) and the
+            # atomic write of the file
+            seconds["finish"] += time.perf_counter() - fed
+    return {"records": records, "seconds": seconds}
 
 
 def encode_file(sid: str, path: str, out: str, mode: SeriesMode, columns: list[str] | None,
@@ -283,17 +297,23 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
                  columns: list[str], time_column: str | None, header: bytes,
                  ranges: list[tuple[int, int]], dialect: tuple[str, str], resume: bool,
                  executor: Executor, report: Callable[[int, int], None] | None = None,
-                 bucket_count: int = 8) -> list[dict]:
+                 bucket_count: int = 8, timings: dict | None = None) -> list[dict]:
     """Records of every series of a long CSV split into byte ``ranges`` (see the module's
-    docstring); ``report(done, total)`` after each encoding task."""
+    docstring); ``report(done, total)`` after each encoding task; ``timings`` (a dict)
+    gets where the time went: wall seconds of each stage on the client, and the seconds
+    the workers spent reading, grouping, encoding and writing (summed)."""
+    import time
+
     from .many import done_record
 
+    began = time.perf_counter()
     path = os.path.abspath(path)
     out_name = os.path.abspath(out)
     spec = {"columns": list(columns), "id_column": id_column, "time_column": time_column,
             "sep": dialect[0], "decimal": dialect[1], "exact_integers": mode.bounded}
     parts = [executor.submit(read_range, path, header, a, b, spec) for a, b in ranges]
     summaries = executor.gather([executor.submit(summary, p) for p in parts])
+    grouped = time.perf_counter()
     for s in summaries:
         if "error" in s:
             raise DataError(_place(s["error"], path, s["start"]))
@@ -331,14 +351,27 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
         tasks.append(executor.submit(encode_joined, bucket, out_name, mode, list(columns),
                                      *takes))
     done = 0
+    work = {"read": 0.0, "group": 0.0, "feed": 0.0, "finish": 0.0}
+    for s in summaries:
+        for key, sec in s["seconds"].items():
+            work[key] += sec
     if report is not None:
         report(0, len(tasks))
     for fut in executor.as_completed(tasks):
-        records.extend(fut.result())
+        result = fut.result()
+        records.extend(result["records"])
+        for key, sec in result["seconds"].items():
+            work[key] += sec
         done += 1
         if report is not None:
             report(done, len(tasks))
     del parts
+    if timings is not None:
+        timings.update({"stage 1 (read + group), wall": grouped - began,
+                        "stage 2 (encode + write), wall": time.perf_counter() - grouped,
+                        **{f"workers: {k}": v for k, v in work.items()},
+                        "worker_seconds": sum(work.values()), "partitions": len(ranges),
+                        "series joined over partitions": len(joined)})
     return records
 
 

@@ -57,11 +57,13 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
                   columns: list[str] | None, time_column: str | None, engine: str,
                   scheduler: str | None, overwrite: bool = False,
                   partition_size: str | int | None = None,
-                  say: Callable[[str], None] | None = None) -> dict:
+                  say: Callable[[str], None] | None = None, timings: dict | None = None
+                  ) -> dict:
     """Compress many series into the folder ``output``, one file per series (coefficients
     or ``.hippo``, as ``mode`` says); returns the manifest. Dask engine: ``scheduler`` is an
     address, ``threads`` (this process) or None (a local cluster); ``partition_size`` the
-    bytes of a long CSV per partition; ``say`` takes the progress and dashboard lines."""
+    bytes of a long CSV per partition; ``say`` takes the progress and dashboard lines;
+    ``timings`` (a dict) gets where a Dask run's time went (benchmarks)."""
     if mode.params is not None:
         check_every(mode.every)  # before any file is read or written
     if not output or output == "-":
@@ -83,7 +85,7 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
             return _dask(input, out, mode, id_column, columns, time_column, scheduler,
                          overwrite)
         return _dask_parts(input, out, mode, id_column, columns, time_column, scheduler,
-                           overwrite, partition_size, say)
+                           overwrite, partition_size, say, timings)
     if id_column is not None:
         if input == "-" or input.lower().endswith(".npy"):
             raise ParameterError("--id-column reads a CSV file")
@@ -205,7 +207,7 @@ def _is_one_csv(input: str) -> bool:
 def _dask_parts(input: str, out: Path, mode: SeriesMode, id_column: str | None,
                 columns: list[str] | None, time_column: str | None, scheduler: str | None,
                 overwrite: bool, partition_size: str | int | None,
-                say: Callable[[str], None] | None) -> dict:
+                say: Callable[[str], None] | None, timings: dict | None = None) -> dict:
     """The Dask engine that reads its input once (:mod:`.dask_parts`): a long CSV split into
     byte ranges, or one task per file of a glob; the files equal the local engine's."""
     from .dask_parts import (
@@ -247,7 +249,8 @@ def _dask_parts(input: str, out: Path, mode: SeriesMode, id_column: str | None,
                                            columns=names, time_column=time_column,
                                            header=header, ranges=ranges,
                                            dialect=(sep, decimal), resume=resume,
-                                           executor=executor, report=report)
+                                           executor=executor, report=report,
+                                           timings=timings)
             else:
                 records = run_files(files, out, mode, columns=columns,
                                     time_column=time_column, resume=resume,
@@ -283,7 +286,7 @@ def _whole_compressed(input: str, out: Path, mode: SeriesMode, names: list[str],
     tasks = [executor.submit(encode_joined, [sid], os.path.abspath(out), mode, names,
                              *[{sid: p[sid]} for p in parts if sid in p]) for sid in todo]
     for fut in executor.as_completed(tasks):
-        records.extend(fut.result())
+        records.extend(fut.result()["records"])
     return records
 
 
