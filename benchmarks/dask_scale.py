@@ -81,10 +81,13 @@ def main() -> None:
               f"{args.layout}), --max-error {args.max_error}; made in "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
 
+        local_cpu: list[float] = []
+
         def local(out: Path) -> float:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()  # it runs in this thread
             compress_many(str(csv), str(out), mode, id_column="sensor", columns=["v"],
                           time_column=None, engine="local", scheduler=None)
+            local_cpu.append(time.thread_time() - cpu)
             return time.perf_counter() - start
 
         timings: dict = {}
@@ -158,12 +161,20 @@ def main() -> None:
     print(f"| cluster start-up (outside the above) | {startup:.2f} | | |")
     print(f"| whole command, local | {cli['local']:.2f} | | |")
     print(f"| whole command, dask (cluster start inside) | {cli['dask']:.2f} | | |")
-    print("\nwhere a Dask run's time goes (median seconds):")
+    print("\nwhere a Dask run's time goes (median seconds; CPU seconds do not grow with the "
+          "machine's load, wall seconds do):")
     for key in phases[0]:
         print(f"  {key}: {statistics.median(p[key] for p in phases):.2f}")
     busy = statistics.median(p["worker_seconds"] for p in phases)
-    print(f"  per-series worker cost: {1000 * busy / args.series:.1f} ms "
-          f"(read + group + encode + write, summed over workers)")
+    client_cpu = statistics.median(p["client CPU"] for p in phases)
+    one = statistics.median(local_cpu)
+    print(f"  local engine CPU: {one:.2f} ({1000 * one / args.series:.1f} ms per series)")
+    print(f"  Dask worker CPU: {busy:.2f} ({1000 * busy / args.series:.1f} ms per series: "
+          "read + group + encode + write, summed over workers)")
+    for w in (args.workers, 10, 100):
+        est = client_cpu + busy / w
+        print(f"  estimate, {w} workers, idle machine, start-up outside: {est:.2f} s "
+              f"({one / est:.1f}x the local engine)")
 
 
 if __name__ == "__main__":
