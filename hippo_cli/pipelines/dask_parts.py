@@ -81,9 +81,11 @@ def byte_ranges(path: str, size: int) -> tuple[bytes, list[tuple[int, int]]]:
 
 def splittable(path: str, head_bytes: bytes) -> bool:
     """Whether byte ranges of ``path`` are its text (not compressed, LF or CRLF ends):
-    its first bytes are the head the CSV reader saw."""
+    its first bytes are the head the CSV reader saw. A head with quotes is not cut: a
+    quoted field may hold a line end, and a range must not start inside it."""
     with open(path, "rb") as fh:
-        return fh.read(len(head_bytes)) == head_bytes and b"\n" in head_bytes
+        return (fh.read(len(head_bytes)) == head_bytes and b"\n" in head_bytes
+                and b'"' not in head_bytes)
 
 
 def lines_before(path: str, offset: int) -> int:
