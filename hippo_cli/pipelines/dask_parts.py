@@ -237,11 +237,10 @@ def encode_file(sid: str, path: str, out: str, mode: SeriesMode, columns: list[s
                 time_column: str | None) -> dict:
     """One file, one series: what the local engine does for each file of a glob."""
     from ..formats.samples import clean_chunks, open_samples
-    from .many_files import _with_time
 
     with cleaning_once():
         samples = open_samples(path, columns, time_column)
-        smode = _with_time(mode, time_column, samples.time_text)
+        smode = many.mode_with_time(mode, time_column, samples.time_text)
         state = None
         for block in clean_chunks(samples):
             data, t = (block[:, :-1], block[:, -1]) if time_column else (block, None)

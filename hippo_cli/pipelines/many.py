@@ -95,6 +95,18 @@ class SeriesMode:
         return settings
 
 
+def mode_with_time(mode: SeriesMode, time_column: str | None, first_time: str | None) -> SeriesMode:
+    """The mode with the time column's name and how its times are written back (an ISO
+    pattern, or None for numbers)."""
+    if time_column is None:
+        return mode
+    from dataclasses import replace
+
+    from ..formats.timestamps import written_template
+
+    return replace(mode, time=(time_column, written_template("csv", first_time)))
+
+
 def prepare_folder(out_dir: Path, mode: SeriesMode, source: dict, overwrite: bool,
                    **fields: Any) -> bool:
     """Before any series is written: a folder made by another run with other settings or

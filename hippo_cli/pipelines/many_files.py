@@ -21,6 +21,7 @@ from .many import (
     prepare_folder,
     read_long_csv,
 )
+from .many import mode_with_time as _with_time
 
 
 def _files(pattern: str) -> list[tuple[str, Path]]:
@@ -102,18 +103,6 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
                               complete=True, id_column=id_column, value_columns=names,
                               time_column=time_column)
     return _each_file(input, out, mode, columns, time_column, overwrite)
-
-
-def _with_time(mode: SeriesMode, time_column: str | None, first_time: str | None) -> SeriesMode:
-    """The mode with the time column's name and how its times are written back (an ISO
-    pattern, or None for numbers)."""
-    if time_column is None:
-        return mode
-    from dataclasses import replace
-
-    from ..formats.timestamps import written_template
-
-    return replace(mode, time=(time_column, written_template("csv", first_time)))
 
 
 def _each_file(pattern: str, out: Path, mode: SeriesMode, columns: list[str] | None,
