@@ -148,7 +148,7 @@ def read_range(path: str, header: bytes, start: int, stop: int, spec: dict) -> d
                         na_values={c: ["", "NaN", "nan", "NA"] for c in columns})
     try:  # lines counted from 1 inside the range: the client adds where the range starts
         ids, values, times = long_frame_arrays(frame, MARK, id_column, columns,
-                                               time_column, samples, 1)
+                                               time_column, samples, 1, object_ids=False)
     except DataError as err:
         return {"error": str(err), "start": start}
     parsed = time.thread_time()
@@ -164,6 +164,7 @@ def group_rows(ids: np.ndarray, values: np.ndarray, times: Any) -> dict:
     import pandas as pd
 
     codes, uniques = pd.factorize(ids)
+    uniques = [str(u) for u in uniques]  # Python strings, as the local engine's ids
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
@@ -172,7 +173,7 @@ def group_rows(ids: np.ndarray, values: np.ndarray, times: Any) -> dict:
         idx = order[lo:hi]
         pieces[uniques[sorted_codes[lo]]] = (values[idx], None if times is None else times[idx],
                                             idx)
-    return {"order": list(uniques), "pieces": pieces}
+    return {"order": uniques, "pieces": pieces}
 
 
 def summary(part: dict) -> dict:

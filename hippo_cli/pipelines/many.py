@@ -362,13 +362,16 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
 
 
 def long_frame_arrays(frame, path: str, id_column: str, value_columns: list[str],
-                      time_column: str | None, samples: Any, line: int):
+                      time_column: str | None, samples: Any, line: int, *,
+                      object_ids: bool = True):
     """(ids (L,) object, values (L, C) float64, times (L,) or None) of one chunk of a
     long-format CSV read as :func:`read_long_csv` reads it, whose first row is on ``line``
-    (for the messages): the one parsing rule of the local and the Dask engine."""
+    (for the messages): the one parsing rule of the local and the Dask engine.
+    ``object_ids=False``: the ids as pandas' string column (factorised three times faster
+    than Python strings; the same values)."""
     from ..formats.csv_input import column_values
 
-    ids = frame[id_column].to_numpy(dtype=object)
+    ids = frame[id_column].to_numpy(dtype=object) if object_ids else frame[id_column]
     empty = frame[id_column].str.strip() == ""
     if empty.any():
         raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}"
