@@ -76,6 +76,8 @@ def compress_many(input: str, output: str | None, mode: SeriesMode, *, id_column
         raise DataError(f"{out.parent}: no such folder")
     if partition_size is not None and engine != "dask":
         raise ParameterError("--partition-size applies to --engine dask")
+    if id_column is not None and (input == "-" or input.lower().endswith(".npy")):
+        raise ParameterError("--id-column reads a CSV file")
     if engine == "dask":
         from .dask_engine import require_dask
 
