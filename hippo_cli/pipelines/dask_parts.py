@@ -180,7 +180,8 @@ def summary(part: dict) -> dict:
     """What the client needs of a partition: no values."""
     if "error" in part:
         return part
-    return {"order": part["order"], "lines": part["lines"], "seconds": part["seconds"]}
+    return {"order": part["order"], "lines": part["lines"], "seconds": part["seconds"],
+            "rows": [len(part["pieces"][sid][0]) for sid in part["order"]]}
 
 
 def take(part: dict, sids: list, first_row: int) -> dict:
@@ -191,17 +192,18 @@ def take(part: dict, sids: list, first_row: int) -> dict:
 
 
 def encode_here(part: dict, sids: list, first_row: int, out: str, mode: SeriesMode,
-                columns: list[str]) -> list[dict]:
+                columns: list[str], chunk_rows: int | None = None) -> dict:
     """Encode and write the series that lie inside this partition (where it is held)."""
-    return encode_joined(sids, out, mode, columns, take(part, sids, first_row))
+    return encode_joined(sids, out, mode, columns, take(part, sids, first_row),
+                         chunk_rows=chunk_rows)
 
 
 def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
-                  *pieces_by_part: dict) -> list[dict]:
-    """Encode each series from its pieces (partitions in order) and write its file. The
-    encoder takes the rows in the pieces the local engine feeds it - the series' rows of
-    each chunk of :data:`.many.CHUNK_ROWS` rows of the table -, so that what depends on the
-    pieces (a sidecar's sample-time parts) is the same too."""
+                  *pieces_by_part: dict, chunk_rows: int | None = None) -> dict:
+    """Encode each series from its pieces (partitions in order) and write its file.
+    ``chunk_rows``: the encoder takes the rows in the pieces the local engine feeds it -
+    the series' rows of each chunk of that many rows of the table -, so that what depends
+    on the pieces (a sidecar's sample-time parts) is the same too; None: in one piece."""
     import time
 
     from ..codec.parts import ChannelCoder
@@ -216,8 +218,11 @@ def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
             values = np.concatenate([g[0] for g in got]) if len(got) > 1 else got[0][0]
             times = (None if got[0][1] is None else
                      Times.join([g[1] for g in got]) if len(got) > 1 else got[0][1])
-            rows = np.concatenate([g[2] for g in got]) // many.CHUNK_ROWS
-            cuts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1, len(rows)]
+            if chunk_rows is None:
+                cuts = np.array([0, len(values)])
+            else:
+                rows = np.concatenate([g[2] for g in got]) // chunk_rows
+                cuts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1, len(rows)]
             state = None
             began = time.thread_time()
             for lo, hi in zip(cuts[:-1], cuts[1:]):
@@ -232,6 +237,50 @@ def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
             # atomic write of the file
             seconds["finish"] += time.thread_time() - fed
     return {"records": records, "seconds": seconds}
+
+
+def encode_joined_in(chunk_rows: int | None, *args: Any) -> dict:
+    """:func:`encode_joined` with its keyword first (a task's arguments are positional)."""
+    return encode_joined(*args, chunk_rows=chunk_rows)
+
+
+def continue_here(part: dict, sid: Any, out: str, mode: SeriesMode, columns: list[str],
+                  state: Any, last: bool) -> Any:
+    """One link of a large series' chain: its rows in this partition continue the encoder
+    ``state`` (a dict from the previous link, or None); the last link writes the file and
+    returns the records."""
+    import time
+
+    began = time.thread_time()
+    values, times, _ = part["pieces"][sid]
+    with cleaning_once():
+        got = encode_series(values, times, str(sid), Path(out), mode, columns,
+                            state=None if state is None else state["state"], last=last)
+    if not last:
+        return got
+    return {"records": [got], "seconds": {"feed": time.thread_time() - began}}
+
+
+def group_frame(df: Any, id_column: str, value_columns: list[str],
+                time_column: str | None) -> dict:
+    """One partition of a Dask dataframe, grouped by id as :func:`read_range` groups a
+    range of a CSV (the ids written as text: the files are named by ``str(id)``)."""
+    import time
+
+    from ..formats.timestamps import read_times
+
+    began = time.thread_time()
+    values = df[value_columns].to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        return {"error": "NaN or inf in the values (clean them before the dask engine)"}
+    times = None
+    if time_column is not None:
+        times, bad = read_times(df[time_column])
+        if times is None:
+            return {"error": f"time {str(df[time_column].iloc[bad])[:40]!r} is not a number "
+                             "or an ISO timestamp"}
+    grouped = group_rows(df[id_column].to_numpy(), values, times)
+    return {**grouped, "lines": len(df), "seconds": {"group": time.thread_time() - began}}
 
 
 def encode_file(sid: str, path: str, out: str, mode: SeriesMode, columns: list[str] | None,
@@ -306,11 +355,8 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
     seconds the workers spent reading, grouping, encoding and writing (summed)."""
     import time
 
-    from .many import done_record
-
     began, cpu = time.perf_counter(), time.thread_time()
     path = os.path.abspath(path)
-    out_name = os.path.abspath(out)
     spec = {"columns": list(columns), "id_column": id_column, "time_column": time_column,
             "sep": dialect[0], "decimal": dialect[1], "exact_integers": mode.bounded}
     parts = [executor.submit(read_range, path, header, a, b, spec) for a, b in ranges]
@@ -319,10 +365,40 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
     for s in summaries:
         if "error" in s:
             raise DataError(_place(s["error"], path, s["start"]))
+    records, work, joined = encode_parts(parts, summaries, out, mode, columns, resume=resume,
+                                         executor=executor, report=report,
+                                         bucket_count=bucket_count,
+                                         chunk_rows=many.CHUNK_ROWS)
+    if timings is not None:
+        timings.update({"client CPU": time.thread_time() - cpu,
+                        "stage 1 (read + group), wall": grouped - began,
+                        "stage 2 (encode + write), wall": time.perf_counter() - grouped,
+                        **{f"workers CPU: {k}": v for k, v in work.items()},
+                        "worker_seconds": sum(work.values()), "partitions": len(ranges),
+                        "series joined over partitions": joined})
+    return records
+
+
+def encode_parts(parts: list, summaries: list[dict], out: Path, mode: SeriesMode,
+                 columns: list[str], *, resume: bool, executor: Executor,
+                 report: Callable[[int, int], None] | None = None, bucket_count: int = 8,
+                 large_rows: int | None = None, chunk_rows: int | None = None
+                 ) -> tuple[list[dict], dict, int]:
+    """Stage 2 for grouped partitions (futures of :func:`read_range` or :func:`group_frame`)
+    and their summaries: (records, worker CPU seconds by stage, series joined). A series in
+    one partition is encoded where it lies; one spread over several is joined by a task (in
+    ``bucket_count`` tasks); one of more than ``large_rows`` rows is never gathered: a chain
+    of tasks, one per partition it is in, continues its encoder (the state travels).
+    ``chunk_rows``: see :func:`encode_joined`."""
+    from .many import done_record
+
+    out_name = os.path.abspath(out)
     where: dict[Any, list[int]] = {}
+    rows: dict[Any, int] = {}
     for i, s in enumerate(summaries):
-        for sid in s["order"]:
+        for sid, n in zip(s["order"], s["rows"]):
             where.setdefault(sid, []).append(i)
+            rows[sid] = rows.get(sid, 0) + n
     records: list[dict] = []
     todo = []
     for sid in where:
@@ -333,10 +409,12 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
             todo.append(sid)
     tasks = []
     here: dict[int, list] = {}
-    joined = []
+    joined, large = [], []
     for sid in todo:
         if len(where[sid]) == 1:
             here.setdefault(where[sid][0], []).append(sid)
+        elif large_rows is not None and rows[sid] > large_rows:
+            large.append(sid)
         else:
             joined.append(sid)
     first_rows = np.concatenate([[0], np.cumsum([s["lines"] for s in summaries])]).tolist()
@@ -344,14 +422,21 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
         step = max(1, -(-len(sids) // 4))  # a few tasks per part: a finer progress bar
         for k in range(0, len(sids), step):
             tasks.append(executor.submit(encode_here, parts[i], sids[k:k + step],
-                                         first_rows[i], out_name, mode, list(columns)))
+                                         first_rows[i], out_name, mode, list(columns),
+                                         chunk_rows))
     buckets = [joined[b::bucket_count] for b in range(bucket_count) if joined[b::bucket_count]]
     for bucket in buckets:
         inside = [i for i in range(len(parts)) if any(i in where[s] for s in bucket)]
         takes = [executor.submit(take, parts[i], [s for s in bucket if i in where[s]],
                                  first_rows[i]) for i in inside]
-        tasks.append(executor.submit(encode_joined, bucket, out_name, mode, list(columns),
-                                     *takes))
+        tasks.append(executor.submit(encode_joined_in, chunk_rows, bucket, out_name, mode,
+                                     list(columns), *takes))
+    for sid in large:
+        state = None
+        for n, i in enumerate(where[sid]):
+            state = executor.submit(continue_here, parts[i], sid, out_name, mode,
+                                    list(columns), state, n == len(where[sid]) - 1)
+        tasks.append(state)
     done = 0
     work = {"read": 0.0, "group": 0.0, "feed": 0.0, "finish": 0.0}
     for s in summaries:
@@ -367,15 +452,9 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
         done += 1
         if report is not None:
             report(done, len(tasks))
-    del parts
-    if timings is not None:
-        timings.update({"client CPU": time.thread_time() - cpu,
-                        "stage 1 (read + group), wall": grouped - began,
-                        "stage 2 (encode + write), wall": time.perf_counter() - grouped,
-                        **{f"workers CPU: {k}": v for k, v in work.items()},
-                        "worker_seconds": sum(work.values()), "partitions": len(ranges),
-                        "series joined over partitions": len(joined)})
-    return records
+    return records, work, len(joined) + len(large)
+
+
 
 
 def run_files(files: list[tuple[str, Path]], out: Path, mode: SeriesMode, *,

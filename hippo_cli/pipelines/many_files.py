@@ -259,7 +259,7 @@ def _whole_compressed(input: str, out: Path, mode: SeriesMode, names: list[str],
     """A compressed long CSV cannot be cut by bytes: it is read here, in chunks, and each
     series is encoded by a task (the pieces go to the workers)."""
     from . import many
-    from .dask_parts import encode_joined, group_rows, take
+    from .dask_parts import encode_joined_in, group_rows, take
 
     _, _, chunks = read_long_csv(input, id_column, names, time_column,
                                  exact_integers=mode.max_error is not None)
@@ -274,8 +274,9 @@ def _whole_compressed(input: str, out: Path, mode: SeriesMode, names: list[str],
     for sid in order:
         rec = done_record(out, str(sid), mode) if resume else None
         (records.append(rec) if rec is not None else todo.append(sid))
-    tasks = [executor.submit(encode_joined, [sid], os.path.abspath(out), mode, names,
-                             *[{sid: p[sid]} for p in parts if sid in p]) for sid in todo]
+    tasks = [executor.submit(encode_joined_in, many.CHUNK_ROWS, [sid], os.path.abspath(out),
+                             mode, names, *[{sid: p[sid]} for p in parts if sid in p])
+             for sid in todo]
     for fut in executor.as_completed(tasks):
         records.extend(fut.result()["records"])
     return records
