@@ -60,7 +60,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--layout", choices=["blocks", "interleaved"], default="blocks")
     ap.add_argument("--partition-size", default=None,
-                    help="bytes per partition [the CSV's size / (2 x workers)]")
+                    help="bytes per partition [the CLI's default: 64MB or less, at least "
+                    "4 ranges a worker]")
     ap.add_argument("--max-error", type=float, default=0.01)
     args = ap.parse_args()
 
@@ -76,7 +77,7 @@ def main() -> None:
         t0 = time.perf_counter()
         make_csv(csv, args.series, args.rows, args.layout)
         size = csv.stat().st_size
-        part = args.partition_size or max(size // (2 * args.workers) + 1, 1 << 20)
+        part = args.partition_size  # None: the CLI's default (4 ranges a worker here)
         print(f"# {args.series} series, {args.rows:,} rows ({size / 1e6:.0f} MB CSV, "
               f"{args.layout}), --max-error {args.max_error}; made in "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
@@ -139,7 +140,8 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "hippo_cli", "compress", str(csv),
                             "--id-column", "sensor", "--column", "v", "--max-error",
                             str(args.max_error), "--engine", engine, "-q",
-                            *(["--partition-size", str(part)] if engine == "dask" else []),
+                            *(["--partition-size", str(part)] if engine == "dask" and part
+                              else []),
                             "-o", str(d / f"cli-{engine}")], check=True)
             cli[engine] = time.perf_counter() - start
             if digest(d / f"cli-{engine}") != want:
@@ -150,8 +152,8 @@ def main() -> None:
     ratio = statistics.median(p["local"] / p["dask"] for p in pairs)
     load = os.getloadavg()[0]
     print(f"# {os.cpu_count()} cores, load average {load:.1f}; {args.workers} Dask workers x 1 "
-          f"thread, partition size {part}; median of {args.runs} interleaved pairs; files "
-          "byte-identical")
+          f"thread, partition size {part or 'default'}; median of {args.runs} interleaved pairs; "
+          "files byte-identical")
     print("| run | seconds | series/s | per series (ms) |")
     print("|---|---|---|---|")
     for name, sec in (("local engine", loc), (f"dask, {args.workers} workers", dsk)):

@@ -308,11 +308,19 @@ class Executor:
     def __init__(self, client: Any = None, threads: int | None = None) -> None:
         self.client = client
         self.pool = None
+        self.threads = threads or os.cpu_count() or 1
         if client is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self.pool = ThreadPoolExecutor(threads or os.cpu_count() or 1,
-                                           thread_name_prefix="hippo-dask")
+            self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hippo-dask")
+
+    @property
+    def workers(self) -> int:
+        """How many tasks run at once (threads of the cluster's workers, or of the pool)."""
+        if self.client is not None:
+            info = self.client.scheduler_info().get("workers", {})
+            return max(sum(w.get("nthreads", 1) for w in info.values()), 1)
+        return self.threads
 
     def submit(self, fn: Callable, *args: Any) -> Any:
         if self.client is not None:

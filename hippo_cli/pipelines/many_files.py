@@ -210,7 +210,7 @@ def _dask_parts(input: str, out: Path, mode: SeriesMode, id_column: str | None,
         splittable,
     )
 
-    size = parse_size(partition_size) if partition_size is not None else DEFAULT_PARTITION
+    size = parse_size(partition_size) if partition_size is not None else None
     if id_column is not None:
         names, first_time, (sep, decimal, head) = read_long_csv(
             input, id_column, columns, time_column, exact_integers=mode.max_error is not None,
@@ -219,9 +219,6 @@ def _dask_parts(input: str, out: Path, mode: SeriesMode, id_column: str | None,
         source = {"input": str(Path(input).resolve()), "id_column": id_column,
                   "files": _fingerprint([Path(input)])}
         fields = {"id_column": id_column, "value_columns": names, "time_column": time_column}
-        if not splittable(input, head):  # compressed, CR line ends: one partition
-            size = max(os.path.getsize(input), 1)
-        header, ranges = byte_ranges(input, size)
     else:
         files = _files(input)
         source = {"inputs": input, "files": _fingerprint([p for _, p in files])}
@@ -232,10 +229,15 @@ def _dask_parts(input: str, out: Path, mode: SeriesMode, id_column: str | None,
         report = _progress(say, "series tasks") if say is not None else None
         try:
             if id_column is not None:
+                if size is None:  # 64MB, or less: at least 4 ranges a worker (balance)
+                    size = max(min(DEFAULT_PARTITION,
+                                   os.path.getsize(input) // (4 * executor.workers) + 1),
+                               1 << 20)
                 if not splittable(input, head):  # read as the local engine reads it
                     records = _whole_compressed(input, out, mode, names, id_column,
                                                 time_column, resume, executor)
                 else:
+                    header, ranges = byte_ranges(input, size)
                     records = run_long_csv(input, out, mode, id_column=id_column,
                                            columns=names, time_column=time_column,
                                            header=header, ranges=ranges,
