@@ -318,8 +318,7 @@ class Executor:
     def workers(self) -> int:
         """How many tasks run at once (threads of the cluster's workers, or of the pool)."""
         if self.client is not None:
-            info = self.client.scheduler_info().get("workers", {})
-            return max(sum(w.get("nthreads", 1) for w in info.values()), 1)
+            return max(sum(self.client.nthreads().values()), 1)
         return self.threads
 
     def submit(self, fn: Callable, *args: Any) -> Any:
