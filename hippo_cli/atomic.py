@@ -393,14 +393,28 @@ class OutputLock:
 
 
 def _remove_stale_lock(lock: Path) -> None:
-    """Remove a lock file nobody holds (its writer died), taking it as a writer would."""
-    try:
-        fd = _try_lock(lock)
-    except _Held:
+    """Remove a lock file nobody holds (its writer died): one non-blocking try, never a
+    wait. A lock that is held - by another process or by another thread of this one (a
+    many-series run writes files from several threads) - is live, never stale: it is left
+    alone. (This once took the lock as a writer does: a thread cleaning the folder then
+    waited for the lock of a file another thread was writing, while that thread, cleaning
+    the same folder, waited for its lock - both stalled up to the wait's end, and the
+    registry of holders kept entries for locks nobody held, so a later writer was refused.)
+    """
+    if fcntl is None:
         return
-    if fd is not None:
-        with contextlib.suppress(OSError):
+    try:
+        fd = os.open(lock, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # still the file at that name (not one a writer unlinked and replaced meanwhile)
+        if os.path.samestat(os.fstat(fd), os.stat(lock)):
             os.unlink(lock)
+    except OSError:
+        pass  # held (live), gone, or no locks on this file system: nothing to remove
+    finally:
         os.close(fd)
 
 

@@ -191,8 +191,9 @@ def test_cli_dask_engine_on_a_glob(tmp_path):
     assert res.exit_code == 0, res.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert len(manifest["series"]) == 3
+    assert sorted(rec["id"] for rec in manifest["series"]) == ["f0", "f1", "f2"]  # as local
     for rec in manifest["series"]:
-        i = int(rec["id"][-5])  # ids are the file paths: .../f<i>.csv
+        i = int(rec["id"][-1])
         want = HiPPO("legs", 4).update(np.sin(np.arange(200 + i) / 9))
         np.testing.assert_array_equal(np.load(tmp_path / "out" / rec["file"]), want)
 

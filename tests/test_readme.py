@@ -44,6 +44,8 @@ NOT_RUN = {
         "needs the benchmark data outside the repository, git history and minutes (before/after)",
     "python benchmarks/many_ids.py --before /path/to/older/checkout":
         "minutes, and another checkout (tests/test_many_ids.py checks the behaviour)",
+    "PYTHONPATH=$PWD python benchmarks/dask_scale.py --runs 5":
+        "the Dask scaling benchmark: minutes, and meant for an idle machine",
     "PYTHONPATH=. python benchmarks/levels.py --repeat 11":
         "needs the benchmark data outside the repository, pysz and zstandard; then "
         "codec.py --baseline needs git history (a before/after benchmark)",

@@ -142,9 +142,12 @@ def compress(
     engine: Engine = typer.Option(Engine.local, "--engine", help="Many series: on this "
                                   "machine or on a Dask cluster.", case_sensitive=False,
                                   rich_help_panel=PANEL_MANY),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address "
-                                         "[a local cluster sized to the machine].",
-                                         rich_help_panel=PANEL_MANY),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, "
+                                         "or threads (this process) [a local cluster sized "
+                                         "to the machine].", rich_help_panel=PANEL_MANY),
+    partition_size: str | None = typer.Option(None, "--partition-size", help="--engine dask: "
+                                              "bytes of a long CSV per partition, e.g. 16MB "
+                                              "[64MB].", rich_help_panel=PANEL_MANY),
     overwrite: bool = typer.Option(False, "--overwrite", hidden=True,
                                    help="Deprecated: -f/--force.", rich_help_panel=PANEL_IO),
 ) -> None:
@@ -204,7 +207,7 @@ def compress(
                                 alpha, beta)
             mode = SeriesMode.coefficient_mode(enc, every, value(dtype), quantize, tolerance)
         _compress_many(input, output, mode, column, time_column, id_column, value(engine),
-                       scheduler, force, quiet)
+                       scheduler, force, quiet, partition_size)
         return
     for out in output_files(input, output, bounded):
         check_output(out, force)
@@ -374,12 +377,14 @@ def _compress_bounded(input: str, output: str | None, max_error: str,
 
 def _compress_many(input: str, output: str | None, mode, columns: list[str] | None,
                    time_column: str | None, id_column: str | None, engine: str,
-                   scheduler: str | None, force: bool, quiet: bool) -> None:
+                   scheduler: str | None, force: bool, quiet: bool,
+                   partition_size: str | None = None) -> None:
     from ..pipelines.many_files import compress_many
 
     manifest = compress_many(input, output, mode, id_column=id_column, columns=columns,
                              time_column=time_column, engine=engine,
-                             scheduler=scheduler, overwrite=force)
+                             scheduler=scheduler, overwrite=force,
+                             partition_size=partition_size, say=None if quiet else say)
     if not quiet:
         from ..storage import as_path
 

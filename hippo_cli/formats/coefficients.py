@@ -87,9 +87,17 @@ class CoefficientWriter:
         self._digest = hashlib.sha256()  # of the rows: the sidecar names the array it describes
         self._header = _header_size(self.row_shape, self.dtype)
         self._array = AtomicFile(self.path)
-        self._side = AtomicFile(self.sidecar, "w")
+        try:  # the array's temporary and lock are given back if the sidecar cannot be had
+            self._side = AtomicFile(self.sidecar, "w")
+        except BaseException:
+            self._array.abort()
+            raise
         self._fh = self._array.fh
-        self._fh.write(_npy_header((0, *self.row_shape), self.dtype, self._header))
+        try:
+            self._fh.write(_npy_header((0, *self.row_shape), self.dtype, self._header))
+        except BaseException:
+            self.abort()
+            raise
 
     def append(self, rows: np.ndarray) -> None:
         """rows: float64 (R, [C,] N); converted to the output dtype (or quantised)."""

@@ -95,6 +95,18 @@ class SeriesMode:
         return settings
 
 
+def mode_with_time(mode: SeriesMode, time_column: str | None, first_time: str | None) -> SeriesMode:
+    """The mode with the time column's name and how its times are written back (an ISO
+    pattern, or None for numbers)."""
+    if time_column is None:
+        return mode
+    from dataclasses import replace
+
+    from ..formats.timestamps import written_template
+
+    return replace(mode, time=(time_column, written_template("csv", first_time)))
+
+
 def prepare_folder(out_dir: Path, mode: SeriesMode, source: dict, overwrite: bool,
                    **fields: Any) -> bool:
     """Before any series is written: a folder made by another run with other settings or
@@ -200,6 +212,10 @@ def encode_series(values: np.ndarray, times: Times | None, sid: str, out_dir: Pa
     return {"id": str(sid), "file": path.name, "rows": writer.rows, "samples": enc.steps}
 
 
+#: Rows per chunk of a long CSV read by the local engine (a series' rows in one chunk are
+#: one piece for its encoder: the Dask engine feeds the same pieces).
+CHUNK_ROWS = 1 << 18
+
 #: Samples per frame of a many-series ``.hippo`` file: each open series holds at most this
 #: many pending samples (bounded memory with thousands of interleaved series).
 SERIES_FRAME = 16384
@@ -292,19 +308,20 @@ def _encode_chunks(chunks, out_dir: Path, mode: SeriesMode, columns: list[str], 
 
 
 def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
-                  time_column: str | None, chunk_rows: int = 1 << 18, *,
-                  exact_integers: bool = False):
+                  time_column: str | None, chunk_rows: int | None = None, *,
+                  exact_integers: bool = False, head_only: bool = False):
     """(value column names, first time field, iterator of (ids, values, times)) of a
     long-format CSV, read in chunks, opened once and read as :func:`~.csv_input.open_csv`
     reads (compressed inputs, separators and decimal commas, CR line ends). Ids are
     strings exactly as written (an empty id is an error naming its line); values must be
     numbers (``exact_integers``: an integer float64 cannot hold exactly is an error, for a
-    bound); times numbers or ISO stamps."""
+    bound); times numbers or ISO stamps. ``head_only``: the file is closed after its head,
+    and the third item is (separator, decimal mark, the head's bytes) instead."""
     import io
 
     import pandas as pd
 
-    from ..formats.csv_input import column_values, open_dialect
+    from ..formats.csv_input import open_dialect
     from ..formats.source import Samples
 
     stream, sep, decimal, head_bytes, close = open_dialect(path)
@@ -325,6 +342,9 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
         close()
         raise
     first_time = str(head[time_column].iloc[0]) if time_column and len(head) else None
+    if head_only:
+        close()
+        return value_columns, first_time, (sep, decimal, head_bytes)
     samples = Samples(path, list(value_columns), "csv", None)
     samples.exact_integers = exact_integers
 
@@ -332,31 +352,14 @@ def read_long_csv(path: str, id_column: str, value_columns: list[str] | None,
         usecols = [id_column, *value_columns, *([time_column] if time_column else [])]
         line = 2
         try:
-            reader = pd.read_csv(stream, usecols=usecols, chunksize=chunk_rows,
+            reader = pd.read_csv(stream, usecols=usecols, chunksize=chunk_rows or CHUNK_ROWS,
                                  dtype={id_column: str}, keep_default_na=False,
                                  na_values={c: ["", "NaN", "nan", "NA"] for c in value_columns},
                                  **kw)
             with reader:  # closes the file when the caller stops early (an error, a signal)
                 for frame in reader:
-                    ids = frame[id_column].to_numpy(dtype=object)
-                    empty = frame[id_column].str.strip() == ""
-                    if empty.any():
-                        raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}"
-                                        f": empty {id_column!r} (every row needs its series id)")
-                    values = np.column_stack([column_values(frame[c], c, samples, line)
-                                              for c in value_columns])
-                    bad = ~np.isfinite(values).all(axis=1)
-                    if bad.any():
-                        raise DataError(f"{path}, line {line + int(np.argmax(bad))}: a value is "
-                                        "empty, NaN, inf or not a number")
-                    times = None
-                    if time_column:
-                        times, i = read_times(frame[time_column])
-                        if times is None:
-                            raise DataError(f"{path}, line {line + i}: time "
-                                            f"{str(frame[time_column].iloc[i])[:40]!r} is not a "
-                                            "number or an ISO timestamp")
-                    yield ids, values, times
+                    yield long_frame_arrays(frame, path, id_column, value_columns,
+                                            time_column, samples, line)
                     line += len(frame)
         finally:
             close()
@@ -447,3 +450,32 @@ def read_long_parquet(path: str, id_column: str, value_columns: list[str] | None
                 row += len(frame)
 
     return value_columns, first_time, chunks()
+def long_frame_arrays(frame, path: str, id_column: str, value_columns: list[str],
+                      time_column: str | None, samples: Any, line: int, *,
+                      object_ids: bool = True):
+    """(ids (L,) object, values (L, C) float64, times (L,) or None) of one chunk of a
+    long-format CSV read as :func:`read_long_csv` reads it, whose first row is on ``line``
+    (for the messages): the one parsing rule of the local and the Dask engine.
+    ``object_ids=False``: the ids as pandas' string column (factorised three times faster
+    than Python strings; the same values)."""
+    from ..formats.csv_input import column_values
+
+    ids = frame[id_column].to_numpy(dtype=object) if object_ids else frame[id_column]
+    empty = frame[id_column].str.strip() == ""
+    if empty.any():
+        raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}"
+                        f": empty {id_column!r} (every row needs its series id)")
+    values = np.column_stack([column_values(frame[c], c, samples, line)
+                              for c in value_columns])
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        raise DataError(f"{path}, line {line + int(np.argmax(bad))}: a value is "
+                        "empty, NaN, inf or not a number")
+    times = None
+    if time_column:
+        times, i = read_times(frame[time_column])
+        if times is None:
+            raise DataError(f"{path}, line {line + i}: time "
+                            f"{str(frame[time_column].iloc[i])[:40]!r} is not a "
+                            "number or an ISO timestamp")
+    return ids, values, times

@@ -1,0 +1,229 @@
+"""The Dask engine that reads its input once (hippo_cli.pipelines.dask_parts): its files are
+the local engine's, byte for byte, whatever the partitions; paths are resolved on the
+client; progress and the dashboard's address go to stderr, never stdout; -q silences them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_cli import hippo
+
+from hippo_cli.pipelines import many
+from hippo_cli.pipelines.many import SeriesMode
+from hippo_cli.pipelines.many_files import compress_many
+
+
+def _long_csv(path: Path, series: int = 7, seed: int = 0, times: bool = True) -> Path:
+    """Series of different lengths, interleaved (sorted by time) but for one that sits
+    in a block at the end: some series span every partition, some one."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(series):
+        L = int(rng.integers(50, 400))
+        t = np.cumsum(rng.integers(1, 4, L)) + (10_000 if i == series - 1 else 0)
+        frames.append(pd.DataFrame({"sensor": f"id {i}/x", "t": t,
+                                    "v": np.round(np.sin(t / 40 + i), 4),
+                                    "w": np.round(np.cos(t / 90 - i), 3)}))
+    df = pd.concat(frames).sort_values("t", kind="stable")
+    cols = ["sensor", "t", "v", "w"] if times else ["sensor", "v", "w"]
+    df[cols].to_csv(path, index=False)
+    return path
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {k: hashlib.sha256(v).hexdigest() for k, v in _files(folder).items()}
+
+
+MODES = {"bounded": SeriesMode(max_error=0.01),
+         "coefficients": SeriesMode(params={"measure": "legs", "N": 8}, every=16)}
+
+
+@pytest.mark.parametrize("kind", sorted(MODES))
+@given(size=st.integers(min_value=1, max_value=60_000), chunk=st.sampled_from([37, 500, 1 << 18]))
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_long_csv_equals_the_local_engine_for_any_partition_size(tmp_path_factory, kind, size,
+                                                                 chunk):
+    """Any byte ranges (down to one byte: a range per line) and any chunking of the local
+    reader: the same files and manifest, bit for bit, times included."""
+    d = tmp_path_factory.mktemp("p")
+    csv = _long_csv(d / "long.csv", seed=size % 5)
+    mode = MODES[kind]
+    old = many.CHUNK_ROWS
+    many.CHUNK_ROWS = chunk  # both engines read the constant when they run
+    try:
+        compress_many(str(csv), str(d / "local"), mode, id_column="sensor",
+                      columns=["v", "w"], time_column="t", engine="local", scheduler=None)
+        compress_many(str(csv), str(d / "dask"), mode, id_column="sensor",
+                      columns=["v", "w"], time_column="t", engine="dask", scheduler="threads",
+                      partition_size=size)
+    finally:
+        many.CHUNK_ROWS = old
+    local = _files(d / "local")
+    assert len(local) == (8 if kind == "bounded" else 15)
+    assert _files(d / "dask") == local
+
+
+def test_a_bad_value_is_named_at_its_line_in_the_whole_file(tmp_path):
+    csv = _long_csv(tmp_path / "long.csv", times=False)
+    lines = csv.read_text().splitlines()
+    lines[700] = lines[700].rsplit(",", 1)[0] + ",oops"
+    csv.write_text("\n".join(lines) + "\n")
+    said = {}
+    for engine in ("local", "dask"):
+        dask = ["--scheduler", "threads", "--partition-size", "2kB"] if engine == "dask" else []
+        res = hippo("compress", csv, "--id-column", "sensor", "--max-error", "0.01",
+                    "--engine", engine, *dask, "-o", tmp_path / engine)
+        assert res.exit_code == 1, res.stderr
+        said[engine] = res.stderr.strip().splitlines()[-1]
+    assert "line 701" in said["local"]
+    assert said["dask"].replace(str(csv.resolve()), str(csv)) == said["local"]
+
+
+def test_many_files_ids_and_bytes_equal_the_local_engine(tmp_path):
+    """A glob of CSV and Parquet files, each its own series: the ids are the local engine's
+    (relative to the glob's folder, not absolute client paths), the files the same bytes."""
+    (tmp_path / "in" / "day2").mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    for i, name in enumerate(["a.csv", "b.parquet", "day2/a.csv"]):
+        df = pd.DataFrame({"v": np.round(np.sin(np.arange(300 + i) / 20) + 0.01 *
+                                         rng.standard_normal(300 + i), 4)})
+        path = tmp_path / "in" / name
+        df.to_parquet(path) if name.endswith(".parquet") else df.to_csv(path, index=False)
+    for engine in ("local", "dask"):
+        res = hippo("compress", str(tmp_path / "in" / "**" / "*.*"), "--max-error", "0.01",
+                    "--engine", engine, *(["--scheduler", "threads"] if engine == "dask"
+                                          else []), "-o", tmp_path / engine)
+        assert res.exit_code == 0, res.stderr
+    local = _files(tmp_path / "local")
+    assert sorted(local) == ["a.hippo", "b.hippo", "day2%2Fa.hippo", "manifest.json"]
+    assert _files(tmp_path / "dask") == local
+
+
+def test_progress_on_stderr_and_quiet(tmp_path):
+    csv = _long_csv(tmp_path / "long.csv", times=False)
+    args = ["compress", csv, "--id-column", "sensor", "--max-error", "0.01", "--engine",
+            "dask", "--scheduler", "threads", "--partition-size", "4kB"]
+    res = hippo(*args, "-o", tmp_path / "o")
+    assert res.exit_code == 0 and res.stdout == ""
+    assert "series tasks done" in res.stderr
+    quiet = hippo(*args, "-q", "-o", tmp_path / "q")
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+    assert _digest(tmp_path / "q") == _digest(tmp_path / "o")
+
+
+def test_bad_partition_size_is_one_line(tmp_path):
+    csv = _long_csv(tmp_path / "long.csv", times=False)
+    for bad, engine in (("lots", "dask"), ("0", "dask"), ("16MB", "local")):
+        res = hippo("compress", csv, "--id-column", "sensor", "--max-error", "0.01",
+                    "--engine", engine, "--partition-size", bad, "-o", tmp_path / "o")
+        assert res.exit_code == 2, res.stderr
+        assert "--partition-size" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_byte_ranges_cover_the_file_at_line_ends(tmp_path):
+    from hippo_cli.pipelines.dask_parts import byte_ranges
+
+    csv = _long_csv(tmp_path / "long.csv")
+    data = csv.read_bytes()
+    for size in (1, 7, 100, 4096, len(data) * 2):
+        header, ranges = byte_ranges(str(csv), size)
+        assert header == data[:data.index(b"\n") + 1]
+        assert ranges[0][0] == len(header) and ranges[-1][1] == len(data)
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+        assert all(data[stop - 1:stop] == b"\n" for _, stop in ranges)
+        assert all(stop - start >= min(size, len(data) - start) for start, stop in ranges)
+
+
+@pytest.fixture(scope="module")
+def elsewhere_cluster(tmp_path_factory):
+    """A LocalCluster of 2 worker processes started in another folder (their cwd)."""
+    from distributed import Client, LocalCluster
+
+    there = tmp_path_factory.mktemp("workers-cwd")
+    here = os.getcwd()
+    os.chdir(there)
+    try:
+        cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=":0")
+    finally:
+        os.chdir(here)
+    with cl, Client(cl) as client:
+        yield cl, there, client
+
+
+@pytest.mark.slow
+def test_relative_output_on_a_cluster_whose_workers_run_elsewhere(tmp_path, monkeypatch,
+                                                                   elsewhere_cluster):
+    cl, there, client = elsewhere_cluster
+    assert client.run(os.getcwd) == {w: str(there) for w in client.run(os.getcwd)}
+    _long_csv(tmp_path / "long.csv")
+    monkeypatch.chdir(tmp_path)
+    res = hippo("compress", "long.csv", "--id-column", "sensor", "--time-column", "t",
+                "--max-error", "0.01", "--engine", "dask", "--scheduler",
+                cl.scheduler_address, "--partition-size", "8kB", "-o", "out")
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == ""
+    assert "dask dashboard: http" in res.stderr and "series tasks done" in res.stderr
+    assert not (there / "out").exists()
+    local = hippo("compress", "long.csv", "--id-column", "sensor", "--time-column", "t",
+                  "--max-error", "0.01", "-o", "local")
+    assert local.exit_code == 0
+    assert _files(tmp_path / "out") == _files(tmp_path / "local")
+    quiet = hippo("compress", "long.csv", "--id-column", "sensor", "--time-column", "t",
+                  "--max-error", "0.01", "--engine", "dask", "--scheduler",
+                  cl.scheduler_address, "-q", "-o", "quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
+    manifest = json.loads((tmp_path / "quiet" / "manifest.json").read_text())
+    assert len(manifest["series"]) == 7
+
+
+def test_iso_times_across_partitions(tmp_path, monkeypatch):
+    """ISO times in two styles: .hippo files are the same bytes; coefficient files the same
+    arrays and sidecars whose sample times read back the same (the encoded parts may list
+    the ISO templates in another order: a local chunk's order comes from every series in
+    it, a range's from its own rows)."""
+    from hippo_cli.codec.times import Times
+    from hippo_cli.formats.coefficients import stored_times
+
+    rng = np.random.default_rng(2)
+    frames = []
+    for i in range(5):
+        stamps = pd.Timestamp("2026-01-01") + pd.to_timedelta(
+            np.cumsum(rng.integers(1, 5, 300)), unit="s")
+        text = [s.strftime("%Y-%m-%dT%H:%M:%S") if j % 7 else
+                s.strftime("%Y-%m-%d %H:%M:%S.%f") for j, s in enumerate(stamps)]
+        frames.append(pd.DataFrame({"sensor": f"s{i}", "t": text, "order": stamps,
+                                    "v": np.round(np.sin(np.arange(300) / 9 + i), 3)}))
+    csv = tmp_path / "iso.csv"
+    pd.concat(frames).sort_values("order", kind="stable").drop(columns="order").to_csv(
+        csv, index=False)
+    monkeypatch.setattr(many, "CHUNK_ROWS", 97)
+    for kind, mode in MODES.items():
+        for engine in ("local", "dask"):
+            compress_many(str(csv), str(tmp_path / f"{kind}-{engine}"), mode,
+                          id_column="sensor", columns=["v"], time_column="t", engine=engine,
+                          scheduler="threads", partition_size=3000 if engine == "dask" else None)
+        local, dask = _files(tmp_path / f"{kind}-local"), _files(tmp_path / f"{kind}-dask")
+        assert sorted(local) == sorted(dask)
+        for name, data in local.items():
+            if kind == "bounded" or not name.endswith(".json") or name == "manifest.json":
+                assert dask[name] == data, name
+                continue
+            a, b = json.loads(data), json.loads(dask[name])
+            ta, tb = (Times.join(list(stored_times(m))) for m in (a, b))
+            assert ta.text() == tb.text() and np.array_equal(ta.seconds, tb.seconds)
+            a.pop("sample_times"), b.pop("sample_times")
+            assert a == b
