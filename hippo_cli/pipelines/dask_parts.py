@@ -267,14 +267,16 @@ def group_frame(df: Any, id_column: str, value_columns: list[str],
     range of a CSV (the ids written as text: the files are named by ``str(id)``)."""
     import time
 
-    from ..formats.timestamps import read_times
+    from ..formats.timestamps import read_times, times_of_datetimes
 
     began = time.thread_time()
     values = df[value_columns].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(values)):
         return {"error": "NaN or inf in the values (clean them before the dask engine)"}
     times = None
-    if time_column is not None:
+    if time_column is not None and df[time_column].dtype.kind == "M":  # Parquet timestamps
+        times = times_of_datetimes(df[time_column])  # their instant, unit and zone
+    elif time_column is not None:
         times, bad = read_times(df[time_column])
         if times is None:
             return {"error": f"time {str(df[time_column].iloc[bad])[:40]!r} is not a number "
