@@ -65,7 +65,6 @@ def _chunks(pf, fh, samples: Samples, wanted: list[str], rows: int) -> Iterator:
 
 
 def _batches(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
-    import pandas as pd
 
     start = 0
     for batch in pf.iter_batches(batch_size=rows, columns=wanted):
@@ -83,17 +82,22 @@ def _batches(pf, samples: Samples, wanted: list[str], rows: int) -> Iterator:
                 times = parse_times(stamps, samples, start)
             block[:, -1] = times.seconds
         for j, col in enumerate(samples.columns):
-            series = frame[col]
-            if series.dtype.kind not in "biuf":
-                series = pd.to_numeric(series, errors="coerce")
-            if series.dtype.kind in "iu":  # integers: exact or refused (with a bound)
-                block[:, j] = samples.floats(series.to_numpy(), start, [col])
-            else:
-                block[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            block[:, j] = column_floats(frame[col], col, samples, start)
         done = (start + len(frame)) / max(pf.metadata.num_rows, 1)
         samples.bytes_read = int(samples.size_bytes * min(1.0, done))  # for the progress bar
         yield start, block, times
         start += len(frame)
 
 
+def column_floats(series, name: str, samples: Samples, row: int) -> np.ndarray:
+    """A Parquet column (pandas Series, its first row ``row`` of the file) as float64 (L,):
+    numbers as they are, integers exact or refused (``samples.exact_integers``: with a
+    bound, an integer float64 cannot hold is an error naming its row), anything else
+    NaN where it is not a number (the NaN policy or the caller decides)."""
+    import pandas as pd
 
+    if series.dtype.kind not in "biuf":
+        series = pd.to_numeric(series, errors="coerce")
+    if series.dtype.kind in "iu":
+        return samples.floats(series.to_numpy(), row, [name])
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)

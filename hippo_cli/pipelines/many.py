@@ -380,7 +380,7 @@ def read_long_parquet(path: str, id_column: str, value_columns: list[str] | None
 
     from ..atomic import open_input
     from ..codec.times import format_iso
-    from ..formats.parquet_input import parquet_file
+    from ..formats.parquet_input import column_floats, parquet_file
     from ..formats.source import Samples
     from ..formats.timestamps import times_of_datetimes
 
@@ -421,13 +421,7 @@ def read_long_parquet(path: str, id_column: str, value_columns: list[str] | None
                 ids = frame[id_column].astype(str).to_numpy(dtype=object)
                 values = np.empty((len(frame), len(value_columns)))
                 for j, col in enumerate(value_columns):
-                    series = frame[col]
-                    if series.dtype.kind not in "biuf":
-                        series = pd.to_numeric(series, errors="coerce")
-                    if series.dtype.kind in "iu":  # integers: exact or refused (with a bound)
-                        values[:, j] = samples.floats(series.to_numpy(), row, [col])
-                    else:
-                        values[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                    values[:, j] = column_floats(frame[col], col, samples, row)
                 bad = ~np.isfinite(values).all(axis=1)
                 if bad.any():
                     raise DataError(f"{samples.where(row + int(np.argmax(bad)))}: a value is "
