@@ -17,6 +17,7 @@ save  # noqa: B018, F821 - public: HiPPO.save
 get_config  # noqa: B018, F821 - numcodecs calls it (HippoCodec; zarr stores the config)
 is_fixed_size  # noqa: B018, F821 - zarr's codec interface (HippoZarr3)
 from_dict  # noqa: B018, F821
+to_dict  # noqa: B018, F821 - zarr's codec interface (HippoZarr3)
 validate  # noqa: B018, F821
 _decode_single  # noqa: B018, F821
 _encode_single  # noqa: B018, F821
