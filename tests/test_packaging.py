@@ -3,8 +3,9 @@ tree (a package once left out of a hand-kept list made ``hippo --help`` fail aft
 install), the typing marker and the licence; the version is one string everywhere.
 
 ``.ci/run`` goes further: it installs the built wheel into a fresh virtual environment and runs
-the whole suite there (``HIPPO_TEST_INSTALLED=1``, checked by ``test_tests_use_the_installed_
-package_when_asked``)."""
+the tests of what is installed there - packaging, the commands, the fixtures, the codec API,
+the zarr codec through the wheel's entry points, the pandas helpers (``HIPPO_TEST_INSTALLED=1``,
+checked by ``test_tests_use_the_installed_package_when_asked``)."""
 
 from __future__ import annotations
 
