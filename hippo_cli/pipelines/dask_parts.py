@@ -345,9 +345,11 @@ class Executor:
             return max(sum(self.client.nthreads().values()), 1)
         return self.threads
 
-    def submit(self, fn: Callable, *args: Any) -> Any:
+    def submit(self, fn: Callable, *args: Any, priority: int = 0) -> Any:
+        """``fn(*args)`` as a task; a cluster runs tasks of a higher ``priority`` first
+        among those ready (a pool of threads: in the order submitted)."""
         if self.client is not None:
-            return self.client.submit(fn, *args, pure=False)
+            return self.client.submit(fn, *args, pure=False, priority=priority)
         return self.pool.submit(_unwrap_call, fn, *args)
 
     def as_completed(self, futures: list) -> Any:
@@ -452,10 +454,12 @@ def encode_parts(parts: list, summaries: list[dict], out: Path, mode: SeriesMode
     buckets = [joined[b::bucket_count] for b in range(bucket_count) if joined[b::bucket_count]]
     for bucket in buckets:
         inside = [i for i in range(len(parts)) if any(i in where[s] for s in bucket)]
+        # first: their pieces move between workers while the series inside a range are
+        # encoded, and they do not wait for them at the end
         takes = [executor.submit(take, parts[i], [s for s in bucket if i in where[s]],
-                                 first_rows[i]) for i in inside]
+                                 first_rows[i], priority=1) for i in inside]
         tasks.append(executor.submit(encode_joined_in, chunk_rows, bucket, out_name, mode,
-                                     list(columns), *takes))
+                                     list(columns), *takes, priority=1))
     for sid in large:
         state = None
         for n, i in enumerate(where[sid]):
