@@ -227,3 +227,46 @@ def test_iso_times_across_partitions(tmp_path, monkeypatch):
             assert ta.text() == tb.text() and np.array_equal(ta.seconds, tb.seconds)
             a.pop("sample_times"), b.pop("sample_times")
             assert a == b
+
+
+@pytest.mark.parametrize("kind", sorted(MODES))
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_series_encoded_in_threads_equal_one_thread(tmp_path, kind, threads):
+    """A task encodes its series in several threads (a file's fsync and rename overlap the
+    next series' coding): the same files, bit for bit, as one thread, and the records in
+    the order of the ids given, whatever thread wrote each."""
+    from hippo_cli.pipelines.dask_parts import encode_joined, group_rows
+
+    rng = np.random.default_rng(3)
+    ids = rng.choice([f"s{i}" for i in range(7)], 3000)
+    t = np.arange(3000.0)
+    values = np.round(np.c_[np.sin(t / 30), np.cos(t / 70)], 3)
+    grouped = group_rows(ids, values, None)
+    sids = sorted(grouped["order"], reverse=True)  # not the order of appearance
+    mode = MODES[kind]
+    got = {}
+    for n in (1, threads):
+        out = tmp_path / str(n)
+        out.mkdir()
+        result = encode_joined(sids, str(out), mode, ["v", "w"], grouped["pieces"],
+                               chunk_rows=500, threads=n)
+        got[n] = (_files(out), result["records"])
+        assert [r["id"] for r in result["records"]] == sids
+        assert set(result["seconds"]) == {"feed", "finish"}
+    assert got[threads] == got[1]
+    assert len(got[1][0]) == len(sids) * (1 if kind == "bounded" else 2)
+
+
+def test_an_error_in_one_thread_is_the_tasks_error(tmp_path):
+    """A series that fails in one of a task's threads fails the task with its own message
+    (the others finish; nothing is left half-written)."""
+    from hippo_cli.errors import DataError
+    from hippo_cli.pipelines.dask_parts import encode_joined
+
+    t = np.arange(200.0)
+    pieces = {f"ok{i}": (np.sin(t / (9 + i))[:, None], None, np.arange(200)) for i in range(3)}
+    pieces["empty"] = (np.empty((0, 1)), None, np.arange(0))
+    with pytest.raises(DataError, match="series 'empty': no samples"):
+        encode_joined(["ok0", "empty", "ok1", "ok2"], str(tmp_path), MODES["coefficients"],
+                      ["v"], pieces, threads=2)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -199,43 +199,65 @@ def encode_here(part: dict, sids: list, first_row: int, out: str, mode: SeriesMo
 
 
 def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
-                  *pieces_by_part: dict, chunk_rows: int | None = None) -> dict:
+                  *pieces_by_part: dict, chunk_rows: int | None = None,
+                  threads: int = 2) -> dict:
     """Encode each series from its pieces (partitions in order) and write its file.
     ``chunk_rows``: the encoder takes the rows in the pieces the local engine feeds it -
     the series' rows of each chunk of that many rows of the table -, so that what depends
-    on the pieces (a sidecar's sample-time parts) is the same too; None: in one piece."""
+    on the pieces (a sidecar's sample-time parts) is the same too; None: in one piece.
+    ``threads``: series encoded at once (each its own encoder and file): a file's write
+    waits on the disk (the temporary's fsync, the lock file, the rename), and another
+    series' coding fills that wait; the records come back in the order of ``sids``."""
+    import contextvars
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from ..codec.parts import ChannelCoder
     from ..codec.times import Times
 
-    coder = ChannelCoder()
-    records = []
+    def one(sid: Any, coder: ChannelCoder) -> tuple[dict, float, float]:
+        got = [pieces[sid] for pieces in pieces_by_part if sid in pieces]
+        values = np.concatenate([g[0] for g in got]) if len(got) > 1 else got[0][0]
+        times = (None if got[0][1] is None else
+                 Times.join([g[1] for g in got]) if len(got) > 1 else got[0][1])
+        if chunk_rows is None:
+            cuts = np.array([0, len(values)])
+        else:
+            rows = np.concatenate([g[2] for g in got]) // chunk_rows
+            cuts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1, len(rows)]
+        state = None
+        began = time.thread_time()
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            state = encode_series(values[lo:hi], None if times is None else times[lo:hi],
+                                  sid, Path(out), mode, columns, state=state, last=False,
+                                  coder=coder)["state"]
+        fed = time.thread_time()
+        record = encode_series(np.empty((0, len(columns))), None, sid, Path(out), mode,
+                               columns, state=state, last=True, coder=coder)
+        # feed: pieces into the encoder (coefficients: the work); finish: the writer's close
+        # (.hippo: where the frames are coded) and the atomic write of the file
+        return record, fed - began, time.thread_time() - fed
+
+    def share(k: int, coder: ChannelCoder) -> list:
+        return [one(sid, coder) for sid in sids[k::threads]]
+
     seconds = {"feed": 0.0, "finish": 0.0}
     with cleaning_once():  # the folder is scanned for stale temporaries once per task
-        for sid in sids:
-            got = [pieces[sid] for pieces in pieces_by_part if sid in pieces]
-            values = np.concatenate([g[0] for g in got]) if len(got) > 1 else got[0][0]
-            times = (None if got[0][1] is None else
-                     Times.join([g[1] for g in got]) if len(got) > 1 else got[0][1])
-            if chunk_rows is None:
-                cuts = np.array([0, len(values)])
-            else:
-                rows = np.concatenate([g[2] for g in got]) // chunk_rows
-                cuts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1, len(rows)]
-            state = None
-            began = time.thread_time()
-            for lo, hi in zip(cuts[:-1], cuts[1:]):
-                state = encode_series(values[lo:hi], None if times is None else times[lo:hi],
-                                      sid, Path(out), mode, columns, state=state, last=False,
-                                      coder=coder)["state"]
-            fed = time.thread_time()
-            records.append(encode_series(np.empty((0, len(columns))), None, sid, Path(out),
-                                         mode, columns, state=state, last=True, coder=coder))
-            seconds["feed"] += fed - began  # pieces into the encoder (coefficients: the work)
-            # the last call: the writer's close (.hippo: where the frames are coded) and the
-            # atomic write of the file
-            seconds["finish"] += time.thread_time() - fed
+        threads = max(1, min(threads, len(sids)))
+        if threads == 1:
+            done = [share(0, ChannelCoder())]
+        else:  # each thread its own coder; the context (the folder cleaned once, the
+            # locks held) copied into each, as a thread does not inherit it
+            with ThreadPoolExecutor(threads, thread_name_prefix="hippo-series") as pool:
+                futures = [pool.submit(contextvars.copy_context().run, share, k,
+                                       ChannelCoder()) for k in range(threads)]
+                done = [f.result() for f in futures]
+    records: list = [None] * len(sids)
+    for k, results in enumerate(done):
+        for n, (record, fed, finished) in enumerate(results):
+            records[k + n * threads] = record
+            seconds["feed"] += fed
+            seconds["finish"] += finished
     return {"records": records, "seconds": seconds}
 
 
@@ -323,9 +345,11 @@ class Executor:
             return max(sum(self.client.nthreads().values()), 1)
         return self.threads
 
-    def submit(self, fn: Callable, *args: Any) -> Any:
+    def submit(self, fn: Callable, *args: Any, priority: int = 0) -> Any:
+        """``fn(*args)`` as a task; a cluster runs tasks of a higher ``priority`` first
+        among those ready (a pool of threads: in the order submitted)."""
         if self.client is not None:
-            return self.client.submit(fn, *args, pure=False)
+            return self.client.submit(fn, *args, pure=False, priority=priority)
         return self.pool.submit(_unwrap_call, fn, *args)
 
     def as_completed(self, futures: list) -> Any:
@@ -427,25 +451,24 @@ def encode_parts(parts: list, summaries: list[dict], out: Path, mode: SeriesMode
         else:
             joined.append(sid)
     first_rows = np.concatenate([[0], np.cumsum([s["lines"] for s in summaries])]).tolist()
-    for i, sids in here.items():
-        step = max(1, -(-len(sids) // 4))  # a few tasks per part: a finer progress bar
-        for k in range(0, len(sids), step):
-            tasks.append(executor.submit(encode_here, parts[i], sids[k:k + step],
-                                         first_rows[i], out_name, mode, list(columns),
-                                         chunk_rows))
     buckets = [joined[b::bucket_count] for b in range(bucket_count) if joined[b::bucket_count]]
     for bucket in buckets:
         inside = [i for i in range(len(parts)) if any(i in where[s] for s in bucket)]
+        # first: their pieces move between workers while the series inside a range are
+        # encoded, and they do not wait for them at the end
         takes = [executor.submit(take, parts[i], [s for s in bucket if i in where[s]],
-                                 first_rows[i]) for i in inside]
+                                 first_rows[i], priority=1) for i in inside]
         tasks.append(executor.submit(encode_joined_in, chunk_rows, bucket, out_name, mode,
-                                     list(columns), *takes))
+                                     list(columns), *takes, priority=1))
     for sid in large:
         state = None
         for n, i in enumerate(where[sid]):
             state = executor.submit(continue_here, parts[i], sid, out_name, mode,
                                     list(columns), state, n == len(where[sid]) - 1)
         tasks.append(state)
+    for i, sids in here.items():
+        tasks.append(executor.submit(encode_here, parts[i], sids, first_rows[i], out_name,
+                                     mode, list(columns), chunk_rows))
     done = 0
     work = {"read": 0.0, "group": 0.0, "feed": 0.0, "finish": 0.0}
     for s in summaries:
