@@ -350,7 +350,10 @@ class Executor:
         among those ready (a pool of threads: in the order submitted)."""
         if self.client is not None:
             return self.client.submit(fn, *args, pure=False, priority=priority)
-        return self.pool.submit(_unwrap_call, fn, *args)
+        import contextvars
+
+        # in the caller's context: the command's -q/-v and -f scopes hold in the pool's threads
+        return self.pool.submit(contextvars.copy_context().run, _unwrap_call, fn, *args)
 
     def as_completed(self, futures: list) -> Any:
         if self.client is not None:
