@@ -328,13 +328,14 @@ def _flock_or_wait_for_this_process(fd: int, lock: Path | None = None,
                 raise
             holder = _holder(fd)
             waited = time.monotonic() - start
-            # a holder that has not written its pid yet is given a moment to do so
             with _HOLDERS_LOCK:
                 owner = _HOLDERS.get(str(lock))
             other_thread = owner is not None and owner != threading.get_ident()
-            mine = other_thread and (holder == me or holder.startswith(me + ":") or (
-                holder == "another process" and waited < 1.0))
-            if not mine or waited > wait:
+            mine = other_thread and (holder == me or holder.startswith(me + ":"))
+            # a holder without a pid is given a moment: a writer between its lock and its
+            # pid, or a cleaner's probe (_remove_stale_lock holds the lock for microseconds
+            # to see whether anyone does, and never writes a pid)
+            if not (mine or (holder == "another process" and waited < 1.0)) or waited > wait:
                 raise
         time.sleep(0.01)
 

@@ -101,3 +101,24 @@ def test_library_example_in_a_loop_on_the_threaded_scheduler(tmp_path, monkeypat
             assert [s["id"] for s in manifest["series"]] == ["a", "b", "c"]
             assert not list((tmp_path / "fleet-out").glob(".*"))  # no lock, no temporary
     assert slowest < 3.0, f"a run took {slowest:.1f} s (a lock wait)"
+
+
+def test_a_cleaners_probe_never_refuses_a_writer(tmp_path):
+    """A cleaner's probe holds a lock file for an instant (to see whether anyone holds it)
+    without writing a pid: a writer that meets it waits for that instant, not refuses the
+    output as "being written by another process" (seen on the threaded Dask scheduler).
+    Here the probe is held for 50 ms, much longer than a real one, in another thread."""
+    import fcntl
+    import os
+
+    target = tmp_path / "x.hippo"
+    lock = lock_path(target)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the probe, pid-less
+    timer = threading.Timer(0.05, lambda: os.close(fd))
+    timer.start()
+    started = time.monotonic()
+    with OutputLock(target) as taken:
+        assert taken.fd is not None
+    timer.join()
+    assert time.monotonic() - started < 1.0
