@@ -24,6 +24,10 @@ pytest.importorskip("s3fs")
 pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
+#: A real S3 server and a process per command: about a minute in all, so out of the quick
+#: subset (``-m "not slow"``); the whole suite and CI run them.
+pytestmark = pytest.mark.slow
+
 HIPPO = [sys.executable, "-m", "hippo_cli"]
 BUCKET = "hippo-test"
 
