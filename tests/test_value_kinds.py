@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import struct
-import sys
 import zlib
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 import reference_decoder as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_fixtures import _recipe
 
 from hippo_cli import DataError, ParameterError, decode, encode, open_hippo, read_hippo
 from hippo_cli.codec import HippoReader
@@ -37,15 +37,6 @@ FIXTURES = Path(__file__).parent / "data" / "fixtures"
 #: The table of docs/format.md, written out again here (not imported from the code).
 TABLE = {0: "float64", 1: None, 2: "float16", 3: "float32", 4: "int8", 5: "int16",
          6: "int32", 7: "int64", 8: "uint8", 9: "uint16", 10: "uint32", 11: "uint64"}
-
-
-def _recipe():
-    sys.path.insert(0, str(FIXTURES))
-    try:
-        import make_fixtures
-    finally:
-        sys.path.remove(str(FIXTURES))
-    return make_fixtures
 
 
 def test_the_table_is_the_documented_one():
