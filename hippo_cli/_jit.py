@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import FrameType
 
 logger = logging.getLogger("hippo_cli")
 
@@ -24,11 +25,21 @@ _listening = False
 _depth = 0  # numba compilations (or cache loads) in progress in this process
 
 
-def compiling() -> bool:
-    """Whether numba is compiling (or loading from its cache) a function right now: its
-    compiler is not safe against an exception raised in the middle (a SIGTERM raised there
-    was turned into a RuntimeError, or lost), so the CLI's SIGTERM handler asks."""
-    return _depth > 0
+def compiling(frame: FrameType | None = None) -> bool:
+    """Whether numba is compiling a function right now (in any thread), or ``frame`` - where
+    a signal handler interrupted the main thread - is inside numba or llvmlite: loading or
+    saving its cache, which happens outside the compile event, or creating LLVM objects.
+    Neither is safe against an exception raised in the middle (a SIGTERM raised there was
+    turned into a RuntimeError, lost, or left a half-built llvmlite object whose destructor
+    printed a traceback), so the CLI's SIGTERM handler asks."""
+    if _depth > 0:
+        return True
+    while frame is not None:
+        package = frame.f_globals.get("__name__", "").partition(".")[0]
+        if package in ("numba", "llvmlite"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def add_hook(hook) -> None:

@@ -143,6 +143,30 @@ def test_sigterm_while_numba_compiles_ends_promptly(tmp_path, mode, delay):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "numba-cache"]
 
 
+def test_a_signal_inside_numba_outside_its_compile_event_counts_as_compiling():
+    """numba loads and saves its cache outside its compile event (a SIGTERM raised there left
+    a half-built llvmlite object whose destructor printed a traceback): the handler's frame
+    is walked for numba and llvmlite code, at any depth."""
+    import sys
+
+    from hippo_cli._jit import compiling
+
+    def handler_frame():
+        return sys._getframe()
+
+    assert not compiling(handler_frame()) and not compiling(None)
+    for module in ("numba.core.caching", "llvmlite.binding.value"):
+        inside = {"__name__": module, "grab": handler_frame}
+        exec("def load():\n    return grab()\n", inside)
+        assert compiling(inside["load"]())
+    nested = {"__name__": "numba.core.dispatcher", "grab": handler_frame}
+    exec("def outer(f):\n    return f()\n", nested)
+    assert compiling(nested["outer"](lambda: handler_frame()))
+    lookalike = {"__name__": "numbat", "grab": handler_frame}
+    exec("def load():\n    return grab()\n", lookalike)
+    assert not compiling(lookalike["load"]())
+
+
 # ------------------------------------------------------------------ a line of 10^7 columns
 @pytest.mark.parametrize("sep", [",", ";", "\t"])
 def test_too_wide_a_line_is_refused_before_it_is_split(tmp_path, sep):

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from enum import Enum
+from types import FrameType
 from typing import Any
 
 import typer
@@ -266,10 +267,10 @@ def _quiet_broken_pipe() -> None:
 _helpers: list = []
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     from .._jit import compiling
 
-    if compiling():
+    if compiling(frame):
         # numba's compiler does not survive an exception raised inside it (it became a
         # RuntimeError, or was lost and the job ran on): end now, cleaning up by hand
         from os import _exit  # os's documented immediate exit (no unwinding)
