@@ -270,3 +270,68 @@ def test_an_error_in_one_thread_is_the_tasks_error(tmp_path):
         encode_joined(["ok0", "empty", "ok1", "ok2"], str(tmp_path), MODES["coefficients"],
                       ["v"], pieces, threads=2)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _blocks_csv(path: Path, seed: int) -> tuple[Path, list[str]]:
+    """Series in blocks (each one contiguous run of rows), but one that comes back at the
+    end: a range may hold its first block whole and still not the whole series. Returns
+    the path and the ids in order of their blocks."""
+    rng = np.random.default_rng(seed)
+    frames, ids = [], []
+    for i in range(6):
+        L = int(rng.integers(40, 300))
+        t = np.arange(L) * 10 + 1000 * i
+        ids.append(f"b{i}")
+        frames.append(pd.DataFrame({"sensor": f"b{i}", "t": t,
+                                    "v": np.round(np.cumsum(rng.normal(size=L)), 3)}))
+    t = 100_000 + np.arange(35) * 10
+    frames.append(pd.DataFrame({"sensor": "b2", "t": t, "v": np.round(np.cos(t / 50), 3)}))
+    pd.concat(frames).to_csv(path, index=False)
+    return path, ids
+
+
+@given(size=st.integers(min_value=200, max_value=40_000), seed=st.integers(0, 3))
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_series_encoded_ahead_equal_the_local_engine(tmp_path_factory, size, seed):
+    """Series that look whole in their range are encoded while the reads go on; a guess
+    proved wrong (b2 comes back at the end) is dropped and the series joined: every file
+    is the local engine's, bit for bit."""
+    d = tmp_path_factory.mktemp("ahead")
+    csv, _ = _blocks_csv(d / "blocks.csv", seed)
+    mode = MODES["bounded"]
+    for engine in ("local", "dask"):
+        compress_many(str(csv), str(d / engine), mode, id_column="sensor", columns=["v"],
+                      time_column="t", engine=engine, scheduler="threads",
+                      partition_size=size if engine == "dask" else None)
+    assert _files(d / "dask") == _files(d / "local")
+    assert len(_files(d / "local")) == 7  # six series and the manifest
+
+
+def test_which_series_a_range_encodes_ahead(tmp_path):
+    """Only runs that neither start nor end the range, and only in a .hippo mode; each
+    encoded as one writer fed all its rows."""
+    from hippo_cli.codec import open_hippo
+    from hippo_cli.pipelines.dask_parts import byte_ranges, read_range
+
+    csv, ids = _blocks_csv(tmp_path / "blocks.csv", 0)
+    header, _ = byte_ranges(str(csv), 1 << 30)
+    spec = {"columns": ["v"], "id_column": "sensor", "time_column": "t", "sep": ",",
+            "decimal": ".", "exact_integers": True}
+    bounded = many.mode_with_time(MODES["bounded"], "t", "0")
+    whole = read_range(str(csv), header, len(header), csv.stat().st_size, spec, bounded)
+    # b0 starts the range, b2 comes back at its end (two runs)
+    assert sorted(whole["ready"]) == ["b1", "b3", "b4", "b5"]
+    frame = pd.read_csv(csv)
+    for sid in whole["ready"]:
+        data, samples = whole["ready"][sid]
+        rows = frame[frame.sensor == sid]
+        assert samples == len(rows)
+        (tmp_path / f"{sid}.hippo").write_bytes(data)
+        decoded, times = open_hippo(tmp_path / f"{sid}.hippo").read()
+        assert np.max(np.abs(decoded - rows[["v"]].to_numpy())) <= 0.01
+        assert np.array_equal(times, rows["t"].to_numpy())
+    plain = read_range(str(csv), header, len(header), csv.stat().st_size, spec,
+                       many.mode_with_time(MODES["coefficients"], "t", "0"))
+    assert "ready" not in plain and "ready" not in read_range(
+        str(csv), header, len(header), csv.stat().st_size, spec)

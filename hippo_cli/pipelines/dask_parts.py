@@ -121,12 +121,15 @@ def _place(message: str, path: str, start: int) -> str:
 MARK = "\x00part\x00"
 
 
-def read_range(path: str, header: bytes, start: int, stop: int, spec: dict) -> dict:
+def read_range(path: str, header: bytes, start: int, stop: int, spec: dict,
+               mode: SeriesMode | None = None) -> dict:
     """One partition: the rows of bytes [start, stop) of a long CSV, grouped by id.
 
     Returns {"order": ids in order of first appearance, "pieces": {id: (values (n, C),
-    times (n,) or None)}, "lines": data lines} - or {"error": message, "start": start}
-    (lines counted in the range: the client names the line in the whole file)."""
+    times (n,) or None, rows (n,))}, "ready": {id: (.hippo bytes, samples)}, "lines": data
+    lines} - or {"error": message, "start": start} (lines counted in the range: the client
+    names the line in the whole file). ``mode``: a ``.hippo`` mode encodes, ahead, the
+    series that look whole here (see :func:`encode_ahead`)."""
     import io
     import time
 
@@ -153,8 +156,37 @@ def read_range(path: str, header: bytes, start: int, stop: int, spec: dict) -> d
         return {"error": str(err), "start": start}
     parsed = time.thread_time()
     grouped = group_rows(ids, values, times)
-    return {**grouped, "lines": len(frame),
-            "seconds": {"read": parsed - began, "group": time.thread_time() - parsed}}
+    seconds = {"read": parsed - began, "group": time.thread_time() - parsed}
+    if mode is not None and mode.bounded:
+        ahead = time.thread_time()
+        grouped["ready"] = encode_ahead(grouped["pieces"], len(frame), mode, list(columns))
+        seconds["encode ahead"] = time.thread_time() - ahead
+    return {**grouped, "lines": len(frame), "seconds": seconds}
+
+
+def encode_ahead(pieces: dict, lines: int, mode: SeriesMode, columns: list[str]) -> dict:
+    """{id: (.hippo bytes, samples)} of the series of a range that look whole: their rows
+    one contiguous run that neither starts the range nor ends it (a series that does may go
+    on in the next range). Encoded while the other ranges are still being read, so that
+    the stage after the reads only writes them; a guess proved wrong (the id appears in
+    another range too) is dropped and the series joined as any other. The bytes are those
+    of one encoder fed all the rows: a ``.hippo`` writer's bytes do not depend on how its
+    appends are cut."""
+    from ..codec.parts import ChannelCoder
+
+    coder = ChannelCoder()
+    ready = {}
+    for sid, (values, times, rows) in pieces.items():
+        if rows[0] == 0 or rows[-1] == lines - 1 or rows[-1] - rows[0] + 1 != len(rows):
+            continue
+        try:
+            writer = encode_series(values, times, sid, Path("."), mode, columns, last=False,
+                                   coder=coder)["state"]
+            writer.close()
+        except (DataError, ParameterError):  # said again, in its place, by the stage after
+            continue
+        ready[sid] = (writer.fh.getvalue(), writer.samples)
+    return ready
 
 
 def group_rows(ids: np.ndarray, values: np.ndarray, times: Any) -> dict:
@@ -193,21 +225,23 @@ def take(part: dict, sids: list, first_row: int) -> dict:
 
 def encode_here(part: dict, sids: list, first_row: int, out: str, mode: SeriesMode,
                 columns: list[str], chunk_rows: int | None = None) -> dict:
-    """Encode and write the series that lie inside this partition (where it is held)."""
+    """Encode and write the series that lie inside this partition (where it is held);
+    those encoded ahead (:func:`encode_ahead`) are only written."""
     return encode_joined(sids, out, mode, columns, take(part, sids, first_row),
-                         chunk_rows=chunk_rows)
+                         chunk_rows=chunk_rows, ready=part.get("ready"))
 
 
 def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
                   *pieces_by_part: dict, chunk_rows: int | None = None,
-                  threads: int = 2) -> dict:
+                  threads: int = 2, ready: dict | None = None) -> dict:
     """Encode each series from its pieces (partitions in order) and write its file.
     ``chunk_rows``: the encoder takes the rows in the pieces the local engine feeds it -
     the series' rows of each chunk of that many rows of the table -, so that what depends
     on the pieces (a sidecar's sample-time parts) is the same too; None: in one piece.
     ``threads``: series encoded at once (each its own encoder and file): a file's write
     waits on the disk (the temporary's fsync, the lock file, the rename), and another
-    series' coding fills that wait; the records come back in the order of ``sids``."""
+    series' coding fills that wait; the records come back in the order of ``sids``.
+    ``ready``: {id: (.hippo bytes, samples)} of series already encoded: only written."""
     import contextvars
     import time
     from concurrent.futures import ThreadPoolExecutor
@@ -216,6 +250,10 @@ def encode_joined(sids: list, out: str, mode: SeriesMode, columns: list[str],
     from ..codec.times import Times
 
     def one(sid: Any, coder: ChannelCoder) -> tuple[dict, float, float]:
+        if ready and sid in ready:
+            began = time.thread_time()
+            record = many.write_series(Path(out), sid, mode, *ready[sid])
+            return record, 0.0, time.thread_time() - began
         got = [pieces[sid] for pieces in pieces_by_part if sid in pieces]
         values = np.concatenate([g[0] for g in got]) if len(got) > 1 else got[0][0]
         times = (None if got[0][1] is None else
@@ -395,7 +433,7 @@ def run_long_csv(path: str, out: Path, mode: SeriesMode, *, id_column: str,
     path = os.path.abspath(path)
     spec = {"columns": list(columns), "id_column": id_column, "time_column": time_column,
             "sep": dialect[0], "decimal": dialect[1], "exact_integers": mode.bounded}
-    parts = [executor.submit(read_range, path, header, a, b, spec) for a, b in ranges]
+    parts = [executor.submit(read_range, path, header, a, b, spec, mode) for a, b in ranges]
     summaries = executor.gather([executor.submit(summary, p) for p in parts])
     grouped = time.perf_counter()
     for s in summaries:
@@ -473,7 +511,7 @@ def encode_parts(parts: list, summaries: list[dict], out: Path, mode: SeriesMode
         tasks.append(executor.submit(encode_here, parts[i], sids, first_rows[i], out_name,
                                      mode, list(columns), chunk_rows))
     done = 0
-    work = {"read": 0.0, "group": 0.0, "feed": 0.0, "finish": 0.0}
+    work = {"read": 0.0, "group": 0.0, "encode ahead": 0.0, "feed": 0.0, "finish": 0.0}
     for s in summaries:
         for key, sec in s["seconds"].items():
             work[key] += sec

@@ -241,10 +241,16 @@ def _encode_bounded(values: np.ndarray, times: Times | None, sid: str, out_dir: 
     writer.close()
     if writer.samples == 0:
         raise DataError(f"series {sid!r}: no samples")
+    return write_series(out_dir, sid, mode, writer.fh.getvalue(), writer.samples)
+
+
+def write_series(out_dir: Path, sid: str, mode: SeriesMode, data: bytes, samples: int
+                 ) -> dict:
+    """Write a ``.hippo`` series' bytes as its file (atomically); its record."""
     path = series_file(out_dir, sid, mode.suffix)
     with atomic_output(path) as fh:
-        fh.write(writer.fh.getvalue())
-    return {"id": str(sid), "file": path.name, "samples": writer.samples}
+        fh.write(data)
+    return {"id": str(sid), "file": path.name, "samples": samples}
 
 
 @functools.lru_cache(maxsize=8)
