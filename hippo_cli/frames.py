@@ -102,7 +102,7 @@ def to_hippo(frame: pd.DataFrame, path: str | os.PathLike | IO[bytes],
         raise DataError("the frame has no rows: no samples to store")
     values = np.empty((len(frame), len(data)))
     for j, name in enumerate(data):
-        values[:, j] = _column_floats(frame[name], name)
+        values[:, j] = column_floats(frame[name], name)
     bounds = _bounds(max_error, data, values)
     pattern = None
     if times is not None and times.iso:
@@ -192,7 +192,7 @@ def _times_of(series: pd.Series, what: str) -> Times:
                          "integers or floats)")
 
 
-def _column_floats(series: pd.Series, name: str) -> np.ndarray:
+def column_floats(series: pd.Series, name: str) -> np.ndarray:
     """The float64 values (n,) of one data column: integers exactly or refused (the CLI's
     rule for CSV, .npy and Parquet), missing values (NaN, None, pd.NA) as NaN."""
     from .formats.source import Samples

@@ -231,3 +231,28 @@ def test_id_column_takes_block_mode_quantisation_and_times(tmp_path):
     res = hippo("compress", tmp_path / "long.csv", "--id-column", "sensor", "--column", "v",
                 "--quantize", 10, "-N", 8, "--every", 50, "-o", out)
     assert res.exit_code == 2 and "other settings" in res.stderr
+
+
+def test_dask_dataframe_integers_are_exact_or_refused(tmp_path):
+    """Integer columns of a Dask dataframe follow hippo's rule for every input: kept
+    exactly up to 2^53, refused beyond (naming the column), never rounded quietly."""
+    import dask
+    import dask.dataframe as dd
+
+    from hippo_cli.codec import open_hippo
+    from hippo_cli.errors import DataError
+    from hippo_cli.pipelines.dask_engine import compress_dataframe
+
+    big = 2**53
+    ok = pd.DataFrame({"sensor": ["a"] * 3 + ["b"] * 3,
+                       "n": np.array([big, -big, 7, 1, 2, 3], dtype=np.int64)})
+    with dask.config.set(scheduler="threads"):
+        manifest = compress_dataframe(dd.from_pandas(ok, npartitions=2), "sensor", ["n"],
+                                      tmp_path / "ok", max_error=0.25)
+        got = {r["id"]: open_hippo(tmp_path / "ok" / r["file"]).read()[0][:, 0]
+               for r in manifest["series"]}
+        assert got["a"].tolist() == [float(big), float(-big), 7.0]
+        bad = ok.assign(n=np.array([big + 1, 0, 7, 1, 2, 3], dtype=np.int64))
+        with pytest.raises(DataError, match=r"'n'.*2\^53"):
+            compress_dataframe(dd.from_pandas(bad, npartitions=2), "sensor", ["n"],
+                               tmp_path / "bad", max_error=0.25)

@@ -328,9 +328,15 @@ def group_frame(df: Any, id_column: str, value_columns: list[str],
     import time
 
     from ..formats.timestamps import read_times, times_of_datetimes
+    from ..frames import column_floats
 
     began = time.thread_time()
-    values = df[value_columns].to_numpy(dtype=np.float64)
+    try:  # integers exactly or refused (beyond 2^53), as every other input of hippo
+        values = np.empty((len(df), len(value_columns)))
+        for j, name in enumerate(value_columns):
+            values[:, j] = column_floats(df[name], name)
+    except (DataError, ParameterError) as err:
+        return {"error": str(err)}
     if not np.all(np.isfinite(values)):
         return {"error": "NaN or inf in the values (clean them before the dask engine)"}
     times = None
