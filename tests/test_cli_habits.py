@@ -351,3 +351,20 @@ def test_completion_is_on():
     assert res.stdout.split() == ["test"]
     # that --help, with completion on, stays light: test_subprocess.py
     # (test_help_imports_no_heavy_module)
+
+
+def test_stream_state_in_an_object_store_is_refused_and_file_urls_work(tmp_path):
+    """--state is rewritten at every checkpoint: an object URL is one clear line (it read
+    as the folder "s3:/bucket"), a file:// URL is its local path."""
+    code, out, err = run("stream", "-N", "4", "--state", "s3://bucket/x.state",
+                         input=b"1\n2\n")
+    assert code == 2 and out == b""
+    assert err.strip() == ("hippo: error: --state s3://bucket/x.state: must "
+                                           "be a local file (it is rewritten at every "
+                                           "checkpoint); keep it on a local disk")
+    state = tmp_path / "s.state"
+    url = run("stream", "-N", "2", "--state", state.as_uri(), "--no-header", input=b"1\n2\n")
+    plain = run("stream", "-N", "2", "--state", str(tmp_path / "p.state"), "--no-header",
+                input=b"1\n2\n")
+    assert url[0] == plain[0] == 0 and url[1] == plain[1] != b""
+    assert state.read_bytes() == (tmp_path / "p.state").read_bytes()

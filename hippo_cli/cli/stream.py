@@ -80,7 +80,7 @@ def stream(
     alpha: float | None = ALPHA,
     beta: float | None = BETA,
     every: int = EVERY,
-    state: Path | None = typer.Option(None, "--state", help="Resume from this state file "
+    state: str | None = typer.Option(None, "--state", help="Resume from this state file "
                                       "if it exists; save it at EOF, SIGINT and SIGTERM.",
                                       rich_help_panel=PANEL_HIPPO),
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", help="Also save "
@@ -130,7 +130,21 @@ def stream(
 
     enc = build_encoder(measure, N, theta, dt, method, init, legs_time, alpha=alpha, beta=beta)
     check_every(every)
-    run_stream(enc, every=every, nan=value(nan), state_path=state, header=header,
+    run_stream(enc, every=every, nan=value(nan), state_path=state_file(state), header=header,
                interrupted=Interrupted, checkpoint_every=checkpoint_every,
                time_column=time_column, on_note=say, na_values=na_list(na_values),
                time_format=time_format)
+
+
+def state_file(text: str | None) -> Path | None:
+    """``--state`` as a local path (``file://`` too); an object store's URL is refused: the
+    state is rewritten in place at every checkpoint, which a store cannot do atomically."""
+    if text is None:
+        return None
+    from ..errors import ParameterError
+    from ..storage import is_remote, local_or_url
+
+    if is_remote(text):
+        raise ParameterError(f"--state {text}: must be a local file (it is rewritten at "
+                             "every checkpoint); keep it on a local disk")
+    return Path(local_or_url(text))
