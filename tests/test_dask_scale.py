@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli import hippo
 
+from hippo_cli.errors import DataError
 from hippo_cli.pipelines import many
 from hippo_cli.pipelines.many import SeriesMode
 from hippo_cli.pipelines.many_files import compress_many
@@ -335,3 +336,30 @@ def test_which_series_a_range_encodes_ahead(tmp_path):
                        many.mode_with_time(MODES["coefficients"], "t", "0"))
     assert "ready" not in plain and "ready" not in read_range(
         str(csv), header, len(header), csv.stat().st_size, spec)
+
+
+def test_ids_read_as_categories_are_the_local_engines_ids(tmp_path):
+    """The Dask engine parses ids as categories (text, each distinct id once): ids that
+    look like numbers or missing values, padded or not, name the same files as locally;
+    a blank id is refused at its line by both."""
+    ids = ["007", "7", "NA", "nan", " a", "a ", "ß/µ", "1e3"]
+    rng = np.random.default_rng(5)
+    rows = rng.choice(ids, 4000)
+    df = pd.DataFrame({"sensor": rows, "v": np.round(rng.normal(size=4000).cumsum(), 2)})
+    csv = tmp_path / "ids.csv"
+    df.to_csv(csv, index=False)
+    for engine in ("local", "dask"):
+        compress_many(str(csv), str(tmp_path / engine), MODES["bounded"], id_column="sensor",
+                      columns=["v"], time_column=None, engine=engine, scheduler="threads",
+                      partition_size=7000 if engine == "dask" else None)
+    assert _files(tmp_path / "dask") == _files(tmp_path / "local")
+    assert len(_files(tmp_path / "local")) == len(ids) + 1
+    lines = csv.read_text().splitlines()
+    lines[2345] = "   ," + lines[2345].split(",", 1)[1]
+    (tmp_path / "blank.csv").write_text("\n".join(lines) + "\n")
+    for engine in ("local", "dask"):
+        with pytest.raises(DataError, match=r"blank\.csv, line 2346: empty 'sensor'"):
+            compress_many(str(tmp_path / "blank.csv"), str(tmp_path / f"b-{engine}"),
+                          MODES["bounded"], id_column="sensor", columns=["v"],
+                          time_column=None, engine=engine, scheduler="threads",
+                          partition_size=7000 if engine == "dask" else None)

@@ -450,20 +450,32 @@ def read_long_parquet(path: str, id_column: str, value_columns: list[str] | None
                 row += len(frame)
 
     return value_columns, first_time, chunks()
+def _blank_ids(ids: Any) -> np.ndarray:
+    """bool (L,): which ids are empty or blanks. A categorical column (the Dask engine reads
+    ids as categories: parsed as text, each distinct id once) is tested on its categories."""
+    import pandas as pd
+
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes = ids.cat.codes.to_numpy()
+        blank = np.flatnonzero(np.asarray(ids.cat.categories.str.strip() == ""))
+        return (codes < 0) | np.isin(codes, blank)
+    return np.asarray(ids.str.strip() == "")
+
+
 def long_frame_arrays(frame, path: str, id_column: str, value_columns: list[str],
                       time_column: str | None, samples: Any, line: int, *,
                       object_ids: bool = True):
     """(ids (L,) object, values (L, C) float64, times (L,) or None) of one chunk of a
     long-format CSV read as :func:`read_long_csv` reads it, whose first row is on ``line``
     (for the messages): the one parsing rule of the local and the Dask engine.
-    ``object_ids=False``: the ids as pandas' string column (factorised three times faster
-    than Python strings; the same values)."""
+    ``object_ids=False``: the ids as pandas' column (a string or categorical column:
+    factorised many times faster than Python strings; the same values)."""
     from ..formats.csv_input import column_values
 
     ids = frame[id_column].to_numpy(dtype=object) if object_ids else frame[id_column]
-    empty = frame[id_column].str.strip() == ""
+    empty = _blank_ids(frame[id_column])
     if empty.any():
-        raise DataError(f"{path}, line {line + int(np.argmax(empty.to_numpy()))}"
+        raise DataError(f"{path}, line {line + int(np.argmax(empty))}"
                         f": empty {id_column!r} (every row needs its series id)")
     values = np.column_stack([column_values(frame[c], c, samples, line)
                               for c in value_columns])
