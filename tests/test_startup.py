@@ -1,9 +1,12 @@
-"""The CLI's quick exit (``hippo_cli.cli.leave``): the interpreter's teardown is skipped, and
-nothing that teardown would have done that matters is lost - buffered output, ``atexit``
-callbacks, a thread still working - and the exit code is the command's.
+"""The fixed cost of a hippo process.
 
-Each case is a real process (the quick exit ends the process it runs in). An object whose
-``__del__`` writes ``TEARDOWN`` tells whether the interpreter was torn down."""
+The CLI's quick exit (``hippo_cli.cli.leave``): the interpreter's teardown is skipped, and
+nothing that teardown would have done that matters is lost - buffered output, ``atexit``
+callbacks, a thread still working - and the exit code is the command's. Each case is a real
+process (the quick exit ends the process it runs in); an object whose ``__del__`` writes
+``TEARDOWN`` tells whether the interpreter was torn down.
+
+A job loads the numba kernels it calls and no others."""
 
 from __future__ import annotations
 
@@ -116,3 +119,45 @@ def test_the_command_exits_quickly_with_its_code_and_messages(tmp_path):
     assert bad.returncode == 1
     assert bad.stderr.splitlines()[0] == f"hippo: error: {tmp_path / 'no.csv'}: no such file"
     assert "TEARDOWN" not in bad.stderr
+
+
+# ---------------------------------------------------------------- the kernels a job loads
+LOADED = """
+import sys
+sys.argv = ["hippo", *sys.argv[1:]]
+from hippo_cli.cli import main
+try:
+    main()
+except SystemExit as done:
+    assert not done.code, done.code
+from hippo_cli.codec import _kernels as K
+called = sorted(name for name, v in vars(K).items()
+                if isinstance(v, K._Entry) and v.dispatcher.signatures)
+print(" ".join(called))
+"""
+
+
+def _kernels_used(tmp_path: Path, *args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", LOADED, *args], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_a_job_loads_the_codec_kernels_it_calls_and_no_others(tmp_path):
+    """Samples without times: the channel encoder and the decoder of the writer's check,
+    no time kernel; with times: the time encoder too, never the time decoder (a writer
+    does not decode its times); a reconstruct: the decoders only. (Loading a kernel from
+    the cache costs 5-20 ms; compiling one on a first run, seconds.)"""
+    rows = "".join(f"2026-01-01T00:00:{i % 60:02d},{i % 9}.25\n" for i in range(600))
+    (tmp_path / "t.csv").write_text("time,v\n" + rows)
+    (tmp_path / "u.csv").write_text("v\n" + "".join(f"{i % 9}.25\n" for i in range(600)))
+    assert _kernels_used(tmp_path, "compress", "u.csv", "--max-error", "1%", "-q") == [
+        "decode_frame", "encode_blocks"]
+    assert _kernels_used(tmp_path, "compress", "t.csv", "--max-error", "1%", "-t", "time",
+                         "-q") == ["decode_frame", "enc_times", "encode_blocks"]
+    assert _kernels_used(tmp_path, "reconstruct", "t.hippo", "-o", "back.csv", "-q") == [
+        "dec_times", "decode_frame"]
+    assert _kernels_used(tmp_path, "reconstruct", "u.hippo", "-o", "back2.csv", "-q") == [
+        "decode_frame"]
