@@ -67,11 +67,12 @@ def leave(code: object) -> NoReturn:
 
     Why: after a job that used pandas and numba, the interpreter's own teardown (clearing
     every module, a last garbage collection over numba's typing tables and LLVM objects)
-    took 0.35-0.6 s on the 2-core machine (0.03 s with the quick way), more than the start
-    of numba. What it would do that matters is done here first: stdout and stderr
-    flushed (a failure there keeps the ordinary path, which reports it as before), then the
-    ``atexit`` callbacks run (logging's flush, ``weakref.finalize`` clean-ups, llvmlite's and
-    numba's shutdown flags). Every output is complete by now: written through
+    took 0.3-0.4 s on the idle 2-core machine, up to 1 s under load (0.02-0.03 s the quick
+    way): as much as the start of numba. What it would do that matters is done here first:
+    stdout and stderr flushed (a failure there keeps the ordinary path, which reports it as
+    before), then the ``atexit`` callbacks run (logging's flush, ``weakref.finalize``
+    clean-ups, llvmlite's and numba's shutdown flags). Every output is complete by now: written
+    through
     :mod:`hippo_cli.atomic` and committed or removed inside the command, temporary files
     anonymous or removed there. Not taken while another non-daemon thread runs (Python
     would wait for it), under a profiler or tracer (cProfile prints, coverage saves after
