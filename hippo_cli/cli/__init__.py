@@ -62,23 +62,22 @@ def run() -> None:
 
 
 def leave(code: object) -> NoReturn:
-    """End the process with exit code ``code`` (what :func:`main` raised) the quick way when
-    that loses nothing, else by ``SystemExit(code)``.
+    """End the process with exit code ``code`` (what :func:`main` raised) the quick way when that
+    loses nothing, else by ``SystemExit(code)``.
 
-    Why: after a job that used pandas and numba, the interpreter's own teardown (clearing
-    every module, a last garbage collection over numba's typing tables and LLVM objects)
-    took 0.3-0.4 s on the idle 2-core machine, up to 1 s under load (0.02-0.03 s the quick
-    way): as much as the start of numba. What it would do that matters is done here first:
-    stdout and stderr flushed (a failure there keeps the ordinary path, which reports it as
-    before), then the ``atexit`` callbacks run (logging's flush, ``weakref.finalize``
-    clean-ups, llvmlite's and numba's shutdown flags). Every output is complete by now: written
-    through
+    Why: after a job that used pandas and numba, the interpreter's own teardown (clearing every
+    module, a last garbage collection over numba's typing tables and LLVM objects) took 0.3-0.4
+    s on the idle 2-core machine, up to 1 s under load (0.02-0.03 s the quick way): as much as
+    the start of numba. What it would do that matters is done here first: stdout and stderr
+    flushed (a failure there keeps the ordinary path, which reports it as before), then the
+    ``atexit`` callbacks run (logging's flush, ``weakref.finalize`` clean-ups, llvmlite's and
+    numba's shutdown flags). Every output is complete by now: written through
     :mod:`hippo_cli.atomic` and committed or removed inside the command, temporary files
-    anonymous or removed there. Not taken while another non-daemon thread runs (Python
-    would wait for it), under a profiler or tracer (cProfile prints, coverage saves after
-    this), for an exit code that is not a small integer, or on an interpreter without
-    ``atexit._run_exitfuncs``; nor by :func:`main` itself, which tests and embedding code
-    call in-process."""
+    anonymous or removed there. Not taken while another non-daemon thread runs (Python would
+    wait for it), under a profiler or tracer (cProfile prints, coverage saves after this), for
+    an exit code that is not a small integer, or on an interpreter without
+    ``atexit._run_exitfuncs``; nor by :func:`main` itself, which tests and embedding code call
+    in-process."""
     import atexit
     import sys
     import threading
