@@ -10,11 +10,13 @@ the order reversed every other repeat); the medians of wall time and peak RSS. C
   against a Python process doing ``pandas.read_csv`` then pysz (SZ3, ABS mode at 1% of each
   column's range, INTERP_LORENZO, its default) on every column;
 * 16,000,000 rows x 1 column: ``hippo compress --max-error 1%`` against a ``pandas.read_csv``
-  process (and pandas + pysz).
+  process (and pandas + pysz), and the HiPPO coefficients of the same column,
+  ``hippo compress --method exact --every 1000`` (LegS, N = 64: an ``.npy`` and its sidecar).
 
 ``--baseline DIR``: also time ``hippo`` run from another checkout (``PYTHONPATH=DIR``, e.g.
-the commit before a change): before/after in the same run. Inputs are generated in a
-temporary folder (random walks, 4 decimals) and deleted after.
+the commit before a change): before/after in the same run, and every output of the two
+compared byte for byte (a difference is an error). Inputs are generated in a temporary
+folder (random walks, 4 decimals) and deleted after.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ def run(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one whole process (GNU time's %M when there is one)."""
     timer = ["/usr/bin/time", "-f", "PEAKKB %M"] if os.path.exists("/usr/bin/time") else []
     if "-o" in cmd:  # a repeat writes the same output: removed first (a baseline may not know -f)
-        Path(cwd, cmd[cmd.index("-o") + 1]).unlink(missing_ok=True)
+        out = Path(cwd, cmd[cmd.index("-o") + 1])
+        out.unlink(missing_ok=True)
+        Path(f"{out}.json").unlink(missing_ok=True)  # a coefficient file's sidecar
     t0 = time.perf_counter()
     done = subprocess.run(timer + cmd, env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -112,14 +116,26 @@ def main() -> None:
             mb = src.stat().st_size / 1e6
             hippo = [py, "-m", "hippo_cli", "compress", str(src), "--max-error", "1%",
                      *(["-t", "time"] if timed else []), "-o", str(tmp / "out.hippo")]
+            base_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())} \
+                if args.baseline else None
             cmds = {"hippo": (hippo, env)}
+            same = []  # (ours, the baseline's) outputs that must be equal
             if args.baseline:
-                cmds["hippo (baseline)"] = (
-                    [*hippo[:-1], str(tmp / "base.hippo")],
-                    {**os.environ, "PYTHONPATH": str(args.baseline.resolve())})
+                cmds["hippo (baseline)"] = ([*hippo[:-1], str(tmp / "base.hippo")], base_env)
+                same.append(("out.hippo", "base.hippo"))
+            if not timed:
+                exact = [py, "-m", "hippo_cli", "compress", str(src), "--method", "exact",
+                         "--every", "1000", "-o", str(tmp / "out.npy")]
+                cmds["hippo --method exact --every 1000"] = (exact, env)
+                if args.baseline:
+                    cmds["hippo --method exact (baseline)"] = (
+                        [*exact[:-1], str(tmp / "base.npy")], base_env)
+                    same.append(("out.npy", "base.npy"))
             cmds["pandas.read_csv + pysz"] = ([py, "-c", PANDAS_SZ, str(src)], env)
             cmds["pandas.read_csv"] = ([py, "-c", PANDAS, str(src)], env)
-            run(hippo, env, tmp)  # numba's cache and the page cache warm
+            for k, (cmd, e) in cmds.items():  # numba's caches and the page cache warm
+                if k.startswith("hippo"):
+                    run(cmd, e, tmp)
             walls: dict = {k: [] for k in cmds}
             peaks: dict = {k: [] for k in cmds}
             for r in range(repeat):
@@ -128,6 +144,9 @@ def main() -> None:
                     w, p = run(cmd, e, tmp)  # cwd: not the checkout (python -m's path)
                     walls[k].append(w)
                     peaks[k].append(p)
+            for ours, theirs in same:
+                if (tmp / ours).read_bytes() != (tmp / theirs).read_bytes():
+                    raise SystemExit(f"{label}: {ours} differs from the baseline's {theirs}")
             med = {k: float(np.median(v)) for k, v in walls.items()}
             for k in cmds:
                 rows_out.append((label, f"{mb:.0f} MB", k, med[k], float(np.median(peaks[k])),

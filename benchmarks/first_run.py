@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,13 @@ def main() -> None:
     ap.add_argument("--baseline", metavar="REV", help="also the hippo of git revision REV")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hippo-first-run-"))
+    try:
+        _measure(args, work)
+    finally:  # the inputs, outputs and numba caches of the runs
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(args: argparse.Namespace, work: Path) -> None:
     src = work / "sensor.csv"
     subprocess.run([sys.executable, str(ROOT / "examples" / "make_sensor_csv.py"), str(src),
                     "--rows", str(args.rows)], check=True, stdout=subprocess.DEVNULL)
@@ -98,6 +106,7 @@ def main() -> None:
     caches = {}
     for name, path in versions:  # one warm cache per version, filled once
         caches[name] = Path(tempfile.mkdtemp(dir=work))
+        (work / "fill.hippo").unlink(missing_ok=True)  # the other version's (no -f)
         _run(job(name, path, work / "fill.hippo"), {**env, "NUMBA_CACHE_DIR": str(caches[name])})
     for _ in range(args.runs):  # warm runs, the versions interleaved (paired)
         for name, path in versions:

@@ -1,5 +1,5 @@
 """``python -m hippo_cli``: the same Typer app as the ``hippo`` command."""
 
-from .cli import main
+from .cli import run
 
-main()
+run()

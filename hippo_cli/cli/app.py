@@ -430,11 +430,12 @@ def build_encoder(measure: Any, N: int, theta: float | None, dt: float | None, m
 
 
 @contextlib.contextmanager
-def decoder_compiled_beside() -> Iterator[None]:
+def decoder_compiled_beside(times: bool = True) -> Iterator[None]:
     """While a job that encodes .hippo frames runs: if it has to compile the codec (a first
     run on this machine), a second process compiles the decoder at the same time (numba
-    compiles one function at a time per process; the writer's check needs the decoder). It
-    is stopped when the job ends."""
+    compiles one function at a time per process; the writer's check needs the decoder), and
+    with ``times`` (the samples have a time column) the time encoder. It is stopped when the
+    job ends."""
     import subprocess
 
     from .._jit import add_hook, remove_hook
@@ -444,7 +445,8 @@ def decoder_compiled_beside() -> Iterator[None]:
     def start(module: str) -> None:
         if module.endswith("codec._kernels") and not children:
             children.append(subprocess.Popen(
-                [sys.executable, "-m", "hippo_cli.codec._warm"], stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", "hippo_cli.codec._warm", *(["--times"] if times else [])],
+                stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             _helpers.append(children[-1])
 

@@ -354,7 +354,8 @@ def _compress_bounded(input: str, output: str | None, max_error: str,
     except ValueError as err:
         raise ParameterError(str(err), option="--level") from None
     bound = MaxError.parse(max_error)
-    with decoder_compiled_beside(), progress_bar(not quiet, None, "compress") as bar:
+    with decoder_compiled_beside(time_column is not None), \
+            progress_bar(not quiet, None, "compress") as bar:
         s = compress_bounded(
             input, output, bound, columns=columns, time_column=time_column, nan=nan,
             na_values=na_values, time_format=time_format, codec=codec,

@@ -118,7 +118,7 @@ def stream(
     if bounded:
         from ..pipelines.bounded import MaxError, stream_bounded
 
-        with decoder_compiled_beside():
+        with decoder_compiled_beside(time_column is not None):
             stream_bounded(output, MaxError.parse(max_error), nan=value(nan),
                                interrupted=Interrupted, time_column=time_column,
                                flush_every=flush_every, on_note=say,

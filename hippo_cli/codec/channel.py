@@ -54,16 +54,19 @@ def ChannelDecoder(eps: float):
     return GridDecoder(eps)
 
 
-def prepare(encoder: bool = True, decoder: bool = True) -> None:
+def prepare(encoder: bool = True, decoder: bool = True, times: bool = True) -> None:
     """Compile the codec's kernels now (once per machine: numba caches them), so that a job
     pays for it before its first sample rather than in the middle: the encoder's, then the
-    decoder's (which a writer needs to check its frames)."""
+    decoder's (which a writer needs to check its frames). ``times``: also the time codec's
+    kernel - the time encoder in a job that encodes (a writer never decodes its times), the
+    time decoder in one that only decodes; False for samples without times. Only what the
+    job calls is loaded (a cold run compiles nothing more; a warm one loads nothing more)."""
     from . import grid
 
     if encoder:
-        grid.compile_encoder()
+        grid.compile_encoder(times=times)
     if decoder:
-        grid.compile_decoder()
+        grid.compile_decoder(times=times and not encoder)
 
 
 def encode_times(t: np.ndarray) -> bytes:

@@ -301,20 +301,24 @@ _ERRORS = {
 }
 
 
-def compile_encoder() -> None:
-    """Compile (or load from numba's cache) the encoder's kernels: the channel encoder and
-    the time encoder, on a few samples."""
+def compile_encoder(times: bool = True) -> None:
+    """Compile (or load from numba's cache) the encoder's kernels: the channel encoder and,
+    with ``times``, the time encoder, on a few samples."""
     enc = ChannelEncoder(1.0)
     enc.push(np.arange(3.0))
     enc.flush()
-    encode_times(np.arange(3))
+    if times:
+        encode_times(np.arange(3))
 
 
-def compile_decoder() -> None:
-    """Compile (or load from numba's cache) the decoder's kernels: the channel decoder and
-    the time decoder, by decoding a payload that ends at once (an error, caught)."""
-    for decode in (lambda: ChannelDecoder(1.0).decode(b"\x00", 1),
-                   lambda: decode_times(b"\x00\x00", 1)):
+def compile_decoder(times: bool = True) -> None:
+    """Compile (or load from numba's cache) the decoder's kernels: the channel decoder and,
+    with ``times``, the time decoder, by decoding a payload that ends at once (an error,
+    caught)."""
+    decoders = [lambda: ChannelDecoder(1.0).decode(b"\x00", 1)]
+    if times:
+        decoders.append(lambda: decode_times(b"\x00\x00", 1))
+    for decode in decoders:
         try:
             decode()
         except ValueError:

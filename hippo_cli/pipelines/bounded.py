@@ -199,7 +199,9 @@ def compress_bounded(
                      "decode it to CSV with hippo reconstruct")
     target = None if out == "-" else AtomicFile(as_path(out))
     try:
-        prepare()  # compile the codec (first run only) before reading, not after
+        # compile the codec (first run only) before reading, not after: the kernels this
+        # job calls (no time codec for samples without times)
+        prepare(times=time_column is not None)
         samples = open_samples(input, columns, time_column, na_values=na_values,
                                time_format=time_format)
         samples.exact_integers = True
@@ -303,8 +305,8 @@ def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str 
     """
     with _opened(path, salvage, threads) as hf:
         path = hf.path
-        prepare(encoder=False)  # compile the decoder (first run only) before any output
         h = hf.header
+        prepare(encoder=False, times=h.timed)  # the decoder (first run only), before output
         C = len(h.channels)
         orig_blocks = None
         if original is not None:
@@ -500,7 +502,8 @@ def _stream_into(live: LiveFile | None, output: str, max_error: float, *, nan, i
         last = _last_time(existing)
         if last is not None:
             continuity = Continuity(output, last, skip_stored)
-    prepare()  # compile the codec (first run only) before the first line, not at a frame
+    # compile the codec (first run only) before the first line, not at a frame
+    prepare(times=time_column is not None)
     parser = LineParser(len(existing.header.channels) if existing else None, nan, time_column,
                         na_values=na_values, time_format=time_format, exact_integers=True)
     state = {"writer": None, "fh": None, "last": clock()}
