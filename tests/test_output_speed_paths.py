@@ -11,7 +11,7 @@ from test_cli import hippo
 
 from hippo_cli.codec.times import Times
 from hippo_cli.formats import table_output
-from hippo_cli.formats.float_text import CACHE_SLOTS, TextCache, csv_block, csv_rows
+from hippo_cli.formats.float_text import CACHE_SLOTS, TextCache, csv_block
 from hippo_cli.formats.samples import open_samples
 from hippo_cli.formats.table_output import TableWriter, _matrix
 
@@ -20,6 +20,10 @@ SPECIAL = [0.0, -0.0, 1.0, -3.0, 100.0, 1e15, 1e16, 1e20, 1e21, 1e22, 1e23, 1e30
            2.2250738585072014e-308, 0.1, 0.30000000000000004, 1 / 3, 2.0**-10, 2.0**60,
            123456789012345.0, 1234567890123456.0, 0.9500000000000001, np.nan, np.inf,
            -np.inf, 12345.678]
+
+
+def csv_rows(prefix: list[str], x: np.ndarray) -> bytes:
+    return csv_block(prefix, x).tobytes()
 
 
 def _reference(prefix: list[str], x: np.ndarray) -> bytes:

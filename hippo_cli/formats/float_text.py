@@ -327,8 +327,3 @@ def csv_block(prefix: list[str], values: np.ndarray, cache: TextCache | None = N
     dest = np.empty(used + len(fb), np.uint8)
     _splice(out, used, fb_pos, nfb, fb, fb_off, dest)
     return dest
-
-
-def csv_rows(prefix: list[str], values: np.ndarray) -> bytes:
-    """:func:`csv_block` as ``bytes``."""
-    return csv_block(prefix, values).tobytes()
