@@ -256,3 +256,20 @@ def test_a_text_handle_without_bytes(tmp_path):
         w.write([np.arange(300), *x.T])
         got = w.fh.getvalue()
     assert got.encode() == _reference([str(i) for i in range(300)], x)
+
+
+def test_cache_left_by_a_column_that_does_not_repeat():
+    # column 0: random bits, never a repeat (its cache is left after the first check);
+    # column 1: a grid's few values (its cache stays in use); the bytes are repr's either way
+    from hippo_cli.formats.float_text import _CHECK_ROWS
+
+    rng = np.random.default_rng(4)
+    n = 3 * _CHECK_ROWS + 5
+    x = np.empty((n, 2))
+    x[:, 0] = rng.integers(0, 2**64, size=n, dtype=np.uint64).view(np.float64)
+    x[:, 1] = np.round(rng.normal(size=40) * 10 / 0.02)[rng.integers(0, 40, size=n)] * 0.02
+    cache = TextCache(2, 4 * _CHECK_ROWS)
+    assert csv_block(["t"] * n, x, cache).tobytes() == _reference(["t"] * n, x)
+    assert _cached_texts_are_repr(cache) > 0
+    assert 0 < np.count_nonzero(cache.lens[0]) <= _CHECK_ROWS  # none stored after the check
+    assert 0 < np.count_nonzero(cache.lens[1]) <= 40

@@ -38,6 +38,8 @@ _DIG2 = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), np.uint8
 #: slots of the cache per column (a power of two); a slot holds up to 24 bytes of text
 CACHE_SLOTS = 512
 _SLOT_BYTES = 24
+#: rows between two checks of the cache's hit rate in each column
+_CHECK_ROWS = 2048
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing of the bits
 
 
@@ -121,11 +123,14 @@ def _digits(a, b):  # pragma: no cover - compiled
         if best >= 0:
             if tie or best >= _I10[15 + kk - k + 1]:
                 return 0, 0, 0
+            nd = 16 + kk - k  # digits at this scale, or one more or fewer
             while best % 10 == 0:
                 best //= 10
                 kk -= 1
-            nd = 1
-            while nd < 18 and best >= _I10[nd]:
+                nd -= 1
+            while nd > 1 and best < _I10[nd - 1]:
+                nd -= 1
+            while best >= _I10[nd]:
                 nd += 1
             return best, kk, nd
     return 0, 0, 0
@@ -133,8 +138,20 @@ def _digits(a, b):  # pragma: no cover - compiled
 
 @njit(**_OPTS)
 def _put_int(out, pos, d, nd):  # pragma: no cover - compiled
-    """The ``nd`` digits of ``d`` >= 0 at ``out[pos:pos + nd]``, two at a time."""
+    """The ``nd`` digits of ``d`` >= 0 at ``out[pos:pos + nd]``, two at a time (more than 8:
+    the last 8 apart, so the two halves are two short chains of divisions, not one long)."""
     p = pos + nd
+    if nd > 8:
+        hi = d // 100000000
+        lo = d - hi * 100000000
+        for _ in range(4):
+            q = lo // 100
+            r = 2 * (lo - q * 100)
+            p -= 2
+            out[p] = _DIG2[r]
+            out[p + 1] = _DIG2[r + 1]
+            lo = q
+        d = hi
     while d >= 100:
         q = d // 100
         r = 2 * (d - q * 100)
@@ -211,9 +228,18 @@ def _rows(x, bits, pre, pre_off, out, fb_pos, fb_cell, keys, lens, texts
     n, c = x.shape
     slots = keys.shape[1]
     shift = np.uint64(64 - int(np.log2(slots))) if slots > 1 else np.uint64(63)
+    # a column whose values rarely repeat (a hit rate below 1 in 4 after a check's rows) stops
+    # using the cache for the rest of the call: a miss costs a lookup and a store
+    use = np.full(c, slots > 1)
+    hits = np.zeros(c, np.int64)
+    looks = np.zeros(c, np.int64)
     pos = 0
     nfb = 0
     for r in range(n):
+        if r % _CHECK_ROWS == 0 and r > 0:
+            for j in range(c):
+                if use[j] and 4 * hits[j] < looks[j]:
+                    use[j] = False
         for i in range(pre_off[r], pre_off[r + 1]):
             out[pos] = pre[i]
             pos += 1
@@ -225,10 +251,12 @@ def _rows(x, bits, pre, pre_off, out, fb_pos, fb_cell, keys, lens, texts
                 continue
             b = bits[r, j]
             h = 0
-            if slots > 1:
+            if use[j]:
                 h = np.int64((b * _GOLDEN) >> shift)
                 size = lens[j, h]
+                looks[j] += 1
                 if size != 0 and keys[j, h] == b:
+                    hits[j] += 1
                     for i in range(size):
                         out[pos + i] = texts[j, h, i]
                     pos += size
@@ -251,7 +279,7 @@ def _rows(x, bits, pre, pre_off, out, fb_pos, fb_cell, keys, lens, texts
                     continue
                 start = pos
                 pos = _put(out, pos, v < 0.0, d, nd, nd - 1 - k)
-            if slots > 1:
+            if use[j]:
                 keys[j, h] = b
                 lens[j, h] = pos - start
                 for i in range(pos - start):
