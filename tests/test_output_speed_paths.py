@@ -208,6 +208,8 @@ def test_decoder_columns_are_read_without_a_copy():
     assert _matrix(list(v[:, ::-1].T)) is None  # reversed order
     assert _matrix(list(v.T.astype(np.float32))) is None
     assert _matrix(list(v[:, :3].T)) is None  # 3 columns of rows of 4
+    assert _matrix([[1.0, 2.0]]) is None  # not an array
+    assert csv_block([], np.empty((0, 3))).tobytes() == b""
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])

@@ -27,7 +27,7 @@ from .timestamps import zone_of
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 #: a batch of CSV values is split over threads only in ranges of at least this many cells
-#: (a thread's start costs ~0.1 ms; 100,000 cells take ~3 ms)
+#: (a thread's start costs ~0.1 ms; 100,000 cells take ~5 ms)
 MIN_CELLS_PER_THREAD = 100_000
 #: CSV values through the numba writer of :mod:`.float_text` (the same text as ``repr``);
 #: False: ``repr`` cell by cell (the reference; the tests compare the two)
@@ -44,7 +44,9 @@ class TableWriter:
     values that are integers, NaN or inf: CSV writes ``5``, not ``5.0``; Parquet keeps
     float64). A time column named
     ``"Date\tTime"`` (read from two columns) is written back as two CSV columns, each time
-    split at its first space (Parquet: one timestamp column, ``"Date Time"``)."""
+    split at its first space (Parquet: one timestamp column, ``"Date Time"``). ``threads``:
+    how many threads format a large batch of CSV values (the same bytes as one; None: the
+    cores this process may use)."""
 
     def __init__(self, output: str, names: list[str], kinds: list[str], *,
                  fast: bool | None = None, threads: int | None = None) -> None:
@@ -214,7 +216,8 @@ def _matrix(columns: list[np.ndarray]) -> np.ndarray | None:
     column j starts 8 j bytes after the first, every column steps 8 c bytes a row)."""
     first = columns[0]
     c = len(columns)
-    if first.ndim != 1 or first.dtype != np.float64 or first.strides != (8 * c,):
+    if not isinstance(first, np.ndarray) or first.ndim != 1 or first.dtype != np.float64 or \
+            first.strides != (8 * c,):
         return None
     at = first.__array_interface__["data"][0]
     for j, col in enumerate(columns):
