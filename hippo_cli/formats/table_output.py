@@ -13,6 +13,7 @@ none when the input had none).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from ..storage import as_path
 from .timestamps import zone_of
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: a batch of CSV values is split over threads only in ranges of at least this many cells
+#: (a thread's start costs ~0.1 ms; 100,000 cells take ~5 ms)
+MIN_CELLS_PER_THREAD = 100_000
 #: CSV values through the numba writer of :mod:`.float_text` (the same text as ``repr``);
 #: False: ``repr`` cell by cell (the reference; the tests compare the two)
 FAST = True
@@ -40,17 +44,25 @@ class TableWriter:
     values that are integers, NaN or inf: CSV writes ``5``, not ``5.0``; Parquet keeps
     float64). A time column named
     ``"Date\tTime"`` (read from two columns) is written back as two CSV columns, each time
-    split at its first space (Parquet: one timestamp column, ``"Date Time"``)."""
+    split at its first space (Parquet: one timestamp column, ``"Date Time"``). ``threads``:
+    how many threads format a large batch of CSV values (the same bytes as one; None: the
+    cores this process may use)."""
 
     def __init__(self, output: str, names: list[str], kinds: list[str], *,
-                 fast: bool | None = None) -> None:
+                 fast: bool | None = None, threads: int | None = None) -> None:
+        from ..codec.container import thread_count
+
         self.names, self.kinds = names, kinds
+        # CSV values of a large batch formatted on this many threads (row ranges; the same
+        # bytes as one thread); None: the cores this process may use
+        self.threads = thread_count(threads)
         # CSV values through the numba writer (same text as repr, see float_text) when the
         # values are the last columns, after at least one other
         n_lead = next((i for i, k in enumerate(kinds) if k == "value"), len(kinds))
         self.fast = (FAST if fast is None else fast) and 0 < n_lead < len(kinds) and \
             all(k == "value" for k in kinds[n_lead:])
         self._lead = n_lead
+        self._caches: list[Any] = []  # float_text.TextCache per thread of the fast path
         self.parquet = is_parquet(output)
         self._pq: Any = None
         self._target: AtomicFile | None = None
@@ -107,14 +119,49 @@ class TableWriter:
         return cells
 
     def _write_fast(self, columns: list[np.ndarray]) -> None:
-        from .float_text import csv_rows
+        from .float_text import TextCache, csv_block
 
         lead = self._cells(columns[:self._lead])
         prefix = lead[0] if len(lead) == 1 else [",".join(row) for row in zip(*lead)]
-        values = np.empty((len(prefix), len(columns) - self._lead))
-        for j, col in enumerate(columns[self._lead:]):
-            values[:, j] = col
-        self.fh.write(csv_rows(prefix, values).decode("utf-8"))
+        values = _matrix(columns[self._lead:])
+        if values is None:
+            values = np.empty((len(prefix), len(columns) - self._lead))
+            for j, col in enumerate(columns[self._lead:]):
+                values[:, j] = col
+        n, c = values.shape
+        parts = max(1, min(self.threads, n * c // MIN_CELLS_PER_THREAD))
+        while len(self._caches) < parts:  # the values' text by their bits, batch to batch
+            self._caches.append(TextCache(c))
+        cuts = [n * i // parts for i in range(parts + 1)]
+        blocks: list[Any] = [None] * parts
+        errors: list[BaseException] = []
+
+        def format_part(i: int) -> None:
+            try:
+                blocks[i] = csv_block(prefix[cuts[i]:cuts[i + 1]], values[cuts[i]:cuts[i + 1]],
+                                      self._caches[i])
+            except BaseException as exc:  # raised again in the writer's thread
+                errors.append(exc)
+
+        # the kernel releases the GIL: the other row ranges on their own threads, the first
+        # here (each with its own cache: a cache is not shared between threads)
+        helpers = [threading.Thread(target=format_part, args=(i,), name="hippo-csv")
+                   for i in range(1, parts)]
+        for thread in helpers:
+            thread.start()
+        format_part(0)
+        for thread in helpers:
+            thread.join()
+        if errors:
+            raise errors[0]
+        raw = getattr(self.fh, "buffer", None)
+        if raw is not None:  # the bytes as they are: the text layer flushed first (order)
+            self.fh.flush()
+        for block in blocks:
+            if raw is None:
+                self.fh.write(block.tobytes().decode("utf-8"))
+            else:
+                raw.write(block)
 
     def _write_parquet(self, columns: list[np.ndarray]) -> None:
         import pyarrow as pa
@@ -160,6 +207,26 @@ class TableWriter:
     def __exit__(self, *_: object) -> None:
         if self._target is not None and not self._target.committed:
             self._target.abort()
+
+
+def _matrix(columns: list[np.ndarray]) -> np.ndarray | None:
+    """The float64 columns as one C-ordered (n, c) array without a copy, when they are the
+    columns of one (``values.T`` of a row-major block, what the decoder gives); else None.
+    Sound by construction: the view reads only the elements of the columns themselves (each
+    column j starts 8 j bytes after the first, every column steps 8 c bytes a row)."""
+    first = columns[0]
+    c = len(columns)
+    if not isinstance(first, np.ndarray) or first.ndim != 1 or first.dtype != np.float64 or \
+            first.strides != (8 * c,):
+        return None
+    at = first.__array_interface__["data"][0]
+    for j, col in enumerate(columns):
+        if not isinstance(col, np.ndarray) or col.dtype != np.float64 or \
+                col.shape != first.shape or col.strides != first.strides or \
+                col.__array_interface__["data"][0] != at + 8 * j:
+            return None
+    return np.lib.stride_tricks.as_strided(first, (len(first), c), (8 * c, 8),
+                                           writeable=False)
 
 
 def _needs_quotes(cells: list[str]) -> bool:

@@ -327,7 +327,8 @@ def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str 
         if output is not None:
             table = TableWriter(output, [h.time_column if h.timed else "sample", *h.channels],
                                 ["time" if h.timed else "index",
-                                 *["integer" if c in rounded else "value" for c in range(C)]])
+                                 *["integer" if c in rounded else "value" for c in range(C)]],
+                                threads=hf.threads)
         try:
             done = 0  # samples of the original consumed
             for frame in _frames_in(hf, window):
