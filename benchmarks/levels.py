@@ -16,8 +16,8 @@ Table 2, threads: encode and decode of 64 channels (the real series, shifted cop
 rows) and of 10^6 samples of one series (the real series end to end), threads=1 against
 threads=2, same bytes and same decoded bits checked. Beside the wall-time speed-ups: the
 ceiling (a nogil loop on 1 and 2 threads, what the machine gave a second thread then) and the
-CPU bound (one thread's CPU time over the caller's plus the busiest worker's with two threads:
-the speed-up the code allows when each thread has a core; see _WorkerCPU).
+CPU bound (one thread's CPU time over the critical path of CPU times with two threads: the
+speed-up the code allows when each thread has a core; see _WorkerCPU).
 """
 
 from __future__ import annotations
@@ -192,41 +192,61 @@ def _spin():
 
 
 class _WorkerCPU:
-    """While active, the CPU seconds each pool thread spends in its jobs (every job of every
-    ThreadPoolExecutor, wrapped at submit): with the caller's own CPU time, the critical path
-    of a threaded call on a machine that gave each thread a core (other tenants' load delays a
-    thread without adding to its CPU time, so this holds up better than wall times)."""
+    """While active, the CPU seconds each helper thread spends in its jobs: a codec crew's
+    (hippo_cli.codec.crew: the caller takes jobs too) and any ThreadPoolExecutor's (the caller
+    waits; hippo before the crew). The critical path of a threaded call on a machine that gives
+    each thread a core: the larger of the caller's CPU time and the busiest crew helper's, plus
+    the busiest pool worker's (other tenants' load delays a thread without adding to its CPU
+    time, so this holds up better than wall times)."""
 
     def __enter__(self):
         import concurrent.futures as cf
         import threading
 
-        self.cf, self.cpu, real = cf, {}, cf.ThreadPoolExecutor.submit
+        self.crew_cpu, self.pool_cpu, caller = {}, {}, threading.get_ident()
 
-        def submit(pool, fn, *args, **kwargs):
-            def timed(*a, **k):
+        def timed(fn, into):
+            def run(*a, **k):
                 t0 = time.thread_time()
                 try:
                     return fn(*a, **k)
                 finally:
-                    name = threading.current_thread().name
-                    self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - t0
+                    me = threading.get_ident()
+                    if me != caller:
+                        into[me] = into.get(me, 0.0) + time.thread_time() - t0
+            return run
 
-            return real(pool, timed, *args, **kwargs)
+        self.undo = []
+        try:
+            from hippo_cli.codec import crew
+        except ImportError:
+            crew = None
+        if crew is not None:
+            real_work = crew._Batch.work
+            crew._Batch.work = timed(real_work, self.crew_cpu)
+            self.undo.append(lambda: setattr(crew._Batch, "work", real_work))
+        real_submit = cf.ThreadPoolExecutor.submit
 
-        self.real = real
+        def submit(pool, fn, *args, **kwargs):
+            return real_submit(pool, timed(fn, self.pool_cpu), *args, **kwargs)
+
         cf.ThreadPoolExecutor.submit = submit
+        self.undo.append(lambda: setattr(cf.ThreadPoolExecutor, "submit", real_submit))
         return self
 
     def __exit__(self, *exc):
-        self.cf.ThreadPoolExecutor.submit = self.real
+        for undo in self.undo:
+            undo()
 
     def path(self, fn) -> float:
-        """CPU seconds of the caller plus the busiest worker's, for one call of ``fn``."""
-        self.cpu.clear()
+        """The critical path of one call of ``fn``, CPU seconds (see the class)."""
+        self.crew_cpu.clear()
+        self.pool_cpu.clear()
         t0 = time.thread_time()
         fn()
-        return time.thread_time() - t0 + max(self.cpu.values(), default=0.0)
+        caller = time.thread_time() - t0
+        return (max(caller, max(self.crew_cpu.values(), default=0.0))
+                + max(self.pool_cpu.values(), default=0.0))
 
 
 def _cpu_bound(one, two, repeat: int) -> float:

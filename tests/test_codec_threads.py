@@ -203,3 +203,70 @@ def test_channel_groups_and_tiles(C, n, threads):
         assert np.array_equal(rows, values[:, c0:c1].T)
         rows_to_columns(rows, out, c0)
     assert np.array_equal(out, values)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+def test_crew_map_is_the_list_comprehension(threads):
+    from hippo_cli.codec.crew import Crew
+
+    crew = Crew(threads)
+    try:
+        for items in ([], [5], list(range(100))):
+            assert crew.map(lambda v: v * v + 1, items) == [v * v + 1 for v in items]
+    finally:
+        crew.close()
+
+
+def test_crew_error_reaches_the_caller_after_every_running_job_ends():
+    """A failing job is raised in the caller once the jobs already running have finished, and
+    no job starts after it: nothing works on the caller's data once map has returned."""
+    import threading
+    import time
+
+    from hippo_cli.codec.crew import Crew
+
+    lock = threading.Lock()
+    started, ended = [], []
+
+    def job(i):
+        with lock:
+            started.append(i)
+        try:
+            if i == 3:
+                raise DataError("job 3 failed")
+            time.sleep(0.005)
+        finally:
+            with lock:
+                ended.append(i)
+        return i
+
+    crew = Crew(3)
+    try:
+        with pytest.raises(DataError, match="job 3"):
+            crew.map(job, list(range(40)))
+        with lock:
+            assert sorted(started) == sorted(ended)  # none still running
+            assert len(started) < 40  # none started after the failure (a few were running)
+        assert crew.map(job, [0, 1, 2]) == [0, 1, 2]  # the crew still works
+    finally:
+        crew.close()
+
+
+def test_crew_helpers_end_at_close():
+    import os
+    import time
+
+    from hippo_cli.codec.crew import Crew
+
+    def tasks() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    before = tasks()
+    crew = Crew(4)
+    crew.map(lambda v: v, list(range(50)))
+    crew.close()
+    for _ in range(200):  # the helpers take their end marker when they next run
+        if tasks() <= before:
+            break
+        time.sleep(0.01)
+    assert tasks() <= before

@@ -59,6 +59,7 @@ from ..atomic import (
 )
 from ..checks import MAX_CHANNELS
 from ..errors import DataError, HippoError, ParameterError
+from .crew import Crew
 from .parts import (
     ChannelCoder,
     Cursor,
@@ -471,7 +472,7 @@ class HippoWriter:
         self.level = level
         # a caller's coder is for one thread (writers after one another sharing its scratch)
         self.threads = 1 if threads is None and coder is not None else thread_count(threads)
-        self._pool: ThreadPoolExecutor | None = None
+        self._crew: Crew | None = None
         self._local = threading.local()  # each worker's own ChannelCoder
         # full frames not coded yet: (values, times, buffer): values channel-major (C, n) in
         # a buffer of this writer's, or (buffer None) a row-major (n, C) view of the values
@@ -635,18 +636,19 @@ class HippoWriter:
         return [self._channel_part(rows[c - c0], eps[c], c) for c in range(c0, c1)]
 
     def _map(self, jobs: list) -> list:
-        """The results of the callables ``jobs``, in order: on the writer's threads."""
+        """The results of the callables ``jobs``, in order: on the writer's threads (the
+        caller's among them, see :class:`.crew.Crew`)."""
         if self.threads == 1 or len(jobs) < 2:
             return [job() for job in jobs]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hippo-encode")
-        return list(self._pool.map(lambda job: job(), jobs))
+        if self._crew is None:
+            self._crew = Crew(self.threads)
+        return self._crew.map(lambda job: job(), jobs)
 
     def stop_threads(self) -> None:
         """End the writer's worker threads (:meth:`close` does; started again if needed)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self._crew is not None:
+            self._crew.close()
+            self._crew = None
 
     def _write_ready(self) -> int:
         """Code the frames waiting (their channels and times, on the writer's threads) and
@@ -797,7 +799,8 @@ class HippoReader:
     def __init__(self, fh: IO[bytes], name: str, *, salvage: bool = False,
                  owns: bool = True, threads: int | None = None) -> None:
         self.threads = thread_count(threads)  # frames (or one frame's channels) decoded at once
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None  # frames(): a window decoded ahead
+        self._crew: Crew | None = None  # read() and one frame's channels
         self._local = threading.local()  # each thread's decoding scratch
         self.fh = fh
         self.path = name
@@ -1039,14 +1042,13 @@ class HippoReader:
             rows_to_columns(rows, values, c0)
 
         # one frame's channels on the reader's threads unless frames already are (_frames_of)
-        pool = self._threads_pool() if not self._in_worker() else None
-        groups = channel_groups(C, n, self.threads if pool else 1)
-        if pool is None or len(groups) < 2:
+        crew = self._crew_of() if not self._in_worker() else None
+        groups = channel_groups(C, n, self.threads if crew else 1)
+        if crew is None:
             for c0, c1 in groups:
                 group(c0, c1)
         else:
-            for _ in pool.map(lambda g: group(*g), groups):
-                pass
+            crew.map(lambda g: group(*g), groups)
         return Frame(info.index, info.offset, info.start, values, times)
 
     def _scratch(self, size: int) -> np.ndarray:
@@ -1063,9 +1065,19 @@ class HippoReader:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hippo-decode")
         return self._pool
 
-    @staticmethod
-    def _in_worker() -> bool:
-        return threading.current_thread().name.startswith("hippo-decode")
+    def _crew_of(self) -> Crew | None:
+        """The reader's crew (None with one thread): :meth:`read`'s frames and one frame's
+        channels (the caller works too, and no call waits for a thread to start)."""
+        if self.threads == 1:
+            return None
+        if self._crew is None:
+            self._crew = Crew(self.threads)
+        return self._crew
+
+    def _in_worker(self) -> bool:
+        """Whether this thread decodes a frame for :meth:`_frames_of` already."""
+        return (threading.current_thread().name.startswith("hippo-decode")
+                or (self._crew is not None and self._crew.in_job()))
 
     def frames(self, first: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Decoded frames ``first`` to ``stop - 1`` of :attr:`index`, in order (at most
@@ -1078,6 +1090,15 @@ class HippoReader:
         """The frames of ``infos`` decoded, in order: with threads, up to 2 x ``threads``
         in flight (the file is read in this thread, each frame decoded by a worker), each
         into its ``outs`` array when one is given (see :meth:`_decode`)."""
+        crew = self._crew_of() if outs is not None and len(infos) > 1 else None
+        if crew is not None:  # read(): every frame at once, each into its rows
+            todo = [(info, payload, out) for info, out in zip(infos, outs)
+                    if (payload := self._payload(info)) is not None]
+            for frame in crew.map(lambda job: self._decoded(job[0], False, *job[1:]), todo):
+                if frame is not None:
+                    yield frame
+            return
+        # frames() (bounded memory, the caller works on each frame as it comes): a window
         outs = outs if outs is not None else [None] * len(infos)
         pool = self._threads_pool() if len(infos) > 1 else None
         if pool is None:
@@ -1168,6 +1189,9 @@ class HippoReader:
         if getattr(self, "_pool", None) is not None:
             self._pool.shutdown()
             self._pool = None
+        if getattr(self, "_crew", None) is not None:
+            self._crew.close()
+            self._crew = None
         if self._owns and self.fh is not None:
             self.fh.close()
         self.fh = None
