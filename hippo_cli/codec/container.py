@@ -59,10 +59,12 @@ from ..atomic import (
 )
 from ..checks import MAX_CHANNELS
 from ..errors import DataError, HippoError, ParameterError
+from .crew import Crew
 from .parts import (
     ChannelCoder,
     Cursor,
     join_parts,
+    specials_bytes,
     split_parts,
     split_specials,
     varint,
@@ -470,9 +472,12 @@ class HippoWriter:
         self.level = level
         # a caller's coder is for one thread (writers after one another sharing its scratch)
         self.threads = 1 if threads is None and coder is not None else thread_count(threads)
-        self._pool: ThreadPoolExecutor | None = None
+        self._crew: Crew | None = None
         self._local = threading.local()  # each worker's own ChannelCoder
-        self._ready: list = []  # full frames not coded yet: (C, n) values, times, buffer
+        # full frames not coded yet: (values, times, buffer): values channel-major (C, n) in
+        # a buffer of this writer's, or (buffer None) a row-major (n, C) view of the values
+        # of the append running (never kept past it)
+        self._ready: list = []
         self._free: list[np.ndarray] = []  # frame buffers to reuse
         if resume is None:
             head = header_bytes(header)
@@ -497,6 +502,12 @@ class HippoWriter:
         """Add samples: ``values`` float64 (L, C) (or (L,) for one channel; non-finite
         values only in format version 2); ``times`` float64 (L,), finite, for a timed file
         (ISO: seconds since 1970, kept to the microsecond)."""
+        self._add(values, times, last=False)
+
+    def _add(self, values: np.ndarray, times: Times | np.ndarray | None, last: bool) -> None:
+        """:meth:`append`; ``last``: nothing follows but :meth:`close` (:func:`encode`), so
+        that the pending samples become a frame at once and every frame is coded in one go
+        (a whole file's last, shorter frame beside the others, not after them)."""
         if self.closed:
             raise ParameterError("the writer is closed")
         C = len(self.header.channels)
@@ -531,28 +542,41 @@ class HippoWriter:
             start += take
             if self._pending == self.frame_samples:
                 self._take_pending()
-        if self._ready and (not self.header.whole or len(self._ready) >= self.threads):
+        if last and self._pending:
+            self._take_pending()
+        if self._ready and (last or not self.header.whole or len(self._ready) >= self.threads):
             # the full frames of this append are coded together (views of ``values``: no
             # copy; the workers take the next job as they finish, which evens out frames of
             # unequal work). A stream's frame is in the file when the append that fills it
             # returns (readers follow a growing file); a file written whole is read only once
             # closed, so fewer full frames than threads wait for the next append.
             self._write_ready()
+        else:  # frames that wait: copied, the caller may reuse ``values`` once this returns
+            self._ready = [(x, t, buf) if buf is not None else self._own([x], t)
+                           for x, t, buf in self._ready]
 
-    def _take_pending(self) -> None:
-        """The pending samples become a frame waiting to be coded: channel-major (C, n), so
-        that every channel is one contiguous row (one transposing copy per frame, not a
-        strided copy per channel), in a buffer reused from frame to frame (a new one each
-        time would map and unmap megabytes)."""
-        n = self._pending
+    def _own(self, pieces: list[np.ndarray], times: list) -> tuple:
+        """A frame's row-major ``pieces`` (each (L, C)) copied into a channel-major buffer of
+        the writer's (one transposing copy per frame, not a strided copy per channel), reused
+        from frame to frame (a new one each time would map and unmap megabytes)."""
+        n = sum(len(piece) for piece in pieces)
         C = len(self.header.channels)
         buf = self._free.pop() if self._free else np.empty((C, self.frame_samples))
         x = buf[:, :n]
         at = 0
-        for piece in self._values:
+        for piece in pieces:
             x[:, at:at + len(piece)] = piece.T
             at += len(piece)
-        self._ready.append((x, self._times, buf))
+        return x, times, buf
+
+    def _take_pending(self) -> None:
+        """The pending samples become a frame waiting to be coded: one piece (a frame that
+        one append filled) as the view it is, the workers gathering their channels from it;
+        several pieces (a stream's frame) joined in a channel-major buffer (:meth:`_own`)."""
+        if len(self._values) == 1:
+            self._ready.append((self._values[0], self._times, None))
+        else:
+            self._ready.append(self._own(self._values, self._times))
         self._values, self._times, self._pending = [], [], 0
 
     def flush(self) -> int:
@@ -572,37 +596,59 @@ class HippoWriter:
             coder = self._local.coder = ChannelCoder(self.level)
         return coder
 
-    def _channel_part(self, col: np.ndarray, eps: float, special: bool, c: int) -> bytes:
-        """The channel part of column ``c`` (float64 (n,)) of a frame, checked."""
+    def _channel_part(self, col: np.ndarray, eps: float, c: int) -> tuple[list, bytes]:
+        """The channel part of column ``c`` (float64 (n,)) of a frame, checked: (its runs of
+        non-finite values, its bytes without them). The caller leads every part of a frame
+        with its runs when any channel has some (the frame flag)."""
         coder = self._coder_here()
         col = np.ascontiguousarray(col)
-        filled, runs = split_specials(col) if special else (col, None)
+        filled, runs = split_specials(col)
         try:
-            part = coder.encode(filled, eps, runs)
+            body = coder.encode(filled, eps, None)
         except RuntimeError as err:  # the encoder's own bound check (levels that skip the
             # re-decode): never reached
             raise HippoError(f"internal error: the codec's own check failed in channel {c} "
                              f"({err}; the frame was not written); please report it") from None
         if not coder.verified:
-            back = coder.decode(part, len(col), eps, special)
+            part = specials_bytes(runs) + body if runs else body
+            back = coder.decode(part, len(col), eps, bool(runs))
             if not within_bound(back, col, eps):  # never write a broken promise
                 raise HippoError(f"internal error: the codec's own check failed in channel "
                                  f"{c} (the frame was not written); please report it")
-        return part
+        return runs, body
+
+    def _group_parts(self, x: np.ndarray, owned: bool, c0: int, c1: int) -> list:
+        """The channel parts (:meth:`_channel_part`) of channels ``c0`` to ``c1 - 1`` of a
+        frame: ``x`` channel-major (C, n) if ``owned``, else a row-major (n, C) view whose
+        columns this worker gathers into its scratch, tile by tile."""
+        eps = self.header.max_errors
+        if owned:
+            rows = x[c0:c1]
+        elif x.shape[1] == 1:
+            rows = x.T
+        else:
+            n = x.shape[0]
+            buf = getattr(self._local, "scratch", None)
+            if buf is None or buf.shape[0] < (c1 - c0) * n:
+                buf = self._local.scratch = np.empty((c1 - c0) * n)
+            rows = buf[:(c1 - c0) * n].reshape(c1 - c0, n)
+            columns_to_rows(x, c0, rows)
+        return [self._channel_part(rows[c - c0], eps[c], c) for c in range(c0, c1)]
 
     def _map(self, jobs: list) -> list:
-        """The results of the callables ``jobs``, in order: on the writer's threads."""
+        """The results of the callables ``jobs``, in order: on the writer's threads (the
+        caller's among them, see :class:`.crew.Crew`)."""
         if self.threads == 1 or len(jobs) < 2:
             return [job() for job in jobs]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hippo-encode")
-        return list(self._pool.map(lambda job: job(), jobs))
+        if self._crew is None:
+            self._crew = Crew(self.threads)
+        return self._crew.map(lambda job: job(), jobs)
 
     def stop_threads(self) -> None:
         """End the writer's worker threads (:meth:`close` does; started again if needed)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self._crew is not None:
+            self._crew.close()
+            self._crew = None
 
     def _write_ready(self) -> int:
         """Code the frames waiting (their channels and times, on the writer's threads) and
@@ -613,36 +659,44 @@ class HippoWriter:
         try:
             return self._code_frames(frames)
         finally:  # the frames' buffers serve the next frames
-            self._free += [buf for _, _, buf in frames][:max(self.threads, 1)]
+            self._free += [buf for _, _, buf in frames if buf is not None][:self.threads]
 
     def _code_frames(self, frames: list) -> int:
         h = self.header
-        jobs, specials = [], []
-        for x, times, _ in frames:
-            special = not np.isfinite(x).all()
-            if special and h.version < 2:
-                raise DataError("format version 1 cannot hold NaN or inf")
-            specials.append(special)
+        C = len(h.channels)
+        jobs, times_of = [], []
+        for x, times, buf in frames:
+            t = None
             if h.timed:
                 t = Times.join(times)
                 if h.version < 2 and t.iso:
                     raise DataError("format version 1 keeps ISO times as seconds: write "
                                     "version 2")
                 jobs.append(lambda t=t: (encode_part(t), _time_range(t.seconds)))
-            for c, eps in enumerate(h.max_errors):
-                jobs.append(lambda x=x, c=c, eps=eps, sp=special: self._channel_part(
-                    x[c], eps, sp, c))
-        done = iter(self._map(jobs))
-        written = 0
-        for (x, _, _), special in zip(frames, specials):
-            parts = []
+            times_of.append(t)
+            n = x.shape[1] if buf is not None else x.shape[0]
+            groups = sorted(channel_groups(C, n, self.threads))  # jobs in channel order
+            for c0, c1 in groups:
+                jobs.append(lambda x=x, o=buf is not None, c0=c0, c1=c1: self._group_parts(
+                    x, o, c0, c1))
+        done = iter(self._map(jobs))  # a worker's error is raised here: nothing written
+        coded_frames = []
+        for (x, _, buf), t in zip(frames, times_of):
+            n = x.shape[1] if buf is not None else x.shape[0]
             t_range = (None, None)
-            if h.timed:
+            head = []
+            if t is not None:
                 part, t_range = next(done)
-                parts.append(part)
-            parts += [next(done) for _ in h.max_errors]
-            written += self._write_frame(x.shape[1], parts, special, t_range)
-        return written
+                head.append(part)
+            coded = [p for _ in range(len(channel_groups(C, n, self.threads)))
+                     for p in next(done)]
+            special = any(runs for runs, _ in coded)
+            if special and h.version < 2:
+                raise DataError("format version 1 cannot hold NaN or inf")
+            parts = head + [specials_bytes(runs) + body if special else body
+                            for runs, body in coded]
+            coded_frames.append((n, parts, special, t_range))
+        return sum(self._write_frame(*frame) for frame in coded_frames)
 
     def _write_frame(self, n: int, parts: list[bytes], special: bool, t_range) -> int:
         h = self.header
@@ -689,6 +743,45 @@ class HippoWriter:
                 self._live.close()
 
 
+#: The scratch of one channel group, float64 values (4 MB): a group of channels is coded from
+#: (or decoded into) rows of a worker's scratch, and moved to or from its columns of the
+#: row-major (n, C) array tile by tile (:func:`rows_to_columns`).
+GROUP_SCRATCH = 1 << 19
+#: Rows of one tile: a tile of 8 channels' rows (256 kB) stays in cache while the 64-byte lines
+#: of its rows of the (n, C) array are written (or read) whole.
+TILE_ROWS = 4096
+
+
+def channel_groups(C: int, n: int, workers: int) -> list[tuple[int, int]]:
+    """The channel groups [c0, c1) that the jobs of a frame of ``C`` channels x ``n`` samples
+    code or decode: up to 8 neighbouring channels (one 64-byte line of a row of the (n, C)
+    array, which a strided copy per channel would fetch again for each of its 8 values), fewer
+    when the group's scratch would pass GROUP_SCRATCH values or when fewer than 4 groups per
+    worker would be left (jobs of unequal work even out). The even groups come first, so that
+    workers starting together work on channels far apart (no cache line of a row shared)."""
+    size = max(1, min(8, GROUP_SCRATCH // max(n, 1)))
+    if workers > 1:
+        size = max(1, min(size, C // (4 * workers)))
+    groups = [(c, min(c + size, C)) for c in range(0, C, size)]
+    return groups[0::2] + groups[1::2]
+
+
+def rows_to_columns(rows: np.ndarray, values: np.ndarray, c0: int) -> None:
+    """Channel-major ``rows`` (G, n) into the columns ``c0`` to ``c0 + G - 1`` of ``values``
+    (n, C), tile by tile (TILE_ROWS rows)."""
+    G, n = rows.shape
+    for r0 in range(0, n, TILE_ROWS):
+        values[r0:r0 + TILE_ROWS, c0:c0 + G] = rows[:, r0:r0 + TILE_ROWS].T
+
+
+def columns_to_rows(values: np.ndarray, c0: int, rows: np.ndarray) -> None:
+    """The inverse of :func:`rows_to_columns`: columns ``c0`` to ``c0 + G - 1`` of ``values``
+    (n, C) into ``rows`` (G, n)."""
+    G, n = rows.shape
+    for r0 in range(0, n, TILE_ROWS):
+        rows[:, r0:r0 + TILE_ROWS] = values[r0:r0 + TILE_ROWS, c0:c0 + G].T
+
+
 # --------------------------------------------------------------------------- reading
 class HippoReader:
     """An open ``.hippo`` file (one open file handle for its whole life: use it as a
@@ -706,7 +799,9 @@ class HippoReader:
     def __init__(self, fh: IO[bytes], name: str, *, salvage: bool = False,
                  owns: bool = True, threads: int | None = None) -> None:
         self.threads = thread_count(threads)  # frames (or one frame's channels) decoded at once
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None  # frames(): a window decoded ahead
+        self._crew: Crew | None = None  # read() and one frame's channels
+        self._local = threading.local()  # each thread's decoding scratch
         self.fh = fh
         self.path = name
         self.salvage = salvage
@@ -889,19 +984,23 @@ class HippoReader:
         return payload
 
     def _decoded(self, info: FrameInfo, times_only: bool = False,
-                 payload: bytes | None = None) -> Frame | None:
-        """A frame decoded (from ``payload`` if given, read from the file otherwise), or None
-        (with a note) when it is damaged under ``salvage``."""
+                 payload: bytes | None = None, out: np.ndarray | None = None) -> Frame | None:
+        """A frame decoded (from ``payload`` if given, read from the file otherwise; into
+        ``out``, see :meth:`_decode`), or None (with a note) when it is damaged under
+        ``salvage``."""
         payload = payload if payload is not None else self._payload(info)
         if payload is None:
             return None
         try:
-            return self._decode(info, payload, times_only)
+            return self._decode(info, payload, times_only, out)
         except (ValueError, IndexError, zlib.error) as err:
             self._lost(info, f"it does not decode ({err})")
             return None
 
-    def _decode(self, info: FrameInfo, payload: bytes, times_only: bool = False) -> Frame:
+    def _decode(self, info: FrameInfo, payload: bytes, times_only: bool = False,
+                out: np.ndarray | None = None) -> Frame:
+        """Frame ``info`` decoded from ``payload``; its values written into ``out`` (float64
+        (n, C), rows contiguous: the frame's rows of a caller's array) when given."""
         h = self.header
         C = len(h.channels)
         n = info.samples
@@ -921,22 +1020,43 @@ class HippoReader:
                 raise ValueError("its times are not of the kind the header says")
         if times_only:
             return Frame(info.index, info.offset, info.start, np.empty((n, 0)), times)
-        values = np.empty((n, C))
+        values = np.empty((n, C)) if out is None else out
         if C == 1:  # decoded in place (its column is contiguous)
             col = values[:, 0]
-            got = self._coder.decode(parts[h.timed], n, h.max_errors[0], special, out=col)
+            got = self._coder.decode(parts[h.timed], n, h.max_errors[0], special,
+                                     out=col if col.flags.c_contiguous else None)
             if got is not col:
                 col[:] = got
             return Frame(info.index, info.offset, info.start, values, times)
 
-        def channel(c: int) -> None:  # (a worker also copies its column in: in parallel)
-            values[:, c] = self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special)
+        def group(c0: int, c1: int) -> None:
+            # each channel into a row of this thread's scratch, then the group into its columns
+            # of ``values`` tile by tile: all in the worker, nothing left for the caller
+            rows = self._scratch((c1 - c0) * n).reshape(c1 - c0, n)
+            for c in range(c0, c1):
+                row = rows[c - c0]
+                got = self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special,
+                                         out=row)
+                if got is not row:
+                    row[:] = got
+            rows_to_columns(rows, values, c0)
 
         # one frame's channels on the reader's threads unless frames already are (_frames_of)
-        pool = self._threads_pool() if C > 1 and not self._in_worker() else None
-        for _ in pool.map(channel, range(C)) if pool else map(channel, range(C)):
-            pass
+        crew = self._crew_of() if not self._in_worker() else None
+        groups = channel_groups(C, n, self.threads if crew else 1)
+        if crew is None:
+            for c0, c1 in groups:
+                group(c0, c1)
+        else:
+            crew.map(lambda g: group(*g), groups)
         return Frame(info.index, info.offset, info.start, values, times)
+
+    def _scratch(self, size: int) -> np.ndarray:
+        """float64 (size,): the calling thread's scratch, kept for the reader's life."""
+        buf = getattr(self._local, "scratch", None)
+        if buf is None or buf.shape[0] < size:
+            buf = self._local.scratch = np.empty(size)
+        return buf[:size]
 
     def _threads_pool(self) -> ThreadPoolExecutor | None:
         if self.threads == 1:
@@ -945,9 +1065,19 @@ class HippoReader:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hippo-decode")
         return self._pool
 
-    @staticmethod
-    def _in_worker() -> bool:
-        return threading.current_thread().name.startswith("hippo-decode")
+    def _crew_of(self) -> Crew | None:
+        """The reader's crew (None with one thread): :meth:`read`'s frames and one frame's
+        channels (the caller works too, and no call waits for a thread to start)."""
+        if self.threads == 1:
+            return None
+        if self._crew is None:
+            self._crew = Crew(self.threads)
+        return self._crew
+
+    def _in_worker(self) -> bool:
+        """Whether this thread decodes a frame for :meth:`_frames_of` already."""
+        return (threading.current_thread().name.startswith("hippo-decode")
+                or (self._crew is not None and self._crew.in_job()))
 
     def frames(self, first: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Decoded frames ``first`` to ``stop - 1`` of :attr:`index`, in order (at most
@@ -955,22 +1085,34 @@ class HippoReader:
         with a note)."""
         return self._frames_of(self.index[first:stop])
 
-    def _frames_of(self, infos: list[FrameInfo]) -> Iterator[Frame]:
+    def _frames_of(self, infos: list[FrameInfo],
+                   outs: list[np.ndarray | None] | None = None) -> Iterator[Frame]:
         """The frames of ``infos`` decoded, in order: with threads, up to 2 x ``threads``
-        in flight (the file is read in this thread, each frame decoded by a worker)."""
+        in flight (the file is read in this thread, each frame decoded by a worker), each
+        into its ``outs`` array when one is given (see :meth:`_decode`)."""
+        crew = self._crew_of() if outs is not None and len(infos) > 1 else None
+        if crew is not None:  # read(): every frame at once, each into its rows
+            todo = [(info, payload, out) for info, out in zip(infos, outs)
+                    if (payload := self._payload(info)) is not None]
+            for frame in crew.map(lambda job: self._decoded(job[0], False, *job[1:]), todo):
+                if frame is not None:
+                    yield frame
+            return
+        # frames() (bounded memory, the caller works on each frame as it comes): a window
+        outs = outs if outs is not None else [None] * len(infos)
         pool = self._threads_pool() if len(infos) > 1 else None
         if pool is None:
-            for info in infos:
-                frame = self._decoded(info)
+            for info, out in zip(infos, outs):
+                frame = self._decoded(info, out=out)
                 if frame is not None:
                     yield frame
             return
         window: deque = deque()  # 2 x threads frames in flight: frames of unequal work
-        for info in [*infos, None]:
+        for info, out in [*zip(infos, outs), (None, None)]:
             if info is not None:
                 payload = self._payload(info)
                 if payload is not None:
-                    window.append(pool.submit(self._decoded, info, False, payload))
+                    window.append(pool.submit(self._decoded, info, False, payload, out))
             while window and (info is None or len(window) >= 2 * self.threads):
                 frame = window.popleft().result()
                 if frame is not None:
@@ -1007,18 +1149,38 @@ class HippoReader:
                                                                 or info.time_min > t1):
                 continue
             wanted.append(info)
-        for frame in self._frames_of(wanted):
+        C = len(self.header.channels)
+        whole = [lo <= info.start and info.start + info.samples <= hi for info in wanted]
+        # several frames: one output array, the workers decode each whole frame straight into
+        # its rows (no copy, no concatenation after); the frames cut by the range, and any
+        # frame of a time window, are decoded apart and their samples copied in
+        into = len(wanted) > 1 and not timed_window
+        out = np.empty((sum(min(hi, i.start + i.samples) - max(lo, i.start) for i in wanted), C)
+                       ) if into else None
+        outs: list[np.ndarray | None] = [None] * len(wanted)
+        if out is not None:
+            for k, info in enumerate(wanted):
+                if whole[k]:
+                    outs[k] = out[info.start - lo:info.start - lo + info.samples]
+        for frame in self._frames_of(wanted, outs):
             info = self.index[frame.index]
             a, b = max(lo - frame.start, 0), min(hi - frame.start, info.samples)
             v, t = frame.values[a:b], None if frame.times is None else frame.times[a:b]
             if timed_window:
                 keep = (t.seconds >= t0) & (t.seconds <= t1)
                 v, t = v[keep], t[keep]
+            if out is not None:
+                at = frame.start + a - lo
+                if v.base is not out:
+                    out[at:at + len(v)] = v
+                v = out[at:at + len(v)]  # (salvage: a lost frame leaves its rows out below)
             values.append(v)
             times.append(t)
-        C = len(self.header.channels)
-        v = (values[0] if len(values) == 1 else np.concatenate(values) if values
-             else np.empty((0, C)))
+        if out is not None and sum(len(v) for v in values) == len(out):
+            v = out
+        else:
+            v = (values[0] if len(values) == 1 else np.concatenate(values) if values
+                 else np.empty((0, C)))
         if not self.header.timed:
             return v, None
         return v, to_array(Times.join(times)) if times else np.empty(0)
@@ -1027,6 +1189,9 @@ class HippoReader:
         if getattr(self, "_pool", None) is not None:
             self._pool.shutdown()
             self._pool = None
+        if getattr(self, "_crew", None) is not None:
+            self._crew.close()
+            self._crew = None
         if self._owns and self.fh is not None:
             self.fh.close()
         self.fh = None
@@ -1254,7 +1419,7 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
     buf = io.BytesIO()
     w = HippoWriter(buf, header, frame_samples=frame_samples, level=level, threads=threads)
     try:
-        w.append(x2, times)
+        w._add(x2, times, last=True)  # every frame coded at once, the last one too
         w.close()
     finally:
         w.stop_threads()
