@@ -270,3 +270,38 @@ def test_crew_helpers_end_at_close():
             break
         time.sleep(0.01)
     assert tasks() <= before
+
+
+@given(cuts=st.lists(st.integers(1, 700), min_size=1, max_size=8),
+       frame=st.sampled_from([64, 300, 1000]), whole=st.booleans(), threads=st.sampled_from([1, 2]))
+@settings(max_examples=40, deadline=None)
+def test_a_caller_may_reuse_its_buffers_once_append_returns(cuts, frame, whole, threads):
+    """Appends from one buffer of values and one of times, refilled between calls (a reader
+    loop's habit): the file equals one written from fresh arrays. Samples left pending in a
+    frame not yet full were views of the caller's buffer, and a refill changed them."""
+    from hippo_cli.codec import header_with_times
+
+    rng = np.random.default_rng(len(cuts) * 1000 + frame)
+    n = sum(cuts)
+    values = np.cumsum(rng.normal(size=(n, 2)), axis=0)
+    times = np.cumsum(rng.integers(1, 5, n)).astype(np.float64)
+    header = header_with_times(["a", "b"], [0.05, 0.05], "t", whole=whole)
+    files = []
+    for reuse in (False, True):
+        out = io.BytesIO()
+        w = HippoWriter(out, header, frame_samples=frame, threads=threads)
+        vbuf, tbuf = np.empty((max(cuts), 2)), np.empty(max(cuts))
+        at = 0
+        for k in cuts:
+            if reuse:
+                vbuf[:k], tbuf[:k] = values[at:at + k], times[at:at + k]
+                w.append(vbuf[:k], tbuf[:k])
+                vbuf.fill(np.nan), tbuf.fill(-1.0)  # the caller's next use of its buffers
+            else:
+                w.append(values[at:at + k].copy(), times[at:at + k].copy())
+            at += k
+        w.close()
+        files.append(out.getvalue())
+    assert files[0] == files[1]
+    got, got_times = decode(files[1])
+    assert np.max(np.abs(got - values)) <= 0.05 and np.array_equal(got_times, times)

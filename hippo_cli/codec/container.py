@@ -544,6 +544,13 @@ class HippoWriter:
                 self._take_pending()
         if last and self._pending:
             self._take_pending()
+        for i, piece in enumerate(self._values):  # samples left pending, in a frame not yet
+            # full: copied, as the caller may reuse ``values`` and ``times`` once this returns
+            if np.may_share_memory(piece, values):
+                self._values[i] = piece.copy()
+                if times is not None:
+                    pending = self._times[i]
+                    self._times[i] = pending[np.arange(len(pending))]  # indexing copies
         if self._ready and (last or not self.header.whole or len(self._ready) >= self.threads):
             # the full frames of this append are coded together (views of ``values``: no
             # copy; the workers take the next job as they finish, which evens out frames of
