@@ -538,8 +538,6 @@ def encode_parts(parts: list, summaries: list[dict], out: Path, mode: SeriesMode
     return records, work, len(joined) + len(large)
 
 
-
-
 def run_files(files: list[tuple[str, Path]], out: Path, mode: SeriesMode, *,
               columns: list[str] | None, time_column: str | None, resume: bool,
               executor: Executor, report: Callable[[int, int], None] | None = None

@@ -450,6 +450,8 @@ def read_long_parquet(path: str, id_column: str, value_columns: list[str] | None
                 row += len(frame)
 
     return value_columns, first_time, chunks()
+
+
 def _blank_ids(ids: Any) -> np.ndarray:
     """bool (L,): which ids are empty or blanks. A categorical column (the Dask engine reads
     ids as categories: parsed as text, each distinct id once) is tested on its categories."""
