@@ -229,6 +229,20 @@ class RangeDecoder:
         self._normalise()
         return bit
 
+    def bit12(self, p: int) -> int:
+        """A modelled bit of the mixing codec: ``p`` the probability of a 1 in units of
+        2^-12."""
+        bound = (self.range >> 12) * (4096 - p)
+        if self.code < bound:
+            bit = 0
+            self.range = bound
+        else:
+            bit = 1
+            self.code -= bound
+            self.range -= bound
+        self._normalise()
+        return bit
+
     def direct(self) -> int:
         """A direct bit (probability one half)."""
         self.range >>= 1
@@ -450,19 +464,37 @@ def decode_block_header(rd: RangeDecoder, prev_cfg: object) -> object:
     return cfg
 
 
-def decode_grid(payload: bytes, n: int, E: float) -> list[int]:
-    """The bit patterns of the ``n`` samples of a grid-codec channel payload (``E > 0``)."""
+class GridState:
+    """What a chained frame's grid-codec part continues (section "Frames", kind 1): the
+    contexts, the three context sets, the history (the last 4160 values and nh), the previous
+    block's configuration and the line state."""
+
+    def __init__(self, ctx: Contexts, sets: list, hist: list[int], nh: int, prev_cfg: object,
+                 line: object) -> None:
+        self.ctx, self.sets, self.hist, self.nh = ctx, sets, hist, nh
+        self.prev_cfg, self.line = prev_cfg, line
+
+
+def decode_grid(payload: bytes, n: int, E: float, state: GridState | None = None
+                ) -> tuple[list[int], GridState]:
+    """The bit patterns of the ``n`` samples of a grid-codec channel payload (``E > 0``),
+    continuing ``state`` (a chained frame) unless None, and the state after it."""
     if len(payload) == 0:
         raise ValueError("grid codec: empty payload")
     if len(payload) > 48 * n + 64 * (n // BLOCK + 2):
         raise ValueError("grid codec: payload longer than its limit")
     rd = RangeDecoder(payload)
     sets = [ContextSet(0), ContextSet(1), ContextSet(2)]
-    H = [0] * n
-    out = [0] * n
+    hist: list[int] = []
     nh = 0
     prev_cfg: object = None
     line: LineState | None = None
+    if state is not None:
+        rd.ctx, sets, hist, nh = state.ctx, state.sets, state.hist, state.nh
+        prev_cfg, line = state.prev_cfg, state.line
+    off = len(hist)  # H[off + j]: sample j of this frame; before it, the carried history
+    H = hist + [0] * n
+    out = [0] * n
     for b0 in range(0, n, BLOCK):
         L = min(BLOCK, n - b0)
         cfg = decode_block_header(rd, prev_cfg)
@@ -482,12 +514,12 @@ def decode_grid(payload: bytes, n: int, E: float) -> list[int]:
         step = (2.0 * E) / 2**lm
         sh = 3 - lm
         allzero = rd.bit(H2)
-        h_prev = H[b0 - 1] if nh > 0 else 0
+        h_prev = H[off + b0 - 1] if nh > 0 else 0
 
         if pred == 6:
-            W = _decode_interpolation(rd, sets, H, b0, L, nh, allzero)
+            W = _decode_interpolation(rd, sets, H, off + b0, L, nh, allzero)
             for i, q in enumerate(W):
-                H[b0 + i] = q
+                H[off + b0 + i] = q
                 out[b0 + i] = float_to_bits(float(q) * step)
         else:
             if pred in (4, 5) and not (same_as_previous and line is not None):
@@ -503,9 +535,9 @@ def decode_grid(payload: bytes, n: int, E: float) -> list[int]:
                         raise ValueError("line/curve: |A| >= 2^60 or |V| >= 2^58")
                     P = i64(st.qb + (i64(st.A + (1 << 23)) >> 24))
                 elif pred in SMOOTH_WINDOW and nh_j >= SMOOTH_WINDOW[pred]:
-                    P = _predict_smooth(H, j, SMOOTH_WINDOW[pred], sh)
+                    P = _predict_smooth(H, off + j, SMOOTH_WINDOW[pred], sh)
                 else:  # level, or smooth without enough history
-                    P = rsh(H[j - 1], sh) if nh_j > 0 else 0
+                    P = rsh(H[off + j - 1], sh) if nh_j > 0 else 0
                 r = 0 if allzero else sets[0].residual(rd)
                 Q = i64(P + r)
                 if abs(Q) >= 1 << 56:
@@ -525,11 +557,11 @@ def decode_grid(payload: bytes, n: int, E: float) -> list[int]:
                         if abs(st.C) > 1 << 32:
                             raise ValueError("curve: |C| > 2^32")
                     st.qb, st.A, st.V = Q, 0, s << 12
-                H[j] = Q << sh
+                H[off + j] = Q << sh
                 out[j] = float_to_bits(float(Q) * step)
         nh += L
     rd.check_end()
-    return out
+    return out, GridState(rd.ctx, sets, H[-HISTORY:], min(nh, HISTORY), prev_cfg, line)
 
 
 # ---------------------------------------------------------------------------------------
@@ -848,13 +880,117 @@ def template_of_pattern(pattern: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------
+# Channel payload, codec byte 1 to 4: the mixing codec
+# ---------------------------------------------------------------------------------------
+
+_S33 = (1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047, 2549, 2994,
+        3348, 3607, 3785, 3901, 3975, 4024, 4050, 4068, 4079, 4085, 4089, 4092, 4093, 4094)
+U64 = (1 << 64) - 1
+
+
+def _sq(d: int) -> int:
+    w, i = d & 127, (d >> 7) + 16
+    return (_S33[i] * (128 - w) + _S33[i + 1] * w + 64) >> 7
+
+
+_SQ = {d: _sq(d) for d in range(-2047, 2048)}
+_ST = [next((d for d in range(-2047, 2048) if _SQ[d] >= v), 2047) for v in range(4096)]
+_REC = [2**17 // (2 * c + 3) for c in range(256)]
+
+
+def _mix(h: int, v: int) -> int:
+    y = (((h ^ v) & U64) * 0x9E3779B97F4A7C15) & U64
+    return y ^ (y >> 29)
+
+
+def _clamp(v: int, lo: int, hi: int) -> int:
+    return min(max(v, lo), hi)
+
+
+class _Mixer:
+    """The six models' counters (dicts: unset entries are at their start) and the mixer."""
+
+    def __init__(self, T: int) -> None:
+        self.T = T
+        self.q = [dict() for _ in range(6)]
+        self.c = [dict() for _ in range(6)]
+        self.w = [[16384] * 6 + [0] for _ in range(64)]
+
+    def bucket(self, h: int, key: int, size: int) -> int:
+        return (_mix(h, key) >> (64 - self.T)) & ~(size - 1)
+
+    def bit(self, rd: RangeDecoder, entries: list[int], ws: int) -> int:
+        """A modelled bit: ``entries[m]``, model m's counter; ``ws`` the weight set."""
+        s = [_ST[self.q[m].get(e, 2**21) >> 10] for m, e in enumerate(entries)] + [256]
+        w = self.w[ws]
+        d = _clamp(sum(wj * sj for wj, sj in zip(w, s)) >> 16, -2047, 2047)
+        p = _clamp(_SQ[d], 1, 4095)
+        b = rd.bit12(p)
+        e = 4096 * b - p
+        for j in range(7):
+            w[j] = _clamp(w[j] + ((s[j] * e) >> 10), -(2**26), 2**26)
+        for m, ent in enumerate(entries):
+            q, c = self.q[m].get(ent, 2**21), self.c[m].get(ent, 0)
+            self.q[m][ent] = _clamp(q + (((2**22 * b - q) * _REC[c]) >> 16), 0, 2**22 - 1)
+            self.c[m][ent] = c + 1 if c < 255 else c
+        return b
+
+
+def decode_mixing(payload: bytes, n: int, E: float, lm: int) -> list[int]:
+    """The bit patterns of the n samples of a mixing-codec payload on grid lm."""
+    if len(payload) > 48 * n + 64:
+        raise ValueError("mixing payload too long")
+    step = (2.0 * E) / 2**lm
+    T = min(20, max(12, n.bit_length() + 2))
+    mx = _Mixer(T)
+    rd = RangeDecoder(payload)
+    Qs = [0] * 6  # Q_{i-1} .. Q_{i-6}
+    r1 = r2 = 0
+    out = []
+    for _ in range(n):
+        h = [_mix(1, 16 * min(abs(r1), 15) + min(abs(r2), 15)), _mix(2, Qs[0])]
+        for j in (1, 2, 3):
+            h.append(_mix(h[-1], Qs[j]))
+        h.append(_mix(_mix(h[4], Qs[4]), Qs[5]))
+        head = [mx.bucket(hm, 0, 64) for hm in h]
+        a = min(abs(r1), 15)
+        r = 0
+        if mx.bit(rd, head, a):
+            sgn = mx.bit(rd, [b + 1 for b in head], 16 + a)
+            k = 0
+            while mx.bit(rd, [b + 2 + 31 * sgn + min(k, 30) for b in head], 32 + a):
+                k += 1
+                if k > 62:
+                    raise ValueError("more than 62 unary ones")
+            v = 1
+            if k >= 1:
+                mant = [mx.bucket(hm, 1 + 2 * k + sgn, 16) for hm in h]
+                for _ in range(min(k, 4)):
+                    v = 2 * v + mx.bit(rd, [b + v for b in mant], 48 + a)
+                if k > 4:
+                    v = (v << (k - 4)) | rd.direct_bits(k - 4)
+            r = -v if sgn else v
+        q = Qs[0] + r
+        if abs(q) >= 2**56:
+            raise ValueError("a grid index beyond 2^56")
+        out.append(float_to_bits(float(q) * step))
+        Qs = [q] + Qs[:5]
+        r1, r2 = r, r1
+    rd.check_end()
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # Channel part
 # ---------------------------------------------------------------------------------------
 
 
-def decode_channel_part(data: bytes, n: int, E: float, specials: bool) -> list[int]:
+def decode_channel_part(data: bytes, n: int, E: float, specials: bool, coders: bool = False,
+                        state: GridState | None = None) -> tuple[list[int], GridState | None]:
     """The bit patterns of the ``n`` samples of a channel part: its special runs (a frame
-    with the ``specials`` flag) laid over its codec's values."""
+    with the ``specials`` flag) laid over its codec's values (named by a codec byte in a frame
+    with the ``coders`` flag); ``state``: what a chained frame's grid-codec part continues.
+    Also returns the state a chained frame after it continues (None: it starts anew)."""
     runs = []
     r = Reader(data)
     if specials:
@@ -873,11 +1009,20 @@ def decode_channel_part(data: bytes, n: int, E: float, specials: bool) -> list[i
             if (bits >> 52) & 0x7FF != 0x7FF:
                 raise ValueError("special run of a finite value")
             runs.append((start, end, bits))
+    codec = r.u8("codec byte") if coders else 0
     payload = data[r.pos :]
-    out = decode_grid(payload, n, E) if E > 0 else decode_exact(payload, n)
+    after = None
+    if codec == 0 and E > 0:
+        out, after = decode_grid(payload, n, E, state)
+    elif codec == 0:
+        out = decode_exact(payload, n)
+    elif 1 <= codec <= 4 and E > 0:
+        out = decode_mixing(payload, n, E, codec - 1)
+    else:
+        raise ValueError(f"unknown codec byte {codec}")
     for start, end, bits in runs:
         out[start:end] = [bits] * (end - start)
-    return out
+    return out, after
 
 
 # ---------------------------------------------------------------------------------------
@@ -894,7 +1039,7 @@ class Header:
         if r.take(4, "magic") != MAGIC:
             raise ValueError("not a .hippo file (bad magic)")
         self.version = r.u8("version")
-        if self.version not in (1, 2):
+        if self.version not in (1, 2, 3):
             raise ValueError(f"unknown version {self.version}: written by a newer hippo?")
         self.flags = r.u8("flags")
         allowed = 0b001 if self.version == 1 else 0b111
@@ -935,7 +1080,8 @@ class Header:
         self.size = r.pos
 
 
-def decode_frame(data: bytes, pos: int, header: Header) -> tuple[int, list[list[int]], list]:
+def decode_frame(data: bytes, pos: int, header: Header, states: list | None = None,
+                 first: bool = True) -> tuple[int, list[list[int]], list]:
     """The frame at ``pos``: its end, its channels' bit patterns and its times (or None).
     Rejects a frame cut short, a CRC mismatch, a bad kind and parts that do not fit."""
     r = Reader(data, pos)
@@ -951,12 +1097,18 @@ def decode_frame(data: bytes, pos: int, header: Header) -> tuple[int, list[list[
     if crc32(heads + payload) != crc:
         raise ValueError(f"frame at {pos}: CRC does not match")
     p = Reader(payload)
-    specials = False
+    specials = coders = chained = False
     if header.version >= 2:
         flags = p.u8("frame flags")
-        if flags & 0x0F != 0 or flags & 0xE0:
+        kinds = (0, 1) if header.version >= 3 else (0,)
+        if flags & 0x0F not in kinds or flags & (0xC0 if header.version >= 3 else 0xE0):
             raise ValueError(f"frame at {pos}: unknown frame kind or flags")
         specials = bool(flags & 0x10)
+        coders = bool(flags & 0x20)
+        chained = flags & 0x0F == 1
+    if chained and (first or states is None):
+        raise ValueError(f"frame at {pos}: a chained frame without a frame before it")
+    before = states if chained else [None] * header.C
     count = header.C + header.timed
     parts = []
     for i in range(count):
@@ -966,10 +1118,11 @@ def decode_frame(data: bytes, pos: int, header: Header) -> tuple[int, list[list[
         else:
             parts.append(p.take(p.left(), "part"))
     times = decode_time_part(parts.pop(0), n, header) if header.timed else None
-    channels = [
-        decode_channel_part(part, n, header.E[c], specials) for c, part in enumerate(parts)
-    ]
-    return r.pos, channels, times
+    decoded = [decode_channel_part(part, n, header.E[c], specials, coders, before[c])
+               for c, part in enumerate(parts)]
+    if states is not None:
+        states[:] = [after for _, after in decoded]
+    return r.pos, [out for out, _ in decoded], times
 
 
 def read_footer(data: bytes, header: Header) -> list[tuple[int, int]] | None:
@@ -1034,9 +1187,10 @@ def decode(data: bytes) -> tuple[np.ndarray, list | None]:
     columns: list[list[int]] = [[] for _ in range(header.C)]
     times: list = []
     pos = header.size
+    states: list = [None] * header.C  # each channel's state after the frame before
     if index is not None:
         for i, (size, samples) in enumerate(index):
-            end, channels, t = decode_frame(data, pos, header)
+            end, channels, t = decode_frame(data, pos, header, states, first=i == 0)
             if end - pos != size or len(channels[0]) != samples:
                 raise ValueError(f"frame {i} disagrees with the index")
             for col, ch in zip(columns, channels):
@@ -1047,7 +1201,7 @@ def decode(data: bytes) -> tuple[np.ndarray, list | None]:
         while pos < len(data):
             if data[pos] == 0:
                 raise ValueError(f"damaged footer at {pos}")
-            pos, channels, t = decode_frame(data, pos, header)
+            pos, channels, t = decode_frame(data, pos, header, states, first=pos == header.size)
             for col, ch in zip(columns, channels):
                 col.extend(ch)
             times.extend(t or [])

@@ -172,7 +172,7 @@ def test_every_residual_magnitude_round_trips():
 
 def test_malformed_payloads_are_worded():
     """A damaged payload raises ValueError saying what is wrong, never a bare error code."""
-    from hippo_cli.codec.grid import _ERRORS
+    from hippo_cli.codec.grid import DECODER_ERRORS
 
     rng = np.random.default_rng(5)
     enc = ChannelEncoder(0.01)
@@ -193,7 +193,7 @@ def test_malformed_payloads_are_worded():
                 msg = str(err)
                 assert "(code " not in msg
                 if msg.startswith("malformed payload ("):
-                    assert msg[len("malformed payload ("):-1] in _ERRORS.values()
+                    assert msg[len("malformed payload ("):-1] in DECODER_ERRORS.values()
                     seen.add(msg)
     assert len(seen) >= 2
 

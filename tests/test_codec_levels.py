@@ -153,7 +153,8 @@ def test_best_never_longer_than_default_and_same_format():
               rng.standard_normal(20000)):
         eps = 0.01 * float(np.ptp(x))
         sizes = {lv: len(encode(x, eps, level=lv, threads=1)) for lv in LEVELS}
-        assert sizes["best"] <= sizes["default"]
+        # best's frames name each channel's codec (one byte; format version 3)
+        assert sizes["best"] <= sizes["default"] + 1
 
 
 def test_level_and_threads_are_checked():
@@ -169,10 +170,10 @@ def test_level_and_threads_are_checked():
 def test_encoder_check_failure_is_never_written(monkeypatch):
     """A level without the re-decode relies on the encoder's own check: if it ever failed,
     the frame is not written."""
-    def broken(self, x, eps, runs):
+    def broken(self, x, eps, runs, coders=False, chain=None):
         raise RuntimeError("the encoder's bound check failed on 1 samples")
 
-    monkeypatch.setattr(ChannelCoder, "encode", broken)
+    monkeypatch.setattr(ChannelCoder, "encode_part", broken)
     with pytest.raises(HippoError, match="own check failed"):
         encode(np.arange(100.0), 0.1, level="fast", threads=1)
 

@@ -43,7 +43,8 @@ def _frame_by_frame(data: bytes) -> np.ndarray:
     plain reference of the threaded read (no output array shared, no channel groups)."""
     with HippoReader(io.BytesIO(data), "<ref>", threads=1) as r:
         return np.concatenate([
-            np.stack([r._coder.decode(part, f.samples, eps, False)
+            np.stack([r._coder.decode(part, f.samples, eps, False,
+                                      coders=bool(r._payload(f)[0] & 0x20))
                       for part, eps in zip(_parts(r, f), r.header.max_errors)], axis=1)
             for f in r.index])
 
@@ -52,7 +53,7 @@ def _parts(reader: HippoReader, info) -> list[bytes]:
     from hippo_cli.codec.parts import split_parts
 
     payload = reader._payload(info)
-    assert payload[0] == 0  # no non-finite values in these frames
+    assert payload[0] & ~0x20 == 0  # no non-finite values in these frames
     return split_parts(payload[1:], len(reader.header.channels))
 
 
@@ -142,14 +143,14 @@ def test_frames_that_wait_are_copied_not_viewed():
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_a_failing_worker_is_the_callers_error_and_nothing_is_written(monkeypatch, threads):
-    real = ChannelCoder.encode
+    real = ChannelCoder.encode_part
 
-    def fails_on_channel_5(self, x, eps, runs):
+    def fails_on_channel_5(self, x, eps, runs, coders=False, chain=None):
         if x[0] == 5.0:  # channel 5 of the data below
             raise RuntimeError("the encoder's bound check failed on 1 samples")
-        return real(self, x, eps, runs)
+        return real(self, x, eps, runs, coders, chain)
 
-    monkeypatch.setattr(ChannelCoder, "encode", fails_on_channel_5)
+    monkeypatch.setattr(ChannelCoder, "encode_part", fails_on_channel_5)
     x = _walks(900, 12, 5)
     x[0] = np.arange(12.0)
     buf = io.BytesIO()
@@ -167,17 +168,17 @@ def test_a_failing_worker_is_the_callers_error_and_nothing_is_written(monkeypatc
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_a_worker_that_cannot_decode_is_a_data_error(monkeypatch, threads):
     blob = encode(_walks(3000, 9, 6), 0.1, frame_samples=1000, threads=1)
-    real = ChannelCoder.decode
+    real = ChannelCoder.decode_part
 
-    def broken(self, part, n, eps, specials, out=None):
+    def broken(self, part, n, eps, specials, out=None, coders=False, chain=None):
         if part == parts_of_channel_4:
             raise ValueError("malformed payload (it ends before the last sample)")
-        return real(self, part, n, eps, specials, out)
+        return real(self, part, n, eps, specials, out, coders, chain)
 
     with HippoReader(io.BytesIO(blob), "<b>", threads=1) as r:
         parts_of_channel_4 = _parts(r, r.index[1])[4]
     want = _frame_by_frame(blob)
-    monkeypatch.setattr(ChannelCoder, "decode", broken)
+    monkeypatch.setattr(ChannelCoder, "decode_part", broken)
     with pytest.raises(DataError, match="frame 1"):
         decode(blob, threads=threads)
     with HippoReader(io.BytesIO(blob), "<b>", salvage=True, threads=threads) as r:

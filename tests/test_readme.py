@@ -49,6 +49,8 @@ NOT_RUN = {
     "PYTHONPATH=. python benchmarks/levels.py --repeat 11":
         "needs the benchmark data outside the repository, pysz and zstandard; then "
         "codec.py --baseline needs git history (a before/after benchmark)",
+    "PYTHONPATH=. python benchmarks/stream_frames.py":
+        "the five real series of ../shared/bench, which a clone does not have (bytes, seconds)",
     "PYTHONPATH=. python benchmarks/e2e.py --repeat 5":
         "minutes: whole processes on a 160 MB generated CSV, paired with zstd -d",
     "python benchmarks/first_run.py --runs 9 --baseline dbffa10":

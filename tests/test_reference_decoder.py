@@ -747,7 +747,7 @@ MUST_REJECT = {
     # "MUST inflate to exactly 8 n bytes and end there: no byte may follow the zlib stream"
     "exact zlib, bytes after the stream": lambda: _file(
         varint(0) + b"\1" + zlib.compress(_EXACT5) + b"\0garbage", E=0.0),
-    "version 3": lambda: _raw_header(3, 0, _channel_header()),
+    "version 4": lambda: _raw_header(4, 0, _channel_header()),
     "unknown flag": lambda: _raw_header(2, 8, _channel_header()),
     "version 1, whole flag": lambda: _raw_header(1, 2, _channel_header()),
     "version 1, kinds flag": lambda: _raw_header(1, 4, _channel_header() + b"\7"),

@@ -65,6 +65,11 @@ def stream(
                                     "many samples (and after 10 s with samples pending, and "
                                     "at the end; smaller frames cost bytes).",
                                     rich_help_panel=PANEL_BOUNDED),
+    key_every: int = typer.Option(1 << 20, "--key-every", help="Chain frames (each continues "
+                                  "the coder's state of the one before: frequent flushes cost "
+                                  "little), with an independent key frame at least every this "
+                                  "many samples; 0: every frame independent.",
+                                  rich_help_panel=PANEL_BOUNDED),
     skip_stored: bool = typer.Option(False, "--skip-stored", help="Resuming a file with "
                                      "--time-column: skip the first samples whose times are "
                                      "at or before the last stored time (a stream run again), "
@@ -123,7 +128,7 @@ def stream(
                                interrupted=Interrupted, time_column=time_column,
                                flush_every=flush_every, on_note=say,
                                na_values=na_list(na_values), time_format=time_format,
-                               skip_stored=skip_stored)
+                               skip_stored=skip_stored, key_every=key_every)
         return
     from ..engine.emission import check_every
     from ..pipelines.stream import run_stream

@@ -1767,21 +1767,26 @@ def _rec_interp(R, H, x, b0, L, nh, step, P):
 
 
 @kernel()
-def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
+def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds, chained):
     """Decode one frame of n samples into x (xi: the same memory viewed as int64, for raw
     blocks). Scratch: H (HL + B: the history, then the block being decoded; shifted by B
     between blocks, so memory does not grow with n), R (B residuals), E (2B slope codes, or
-    the predictions of an interpolation level); probs, ds: a fresh model and state vector.
-    Returns 0 or a negative error (ERR_*).
+    the predictions of an interpolation level); probs, ds: a fresh model and state vector, or
+    (``chained`` = 1, a chained frame) those the previous frame's part left, with its history
+    in H[0..HL). Returns 0 or a negative error (ERR_*). Afterwards probs, ds (ST_NH: the usable
+    history) and H[0..HL) (the last HL values) are what a chained frame after it continues.
 
     Per block: the header (_dec_header), then the raw samples (_dec_raw) or the residuals
     (dec_residuals) and the reconstruction by predictor (_rec_level, _rec_line, _rec_interp)."""
     nbuf = buf.shape[0]
     nps = PW.shape[0]
     _dstart(buf, ds)
-    for i in range(HL):
-        H[i] = 0
-    nh = 0
+    if chained == 0:
+        for i in range(HL):
+            H[i] = 0
+        nh = 0
+    else:
+        nh = ds[ST_NH]
     for b0 in range(0, n, B):
         L = min(B, n - b0)
         if b0 > 0:  # the history of this block: the last HL values (every earlier block is B)
@@ -1831,6 +1836,11 @@ def decode_frame(buf, n, eps, PW, PG, x, xi, H, R, E, probs, ds):
     # a valid stream ends with  pos - 4 <= len(payload) <= pos
     if nbuf > ds[ST_POS] or nbuf < ds[ST_POS] - 4:
         return ERR_LENGTH
+    # what a chained frame continues: the last HL values at H[0..HL), and how many are usable
+    last = n - ((n - 1) // B) * B
+    for i in range(HL):
+        H[i] = H[last + i]
+    ds[ST_NH] = min(nh, HL)
     return 0
 
 
@@ -1929,5 +1939,293 @@ def dec_times(buf, n, t, R, probs, ds):
     else:
         ds[ST_POS] = pos
     if buf.shape[0] > ds[ST_POS] or buf.shape[0] < ds[ST_POS] - 4:
+        return ERR_LENGTH
+    return 0
+
+
+# ============================================================== the mixing codec (level best)
+# A channel payload of coder 1 to 4 (docs/format.md, "The mixing codec"): one grid index per
+# sample, its residual against the previous index coded bit by bit, each bit's probability mixed
+# from six adaptive models whose contexts are the exact previous grid indices (orders 1, 2, 3,
+# 4 and 6) and the sizes of the last two residuals. Integer arithmetic only.
+MXM = 6  # models
+MXW = MXM + 1  # mixer inputs: the models' stretched probabilities, then a bias
+MXSETS = 64  # mixer weight sets: bit class (zero flag, sign, unary, mantissa) x min(|r1|, 15)
+MXBIAS = 256  # the bias input
+MXWLIM = 1 << 26  # |weight| stays below this (dot products far from 64-bit overflow)
+MXW0 = 16384  # initial weight of a model input (1/4 in units of 2^-16); the bias's is 0
+MXN = 255  # a counter's count stops here (its adaptation rate 2/(2n+3) then stays)
+MXKU = 0x9E3779B97F4A7C15  # the hash multiplier (2^64 / golden ratio, odd)
+MXHEAD = 64  # head bucket: zero flag, sign, unary bits (2 + 31 s + min(t, 30))
+MXMANT = 16  # mantissa bucket: the first four bits below the leading one, by prefix (1..15)
+MXTOP = 4  # mantissa bits modelled; the rest are direct bits
+MXTB_MIN = 12  # table bits per model: min(MXTB_MAX, max(MXTB_MIN, bit_length(n) + 2))
+MXTB_MAX = 20
+MXQLIM = np.int64(1) << 56  # |grid index| must stay below this
+# squash(d) = 4096 / (1 + e^(-d/256)) at d = -2048, -1920, ..., 2048 (linear in between)
+MXSQ33 = np.array([1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047,
+                   2549, 2994, 3348, 3607, 3785, 3901, 3975, 4024, 4050, 4068, 4079, 4085, 4089,
+                   4092, 4093, 4094], np.int64)
+
+
+def mixing_tables():
+    """The mixing codec's integer tables: (SQ, ST, REC). SQ[d + 2047] = squash(d) for d in
+    -2047..2047 (the 33 points of MXSQ33 interpolated, rounded half up); ST[v] (v in 0..4095) =
+    the least d with SQ[d + 2047] >= v, or 2047 if none; REC[n] = floor(2^17 / (2n + 3))."""
+    sq = np.empty(4095, np.int64)
+    for d in range(-2047, 2048):
+        w, i = d & 127, (d >> 7) + 16
+        sq[d + 2047] = (MXSQ33[i] * (128 - w) + MXSQ33[i + 1] * w + 64) >> 7
+    # sq is nondecreasing: the least d with sq >= v is where v would be inserted on the left
+    first = np.searchsorted(sq, np.arange(4096), side="left")
+    st = np.where(first < 4095, first - 2047, 2047).astype(np.int64)
+    rec = np.array([(1 << 17) // (2 * n + 3) for n in range(MXN + 1)], np.int64)
+    return sq, st, rec
+
+
+def mixing_table_bits(n: int) -> int:
+    """Table bits per model of a payload of n samples."""
+    return min(MXTB_MAX, max(MXTB_MIN, int(n).bit_length() + 2))
+
+
+U32 = nb.uint32[::1]  # the counters of the models
+I8R = nb.types.Array(nb.int64, 1, "C", readonly=True)  # the tables SQ, ST, REC
+
+
+@kernel(i8(i8, i8))
+def _mx_hash(h, v):
+    """Mix v into the hash h: y = (h xor v) * MXK mod 2^64, then y xor (y >>> 29). In unsigned
+    64-bit arithmetic: a signed product that overflows is undefined for the compiler (LLVM's
+    ``mul nsw``), an unsigned one wraps."""
+    y = np.uint64(h ^ v) * np.uint64(MXKU)
+    return np.int64(y ^ (y >> np.uint64(29)))
+
+
+@kernel(i8(i8, i8))
+def _mx_top(h, tb):
+    """The top tb bits of h, as an unsigned number."""
+    return (h >> (64 - tb)) & ((np.int64(1) << tb) - 1)
+
+
+@kernel(nb.void(I8, I8, i8, i8))
+def _mx_contexts(ctx, Qh, r1, r2):
+    """The models' context hashes of the next sample into ctx[0..MXM): the sizes of the last two
+    residuals, then the previous 1, 2, 3, 4 and 6 grid indices (Qh[0] the last)."""
+    ctx[0] = _mx_hash(1, min(abs(r1), 15) * 16 + min(abs(r2), 15))
+    h = _mx_hash(2, Qh[0])
+    ctx[1] = h
+    h = _mx_hash(h, Qh[1])
+    ctx[2] = h
+    h = _mx_hash(h, Qh[2])
+    ctx[3] = h
+    h = _mx_hash(h, Qh[3])
+    ctx[4] = h
+    ctx[5] = _mx_hash(_mx_hash(h, Qh[4]), Qh[5])
+
+
+@kernel(nb.void(I8, I8, i8, i8, i8))
+def _mx_buckets(slots, ctx, v, size, tb):
+    """slots[m] = the first slot of model m's bucket of ``size`` entries for key v."""
+    for m in range(MXM):
+        slots[m] = (np.int64(m) << tb) | (_mx_top(_mx_hash(ctx[m], v), tb) & ~(size - 1))
+
+
+@kernel(i8(U32, I8, i8, I8, i8, I8R, I8R, I8))
+def _mx_p(tab, slots, node, W, ws, SQ, ST, inp):
+    """P(bit = 1) in 1..4095 of the bit at ``node`` of the buckets ``slots``: the stretched
+    counters (kept in inp for the update) weighted by mixer set ws, squashed."""
+    dot = np.int64(0)
+    o = ws * MXW
+    for m in range(MXM):
+        s = ST[np.int64(tab[slots[m] + node]) >> 20]
+        inp[m] = s
+        dot += W[o + m] * s
+    inp[MXM] = MXBIAS
+    dot += W[o + MXM] * MXBIAS
+    d = min(max(dot >> 16, -2047), 2047)
+    return min(max(SQ[d + 2047], 1), 4095)
+
+
+@kernel(nb.void(U32, I8, i8, I8, i8, I8, i8, i8, I8R))
+def _mx_update(tab, slots, node, W, ws, inp, bit, p, REC):
+    """Adapt the mixer set ws and the models' counters at ``node`` after ``bit``."""
+    err = (bit << 12) - p
+    o = ws * MXW
+    for m in range(MXW):
+        W[o + m] = min(max(W[o + m] + ((inp[m] * err) >> 10), -MXWLIM), MXWLIM)
+    for m in range(MXM):
+        i = slots[m] + node
+        e = np.int64(tab[i])
+        q = e >> 10
+        c = e & 1023
+        q += (((bit << 22) - q) * REC[c]) >> 16
+        q = min(max(q, 0), (1 << 22) - 1)
+        if c < MXN:
+            c += 1
+        tab[i] = (q << 10) | c
+
+
+@kernel(T3(OUT, i8, i8, i8, U32, I8, i8, I8, i8, i8, I8R, I8R, I8R, I8))
+def _mx_ebit(out, pos, low, rng, tab, slots, node, W, ws, bit, SQ, ST, REC, inp):
+    """Code ``bit`` at ``node`` with the mixed probability, then adapt."""
+    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp)
+    bound = (rng >> 12) * (4096 - p)
+    if bit == 0:
+        rng = bound
+    else:
+        low += bound
+        rng -= bound
+        if low > M32:
+            low &= M32
+            _carry(out, pos)
+    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC)
+    return _eshift(out, pos, low, rng)
+
+
+@kernel(T4(PAY, i8, i8, i8, U32, I8, i8, I8, i8, I8R, I8R, I8R, I8))
+def _mx_dbit(buf, pos, code, rng, tab, slots, node, W, ws, SQ, ST, REC, inp):
+    """Decode a bit at ``node`` (the inverse of _mx_ebit). Returns (bit, pos, code, rng)."""
+    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp)
+    bound = (rng >> 12) * (4096 - p)
+    if code < bound:
+        rng = bound
+        bit = 0
+    else:
+        code -= bound
+        rng -= bound
+        bit = 1
+    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC)
+    pos, code, rng = _dshift(buf, pos, code, rng)
+    return bit, pos, code, rng
+
+
+@kernel(nb.void(U32, I8, i8))
+def _mx_start(tab, W, tb):
+    """Every counter at P = 1/2 with count 0; every mixer set at MXW0 per model, bias 0."""
+    for i in range(MXM << tb):
+        tab[i] = np.uint32(1 << 31)
+    for s in range(MXSETS):
+        for m in range(MXW):
+            W[s * MXW + m] = MXW0 if m < MXM else 0
+
+
+@kernel(nb.void(I8, i8))
+def _mx_push(Qh, q):
+    """Shift the grid index q into the history (Qh[0] the last)."""
+    for j in range(MXM - 1, 0, -1):
+        Qh[j] = Qh[j - 1]
+    Qh[0] = q
+
+
+@kernel()
+def mx_encode(Q, n, tb, tab, W, Qh, ctx, slots, inp, out, st, SQ, ST, REC, fcost):
+    """Code the grid indices Q[0..n) (|Q| < MXQLIM) into out; returns the payload length, or -1
+    if it would pass len(out) - 256 (the caller then keeps the grid codec). Scratch: tab
+    (MXM << tb), W (MXSETS * MXW), Qh (MXM), ctx (MXM), slots (MXM), inp (MXW), fcost (1); st
+    a fresh state vector."""
+    _mx_start(tab, W, tb)
+    for j in range(MXM):
+        Qh[j] = 0
+    r1 = np.int64(0)
+    r2 = np.int64(0)
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    cap = out.shape[0] - 256
+    for i in range(n):
+        if pos > cap:
+            return -1
+        r = Q[i] - Qh[0]
+        _mx_contexts(ctx, Qh, r1, r2)
+        _mx_buckets(slots, ctx, 0, MXHEAD, tb)
+        a1 = min(abs(r1), 15)
+        nz = 1 if r != 0 else 0
+        pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 0, W, a1, nz, SQ, ST, REC, inp)
+        if nz:
+            sg = 1 if r < 0 else 0
+            pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 1, W, 16 + a1, sg, SQ, ST,
+                                     REC, inp)
+            v = abs(r)
+            k = _ilog2(v)
+            for t in range(k + 1):
+                node = 2 + 31 * sg + min(t, 30)
+                pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, node, W, 32 + a1,
+                                         1 if t < k else 0, SQ, ST, REC, inp)
+            if k > 0:
+                _mx_buckets(slots, ctx, 1 + 2 * k + sg, MXMANT, tb)
+                pref = np.int64(1)
+                top = min(k, MXTOP)
+                for b in range(k - 1, k - 1 - top, -1):
+                    bit = (v >> b) & 1
+                    pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, pref, W, 48 + a1,
+                                             bit, SQ, ST, REC, inp)
+                    pref = (pref << 1) | bit
+                if k > MXTOP:
+                    pos, low, rng = _edirect(out, pos, low, rng, v, k - MXTOP, fcost)
+        r2 = r1
+        r1 = r
+        _mx_push(Qh, Q[i])
+    st[ST_POS] = pos
+    st[ST_LOW] = low
+    st[ST_RNG] = rng
+    return enc_finish(out, st)
+
+
+@kernel()
+def mx_decode(buf, n, tb, step, x, tab, W, Qh, ctx, slots, inp, ds, SQ, ST, REC):
+    """Decode n samples into x (the inverse of mx_encode; x[i] = float64(Q_i) * step). Returns
+    0 or a negative error (ERR_*)."""
+    _mx_start(tab, W, tb)
+    for j in range(MXM):
+        Qh[j] = 0
+    _dstart(buf, ds)
+    pos = ds[ST_POS]
+    code = ds[ST_CODE]
+    rng = ds[ST_RNG]
+    nbuf = buf.shape[0]
+    r1 = np.int64(0)
+    r2 = np.int64(0)
+    for i in range(n):
+        if pos > nbuf + 4:
+            return ERR_TRUNCATED
+        _mx_contexts(ctx, Qh, r1, r2)
+        _mx_buckets(slots, ctx, 0, MXHEAD, tb)
+        a1 = min(abs(r1), 15)
+        nz, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 0, W, a1, SQ, ST, REC,
+                                      inp)
+        r = np.int64(0)
+        if nz:
+            sg, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 1, W, 16 + a1, SQ, ST,
+                                          REC, inp)
+            k = 0
+            while True:
+                node = 2 + 31 * sg + min(k, 30)
+                one, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, node, W,
+                                               32 + a1, SQ, ST, REC, inp)
+                if one == 0:
+                    break
+                k += 1
+                if k > 62:
+                    return ERR_RANGE
+            v = np.int64(1)
+            if k > 0:
+                _mx_buckets(slots, ctx, 1 + 2 * k + sg, MXMANT, tb)
+                top = min(k, MXTOP)
+                for _b in range(top):
+                    bit, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, v, W,
+                                                   48 + a1, SQ, ST, REC, inp)
+                    v = (v << 1) | bit
+                if k > MXTOP:
+                    rest, pos, code, rng = _ddirect(buf, pos, code, rng, k - MXTOP)
+                    v = (v << (k - MXTOP)) | rest
+            r = -v if sg else v
+        q = Qh[0] + r
+        if q >= MXQLIM or q <= -MXQLIM:
+            return ERR_RANGE
+        x[i] = np.float64(q) * step
+        r2 = r1
+        r1 = r
+        _mx_push(Qh, q)
+    if nbuf > pos or nbuf < pos - 4:
         return ERR_LENGTH
     return 0

@@ -11,15 +11,16 @@ from .exact import ExactDecoder, ExactEncoder
 
 #: The compression levels: the grid encoder's searches, as the options of
 #: :class:`.grid.ChannelEncoder` (a frame's channel is coded with each set of options in turn and
-#: the shortest payload kept). A level changes only which candidates the encoder tries: every
-#: level writes the same format, read by the same decoder at the same speed, and no file records
-#: its level.
+#: the shortest payload kept). A level changes only which candidates the encoder tries: the
+#: decoder is the same for every level.
 #: fast: level candidates on the four grids and the interpolation candidate, no line or curve
 #: search (the swing search is the dearest per byte it saves), and no re-decode of the frame:
 #: the encoder checks the bound of every sample it codes with the decoder's multiply (check=1);
 #: default: also the line and curve candidates, the writer decodes every frame again;
 #: best: default, and again with the top two candidates of every block ranked by their exact
-#: adaptive cost (mode 2), the shorter kept.
+#: adaptive cost (mode 2), the shorter kept; and, in a file of format version 3, the mixing
+#: codec (:mod:`.mixing`) when it is shorter still (the one level a file shows: its version and
+#: the frames' codec bytes).
 LEVELS = {
     "fast": (dict(line_on=0, check=1),),
     "default": (dict(),),

@@ -43,7 +43,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 
 import numpy as np
@@ -75,7 +75,7 @@ from .times import Times, decode_part, encode_part, from_array, template_of_patt
 MAGIC = b"\x89HPO"
 END_MAGIC = b"\x89E"
 VERSION = 2
-VERSIONS = (1, 2)
+VERSIONS = (1, 2, 3)
 MAX_NAME = 1024
 MAX_PATTERN = 64
 MAX_FRAME_SAMPLES = 1 << 20
@@ -100,10 +100,20 @@ VALUE_KINDS: dict[int, str | None] = {
     8: "uint8", 9: "uint16", 10: "uint32", 11: "uint64",
 }
 #: The frame flags byte of version 2: the frame kind in the low 4 bits (0, an independent
-#: frame, is the only one), and whether its channel parts start with runs of non-finite values.
-FRAME_KIND, FRAME_SPECIALS = 0x0F, 0x10
-FRAME_KEY = 0
+#: frame, is the only one), and whether its channel parts start with runs of non-finite values;
+#: version 3 adds ``coders``: every channel part names its codec in a byte (the mixing codec of
+#: level best, docs/format.md).
+FRAME_KIND, FRAME_SPECIALS, FRAME_CODERS = 0x0F, 0x10, 0x20
+#: frame kinds: independent (a key frame), or (version 3) chained: its channel parts continue
+#: the grid codec's state of the frame before
+FRAME_KEY, FRAME_CHAINED = 0, 1
 
+
+
+def _same_state(a: object, b: object) -> bool:
+    """Whether an encoder's and a decoder's state after a channel part agree (both None, or
+    the same grid codec state: see :class:`.grid.ChainState`)."""
+    return (a is None) == (b is None) and (a is None or a.same_as(b))
 
 
 def integer_kind(code: int) -> bool:
@@ -426,13 +436,22 @@ class HippoWriter:
     channel coders to use with one thread (default: the writer's own); writers used one after
     another in one thread may share one, to share its scratch memory (about 3 MB per bound).
 
-    ``level``: the encoder's searches, "fast", "default" or "best" (the file does not record
-    it: one decoder reads all). ``threads``: how many threads code the channels of a frame and
-    consecutive full frames at once (default: the cores this process may use); the bytes are
-    the same for any count (default with a ``coder``: 1). With ``threads`` > 1, the full frames
-    of one :meth:`append` are coded together (each worker owns its coders), and in a file written
-    whole (``header.whole``) fewer than ``threads`` full frames wait for the next appends;
+    ``level``: the encoder's searches, "fast", "default" or "best" (one decoder reads all;
+    a new file of level best is format version 3, whose frames may use the mixing codec).
+    ``threads``: how many threads code the channels of a frame and consecutive full frames at
+    once (default: the cores this process may use); the bytes are the same for any count
+    (default with a ``coder``: 1). With ``threads`` > 1, the full frames of one :meth:`append`
+    are coded together (each worker owns its coders), and in a file written whole
+    (``header.whole``) fewer than ``threads`` full frames wait for the next appends;
     :meth:`flush` and :meth:`close` write them all.
+
+    ``key_every``: chained frames (a new file is then format version 3): each frame continues
+    the grid codec's state of the one before, so that small frames (a stream flushed often)
+    cost about what one frame would, with a key frame (independent) at least every
+    ``key_every`` samples and as the first frame this writer writes. 0 or None: every frame
+    is a key frame. A reader starting inside a chain decodes from its key frame; damage
+    loses the frames up to the next key frame. Memory: the state of each channel (about
+    55 kB) between frames. A version-2 file continued keeps key frames only.
 
     ``fh`` may be a path: the writer then takes the file's one-writer lock (a DataError
     naming the other process if a writer has it), creates the file with its header at once
@@ -446,20 +465,42 @@ class HippoWriter:
                  frame_samples: int | None = None,
                  resume: tuple[int, list[FrameInfo]] | None = None,
                  coder: ChannelCoder | None = None, append: bool = False,
-                 level: str = "default", threads: int | None = None) -> None:
+                 level: str = "default", threads: int | None = None,
+                 key_every: int | None = None) -> None:
         check_header(header)
+        if key_every is not None and (not isinstance(key_every, int) or key_every < 0):
+            raise ParameterError("key_every must be a number of samples >= 0", option="key_every")
         self._live: LiveFile | None = None
+        # a new file of level best is version 3, whose frames may use the mixing codec; a file
+        # continued keeps its version (and level best then the grid codec alone in a version 2)
+        best3 = (level == "best" or bool(key_every)) and header.version == 2
+        continued = None  # the header of the file continued, if any
         if isinstance(fh, (str, os.PathLike)):
             if resume is not None:
                 raise ParameterError("resume: for an open file; a path resumes with append=True")
             self._live = live = LiveFile(fh)
+            if live.reader is not None:
+                continued = live.reader.header
+            elif best3:
+                header = replace(header, version=3)
             try:
                 fh, resume = live.open_for(header, append)
             except BaseException:
                 live.close()
                 raise
+        elif best3 and resume is None:
+            header = replace(header, version=3)
+        if continued is not None and header.version != continued.version:
+            header = replace(header, version=continued.version)  # frames as the file has them
         self.fh = fh
         self.header = header
+        #: the frames' channel parts name their codec (the mixing codec may be chosen)
+        self.coders = level == "best" and header.version >= 3
+        #: chained frames: a key frame starts at least every ``key_every`` samples (0: every
+        #: frame is one); the first frame this writer writes is a key frame
+        self.key_every = (key_every or 0) if header.version >= 3 else 0
+        self._chains: list = [None] * len(header.channels)  # each channel's state, if chained
+        self._since_key: int | None = None  # samples since the last key frame began
         default = header.frame_samples()
         if level == "fast":
             default = min(default, FAST_FRAME_SAMPLES)
@@ -603,31 +644,38 @@ class HippoWriter:
             coder = self._local.coder = ChannelCoder(self.level)
         return coder
 
-    def _channel_part(self, col: np.ndarray, eps: float, c: int) -> tuple[list, bytes]:
+    def _channel_part(self, col: np.ndarray, eps: float, c: int,
+                      chain: object = None) -> tuple[list, bytes, object]:
         """The channel part of column ``c`` (float64 (n,)) of a frame, checked: (its runs of
-        non-finite values, its bytes without them). The caller leads every part of a frame
-        with its runs when any channel has some (the frame flag)."""
+        non-finite values, its bytes without them, the state a chained frame after it
+        continues). ``chain``: the state it continues (a chained frame). The caller leads every
+        part of a frame with its runs when any channel has some (the frame flag)."""
         coder = self._coder_here()
         col = np.ascontiguousarray(col)
         filled, runs = split_specials(col)
         try:
-            body = coder.encode(filled, eps, None)
+            body, state = coder.encode_part(filled, eps, None, self.coders, chain)
         except RuntimeError as err:  # the encoder's own bound check (levels that skip the
             # re-decode): never reached
             raise HippoError(f"internal error: the codec's own check failed in channel {c} "
                              f"({err}; the frame was not written); please report it") from None
         if not coder.verified:
             part = specials_bytes(runs) + body if runs else body
-            back = coder.decode(part, len(col), eps, bool(runs))
-            if not within_bound(back, col, eps):  # never write a broken promise
+            back, back_state = coder.decode_part(part, len(col), eps, bool(runs),
+                                                 coders=self.coders, chain=chain)
+            # never write a broken promise, nor a state the next chained frame would
+            # continue differently in a decoder
+            if not within_bound(back, col, eps) or not _same_state(state, back_state):
                 raise HippoError(f"internal error: the codec's own check failed in channel "
                                  f"{c} (the frame was not written); please report it")
-        return runs, body
+        return runs, body, state
 
-    def _group_parts(self, x: np.ndarray, owned: bool, c0: int, c1: int) -> list:
+    def _group_parts(self, x: np.ndarray, owned: bool, c0: int, c1: int,
+                     chains: list) -> list:
         """The channel parts (:meth:`_channel_part`) of channels ``c0`` to ``c1 - 1`` of a
         frame: ``x`` channel-major (C, n) if ``owned``, else a row-major (n, C) view whose
-        columns this worker gathers into its scratch, tile by tile."""
+        columns this worker gathers into its scratch, tile by tile; ``chains``: the state each
+        channel's part continues (None: a key frame's part)."""
         eps = self.header.max_errors
         if owned:
             rows = x[c0:c1]
@@ -640,7 +688,7 @@ class HippoWriter:
                 buf = self._local.scratch = np.empty((c1 - c0) * n)
             rows = buf[:(c1 - c0) * n].reshape(c1 - c0, n)
             columns_to_rows(x, c0, rows)
-        return [self._channel_part(rows[c - c0], eps[c], c) for c in range(c0, c1)]
+        return [self._channel_part(rows[c - c0], eps[c], c, chains[c]) for c in range(c0, c1)]
 
     def _map(self, jobs: list) -> list:
         """The results of the callables ``jobs``, in order: on the writer's threads (the
@@ -669,9 +717,26 @@ class HippoWriter:
             self._free += [buf for _, _, buf in frames if buf is not None][:self.threads]
 
     def _code_frames(self, frames: list) -> int:
+        if self.key_every:  # a chained frame continues the one before: one frame at a time
+            return sum(self._code_batch([frame]) for frame in frames)
+        return self._code_batch(frames)
+
+    def _next_kind(self, n: int) -> int:
+        """The kind of the next frame, of ``n`` samples: a key frame at the start and once
+        ``key_every`` samples have passed since the last one began, else chained."""
+        if not self.key_every:
+            return FRAME_KEY
+        if self._since_key is None or self._since_key >= self.key_every:
+            self._since_key = n
+            return FRAME_KEY
+        self._since_key += n
+        return FRAME_CHAINED
+
+    def _code_batch(self, frames: list) -> int:
         h = self.header
         C = len(h.channels)
-        jobs, times_of = [], []
+        keys = [None] * C
+        jobs, times_of, kinds = [], [], []
         for x, times, buf in frames:
             t = None
             if h.timed:
@@ -682,13 +747,15 @@ class HippoWriter:
                 jobs.append(lambda t=t: (encode_part(t), _time_range(t.seconds)))
             times_of.append(t)
             n = x.shape[1] if buf is not None else x.shape[0]
+            kinds.append(self._next_kind(n))
+            chains = self._chains if kinds[-1] == FRAME_CHAINED else keys
             groups = sorted(channel_groups(C, n, self.threads))  # jobs in channel order
             for c0, c1 in groups:
-                jobs.append(lambda x=x, o=buf is not None, c0=c0, c1=c1: self._group_parts(
-                    x, o, c0, c1))
+                jobs.append(lambda x=x, o=buf is not None, c0=c0, c1=c1, ch=chains:
+                            self._group_parts(x, o, c0, c1, ch))
         done = iter(self._map(jobs))  # a worker's error is raised here: nothing written
         coded_frames = []
-        for (x, _, buf), t in zip(frames, times_of):
+        for (x, _, buf), t, kind in zip(frames, times_of, kinds):
             n = x.shape[1] if buf is not None else x.shape[0]
             t_range = (None, None)
             head = []
@@ -697,17 +764,20 @@ class HippoWriter:
                 head.append(part)
             coded = [p for _ in range(len(channel_groups(C, n, self.threads)))
                      for p in next(done)]
-            special = any(runs for runs, _ in coded)
+            special = any(runs for runs, _, _ in coded)
             if special and h.version < 2:
                 raise DataError("format version 1 cannot hold NaN or inf")
             parts = head + [specials_bytes(runs) + body if special else body
-                            for runs, body in coded]
-            coded_frames.append((n, parts, special, t_range))
+                            for runs, body, _ in coded]
+            if self.key_every:
+                self._chains = [state for _, _, state in coded]
+            coded_frames.append((n, parts, special, t_range, kind))
         return sum(self._write_frame(*frame) for frame in coded_frames)
 
-    def _write_frame(self, n: int, parts: list[bytes], special: bool, t_range) -> int:
+    def _write_frame(self, n: int, parts: list[bytes], special: bool, t_range,
+                     kind: int = FRAME_KEY) -> int:
         h = self.header
-        flags = FRAME_KEY | (FRAME_SPECIALS if special else 0)
+        flags = kind | (FRAME_SPECIALS if special else 0) | (FRAME_CODERS if self.coders else 0)
         payload = (bytes([flags]) if h.version >= 2 else b"") + join_parts(parts)
         if len(payload) > MAX_PAYLOAD:
             raise DataError("a frame would exceed the format's limit (use fewer channels)")
@@ -828,6 +898,7 @@ class HippoReader:
             self.close()
             raise
         self._starts = [f.start for f in self.index]
+        self._kinds: dict[int, int] = {}  # frame index -> kind, read when needed (version 3)
         self._coder = ChannelCoder()
         h = self.header
         # version 1 kept ISO times as seconds at microseconds, written in the header's pattern
@@ -991,34 +1062,43 @@ class HippoReader:
         return payload
 
     def _decoded(self, info: FrameInfo, times_only: bool = False,
-                 payload: bytes | None = None, out: np.ndarray | None = None) -> Frame | None:
+                 payload: bytes | None = None, out: np.ndarray | None = None,
+                 chains: list | None = None) -> Frame | None:
         """A frame decoded (from ``payload`` if given, read from the file otherwise; into
-        ``out``, see :meth:`_decode`), or None (with a note) when it is damaged under
-        ``salvage``."""
+        ``out``, continuing ``chains``: see :meth:`_decode`), or None (with a note) when it is
+        damaged under ``salvage``."""
         payload = payload if payload is not None else self._payload(info)
         if payload is None:
             return None
         try:
-            return self._decode(info, payload, times_only, out)
+            return self._decode(info, payload, times_only, out, chains)
         except (ValueError, IndexError, zlib.error) as err:
             self._lost(info, f"it does not decode ({err})")
             return None
 
     def _decode(self, info: FrameInfo, payload: bytes, times_only: bool = False,
-                out: np.ndarray | None = None) -> Frame:
+                out: np.ndarray | None = None, chains: list | None = None) -> Frame:
         """Frame ``info`` decoded from ``payload``; its values written into ``out`` (float64
-        (n, C), rows contiguous: the frame's rows of a caller's array) when given."""
+        (n, C), rows contiguous: the frame's rows of a caller's array) when given. ``chains``
+        (version 3): each channel's state after the frame before, which a chained frame
+        continues; replaced by the states after this one."""
         h = self.header
         C = len(h.channels)
         n = info.samples
-        special = False
+        special = coders = chained = False
         if h.version >= 2:
             flags = payload[0] if payload else -1
-            if flags < 0 or flags & FRAME_KIND != FRAME_KEY or flags & ~(
-                    FRAME_KIND | FRAME_SPECIALS):
+            known = FRAME_KIND | FRAME_SPECIALS | (FRAME_CODERS if h.version >= 3 else 0)
+            kinds = (FRAME_KEY, FRAME_CHAINED) if h.version >= 3 else (FRAME_KEY,)
+            if flags < 0 or flags & FRAME_KIND not in kinds or flags & ~known:
                 raise ValueError(f"unknown frame kind {payload[:1].hex() or 'missing'}")
             special = bool(flags & FRAME_SPECIALS)
+            coders = bool(flags & FRAME_CODERS)
+            chained = flags & FRAME_KIND == FRAME_CHAINED
+            if chained and chains is None and not times_only:
+                raise ValueError("a chained frame, decoded without the frame before it")
             payload = payload[1:]
+        into = chains if chained else [None] * C  # the states the channel parts continue
         parts = split_parts(payload, C + h.timed)
         times = None
         if h.timed:
@@ -1030,10 +1110,13 @@ class HippoReader:
         values = np.empty((n, C)) if out is None else out
         if C == 1:  # decoded in place (its column is contiguous)
             col = values[:, 0]
-            got = self._coder.decode(parts[h.timed], n, h.max_errors[0], special,
-                                     out=col if col.flags.c_contiguous else None)
+            got, state = self._coder.decode_part(
+                parts[h.timed], n, h.max_errors[0], special,
+                out=col if col.flags.c_contiguous else None, coders=coders, chain=into[0])
             if got is not col:
                 col[:] = got
+            if chains is not None:
+                chains[0] = state
             return Frame(info.index, info.offset, info.start, values, times)
 
         def group(c0: int, c1: int) -> None:
@@ -1042,10 +1125,13 @@ class HippoReader:
             rows = self._scratch((c1 - c0) * n).reshape(c1 - c0, n)
             for c in range(c0, c1):
                 row = rows[c - c0]
-                got = self._coder.decode(parts[c + h.timed], n, h.max_errors[c], special,
-                                         out=row)
+                got, state = self._coder.decode_part(parts[c + h.timed], n, h.max_errors[c],
+                                                     special, out=row, coders=coders,
+                                                     chain=into[c])
                 if got is not row:
                     row[:] = got
+                if chains is not None:
+                    chains[c] = state
             rows_to_columns(rows, values, c0)
 
         # one frame's channels on the reader's threads unless frames already are (_frames_of)
@@ -1092,11 +1178,56 @@ class HippoReader:
         with a note)."""
         return self._frames_of(self.index[first:stop])
 
+    def _frame_kind(self, info: FrameInfo) -> int:
+        """The kind of frame ``info`` (FRAME_KEY or FRAME_CHAINED), from its flags byte alone
+        (a frame too damaged to say is taken as a key frame: reading it finds the damage)."""
+        if self.header.version < 3:
+            return FRAME_KEY
+        kind = self._kinds.get(info.index)
+        if kind is None:
+            self.fh.seek(info.offset)
+            cur = Cursor(self.fh.read(min(info.size, 25)))
+            try:
+                cur.varint(MAX_FRAME_SAMPLES)
+                cur.varint(MAX_PAYLOAD)
+                cur.take(4)
+                kind = cur.take(1)[0] & FRAME_KIND
+            except ValueError:
+                kind = FRAME_KEY
+            self._kinds[info.index] = kind
+        return kind
+
+    def _chained_frames(self, infos: list[FrameInfo],
+                        outs: list[np.ndarray | None]) -> Iterator[Frame]:
+        """The frames of ``infos`` (in index order) decoded one after the other, each chained
+        frame continuing the one before: from the key frame at or before the first, every
+        frame up to the last (those not in ``infos`` decoded for their states only). A lost
+        frame (salvage) loses the chained frames after it, up to the next key frame."""
+        wanted = {info.index: out for info, out in zip(infos, outs)}
+        k = infos[0].index
+        while k > 0 and self._frame_kind(self.index[k]) == FRAME_CHAINED:
+            k -= 1
+        C = len(self.header.channels)
+        chains: list | None = None
+        for info in self.index[k:infos[-1].index + 1]:
+            if self._frame_kind(info) == FRAME_KEY:
+                chains = [None] * C
+            keep = info.index in wanted
+            frame = self._decoded(info, False, None, wanted.get(info.index), chains)
+            if frame is None:
+                chains = None  # lost: the chained frames after it cannot be decoded
+            elif keep:
+                yield frame
+
     def _frames_of(self, infos: list[FrameInfo],
                    outs: list[np.ndarray | None] | None = None) -> Iterator[Frame]:
         """The frames of ``infos`` decoded, in order: with threads, up to 2 x ``threads``
         in flight (the file is read in this thread, each frame decoded by a worker), each
-        into its ``outs`` array when one is given (see :meth:`_decode`)."""
+        into its ``outs`` array when one is given (see :meth:`_decode`). Chained frames
+        (version 3) are decoded one after the other (their channels on the threads)."""
+        if infos and any(self._frame_kind(info) == FRAME_CHAINED for info in infos):
+            yield from self._chained_frames(infos, outs or [None] * len(infos))
+            return
         crew = self._crew_of() if outs is not None and len(infos) > 1 else None
         if crew is not None:  # read(): every frame at once, each into its rows
             todo = [(info, payload, out) for info, out in zip(infos, outs)

@@ -121,6 +121,32 @@ def make_tables(smooth=SMOOTH):
 PW, PG = make_tables()
 
 
+class ChainState:
+    """The grid codec's state after a channel part: what the same channel's part in a chained
+    frame continues (docs/format.md, "Chained frames"). ``probs``: the adaptive model; ``st``:
+    the state vector (its context sets, the last block's configuration and line state, ST_NH
+    usable history values; the coder's registers are those of a new part); ``H``: the last HL
+    history values (fine units). The encoder's and the decoder's agree wherever a decoder reads
+    them (history values beyond ST_NH are never read)."""
+
+    __slots__ = ("probs", "st", "H")
+
+    def __init__(self, probs: np.ndarray, st: np.ndarray, H: np.ndarray) -> None:
+        self.probs, self.st, self.H = probs, st, H
+        st[K.ST_POS] = 0
+        st[K.ST_LOW] = 0  # (the decoder's code register: the same slot)
+        st[K.ST_RNG] = K.M32
+
+    def copy(self) -> "ChainState":
+        return ChainState(self.probs.copy(), self.st.copy(), self.H.copy())
+
+    def same_as(self, other: "ChainState") -> bool:
+        """The same model, context sets, configuration, line state and usable history."""
+        nh = int(self.st[K.ST_NH])
+        return (np.array_equal(self.probs, other.probs) and np.array_equal(self.st, other.st)
+                and np.array_equal(self.H[K.HL - nh:], other.H[K.HL - nh:]))
+
+
 class ChannelEncoder:
     def __init__(
         self,
@@ -174,7 +200,7 @@ class ChannelEncoder:
         self.cost = np.zeros(1, np.float64)
         self.stats = np.zeros(NC + 2, np.int64)
         self.buf = np.zeros(B, np.float64)
-        self._buf_in = _read_only(self.buf)
+        self._buf_in = read_only(self.buf)
         self.nbuf = 0
         self._new_frame()
         self.set_bound(eps)
@@ -187,10 +213,14 @@ class ChannelEncoder:
         self.eps = float(eps)
         self._valid_eps = self.eps > 0 and np.isfinite(self.eps)
 
-    def _new_frame(self):
-        self.probs = K.new_model()
-        self.st = K.new_state()
-        self.H = np.zeros(HL, np.int64)
+    def _new_frame(self, chain: ChainState | None = None):
+        if chain is None:
+            self.probs = K.new_model()
+            self.st = K.new_state()
+            self.H = np.zeros(HL, np.int64)
+        else:  # a chained frame continues the state (a copy: the caller's stays as it is)
+            chain = chain.copy()
+            self.probs, self.st, self.H = chain.probs, chain.st, chain.H
         # the output buffer is kept from frame to frame (grown, never shrunk): a new one per
         # frame would map and unmap megabytes each time, and unmapping stops every other
         # thread of the process for a TLB shootdown. The coder writes every byte it reads
@@ -221,7 +251,7 @@ class ChannelEncoder:
         )  # fmt: skip
 
     def push(self, x: np.ndarray) -> None:
-        x = _read_only(np.ascontiguousarray(x, dtype=np.float64).ravel())
+        x = read_only(np.ascontiguousarray(x, dtype=np.float64).ravel())
         n = x.shape[0]
         if n == 0:
             return
@@ -244,19 +274,33 @@ class ChannelEncoder:
             self.buf[:r] = x[i:]
             self.nbuf = r
 
+    def start(self, chain: ChainState | None) -> None:
+        """The next frame's part continues ``chain`` (a chained frame), or starts anew (None);
+        before its first :meth:`push`."""
+        if self.pending:
+            raise ValueError("a part starts before its first sample")
+        self._new_frame(chain)
+
     def flush(self) -> bytes:
+        payload, _ = self.flush_state()
+        return payload
+
+    def flush_state(self) -> tuple[bytes, ChainState | None]:
+        """:meth:`flush`, and the state a chained frame after it continues (None: no
+        samples)."""
         if self.pending == 0:
             self._new_frame()
-            return b""
+            return b"", None
         k = self._encode(self._buf_in, 0, 1 if self.nbuf else 0, self.nbuf, finish=True)
         self.nbuf = 0
         payload = self.out[:k].tobytes()
         misses = int(self.stats[K.CHECKED])
         self.stats[K.CHECKED] = 0
+        state = ChainState(self.probs, self.st, self.H)
         self._new_frame()
         if misses:  # never reached: the candidates keep every index valid
             raise RuntimeError(f"the encoder's bound check failed on {misses} samples")
-        return payload
+        return payload, state
 
 
 class ChannelDecoder:
@@ -269,31 +313,44 @@ class ChannelDecoder:
         else:
             self.PW, self.PG = make_tables(smooth)
 
-    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None) -> np.ndarray:
-        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given."""
+    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None,
+               chain: ChainState | None = None) -> np.ndarray:
+        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given.
+        ``chain``: the payload continues this state (a chained frame; it is not changed)."""
+        x, _ = self.decode_state(payload, n, out, chain)
+        return x
+
+    def decode_state(self, payload: bytes, n: int, out: np.ndarray | None = None,
+                     chain: ChainState | None = None) -> tuple[np.ndarray, ChainState | None]:
+        """:meth:`decode`, and the state a chained frame after it continues."""
         n = _frame_count(payload, n)
         if n == 0:
-            return np.zeros(0, np.float64)
-        buf = _read_only(np.frombuffer(payload, np.uint8))
+            return np.zeros(0, np.float64), chain
+        buf = read_only(np.frombuffer(payload, np.uint8))
         if buf.shape[0] > MAXB * n + 64 * (n // B + 2):
             raise ValueError("payload too long for the sample count")
         x = np.empty(n, np.float64) if out is None else out
         H = np.empty(HL + B, np.int64)  # the history and one block (shifted between blocks)
         R = np.empty(B, np.int64)
         E = np.empty(2 * B, np.int64)
+        if chain is None:
+            probs, ds = K.new_model(), K.new_state()
+        else:
+            probs, ds = chain.probs.copy(), chain.st.copy()
+            H[:HL] = chain.H
         rc = K.decode_frame(
-            buf, n, self.eps, self.PW, self.PG, x, x.view(np.int64), H, R, E, K.new_model(),
-            K.new_state(),
+            buf, n, self.eps, self.PW, self.PG, x, x.view(np.int64), H, R, E, probs, ds,
+            0 if chain is None else 1,
         )
         if rc != 0:
-            raise ValueError(f"malformed payload ({_ERRORS[rc]})")
-        return x
+            raise ValueError(f"malformed payload ({DECODER_ERRORS[rc]})")
+        return x, ChainState(probs, ds, H[:HL].copy())
 
 
 _TLIM = 1 << 61
 
 # what a decoder error code (K.ERR_*) says about the payload
-_ERRORS = {
+DECODER_ERRORS = {
     K.ERR_TRUNCATED: "it ends before the last sample",
     K.ERR_RANGE: "a value beyond the bounds any encoder output keeps",
     K.ERR_CONFIG: "a block configuration that does not exist",
@@ -325,7 +382,7 @@ def compile_decoder(times: bool = True) -> None:
             pass
 
 
-def _read_only(a: np.ndarray) -> np.ndarray:
+def read_only(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a``: the kernels are compiled for read-only inputs only (one
     signature, whatever the caller's array)."""
     v = a.view()
@@ -334,7 +391,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 
 def encode_times(t: np.ndarray) -> bytes:
-    t = _read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
+    t = read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
     n = t.shape[0]
     if n == 0:
         return b""
@@ -369,11 +426,11 @@ def decode_times(payload: bytes, n: int) -> np.ndarray:
         return np.frombuffer(payload, "<i8", n, 1).astype(np.int64)
     if payload[0] != 0:
         raise ValueError("bad time payload mode")
-    buf = _read_only(np.frombuffer(payload, np.uint8)[1:])
+    buf = read_only(np.frombuffer(payload, np.uint8)[1:])
     if buf.shape[0] > 16 * n + 64:
         raise ValueError("payload too long")
     t = np.empty(n, np.int64)
     rc = K.dec_times(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
     if rc != 0:
-        raise ValueError(f"malformed time payload ({_ERRORS[rc]})")
+        raise ValueError(f"malformed time payload ({DECODER_ERRORS[rc]})")
     return t

@@ -149,6 +149,12 @@ def put_specials(x: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
 
 
 # --------------------------------------------------------------------------- channel parts
+#: The codec byte of a channel part in a frame with the flag ``coders`` (format version 3):
+#: the grid codec (or, for a bound of 0, the exact codec), or the mixing codec on grid lm =
+#: byte - CODER_MIXING (0 to 3).
+CODER_GRID, CODER_MIXING = 0, 1
+
+
 class ChannelCoder:
     """The channel coders of one writer or reader (never shared between threads): one grid
     encoder for every bound (its scratch is the memory that counts) per compression level,
@@ -177,35 +183,80 @@ class ChannelCoder:
     def decoder(self, eps: float):
         return ChannelDecoder(eps)
 
-    def encode(self, x: np.ndarray, eps: float, runs: list | None) -> bytes:
+    def encode(self, x: np.ndarray, eps: float, runs: list | None,
+               coders: bool = False) -> bytes:
         """The channel part of ``x`` float64 (n,), finite, every value within ``eps``;
         led by ``runs`` of non-finite values (:func:`split_specials`) unless None (a frame
-        whose channels hold none)."""
-        best = None
+        whose channels hold none). ``coders`` (a frame with the flag, format version 3): the
+        payload is led by its codec's byte, and the mixing codec is tried too (the shorter
+        kept)."""
+        return self.encode_part(x, eps, runs, coders)[0]
+
+    def encode_part(self, x: np.ndarray, eps: float, runs: list | None, coders: bool = False,
+                    chain=None) -> tuple[bytes, object]:
+        """:meth:`encode`, continuing ``chain`` (the grid codec's state after the channel's
+        part in the frame before: a chained frame) unless None; also returns the state a
+        chained frame after this one continues (None: it starts anew)."""
+        best, state = None, None
         for enc in self.encoders(eps):
-            enc.push(x)
-            payload = enc.flush()
+            if eps > 0:
+                enc.start(chain)
+                enc.push(x)
+                payload, end = enc.flush_state()
+            else:
+                enc.push(x)
+                payload, end = enc.flush(), None
             if best is None or len(payload) < len(best):
-                best = payload
-        return (b"" if runs is None else specials_bytes(runs)) + best
+                best, state = payload, end
+        if coders:
+            tag = CODER_GRID
+            if eps > 0 and len(x):
+                from . import mixing
+
+                mixed = mixing.encode(x, eps)
+                if mixed is not None and len(mixed) < len(best):
+                    best, tag, state = mixed, CODER_MIXING, None
+            best = bytes([tag]) + best
+        return (b"" if runs is None else specials_bytes(runs)) + best, state
 
     def decode(self, part: bytes, n: int, eps: float, specials: bool,
-               out: np.ndarray | None = None) -> np.ndarray:
+               out: np.ndarray | None = None, coders: bool = False) -> np.ndarray:
         """float64 (n,) of a channel part (led by its runs of non-finite values if
         ``specials``), written into ``out`` (float64 (n,), contiguous) when given and the
         bound is not 0 (saves a copy); ``ValueError`` when it is malformed."""
+        return self.decode_part(part, n, eps, specials, out, coders)[0]
+
+    def decode_part(self, part: bytes, n: int, eps: float, specials: bool,
+                    out: np.ndarray | None = None, coders: bool = False,
+                    chain=None) -> tuple[np.ndarray, object]:
+        """:meth:`decode`, continuing ``chain`` (see :meth:`encode_part`) unless None; also
+        returns the state a chained frame after it continues (None: it starts anew)."""
         runs: list = []
         if specials:
             cur = Cursor(part)
             runs = read_specials(cur, n)
             part = part[cur.pos:]
-        x = (self.decoder(eps).decode(part, n) if out is None or eps == 0 else
-             self.decoder(eps).decode(part, n, out))
+        tag = CODER_GRID
+        if coders:
+            tag = part[0] if part else -1
+            part = part[1:]
+            if not (tag == CODER_GRID or (eps > 0 and CODER_MIXING <= tag < CODER_MIXING + 4)):
+                raise ValueError(f"unknown channel codec {tag}")
+        state = None
+        if tag != CODER_GRID:
+            from . import mixing
+
+            x = mixing.decode(part, n, eps, tag - CODER_MIXING,
+                              out if out is not None and out.flags.c_contiguous else None)
+        elif eps == 0:
+            x = self.decoder(eps).decode(part, n)
+        else:
+            x, state = self.decoder(eps).decode_state(part, n, out, chain)
         if runs:
             if not x.flags.writeable:
                 x = np.array(x, copy=True)
             put_specials(x, runs)
-        return x
+        return x, state
 
 
 def within_bound(decoded: np.ndarray, x: np.ndarray, eps: float) -> bool:

@@ -13,7 +13,7 @@ import functools
 import math
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,10 @@ from .envelope import Envelope, parse_window
 from .live import Signals, read_batches, stdin_reader
 from .metrics import ErrorMetrics
 from .spill import Spill
+
+#: ``hippo stream``: a key frame at least every this many samples (a file written whole has
+#: frames of up to 2^20 samples: reading from a key frame decodes about as much)
+KEY_EVERY = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -443,10 +447,16 @@ def stream_bounded(
     na_values: list[str] | None = None,
     time_format: str | None = None,
     skip_stored: bool = False,
+    key_every: int = KEY_EVERY,
 ) -> int:
     """Compress lines from stdin into the ``.hippo`` file ``output`` (``"-"``: stdout), a
     frame at a time: after every ``flush_every`` samples, when ``flush_seconds`` have passed
     with samples pending, at EOF, and on SIGINT (exit 130) / SIGTERM (exit 143).
+
+    Frames are chained (format version 3: each continues the coder's state of the one
+    before, so frequent flushes cost little) with a key frame at least every ``key_every``
+    samples (0: every frame is a key frame, as in version 2); the first frame of a run is a
+    key frame. A version-2 file resumed keeps key frames only.
 
     Before any input is read, the output is checked (folder, an input, a device or FIFO)
     and locked: a second writer of the same file is refused (:class:`~.container.LiveFile`).
@@ -467,6 +477,7 @@ def stream_bounded(
         raise ParameterError("a bounded stream needs an output .hippo file (- for stdout)",
                              option="output")
     integer_at_least("flush_every", flush_every, 1, 1 << 20)
+    integer_at_least("key_every", key_every, 0, 1 << 62)
     max_error = max_error.value
     check_header(HippoHeader(["x"], [max_error]))
     read = stdin_reader() if infd is None else functools.partial(os.read, infd)
@@ -478,7 +489,7 @@ def stream_bounded(
                             time_column=time_column, flush_every=flush_every,
                             flush_seconds=flush_seconds, read=read, on_note=on_note,
                             skip_stored=skip_stored, na_values=na_values,
-                            time_format=time_format)
+                            time_format=time_format, key_every=key_every)
     finally:
         if live is not None:
             live.close()
@@ -486,7 +497,7 @@ def stream_bounded(
 
 def _stream_into(live: LiveFile | None, output: str, max_error: float, *, nan, interrupted,
                  time_column, flush_every, flush_seconds, read, on_note, skip_stored,
-                 na_values, time_format) -> int:
+                 na_values, time_format, key_every) -> int:
     from time import monotonic as clock
 
     existing = None if live is None else live.reader
@@ -519,17 +530,20 @@ def _stream_into(live: LiveFile | None, output: str, max_error: float, *, nan, i
                 on_note(f"{output}: {existing.damage}: cut off before appending")
             fh, resume = live.for_append()
             return HippoWriter(fh, existing.header, frame_samples=flush_every,
-                               resume=resume), fh
+                               resume=resume, key_every=key_every), fh
         header = header_with_times(names, [max_error] * width, parser.time_column,
                                    written_template("csv", parser.first_time, time_format))
+        if key_every:  # chained frames: format version 3
+            header = replace(header, version=3)
+        chained = dict(frame_samples=flush_every, key_every=key_every)
         if live is None:
             fh = stdout_binary()
-            return HippoWriter(fh, header, frame_samples=flush_every), fh
+            return HippoWriter(fh, header, **chained), fh
         if live.through:
-            return HippoWriter(live.fh, header, frame_samples=flush_every), live.fh
+            return HippoWriter(live.fh, header, **chained), live.fh
         head = header_bytes(header)
         fh = live.create(head)  # the file appears with its header, or not at all
-        return HippoWriter(fh, header, frame_samples=flush_every, resume=(len(head), [])), fh
+        return HippoWriter(fh, header, resume=(len(head), []), **chained), fh
 
     with Signals(interrupted) as signals:
         def consume(x: np.ndarray, times: Times | None) -> None:

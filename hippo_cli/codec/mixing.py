@@ -1,0 +1,87 @@
+"""The mixing codec of compression level "best" (``docs/format.md``, "The mixing codec"): a
+channel's samples as grid indices on one grid of step ``2 eps / 2^lm``, each index's difference
+from the previous one coded bit by bit with probabilities mixed from models whose contexts are
+the exact previous indices. It wins where a series revisits the same levels in the same order
+(noisy sensors, repeated shapes); the grid codec wins on trends and smooth series, so level
+best codes a frame's channel both ways and keeps the shorter.
+
+The kernels are in :mod:`._kernels` (numba's cache watches that one file)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels as K
+
+#: payload bytes a decoder accepts: as the grid codec's limit (docs/format.md, "Limits")
+_MAX_PER_SAMPLE = 48
+
+#: (SQ, ST, REC): constants, read-only (every thread reads them; none writes)
+_TABLES = K.mixing_tables()
+for _t in _TABLES:
+    _t.setflags(write=False)
+
+
+def grid_indices(x: np.ndarray, eps: float, lm: int = 0) -> np.ndarray | None:
+    """int64 (n,): for each sample of ``x`` float64 (n,), finite, the grid index nearest
+    x / step (step = 2 eps / 2^lm) whose decoded value float64(Q) * step is within eps;
+    None if a sample has none or an index reaches 2^56 (the grid codec then stays)."""
+    step = (2.0 * eps) / float(1 << lm)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ratio = x / step
+        if not np.all(np.abs(ratio) < 2.0**55):
+            return None
+        q = np.rint(ratio).astype(np.int64)
+        for _ in range(3):
+            bad = ~(np.abs(q.astype(np.float64) * step - x) <= eps)
+            if not bad.any():
+                return q
+            q[bad] += np.where(q[bad].astype(np.float64) * step < x[bad], 1, -1)
+    return None
+
+
+def _scratch(n: int) -> tuple:
+    tb = K.mixing_table_bits(n)
+    return (tb, np.empty(K.MXM << tb, np.uint32), np.empty(K.MXSETS * K.MXW, np.int64),
+            np.empty(K.MXM, np.int64), np.empty(K.MXM, np.int64), np.empty(K.MXM, np.int64),
+            np.empty(K.MXW, np.int64))
+
+
+def encode(x: np.ndarray, eps: float, lm: int = 0) -> bytes | None:
+    """The mixing codec's payload of ``x`` float64 (n,), finite, n >= 1, bound ``eps`` > 0 on
+    grid ``lm``; None when the grid cannot hold the samples or the payload would pass the
+    format's limit (the caller keeps the grid codec)."""
+    q = grid_indices(x, eps, lm)
+    if q is None:
+        return None
+    n = len(q)
+    tb, tab, W, Qh, ctx, slots, inp = _scratch(n)
+    out = np.empty(_MAX_PER_SAMPLE * n + 64 + 256, np.uint8)
+    SQ, ST, REC = _TABLES
+    size = K.mx_encode(q, n, tb, tab, W, Qh, ctx, slots, inp, out, K.new_state(), SQ, ST, REC,
+                       np.zeros(1))
+    if size < 0 or size > _MAX_PER_SAMPLE * n + 64:
+        return None
+    return out[:size].tobytes()
+
+
+def decode(payload: bytes, n: int, eps: float, lm: int = 0,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """float64 (n,) of a mixing-codec payload, into ``out`` (float64 (n,), C-contiguous) if
+    given; ``ValueError`` when it is malformed."""
+    from .grid import DECODER_ERRORS, read_only
+
+    if n < 1:
+        raise ValueError("a mixing-codec payload of no samples")
+    if len(payload) > _MAX_PER_SAMPLE * n + 64:
+        raise ValueError("payload too long for the sample count")
+    buf = read_only(np.frombuffer(payload, np.uint8))
+    x = np.empty(n, np.float64) if out is None else out
+    step = (2.0 * eps) / float(1 << lm)
+    tb, tab, W, Qh, ctx, slots, inp = _scratch(n)
+    SQ, ST, REC = _TABLES
+    rc = K.mx_decode(buf, n, tb, step, x, tab, W, Qh, ctx, slots, inp, K.new_state(), SQ, ST,
+                     REC)
+    if rc != 0:
+        raise ValueError(f"malformed payload ({DECODER_ERRORS[rc]})")
+    return x

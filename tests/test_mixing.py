@@ -1,0 +1,203 @@
+"""The mixing codec of level best (``docs/format.md``, "The mixing codec"; format version 3):
+its payloads against the second decoder written from the document, its bound, the frame flag
+and codec byte that name it, which files may hold it, and damage."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import reference_decoder as ref
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_reference_decoder import assert_same, header_bytes
+
+import hippo_cli
+from hippo_cli.codec import HippoHeader, HippoWriter, mixing
+from hippo_cli.errors import HippoError
+
+
+def _levels(n: int, seed: int) -> np.ndarray:
+    """A series that revisits a few levels in a repeating order, with noise within the bound:
+    what the mixing codec is for (exact previous grid values predict the next)."""
+    rng = np.random.default_rng(seed)
+    pattern = rng.integers(0, 12, 40)
+    return pattern[np.arange(n) % 40] + rng.uniform(-0.45, 0.45, n)
+
+
+def _payload_codecs(data: bytes) -> list[int]:
+    """The codec byte of every frame of a single-channel, untimed version-3 file of finite
+    values."""
+    h = ref.Header(data)
+    pos, out = h.size, []
+    while pos < len(data) and data[pos] != 0:
+        r = ref.Reader(data, pos)
+        r.varint(2**20)  # the samples
+        length = r.varint(2**27)
+        payload = data[r.pos + 4:r.pos + 4 + length]
+        assert payload[0] & 0x20, "a frame of level best names its channels' codecs"
+        out.append(payload[1])  # no runs of non-finite values in these files
+        assert not payload[0] & 0x10
+        pos = r.pos + 4 + length
+    return out
+
+
+def test_the_mixing_codec_is_chosen_where_levels_repeat_and_wins():
+    x = _levels(30000, 1)
+    default = hippo_cli.encode(x, 0.5)
+    best = hippo_cli.encode(x, 0.5, level="best")
+    assert best[4] == 3 and default[4] == 2  # the version byte
+    assert _payload_codecs(best) == [1]
+    assert len(best) < 0.8 * len(default)
+    got, _ = assert_same(best)  # the second decoder, from the document alone
+    assert np.all(np.abs(got[:, 0] - x) <= 0.5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(q=st.lists(st.one_of(st.integers(-40, 40), st.integers(-(2**53) + 1, 2**53 - 1)),
+                  min_size=1, max_size=200),
+       lm=st.integers(0, 3), eps=st.sampled_from([1e-3, 0.5, 7.0]))
+def test_payload_round_trip_against_the_second_decoder(q, lm, eps):
+    # samples exactly on the grid: the payload's indices are these, whatever their jumps
+    step = (2.0 * eps) / (1 << lm)
+    x = np.array(q, np.int64).astype(np.float64) * step
+    payload = mixing.encode(x, eps, lm)
+    assert payload is not None
+    y = mixing.decode(payload, len(x), eps, lm)
+    assert np.array_equal(y, x)
+    assert ref.decode_mixing(payload, len(x), eps, lm) == y.view(np.uint64).tolist()
+
+
+def test_unary_and_direct_bits_at_their_limits():
+    eps = 0.5
+    q = np.array([2**56 - 1, -(2**56) + 1, 0, 17, 2**20, 3, 3, 3], np.int64)
+    # indices reaching 2^56 are outside what the encoder may write: it declines
+    assert mixing.encode(q.astype(np.float64), eps) is None
+    q[:2] = [2**53 - 1, -(2**53) + 1]  # a jump of 2^54: 50 direct bits
+    x = q.astype(np.float64)
+    payload = mixing.encode(x, eps)
+    assert mixing.decode(payload, len(x), eps).tolist() == x.tolist()
+    assert ref.decode_mixing(payload, len(x), eps, 0) == x.view(np.uint64).tolist()
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5])
+def test_a_cut_payload_is_rejected_by_both_decoders(cut):
+    x = _levels(3000, 2)
+    payload = mixing.encode(x, 0.5)
+    for bad in (payload[:-cut], payload + b"\x00" * (4 + cut)):
+        with pytest.raises(ValueError):
+            mixing.decode(bad, len(x), 0.5)
+        with pytest.raises(ValueError):
+            ref.decode_mixing(bad, len(x), 0.5, 0)
+
+
+def test_damage_at_any_byte_of_a_best_file_is_detected():
+    data = hippo_cli.encode(_levels(2000, 3), 0.5, level="best")
+    for i in range(len(data)):
+        bad = bytearray(data)
+        bad[i] ^= 0x41
+        with pytest.raises(HippoError):
+            hippo_cli.decode(bytes(bad))
+
+
+def _frame(n: int, payload: bytes) -> bytes:
+    from hippo_cli.codec.parts import varint
+
+    heads = varint(n) + varint(len(payload))
+    return heads + struct.pack("<I", zlib.crc32(heads + payload)) + payload
+
+
+@pytest.mark.parametrize("version, codec, ok", [(3, 1, True), (3, 4, True), (2, 1, False),
+                                                (3, 5, False), (3, 0, True)])
+def test_the_coders_flag_and_codec_byte(version, codec, ok):
+    x = _levels(500, 4)
+    lm = max(codec - 1, 0)
+    body = mixing.encode(x, 0.5, lm) if codec else _grid_payload(x, 0.5)
+    data = header_bytes(version, 0, ["x"], [0.5]) + _frame(len(x), bytes([0x20, codec]) + body)
+    if ok:
+        got, _ = assert_same(data)
+        assert np.all(np.abs(got[:, 0] - x) <= 0.5)
+        return
+    with pytest.raises(HippoError):
+        hippo_cli.decode(data)
+    with pytest.raises(ValueError):
+        ref.decode(data)
+
+
+def _grid_payload(x: np.ndarray, eps: float) -> bytes:
+    from hippo_cli.codec.channel import ChannelEncoder
+
+    enc = ChannelEncoder(eps)
+    enc.push(x)
+    return enc.flush()
+
+
+def test_a_bound_of_zero_has_no_mixing_codec():
+    x = np.arange(10.0)
+    from hippo_cli.codec.exact import ExactEncoder
+
+    enc = ExactEncoder()
+    enc.push(x)
+    body = enc.flush()
+    for codec, ok in ((0, True), (1, False)):
+        data = header_bytes(3, 0, ["x"], [0.0]) + _frame(len(x), bytes([0x20, codec]) + body)
+        if ok:
+            assert_same(data)
+        else:
+            with pytest.raises(HippoError):
+                hippo_cli.decode(data)
+            with pytest.raises(ValueError):
+                ref.decode(data)
+
+
+def test_best_appending_to_a_version_2_file_keeps_version_2(tmp_path):
+    x = _levels(6000, 5)
+    path = tmp_path / "a.hippo"
+    header = HippoHeader(["x"], [0.5])
+    with HippoWriter(path, header) as w:  # default level: version 2
+        w.append(x[:3000])
+    with HippoWriter(path, header, append=True, level="best") as w:
+        assert not w.coders
+        w.append(x[3000:])
+    data = path.read_bytes()
+    assert data[4] == 2
+    got, _ = assert_same(data)
+    assert np.all(np.abs(got[:, 0] - x) <= 0.5)
+    # a new file of level best is version 3, and a best writer continuing it uses the codec
+    path3 = tmp_path / "b.hippo"
+    with HippoWriter(path3, header, level="best") as w:
+        w.append(x[:3000])
+    with HippoWriter(path3, header, append=True, level="best") as w:
+        assert w.coders
+        w.append(x[3000:])
+    data = path3.read_bytes()
+    assert data[4] == 3
+    got, _ = assert_same(data)
+    assert np.all(np.abs(got[:, 0] - x) <= 0.5)
+
+
+def test_many_channels_threads_and_specials_same_bytes():
+    rng = np.random.default_rng(6)
+    x = np.stack([_levels(5000, s) for s in range(5)], axis=1)
+    x[rng.integers(0, 5000, 40), rng.integers(0, 5, 40)] = np.nan
+    blobs = [hippo_cli.encode(x, 0.5, level="best", threads=t, frame_samples=1700)
+             for t in (1, 2, 3)]
+    assert blobs[0] == blobs[1] == blobs[2]
+    got, _ = assert_same(blobs[0])
+    fin = np.isfinite(x)
+    assert np.array_equal(np.isnan(got), ~fin)
+    assert np.all(np.abs(got[fin] - x[fin]) <= 0.5)
+
+
+def test_the_tables_are_the_documents():
+    # the library's squash, stretch and rate tables against the second decoder's, which are
+    # built from the definitions in docs/format.md
+    from hippo_cli.codec import _kernels as K
+
+    sq, st_, rec = K.mixing_tables()
+    assert [int(sq[d + 2047]) for d in range(-2047, 2048)] == [ref._SQ[d]
+                                                               for d in range(-2047, 2048)]
+    assert st_.tolist() == ref._ST
+    assert rec.tolist() == ref._REC
