@@ -474,10 +474,12 @@ def before_after(base, peers: dict, data: Path, repeat: int) -> None:
 
 
 def _commit() -> str:
-    """The short git commit of this checkout, with "+changes" when it has uncommitted ones."""
+    """The short git commit that last changed hippo_cli/ in this checkout (the code measured),
+    with "+changes" when hippo_cli/ has uncommitted ones."""
     root = Path(__file__).resolve().parents[1]
     try:
-        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=7", "HEAD"],
+        sha = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h", "--abbrev=7",
+                              "--", "hippo_cli"],
                              capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "hippo_cli"],
                                capture_output=True, text=True, check=True).stdout.strip()
@@ -526,8 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     cells = measure(args.data, peers, levels, repeat)
     t_cells = time.perf_counter() - t0
     print(f"# {os.uname().machine}, {os.cpu_count()} cores, load average {load[0]:.2f} "
-          f"{load[1]:.2f} {load[2]:.2f} at the start; hippo at commit {_commit()}; .hippo file "
-          f"bytes (header and frames included); speeds on one thread, best of {repeat}")
+          f"{load[1]:.2f} {load[2]:.2f} at the start; hippo_cli/ of commit {_commit()}; "
+          f".hippo file bytes (header and frames included); speeds on one thread, best of "
+          f"{repeat}")
     print_tables(cells, levels, repeat)
     top = target_level(levels)
     listed = [c.runs[top].cr / max(float(c.listed[k]) for k in PUBLISHED if k in c.listed)
