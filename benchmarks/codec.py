@@ -153,9 +153,10 @@ def bound_check(x: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, int]:
     """(largest |y - x| / eps, samples over eps) of decoded ``y`` against ``x``, both (n,),
     in float64; a NaN where ``x`` is finite counts as over (and as an infinite error)."""
     d = np.abs(np.asarray(y, np.float64) - np.asarray(x, np.float64))
-    over = int(np.count_nonzero(~(d <= eps)))
-    worst = float(np.max(d)) if len(d) and not np.isnan(d).any() else (math.inf if len(d)
-                                                                        else 0.0)
+    if len(d) == 0:
+        return 0.0, 0
+    over = int(np.count_nonzero(~(d <= eps)))  # NaN compares False: over
+    worst = math.inf if np.isnan(d).any() else float(np.max(d))
     return worst / eps, over
 
 
@@ -229,8 +230,8 @@ def target_level(levels: list[str]) -> str:
     return "best" if "best" in levels else levels[-1]
 
 
-def _f(v: float | None, digits: int = 1) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+def _f(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
 
 
 def print_tables(cells: list[Cell], levels: list[str], repeat: int) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hippo_cli.codec import encode
 
@@ -200,3 +202,19 @@ def test_an_unknown_level_is_refused_with_encodes_message(data: Path, capsys):
         _bench().main(["--data", str(data), "--levels", "best,ultra"])
     assert e.value.code == 2
     assert "level must be one of" in capsys.readouterr().err
+
+
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-3, 3) | st.just(math.nan)),
+                min_size=1, max_size=40), st.floats(1e-3, 2))
+@settings(max_examples=200, deadline=None)
+def test_bound_check_counts_like_a_plain_loop(pairs, eps):
+    """Samples over the bound and the largest error / eps, against a loop over the samples
+    (a NaN decoded for a finite sample is over, its error infinite)."""
+    x = np.array([a for a, _ in pairs])
+    y = np.array([a + b * eps for a, b in pairs])
+    over, worst = 0, 0.0
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        err = abs(yi - xi) if yi == yi else math.inf
+        over += err > eps
+        worst = max(worst, err)
+    assert _bench().bound_check(x, y, eps) == (worst / eps, over)
