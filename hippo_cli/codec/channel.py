@@ -69,15 +69,17 @@ def prepare(encoder: bool = True, decoder: bool = True, times: bool = True) -> N
         grid.compile_decoder(times=times and not encoder)
 
 
-def encode_times(t: np.ndarray) -> bytes:
-    """int64 (n,) time stamps -> bytes, lossless (see :mod:`.grid`)."""
+def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
+    """int64 (n,) time stamps -> bytes, lossless (see :mod:`.grid`); ``cadence``: mode 2 may
+    be used (format version 3)."""
     from .grid import encode_times as encode
 
-    return encode(t)
+    return encode(t, cadence)
 
 
-def decode_times(payload: bytes, n: int) -> np.ndarray:
-    """bytes -> int64 (n,), the inverse of :func:`encode_times`."""
+def decode_times(payload: bytes, n: int, cadence: bool = False) -> np.ndarray:
+    """bytes -> int64 (n,), the inverse of :func:`encode_times`; ``cadence``: mode 2 is
+    allowed (format version 3)."""
     from .grid import decode_times as decode
 
-    return decode(payload, n)
+    return decode(payload, n, cadence)

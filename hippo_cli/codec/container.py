@@ -43,7 +43,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 
 import numpy as np
@@ -74,8 +74,8 @@ from .times import Times, decode_part, encode_part, from_array, template_of_patt
 
 MAGIC = b"\x89HPO"
 END_MAGIC = b"\x89E"
-VERSION = 2
-VERSIONS = (1, 2)
+VERSION = 2  # what files without times are written as (byte for byte as hippo 0.3 wrote them)
+VERSIONS = (1, 2, 3)
 MAX_NAME = 1024
 MAX_PATTERN = 64
 MAX_FRAME_SAMPLES = 1 << 20
@@ -132,9 +132,13 @@ class HippoHeader:
     time_column: str | None = None
     time_kind: int = TIME_NUMBERS
     time_pattern: str = ""
-    version: int = VERSION
+    version: int | None = None
     whole: bool = False
     kinds: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.version is None:  # the version a new file of these samples is written in
+            self.version = _version_for(self.timed)
 
     def rounded_channels(self) -> list[int]:
         """The channels whose decoded values rounded are the integers written: an integer
@@ -163,6 +167,13 @@ class HippoHeader:
     def frame_samples(self) -> int:
         """Samples per frame in file mode: as many as the limits allow."""
         return max(1, min(MAX_FRAME_SAMPLES, MAX_FRAME_VALUES // len(self.channels)))
+
+
+def _version_for(timed: bool) -> int:
+    """The format version a new file is written in: 3 for samples with times (its time codec
+    has mode 2: docs/format.md, "Version 3"), 2 without them (the bytes hippo 0.3 wrote).
+    A file that is continued keeps its own version."""
+    return 3 if timed else VERSION
 
 
 def header_with_times(channels: list[str], max_errors: list[float],
@@ -458,6 +469,8 @@ class HippoWriter:
             except BaseException:
                 live.close()
                 raise
+            if live.reader is not None:  # a file continued keeps its version (and its modes)
+                header = replace(header, version=live.reader.header.version)
         self.fh = fh
         self.header = header
         default = header.frame_samples()
@@ -679,7 +692,7 @@ class HippoWriter:
                 if h.version < 2 and t.iso:
                     raise DataError("format version 1 keeps ISO times as seconds: write "
                                     "version 2")
-                jobs.append(lambda t=t: (encode_part(t), _time_range(t.seconds)))
+                jobs.append(lambda t=t: (encode_part(t, h.version >= 3), _time_range(t.seconds)))
             times_of.append(t)
             n = x.shape[1] if buf is not None else x.shape[0]
             groups = sorted(channel_groups(C, n, self.threads))  # jobs in channel order
@@ -1022,7 +1035,7 @@ class HippoReader:
         parts = split_parts(payload, C + h.timed)
         times = None
         if h.timed:
-            times = decode_part(parts[0], n, self._v1_template)
+            times = decode_part(parts[0], n, self._v1_template, h.version >= 3)
             if h.version >= 2 and times.iso != (h.time_kind == TIME_ISO):
                 raise ValueError("its times are not of the kind the header says")
         if times_only:

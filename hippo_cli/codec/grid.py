@@ -333,7 +333,11 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return v
 
 
-def encode_times(t: np.ndarray) -> bytes:
+def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
+    """int64 (n,) time stamps -> bytes, lossless (docs/format.md, "The time codec"): mode 0
+    (delta of deltas) or, out of its range, mode 1 (raw). ``cadence`` (format version 3): also
+    mode 2 (a unit, a cadence, deltas or a grid; :func:`_cadence_candidates`), the shortest
+    exact coding kept."""
     t = _read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
     n = t.shape[0]
     if n == 0:
@@ -343,8 +347,41 @@ def encode_times(t: np.ndarray) -> bytes:
         out = np.zeros(16 * n + 64, np.uint8)
         R = np.zeros(max(n, 1), np.int64)
         k = K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
-        return b"\x00" + out[:k].tobytes()
+        best = b"\x00" + out[:k].tobytes()
+        if cadence and n > 2:
+            q, candidates = _cadence_candidates(t)
+            for grid, f, C in candidates:
+                k = K.enc_times2(t, q, grid, f, C, out, R, K.new_model(), K.new_state(),
+                                 np.zeros(1), K.LOG2T)
+                if k + 1 < len(best):
+                    best = b"\x02" + out[:k].tobytes()
+        return best
     return b"\x01" + t.astype("<i8").tobytes()
+
+
+def _cadence_candidates(t: np.ndarray) -> tuple[int, list[tuple[int, int, int]]]:
+    """The unit q (the greatest common divisor of t - t[0], 1 if they are all 0) of time
+    stamps t int64 (n >= 3, within mode 0's range), and the mode-2 codings worth trying,
+    (grid, f, C): deltas against the median step and against the least step (counts that
+    start from the least), and, for a positive median step c below 2^41, the grid at c and
+    at the mean cadence over the frame in fixed point (f fractional bits, 24 at most, |C|
+    below 2^41): the span over the cadences the steps hold (each step rounded to a whole
+    number of c, at least 1), so that dropped samples do not bend it."""
+    d0 = t - t[0]
+    q = int(np.gcd.reduce(d0)) or 1
+    s = d0 // q
+    d = np.diff(s)
+    c = int(np.partition(d, len(d) // 2)[len(d) // 2])
+    least = int(d.min())
+    candidates = [(0, 0, c)] + ([(0, 0, least)] if least != c else [])
+    if 0 < c < 1 << 41:
+        candidates.append((1, 0, c))
+        cadences = int(np.maximum(np.rint(d / c), 1).sum())
+        f = max(0, min(24, 40 - c.bit_length()))
+        fine = (int(s[-1]) * 2 ** (f + 1) + cadences) // (2 * cadences)
+        if 0 < fine < 1 << 41 and fine != c << f:
+            candidates.append((1, f, fine))
+    return q, candidates
 
 
 def _frame_count(payload: bytes, n: int) -> int:
@@ -357,7 +394,9 @@ def _frame_count(payload: bytes, n: int) -> int:
     return n
 
 
-def decode_times(payload: bytes, n: int) -> np.ndarray:
+def decode_times(payload: bytes, n: int, cadence: bool = False) -> np.ndarray:
+    """bytes -> int64 (n,), the inverse of :func:`encode_times`; ``cadence``: mode 2 is
+    allowed (format version 3), else it is damage."""
     n = _frame_count(payload, n)
     if n == 0:
         return np.zeros(0, np.int64)
@@ -367,13 +406,14 @@ def decode_times(payload: bytes, n: int) -> np.ndarray:
         if len(payload) != 1 + 8 * n:
             raise ValueError("bad raw time payload length")
         return np.frombuffer(payload, "<i8", n, 1).astype(np.int64)
-    if payload[0] != 0:
+    if payload[0] != 0 and not (cadence and payload[0] == 2):
         raise ValueError("bad time payload mode")
     buf = _read_only(np.frombuffer(payload, np.uint8)[1:])
     if buf.shape[0] > 16 * n + 64:
         raise ValueError("payload too long")
     t = np.empty(n, np.int64)
-    rc = K.dec_times(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
+    decode = K.dec_times if payload[0] == 0 else K.dec_times2
+    rc = decode(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
     if rc != 0:
         raise ValueError(f"malformed time payload ({_ERRORS[rc]})")
     return t
