@@ -93,6 +93,8 @@ def cadenced(draw) -> np.ndarray:
 @PROPS
 @given(cadenced())
 def test_cadence_round_trips_and_is_never_longer_than_mode_0(t):
+    """Exact round trips; and the encoder's choice (by a cost estimate, both coded when they
+    are close) is not longer than mode 0 on these times (none in 3000 examples was)."""
     coded = encode_times(t, cadence=True)
     assert np.array_equal(decode_times(coded, len(t), cadence=True), t)
     assert len(coded) <= len(encode_times(t))

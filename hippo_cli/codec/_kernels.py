@@ -2042,3 +2042,24 @@ def dec_times2(buf, n, t, R, probs, ds):
     if buf.shape[0] > ds[ST_POS] or buf.shape[0] < ds[ST_POS] - 4:
         return ERR_LENGTH
     return 0
+
+
+@kernel()
+def grid_residuals(s, C, f, R):
+    """The residuals r[1..n-1] of mode 2's grid (enc_times2 with grid 1) of the units s
+    (int64 (n,), s[0] = 0) into R[0..n-2], without coding them: what the encoder's cost
+    estimate of a grid needs."""
+    half = _rsh(C, f)
+    if half < 0:
+        half = -half
+    half >>= 1
+    base = np.int64(0)
+    acc = np.int64(0)
+    for i in range(1, s.shape[0]):
+        acc += C
+        r = s[i] - (base + _rsh(acc, f))
+        if half > 0 and (r > half or r < -half):
+            base = s[i]
+            acc = 0
+        R[i - 1] = r
+    return 0

@@ -335,41 +335,92 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
     """int64 (n,) time stamps -> bytes, lossless (docs/format.md, "The time codec"): mode 0
-    (delta of deltas) or, out of its range, mode 1 (raw). ``cadence`` (format version 3): also
-    mode 2 (a unit, a cadence, deltas or a grid; :func:`_cadence_candidates`), the shortest
-    exact coding kept."""
+    (delta of deltas) or, out of its range, mode 1 (raw). ``cadence`` (format version 3): mode
+    0 or 2 (a unit, a cadence, steps or a grid), whichever :func:`_estimated_bits` expects to
+    be shorter (the candidates of :func:`_cadence_candidates`); when mode 0 is expected within
+    :data:`_CLOSE` of the best, both are coded and the shorter kept (estimates cost a small
+    part of a coding: the frame is coded once, or twice when close)."""
     t = _read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
     n = t.shape[0]
     if n == 0:
         return b""
     lo_, hi_ = int(t.min()), int(t.max())
-    if max(abs(lo_), abs(hi_)) < _TLIM and hi_ - lo_ < _TLIM:
-        out = np.zeros(16 * n + 64, np.uint8)
-        R = np.zeros(max(n, 1), np.int64)
-        k = K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
-        best = b"\x00" + out[:k].tobytes()
-        if cadence and n > 2:
-            q, candidates = _cadence_candidates(t)
+    if max(abs(lo_), abs(hi_)) >= _TLIM or hi_ - lo_ >= _TLIM:
+        return b"\x01" + t.astype("<i8").tobytes()
+    out = np.zeros(16 * n + 64, np.uint8)
+    R = np.zeros(max(n, 1), np.int64)
+    best = None
+    if cadence and n > 2:
+        dd = np.diff(t, 2)
+        if dd.any():  # else mode 0 is a few bytes, whatever the rest
+            mode0 = _estimated_bits(dd) + _big_bits(int(t[1]) - int(t[0]))
+            q, s, candidates = _cadence_candidates(t)
+            costs = []
             for grid, f, C in candidates:
+                head = _big_bits(q) - 1 + 1 + 6 * grid + _big_bits(C)  # q >= 1: not zigzag
+                if grid:
+                    K.grid_residuals(_read_only(s), C, f, R)
+                    costs.append(head + _estimated_bits(R[:n - 1]))
+                else:
+                    costs.append(head + _estimated_bits(np.diff(s) - C))
+            pick = int(np.argmin(costs))
+            if costs[pick] < mode0:
+                grid, f, C = candidates[pick]
                 k = K.enc_times2(t, q, grid, f, C, out, R, K.new_model(), K.new_state(),
                                  np.zeros(1), K.LOG2T)
-                if k + 1 < len(best):
-                    best = b"\x02" + out[:k].tobytes()
+                best = b"\x02" + out[:k].tobytes()
+                if mode0 > costs[pick] * (1 + _CLOSE) + _CLOSE_BITS:
+                    return best
+    k = K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
+    if best is not None and len(best) < k + 1:
         return best
-    return b"\x01" + t.astype("<i8").tobytes()
+    return b"\x00" + out[:k].tobytes()
 
 
-def _cadence_candidates(t: np.ndarray) -> tuple[int, list[tuple[int, int, int]]]:
+#: How close (a fraction, and bits) the cost estimates of mode 0 and of the best mode-2 coding
+#: must be for the encoder to code both and keep the shorter (the estimate misses the
+#: contexts and the model's learning, which count most in short frames).
+_CLOSE, _CLOSE_BITS = 0.05, 256
+
+
+def _big_bits(v: int) -> int:
+    """The bits of the big value of zigzag(v)."""
+    return 6 + ((v << 1) ^ (v >> 63)).bit_length()
+
+
+def _estimated_bits(r: np.ndarray) -> float:
+    """The bits residuals r (int64) are expected to cost in context set 0: the empirical
+    entropy of their bit lengths (the zero flag and unary length), the bits below the leading
+    one, and the entropy of their signs. It ignores the neighbours' contexts and the model's
+    learning: good enough to rank codings of the same times."""
+    n = len(r)
+    if n == 0:
+        return 0.0
+    a = np.abs(r).astype(np.float64)  # |r| < 2^62: at worst one bit long near a power of 2
+    lengths = np.frexp(a)[1]  # bit length, 0 for 0
+    counts = np.bincount(lengths, minlength=1)
+    p = counts[counts > 0] / n
+    bits = -n * float(np.sum(p * np.log2(p)))
+    nonzero = n - int(counts[0])
+    bits += float(lengths.sum()) - nonzero
+    if nonzero:
+        neg = int(np.count_nonzero(r < 0)) / nonzero
+        if 0 < neg < 1:
+            bits -= nonzero * (neg * np.log2(neg) + (1 - neg) * np.log2(1 - neg))
+    return bits
+
+
+def _cadence_candidates(t: np.ndarray) -> tuple[int, np.ndarray, list[tuple[int, int, int]]]:
     """The unit q (the greatest common divisor of t - t[0], 1 if they are all 0) of time
-    stamps t int64 (n >= 3, within mode 0's range), and the mode-2 codings worth trying,
-    (grid, f, C): deltas against the median step and against the least step (counts that
-    start from the least), and, for a positive median step c below 2^41, the grid at c and
-    at the mean cadence over the frame in fixed point (f fractional bits, 24 at most, |C|
-    below 2^41): the span over the cadences the steps hold (each step rounded to a whole
-    number of c, at least 1), so that dropped samples do not bend it."""
+    stamps t int64 (n >= 3, within mode 0's range), the units s = (t - t[0]) / q, and the
+    mode-2 codings worth trying, (grid, f, C): steps against the median step and against the
+    least step (counts that start from the least), and, for a positive median step c below
+    2^41, the grid at c and at the mean cadence over the frame in fixed point (f fractional
+    bits, 24 at most, below 2^41): the span over the cadences the steps hold (each step
+    rounded to a whole number of c, at least 1), so that dropped samples do not bend it."""
     d0 = t - t[0]
     q = int(np.gcd.reduce(d0)) or 1
-    s = d0 // q
+    s = d0 // q if q > 1 else d0
     d = np.diff(s)
     c = int(np.partition(d, len(d) // 2)[len(d) // 2])
     least = int(d.min())
@@ -381,7 +432,7 @@ def _cadence_candidates(t: np.ndarray) -> tuple[int, list[tuple[int, int, int]]]
         fine = (int(s[-1]) * 2 ** (f + 1) + cadences) // (2 * cadences)
         if 0 < fine < 1 << 41 and fine != c << f:
             candidates.append((1, f, fine))
-    return q, candidates
+    return q, s, candidates
 
 
 def _frame_count(payload: bytes, n: int) -> int:
