@@ -135,6 +135,24 @@ def encode_seconds(series: np.ndarray, frame: int, repeats: int = 5) -> tuple[fl
     return float(np.median(runs[False])), float(np.median(runs[True]))
 
 
+def file_bytes(series: np.ndarray, version: int) -> tuple[int, int]:
+    """(bytes of a whole file, bytes of its time parts) of one channel (a random walk, steps
+    of sd 1, bound 0.25) with the times ``series``, written in ``version``."""
+    import io
+
+    from hippo_cli.codec.container import HippoWriter, header_with_times
+
+    rng = np.random.default_rng(7)
+    n = len(series)
+    x = np.cumsum(rng.standard_normal(n))
+    header = header_with_times(["value"], [0.25], "time", whole=True)
+    header.version = version
+    out = io.BytesIO()
+    with HippoWriter(out, header, threads=1) as writer:
+        writer.append(x, _times(series))
+    return len(out.getvalue()), hippo_bytes(series, 1 << 20, version >= 3)[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frame", type=int, default=1 << 20)
@@ -163,6 +181,11 @@ def main() -> None:
             print(f"| {name} | {n} | " + " | ".join(cells) + f" | {new / pc:.3f} |")
         print()
     series = cases["jitter +-2 ms, us"]
+    for version in (2, 3):
+        total, times = file_bytes(series, version)
+        print(f"a whole file, version {version}: a random walk (steps of sd 1) at bound 0.25 "
+              f"with 'jitter +-2 ms, us': {total} bytes, of which the times {times} "
+              f"({100 * times / total:.0f}%)")
     old_s, new_s = encode_seconds(series, args.frame)
     print(f"coding the time parts of 'jitter +-2 ms, us' ({len(series)} samples, medians of 5 "
           f"interleaved runs): mode 0 {1e9 * old_s / len(series):.0f} ns/sample, v3 choice "
