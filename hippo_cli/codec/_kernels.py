@@ -14,9 +14,10 @@ other kernels) are declared with their one signature, so a caller's literal or n
 argument is converted instead of compiling another specialisation, and no Python wrapper is
 built for them. No helper is inlined at numba-IR level (``inline="always"`` repeated the type
 inference of a helper at each call site; LLVM still inlines the small ones). The entry points
-called from grid.py (encode_blocks, decode_frame, enc_times, dec_times) are compiled on first
-call, with every helper (_Entry), or loaded from the cache without them; grid.py always passes
-the same array types (C-contiguous, inputs read-only), so each has one signature.
+called from grid.py (encode_blocks, decode_frame, enc_times, dec_times, enc_times2, dec_times2)
+are compiled on first call, with every helper (_Entry), or loaded from the cache without them;
+grid.py always passes the same array types (C-contiguous, inputs read-only), so each has one
+signature.
 
 Run time. No kernel allocates: grid.py passes every array (model, state vector, scratch), so the
 kernels run without numba's reference counting (``_nrt=False``) and release the GIL. Integer
@@ -36,7 +37,8 @@ from .._jit import watch
 
 # measured on a 2-core machine: a compress job (encoder, and the decoder in a second
 # process), a reconstruct (the decoder only), a coefficient job's time stamps
-watch(__name__, "the codec", 10, first={"decode_frame": 4, "dec_times": 2, "enc_times": 2})
+watch(__name__, "the codec", 10, first={"decode_frame": 4, "dec_times": 2, "enc_times": 2,
+                                        "dec_times2": 2, "enc_times2": 2})
 
 # ============================================================== constants
 # ---- blocks and grids
@@ -1934,7 +1936,7 @@ def dec_times(buf, n, t, R, probs, ds):
 
 
 @kernel()
-def enc_times2(t, q, grid, f, C, out, R, probs, st, cost, T):
+def enc_times2(t, q, grid, f, C, out, R, probs, st, cost, T, code):
     """Time stamps t (n >= 2; |t| < 2^61, max - min < 2^61; every t[i] - t[0] a multiple of
     q >= 1) in mode 2 (docs/format.md, "Version 3"): zigzag(t0), q, the bit grid, (grid) f in 6
     bits, zigzag(C) (the cadence: units per sample, with f fractional bits for the grid), ALLZERO
@@ -1942,17 +1944,9 @@ def enc_times2(t, q, grid, f, C, out, R, probs, st, cost, T):
     s[i] - s[i-1] - C, or against the grid base + rsh(a, f), a += C per sample, which restarts
     at s[i] (base = s[i], a = 0) after a residual above half a cadence. The caller guarantees
     |C| < 2^42 and f <= 62 for the grid. R: int64 scratch of n; probs, st: a fresh model and
-    state vector. Returns the payload length."""
+    state vector. Returns the payload length; with code = 0 only the residuals, into
+    R[0..n-2] (what the encoder's cost estimate needs), and 0."""
     n = t.shape[0]
-    pos = st[ST_POS]
-    low = st[ST_LOW]
-    rng = st[ST_RNG]
-    pos, low, rng = _enc_bigv(out, pos, low, rng, (t[0] << 1) ^ (t[0] >> 63), cost)
-    pos, low, rng = _enc_bigv(out, pos, low, rng, q, cost)
-    pos, low, rng = _edirect(out, pos, low, rng, grid, 1, cost)
-    if grid:
-        pos, low, rng = _edirect(out, pos, low, rng, f, 6, cost)
-    pos, low, rng = _enc_bigv(out, pos, low, rng, (C << 1) ^ (C >> 63), cost)
     az = 1
     half = _rsh(C, f)
     if half < 0:
@@ -1975,6 +1969,17 @@ def enc_times2(t, q, grid, f, C, out, R, probs, st, cost, T):
         R[i - 1] = r
         if r != 0:
             az = 0
+    if code == 0:
+        return 0
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    pos, low, rng = _enc_bigv(out, pos, low, rng, (t[0] << 1) ^ (t[0] >> 63), cost)
+    pos, low, rng = _enc_bigv(out, pos, low, rng, q, cost)
+    pos, low, rng = _edirect(out, pos, low, rng, grid, 1, cost)
+    if grid:
+        pos, low, rng = _edirect(out, pos, low, rng, f, 6, cost)
+    pos, low, rng = _enc_bigv(out, pos, low, rng, (C << 1) ^ (C >> 63), cost)
     pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 2, az, LZ, cost, T)
     st[ST_POS] = pos
     st[ST_LOW] = low
@@ -2043,23 +2048,3 @@ def dec_times2(buf, n, t, R, probs, ds):
         return ERR_LENGTH
     return 0
 
-
-@kernel()
-def grid_residuals(s, C, f, R):
-    """The residuals r[1..n-1] of mode 2's grid (enc_times2 with grid 1) of the units s
-    (int64 (n,), s[0] = 0) into R[0..n-2], without coding them: what the encoder's cost
-    estimate of a grid needs."""
-    half = _rsh(C, f)
-    if half < 0:
-        half = -half
-    half >>= 1
-    base = np.int64(0)
-    acc = np.int64(0)
-    for i in range(1, s.shape[0]):
-        acc += C
-        r = s[i] - (base + _rsh(acc, f))
-        if half > 0 and (r > half or r < -half):
-            base = s[i]
-            acc = 0
-        R[i - 1] = r
-    return 0

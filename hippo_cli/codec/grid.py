@@ -301,23 +301,36 @@ _ERRORS = {
 }
 
 
-def compile_encoder(times: bool = True) -> None:
+def compile_encoder(times: bool = True, cadence: bool = True) -> None:
     """Compile (or load from numba's cache) the encoder's kernels: the channel encoder and,
-    with ``times``, the time encoder, on a few samples."""
+    with ``times``, the time encoder (with ``cadence``, its mode 2 too), on a few samples."""
     enc = ChannelEncoder(1.0)
     enc.push(np.arange(3.0))
     enc.flush()
     if times:
-        encode_times(np.arange(3))
+        compile_time_encoder(cadence)
 
 
-def compile_decoder(times: bool = True) -> None:
+def compile_time_encoder(cadence: bool = True) -> None:
+    """Compile (or load) the time encoder: mode 0 and, with ``cadence``, mode 2, which the
+    encoder calls only for some times (so that a job pays for it before its first frame)."""
+    t = _read_only(np.arange(3, dtype=np.int64))
+    out, R = np.zeros(128, np.uint8), np.zeros(3, np.int64)
+    K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
+    if cadence:
+        K.enc_times2(t, 1, 0, 0, 1, out, R, K.new_model(), K.new_state(), np.zeros(1),
+                     K.LOG2T, 1)
+
+
+def compile_decoder(times: bool = True, cadence: bool = True) -> None:
     """Compile (or load from numba's cache) the decoder's kernels: the channel decoder and,
-    with ``times``, the time decoder, by decoding a payload that ends at once (an error,
-    caught)."""
+    with ``times``, the time decoder (with ``cadence``, its mode 2 too: format version 3), by
+    decoding a payload that ends at once (an error, caught)."""
     decoders = [lambda: ChannelDecoder(1.0).decode(b"\x00", 1)]
     if times:
         decoders.append(lambda: decode_times(b"\x00\x00", 1))
+        if cadence:
+            decoders.append(lambda: decode_times(b"\x02\x00", 1, cadence=True))
     for decode in decoders:
         try:
             decode()
@@ -359,7 +372,8 @@ def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
             for grid, f, C in candidates:
                 head = _big_bits(q) - 1 + 1 + 6 * grid + _big_bits(C)  # q >= 1: not zigzag
                 if grid:
-                    K.grid_residuals(_read_only(s), C, f, R)
+                    K.enc_times2(t, q, grid, f, C, out, R, K.new_model(), K.new_state(),
+                                 np.zeros(1), K.LOG2T, 0)  # the residuals only
                     costs.append(head + _estimated_bits(R[:n - 1]))
                 else:
                     costs.append(head + _estimated_bits(np.diff(s) - C))
@@ -367,7 +381,7 @@ def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
             if costs[pick] < mode0:
                 grid, f, C = candidates[pick]
                 k = K.enc_times2(t, q, grid, f, C, out, R, K.new_model(), K.new_state(),
-                                 np.zeros(1), K.LOG2T)
+                                 np.zeros(1), K.LOG2T, 1)
                 best = b"\x02" + out[:k].tobytes()
                 if mode0 > costs[pick] * (1 + _CLOSE) + _CLOSE_BITS:
                     return best
