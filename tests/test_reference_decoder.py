@@ -999,4 +999,7 @@ def test_hippos_mode_2_files(kind):
         t = t + 10_000 * np.repeat(np.arange(4) * 17, n // 4)
     data = hippo_cli.encode(np.sin(np.arange(n) / 50.0), 0.01, times=t, frame_samples=1000)
     assert data[4] == 3
+    from test_time_cadence import time_modes
+
+    assert time_modes(data) == [2, 2, 2]
     assert_same(data)
