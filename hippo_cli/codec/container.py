@@ -1,7 +1,9 @@
 """The ``.hippo`` file: a header, checksummed frames of bounded-error samples (with their
 times), and - once the writer closes - a footer that indexes the frames.
 
-The byte layout is normative in ``docs/format.md``. In short (version 2)::
+The byte layout is normative in ``docs/format.md``. In short (version 2; version 3, what files
+with times are written as, adds a mode of the time codec, and a file continued keeps its
+version: :func:`_version_for`)::
 
     header   magic 89 48 50 4F, version, flags, channels (name, max error, [value kind]),
              [time column], CRC-32
@@ -16,7 +18,7 @@ What a reader makes of a file:
 * **finished** (a valid footer): every frame must be where the index says and intact; a
   bad or missing frame is an error naming the frame and its byte offset (``salvage=True``:
   the intact frames, with a note of what is lost).
-* **not closed** (version 2 written by a stream, no footer yet; or any version-1 file):
+* **not closed** (version 2 or 3 written by a stream, no footer yet; or any version-1 file):
   its complete frames decode, with a note of how many samples it holds; a frame cut short
   at the end of the file (a crash while appending) is an error unless ``salvage=True``.
 * a file written whole (flag ``whole``: ``hippo compress``, :func:`encode`) without a
@@ -121,7 +123,8 @@ class HippoHeader:
     time_kind : TIME_NUMBERS or TIME_ISO; time_pattern : how ISO times are written (version
     2: the template of the first time, see :mod:`.times`; each frame stores the templates of
     its own times; version 1: the pattern of all of them, ``<sep><unit><zone>``).
-    version : the format version; whole : written whole (a footer is required).
+    version : the format version (default: :func:`_version_for`, 3 with times, 2 without);
+    whole : written whole (a footer is required).
     kinds : the value kind of each channel (:data:`VALUE_KINDS`; C codes, or empty: all 0,
     plain float64). A header with a nonzero kind sets the flag ``kinds`` (version 2 only);
     one without writes the bytes it always did.
