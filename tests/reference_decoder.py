@@ -599,19 +599,22 @@ def _big_value(rd: RangeDecoder) -> int:
     return rd.direct_bits(m)
 
 
-def decode_time_codec(data: bytes, n: int) -> list[int]:
-    """The ``n`` integer values of the time codec (its mode byte first)."""
+def decode_time_codec(data: bytes, n: int, version: int = 2) -> list[int]:
+    """The ``n`` integer values of the time codec (its mode byte first); mode 2 only in
+    ``version`` 3."""
     r = Reader(data)
     mode = r.u8("time codec mode")
     if mode == 1:
         if r.left() != 8 * n:
             raise ValueError("time codec mode 1: wrong length")
         return [i64(r.u64()) for _ in range(n)]
-    if mode != 0:
-        raise ValueError(f"time codec: unknown mode {mode}")
+    if mode not in (0, 2) or (mode == 2 and version < 3):
+        raise ValueError(f"time codec: unknown mode {mode} (version {version})")
     if len(data) - 1 > 16 * n + 64:  # the limit is on the coded stream, after the mode byte
         raise ValueError("time codec: longer than its limit")
     rd = RangeDecoder(data[1:])
+    if mode == 2:
+        return _cadence_values(rd, n)
     t = [unzigzag(_big_value(rd))]
     if n > 1:
         d = unzigzag(_big_value(rd))
@@ -627,6 +630,45 @@ def decode_time_codec(data: bytes, n: int) -> list[int]:
     return t
 
 
+def _cadence_values(rd: RangeDecoder, n: int) -> list[int]:
+    """Mode 2 of the time codec (version 3): t_0, the unit q, steps (G = 0) or a grid with
+    f fractional bits (G = 1) at the cadence C, and n - 1 residuals in set 0."""
+    t0 = unzigzag(_big_value(rd))
+    t = [t0]
+    if n == 1:
+        rd.check_end()
+        return t
+    q = _big_value(rd)
+    if q == 0:
+        raise ValueError("time codec mode 2: unit 0")
+    G = rd.direct_bits(1)
+    f = 0
+    if G == 1:
+        f = rd.direct_bits(6)
+        if f > 62:
+            raise ValueError("time codec mode 2: more than 62 fractional bits")
+    zC = _big_value(rd)
+    if G == 1 and zC >= 1 << 43:
+        raise ValueError("time codec mode 2: a grid cadence of 2^42 or more")
+    C = unzigzag(zC)
+    allzero = rd.bit(H2)
+    residuals = ContextSet(0)
+    h = abs(rsh(C, f)) >> 1
+    base = a = s = 0
+    for _ in range(n - 1):
+        r = 0 if allzero else residuals.residual(rd)
+        if G == 0:
+            s = i64(s + C + r)
+        else:
+            a = i64(a + C)
+            s = i64(base + rsh(a, f) + r)
+            if h > 0 and abs(r) > h:
+                base, a = s, 0
+        t.append(i64(t0 + q * s))
+    rd.check_end()
+    return t
+
+
 def decode_time_part(data: bytes, n: int, header: Header) -> list:
     """The ``n`` times of a time part: Python ints (kind 0), floats (kinds 1 and 2), or the
     ISO text each time is written as (kinds 3 and 4; version 1's ISO times, kinds 0-2, in
@@ -638,7 +680,7 @@ def decode_time_part(data: bytes, n: int, header: Header) -> list:
     if header.version < 2 and kind > 2:
         raise ValueError("version 1 has time kinds 0 to 2 only")
     if kind == 3:
-        return decode_iso_ticks(data, r, n)
+        return decode_iso_ticks(data, r, n, header.version)
     if kind == 4:
         text = inflate_whole(data[1:], 66 * n + 1, "text times")
         try:
@@ -655,12 +697,13 @@ def decode_time_part(data: bytes, n: int, header: Header) -> list:
         if not all(math.isfinite(x) for x in times):
             raise ValueError("raw times: a non-finite time")
     elif kind == 0:
-        times = list(decode_time_codec(data[1:], n))
+        times = list(decode_time_codec(data[1:], n, header.version))
     elif kind == 1:
         k = r.u8("time digits")
         if not 1 <= k <= 9:
             raise ValueError(f"decimal times: {k} digits")
-        times = [float(v) / float(10**k) for v in decode_time_codec(data[2:], n)]
+        values = decode_time_codec(data[2:], n, header.version)
+        times = [float(v) / float(10**k) for v in values]
     else:
         raise ValueError(f"time part: unknown kind {kind}")
     if header.version < 2 and header.time_kind == 2:  # seconds, at microseconds
@@ -837,7 +880,7 @@ def canonical_iso(text: str) -> str:
     return text
 
 
-def decode_iso_ticks(data: bytes, r: Reader, n: int) -> list[str]:
+def decode_iso_ticks(data: bytes, r: Reader, n: int, version: int = 2) -> list[str]:
     """Kind 3: the unit, the templates, the runs, the ticks."""
     k = r.u8("tick unit")
     if k > 9:
@@ -865,7 +908,7 @@ def decode_iso_ticks(data: bytes, r: Reader, n: int) -> list[str]:
         which += [index] * length
     if len(which) != n:
         raise ValueError("runs that do not cover n")
-    ticks = decode_time_codec(data[r.pos :], n)
+    ticks = decode_time_codec(data[r.pos :], n, version)
     return [write_iso(templates[w], t // 10**k, (t % 10**k) * 10 ** (9 - k))
             for w, t in zip(which, ticks)]
 

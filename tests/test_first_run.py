@@ -50,7 +50,9 @@ def test_a_cold_compress_says_so_once_and_leaves_no_process(tmp_path):
 
 def test_threads_that_compile_at_once_get_the_bytes_of_a_warm_run(tmp_path):
     """8 threads start on a cold cache at once: the same bytes as a warm run, and every kernel
-    compiled for exactly one signature (the cold run; a warm one loads the entries only)."""
+    compiled for exactly one signature (the cold run; a warm one loads the entries only).
+    Half the jobs have jittered times, so that both modes of the time codec (0 and 2) are
+    compiled in the race."""
     script = textwrap.dedent("""
         import sys
         from concurrent.futures import ThreadPoolExecutor
@@ -58,10 +60,12 @@ def test_threads_that_compile_at_once_get_the_bytes_of_a_warm_run(tmp_path):
         from hippo_cli import decode, encode
 
         def job(k):
-            x = np.cumsum(np.random.default_rng(k).standard_normal(20000))
-            data = encode(x, 0.1, times=np.arange(20000.0) + k)
+            rng = np.random.default_rng(k)
+            x = np.cumsum(rng.standard_normal(20000))
+            times = k + 10 * np.arange(20000) + rng.integers(0, 3 * (k % 2) + 1, 20000)
+            data = encode(x, 0.1, times=times)
             y, t = decode(data)
-            assert np.all(np.abs(y[:, 0] - x) <= 0.1) and t[0] == k
+            assert np.all(np.abs(y[:, 0] - x) <= 0.1) and np.array_equal(t, times)
             return data.hex()
 
         with ThreadPoolExecutor(8) as pool:

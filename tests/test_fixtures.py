@@ -40,3 +40,25 @@ def test_version_2_decodes_to_the_recorded_bits():
     with open_hippo(HERE / "v2.hippo") as reader:
         assert reader.finished and reader.header.version == 2 and reader.header.whole
         assert [f.samples for f in reader.index] == [5000, 5000, 2000]
+
+
+def test_version_3_decodes_to_the_recorded_bits():
+    """v3.hippo: jittered integer times in the time codec's mode 2 (every frame), decoded to
+    the recipe's times exactly and to the recorded values."""
+    recipe = _recipe()
+    meta = json.loads((HERE / "v3.json").read_text())
+    data = (HERE / "v3.hippo").read_bytes()
+    values, times = decode(data)
+    assert hashlib.sha256(values.astype("<f8").tobytes()).hexdigest() == meta["decoded_sha256"]
+    np.testing.assert_array_equal(times, recipe.jittered_times())
+    x, _ = recipe.signals()
+    x = recipe.with_specials(x)
+    finite = np.isfinite(x)
+    assert np.array_equal(values.view(np.uint64)[~finite], x.view(np.uint64)[~finite])
+    assert np.all(np.abs(values[finite] - x[finite]) <= meta["max_error"])
+    with open_hippo(HERE / "v3.hippo") as reader:
+        assert reader.finished and reader.header.version == 3 and reader.header.whole
+        assert [f.samples for f in reader.index] == [5000, 5000, 2000]
+    from test_time_cadence import time_modes
+
+    assert time_modes(data) == [2, 2, 2]

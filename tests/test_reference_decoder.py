@@ -143,7 +143,7 @@ def _encoded_cases():
 ENCODED = _encoded_cases()
 
 
-@pytest.mark.parametrize("fixture", ["v1", "v2"])
+@pytest.mark.parametrize("fixture", ["v1", "v2", "v3"])
 def test_committed_fixtures(fixture):
     with open(f"{FIXTURES}/{fixture}.hippo", "rb") as f:
         values, times = assert_same(f.read())
@@ -878,3 +878,128 @@ def test_frame_of_more_than_2_22_values_in_a_finished_file():
 @pytest.mark.parametrize("name", sorted(VALID_EDGES))
 def test_valid_edge_cases(name):
     assert assert_same_or_both_reject(VALID_EDGES[name]())
+
+
+# ---------------------------------------------------------------------------------------
+# Version 3: mode 2 of the time codec, written here from "Version 3" in docs/format.md
+# ---------------------------------------------------------------------------------------
+
+
+def _big_value_bits(enc: RangeEncoder, v: int) -> None:
+    """A big value: its bit length m in 6 direct bits, then its m bits."""
+    m = v.bit_length()
+    enc.direct_bits(m, 6)
+    enc.direct_bits(v, m)
+
+
+def cadence_codec(t0: int, q: int, G: int, f: int, C: int, residuals: list[int]) -> bytes:
+    """The time codec in mode 2 (its mode byte first) of n = len(residuals) + 1 values;
+    ``C`` is written as zigzag (also when out of the limits, for the tests of rejection)."""
+    enc = RangeEncoder()
+    _big_value_bits(enc, zigzag(t0))
+    if residuals or q != 1 or G or C:
+        _big_value_bits(enc, q)
+        enc.direct_bits(G, 1)
+        if G:
+            enc.direct_bits(f, 6)
+        _big_value_bits(enc, zigzag(C))
+        allzero = not any(residuals)
+        enc.bit(allzero, ref.H2)
+        if not allzero:
+            cs = ref.ContextSet(0)
+            for r in residuals:
+                enc.residual(cs, r)
+    return b"\2" + enc.finish()
+
+
+def _cadence_file(version: int, codec: bytes, n: int) -> bytes:
+    """A timed file of one exact channel (all samples 1.0) whose one frame's time part is
+    kind 0 holding ``codec`` (the channel part: no runs of specials, exact kind 0)."""
+    head = header_bytes(version, 1, ["a"], [0.0])
+    channel = b"\0" + b"\0" + struct.pack("<d", 1.0)
+    return head + frame_bytes(version, n, [b"\0" + codec, channel])
+
+
+def _random_cadence(rng: np.random.Generator) -> tuple[int, int, int, int, list[int]]:
+    n = int(rng.choice([2, 3, 5, 64, 300, 4100]))
+    G = int(rng.integers(0, 2))
+    f = int(rng.integers(0, 30)) if G else 0
+    c = int(rng.integers(-5, 2000))
+    C = (c << f) + int(rng.integers(-(1 << f), (1 << f) + 1)) if G else c
+    q = int(rng.choice([1, 1, 7, 1000, 86400]))
+    jitter = int(rng.integers(0, 300))
+    residuals = [int(rng.integers(-jitter, jitter + 1)) if rng.random() < 0.95 else
+                 small_residual(rng, 1 << 40) for _ in range(n - 1)]
+    return int(rng.integers(-(1 << 50), 1 << 50)), q, G, f, C, residuals
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_crafted_mode_2_times(seed):
+    """Random mode-2 streams (steps and grids, units, fractional cadences, jitter with now
+    and then a gap): both decoders give the same times; the same bytes in a version-2 file
+    are damage to both."""
+    rng = np.random.default_rng(seed)
+    t0, q, G, f, C, residuals = _random_cadence(rng)
+    codec = cadence_codec(t0, q, G, f, C, residuals)
+    data = _cadence_file(3, codec, len(residuals) + 1)
+    assert_same(data)
+    _both_reject(_cadence_file(2, codec, len(residuals) + 1))
+
+
+def test_crafted_mode_2_grid_restarts():
+    """A grid whose samples wander off by more than half a cadence (a gap, a step back):
+    the grid restarts at them, and both decoders agree on where."""
+    residuals = [0, 3, -4, 25_000, 1, -2, -30_000, 0, 4999, 5001, -5001, 2]
+    data = _cadence_file(3, cadence_codec(10**15, 3, 1, 4, 10_000 * 16 + 5, residuals), 13)
+    _, times = assert_same(data)
+    assert len(times) == 13
+
+
+MODE_2_DAMAGE = {
+    "unit 0": lambda: cadence_codec(5, 0, 0, 0, 10, [1, 2]),
+    "63 fractional bits": lambda: cadence_codec(5, 1, 1, 63, 10, [1, 2]),
+    "grid cadence 2^42": lambda: cadence_codec(5, 1, 1, 0, 1 << 42, [1, 2]),
+    "grid cadence -2^42 - 1": lambda: cadence_codec(5, 1, 1, 0, -(1 << 42) - 1, [1, 2]),
+    "cut short": lambda: cadence_codec(5, 3, 0, 0, 10, [7] * 40)[:-3],
+    "bytes it never reads": lambda: cadence_codec(5, 3, 1, 2, 40, [7, 0, -3]) + bytes(5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODE_2_DAMAGE))
+def test_mode_2_damage_is_rejected(name):
+    codec = MODE_2_DAMAGE[name]()
+    n = 41 if name == "cut short" else 4 if name == "bytes it never reads" else 3
+    _both_reject(_cadence_file(3, codec, n))
+
+
+def test_mode_2_limits_are_not_damage():
+    """The largest grid cadence and fractional bits a writer may use decode in both."""
+    assert_same(_cadence_file(3, cadence_codec(-5, 1, 1, 62, (1 << 42) - 1, [0, 9, -9]), 4))
+    assert_same(_cadence_file(3, cadence_codec(-5, 1, 0, 0, -(1 << 62), [0, 9, -9]), 4))
+
+
+def _jittered(n: int, seed: int, cadence: int = 10_000, jitter: int = 2000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 1_780_000_000_000_000 + cadence * np.arange(n) + rng.integers(-jitter, jitter + 1, n)
+
+
+@pytest.mark.parametrize("kind", ["integers", "decimals", "iso", "iso-ns", "gaps"])
+def test_hippos_mode_2_files(kind):
+    """Files of hippo's encoder whose frames use mode 2 (jittered times as integers,
+    decimals and ISO ticks): the second decoder reads them to the same times."""
+    n = 3000
+    t = _jittered(n, 5)
+    if kind == "decimals":
+        t = t / 1e6  # seconds with 6 decimals
+    elif kind == "iso":
+        t = t.astype("datetime64[us]")
+    elif kind == "iso-ns":
+        t = (t * 1000 + 123).astype("datetime64[ns]")
+    elif kind == "gaps":
+        t = t + 10_000 * np.repeat(np.arange(4) * 17, n // 4)
+    data = hippo_cli.encode(np.sin(np.arange(n) / 50.0), 0.01, times=t, frame_samples=1000)
+    assert data[4] == 3
+    from test_time_cadence import time_modes
+
+    assert time_modes(data) == [2, 2, 2]
+    assert_same(data)

@@ -147,17 +147,18 @@ def _kernels_used(tmp_path: Path, *args: str) -> list[str]:
 
 def test_a_job_loads_the_codec_kernels_it_calls_and_no_others(tmp_path):
     """Samples without times: the channel encoder and the decoder of the writer's check,
-    no time kernel; with times: the time encoder too, never the time decoder (a writer
-    does not decode its times); a reconstruct: the decoders only. (Loading a kernel from
-    the cache costs 5-20 ms; compiling one on a first run, seconds.)"""
+    no time kernel; with times: the time encoder too (modes 0 and 2: a new timed file is
+    format version 3), never the time decoder (a writer does not decode its times); a
+    reconstruct: the decoders only (of a version-3 file, both time modes). (Loading a
+    kernel from the cache costs 5-20 ms; compiling one on a first run, seconds.)"""
     rows = "".join(f"2026-01-01T00:00:{i % 60:02d},{i % 9}.25\n" for i in range(600))
     (tmp_path / "t.csv").write_text("time,v\n" + rows)
     (tmp_path / "u.csv").write_text("v\n" + "".join(f"{i % 9}.25\n" for i in range(600)))
     assert _kernels_used(tmp_path, "compress", "u.csv", "--max-error", "1%", "-q") == [
         "decode_frame", "encode_blocks"]
     assert _kernels_used(tmp_path, "compress", "t.csv", "--max-error", "1%", "-t", "time",
-                         "-q") == ["decode_frame", "enc_times", "encode_blocks"]
+                         "-q") == ["decode_frame", "enc_times", "enc_times2", "encode_blocks"]
     assert _kernels_used(tmp_path, "reconstruct", "t.hippo", "-o", "back.csv", "-q") == [
-        "dec_times", "decode_frame"]
+        "dec_times", "dec_times2", "decode_frame"]
     assert _kernels_used(tmp_path, "reconstruct", "u.hippo", "-o", "back2.csv", "-q") == [
         "decode_frame"]

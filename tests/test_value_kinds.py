@@ -30,6 +30,7 @@ from hippo_cli.codec.container import (
     HippoWriter,
     check_header,
     header_bytes,
+    header_with_times,
     read_header,
 )
 
@@ -85,13 +86,25 @@ def test_header_round_trip(h):
 
 
 def test_old_fixtures_are_written_byte_for_byte():
-    """Today's writer writes the committed v2.hippo's bytes from its recipe: files without
-    kinds did not change."""
+    """Today's writer, asked for version 2, writes the committed v2.hippo's bytes from its
+    recipe: files without kinds did not change. By default it writes these timed samples as
+    version 3 (docs/format.md, "Version 3"): the same bytes but the version and the header's
+    CRC (a regular cadence keeps the time codec's mode 0)."""
     recipe = _recipe()
     x, times = recipe.signals()
-    data = encode(recipe.with_specials(x), 0.02, times=times,
-                  names=["walk", "trend", "smooth", "flat"], frame_samples=5000)
-    assert data == (FIXTURES / "v2.hippo").read_bytes()
+    x = recipe.with_specials(x)
+    names = ["walk", "trend", "smooth", "flat"]
+    want = (FIXTURES / "v2.hippo").read_bytes()
+    header = header_with_times(names, [0.02] * 4, "time", whole=True)
+    header.version = 2
+    out = io.BytesIO()
+    with HippoWriter(out, header, frame_samples=5000) as writer:
+        writer.append(x, times)
+    assert out.getvalue() == want
+    data = encode(x, 0.02, times=times, names=names, frame_samples=5000)
+    size = HippoReader(io.BytesIO(want), "v2").header_size
+    assert data[4] == 3 and want[4] == 2
+    assert data[:4] + data[5:size - 4] + data[size:] == want[:4] + want[5:size - 4] + want[size:]
     for name in ("v1", "v2"):
         with open_hippo(FIXTURES / f"{name}.hippo") as f:
             assert f.header.kinds == [] and f.header.kind_codes() == [0, 0, 0, 0]
@@ -117,9 +130,10 @@ def test_fixture_with_kinds_decodes_with_both_decoders():
     assert np.array_equal(got.view(np.uint64), values.view(np.uint64))
     assert ref.Header(data).kinds == ["int64", "uint8", "float32", "integer", "int16",
                                       "float64"]
-    # the writer of today writes it byte for byte from its recipe
+    # the writer of today writes it byte for byte from its recipe (asked for version 2: a
+    # new timed file is version 3)
     h = HippoHeader(recipe.KIND_NAMES, recipe.KIND_BOUNDS, "time", TIME_ISO,
-                    "####-##-##T##:##:##.###", whole=True, kinds=recipe.KIND_CODES)
+                    "####-##-##T##:##:##.###", version=2, whole=True, kinds=recipe.KIND_CODES)
     buf = io.BytesIO()
     w = HippoWriter(buf, h, frame_samples=3000, threads=1)
     w.append(x, want_times)

@@ -14,9 +14,10 @@ other kernels) are declared with their one signature, so a caller's literal or n
 argument is converted instead of compiling another specialisation, and no Python wrapper is
 built for them. No helper is inlined at numba-IR level (``inline="always"`` repeated the type
 inference of a helper at each call site; LLVM still inlines the small ones). The entry points
-called from grid.py (encode_blocks, decode_frame, enc_times, dec_times) are compiled on first
-call, with every helper (_Entry), or loaded from the cache without them; grid.py always passes
-the same array types (C-contiguous, inputs read-only), so each has one signature.
+called from grid.py (encode_blocks, decode_frame, enc_times, dec_times, enc_times2, dec_times2)
+and mixing.py (mx_encode, mx_decode) are compiled on first call, with every helper (_Entry), or
+loaded from the cache without them; the callers always pass the same array types
+(C-contiguous, inputs read-only), so each has one signature.
 
 Run time. No kernel allocates: grid.py passes every array (model, state vector, scratch), so the
 kernels run without numba's reference counting (``_nrt=False``) and release the GIL. Integer
@@ -36,7 +37,8 @@ from .._jit import watch
 
 # measured on a 2-core machine: a compress job (encoder, and the decoder in a second
 # process), a reconstruct (the decoder only), a coefficient job's time stamps
-watch(__name__, "the codec", 10, first={"decode_frame": 4, "dec_times": 2, "enc_times": 2})
+watch(__name__, "the codec", 10, first={"decode_frame": 4, "dec_times": 2, "enc_times": 2,
+                                        "dec_times2": 2, "enc_times2": 2})
 
 # ============================================================== constants
 # ---- blocks and grids
@@ -1936,6 +1938,120 @@ def dec_times(buf, n, t, R, probs, ds):
             if az == 0:
                 d = d + R[i - 2]
             t[i] = t[i - 1] + d
+    else:
+        ds[ST_POS] = pos
+    if buf.shape[0] > ds[ST_POS] or buf.shape[0] < ds[ST_POS] - 4:
+        return ERR_LENGTH
+    return 0
+
+
+@kernel()
+def enc_times2(t, q, grid, f, C, out, R, probs, st, cost, T, code):
+    """Time stamps t (n >= 2; |t| < 2^61, max - min < 2^61; every t[i] - t[0] a multiple of
+    q >= 1) in mode 2 (docs/format.md, "Version 3"): zigzag(t0), q, the bit grid, (grid) f in 6
+    bits, zigzag(C) (the cadence: units per sample, with f fractional bits for the grid), ALLZERO
+    and the n - 1 residuals (set 0) of the units s[i] = (t[i] - t[0]) / q: deltas (grid 0),
+    s[i] - s[i-1] - C, or against the grid base + rsh(a, f), a += C per sample, which restarts
+    at s[i] (base = s[i], a = 0) after a residual above half a cadence. The caller guarantees
+    |C| < 2^42 and f <= 62 for the grid. R: int64 scratch of n; probs, st: a fresh model and
+    state vector. Returns the payload length; with code = 0 only the residuals, into
+    R[0..n-2] (what the encoder's cost estimate needs), and 0."""
+    n = t.shape[0]
+    az = 1
+    half = _rsh(C, f)
+    if half < 0:
+        half = -half
+    half >>= 1
+    base = np.int64(0)
+    acc = np.int64(0)
+    prev = np.int64(0)
+    for i in range(1, n):
+        s = (t[i] - t[0]) // q
+        if grid:
+            acc += C
+            r = s - (base + _rsh(acc, f))
+            if half > 0 and (r > half or r < -half):
+                base = s
+                acc = 0
+        else:
+            r = s - prev - C
+        prev = s
+        R[i - 1] = r
+        if r != 0:
+            az = 0
+    if code == 0:
+        return 0
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    pos, low, rng = _enc_bigv(out, pos, low, rng, (t[0] << 1) ^ (t[0] >> 63), cost)
+    pos, low, rng = _enc_bigv(out, pos, low, rng, q, cost)
+    pos, low, rng = _edirect(out, pos, low, rng, grid, 1, cost)
+    if grid:
+        pos, low, rng = _edirect(out, pos, low, rng, f, 6, cost)
+    pos, low, rng = _enc_bigv(out, pos, low, rng, (C << 1) ^ (C >> 63), cost)
+    pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 2, az, LZ, cost, T)
+    st[ST_POS] = pos
+    st[ST_LOW] = low
+    st[ST_RNG] = rng
+    if az == 0:
+        enc_residuals(R, n - 1, R, 0, out, st, probs, cost, T)
+    return enc_finish(out, st)
+
+
+@kernel()
+def dec_times2(buf, n, t, R, probs, ds):
+    """Decode n >= 1 time stamps of mode 2 (enc_times2) into t (R: int64 scratch of n; probs,
+    ds: a fresh model and state vector). Returns 0 or a negative error (ERR_*)."""
+    _dstart(buf, ds)
+    pos = ds[ST_POS]
+    code = ds[ST_CODE]
+    rng = ds[ST_RNG]
+    z, pos, code, rng = _dec_bigv(buf, pos, code, rng)
+    if z < 0:
+        return ERR_RANGE
+    t0 = (z >> 1) ^ (-(z & 1))
+    t[0] = t0
+    if n > 1:
+        q, pos, code, rng = _dec_bigv(buf, pos, code, rng)
+        if q < 1:
+            return ERR_RANGE
+        grid, pos, code, rng = _ddirect(buf, pos, code, rng, 1)
+        f = np.int64(0)
+        if grid:
+            f, pos, code, rng = _ddirect(buf, pos, code, rng, 6)
+            if f > 62:
+                return ERR_RANGE
+        z, pos, code, rng = _dec_bigv(buf, pos, code, rng)
+        if z < 0 or (grid and z >= (np.int64(1) << 43)):  # the grid's |C| < 2^42
+            return ERR_RANGE
+        C = (z >> 1) ^ (-(z & 1))
+        az, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH + 2, LZ)
+        ds[ST_POS] = pos
+        ds[ST_CODE] = code
+        ds[ST_RNG] = rng
+        if az == 0:
+            rc = dec_residuals(buf, ds, probs, R, n - 1, R, 0)
+            if rc != 0:
+                return rc
+        half = _rsh(C, f)
+        if half < 0:
+            half = -half
+        half >>= 1
+        base = np.int64(0)
+        acc = np.int64(0)
+        s = np.int64(0)
+        for i in range(1, n):
+            r = R[i - 1] if az == 0 else np.int64(0)
+            if grid:
+                acc += C
+                s = base + _rsh(acc, f) + r
+                if half > 0 and (r > half or r < -half):
+                    base = s
+                    acc = 0
+            else:
+                s = s + C + r
+            t[i] = t0 + q * s
     else:
         ds[ST_POS] = pos
     if buf.shape[0] > ds[ST_POS] or buf.shape[0] < ds[ST_POS] - 4:

@@ -12,8 +12,8 @@ from __future__ import annotations
 if __name__ == "__main__":
     import sys
 
-    from .grid import compile_decoder, encode_times
+    from .grid import compile_decoder, compile_time_encoder
 
     compile_decoder(times=False)
     if "--times" in sys.argv[1:]:
-        encode_times([0, 1, 2])  # the time encoder (the job compiles the channel encoder first)
+        compile_time_encoder()  # modes 0 and 2 (the job compiles the channel encoder first)

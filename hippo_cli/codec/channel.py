@@ -55,30 +55,35 @@ def ChannelDecoder(eps: float):
     return GridDecoder(eps)
 
 
-def prepare(encoder: bool = True, decoder: bool = True, times: bool = True) -> None:
+def prepare(encoder: bool = True, decoder: bool = True, times: bool = True,
+            cadence: bool = True) -> None:
     """Compile the codec's kernels now (once per machine: numba caches them), so that a job
     pays for it before its first sample rather than in the middle: the encoder's, then the
     decoder's (which a writer needs to check its frames). ``times``: also the time codec's
     kernel - the time encoder in a job that encodes (a writer never decodes its times), the
-    time decoder in one that only decodes; False for samples without times. Only what the
-    job calls is loaded (a cold run compiles nothing more; a warm one loads nothing more)."""
+    time decoder in one that only decodes; False for samples without times. ``cadence``: the
+    time codec's mode 2 too (format version 3: a new timed file, or reading one). Only what
+    the job calls is loaded (a cold run compiles nothing more; a warm one loads nothing
+    more)."""
     from . import grid
 
     if encoder:
-        grid.compile_encoder(times=times)
+        grid.compile_encoder(times=times, cadence=cadence)
     if decoder:
-        grid.compile_decoder(times=times and not encoder)
+        grid.compile_decoder(times=times and not encoder, cadence=cadence)
 
 
-def encode_times(t: np.ndarray) -> bytes:
-    """int64 (n,) time stamps -> bytes, lossless (see :mod:`.grid`)."""
+def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
+    """int64 (n,) time stamps -> bytes, lossless (see :mod:`.grid`); ``cadence``: mode 2 may
+    be used (format version 3)."""
     from .grid import encode_times as encode
 
-    return encode(t)
+    return encode(t, cadence)
 
 
-def decode_times(payload: bytes, n: int) -> np.ndarray:
-    """bytes -> int64 (n,), the inverse of :func:`encode_times`."""
+def decode_times(payload: bytes, n: int, cadence: bool = False) -> np.ndarray:
+    """bytes -> int64 (n,), the inverse of :func:`encode_times`; ``cadence``: mode 2 is
+    allowed (format version 3)."""
     from .grid import decode_times as decode
 
-    return decode(payload, n)
+    return decode(payload, n, cadence)

@@ -1,7 +1,9 @@
 """The ``.hippo`` file: a header, checksummed frames of bounded-error samples (with their
 times), and - once the writer closes - a footer that indexes the frames.
 
-The byte layout is normative in ``docs/format.md``. In short (version 2)::
+The byte layout is normative in ``docs/format.md``. In short (version 2; version 3, what files
+with times are written as, adds a mode of the time codec, and a file continued keeps its
+version: :func:`_version_for`)::
 
     header   magic 89 48 50 4F, version, flags, channels (name, max error, [value kind]),
              [time column], CRC-32
@@ -16,7 +18,7 @@ What a reader makes of a file:
 * **finished** (a valid footer): every frame must be where the index says and intact; a
   bad or missing frame is an error naming the frame and its byte offset (``salvage=True``:
   the intact frames, with a note of what is lost).
-* **not closed** (version 2 written by a stream, no footer yet; or any version-1 file):
+* **not closed** (version 2 or 3 written by a stream, no footer yet; or any version-1 file):
   its complete frames decode, with a note of how many samples it holds; a frame cut short
   at the end of the file (a crash while appending) is an error unless ``salvage=True``.
 * a file written whole (flag ``whole``: ``hippo compress``, :func:`encode`) without a
@@ -74,7 +76,7 @@ from .times import Times, decode_part, encode_part, from_array, template_of_patt
 
 MAGIC = b"\x89HPO"
 END_MAGIC = b"\x89E"
-VERSION = 2
+VERSION = 2  # what files without times are written as (byte for byte as hippo 0.3 wrote them)
 VERSIONS = (1, 2, 3)
 MAX_NAME = 1024
 MAX_PATTERN = 64
@@ -131,7 +133,8 @@ class HippoHeader:
     time_kind : TIME_NUMBERS or TIME_ISO; time_pattern : how ISO times are written (version
     2: the template of the first time, see :mod:`.times`; each frame stores the templates of
     its own times; version 1: the pattern of all of them, ``<sep><unit><zone>``).
-    version : the format version; whole : written whole (a footer is required).
+    version : the format version (default: :func:`_version_for`, 3 with times, 2 without);
+    whole : written whole (a footer is required).
     kinds : the value kind of each channel (:data:`VALUE_KINDS`; C codes, or empty: all 0,
     plain float64). A header with a nonzero kind sets the flag ``kinds`` (version 2 only);
     one without writes the bytes it always did.
@@ -142,9 +145,13 @@ class HippoHeader:
     time_column: str | None = None
     time_kind: int = TIME_NUMBERS
     time_pattern: str = ""
-    version: int = VERSION
+    version: int | None = None
     whole: bool = False
     kinds: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.version is None:  # the version a new file of these samples is written in
+            self.version = _version_for(self.timed)
 
     def rounded_channels(self) -> list[int]:
         """The channels whose decoded values rounded are the integers written: an integer
@@ -173,6 +180,13 @@ class HippoHeader:
     def frame_samples(self) -> int:
         """Samples per frame in file mode: as many as the limits allow."""
         return max(1, min(MAX_FRAME_SAMPLES, MAX_FRAME_VALUES // len(self.channels)))
+
+
+def _version_for(timed: bool) -> int:
+    """The format version a new file is written in: 3 for samples with times (its time codec
+    has mode 2: docs/format.md, "Version 3"), 2 without them (the bytes hippo 0.3 wrote).
+    A file that is continued keeps its own version."""
+    return 3 if timed else VERSION
 
 
 def header_with_times(channels: list[str], max_errors: list[float],
@@ -491,7 +505,8 @@ class HippoWriter:
         elif best3 and resume is None:
             header = replace(header, version=3)
         if continued is not None and header.version != continued.version:
-            header = replace(header, version=continued.version)  # frames as the file has them
+            # a file continued keeps its version (and its modes, its frames' kinds)
+            header = replace(header, version=continued.version)
         self.fh = fh
         self.header = header
         #: the frames' channel parts name their codec (the mixing codec may be chosen)
@@ -744,7 +759,7 @@ class HippoWriter:
                 if h.version < 2 and t.iso:
                     raise DataError("format version 1 keeps ISO times as seconds: write "
                                     "version 2")
-                jobs.append(lambda t=t: (encode_part(t), _time_range(t.seconds)))
+                jobs.append(lambda t=t: (encode_part(t, h.version >= 3), _time_range(t.seconds)))
             times_of.append(t)
             n = x.shape[1] if buf is not None else x.shape[0]
             kinds.append(self._next_kind(n))
@@ -1102,7 +1117,7 @@ class HippoReader:
         parts = split_parts(payload, C + h.timed)
         times = None
         if h.timed:
-            times = decode_part(parts[0], n, self._v1_template)
+            times = decode_part(parts[0], n, self._v1_template, h.version >= 3)
             if h.version >= 2 and times.iso != (h.time_kind == TIME_ISO):
                 raise ValueError("its times are not of the kind the header says")
         if times_only:

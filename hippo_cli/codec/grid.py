@@ -358,23 +358,36 @@ DECODER_ERRORS = {
 }
 
 
-def compile_encoder(times: bool = True) -> None:
+def compile_encoder(times: bool = True, cadence: bool = True) -> None:
     """Compile (or load from numba's cache) the encoder's kernels: the channel encoder and,
-    with ``times``, the time encoder, on a few samples."""
+    with ``times``, the time encoder (with ``cadence``, its mode 2 too), on a few samples."""
     enc = ChannelEncoder(1.0)
     enc.push(np.arange(3.0))
     enc.flush()
     if times:
-        encode_times(np.arange(3))
+        compile_time_encoder(cadence)
 
 
-def compile_decoder(times: bool = True) -> None:
+def compile_time_encoder(cadence: bool = True) -> None:
+    """Compile (or load) the time encoder: mode 0 and, with ``cadence``, mode 2, which the
+    encoder calls only for some times (so that a job pays for it before its first frame)."""
+    t = read_only(np.arange(3, dtype=np.int64))
+    out, R = np.zeros(128, np.uint8), np.zeros(3, np.int64)
+    K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
+    if cadence:
+        K.enc_times2(t, 1, 0, 0, 1, out, R, K.new_model(), K.new_state(), np.zeros(1),
+                     K.LOG2T, 1)
+
+
+def compile_decoder(times: bool = True, cadence: bool = True) -> None:
     """Compile (or load from numba's cache) the decoder's kernels: the channel decoder and,
-    with ``times``, the time decoder, by decoding a payload that ends at once (an error,
-    caught)."""
+    with ``times``, the time decoder (with ``cadence``, its mode 2 too: format version 3), by
+    decoding a payload that ends at once (an error, caught)."""
     decoders = [lambda: ChannelDecoder(1.0).decode(b"\x00", 1)]
     if times:
         decoders.append(lambda: decode_times(b"\x00\x00", 1))
+        if cadence:
+            decoders.append(lambda: decode_times(b"\x02\x00", 1, cadence=True))
     for decode in decoders:
         try:
             decode()
@@ -390,18 +403,107 @@ def read_only(a: np.ndarray) -> np.ndarray:
     return v
 
 
-def encode_times(t: np.ndarray) -> bytes:
+def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
+    """int64 (n,) time stamps -> bytes, lossless (docs/format.md, "The time codec"): mode 0
+    (delta of deltas) or, out of its range, mode 1 (raw). ``cadence`` (format version 3): mode
+    0 or 2 (a unit, a cadence, steps or a grid), whichever :func:`_estimated_bits` expects to
+    be shorter (the candidates of :func:`_cadence_candidates`); when mode 0 is expected within
+    :data:`_CLOSE` of the best, both are coded and the shorter kept (estimates cost a small
+    part of a coding: the frame is coded once, or twice when close)."""
     t = read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
     n = t.shape[0]
     if n == 0:
         return b""
     lo_, hi_ = int(t.min()), int(t.max())
-    if max(abs(lo_), abs(hi_)) < _TLIM and hi_ - lo_ < _TLIM:
-        out = np.zeros(16 * n + 64, np.uint8)
-        R = np.zeros(max(n, 1), np.int64)
-        k = K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
-        return b"\x00" + out[:k].tobytes()
-    return b"\x01" + t.astype("<i8").tobytes()
+    if max(abs(lo_), abs(hi_)) >= _TLIM or hi_ - lo_ >= _TLIM:
+        return b"\x01" + t.astype("<i8").tobytes()
+    out = np.zeros(16 * n + 64, np.uint8)
+    R = np.zeros(max(n, 1), np.int64)
+    best = None
+    if cadence and n > 2:
+        dd = np.diff(t, 2)
+        if dd.any():  # else mode 0 is a few bytes, whatever the rest
+            mode0 = _estimated_bits(dd) + _big_bits(int(t[1]) - int(t[0]))
+            q, s, candidates = _cadence_candidates(t)
+            costs = []
+            for grid, f, C in candidates:
+                head = _big_bits(q) - 1 + 1 + 6 * grid + _big_bits(C)  # q >= 1: not zigzag
+                if grid:
+                    K.enc_times2(t, q, grid, f, C, out, R, K.new_model(), K.new_state(),
+                                 np.zeros(1), K.LOG2T, 0)  # the residuals only
+                    costs.append(head + _estimated_bits(R[:n - 1]))
+                else:
+                    costs.append(head + _estimated_bits(np.diff(s) - C))
+            pick = int(np.argmin(costs))
+            if costs[pick] < mode0:
+                grid, f, C = candidates[pick]
+                k = K.enc_times2(t, q, grid, f, C, out, R, K.new_model(), K.new_state(),
+                                 np.zeros(1), K.LOG2T, 1)
+                best = b"\x02" + out[:k].tobytes()
+                if mode0 > costs[pick] * (1 + _CLOSE) + _CLOSE_BITS:
+                    return best
+    k = K.enc_times(t, out, R, K.new_model(), K.new_state(), np.zeros(1), K.LOG2T)
+    if best is not None and len(best) < k + 1:
+        return best
+    return b"\x00" + out[:k].tobytes()
+
+
+#: How close (a fraction, and bits) the cost estimates of mode 0 and of the best mode-2 coding
+#: must be for the encoder to code both and keep the shorter (the estimate misses the
+#: contexts and the model's learning, which count most in short frames).
+_CLOSE, _CLOSE_BITS = 0.05, 256
+
+
+def _big_bits(v: int) -> int:
+    """The bits of the big value of zigzag(v)."""
+    return 6 + ((v << 1) ^ (v >> 63)).bit_length()
+
+
+def _estimated_bits(r: np.ndarray) -> float:
+    """The bits residuals r (int64) are expected to cost in context set 0: the empirical
+    entropy of their bit lengths (the zero flag and unary length), the bits below the leading
+    one, and the entropy of their signs. It ignores the neighbours' contexts and the model's
+    learning: good enough to rank codings of the same times."""
+    n = len(r)
+    if n == 0:
+        return 0.0
+    a = np.abs(r).astype(np.float64)  # |r| < 2^62: at worst one bit long near a power of 2
+    lengths = np.frexp(a)[1]  # bit length, 0 for 0
+    counts = np.bincount(lengths, minlength=1)
+    p = counts[counts > 0] / n
+    bits = -n * float(np.sum(p * np.log2(p)))
+    nonzero = n - int(counts[0])
+    bits += float(lengths.sum()) - nonzero
+    if nonzero:
+        neg = int(np.count_nonzero(r < 0)) / nonzero
+        if 0 < neg < 1:
+            bits -= nonzero * (neg * np.log2(neg) + (1 - neg) * np.log2(1 - neg))
+    return bits
+
+
+def _cadence_candidates(t: np.ndarray) -> tuple[int, np.ndarray, list[tuple[int, int, int]]]:
+    """The unit q (the greatest common divisor of t - t[0], 1 if they are all 0) of time
+    stamps t int64 (n >= 3, within mode 0's range), the units s = (t - t[0]) / q, and the
+    mode-2 codings worth trying, (grid, f, C): steps against the median step and against the
+    least step (counts that start from the least), and, for a positive median step c below
+    2^41, the grid at c and at the mean cadence over the frame in fixed point (f fractional
+    bits, 24 at most, below 2^41): the span over the cadences the steps hold (each step
+    rounded to a whole number of c, at least 1), so that dropped samples do not bend it."""
+    d0 = t - t[0]
+    q = int(np.gcd.reduce(d0)) or 1
+    s = d0 // q if q > 1 else d0
+    d = np.diff(s)
+    c = int(np.partition(d, len(d) // 2)[len(d) // 2])
+    least = int(d.min())
+    candidates = [(0, 0, c)] + ([(0, 0, least)] if least != c else [])
+    if 0 < c < 1 << 41:
+        candidates.append((1, 0, c))
+        cadences = int(np.maximum(np.rint(d / c), 1).sum())
+        f = max(0, min(24, 40 - c.bit_length()))
+        fine = (int(s[-1]) * 2 ** (f + 1) + cadences) // (2 * cadences)
+        if 0 < fine < 1 << 41 and fine != c << f:
+            candidates.append((1, f, fine))
+    return q, s, candidates
 
 
 def _frame_count(payload: bytes, n: int) -> int:
@@ -414,7 +516,9 @@ def _frame_count(payload: bytes, n: int) -> int:
     return n
 
 
-def decode_times(payload: bytes, n: int) -> np.ndarray:
+def decode_times(payload: bytes, n: int, cadence: bool = False) -> np.ndarray:
+    """bytes -> int64 (n,), the inverse of :func:`encode_times`; ``cadence``: mode 2 is
+    allowed (format version 3), else it is damage."""
     n = _frame_count(payload, n)
     if n == 0:
         return np.zeros(0, np.int64)
@@ -424,13 +528,14 @@ def decode_times(payload: bytes, n: int) -> np.ndarray:
         if len(payload) != 1 + 8 * n:
             raise ValueError("bad raw time payload length")
         return np.frombuffer(payload, "<i8", n, 1).astype(np.int64)
-    if payload[0] != 0:
+    if payload[0] != 0 and not (cadence and payload[0] == 2):
         raise ValueError("bad time payload mode")
     buf = read_only(np.frombuffer(payload, np.uint8)[1:])
     if buf.shape[0] > 16 * n + 64:
         raise ValueError("payload too long")
     t = np.empty(n, np.int64)
-    rc = K.dec_times(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
+    decode = K.dec_times if payload[0] == 0 else K.dec_times2
+    rc = decode(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
     if rc != 0:
         raise ValueError(f"malformed time payload ({DECODER_ERRORS[rc]})")
     return t

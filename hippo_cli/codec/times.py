@@ -503,10 +503,10 @@ def to_array(times: Times) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- time parts
-def encode_part(times: Times) -> bytes:
+def encode_part(times: Times, cadence: bool = False) -> bytes:
     """The time part of a frame (``docs/format.md``, "Time part"): integers, decimals or raw
     float64 for numbers; ticks and templates for ISO times (text if the ticks would not fit
-    in 62 bits)."""
+    in 62 bits). ``cadence``: the time codec may use its mode 2 (format version 3)."""
     from .channel import encode_times
     from .parts import varint
 
@@ -547,9 +547,9 @@ def encode_part(times: Times) -> bytes:
         out += varint(len(starts))
         for s, e in zip(starts.tolist(), ends.tolist()):
             out += varint(e - s) + varint(int(fmt[s]))
-        return bytes(out) + encode_times(ticks)
+        return bytes(out) + encode_times(ticks, cadence)
     if times.ints is not None:
-        return bytes([T_INT]) + encode_times(times.ints)
+        return bytes([T_INT]) + encode_times(times.ints, cadence)
     t = times.seconds
     with np.errstate(invalid="ignore", over="ignore"):
         for k in range(0, 10):
@@ -558,13 +558,15 @@ def encode_part(times: Times) -> bytes:
                 ints = scaled.astype(np.int64)
                 if np.array_equal(ints / 10.0**k, t) if k else np.array_equal(ints, t):
                     head = bytes([T_INT]) if k == 0 else bytes([T_DECIMAL, k])
-                    return head + encode_times(ints)
+                    return head + encode_times(ints, cadence)
     return bytes([T_RAW]) + t.astype("<f8").tobytes()
 
 
-def decode_part(part: bytes, n: int, iso_template: str | None = None) -> Times:
+def decode_part(part: bytes, n: int, iso_template: str | None = None,
+                cadence: bool = False) -> Times:
     """The inverse of :func:`encode_part`; ``ValueError`` when the part is malformed.
-    ``iso_template``: a version-1 file's ISO times (stored as seconds, kinds 0-2)."""
+    ``iso_template``: a version-1 file's ISO times (stored as seconds, kinds 0-2);
+    ``cadence``: the time codec's mode 2 is allowed (format version 3), else it is damage."""
     from .channel import decode_times
     from .parts import Cursor
 
@@ -593,7 +595,7 @@ def decode_part(part: bytes, n: int, iso_template: str | None = None) -> Times:
             pos += length
         if pos != n:
             raise ValueError("template runs that do not cover the samples")
-        ticks = decode_times(part[cur.pos:], n)
+        ticks = decode_times(part[cur.pos:], n, cadence)
         secs, rest = np.divmod(ticks, 10**k)
         nanos = rest * 10 ** (9 - k)
         times = Times(seconds_of(secs, nanos), secs, nanos, fmt, templates)
@@ -615,11 +617,11 @@ def decode_part(part: bytes, n: int, iso_template: str | None = None) -> Times:
             raise ValueError(f"text time {lines[bad][:40]!r} is not an ISO time")
         return times
     if kind == T_INT:
-        values = Times.numbers(decode_times(part[1:], n))
+        values = Times.numbers(decode_times(part[1:], n, cadence))
     elif kind == T_DECIMAL:
         if len(part) < 2 or not 1 <= part[1] <= 9:
             raise ValueError("bad decimal time scale")
-        values = Times.numbers(decode_times(part[2:], n) / 10.0 ** part[1])
+        values = Times.numbers(decode_times(part[2:], n, cadence) / 10.0 ** part[1])
     elif kind == T_RAW:
         if len(part) != 1 + 8 * n:
             raise ValueError("raw time part of the wrong size")

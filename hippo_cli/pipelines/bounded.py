@@ -310,7 +310,8 @@ def decode_to_csv(path: str | HippoReader, output: str | None, *, original: str 
     with _opened(path, salvage, threads) as hf:
         path = hf.path
         h = hf.header
-        prepare(encoder=False, times=h.timed)  # the decoder (first run only), before output
+        # the decoder (first run only), before output; mode 2 of the times: version 3 only
+        prepare(encoder=False, times=h.timed, cadence=h.version >= 3)
         C = len(h.channels)
         orig_blocks = None
         if original is not None:
