@@ -951,32 +951,61 @@ def _clamp(v: int, lo: int, hi: int) -> int:
 
 
 class _Mixer:
-    """The six models' counters (dicts: unset entries are at their start) and the mixer."""
+    """The six models' counters (dicts: unset entries are at their start; the match model's
+    counters are model 6's), the mixer, and the match model's expected bits for the sample
+    being decoded (``expect``, cleared once a bit differs)."""
 
     def __init__(self, T: int) -> None:
         self.T = T
-        self.q = [dict() for _ in range(6)]
-        self.c = [dict() for _ in range(6)]
-        self.w = [[16384] * 6 + [0] for _ in range(64)]
+        self.q = [dict() for _ in range(7)]
+        self.c = [dict() for _ in range(7)]
+        self.w = [[16384] * 7 + [0] for _ in range(192)]
+        self.expect: list[int] = []
+        self.length = 0  # the match's len
+        self.coded = 0  # bits coded so far for this sample
 
     def bucket(self, h: int, key: int, size: int) -> int:
         return (_mix(h, key) >> (64 - self.T)) & ~(size - 1)
 
+    def _adapt(self, m: int, ent: int, b: int) -> None:
+        q, c = self.q[m].get(ent, 2**21), self.c[m].get(ent, 0)
+        self.q[m][ent] = _clamp(q + (((2**22 * b - q) * _REC[c]) >> 16), 0, 2**22 - 1)
+        self.c[m][ent] = c + 1 if c < 255 else c
+
     def bit(self, rd: RangeDecoder, entries: list[int], ws: int) -> int:
-        """A modelled bit: ``entries[m]``, model m's counter; ``ws`` the weight set."""
-        s = [_ST[self.q[m].get(e, 2**21) >> 10] for m, e in enumerate(entries)] + [256]
-        w = self.w[ws]
+        """A modelled bit: ``entries[m]``, model m's counter; ``ws`` the weight set without
+        the match state."""
+        j = self.coded
+        match = 2 * min(self.length, 15) + self.expect[j] if j < len(self.expect) else None
+        s = [_ST[self.q[m].get(e, 2**21) >> 10] for m, e in enumerate(entries)]
+        s.append(0 if match is None else _ST[self.q[6].get(match, 2**21) >> 10])
+        s.append(256)
+        g = 0 if self.length == 0 else (64 if self.length < 16 else 128)
+        w = self.w[g + ws]
         d = _clamp(sum(wj * sj for wj, sj in zip(w, s)) >> 16, -2047, 2047)
         p = _clamp(_SQ[d], 1, 4095)
         b = rd.bit12(p)
         e = 4096 * b - p
-        for j in range(7):
-            w[j] = _clamp(w[j] + ((s[j] * e) >> 10), -(2**26), 2**26)
+        for k in range(8):
+            w[k] = _clamp(w[k] + ((s[k] * e) >> 10), -(2**26), 2**26)
         for m, ent in enumerate(entries):
-            q, c = self.q[m].get(ent, 2**21), self.c[m].get(ent, 0)
-            self.q[m][ent] = _clamp(q + (((2**22 * b - q) * _REC[c]) >> 16), 0, 2**22 - 1)
-            self.c[m][ent] = c + 1 if c < 255 else c
+            self._adapt(m, ent, b)
+        if match is not None:
+            self._adapt(6, match, b)
+            if b != self.expect[j]:
+                self.expect = []
+        self.coded += 1
         return b
+
+
+def _residual_bits(r: int) -> list[int]:
+    """The bits of residual r in the order the mixing codec codes them (direct bits aside)."""
+    if r == 0:
+        return [0]
+    v = abs(r)
+    k = v.bit_length() - 1
+    bits = [1, int(r < 0)] + [1] * k + [0]
+    return bits + [(v >> b) & 1 for b in range(k - 1, k - 1 - min(k, 4), -1)]
 
 
 def decode_mixing(payload: bytes, n: int, E: float, lm: int) -> list[int]:
@@ -988,13 +1017,26 @@ def decode_mixing(payload: bytes, n: int, E: float, lm: int) -> list[int]:
     mx = _Mixer(T)
     rd = RangeDecoder(payload)
     Qs = [0] * 6  # Q_{i-1} .. Q_{i-6}
+    Q: list[int] = []  # every index so far
+    MT: dict[int, int] = {}
+    ptr = 0
     r1 = r2 = 0
     out = []
-    for _ in range(n):
+    for i in range(n):
         h = [_mix(1, 16 * min(abs(r1), 15) + min(abs(r2), 15)), _mix(2, Qs[0])]
         for j in (1, 2, 3):
             h.append(_mix(h[-1], Qs[j]))
         h.append(_mix(_mix(h[4], Qs[4]), Qs[5]))
+        slot = h[5] >> (64 - T)
+        if mx.length == 0 and MT.get(slot, 0) > 0:
+            at = MT[slot] - 1
+            m = 0
+            while m < 32 and at - 1 - m >= 0 and Q[at - 1 - m] == Q[i - 1 - m]:
+                m += 1
+            if m >= 6:
+                mx.length, ptr = m, at
+        mx.expect = _residual_bits(Q[ptr] - Qs[0]) if mx.length > 0 else []
+        mx.coded = 0
         head = [mx.bucket(hm, 0, 64) for hm in h]
         a = min(abs(r1), 15)
         r = 0
@@ -1017,6 +1059,13 @@ def decode_mixing(payload: bytes, n: int, E: float, lm: int) -> list[int]:
         if abs(q) >= 2**56:
             raise ValueError("a grid index beyond 2^56")
         out.append(float_to_bits(float(q) * step))
+        if mx.length > 0:
+            if Q[ptr] == q:
+                mx.length, ptr = min(mx.length + 1, 65535), ptr + 1
+            else:
+                mx.length = 0
+        MT[slot] = i + 1
+        Q.append(q)
         Qs = [q] + Qs[:5]
         r1, r2 = r, r1
     rd.check_end()

@@ -201,3 +201,17 @@ def test_the_tables_are_the_documents():
                                                                for d in range(-2047, 2048)]
     assert st_.tolist() == ref._ST
     assert rec.tolist() == ref._REC
+
+
+def test_repeats_are_found_by_the_match_model_and_glitches_end_a_match():
+    # a periodic signal (its repeats exact on the grid) with glitches that break the matches
+    rng = np.random.default_rng(8)
+    x = np.sin(2 * np.pi * np.arange(20000) / 97)
+    x[rng.integers(0, 20000, 30)] += 0.5
+    eps = 0.01
+    best = hippo_cli.encode(x, eps, level="best")
+    assert _payload_codecs(best) == [1]
+    # once the period is known, a sample costs far less than a bit
+    assert len(best) * 8 < 0.2 * len(x)
+    got, _ = assert_same(best)
+    assert np.all(np.abs(got[:, 0] - x) <= eps)

@@ -2063,10 +2063,16 @@ def dec_times2(buf, n, t, R, probs, ds):
 # A channel payload of coder 1 to 4 (docs/format.md, "The mixing codec"): one grid index per
 # sample, its residual against the previous index coded bit by bit, each bit's probability mixed
 # from six adaptive models whose contexts are the exact previous grid indices (orders 1, 2, 3,
-# 4 and 6) and the sizes of the last two residuals. Integer arithmetic only.
+# 4 and 6) and the sizes of the last two residuals, and a match model (the index that followed
+# the last occurrence of the last six: repeated stretches, periodic signals). Integer
+# arithmetic only.
 MXM = 6  # models
-MXW = MXM + 1  # mixer inputs: the models' stretched probabilities, then a bias
-MXSETS = 64  # mixer weight sets: bit class (zero flag, sign, unary, mantissa) x min(|r1|, 15)
+MXW = MXM + 2  # mixer inputs: the models' stretched probabilities, the match model's, a bias
+MXSETS = 192  # mixer weight sets: match state (none, short, long) x bit class (zero flag,
+#               sign, unary, mantissa) x min(|r1|, 15)
+MXMIN = 6  # a match repeats at least the last MXMIN indices (the order-6 context)
+MXMLEN = 65535  # a match's length stops growing here
+MXMV = 32  # a match found is verified over at most this many indices back
 MXBIAS = 256  # the bias input
 MXWLIM = 1 << 26  # |weight| stays below this (dot products far from 64-bit overflow)
 MXW0 = 16384  # initial weight of a model input (1/4 in units of 2^-16); the bias's is 0
@@ -2105,6 +2111,7 @@ def mixing_table_bits(n: int) -> int:
 
 
 U32 = nb.uint32[::1]  # the counters of the models
+I4 = nb.int32[::1]  # the match model's table: 1 + the sample that followed a context
 I8R = nb.types.Array(nb.int64, 1, "C", readonly=True)  # the tables SQ, ST, REC
 
 
@@ -2146,45 +2153,56 @@ def _mx_buckets(slots, ctx, v, size, tb):
         slots[m] = (np.int64(m) << tb) | (_mx_top(_mx_hash(ctx[m], v), tb) & ~(size - 1))
 
 
-@kernel(i8(U32, I8, i8, I8, i8, I8R, I8R, I8))
-def _mx_p(tab, slots, node, W, ws, SQ, ST, inp):
+@kernel(i8(U32, I8, i8, I8, i8, I8R, I8R, I8, U32, i8))
+def _mx_p(tab, slots, node, W, ws, SQ, ST, inp, MM, mc):
     """P(bit = 1) in 1..4095 of the bit at ``node`` of the buckets ``slots``: the stretched
-    counters (kept in inp for the update) weighted by mixer set ws, squashed."""
+    counters (kept in inp for the update), and the match model's counter ``mc`` (-1: no
+    prediction, input 0), weighted by mixer set ws, squashed."""
     dot = np.int64(0)
     o = ws * MXW
     for m in range(MXM):
         s = ST[np.int64(tab[slots[m] + node]) >> 20]
         inp[m] = s
         dot += W[o + m] * s
-    inp[MXM] = MXBIAS
-    dot += W[o + MXM] * MXBIAS
+    inp[MXM] = ST[np.int64(MM[mc]) >> 20] if mc >= 0 else 0
+    dot += W[o + MXM] * inp[MXM]
+    inp[MXM + 1] = MXBIAS
+    dot += W[o + MXM + 1] * MXBIAS
     d = min(max(dot >> 16, -2047), 2047)
     return min(max(SQ[d + 2047], 1), 4095)
 
 
-@kernel(nb.void(U32, I8, i8, I8, i8, I8, i8, i8, I8R))
-def _mx_update(tab, slots, node, W, ws, inp, bit, p, REC):
-    """Adapt the mixer set ws and the models' counters at ``node`` after ``bit``."""
+@kernel(nb.void(U32, i8, i8, I8R))
+def _mx_count(tab, i, bit, REC):
+    """Adapt counter tab[i] (probability q of a 1 in units of 2^-22, count c) after ``bit``."""
+    e = np.int64(tab[i])
+    q = e >> 10
+    c = e & 1023
+    q += (((bit << 22) - q) * REC[c]) >> 16
+    q = min(max(q, 0), (1 << 22) - 1)
+    if c < MXN:
+        c += 1
+    tab[i] = (q << 10) | c
+
+
+@kernel(nb.void(U32, I8, i8, I8, i8, I8, i8, i8, I8R, U32, i8))
+def _mx_update(tab, slots, node, W, ws, inp, bit, p, REC, MM, mc):
+    """Adapt the mixer set ws, the models' counters at ``node`` and the match model's counter
+    ``mc`` (if >= 0) after ``bit``."""
     err = (bit << 12) - p
     o = ws * MXW
     for m in range(MXW):
         W[o + m] = min(max(W[o + m] + ((inp[m] * err) >> 10), -MXWLIM), MXWLIM)
     for m in range(MXM):
-        i = slots[m] + node
-        e = np.int64(tab[i])
-        q = e >> 10
-        c = e & 1023
-        q += (((bit << 22) - q) * REC[c]) >> 16
-        q = min(max(q, 0), (1 << 22) - 1)
-        if c < MXN:
-            c += 1
-        tab[i] = (q << 10) | c
+        _mx_count(tab, slots[m] + node, bit, REC)
+    if mc >= 0:
+        _mx_count(MM, mc, bit, REC)
 
 
-@kernel(T3(OUT, i8, i8, i8, U32, I8, i8, I8, i8, i8, I8R, I8R, I8R, I8))
-def _mx_ebit(out, pos, low, rng, tab, slots, node, W, ws, bit, SQ, ST, REC, inp):
+@kernel(T3(OUT, i8, i8, i8, U32, I8, i8, I8, i8, i8, I8R, I8R, I8R, I8, U32, i8))
+def _mx_ebit(out, pos, low, rng, tab, slots, node, W, ws, bit, SQ, ST, REC, inp, MM, mc):
     """Code ``bit`` at ``node`` with the mixed probability, then adapt."""
-    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp)
+    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp, MM, mc)
     bound = (rng >> 12) * (4096 - p)
     if bit == 0:
         rng = bound
@@ -2194,14 +2212,14 @@ def _mx_ebit(out, pos, low, rng, tab, slots, node, W, ws, bit, SQ, ST, REC, inp)
         if low > M32:
             low &= M32
             _carry(out, pos)
-    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC)
+    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC, MM, mc)
     return _eshift(out, pos, low, rng)
 
 
-@kernel(T4(PAY, i8, i8, i8, U32, I8, i8, I8, i8, I8R, I8R, I8R, I8))
-def _mx_dbit(buf, pos, code, rng, tab, slots, node, W, ws, SQ, ST, REC, inp):
+@kernel(T4(PAY, i8, i8, i8, U32, I8, i8, I8, i8, I8R, I8R, I8R, I8, U32, i8))
+def _mx_dbit(buf, pos, code, rng, tab, slots, node, W, ws, SQ, ST, REC, inp, MM, mc):
     """Decode a bit at ``node`` (the inverse of _mx_ebit). Returns (bit, pos, code, rng)."""
-    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp)
+    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp, MM, mc)
     bound = (rng >> 12) * (4096 - p)
     if code < bound:
         rng = bound
@@ -2210,19 +2228,56 @@ def _mx_dbit(buf, pos, code, rng, tab, slots, node, W, ws, SQ, ST, REC, inp):
         code -= bound
         rng -= bound
         bit = 1
-    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC)
+    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC, MM, mc)
     pos, code, rng = _dshift(buf, pos, code, rng)
     return bit, pos, code, rng
 
 
-@kernel(nb.void(U32, I8, i8))
-def _mx_start(tab, W, tb):
-    """Every counter at P = 1/2 with count 0; every mixer set at MXW0 per model, bias 0."""
+@kernel(nb.void(U32, I8, U32, I4, i8))
+def _mx_start(tab, W, MM, MT, tb):
+    """Every counter at P = 1/2 with count 0; every mixer set at MXW0 per model and for the
+    match model, 0 for the bias; no match remembered."""
     for i in range(MXM << tb):
         tab[i] = np.uint32(1 << 31)
+    for i in range(MM.shape[0]):
+        MM[i] = np.uint32(1 << 31)
+    for i in range(np.int64(1) << tb):
+        MT[i] = 0
     for s in range(MXSETS):
         for m in range(MXW):
-            W[s * MXW + m] = MXW0 if m < MXM else 0
+            W[s * MXW + m] = MXW0 if m <= MXM else 0
+
+
+@kernel(i8(I8, i8, i8))
+def _mx_match(Qv, i, at):
+    """How many indices before sample i equal those before sample ``at`` (< i), counted back
+    from the last, at most MXMV: the length of the repeat a match found in the table has."""
+    n = 0
+    while n < MXMV and at - 1 - n >= 0 and Qv[at - 1 - n] == Qv[i - 1 - n]:
+        n += 1
+    return n
+
+
+@kernel(i8(I8, i8))
+def _mx_expect(ex, r):
+    """The bits of residual r in coding order (zero flag, sign, unary, the modelled mantissa
+    bits) into ex; returns how many."""
+    ex[0] = 1 if r != 0 else 0
+    if r == 0:
+        return 1
+    ex[1] = 1 if r < 0 else 0
+    v = abs(r)
+    k = _ilog2(v)
+    j = 2
+    for _t in range(k):
+        ex[j] = 1
+        j += 1
+    ex[j] = 0
+    j += 1
+    for b in range(k - 1, k - 1 - min(k, MXTOP), -1):
+        ex[j] = (v >> b) & 1
+        j += 1
+    return j
 
 
 @kernel(nb.void(I8, i8))
@@ -2234,16 +2289,18 @@ def _mx_push(Qh, q):
 
 
 @kernel()
-def mx_encode(Q, n, tb, tab, W, Qh, ctx, slots, inp, out, st, SQ, ST, REC, fcost):
+def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST, REC, fcost):
     """Code the grid indices Q[0..n) (|Q| < MXQLIM) into out; returns the payload length, or -1
     if it would pass len(out) - 256 (the caller then keeps the grid codec). Scratch: tab
-    (MXM << tb), W (MXSETS * MXW), Qh (MXM), ctx (MXM), slots (MXM), inp (MXW), fcost (1); st
-    a fresh state vector."""
-    _mx_start(tab, W, tb)
+    (MXM << tb), W (MXSETS * MXW), MM (32), MT (1 << tb), Qh (MXM), ctx (MXM), slots (MXM), inp
+    (MXW), ex (80), fcost (1); st a fresh state vector."""
+    _mx_start(tab, W, MM, MT, tb)
     for j in range(MXM):
         Qh[j] = 0
     r1 = np.int64(0)
     r2 = np.int64(0)
+    mlen = np.int64(0)  # the match: its length (0: none) and the sample it predicts from
+    mptr = np.int64(0)
     pos = st[ST_POS]
     low = st[ST_LOW]
     rng = st[ST_RNG]
@@ -2253,31 +2310,66 @@ def mx_encode(Q, n, tb, tab, W, Qh, ctx, slots, inp, out, st, SQ, ST, REC, fcost
             return -1
         r = Q[i] - Qh[0]
         _mx_contexts(ctx, Qh, r1, r2)
+        mslot = _mx_top(ctx[5], tb)
+        if mlen == 0 and MT[mslot] > 0:
+            at = np.int64(MT[mslot]) - 1
+            if _mx_match(Q, i, at) >= MXMIN:
+                mlen = _mx_match(Q, i, at)
+                mptr = at
+        ne = _mx_expect(ex, Q[mptr] - Qh[0]) if mlen > 0 else 0
+        ml = min(mlen, 15) * 2
+        sw = (0 if mlen == 0 else (1 if mlen < 16 else 2)) * 64
         _mx_buckets(slots, ctx, 0, MXHEAD, tb)
         a1 = min(abs(r1), 15)
+        j = 0  # bits coded; the match predicts while they agree with its residual
         nz = 1 if r != 0 else 0
-        pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 0, W, a1, nz, SQ, ST, REC, inp)
+        mc = ml + ex[j] if j < ne else -1
+        pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 0, W, sw + a1, nz, SQ, ST,
+                                 REC, inp, MM, mc)
+        if mc >= 0 and nz != ex[j]:
+            ne = 0
+        j += 1
         if nz:
             sg = 1 if r < 0 else 0
-            pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 1, W, 16 + a1, sg, SQ, ST,
-                                     REC, inp)
+            mc = ml + ex[j] if j < ne else -1
+            pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 1, W, sw + 16 + a1, sg, SQ,
+                                     ST, REC, inp, MM, mc)
+            if mc >= 0 and sg != ex[j]:
+                ne = 0
+            j += 1
             v = abs(r)
             k = _ilog2(v)
             for t in range(k + 1):
                 node = 2 + 31 * sg + min(t, 30)
-                pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, node, W, 32 + a1,
-                                         1 if t < k else 0, SQ, ST, REC, inp)
+                bit = 1 if t < k else 0
+                mc = ml + ex[j] if j < ne else -1
+                pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, node, W,
+                                         sw + 32 + a1, bit, SQ, ST, REC, inp, MM, mc)
+                if mc >= 0 and bit != ex[j]:
+                    ne = 0
+                j += 1
             if k > 0:
                 _mx_buckets(slots, ctx, 1 + 2 * k + sg, MXMANT, tb)
                 pref = np.int64(1)
                 top = min(k, MXTOP)
                 for b in range(k - 1, k - 1 - top, -1):
                     bit = (v >> b) & 1
-                    pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, pref, W, 48 + a1,
-                                             bit, SQ, ST, REC, inp)
+                    mc = ml + ex[j] if j < ne else -1
+                    pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, pref, W,
+                                             sw + 48 + a1, bit, SQ, ST, REC, inp, MM, mc)
+                    if mc >= 0 and bit != ex[j]:
+                        ne = 0
+                    j += 1
                     pref = (pref << 1) | bit
                 if k > MXTOP:
                     pos, low, rng = _edirect(out, pos, low, rng, v, k - MXTOP, fcost)
+        if mlen > 0:
+            if Q[mptr] == Q[i]:
+                mlen = min(mlen + 1, MXMLEN)
+                mptr += 1
+            else:
+                mlen = 0
+        MT[mslot] = i + 1
         r2 = r1
         r1 = r
         _mx_push(Qh, Q[i])
@@ -2288,10 +2380,11 @@ def mx_encode(Q, n, tb, tab, W, Qh, ctx, slots, inp, out, st, SQ, ST, REC, fcost
 
 
 @kernel()
-def mx_decode(buf, n, tb, step, x, tab, W, Qh, ctx, slots, inp, ds, SQ, ST, REC):
-    """Decode n samples into x (the inverse of mx_encode; x[i] = float64(Q_i) * step). Returns
-    0 or a negative error (ERR_*)."""
-    _mx_start(tab, W, tb)
+def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, ds, SQ, ST,
+              REC):
+    """Decode n samples into x (the inverse of mx_encode; x[i] = float64(Q_i) * step; Qv: int64
+    scratch of n, the indices). Returns 0 or a negative error (ERR_*)."""
+    _mx_start(tab, W, MM, MT, tb)
     for j in range(MXM):
         Qh[j] = 0
     _dstart(buf, ds)
@@ -2301,23 +2394,47 @@ def mx_decode(buf, n, tb, step, x, tab, W, Qh, ctx, slots, inp, ds, SQ, ST, REC)
     nbuf = buf.shape[0]
     r1 = np.int64(0)
     r2 = np.int64(0)
+    mlen = np.int64(0)
+    mptr = np.int64(0)
     for i in range(n):
         if pos > nbuf + 4:
             return ERR_TRUNCATED
         _mx_contexts(ctx, Qh, r1, r2)
+        mslot = _mx_top(ctx[5], tb)
+        if mlen == 0 and MT[mslot] > 0:
+            at = np.int64(MT[mslot]) - 1
+            if _mx_match(Qv, i, at) >= MXMIN:
+                mlen = _mx_match(Qv, i, at)
+                mptr = at
+        ne = _mx_expect(ex, Qv[mptr] - Qh[0]) if mlen > 0 else 0
+        ml = min(mlen, 15) * 2
+        sw = (0 if mlen == 0 else (1 if mlen < 16 else 2)) * 64
         _mx_buckets(slots, ctx, 0, MXHEAD, tb)
         a1 = min(abs(r1), 15)
-        nz, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 0, W, a1, SQ, ST, REC,
-                                      inp)
+        j = 0
+        mc = ml + ex[j] if j < ne else -1
+        nz, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 0, W, sw + a1, SQ, ST,
+                                      REC, inp, MM, mc)
+        if mc >= 0 and nz != ex[j]:
+            ne = 0
+        j += 1
         r = np.int64(0)
         if nz:
-            sg, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 1, W, 16 + a1, SQ, ST,
-                                          REC, inp)
+            mc = ml + ex[j] if j < ne else -1
+            sg, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 1, W, sw + 16 + a1,
+                                          SQ, ST, REC, inp, MM, mc)
+            if mc >= 0 and sg != ex[j]:
+                ne = 0
+            j += 1
             k = 0
             while True:
                 node = 2 + 31 * sg + min(k, 30)
+                mc = ml + ex[j] if j < ne else -1
                 one, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, node, W,
-                                               32 + a1, SQ, ST, REC, inp)
+                                               sw + 32 + a1, SQ, ST, REC, inp, MM, mc)
+                if mc >= 0 and one != ex[j]:
+                    ne = 0
+                j += 1
                 if one == 0:
                     break
                 k += 1
@@ -2328,8 +2445,12 @@ def mx_decode(buf, n, tb, step, x, tab, W, Qh, ctx, slots, inp, ds, SQ, ST, REC)
                 _mx_buckets(slots, ctx, 1 + 2 * k + sg, MXMANT, tb)
                 top = min(k, MXTOP)
                 for _b in range(top):
+                    mc = ml + ex[j] if j < ne else -1
                     bit, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, v, W,
-                                                   48 + a1, SQ, ST, REC, inp)
+                                                   sw + 48 + a1, SQ, ST, REC, inp, MM, mc)
+                    if mc >= 0 and bit != ex[j]:
+                        ne = 0
+                    j += 1
                     v = (v << 1) | bit
                 if k > MXTOP:
                     rest, pos, code, rng = _ddirect(buf, pos, code, rng, k - MXTOP)
@@ -2339,6 +2460,14 @@ def mx_decode(buf, n, tb, step, x, tab, W, Qh, ctx, slots, inp, ds, SQ, ST, REC)
         if q >= MXQLIM or q <= -MXQLIM:
             return ERR_RANGE
         x[i] = np.float64(q) * step
+        Qv[i] = q
+        if mlen > 0:
+            if Qv[mptr] == q:
+                mlen = min(mlen + 1, MXMLEN)
+                mptr += 1
+            else:
+                mlen = 0
+        MT[mslot] = i + 1
         r2 = r1
         r1 = r
         _mx_push(Qh, q)

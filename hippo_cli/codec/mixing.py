@@ -41,10 +41,13 @@ def grid_indices(x: np.ndarray, eps: float, lm: int = 0) -> np.ndarray | None:
 
 
 def _scratch(n: int) -> tuple:
+    """The models' scratch for n samples (every element written before it is read): table
+    bits, counters, mixer weights, match counters, match table, then the small vectors."""
     tb = K.mixing_table_bits(n)
     return (tb, np.empty(K.MXM << tb, np.uint32), np.empty(K.MXSETS * K.MXW, np.int64),
-            np.empty(K.MXM, np.int64), np.empty(K.MXM, np.int64), np.empty(K.MXM, np.int64),
-            np.empty(K.MXW, np.int64))
+            np.empty(32, np.uint32), np.empty(1 << tb, np.int32), np.empty(K.MXM, np.int64),
+            np.empty(K.MXM, np.int64), np.empty(K.MXM, np.int64), np.empty(K.MXW, np.int64),
+            np.empty(80, np.int64))
 
 
 def encode(x: np.ndarray, eps: float, lm: int = 0) -> bytes | None:
@@ -55,11 +58,11 @@ def encode(x: np.ndarray, eps: float, lm: int = 0) -> bytes | None:
     if q is None:
         return None
     n = len(q)
-    tb, tab, W, Qh, ctx, slots, inp = _scratch(n)
+    tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex = _scratch(n)
     out = np.empty(_MAX_PER_SAMPLE * n + 64 + 256, np.uint8)
     SQ, ST, REC = _TABLES
-    size = K.mx_encode(q, n, tb, tab, W, Qh, ctx, slots, inp, out, K.new_state(), SQ, ST, REC,
-                       np.zeros(1))
+    size = K.mx_encode(q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, K.new_state(),
+                       SQ, ST, REC, np.zeros(1))
     if size < 0 or size > _MAX_PER_SAMPLE * n + 64:
         return None
     return out[:size].tobytes()
@@ -78,10 +81,10 @@ def decode(payload: bytes, n: int, eps: float, lm: int = 0,
     buf = read_only(np.frombuffer(payload, np.uint8))
     x = np.empty(n, np.float64) if out is None else out
     step = (2.0 * eps) / float(1 << lm)
-    tb, tab, W, Qh, ctx, slots, inp = _scratch(n)
+    tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex = _scratch(n)
     SQ, ST, REC = _TABLES
-    rc = K.mx_decode(buf, n, tb, step, x, tab, W, Qh, ctx, slots, inp, K.new_state(), SQ, ST,
-                     REC)
+    rc = K.mx_decode(buf, n, tb, step, x, np.empty(n, np.int64), tab, W, MM, MT, Qh, ctx, slots,
+                     inp, ex, K.new_state(), SQ, ST, REC)
     if rc != 0:
         raise ValueError(f"malformed payload ({DECODER_ERRORS[rc]})")
     return x
