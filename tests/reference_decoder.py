@@ -1037,13 +1037,13 @@ def decode_mixing(payload: bytes, n: int, E: float, lm: int) -> list[int]:
                 mx.length, ptr = m, at
         mx.expect = _residual_bits(Q[ptr] - Qs[0]) if mx.length > 0 else []
         mx.coded = 0
-        head = [mx.bucket(hm, 0, 64) for hm in h]
+        head = [mx.bucket(hm, 0, 16) for hm in h]
         a = min(abs(r1), 15)
         r = 0
         if mx.bit(rd, head, a):
             sgn = mx.bit(rd, [b + 1 for b in head], 16 + a)
             k = 0
-            while mx.bit(rd, [b + 2 + 31 * sgn + min(k, 30) for b in head], 32 + a):
+            while mx.bit(rd, [b + 2 + 7 * sgn + min(k, 6) for b in head], 32 + a):
                 k += 1
                 if k > 62:
                     raise ValueError("more than 62 unary ones")

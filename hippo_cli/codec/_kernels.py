@@ -2078,7 +2078,7 @@ MXWLIM = 1 << 26  # |weight| stays below this (dot products far from 64-bit over
 MXW0 = 16384  # initial weight of a model input (1/4 in units of 2^-16); the bias's is 0
 MXN = 255  # a counter's count stops here (its adaptation rate 2/(2n+3) then stays)
 MXKU = 0x9E3779B97F4A7C15  # the hash multiplier (2^64 / golden ratio, odd)
-MXHEAD = 64  # head bucket: zero flag, sign, unary bits (2 + 31 s + min(t, 30))
+MXHEAD = 16  # head bucket: zero flag, sign, unary bits (2 + 7 s + min(t, 6))
 MXMANT = 16  # mantissa bucket: the first four bits below the leading one, by prefix (1..15)
 MXTOP = 4  # mantissa bits modelled; the rest are direct bits
 MXTB_MIN = 12  # table bits per model: min(MXTB_MAX, max(MXTB_MIN, bit_length(n) + 2))
@@ -2340,7 +2340,7 @@ def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST
             v = abs(r)
             k = _ilog2(v)
             for t in range(k + 1):
-                node = 2 + 31 * sg + min(t, 30)
+                node = 2 + 7 * sg + min(t, 6)
                 bit = 1 if t < k else 0
                 mc = ml + ex[j] if j < ne else -1
                 pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, node, W,
@@ -2428,7 +2428,7 @@ def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, 
             j += 1
             k = 0
             while True:
-                node = 2 + 31 * sg + min(k, 30)
+                node = 2 + 7 * sg + min(k, 6)
                 mc = ml + ex[j] if j < ne else -1
                 one, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, node, W,
                                                sw + 32 + a1, SQ, ST, REC, inp, MM, mc)
