@@ -599,22 +599,37 @@ def _big_value(rd: RangeDecoder) -> int:
     return rd.direct_bits(m)
 
 
-def decode_time_codec(data: bytes, n: int, version: int = 2) -> list[int]:
+def decode_time_codec(data: bytes, n: int, version: int = 2, chain: TimeChain | None = None
+                      ) -> list[int]:
     """The ``n`` integer values of the time codec (its mode byte first); mode 2 only in
-    ``version`` 3."""
+    ``version`` 3; mode 3 only in a chained frame (``chain`` given), continuing the last two
+    values of its chain, which must be at the part's scale."""
     r = Reader(data)
     mode = r.u8("time codec mode")
     if mode == 1:
         if r.left() != 8 * n:
             raise ValueError("time codec mode 1: wrong length")
         return [i64(r.u64()) for _ in range(n)]
-    if mode not in (0, 2) or (mode == 2 and version < 3):
+    if mode not in (0, 2, 3) or (mode >= 2 and version < 3) or (mode == 3 and chain is None):
         raise ValueError(f"time codec: unknown mode {mode} (version {version})")
     if len(data) - 1 > 16 * n + 64:  # the limit is on the coded stream, after the mode byte
         raise ValueError("time codec: longer than its limit")
     rd = RangeDecoder(data[1:])
     if mode == 2:
         return _cadence_values(rd, n)
+    if mode == 3:
+        if chain.values is None or chain.values[0] != chain.scale:
+            raise ValueError("time codec mode 3 without the last two times at this scale")
+        _, t_2, t_1 = chain.values
+        allzero = rd.bit(H2)
+        residuals = ContextSet(0)
+        t = []
+        for _ in range(n):
+            dd = 0 if allzero else residuals.residual(rd)
+            t.append(i64(t_1 + i64(i64(t_1 - t_2) + dd)))
+            t_2, t_1 = t_1, t[-1]
+        rd.check_end()
+        return t
     t = [unzigzag(_big_value(rd))]
     if n > 1:
         d = unzigzag(_big_value(rd))
@@ -669,10 +684,36 @@ def _cadence_values(rd: RangeDecoder, n: int) -> list[int]:
     return t
 
 
-def decode_time_part(data: bytes, n: int, header: Header) -> list:
+class TimeChain:
+    """What a chained frame's time part continues: ``values``, the scale (the kind and its
+    digits or tick unit) and the last two integer values of the time parts before, or None;
+    ``scale``: the scale of the part being decoded (set while it is)."""
+
+    def __init__(self) -> None:
+        self.values: tuple | None = None
+        self.scale: tuple | None = None
+
+    def after(self, scale: tuple | None, ints: list[int] | None) -> None:
+        """The chain after a part of integers ``ints`` at ``scale`` (None: no integers)."""
+        before = self.values
+        if ints is not None and len(ints) >= 2:
+            self.values = (scale, ints[-2], ints[-1])
+        elif ints is not None and len(ints) == 1 and before is not None and before[0] == scale:
+            self.values = (scale, before[2], ints[0])
+        else:
+            self.values = None
+
+
+def decode_time_part(data: bytes, n: int, header: Header, chain: TimeChain | None = None,
+                     chained: bool = False) -> list:
     """The ``n`` times of a time part: Python ints (kind 0), floats (kinds 1 and 2), or the
     ISO text each time is written as (kinds 3 and 4; version 1's ISO times, kinds 0-2, in
-    the header's pattern)."""
+    the header's pattern). ``chain``: the time chain, continued by the time codec's mode 3 if
+    the frame is ``chained``, and updated."""
+    holder = chain if chain is not None else TimeChain()
+    if not chained:  # a key frame's times start a new chain
+        holder.values = None
+    use = holder if chained else None
     r = Reader(data)
     kind = r.u8("time kind")
     if header.version >= 2 and header.time_kind == 2 and kind not in (3, 4):
@@ -680,7 +721,7 @@ def decode_time_part(data: bytes, n: int, header: Header) -> list:
     if header.version < 2 and kind > 2:
         raise ValueError("version 1 has time kinds 0 to 2 only")
     if kind == 3:
-        return decode_iso_ticks(data, r, n, header.version)
+        return decode_iso_ticks(data, r, n, header.version, holder, chained)
     if kind == 4:
         text = inflate_whole(data[1:], 66 * n + 1, "text times")
         try:
@@ -689,6 +730,7 @@ def decode_time_part(data: bytes, n: int, header: Header) -> list:
             raise ValueError("text times: not ASCII") from exc
         if len(lines) != n + 1 or lines[-1] != "":
             raise ValueError("text times: not n lines")
+        holder.after(None, None)
         return [canonical_iso(line) for line in lines[:-1]]
     if kind == 2:
         if r.left() != 8 * n:
@@ -696,13 +738,18 @@ def decode_time_part(data: bytes, n: int, header: Header) -> list:
         times = [r.f64() for _ in range(n)]
         if not all(math.isfinite(x) for x in times):
             raise ValueError("raw times: a non-finite time")
+        holder.after(None, None)
     elif kind == 0:
-        times = list(decode_time_codec(data[1:], n, header.version))
+        holder.scale = (0, 0)
+        times = list(decode_time_codec(data[1:], n, header.version, use))
+        holder.after((0, 0), times)
     elif kind == 1:
         k = r.u8("time digits")
         if not 1 <= k <= 9:
             raise ValueError(f"decimal times: {k} digits")
-        values = decode_time_codec(data[2:], n, header.version)
+        holder.scale = (1, k)
+        values = decode_time_codec(data[2:], n, header.version, use)
+        holder.after((1, k), values)
         times = [float(v) / float(10**k) for v in values]
     else:
         raise ValueError(f"time part: unknown kind {kind}")
@@ -880,8 +927,10 @@ def canonical_iso(text: str) -> str:
     return text
 
 
-def decode_iso_ticks(data: bytes, r: Reader, n: int, version: int = 2) -> list[str]:
-    """Kind 3: the unit, the templates, the runs, the ticks."""
+def decode_iso_ticks(data: bytes, r: Reader, n: int, version: int = 2,
+                     chain: TimeChain | None = None, chained: bool = False) -> list[str]:
+    """Kind 3: the unit, the templates, the runs, the ticks (continuing ``chain`` in a
+    ``chained`` frame, and updating it)."""
     k = r.u8("tick unit")
     if k > 9:
         raise ValueError("ticks finer than a nanosecond")
@@ -908,7 +957,11 @@ def decode_iso_ticks(data: bytes, r: Reader, n: int, version: int = 2) -> list[s
         which += [index] * length
     if len(which) != n:
         raise ValueError("runs that do not cover n")
-    ticks = decode_time_codec(data[r.pos :], n, version)
+    if chain is not None:
+        chain.scale = (3, k)
+    ticks = decode_time_codec(data[r.pos :], n, version, chain if chained else None)
+    if chain is not None:
+        chain.after((3, k), ticks)
     return [write_iso(templates[w], t // 10**k, (t % 10**k) * 10 ** (9 - k))
             for w, t in zip(which, ticks)]
 
@@ -1209,11 +1262,16 @@ def decode_frame(data: bytes, pos: int, header: Header, states: list | None = No
             parts.append(p.take(k, "part"))
         else:
             parts.append(p.take(p.left(), "part"))
-    times = decode_time_part(parts.pop(0), n, header) if header.timed else None
+    times = None
+    if header.timed:
+        if states is not None and len(states) == header.C:
+            states.append(TimeChain())
+        chain = states[header.C] if states is not None else None
+        times = decode_time_part(parts.pop(0), n, header, chain, chained)
     decoded = [decode_channel_part(part, n, header.E[c], specials, coders, before[c])
                for c, part in enumerate(parts)]
     if states is not None:
-        states[:] = [after for _, after in decoded]
+        states[:header.C] = [after for _, after in decoded]
     return r.pos, [out for out, _ in decoded], times
 
 

@@ -21,6 +21,7 @@ from test_reference_decoder import assert_same
 
 import hippo_cli
 from hippo_cli.codec import HippoHeader, HippoReader, HippoWriter
+from hippo_cli.codec.times import to_array
 from hippo_cli.errors import DataError
 
 
@@ -194,3 +195,66 @@ def test_hippo_stream_chains_by_default_and_key_every_0_does_not(tmp_path):
     assert sizes[None][1:] == (3, [0] + [1] * 8)
     assert sizes["0"][1:] == (2, [0] * 9)
     assert sizes[None][0] < sizes["0"][0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 3000), frame=st.sampled_from([1, 2, 3, 250, 1000]),
+       key_every=st.sampled_from([1, 700, 10**9]), kind=st.sampled_from(["int", "dec", "jit",
+                                                                          "iso", "raw"]),
+       seed=st.integers(0, 20))
+def test_chained_times_continue_for_both_decoders(n, frame, key_every, kind, seed):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.standard_normal(n))
+    steps = {"int": np.full(n, 100), "dec": np.full(n, 0.25),
+             "jit": 100 + rng.integers(-3, 4, n), "raw": np.full(n, np.pi),
+             "iso": np.full(n, 0.25)}[kind]
+    t = 1.7e9 + np.cumsum(steps) if kind not in ("int", "jit") else 1.7e12 + np.cumsum(steps)
+    buf = io.BytesIO()
+    header = HippoHeader(["a"], [0.5], "t")
+    if kind == "iso":
+        from hippo_cli.codec.container import header_with_times
+        from hippo_cli.codec.times import parse_iso
+
+        stamps = (np.datetime64("2024-01-01T00:00:00") + (t - t[0]).astype("timedelta64[ms]")
+                  * 1000)
+        t, _ = parse_iso([str(v) for v in stamps.astype("datetime64[ms]")])
+        header = header_with_times(["a"], [0.5], "t", "####-##-##T##:##:##.###")
+    with HippoWriter(buf, header, frame_samples=frame, key_every=key_every) as w:
+        w.append(x, t)
+    data = buf.getvalue()
+    got, _ = assert_same(data)  # values and times, bit for bit, against the second decoder
+    assert np.all(np.abs(got[:, 0] - x) <= 0.5)
+    with HippoReader(io.BytesIO(data), "f") as r:
+        last = r.index[-1]
+        want = hippo_cli.decode(data)[1][last.start:]
+        assert np.array_equal(to_array(r.frame_times(last)), want)
+
+
+def test_chained_times_cost_two_bytes_a_frame_at_a_cadence():
+    x = np.zeros(20000)
+    t = 1.7e12 + 100.0 * np.arange(20000)
+    sizes = [len(_write(x[:, None], 0.5, 1000, key_every, times=t)) for key_every in (0, 10**9)]
+    # 20 frames: each key frame's time part holds its first time and step as big values
+    # (6 + 42 and 6 + 9 bits, and the coder's end: 8-9 bytes); a chained one 2 bytes
+    assert sizes[0] - sizes[1] >= 19 * 6
+
+
+def test_a_timed_stream_resumed_after_a_chained_frame(tmp_path):
+    out = tmp_path / "s.hippo"
+    lines = "t,v\n" + "".join(f"{1000 + 10 * i},{i % 7}\n" for i in range(3000))
+    args = [sys.executable, "-m", "hippo_cli", "stream", "-E", "0.1", "-o", str(out), "-t", "t",
+            "--flush-every", "500"]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    assert subprocess.run(args, input=lines, text=True, capture_output=True,
+                          env=env).returncode == 0
+    assert _kinds(out.read_bytes())[-1] == 1
+    # the same lines again: refused at the first line, whose time is already stored (the
+    # last stored time read from a chained frame, through its chain)
+    again = subprocess.run(args, input=lines, text=True, capture_output=True, env=env)
+    assert again.returncode != 0 and "line 2" in again.stderr, again.stderr
+    more = "t,v\n" + "".join(f"{1000 + 10 * i},{i % 7}\n" for i in range(3000, 4000))
+    assert subprocess.run(args, input=more, text=True, capture_output=True,
+                          env=env).returncode == 0
+    values, times = hippo_cli.decode(out.read_bytes())
+    assert np.array_equal(times, 1000 + 10 * np.arange(4000))
+    assert_same(out.read_bytes())

@@ -2059,6 +2059,64 @@ def dec_times2(buf, n, t, R, probs, ds):
     return 0
 
 
+@kernel()
+def enc_times3(t, a, b, out, R, probs, st, cost, T):
+    """Time stamps t (n >= 1) in mode 3 (a chained frame's, docs/format.md "Version 3"): the
+    delta of deltas continued from the stream's last two times a, b (t_-2, t_-1): ALLZERO,
+    then the n residuals in set 0. The caller keeps |t|, |a|, |b| and their range below 2^61.
+    R: int64 scratch of n; probs, st: a fresh model and state vector. Returns the length."""
+    n = t.shape[0]
+    az = 1
+    p2 = a
+    p1 = b
+    for i in range(n):
+        R[i] = (t[i] - p1) - (p1 - p2)
+        if R[i] != 0:
+            az = 0
+        p2 = p1
+        p1 = t[i]
+    pos = st[ST_POS]
+    low = st[ST_LOW]
+    rng = st[ST_RNG]
+    pos, low, rng = _ebit(out, pos, low, rng, probs, CH + 2, az, LZ, cost, T)
+    st[ST_POS] = pos
+    st[ST_LOW] = low
+    st[ST_RNG] = rng
+    if az == 0:
+        enc_residuals(R, n, R, 0, out, st, probs, cost, T)
+    return enc_finish(out, st)
+
+
+@kernel()
+def dec_times3(buf, n, a, b, t, R, probs, ds):
+    """Decode n >= 1 time stamps of mode 3 (enc_times3) after a, b into t (R: int64 scratch
+    of n; probs, ds: a fresh model and state vector). Returns 0 or a negative error."""
+    _dstart(buf, ds)
+    pos = ds[ST_POS]
+    code = ds[ST_CODE]
+    rng = ds[ST_RNG]
+    az, pos, code, rng = _dbit(buf, pos, code, rng, probs, CH + 2, LZ)
+    ds[ST_POS] = pos
+    ds[ST_CODE] = code
+    ds[ST_RNG] = rng
+    if az == 0:
+        rc = dec_residuals(buf, ds, probs, R, n, R, 0)
+        if rc != 0:
+            return rc
+    p2 = a
+    p1 = b
+    for i in range(n):
+        d = p1 - p2
+        if az == 0:
+            d = d + R[i]
+        t[i] = p1 + d
+        p2 = p1
+        p1 = t[i]
+    if buf.shape[0] > ds[ST_POS] or buf.shape[0] < ds[ST_POS] - 4:
+        return ERR_LENGTH
+    return 0
+
+
 # ============================================================== the mixing codec (level best)
 # A channel payload of coder 1 to 4 (docs/format.md, "The mixing codec"): one grid index per
 # sample, its residual against the previous index coded bit by bit, each bit's probability mixed

@@ -73,17 +73,21 @@ def prepare(encoder: bool = True, decoder: bool = True, times: bool = True,
         grid.compile_decoder(times=times and not encoder, cadence=cadence)
 
 
-def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
+def encode_times(t: np.ndarray, cadence: bool = False,
+                 before: tuple[int, int] | None = None) -> bytes:
     """int64 (n,) time stamps -> bytes, lossless (see :mod:`.grid`); ``cadence``: mode 2 may
-    be used (format version 3)."""
+    be used (format version 3); ``before``: the last two times of the stream before them (a
+    chained frame), so that mode 3 may be used."""
     from .grid import encode_times as encode
 
-    return encode(t, cadence)
+    return encode(t, cadence, before)
 
 
-def decode_times(payload: bytes, n: int, cadence: bool = False) -> np.ndarray:
+def decode_times(payload: bytes, n: int, cadence: bool = False,
+                 before: tuple[int, int] | None = None, chained: bool = False) -> np.ndarray:
     """bytes -> int64 (n,), the inverse of :func:`encode_times`; ``cadence``: mode 2 is
-    allowed (format version 3)."""
+    allowed (format version 3); ``chained``: mode 3 is allowed, continuing ``before`` (the
+    last two times before these; None: mode 3 is damage)."""
     from .grid import decode_times as decode
 
-    return decode(payload, n, cadence)
+    return decode(payload, n, cadence, before, chained)

@@ -72,7 +72,14 @@ from .parts import (
     varint,
     within_bound,
 )
-from .times import Times, decode_part, encode_part, from_array, template_of_pattern, to_array
+from .times import (
+    Times,
+    decode_part_state,
+    encode_part_state,
+    from_array,
+    template_of_pattern,
+    to_array,
+)
 
 MAGIC = b"\x89HPO"
 END_MAGIC = b"\x89E"
@@ -514,7 +521,8 @@ class HippoWriter:
         #: chained frames: a key frame starts at least every ``key_every`` samples (0: every
         #: frame is one); the first frame this writer writes is a key frame
         self.key_every = (key_every or 0) if header.version >= 3 else 0
-        self._chains: list = [None] * len(header.channels)  # each channel's state, if chained
+        # each channel's state, then the times', after the last frame (chained frames)
+        self._chains: list = [None] * (len(header.channels) + 1)
         self._since_key: int | None = None  # samples since the last key frame began
         default = header.frame_samples()
         if level == "fast":
@@ -750,20 +758,21 @@ class HippoWriter:
     def _code_batch(self, frames: list) -> int:
         h = self.header
         C = len(h.channels)
-        keys = [None] * C
+        keys = [None] * (C + 1)
         jobs, times_of, kinds = [], [], []
         for x, times, buf in frames:
+            n = x.shape[1] if buf is not None else x.shape[0]
+            kinds.append(self._next_kind(n))
+            chains = self._chains if kinds[-1] == FRAME_CHAINED else keys
             t = None
             if h.timed:
                 t = Times.join(times)
                 if h.version < 2 and t.iso:
                     raise DataError("format version 1 keeps ISO times as seconds: write "
                                     "version 2")
-                jobs.append(lambda t=t: (encode_part(t, h.version >= 3), _time_range(t.seconds)))
+                jobs.append(lambda t=t, tc=chains[C]: (
+                    *encode_part_state(t, h.version >= 3, tc), _time_range(t.seconds)))
             times_of.append(t)
-            n = x.shape[1] if buf is not None else x.shape[0]
-            kinds.append(self._next_kind(n))
-            chains = self._chains if kinds[-1] == FRAME_CHAINED else keys
             groups = sorted(channel_groups(C, n, self.threads))  # jobs in channel order
             for c0, c1 in groups:
                 jobs.append(lambda x=x, o=buf is not None, c0=c0, c1=c1, ch=chains:
@@ -774,8 +783,9 @@ class HippoWriter:
             n = x.shape[1] if buf is not None else x.shape[0]
             t_range = (None, None)
             head = []
+            time_state = None
             if t is not None:
-                part, t_range = next(done)
+                part, time_state, t_range = next(done)
                 head.append(part)
             coded = [p for _ in range(len(channel_groups(C, n, self.threads)))
                      for p in next(done)]
@@ -785,7 +795,7 @@ class HippoWriter:
             parts = head + [specials_bytes(runs) + body if special else body
                             for runs, body, _ in coded]
             if self.key_every:
-                self._chains = [state for _, _, state in coded]
+                self._chains = [state for _, _, state in coded] + [time_state]
             coded_frames.append((n, parts, special, t_range, kind))
         return sum(self._write_frame(*frame) for frame in coded_frames)
 
@@ -1110,14 +1120,17 @@ class HippoReader:
             special = bool(flags & FRAME_SPECIALS)
             coders = bool(flags & FRAME_CODERS)
             chained = flags & FRAME_KIND == FRAME_CHAINED
-            if chained and chains is None and not times_only:
+            if chained and chains is None:
                 raise ValueError("a chained frame, decoded without the frame before it")
             payload = payload[1:]
-        into = chains if chained else [None] * C  # the states the channel parts continue
+        into = chains if chained else [None] * (C + 1)  # the states the parts continue
         parts = split_parts(payload, C + h.timed)
         times = None
         if h.timed:
-            times = decode_part(parts[0], n, self._v1_template, h.version >= 3)
+            times, time_state = decode_part_state(parts[0], n, self._v1_template,
+                                                  h.version >= 3, into[C], chained)
+            if chains is not None:
+                chains[C] = time_state
             if h.version >= 2 and times.iso != (h.time_kind == TIME_ISO):
                 raise ValueError("its times are not of the kind the header says")
         if times_only:
@@ -1226,7 +1239,7 @@ class HippoReader:
         chains: list | None = None
         for info in self.index[k:infos[-1].index + 1]:
             if self._frame_kind(info) == FRAME_KEY:
-                chains = [None] * C
+                chains = [None] * (C + 1)
             keep = info.index in wanted
             frame = self._decoded(info, False, None, wanted.get(info.index), chains)
             if frame is None:
@@ -1272,10 +1285,21 @@ class HippoReader:
                     yield frame
 
     def frame_times(self, info: FrameInfo) -> Times | None:
-        """The times of one frame (decoding only its time part)."""
+        """The times of one frame (decoding only its time part; a chained frame's, from the
+        time parts of the frames before it up to their key frame)."""
         if not self.header.timed:
             return None
-        frame = self._decoded(info, times_only=True)
+        k = info.index
+        while k > 0 and self._frame_kind(self.index[k]) == FRAME_CHAINED:
+            k -= 1
+        chains: list | None = None
+        frame = None
+        for f in self.index[k:info.index + 1]:
+            if self._frame_kind(f) == FRAME_KEY:
+                chains = [None] * (len(self.header.channels) + 1)
+            frame = self._decoded(f, times_only=True, chains=chains)
+            if frame is None:
+                chains = None
         return None if frame is None else frame.times
 
     def read(self, start: int | None = None, stop: int | None = None, *,

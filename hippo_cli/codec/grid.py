@@ -403,13 +403,16 @@ def read_only(a: np.ndarray) -> np.ndarray:
     return v
 
 
-def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
+def encode_times(t: np.ndarray, cadence: bool = False,
+                 before: tuple[int, int] | None = None) -> bytes:
     """int64 (n,) time stamps -> bytes, lossless (docs/format.md, "The time codec"): mode 0
     (delta of deltas) or, out of its range, mode 1 (raw). ``cadence`` (format version 3): mode
     0 or 2 (a unit, a cadence, steps or a grid), whichever :func:`_estimated_bits` expects to
     be shorter (the candidates of :func:`_cadence_candidates`); when mode 0 is expected within
     :data:`_CLOSE` of the best, both are coded and the shorter kept (estimates cost a small
-    part of a coding: the frame is coded once, or twice when close)."""
+    part of a coding: the frame is coded once, or twice when close). ``before``: the last two
+    times of the stream before these (a chained frame): mode 3 (the delta of deltas continued
+    from them) is coded too, and the shortest kept."""
     t = read_only(np.ascontiguousarray(t, dtype=np.int64).ravel())
     n = t.shape[0]
     if n == 0:
@@ -417,6 +420,31 @@ def encode_times(t: np.ndarray, cadence: bool = False) -> bytes:
     lo_, hi_ = int(t.min()), int(t.max())
     if max(abs(lo_), abs(hi_)) >= _TLIM or hi_ - lo_ >= _TLIM:
         return b"\x01" + t.astype("<i8").tobytes()
+    best = _mode3(t, before, lo_, hi_)
+    if best is not None and len(best) <= 3:  # a regular cadence continued: nothing is shorter
+        return best
+    shortest = _encode_times(t, cadence)
+    return best if best is not None and len(best) < len(shortest) else shortest
+
+
+def _mode3(t: np.ndarray, before: tuple[int, int] | None, lo_: int, hi_: int) -> bytes | None:
+    """Mode 3 of times t (int64 (n,), n >= 1) after ``before``, or None if there is none or
+    the values with it leave mode 0's range."""
+    if before is None:
+        return None
+    lo_, hi_ = min(lo_, *before), max(hi_, *before)
+    if max(abs(lo_), abs(hi_)) >= _TLIM or hi_ - lo_ >= _TLIM:
+        return None
+    n = t.shape[0]
+    out = np.zeros(16 * n + 64, np.uint8)
+    k = K.enc_times3(t, before[0], before[1], out, np.zeros(n, np.int64), K.new_model(),
+                     K.new_state(), np.zeros(1), K.LOG2T)
+    return b"\x03" + out[:k].tobytes()
+
+
+def _encode_times(t: np.ndarray, cadence: bool) -> bytes:
+    """Mode 0 or (``cadence``) 2 of times t (int64 (n,), n >= 1, within mode 0's range)."""
+    n = t.shape[0]
     out = np.zeros(16 * n + 64, np.uint8)
     R = np.zeros(max(n, 1), np.int64)
     best = None
@@ -516,9 +544,11 @@ def _frame_count(payload: bytes, n: int) -> int:
     return n
 
 
-def decode_times(payload: bytes, n: int, cadence: bool = False) -> np.ndarray:
+def decode_times(payload: bytes, n: int, cadence: bool = False,
+                 before: tuple[int, int] | None = None, chained: bool = False) -> np.ndarray:
     """bytes -> int64 (n,), the inverse of :func:`encode_times`; ``cadence``: mode 2 is
-    allowed (format version 3), else it is damage."""
+    allowed (format version 3), else it is damage; ``chained`` (a chained frame): mode 3 is
+    allowed, continuing ``before`` (the last two times before these; None: damage)."""
     n = _frame_count(payload, n)
     if n == 0:
         return np.zeros(0, np.int64)
@@ -528,14 +558,21 @@ def decode_times(payload: bytes, n: int, cadence: bool = False) -> np.ndarray:
         if len(payload) != 1 + 8 * n:
             raise ValueError("bad raw time payload length")
         return np.frombuffer(payload, "<i8", n, 1).astype(np.int64)
-    if payload[0] != 0 and not (cadence and payload[0] == 2):
+    if payload[0] == 3 and chained and before is None:
+        raise ValueError("a time part that continues times the frame before did not hold")
+    if payload[0] != 0 and not (cadence and payload[0] == 2) and not (
+            chained and payload[0] == 3):
         raise ValueError("bad time payload mode")
     buf = read_only(np.frombuffer(payload, np.uint8)[1:])
     if buf.shape[0] > 16 * n + 64:
         raise ValueError("payload too long")
     t = np.empty(n, np.int64)
-    decode = K.dec_times if payload[0] == 0 else K.dec_times2
-    rc = decode(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
+    if payload[0] == 3:
+        rc = K.dec_times3(buf, n, before[0], before[1], t, np.empty(n, np.int64),
+                          K.new_model(), K.new_state())
+    else:
+        decode = K.dec_times if payload[0] == 0 else K.dec_times2
+        rc = decode(buf, n, t, np.empty(n, np.int64), K.new_model(), K.new_state())
     if rc != 0:
         raise ValueError(f"malformed time payload ({DECODER_ERRORS[rc]})")
     return t

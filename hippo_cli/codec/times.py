@@ -507,8 +507,34 @@ def encode_part(times: Times, cadence: bool = False) -> bytes:
     """The time part of a frame (``docs/format.md``, "Time part"): integers, decimals or raw
     float64 for numbers; ticks and templates for ISO times (text if the ticks would not fit
     in 62 bits). ``cadence``: the time codec may use its mode 2 (format version 3)."""
+    return encode_part_state(times, cadence)[0]
+
+
+#: What the time part of a chained frame continues (format version 3, "Chained frames"): the
+#: scale of the integers the time codec held (the part's kind and digits or unit) and the last
+#: two of them in the stream, or None.
+TimeChain = tuple
+
+
+def _next_chain(scale: tuple, ints: np.ndarray, before: TimeChain | None) -> TimeChain | None:
+    """The time chain after a part of integers ``ints`` (int64 (n,)) at ``scale``."""
+    if len(ints) >= 2:
+        return (scale, int(ints[-2]), int(ints[-1]))
+    if len(ints) == 1 and before is not None and before[0] == scale:
+        return (scale, before[2], int(ints[0]))
+    return None
+
+
+def encode_part_state(times: Times, cadence: bool = False, chain: TimeChain | None = None
+                      ) -> tuple[bytes, TimeChain | None]:
+    """:func:`encode_part`, continuing ``chain`` (a chained frame: the time codec may use its
+    mode 3 when the part holds integers at the chain's scale), and the time chain after it."""
     from .channel import encode_times
     from .parts import varint
+
+    def coded(head: bytes, scale: tuple, ints: np.ndarray) -> tuple[bytes, TimeChain | None]:
+        before = chain[1:] if chain is not None and chain[0] == scale else None
+        return head + encode_times(ints, cadence, before), _next_chain(scale, ints, chain)
 
     if times.iso:
         try:
@@ -536,7 +562,7 @@ def encode_part(times: Times, cadence: bool = False) -> bytes:
                                 "fraction digits, or write these times in ISO 8601")
 
             text = "".join(f"{t}\n" for t in format_iso(times)).encode("ascii")
-            return bytes([T_TEXT]) + zlib.compress(text, 6)
+            return bytes([T_TEXT]) + zlib.compress(text, 6), None
         ticks = secs * 10**k + times.nanos // 10 ** (9 - k)
         out = bytearray([T_ISO, k]) + varint(len(templates))
         for t in templates:
@@ -547,9 +573,9 @@ def encode_part(times: Times, cadence: bool = False) -> bytes:
         out += varint(len(starts))
         for s, e in zip(starts.tolist(), ends.tolist()):
             out += varint(e - s) + varint(int(fmt[s]))
-        return bytes(out) + encode_times(ticks, cadence)
+        return coded(bytes(out), (T_ISO, k), ticks)
     if times.ints is not None:
-        return bytes([T_INT]) + encode_times(times.ints, cadence)
+        return coded(bytes([T_INT]), (T_INT, 0), times.ints)
     t = times.seconds
     with np.errstate(invalid="ignore", over="ignore"):
         for k in range(0, 10):
@@ -558,8 +584,8 @@ def encode_part(times: Times, cadence: bool = False) -> bytes:
                 ints = scaled.astype(np.int64)
                 if np.array_equal(ints / 10.0**k, t) if k else np.array_equal(ints, t):
                     head = bytes([T_INT]) if k == 0 else bytes([T_DECIMAL, k])
-                    return head + encode_times(ints, cadence)
-    return bytes([T_RAW]) + t.astype("<f8").tobytes()
+                    return coded(head, (T_INT, 0) if k == 0 else (T_DECIMAL, k), ints)
+    return bytes([T_RAW]) + t.astype("<f8").tobytes(), None
 
 
 def decode_part(part: bytes, n: int, iso_template: str | None = None,
@@ -567,8 +593,26 @@ def decode_part(part: bytes, n: int, iso_template: str | None = None,
     """The inverse of :func:`encode_part`; ``ValueError`` when the part is malformed.
     ``iso_template``: a version-1 file's ISO times (stored as seconds, kinds 0-2);
     ``cadence``: the time codec's mode 2 is allowed (format version 3), else it is damage."""
+    return decode_part_state(part, n, iso_template, cadence)[0]
+
+
+def decode_part_state(part: bytes, n: int, iso_template: str | None = None,
+                      cadence: bool = False, chain: TimeChain | None = None,
+                      chained: bool = False) -> tuple[Times, TimeChain | None]:
+    """:func:`decode_part` of a part in a chained frame (``chained``: the time codec's mode 3
+    continues ``chain`` if its scale is the part's, else it is damage), and the time chain
+    after the part."""
     from .channel import decode_times
     from .parts import Cursor
+
+    def ints_of(body: bytes, scale: tuple) -> np.ndarray:
+        nonlocal after
+        before = chain[1:] if chained and chain is not None and chain[0] == scale else None
+        ints = decode_times(body, n, cadence, before, chained)
+        after = _next_chain(scale, ints, chain)
+        return ints
+
+    after = None
 
     if not part:
         raise ValueError("empty time part")
@@ -595,12 +639,12 @@ def decode_part(part: bytes, n: int, iso_template: str | None = None,
             pos += length
         if pos != n:
             raise ValueError("template runs that do not cover the samples")
-        ticks = decode_times(part[cur.pos:], n, cadence)
+        ticks = ints_of(part[cur.pos:], (T_ISO, k))
         secs, rest = np.divmod(ticks, 10**k)
         nanos = rest * 10 ** (9 - k)
         times = Times(seconds_of(secs, nanos), secs, nanos, fmt, templates)
         _check_printable(times)
-        return times
+        return times, after
     if kind == T_TEXT:
         import zlib
 
@@ -615,13 +659,13 @@ def decode_part(part: bytes, n: int, iso_template: str | None = None,
         times, bad = parse_iso(lines[:-1])
         if times is None:
             raise ValueError(f"text time {lines[bad][:40]!r} is not an ISO time")
-        return times
+        return times, None
     if kind == T_INT:
-        values = Times.numbers(decode_times(part[1:], n, cadence))
+        values = Times.numbers(ints_of(part[1:], (T_INT, 0)))
     elif kind == T_DECIMAL:
         if len(part) < 2 or not 1 <= part[1] <= 9:
             raise ValueError("bad decimal time scale")
-        values = Times.numbers(decode_times(part[2:], n, cadence) / 10.0 ** part[1])
+        values = Times.numbers(ints_of(part[2:], (T_DECIMAL, part[1])) / 10.0 ** part[1])
     elif kind == T_RAW:
         if len(part) != 1 + 8 * n:
             raise ValueError("raw time part of the wrong size")
@@ -632,14 +676,14 @@ def decode_part(part: bytes, n: int, iso_template: str | None = None,
     else:
         raise ValueError(f"unknown time kind {kind}")
     if iso_template is None:
-        return values
+        return values, after
     if len(values) and not (np.abs(values.seconds) < 2.6e11).all():  # beyond years 0-9999
         raise ValueError("an ISO time outside the years 0000-9999")
     us = np.round(values.seconds * 1e6).astype(np.int64)  # version 1: ISO at microseconds
     secs, frac = np.divmod(us, 10**6)
     times = Times(values.seconds, secs, frac * 1000, np.zeros(n, np.int32), [iso_template])
     _check_printable(times)
-    return times
+    return times, None
 
 
 def _check_printable(times: Times) -> None:
