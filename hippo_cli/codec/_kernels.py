@@ -2347,11 +2347,12 @@ def _mx_push(Qh, q):
 
 
 @kernel()
-def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST, REC, fcost):
+def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST, REC, fcost,
+              limit):
     """Code the grid indices Q[0..n) (|Q| < MXQLIM) into out; returns the payload length, or -1
-    if it would pass len(out) - 256 (the caller then keeps the grid codec). Scratch: tab
-    (MXM << tb), W (MXSETS * MXW), MM (32), MT (1 << tb), Qh (MXM), ctx (MXM), slots (MXM), inp
-    (MXW), ex (80), fcost (1); st a fresh state vector."""
+    once it passes ``limit`` bytes or len(out) - 256 (the caller then keeps the grid codec).
+    Scratch: tab (MXM << tb), W (MXSETS * MXW), MM (32), MT (1 << tb), Qh (MXM), ctx (MXM),
+    slots (MXM), inp (MXW), ex (80), fcost (1); st a fresh state vector."""
     _mx_start(tab, W, MM, MT, tb)
     for j in range(MXM):
         Qh[j] = 0
@@ -2362,7 +2363,7 @@ def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST
     pos = st[ST_POS]
     low = st[ST_LOW]
     rng = st[ST_RNG]
-    cap = out.shape[0] - 256
+    cap = min(out.shape[0] - 256, limit)
     for i in range(n):
         if pos > cap:
             return -1
