@@ -215,3 +215,22 @@ def test_repeats_are_found_by_the_match_model_and_glitches_end_a_match():
     assert len(best) * 8 < 0.2 * len(x)
     got, _ = assert_same(best)
     assert np.all(np.abs(got[:, 0] - x) <= eps)
+
+
+def test_codec_bytes_only_in_frames_that_keep_the_mixing_codec():
+    # frames alternate between a series the grid codec codes best (a slow ramp) and one the
+    # mixing codec does (repeated levels): only the latter carry the flag and the bytes
+    x = np.concatenate([np.linspace(0, 100, 3000), _levels(3000, 9), np.linspace(0, 50, 3000)])
+    data = hippo_cli.encode(x, 0.5, level="best", frame_samples=3000, threads=1)
+    h = ref.Header(data)
+    pos, flags = h.size, []
+    while data[pos] != 0:
+        r = ref.Reader(data, pos)
+        r.varint(2**20)
+        length = r.varint(2**27)
+        flags.append(data[r.pos + 4] & 0x20)
+        pos = r.pos + 4 + length
+    assert flags == [0, 0x20, 0]
+    assert len(data) <= len(hippo_cli.encode(x, 0.5, frame_samples=3000, threads=1))
+    got, _ = assert_same(data)
+    assert np.all(np.abs(got[:, 0] - x) <= 0.5)

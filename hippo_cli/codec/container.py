@@ -63,6 +63,7 @@ from ..checks import MAX_CHANNELS
 from ..errors import DataError, HippoError, ParameterError
 from .crew import Crew
 from .parts import (
+    CODER_GRID,
     ChannelCoder,
     Cursor,
     join_parts,
@@ -792,17 +793,21 @@ class HippoWriter:
             special = any(runs for runs, _, _ in coded)
             if special and h.version < 2:
                 raise DataError("format version 1 cannot hold NaN or inf")
-            parts = head + [specials_bytes(runs) + body if special else body
+            # the codec bytes only where a channel kept the mixing codec (else the flag is
+            # clear and every part is the grid codec's, a byte shorter)
+            coders = self.coders and any(body[0] != CODER_GRID for _, body, _ in coded)
+            skip = 1 if self.coders and not coders else 0
+            parts = head + [specials_bytes(runs) + body[skip:] if special else body[skip:]
                             for runs, body, _ in coded]
             if self.key_every:
                 self._chains = [state for _, _, state in coded] + [time_state]
-            coded_frames.append((n, parts, special, t_range, kind))
+            coded_frames.append((n, parts, special, t_range, kind, coders))
         return sum(self._write_frame(*frame) for frame in coded_frames)
 
     def _write_frame(self, n: int, parts: list[bytes], special: bool, t_range,
-                     kind: int = FRAME_KEY) -> int:
+                     kind: int = FRAME_KEY, coders: bool = False) -> int:
         h = self.header
-        flags = kind | (FRAME_SPECIALS if special else 0) | (FRAME_CODERS if self.coders else 0)
+        flags = kind | (FRAME_SPECIALS if special else 0) | (FRAME_CODERS if coders else 0)
         payload = (bytes([flags]) if h.version >= 2 else b"") + join_parts(parts)
         if len(payload) > MAX_PAYLOAD:
             raise DataError("a frame would exceed the format's limit (use fewer channels)")
