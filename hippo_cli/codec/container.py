@@ -2,13 +2,13 @@
 times), and - once the writer closes - a footer that indexes the frames.
 
 The byte layout is normative in ``docs/format.md``. In short (version 2; version 3, what files
-with times are written as, adds a mode of the time codec, and a file continued keeps its
-version: :func:`_version_for`)::
+with times, of level best or with chained frames are written as, adds modes of the time codec,
+the mixing codec and chained frames; a file continued keeps its version: :func:`_version_for`)::
 
     header   magic 89 48 50 4F, version, flags, channels (name, max error, [value kind]),
              [time column], CRC-32
     frame    samples n (varint >= 1), payload length (varint), CRC-32, payload:
-             frame kind (0), [time part], channel parts
+             frame flags (kind 0 key, 1 chained), [time part], channel parts
     ...
     footer   00 (end marker), frame count, per frame (bytes, samples, [min, max time]),
              footer offset (u64), CRC-32, 89 48 50 45 ("\\x89HPE")
@@ -112,7 +112,7 @@ VALUE_KINDS: dict[int, str | None] = {
 #: The frame flags byte of version 2: the frame kind in the low 4 bits (0, an independent
 #: frame, is the only one), and whether its channel parts start with runs of non-finite values;
 #: version 3 adds ``coders``: every channel part names its codec in a byte (the mixing codec of
-#: level best, docs/format.md).
+#: level best, docs/format.md), and the chained kind.
 FRAME_KIND, FRAME_SPECIALS, FRAME_CODERS = 0x0F, 0x10, 0x20
 #: frame kinds: independent (a key frame), or (version 3) chained: its channel parts continue
 #: the grid codec's state of the frame before
