@@ -215,16 +215,18 @@ class RangeDecoder:
             self.code = ((self.code << 8) | self._next()) & 0xFFFFFFFF
             self.range <<= 8
 
+    def _split(self, bound: int) -> int:
+        """The bit whose part of ``[0, range)`` holds ``code``: 0 below ``bound``."""
+        if self.code < bound:
+            self.range = bound
+            return 0
+        self.code -= bound
+        self.range -= bound
+        return 1
+
     def bit(self, ctx: int) -> int:
         """A modelled bit in context ``ctx``."""
-        bound = (self.range >> 15) * self.ctx.p[ctx]
-        if self.code < bound:
-            bit = 0
-            self.range = bound
-        else:
-            bit = 1
-            self.code -= bound
-            self.range -= bound
+        bit = self._split((self.range >> 15) * self.ctx.p[ctx])
         self.ctx.adapt(ctx, bit)
         self._normalise()
         return bit
@@ -232,14 +234,7 @@ class RangeDecoder:
     def bit12(self, p: int) -> int:
         """A modelled bit of the mixing codec: ``p`` the probability of a 1 in units of
         2^-12."""
-        bound = (self.range >> 12) * (4096 - p)
-        if self.code < bound:
-            bit = 0
-            self.range = bound
-        else:
-            bit = 1
-            self.code -= bound
-            self.range -= bound
+        bit = self._split((self.range >> 12) * (4096 - p))
         self._normalise()
         return bit
 

@@ -50,7 +50,8 @@ NOT_RUN = {
         "needs the benchmark data outside the repository, pysz and zstandard; then "
         "codec.py --baseline needs git history (a before/after benchmark)",
     "PYTHONPATH=. python benchmarks/stream_frames.py":
-        "the five real series of ../shared/bench, which a clone does not have (bytes, seconds)",
+        "the five real series of the benchmark data beside the checkout, which a clone does "
+        "not have (its figures are bytes, not times)",
     "PYTHONPATH=. python benchmarks/e2e.py --repeat 5":
         "minutes: whole processes on a 160 MB generated CSV, paired with zstd -d",
     "python benchmarks/first_run.py --runs 9 --baseline dbffa10":

@@ -493,8 +493,8 @@ class HippoWriter:
         if key_every is not None and (not isinstance(key_every, int) or key_every < 0):
             raise ParameterError("key_every must be a number of samples >= 0", option="key_every")
         self._live: LiveFile | None = None
-        # a new file of level best is version 3, whose frames may use the mixing codec; a file
-        # continued keeps its version (and level best then the grid codec alone in a version 2)
+        # a new file of level best or with chained frames is version 3 (the mixing codec, frame
+        # kind 1); a file continued keeps its version (a version 2 then gets neither)
         best3 = (level == "best" or bool(key_every)) and header.version == 2
         continued = None  # the header of the file continued, if any
         if isinstance(fh, (str, os.PathLike)):
