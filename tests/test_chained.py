@@ -6,6 +6,7 @@ for reads that start inside a chain, and for damage, which stops at the next key
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import subprocess
@@ -39,7 +40,7 @@ def _write(x: np.ndarray, eps: float, frame: int, key_every: int, *, level: str 
 
 def _kinds(data: bytes) -> list[int]:
     with HippoReader(io.BytesIO(data), "f") as r:
-        return [r._frame_kind(info) for info in r.index]
+        return [r.frame_kind(info) for info in r.index]
 
 
 def _series(n: int, C: int, seed: int) -> np.ndarray:
@@ -258,3 +259,17 @@ def test_a_timed_stream_resumed_after_a_chained_frame(tmp_path):
     values, times = hippo_cli.decode(out.read_bytes())
     assert np.array_equal(times, 1000 + 10 * np.arange(4000))
     assert_same(out.read_bytes())
+
+
+def test_hippo_info_counts_the_chained_frames(tmp_path):
+    from typer.testing import CliRunner
+
+    from hippo_cli.cli import app
+
+    for key_every, want in ((10**9, 8), (0, None)):
+        path = tmp_path / f"k{key_every}.hippo"
+        path.write_bytes(_write(_series(9000, 1, 8), 0.25, 1000, key_every))
+        done = CliRunner().invoke(app, ["info", str(path), "--json"])
+        assert done.exit_code == 0, done.output
+        facts = json.loads(done.stdout)
+        assert facts["frames"] == 9 and facts.get("chained_frames") == want

@@ -88,7 +88,7 @@ def test_a_version_3_stream_of_level_best_decodes_to_the_recorded_bits():
     ref_values, _ = ref.decode(data)
     assert np.array_equal(ref_values.view(np.uint64), values.view(np.uint64))
     with HippoReader(io.BytesIO(data), "f") as reader:
-        kinds = [reader._frame_kind(info) for info in reader.index]
+        kinds = [reader.frame_kind(info) for info in reader.index]
         flags = [reader._payload(info)[0] for info in reader.index]
     assert kinds == [0, 1, 1, 1, 1] * 2 + [0, 1]  # what the fixture is for: every feature
     assert any(f & 0x20 for f in flags)

@@ -68,7 +68,7 @@ def _text(key: str, value: Any) -> str:
 def _hippo_facts(path: str, fh) -> dict:
     """Header, channels, samples, bytes, ratio, bounds and frames, from the footer (or the
     frame heads of a file that has none): nothing is decoded."""
-    from ..codec.container import TIME_ISO, VALUE_KINDS, HippoReader
+    from ..codec.container import FRAME_CHAINED, TIME_ISO, VALUE_KINDS, HippoReader
 
     with HippoReader(fh, path, salvage=True) as hf:
         h = hf.header
@@ -101,6 +101,10 @@ def _hippo_facts(path: str, fh) -> dict:
             facts["bits_per_sample"] = round(8 * hf.size / (samples * C), 4)
             sizes = [f.samples for f in frames]
             facts["samples_per_frame"] = {"min": min(sizes), "max": max(sizes)}
+            if h.version >= 3:  # chained frames continue the one before (docs/format.md)
+                chained = sum(hf.frame_kind(f) == FRAME_CHAINED for f in frames)
+                if chained:
+                    facts["chained_frames"] = chained
             if hf.finished and h.timed:
                 facts["time_range"] = [min(f.time_min for f in frames),
                                        max(f.time_max for f in frames)]

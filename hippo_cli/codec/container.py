@@ -1211,9 +1211,10 @@ class HippoReader:
         with a note)."""
         return self._frames_of(self.index[first:stop])
 
-    def _frame_kind(self, info: FrameInfo) -> int:
-        """The kind of frame ``info`` (FRAME_KEY or FRAME_CHAINED), from its flags byte alone
-        (a frame too damaged to say is taken as a key frame: reading it finds the damage)."""
+    def frame_kind(self, info: FrameInfo) -> int:
+        """The kind of frame ``info``: FRAME_KEY (0, independent) or FRAME_CHAINED (1, it
+        continues the frame before; format version 3), from its flags byte alone (a frame too
+        damaged to say is taken as a key frame: reading it finds the damage)."""
         if self.header.version < 3:
             return FRAME_KEY
         kind = self._kinds.get(info.index)
@@ -1238,12 +1239,12 @@ class HippoReader:
         frame (salvage) loses the chained frames after it, up to the next key frame."""
         wanted = {info.index: out for info, out in zip(infos, outs)}
         k = infos[0].index
-        while k > 0 and self._frame_kind(self.index[k]) == FRAME_CHAINED:
+        while k > 0 and self.frame_kind(self.index[k]) == FRAME_CHAINED:
             k -= 1
         C = len(self.header.channels)
         chains: list | None = None
         for info in self.index[k:infos[-1].index + 1]:
-            if self._frame_kind(info) == FRAME_KEY:
+            if self.frame_kind(info) == FRAME_KEY:
                 chains = [None] * (C + 1)
             keep = info.index in wanted
             frame = self._decoded(info, False, None, wanted.get(info.index), chains)
@@ -1258,7 +1259,7 @@ class HippoReader:
         in flight (the file is read in this thread, each frame decoded by a worker), each
         into its ``outs`` array when one is given (see :meth:`_decode`). Chained frames
         (version 3) are decoded one after the other (their channels on the threads)."""
-        if infos and any(self._frame_kind(info) == FRAME_CHAINED for info in infos):
+        if infos and any(self.frame_kind(info) == FRAME_CHAINED for info in infos):
             yield from self._chained_frames(infos, outs or [None] * len(infos))
             return
         crew = self._crew_of() if outs is not None and len(infos) > 1 else None
@@ -1295,12 +1296,12 @@ class HippoReader:
         if not self.header.timed:
             return None
         k = info.index
-        while k > 0 and self._frame_kind(self.index[k]) == FRAME_CHAINED:
+        while k > 0 and self.frame_kind(self.index[k]) == FRAME_CHAINED:
             k -= 1
         chains: list | None = None
         frame = None
         for f in self.index[k:info.index + 1]:
-            if self._frame_kind(f) == FRAME_KEY:
+            if self.frame_kind(f) == FRAME_KEY:
                 chains = [None] * (len(self.header.channels) + 1)
             frame = self._decoded(f, times_only=True, chains=chains)
             if frame is None:
