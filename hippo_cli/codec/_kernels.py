@@ -2372,8 +2372,9 @@ def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST
         mslot = _mx_top(ctx[5], tb)
         if mlen == 0 and MT[mslot] > 0:
             at = np.int64(MT[mslot]) - 1
-            if _mx_match(Q, i, at) >= MXMIN:
-                mlen = _mx_match(Q, i, at)
+            m = _mx_match(Q, i, at)
+            if m >= MXMIN:
+                mlen = m
                 mptr = at
         ne = _mx_expect(ex, Q[mptr] - Qh[0]) if mlen > 0 else 0
         ml = min(mlen, 15) * 2
@@ -2462,8 +2463,9 @@ def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, 
         mslot = _mx_top(ctx[5], tb)
         if mlen == 0 and MT[mslot] > 0:
             at = np.int64(MT[mslot]) - 1
-            if _mx_match(Qv, i, at) >= MXMIN:
-                mlen = _mx_match(Qv, i, at)
+            m = _mx_match(Qv, i, at)
+            if m >= MXMIN:
+                mlen = m
                 mptr = at
         ne = _mx_expect(ex, Qv[mptr] - Qh[0]) if mlen > 0 else 0
         ml = min(mlen, 15) * 2

@@ -313,16 +313,15 @@ class ChannelDecoder:
         else:
             self.PW, self.PG = make_tables(smooth)
 
-    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None,
-               chain: ChainState | None = None) -> np.ndarray:
-        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given.
-        ``chain``: the payload continues this state (a chained frame; it is not changed)."""
-        x, _ = self.decode_state(payload, n, out, chain)
+    def decode(self, payload: bytes, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        """float64 (n,) of a payload, into ``out`` (float64 (n,), C-contiguous) if given."""
+        x, _ = self.decode_state(payload, n, out)
         return x
 
     def decode_state(self, payload: bytes, n: int, out: np.ndarray | None = None,
                      chain: ChainState | None = None) -> tuple[np.ndarray, ChainState | None]:
-        """:meth:`decode`, and the state a chained frame after it continues."""
+        """:meth:`decode`, continuing ``chain`` (a chained frame; it is not changed) unless
+        None, and the state a chained frame after it continues."""
         n = _frame_count(payload, n)
         if n == 0:
             return np.zeros(0, np.float64), chain
