@@ -274,6 +274,11 @@ class ChannelEncoder:
             self.buf[:r] = x[i:]
             self.nbuf = r
 
+    def coded_bytes(self) -> int:
+        """The bytes the part's coder has written so far (its blocks pushed whole; the end of
+        the range coder is not among them)."""
+        return int(self.st[K.ST_POS])
+
     def start(self, chain: ChainState | None) -> None:
         """The next frame's part continues ``chain`` (a chained frame), or starts anew (None);
         before its first :meth:`push`."""
