@@ -129,6 +129,7 @@ ERR_TRUNCATED = -1
 ERR_RANGE = -2
 ERR_CONFIG = -3
 ERR_LENGTH = -4
+ERR_CODE = -5  # the Huffman codec: a code table or a code word that does not exist
 
 # log2 cost of a modelled bit, -log2(p / PONE), for the adaptive cost (cost mode of the coder)
 LOG2T = np.zeros(PONE + 1)
@@ -2803,19 +2804,23 @@ def hf_decode(buf, n, step, x, dec):
     nbuf = buf.shape[0]
     pos = 0
     for c in range(HFC):
-        S = np.int64(0)
+        S = np.int64(0)  # a varint of up to 10 bytes (docs/format.md, "Conventions")
         shift = 0
+        big = False  # a group past the 14th bit is not 0: S is far above HFS
         while True:
-            if pos >= nbuf or shift > 14:
-                return ERR_TRUNCATED
+            if pos >= nbuf or shift > 63:
+                return ERR_CODE
             b = np.int64(buf[pos])
             pos += 1
-            S |= (b & 0x7F) << shift
+            if shift < 14:
+                S |= (b & 0x7F) << shift
+            elif b & 0x7F:
+                big = True
             shift += 7
             if b < 0x80:
                 break
-        if S > HFS or pos + (S + 1) // 2 > nbuf:
-            return ERR_CONFIG
+        if big or S > HFS or pos + (S + 1) // 2 > nbuf:
+            return ERR_CODE
         base = c << HFL
         for k in range(1 << HFL):
             dec[base + k] = 0
@@ -2823,11 +2828,11 @@ def hf_decode(buf, n, step, x, dec):
         for s in range(S):
             d = (np.int64(buf[pos + s // 2]) >> (4 if s % 2 == 0 else 0)) & 15
             if d > HFL:
-                return ERR_CONFIG
+                return ERR_CODE
             if d > 0:
                 kraft += np.int64(1) << (HFL - d)
         if kraft > (np.int64(1) << HFL):
-            return ERR_CONFIG
+            return ERR_CODE
         # canonical codes, each filling the 2^(HFL - d) entries that start with it
         code = np.int64(0)
         for d in range(1, HFL + 1):
@@ -2839,7 +2844,7 @@ def hf_decode(buf, n, step, x, dec):
                     code += 1
             code <<= 1
         if S % 2 == 1 and (buf[pos + S // 2] & 15) != 0:
-            return ERR_CONFIG
+            return ERR_CODE
         pos += (S + 1) // 2
     start = pos
     acc = np.uint64(0)
@@ -2854,7 +2859,7 @@ def hf_decode(buf, n, step, x, dec):
             nb_ += 8
         e = dec[(ctx << HFL) + np.int64((acc >> np.uint64(nb_ - HFL)) & np.uint64(0xFFF))]
         if e == 0:
-            return ERR_CONFIG
+            return ERR_CODE
         nb_ -= e & 15
         s = np.int64(e >> 4)
         j = s // 3 + 1

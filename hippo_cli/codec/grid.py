@@ -359,6 +359,7 @@ DECODER_ERRORS = {
     K.ERR_RANGE: "a value beyond the bounds any encoder output keeps",
     K.ERR_CONFIG: "a block configuration that does not exist",
     K.ERR_LENGTH: "its length does not match the coded samples",
+    K.ERR_CODE: "a code table or a code word that does not exist",
 }
 
 
