@@ -157,7 +157,7 @@ CODER_GRID, CODER_MIXING, CODER_HUFFMAN = 0, 1, 5
 #: Level fast's probe: the grid codec codes the first PROBE_FIRST samples of a channel part, or
 #: if that makes less than PROBE_BYTES, blocks of PROBE samples from the start until it has
 #: written PROBE_BYTES (so that what any part pays once, the coder's start and end, counts
-#: little) or coded a quarter of the part; it codes the whole part only if it was PROBE_GAIN
+#: little) or coded an eighth of the part; it codes the whole part only if it was PROBE_GAIN
 #: times shorter there than the Huffman codec's tokens: the grid codec takes about 3 times as
 #: long a sample on noisy series (docs/performance.md), so a smaller gain does not pay for its
 #: time at this level.
@@ -265,7 +265,7 @@ class ChannelCoder:
             enc = self.encoders(eps)[0]
             enc.start(chain)
             m = 0
-            while m < max(PROBE, n // 4) and enc.coded_bytes() < PROBE_BYTES:
+            while m < max(PROBE, n // 8) and enc.coded_bytes() < PROBE_BYTES:
                 enc.push(x[m:m + PROBE])
                 m += PROBE
             probe = len(enc.flush())
