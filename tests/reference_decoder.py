@@ -1190,21 +1190,25 @@ def decode_huffman(payload: bytes, n: int, E: float) -> list[int]:
             lengths += [byte >> 4, byte & 15]
         if S % 2 and lengths[-1] != 0:
             raise ValueError("Huffman codec: the unused low half of the last length byte is not 0")
-        tables.append(huffman_codes(lengths[:S]))
+        codes = huffman_codes(lengths[:S])
+        # every proper prefix of a code word: a prefix outside them is a hole at once
+        prefixes = {(k, word >> (length - k)) for length, word in codes for k in range(1, length)}
+        tables.append((codes, prefixes))
     bits = _BitReader(payload, r.pos)
     step = 2.0 * E
     out: list[int] = []
     q = 0
     ctx = 0  # the context of the first symbol
     while len(out) < n:
+        codes, prefixes = tables[ctx]
         code = length = 0
         while True:
             code = (code << 1) | bits.bit()
             length += 1
-            if (length, code) in tables[ctx]:
-                sym = tables[ctx][(length, code)]
+            if (length, code) in codes:
+                sym = codes[(length, code)]
                 break
-            if length == HUF_MAX_LENGTH:
+            if (length, code) not in prefixes:
                 raise ValueError(f"Huffman codec: a code word no symbol of context {ctx} has")
         j, t = sym // 3 + 1, sym % 3
         extra = bits.bits(j - 1) + 2 ** (j - 1)
