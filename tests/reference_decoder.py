@@ -21,6 +21,17 @@ added this file):
   now).
 
 The document has since been corrected on each of these points.
+
+The Huffman codec (codec byte 5) was added from the document alone, with these readings of
+it where it leaves a choice:
+
+* Layout: each context's S is followed by its own lengths (S_0, lengths_0, S_1, lengths_1,
+  ...), not the eight S first.
+* The low half of the last length byte for an odd S "is 0": another value is rejected as
+  damage (the document states it without a MUST).
+* A run symbol of class j > 21 is rejected when a token uses it; a code length given to one
+  that no token uses is accepted (only lengths above 12 and the Kraft sum are checked).
+* A varint S may be written in more bytes than it needs (up to 10), as everywhere.
 """
 
 from __future__ import annotations
@@ -1237,6 +1248,8 @@ def decode_huffman(payload: bytes, n: int, E: float) -> list[int]:
 def grid_index(x: float, step: float, E: float) -> int:
     """The index Q nearest ``x / step`` whose value ``float64(Q) * step`` is within E of the
     finite ``x`` (ValueError if none of the three nearest is)."""
+    if not math.isfinite(x / step):
+        raise ValueError(f"no grid index within E of {x!r}")
     q0 = round(x / step)
     ok = [q for q in (q0, q0 - 1, q0 + 1) if abs(float(q) * step - x) <= E]
     if not ok:

@@ -553,3 +553,66 @@ def test_damaged_payloads_both_decoders_agree():
         _both_or_neither(data + b"\0", len(x), E)
         for n in (len(x) - 1, len(x) + 1):
             _both_or_neither(data, n, E)
+
+
+# ---------------------------------------------------------------------------------------
+# Random token streams written by the test, decoded by the second decoder
+# ---------------------------------------------------------------------------------------
+
+
+def deflate_codes(lengths: dict[int, int]) -> dict[int, str]:
+    """symbol -> code word, by RFC 1951 section 3.2.2's steps (bl_count, next_code), apart
+    from the second decoder's way of building them."""
+    bl_count = [0] * 13
+    for v in lengths.values():
+        bl_count[v] += 1
+    code, next_code = 0, [0] * 13
+    for bits in range(1, 13):
+        code = (code + bl_count[bits - 1]) << 1
+        next_code[bits] = code
+    out = {}
+    for sym in sorted(lengths):
+        v = lengths[sym]
+        out[sym] = format(next_code[v], f"0{v}b")
+        next_code[v] += 1
+    return out
+
+
+_TOKEN = st.one_of(st.tuples(st.just(0), st.integers(1, 300)),  # a run of z (maybe two in a row)
+                   st.tuples(st.just(1), st.integers(-9, 9).filter(bool)),
+                   st.tuples(st.just(1), st.integers(-(2**40), 2**40).filter(bool)))
+
+
+@SETTINGS
+@given(tokens=st.lists(_TOKEN, min_size=1, max_size=80), data=st.data())
+def test_random_token_streams_decode_to_their_indices(tokens, data):
+    q, want, syms, ctx = 0, [], [], 0
+    for kind, v in tokens:
+        j = abs(v).bit_length()
+        if kind == 0:
+            want += [q] * v
+            syms.append((ctx, 3 * (j - 1), v - 2 ** (j - 1), j - 1))
+            ctx = 0
+        else:
+            q += v
+            want.append(q)
+            syms.append((ctx, 3 * (j - 1) + (1 if v > 0 else 2), abs(v) - 2 ** (j - 1), j - 1))
+            ctx = min(j, 7)
+    tables, codes = {}, {}
+    for c in range(8):
+        used = {s for cc, s, _, _ in syms if cc == c}
+        extra = set(data.draw(st.lists(st.integers(0, 167), max_size=4), label=f"unused {c}"))
+        if not used | extra:
+            continue
+        freq = {s: data.draw(st.integers(1, 1000)) for s in sorted(used | extra)}
+        lengths = ref.huffman_lengths(freq)
+        for s in lengths:  # longer codes leave holes: an incomplete code, still valid
+            if lengths[s] < 12 and data.draw(st.booleans()):
+                lengths[s] += 1
+        tables[c] = [lengths.get(s, 0) for s in range(max(lengths) + 1)]
+        codes[c] = deflate_codes(lengths)
+    bits = "".join(codes[c][s] + format(x, f"0{m}b")[-m:] * bool(m) for c, s, x, m in syms)
+    got = ref.decode_huffman(payload(tables, bits), len(want), 0.5)
+    assert got == values(want, 0.5)
+    if HAVE_HIPPO_HUFFMAN:
+        assert _both_or_neither(payload(tables, bits), len(want), 0.5) == got
