@@ -315,14 +315,25 @@ def test_single_samples_and_huge_first_values():
     assert ref.decode_huffman(data, 11, 0.5)[1:] == values([0] * 10, 0.5)
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 1000, 2**16 + 3])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 1000, 2**16 + 3])
 def test_zero_runs_of_many_classes(n):
     # one run of n (class bit_length(n)), a jump, then a run of n - 1
     x = np.concatenate([np.zeros(n), np.full(n, 7.0)])
     data = _check_round_trip(x, 0.5)
-    # two runs and one value: three tokens, whatever their codes, in at most 3 x (12 + 20)
-    # bits after the tables
-    assert len(data) <= 8 * 86 + 12
+    # the tokens, derived here: a maximal run of n (class j, symbol 3 (j - 1)) and +7
+    # (symbol 7, extra "11"), both once in context 0 (after a run): lengths 1 and 1, the
+    # lower symbol "0"; then the run of n - 1 alone in context min(3, 7) = 3, code "0"
+    j = n.bit_length()
+    run = 3 * (j - 1)
+    tables = {0: [0] * run + [1] + [0] * (7 - run - 1) + [1] if run < 7 else
+              [0] * 7 + [1] + [0] * (run - 8) + [1]}
+    bits = ("0" if run < 7 else "1") + format(n - 2 ** (j - 1), f"0{j}b")[1:]
+    bits += ("1" if run < 7 else "0") + "11"
+    if n > 1:
+        k = (n - 1).bit_length()
+        tables[3] = one_code(3 * (k - 1))
+        bits += "0" + format(n - 1 - 2 ** (k - 1), f"0{k}b")[1:]
+    assert data == payload(tables, bits)
 
 
 @pytest.mark.slow
