@@ -32,6 +32,7 @@ import threading
 import numba as nb
 import numpy as np
 from numba.core.errors import TypingError
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from .._jit import watch
 
@@ -2533,5 +2534,343 @@ def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, 
         r1 = r
         _mx_push(Qh, q)
     if nbuf > pos or nbuf < pos - 4:
+        return ERR_LENGTH
+    return 0
+
+
+# ============================================================== the Huffman codec
+# docs/format.md, "The Huffman codec" (codec byte 5): grid indices on the 2E grid, their
+# differences cut into run and value tokens, canonical Huffman codes of eight contexts. The
+# encoder's passes: hf_tokens (indices, tokens, counts), hf_lengths (code lengths, any correct
+# length-limited construction: the decoder reads them), hf_write (tables and bits).
+HFC = 8  # contexts
+HFS = 168  # symbols: 3 (class - 1) + t, classes 1..56
+HFL = 12  # the longest code, and the decoder's lookup bits
+HFRUN = 21  # the largest class of a run (n <= 2^20)
+# the encoder keeps |Q| below 2^54, so that a difference of two indices has a class <= 55
+HFQMAX = np.int64(1) << 54
+HFQLIM = float(1 << 54)
+U8 = nb.uint8[::1]
+
+
+@kernel(i8(i8))
+def _hf_class(v):
+    """The class of v >= 1: its bit length (one count of leading zeros)."""
+    return 64 - leading_zeros(np.uint64(v))
+
+
+@kernel()
+def hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
+    """Pass 1 of the encoder: the grid index of each sample of x[0..n) on the grid of ``step``
+    (the nearest; with ``hold``, the one before while it is within eps, else the nearest to
+    it; checked with the decoder's multiply to be within eps), its difference from the one
+    before cut into tokens: tk[t] = context * HFS + symbol, val[t] = its extra bits; cnt
+    (HFC * HFS) counts each context's symbols, extra[0] the extra bits. Returns the number of
+    tokens, or -1 when a sample has no index within eps below 2^54 (the grid codec then
+    stays)."""
+    for j in range(HFC * HFS):
+        cnt[j] = 0
+    ebits = np.int64(0)
+    inv = 1.0 / step  # a first guess only: every index is checked with the decoder's multiply
+    prev = np.int64(0)
+    run = np.int64(0)
+    ctx = np.int64(0)
+    nt = np.int64(0)
+    for i in range(n):
+        v = x[i] * inv
+        if not abs(v) < HFQLIM:
+            return -1
+        if hold and abs(np.float64(prev) * step - x[i]) <= eps:
+            q = prev
+        elif hold:  # the index nearest the one before within the bound
+            if np.float64(prev) * step < x[i]:
+                q = np.int64(np.ceil((x[i] - eps) / step))
+            else:
+                q = np.int64(np.floor((x[i] + eps) / step))
+        else:
+            q = np.int64(np.floor(v + 0.5))
+        if not abs(np.float64(q) * step - x[i]) <= eps:
+            q += 1 if np.float64(q) * step < x[i] else -1
+            if not abs(np.float64(q) * step - x[i]) <= eps:
+                return -1
+        if abs(q) >= HFQMAX:
+            return -1
+        r = q - prev
+        prev = q
+        if r == 0:
+            run += 1
+            continue
+        if run > 0:
+            j = _hf_class(run)
+            s = ctx * HFS + 3 * (j - 1)
+            tk[nt] = s
+            val[nt] = run - (np.int64(1) << (j - 1))
+            cnt[s] += 1
+            ebits += j - 1
+            nt += 1
+            run = 0
+            ctx = 0
+        a = abs(r)
+        j = _hf_class(a)
+        s = ctx * HFS + 3 * (j - 1) + (1 if r > 0 else 2)
+        tk[nt] = s
+        val[nt] = a - (np.int64(1) << (j - 1))
+        cnt[s] += 1
+        ebits += j - 1
+        nt += 1
+        ctx = min(j, HFC - 1)
+    if run > 0:
+        j = _hf_class(run)
+        s = ctx * HFS + 3 * (j - 1)
+        tk[nt] = s
+        val[nt] = run - (np.int64(1) << (j - 1))
+        cnt[s] += 1
+        ebits += j - 1
+        nt += 1
+    extra[0] = ebits
+    return nt
+
+
+@kernel(nb.void(I8, I8, i8, I8, I8, I8, I8))
+def _hf_code_lengths(cnt, lens, c0, leaf, weight, parent, depth):
+    """The code lengths lens[c0 .. c0 + HFS) of the symbols counted in cnt[c0 .. c0 + HFS):
+    Huffman's (two queues over the counts sorted by insertion), then lengths above HFL cut to
+    HFL and the Kraft sum restored by lengthening the longest codes below HFL. Scratch: leaf
+    (HFS), weight, parent, depth (2 HFS)."""
+    m = 0
+    for s in range(HFS):
+        lens[c0 + s] = 0
+        if cnt[c0 + s] > 0:
+            # insertion by count (ties: by symbol, the order of arrival)
+            k = m
+            while k > 0 and cnt[c0 + leaf[k - 1]] > cnt[c0 + s]:
+                leaf[k] = leaf[k - 1]
+                k -= 1
+            leaf[k] = s
+            m += 1
+    if m == 0:
+        return
+    if m == 1:
+        lens[c0 + leaf[0]] = 1
+        return
+    for k in range(m):
+        weight[k] = cnt[c0 + leaf[k]]
+    a = 0  # next leaf
+    b = m  # next internal node (internal nodes are made in order of weight)
+    for k in range(m, 2 * m - 1):
+        for side in range(2):
+            if a < m and (b >= k or weight[a] <= weight[b]):
+                take = a
+                a += 1
+            else:
+                take = b
+                b += 1
+            parent[take] = k
+            if side == 0:
+                weight[k] = weight[take]
+            else:
+                weight[k] += weight[take]
+    depth[2 * m - 2] = 0
+    for k in range(2 * m - 3, -1, -1):
+        depth[k] = depth[parent[k]] + 1
+    kraft = np.int64(0)
+    for k in range(m):
+        d = min(depth[k], HFL)
+        lens[c0 + leaf[k]] = d
+        kraft += np.int64(1) << (HFL - d)
+    while kraft > (np.int64(1) << HFL):
+        # lengthen the longest code below HFL (the rarest such symbol: leaves run by count)
+        best = -1
+        for k in range(m):
+            d = lens[c0 + leaf[k]]
+            if d < HFL and (best < 0 or d > lens[c0 + leaf[best]]):
+                best = k
+        d = lens[c0 + leaf[best]]
+        lens[c0 + leaf[best]] = d + 1
+        kraft -= np.int64(1) << (HFL - d - 1)
+
+
+@kernel(nb.void(I8, i8, I8))
+def _hf_canonical(lens, c0, codes):
+    """The canonical codes codes[c0 .. c0 + HFS) of the lengths lens[c0 .. c0 + HFS) (RFC 1951,
+    3.2.2): by length, then by symbol."""
+    code = np.int64(0)
+    for d in range(1, HFL + 1):
+        for s in range(HFS):
+            if lens[c0 + s] == d:
+                codes[c0 + s] = code
+                code += 1
+        code <<= 1
+
+
+@kernel()
+def hf_lengths(cnt, lens, codes, leaf, weight, parent, depth):
+    """Every context's code lengths and canonical codes (HFC * HFS each) from its counts."""
+    for c in range(HFC):
+        _hf_code_lengths(cnt, lens, c * HFS, leaf, weight, parent, depth)
+        _hf_canonical(lens, c * HFS, codes)
+
+
+@kernel(T2(nb.uint64, i8, U8, i8))
+def _hf_flush(acc, nbits, out, pos):
+    """Write the oldest 32 of the nbits pending bits of acc when there are 32 or more; returns
+    (pos, nbits) after it."""
+    if nbits >= 32:
+        nbits -= 32
+        w = acc >> np.uint64(nbits)
+        out[pos] = (w >> np.uint64(24)) & np.uint64(0xFF)
+        out[pos + 1] = (w >> np.uint64(16)) & np.uint64(0xFF)
+        out[pos + 2] = (w >> np.uint64(8)) & np.uint64(0xFF)
+        out[pos + 3] = w & np.uint64(0xFF)
+        pos += 4
+    return pos, nbits
+
+
+@kernel()
+def hf_write(tk, val, nt, lens, codes, out):
+    """The payload: the tables of ``lens`` (HFC * HFS), then the nt tokens tk/val coded with
+    ``codes``; returns its length (out: at least 9 n + 704 bytes)."""
+    pos = 0
+    for c in range(HFC):
+        S = 0
+        for s in range(HFS):
+            if lens[c * HFS + s] > 0:
+                S = s + 1
+        v = S
+        while v >= 0x80:
+            out[pos] = (v & 0x7F) | 0x80
+            v >>= 7
+            pos += 1
+        out[pos] = v
+        pos += 1
+        for s in range(0, S, 2):
+            hi = lens[c * HFS + s]
+            lo = lens[c * HFS + s + 1] if s + 1 < S else 0
+            out[pos] = (hi << 4) | lo
+            pos += 1
+    acc = np.uint64(0)
+    nb_ = np.int64(0)  # bits in acc not yet written (< 32 between tokens)
+    for t in range(nt):
+        s = tk[t]
+        d = lens[s]
+        e = (s % HFS) // 3  # extra bits: the class - 1
+        if d + e <= 32:
+            acc = (acc << np.uint64(d + e)) | np.uint64((codes[s] << e) | val[t])
+            nb_ += d + e
+        else:  # a long value (e >= 21): its code, then its extra bits in two pieces
+            acc = (acc << np.uint64(d)) | np.uint64(codes[s])
+            nb_ += d
+            pos, nb_ = _hf_flush(acc, nb_, out, pos)
+            lo = min(e, 32)  # at most 32 bits at a time: fewer than 32 are pending
+            if e > lo:
+                acc = (acc << np.uint64(e - lo)) | np.uint64(val[t] >> lo)
+                nb_ += e - lo
+                pos, nb_ = _hf_flush(acc, nb_, out, pos)
+            acc = (acc << np.uint64(lo)) | np.uint64(val[t] & ((np.int64(1) << lo) - 1))
+            nb_ += lo
+        pos, nb_ = _hf_flush(acc, nb_, out, pos)
+    while nb_ > 0:  # the last bits, padded with 0-bits to a byte
+        if nb_ >= 8:
+            nb_ -= 8
+            out[pos] = (acc >> np.uint64(nb_)) & np.uint64(0xFF)
+        else:
+            out[pos] = (acc << np.uint64(8 - nb_)) & np.uint64(0xFF)
+            nb_ = 0
+        pos += 1
+    return pos
+
+
+@kernel()
+def hf_decode(buf, n, step, x, dec):
+    """Decode the n samples of a Huffman-codec payload buf into x (x[i] = float64(Q_i) * step);
+    dec: int32 scratch of HFC << HFL (the lookup tables: symbol << 4 | length, 0 for no code).
+    Returns 0 or a negative error (ERR_*)."""
+    nbuf = buf.shape[0]
+    pos = 0
+    for c in range(HFC):
+        S = np.int64(0)
+        shift = 0
+        while True:
+            if pos >= nbuf or shift > 14:
+                return ERR_TRUNCATED
+            b = np.int64(buf[pos])
+            pos += 1
+            S |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        if S > HFS or pos + (S + 1) // 2 > nbuf:
+            return ERR_CONFIG
+        base = c << HFL
+        for k in range(1 << HFL):
+            dec[base + k] = 0
+        kraft = np.int64(0)
+        for s in range(S):
+            d = (np.int64(buf[pos + s // 2]) >> (4 if s % 2 == 0 else 0)) & 15
+            if d > HFL:
+                return ERR_CONFIG
+            if d > 0:
+                kraft += np.int64(1) << (HFL - d)
+        if kraft > (np.int64(1) << HFL):
+            return ERR_CONFIG
+        # canonical codes, each filling the 2^(HFL - d) entries that start with it
+        code = np.int64(0)
+        for d in range(1, HFL + 1):
+            for s in range(S):
+                if ((np.int64(buf[pos + s // 2]) >> (4 if s % 2 == 0 else 0)) & 15) == d:
+                    first = code << (HFL - d)
+                    for k in range(np.int64(1) << (HFL - d)):
+                        dec[base + first + k] = (s << 4) | d
+                    code += 1
+            code <<= 1
+        if S % 2 == 1 and (buf[pos + S // 2] & 15) != 0:
+            return ERR_CONFIG
+        pos += (S + 1) // 2
+    start = pos
+    acc = np.uint64(0)
+    nb_ = np.int64(0)
+    q = np.int64(0)
+    ctx = np.int64(0)
+    i = np.int64(0)
+    while i < n:
+        while nb_ <= 56:
+            acc = (acc << np.uint64(8)) | np.uint64(buf[pos] if pos < nbuf else 0)
+            pos += 1
+            nb_ += 8
+        e = dec[(ctx << HFL) + np.int64((acc >> np.uint64(nb_ - HFL)) & np.uint64(0xFFF))]
+        if e == 0:
+            return ERR_CONFIG
+        nb_ -= e & 15
+        s = np.int64(e >> 4)
+        j = s // 3 + 1
+        t = s - 3 * (j - 1)
+        if nb_ < j - 1:
+            while nb_ <= 56:
+                acc = (acc << np.uint64(8)) | np.uint64(buf[pos] if pos < nbuf else 0)
+                pos += 1
+                nb_ += 8
+        nb_ -= j - 1
+        v = (np.int64(1) << (j - 1)) | np.int64((acc >> np.uint64(nb_))
+                                                 & np.uint64((np.int64(1) << (j - 1)) - 1))
+        if t == 0:
+            if j > HFRUN or v > n - i:
+                return ERR_RANGE
+            xv = np.float64(q) * step
+            for k in range(v):
+                x[i + k] = xv
+            i += v
+            ctx = 0
+        else:
+            q += v if t == 1 else -v
+            if q >= MXQLIM or q <= -MXQLIM:
+                return ERR_RANGE
+            x[i] = np.float64(q) * step
+            i += 1
+            ctx = min(j, HFC - 1)
+    used = 8 * (pos - start) - nb_  # bits of tokens
+    if (used + 7) // 8 != nbuf - start:
+        return ERR_LENGTH
+    pad = (8 - used % 8) % 8
+    if pad and ((acc >> np.uint64(nb_ - pad)) & np.uint64((1 << pad) - 1)) != 0:
         return ERR_LENGTH
     return 0

@@ -459,7 +459,8 @@ class HippoWriter:
     another in one thread may share one, to share its scratch memory (about 3 MB per bound).
 
     ``level``: the encoder's searches, "fast", "default" or "best" (one decoder reads all;
-    a new file of level best is format version 3, whose frames may use the mixing codec).
+    a new file of level fast or best is format version 3, whose frames may use the Huffman
+    codec (fast) or the mixing codec (best)).
     ``threads``: how many threads code the channels of a frame and consecutive full frames at
     once (default: the cores this process may use); the bytes are the same for any count
     (default with a ``coder``: 1). With ``threads`` > 1, the full frames of one :meth:`append`
@@ -493,9 +494,10 @@ class HippoWriter:
         if key_every is not None and (not isinstance(key_every, int) or key_every < 0):
             raise ParameterError("key_every must be a number of samples >= 0", option="key_every")
         self._live: LiveFile | None = None
-        # a new file of level best or with chained frames is version 3 (the mixing codec, frame
-        # kind 1); a file continued keeps its version (a version 2 then gets neither)
-        best3 = (level == "best" or bool(key_every)) and header.version == 2
+        # a new file of level fast or best or with chained frames is version 3 (the Huffman and
+        # the mixing codec, frame kind 1); a file continued keeps its version (a version 2 then
+        # gets none of them)
+        best3 = (level in ("fast", "best") or bool(key_every)) and header.version == 2
         continued = None  # the header of the file continued, if any
         if isinstance(fh, (str, os.PathLike)):
             if resume is not None:
@@ -517,8 +519,9 @@ class HippoWriter:
             header = replace(header, version=continued.version)
         self.fh = fh
         self.header = header
-        #: the frames' channel parts name their codec (the mixing codec may be chosen)
-        self.coders = level == "best" and header.version >= 3
+        #: the frames' channel parts name their codec (the Huffman or the mixing codec may be
+        #: chosen)
+        self.coders = level in ("fast", "best") and header.version >= 3
         #: chained frames: a key frame starts at least every ``key_every`` samples (0: every
         #: frame is one); the first frame this writer writes is a key frame
         self.key_every = (key_every or 0) if header.version >= 3 else 0
@@ -793,8 +796,8 @@ class HippoWriter:
             special = any(runs for runs, _, _ in coded)
             if special and h.version < 2:
                 raise DataError("format version 1 cannot hold NaN or inf")
-            # the codec bytes only where a channel kept the mixing codec (else the flag is
-            # clear and every part is the grid codec's, a byte shorter)
+            # the codec bytes only where a channel kept another codec than the grid's (else the
+            # flag is clear and every part is the grid codec's, a byte shorter)
             coders = self.coders and any(body[0] != CODER_GRID for _, body, _ in coded)
             skip = 1 if self.coders and not coders else 0
             parts = head + [specials_bytes(runs) + body[skip:] if special else body[skip:]

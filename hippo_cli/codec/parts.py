@@ -150,9 +150,15 @@ def put_specials(x: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
 
 # --------------------------------------------------------------------------- channel parts
 #: The codec byte of a channel part in a frame with the flag ``coders`` (format version 3):
-#: the grid codec (or, for a bound of 0, the exact codec), or the mixing codec on grid lm =
-#: byte - CODER_MIXING (0 to 3).
-CODER_GRID, CODER_MIXING = 0, 1
+#: the grid codec (or, for a bound of 0, the exact codec), the mixing codec on grid lm =
+#: byte - CODER_MIXING (0 to 3), or the Huffman codec on grid lm = byte - CODER_HUFFMAN.
+CODER_GRID, CODER_MIXING, CODER_HUFFMAN = 0, 1, 5
+
+#: Level fast's probe: the grid codec codes the first PROBE samples of a channel part, and
+#: codes the whole part (the shorter kept) only if it beat the Huffman codec there by
+#: PROBE_GAIN times: the grid codec takes about 3 times as long a sample on noisy series
+#: (docs/performance.md), so a smaller gain does not pay for its time at this level.
+PROBE, PROBE_GAIN = 4096, 2
 
 
 class ChannelCoder:
@@ -197,6 +203,9 @@ class ChannelCoder:
         """:meth:`encode`, continuing ``chain`` (the grid codec's state after the channel's
         part in the frame before: a chained frame) unless None; also returns the state a
         chained frame after this one continues (None: it starts anew)."""
+        if coders and eps > 0 and len(x) and self.level == "fast":
+            body, state = self._encode_fast(x, eps, chain)
+            return (b"" if runs is None else specials_bytes(runs)) + body, state
         best, state, mixed = None, None, None
         for k, enc in enumerate(self.encoders(eps)):
             if k == 1 and mixed is not None and len(mixed) * 20 < len(best) * 19:
@@ -224,6 +233,39 @@ class ChannelCoder:
             best = bytes([tag]) + best
         return (b"" if runs is None else specials_bytes(runs)) + best, state
 
+    def _grid_part(self, x: np.ndarray, eps: float, chain) -> tuple[bytes, object]:
+        enc = self.encoders(eps)[0]
+        enc.start(chain)
+        enc.push(x)
+        return enc.flush_state()
+
+    def _encode_fast(self, x: np.ndarray, eps: float, chain) -> tuple[bytes, object]:
+        """Level fast's part of ``x`` float64 (n,), n >= 1, bound ``eps`` > 0, led by its codec
+        byte, and its chain state. The Huffman codec on the 2 eps grid (nearest indices) or on
+        the eps grid (each index held while it stays within the bound), whichever is shorter on
+        the first PROBE samples; the grid codec instead where it was PROBE_GAIN times shorter
+        there (smooth or quiet series). A part of at most 2 PROBE samples is coded both ways,
+        the shorter kept."""
+        from . import huffman
+
+        small = len(x) <= 2 * PROBE
+        head = x if small else x[:PROBE]
+        pick = huffman.shortest(head, eps)
+        if pick is not None:
+            size, lm, hold = pick
+            grid, state = self._grid_part(head, eps, chain)
+            if small:
+                huff = huffman.encode(x, eps, lm, hold)
+                if len(huff) < len(grid):
+                    return bytes([CODER_HUFFMAN + lm]) + huff, None
+                return bytes([CODER_GRID]) + grid, state
+            if len(grid) * PROBE_GAIN >= size:
+                huff = huffman.encode(x, eps, lm, hold)
+                if huff is not None:  # (None: a sample after the head had no grid index)
+                    return bytes([CODER_HUFFMAN + lm]) + huff, None
+        grid, state = self._grid_part(x, eps, chain)
+        return bytes([CODER_GRID]) + grid, state
+
     def decode(self, part: bytes, n: int, eps: float, specials: bool,
                out: np.ndarray | None = None, coders: bool = False) -> np.ndarray:
         """float64 (n,) of a channel part (led by its runs of non-finite values if
@@ -245,10 +287,15 @@ class ChannelCoder:
         if coders:
             tag = part[0] if part else -1
             part = part[1:]
-            if not (tag == CODER_GRID or (eps > 0 and CODER_MIXING <= tag < CODER_MIXING + 4)):
+            if not (tag == CODER_GRID or (eps > 0 and CODER_MIXING <= tag < CODER_HUFFMAN + 4)):
                 raise ValueError(f"unknown channel codec {tag}")
         state = None
-        if tag != CODER_GRID:
+        if tag >= CODER_HUFFMAN:
+            from . import huffman
+
+            x = huffman.decode(part, n, eps, tag - CODER_HUFFMAN,
+                               out if out is not None and out.flags.c_contiguous else None)
+        elif tag != CODER_GRID:
             from . import mixing
 
             x = mixing.decode(part, n, eps, tag - CODER_MIXING,

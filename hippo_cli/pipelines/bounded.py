@@ -204,8 +204,8 @@ def compress_bounded(
     target = None if out == "-" else AtomicFile(as_path(out))
     try:
         # compile the codec (first run only) before reading, not after: the kernels this
-        # job calls (no time codec for samples without times)
-        prepare(times=time_column is not None)
+        # job calls (no time codec for samples without times; the Huffman codec at level fast)
+        prepare(times=time_column is not None, huffman=(codec or {}).get("level") == "fast")
         samples = open_samples(input, columns, time_column, na_values=na_values,
                                time_format=time_format)
         samples.exact_integers = True

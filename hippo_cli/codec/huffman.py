@@ -1,0 +1,116 @@
+"""The Huffman codec of compression level "fast" (``docs/format.md``, "The Huffman codec", codec
+byte 5 of format version 3): a channel's samples as grid indices on the ``2 eps`` grid, each
+index's difference from the one before cut into tokens (a run of zero differences, or one
+difference by its bit length and sign, with the bits below its leading one sent as they are),
+coded by canonical Huffman codes of eight contexts (the class of the difference before).
+
+It exists for speed: on a noisy channel, where most differences are not 0, the grid codec's
+adaptive binary decisions cost about 30 ns a sample to code and as much to decode; static
+codes read by one table lookup cost a few. Its payloads are 5-15% longer there, and many times
+longer on smooth or quiet channels, where level fast keeps the grid codec
+(:class:`.parts.ChannelCoder`).
+
+The kernels are in :mod:`._kernels` (numba's cache watches that one file)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels as K
+
+#: the longest payload of n samples a decoder accepts (docs/format.md, "Limits")
+_MAX_PER_SAMPLE, _MAX_TABLES = 9, 704
+#: the most samples a payload codes (a frame's limit; a run's class must stay <= 21)
+_MAX_SAMPLES = 1 << 20
+
+
+def max_payload(n: int) -> int:
+    """The longest payload of ``n`` samples a decoder accepts."""
+    return _MAX_PER_SAMPLE * n + _MAX_TABLES
+
+
+#: the grids level fast tries, (lm, hold): the 2 eps grid with the nearest indices (noise),
+#: and the eps grid with each index held while it stays within the bound (slow drifts: runs)
+FAST_GRIDS = ((0, False), (1, True))
+
+
+def _tokens(x: np.ndarray, eps: float, lm: int, hold: bool) -> tuple | None:
+    """Pass 1 and the codes: (tokens, extra bits, token count, code lengths, codes, payload
+    length), or None when a sample cannot be held (see :func:`encode`)."""
+    n = x.shape[0]
+    tk = np.empty(n + 1, np.int64)
+    val = np.empty(n + 1, np.int64)
+    cnt = np.empty(K.HFC * K.HFS, np.int64)
+    extra = np.zeros(1, np.int64)
+    nt = K.hf_tokens(x, n, 2.0 * eps / (1 << lm), float(eps), hold, tk, val, cnt, extra)
+    if nt < 0:
+        return None
+    lens = np.empty(K.HFC * K.HFS, np.int64)
+    codes = np.empty(K.HFC * K.HFS, np.int64)
+    K.hf_lengths(cnt, lens, codes, np.empty(K.HFS, np.int64), np.empty(2 * K.HFS, np.int64),
+                 np.empty(2 * K.HFS, np.int64), np.empty(2 * K.HFS, np.int64))
+    bits = int(np.dot(cnt, lens)) + int(extra[0])
+    table = 0
+    for used in (lens.reshape(K.HFC, K.HFS) > 0):
+        S = int(np.flatnonzero(used)[-1]) + 1 if used.any() else 0
+        table += (2 if S >= 128 else 1) + (S + 1) // 2
+    return tk, val, nt, lens, codes, table + (bits + 7) // 8
+
+
+def _checked(x: np.ndarray) -> np.ndarray:
+    from .grid import read_only
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if not 1 <= x.shape[0] <= _MAX_SAMPLES:
+        raise ValueError(f"the Huffman codec codes 1 to {_MAX_SAMPLES} samples, got "
+                         f"{x.shape[0]}")
+    return read_only(x)
+
+
+def _write(n: int, tokens: tuple) -> bytes:
+    tk, val, nt, lens, codes, _ = tokens
+    out = np.empty(max_payload(n) + 16, np.uint8)
+    written = K.hf_write(tk, val, nt, lens, codes, out)  # == size (tested): the cost chosen by
+    return out[:written].tobytes()
+
+
+def encode(x: np.ndarray, eps: float, lm: int = 0, hold: bool = False) -> bytes | None:
+    """The Huffman codec's payload of ``x`` float64 (n,), finite, 1 <= n <= 2^20, bound ``eps``
+    > 0, on grid ``lm`` (step 2 eps / 2^lm; ``hold``: each index stays while it is within the
+    bound, else the nearest to it, where by default each is the nearest); None when a sample
+    has no grid index within ``eps`` below 2^54 (the grid codec, which has raw blocks, then
+    stays)."""
+    x = _checked(x)
+    tokens = _tokens(x, eps, lm, hold)
+    return None if tokens is None else _write(x.shape[0], tokens)
+
+
+def shortest(x: np.ndarray, eps: float, grids=FAST_GRIDS) -> tuple[int, int, bool] | None:
+    """(payload length, lm, hold) of the shortest of :func:`encode`'s payloads of ``x`` over
+    ``grids`` ((lm, hold) pairs), costed without writing any; None when no grid can hold the
+    samples."""
+    x = _checked(x)
+    best = None
+    for lm, hold in grids:
+        tokens = _tokens(x, eps, lm, hold)
+        if tokens is not None and (best is None or tokens[-1] < best[0]):
+            best = (tokens[-1], lm, hold)
+    return best
+
+
+def decode(payload: bytes, n: int, eps: float, lm: int = 0,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """float64 (n,) of a Huffman-codec payload on grid ``lm``, into ``out`` (float64 (n,),
+    C-contiguous) if given; ``ValueError`` when it is malformed."""
+    from .grid import DECODER_ERRORS, read_only
+
+    if n < 1:
+        raise ValueError("a Huffman-codec payload of no samples")
+    if len(payload) > max_payload(n):
+        raise ValueError("payload too long for the sample count")
+    buf = read_only(np.frombuffer(payload, np.uint8))
+    x = np.empty(n, np.float64) if out is None else out
+    rc = K.hf_decode(buf, n, 2.0 * eps / (1 << lm), x, np.empty(K.HFC << K.HFL, np.int32))
+    if rc != 0:
+        raise ValueError(f"malformed payload ({DECODER_ERRORS[rc]})")
+    return x
