@@ -22,7 +22,7 @@ added this file):
 
 The document has since been corrected on each of these points.
 
-The Huffman codec (codec byte 5) was added from the document alone, with these readings of
+The Huffman codec (codec bytes 5 to 8) was added from the document alone, with these readings of
 it where it leaves a choice:
 
 * Layout: each context's S is followed by its own lengths (S_0, lengths_0, S_1, lengths_1,
@@ -1132,7 +1132,7 @@ def decode_mixing(payload: bytes, n: int, E: float, lm: int) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------
-# Channel payload, codec byte 5: the Huffman codec
+# Channel payload, codec byte 5 to 8: the Huffman codec
 # ---------------------------------------------------------------------------------------
 
 HUF_CONTEXTS = 8
@@ -1185,9 +1185,9 @@ class _BitReader:
         return v
 
 
-def decode_huffman(payload: bytes, n: int, E: float) -> list[int]:
-    """The bit patterns of the n samples of a Huffman-codec payload (codec byte 5) of bound
-    ``E > 0``."""
+def decode_huffman(payload: bytes, n: int, E: float, lm: int = 0) -> list[int]:
+    """The bit patterns of the n samples of a Huffman-codec payload (codec byte 5 + lm) of
+    bound ``E > 0`` on grid lm."""
     if len(payload) > 9 * n + 704:
         raise ValueError("Huffman payload longer than 9 n + 704 bytes")
     r = Reader(payload)
@@ -1206,7 +1206,7 @@ def decode_huffman(payload: bytes, n: int, E: float) -> list[int]:
         prefixes = {(k, word >> (length - k)) for length, word in codes for k in range(1, length)}
         tables.append((codes, prefixes))
     bits = _BitReader(payload, r.pos)
-    step = 2.0 * E
+    step = (2.0 * E) / 2**lm
     out: list[int] = []
     q = 0
     ctx = 0  # the context of the first symbol
@@ -1275,10 +1275,10 @@ def huffman_lengths(freq: dict[int, int], limit: int = HUF_MAX_LENGTH) -> dict[i
     return lengths
 
 
-def huffman_tokens(x, E: float) -> list[tuple[int, int, int]]:
-    """The tokens of the finite samples ``x`` (n,) on the 2E grid: ``(symbol, extra bits,
-    their count)``, runs maximal (split only past the largest run class)."""
-    step = 2.0 * E
+def huffman_tokens(x, E: float, lm: int = 0) -> list[tuple[int, int, int]]:
+    """The tokens of the finite samples ``x`` (n,) on grid lm (step 2E / 2^lm): ``(symbol,
+    extra bits, their count)``, runs maximal (split only past the largest run class)."""
+    step = (2.0 * E) / 2**lm
     tokens = []
     prev = zeros = 0
 
@@ -1308,13 +1308,14 @@ def huffman_tokens(x, E: float) -> list[tuple[int, int, int]]:
     return tokens
 
 
-def encode_huffman(x, E: float) -> bytes:
-    """A Huffman-codec payload (codec byte 5) of the finite samples ``x`` (n,), bound E > 0,
-    written plainly from the document: every sample's value within E, maximal runs, optimal
-    lengths of at most 12 bits per context, canonical codes."""
+def encode_huffman(x, E: float, lm: int = 0) -> bytes:
+    """A Huffman-codec payload (codec byte 5 + lm) of the finite samples ``x`` (n,), bound
+    E > 0, on grid lm, written plainly from the document: every sample's value within E (the
+    index nearest), maximal runs, optimal lengths of at most 12 bits per context, canonical
+    codes."""
     if len(x) == 0 or not E > 0:
         raise ValueError("the Huffman codec needs n >= 1 samples and E > 0")
-    tokens = huffman_tokens(x, E)
+    tokens = huffman_tokens(x, E, lm)
     contexts = []
     ctx = 0
     for sym, _, _ in tokens:
@@ -1393,8 +1394,8 @@ def decode_channel_part(data: bytes, n: int, E: float, specials: bool, coders: b
         out = decode_exact(payload, n)
     elif 1 <= codec <= 4 and E > 0:
         out = decode_mixing(payload, n, E, codec - 1)
-    elif codec == 5 and E > 0:
-        out = decode_huffman(payload, n, E)
+    elif 5 <= codec <= 8 and E > 0:
+        out = decode_huffman(payload, n, E, codec - 5)
     else:
         raise ValueError(f"unknown codec byte {codec}")
     for start, end, bits in runs:
