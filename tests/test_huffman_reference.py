@@ -18,7 +18,7 @@ import zlib
 import numpy as np
 import pytest
 import reference_decoder as ref
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_reference_decoder import header_bytes, varint
 
@@ -670,3 +670,95 @@ def test_S_as_a_varint_of_k_bytes(k):
 def test_S_as_a_varint_of_k_bytes_through_hippo(k):
     for sizes in ({0: k}, {6: k}):
         assert _both_or_neither(payload({0: [0, 1]}, "0", sizes=sizes), 1, 0.5) is not None
+
+
+def _fast_files():
+    rng = np.random.default_rng(5)
+    noise = rng.normal(size=20000)
+    walk = np.cumsum(rng.normal(size=20000))
+    with_nan = noise.copy()
+    with_nan[rng.integers(0, 20000, 30)] = np.nan
+    with_nan[:3] = np.inf
+    return {
+        "noise": (noise, 0.01, {}),
+        "noise_coarse": (noise, 0.3, {}),
+        "walk": (walk, 0.05, {}),
+        "specials": (with_nan, 0.01, {}),
+        "channels": (np.column_stack([noise, walk, np.sin(np.arange(20000) / 300)]),
+                     [0.01, 0.02, 1e-3], {}),
+        "frames": (noise[:9000], 0.02, {"frame_samples": 2500}),
+        "times": (noise[:6000], 0.02, {"times": np.arange(6000) * 0.5}),
+        "huge": (noise[:5000] * 1e12, 1e-3, {}),
+    }
+
+
+FAST_FILES = _fast_files()
+
+
+@needs_hippo
+@pytest.mark.parametrize("name", FAST_FILES)
+def test_hippos_level_fast_files_through_the_second_decoder(name, monkeypatch):
+    from test_reference_decoder import assert_same
+
+    import hippo_cli
+
+    x, E, kwargs = FAST_FILES[name]
+    data = hippo_cli.encode(x, E, level="fast", **kwargs)
+    grids = []
+    decode = ref.decode_huffman
+
+    def counting(payload, n, E, lm=0):
+        grids.append(lm)
+        return decode(payload, n, E, lm)
+
+    monkeypatch.setattr(ref, "decode_huffman", counting)
+    assert_same(data)  # bit for bit, times too
+    if name in ("noise", "noise_coarse", "specials", "channels"):  # level fast chose it here
+        assert grids, "no Huffman part in a noisy file of level fast"
+
+
+@needs_hippo
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 120), lm=st.integers(0, 3),
+       edits=st.lists(st.tuples(st.sampled_from(["set", "insert", "delete"]),
+                                st.integers(0, 10**6), st.integers(0, 255)),
+                      min_size=1, max_size=4))
+def test_edited_payloads_both_decoders_agree(seed, n, lm, edits):
+    # a payload of either encoder, then a few bytes set, inserted or deleted anywhere (the
+    # tables or the bits): the same values from both decoders, or both reject
+    rng = np.random.default_rng(seed)
+    x = _series(["walk", "noise", "zero_runs", "alternating"][seed % 4], rng, n)
+    data = ref.encode_huffman(x, 0.05, lm) if seed % 2 else _hippo().encode(x, 0.05, lm)
+    if data is None:
+        return
+    buf = bytearray(data)
+    for op, at, byte in edits:
+        at %= len(buf) + (op == "insert")
+        if op == "set" and buf:
+            buf[at % len(buf)] = byte
+        elif op == "insert":
+            buf.insert(at, byte)
+        elif buf:
+            del buf[at % len(buf)]
+    # the one known difference (test_S_as_a_varint_of_k_bytes_through_hippo) aside
+    assume(not _has_a_long_S(bytes(buf)))
+    _both_or_neither(bytes(buf), n, 0.05, lm)
+
+
+def _has_a_long_S(data: bytes) -> bool:
+    """Whether a context's S is written in 4 to 10 bytes (before any table that does not
+    parse)."""
+    pos = 0
+    for _ in range(8):
+        k = 0
+        while pos + k < len(data) and data[pos + k] & 0x80 and k < 10:
+            k += 1
+        if pos + k >= len(data) or k >= 10:
+            return False
+        if k + 1 >= 4:
+            return True
+        S = sum((data[pos + i] & 0x7F) << (7 * i) for i in range(k + 1))
+        if S > 168:
+            return False
+        pos += k + 1 + (S + 1) // 2
+    return False
