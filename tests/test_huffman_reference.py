@@ -1,6 +1,6 @@
-"""The Huffman codec (codec byte 5, ``docs/format.md``) through the second decoder and a plain
-encoder written from the document alone (``tests/reference_decoder.py``), and against hippo's
-own codec (``hippo_cli.codec.huffman``) once it exists: both decoders agree bit for bit on
+"""The Huffman codec (codec bytes 5 to 8, ``docs/format.md``) through the second decoder and
+a plain encoder written from the document alone (``tests/reference_decoder.py``), and against
+hippo's own codec (``hippo_cli.codec.huffman``) once it exists: both decoders agree bit for bit on
 each other's payloads and both reject every malformed payload built here.
 
 Payloads here are built by :func:`payload`, from the document's layout: per context S and
