@@ -57,8 +57,9 @@ def test_long_series_and_their_cost(kind, grid):
     payload = huffman.encode(x, eps, lm, hold)
     y = huffman.decode(payload, len(x), eps, lm)
     assert np.all(np.abs(y - x) <= eps)
-    size, lm_s, hold_s = huffman.shortest(x, eps, grids=(grid,))
+    size, tokens, lm_s, hold_s = huffman.shortest(x, eps, grids=(grid,))
     assert (size, lm_s, hold_s) == (len(payload), lm, hold)
+    assert 0 < tokens < size
 
 
 def test_the_largest_classes():
@@ -160,6 +161,6 @@ def test_level_fast_small_parts_keep_the_shorter(n):
     y = coder.decode(body, n, eps, specials=False, coders=True)
     assert np.all(np.abs(y - x) <= eps)
     if n <= 2 * PROBE:
-        size, lm, hold = huffman.shortest(x, eps)
+        size = huffman.shortest(x, eps)[0]
         grid, _ = coder._grid_part(x, eps, None)
         assert len(body) == 1 + min(size, len(grid))

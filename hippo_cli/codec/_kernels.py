@@ -129,6 +129,7 @@ ERR_TRUNCATED = -1
 ERR_RANGE = -2
 ERR_CONFIG = -3
 ERR_LENGTH = -4
+ERR_CODE = -5  # the Huffman codec: a code table or a code word that does not exist
 
 # log2 cost of a modelled bit, -log2(p / PONE), for the adaptive cost (cost mode of the coder)
 LOG2T = np.zeros(PONE + 1)
@@ -2690,46 +2691,68 @@ def _hf_code_lengths(cnt, lens, c0, leaf, weight, parent, depth):
         kraft -= np.int64(1) << (HFL - d - 1)
 
 
-@kernel(nb.void(I8, i8, I8))
-def _hf_canonical(lens, c0, codes):
-    """The canonical codes codes[c0 .. c0 + HFS) of the lengths lens[c0 .. c0 + HFS) (RFC 1951,
-    3.2.2): by length, then by symbol."""
+@kernel(nb.void(I8, i8, I8, I8))
+def _hf_canonical(lens, c0, codes, scratch):
+    """The canonical codes of the lengths lens[c0 .. c0 + HFS) (RFC 1951, 3.2.2: by length, then
+    by symbol), as the writer's words codes[c0 .. c0 + HFS): code << 16 | extra bits << 8 |
+    code length + extra bits. Scratch: 2 (HFL + 1): the count of each length, then the next
+    code of each."""
+    nxt = HFL + 1
+    for d in range(HFL + 1):
+        scratch[d] = 0
+    for s in range(HFS):
+        scratch[lens[c0 + s]] += 1
+    scratch[0] = 0
     code = np.int64(0)
     for d in range(1, HFL + 1):
-        for s in range(HFS):
-            if lens[c0 + s] == d:
-                codes[c0 + s] = code
-                code += 1
-        code <<= 1
+        code = (code + scratch[d - 1]) << 1
+        scratch[nxt + d] = code
+    for s in range(HFS):
+        d = lens[c0 + s]
+        if d > 0:
+            # the writer's word: the code, the extra bits' count and the token's length
+            e = s // 3
+            codes[c0 + s] = (scratch[nxt + d] << 16) | (e << 8) | (d + e)
+            scratch[nxt + d] += 1
 
 
 @kernel()
-def hf_lengths(cnt, lens, codes, leaf, weight, parent, depth):
-    """Every context's code lengths and canonical codes (HFC * HFS each) from its counts."""
+def hf_lengths(cnt, ebits, lens, codes, leaf, weight, parent, depth):
+    """Every context's code lengths and canonical codes (HFC * HFS each, the codes as the
+    writer's words) from its counts; returns the length of the payload's tables and of its
+    tokens' bits (``ebits`` extra bits among them), in bytes."""
+    bits = ebits
+    size = np.int64(0)
     for c in range(HFC):
         _hf_code_lengths(cnt, lens, c * HFS, leaf, weight, parent, depth)
-        _hf_canonical(lens, c * HFS, codes)
+        _hf_canonical(lens, c * HFS, codes, leaf)
+        S = 0
+        for s in range(HFS):
+            bits += cnt[c * HFS + s] * lens[c * HFS + s]
+            if lens[c * HFS + s] > 0:
+                S = s + 1
+        size += (2 if S >= 128 else 1) + (S + 1) // 2
+    return size, (bits + 7) // 8
 
 
 @kernel(T2(nb.uint64, i8, U8, i8))
-def _hf_flush(acc, nbits, out, pos):
-    """Write the oldest 32 of the nbits pending bits of acc when there are 32 or more; returns
-    (pos, nbits) after it."""
-    if nbits >= 32:
-        nbits -= 32
-        w = acc >> np.uint64(nbits)
-        out[pos] = (w >> np.uint64(24)) & np.uint64(0xFF)
-        out[pos + 1] = (w >> np.uint64(16)) & np.uint64(0xFF)
-        out[pos + 2] = (w >> np.uint64(8)) & np.uint64(0xFF)
-        out[pos + 3] = w & np.uint64(0xFF)
-        pos += 4
-    return pos, nbits
+def _hf_put(acc, nbits, out, pos):
+    """Write the whole bytes of the nbits (1 to 39) pending bits of acc: always 4 bytes at pos
+    (no branch: the bytes past the whole ones are written again later), then pos moves on by
+    the whole ones; returns (pos, the bits still pending, 0 to 7)."""
+    top = acc << np.uint64(64 - nbits)
+    out[pos] = top >> np.uint64(56)
+    out[pos + 1] = (top >> np.uint64(48)) & np.uint64(0xFF)
+    out[pos + 2] = (top >> np.uint64(40)) & np.uint64(0xFF)
+    out[pos + 3] = (top >> np.uint64(32)) & np.uint64(0xFF)
+    return pos + (nbits >> 3), nbits & 7
 
 
 @kernel()
 def hf_write(tk, val, nt, lens, codes, out):
     """The payload: the tables of ``lens`` (HFC * HFS), then the nt tokens tk/val coded with
-    ``codes``; returns its length (out: at least 9 n + 704 bytes)."""
+    ``codes`` (the words of _hf_canonical); returns its length (out: at least 9 n + 708
+    bytes)."""
     pos = 0
     for c in range(HFC):
         S = 0
@@ -2749,33 +2772,26 @@ def hf_write(tk, val, nt, lens, codes, out):
             out[pos] = (hi << 4) | lo
             pos += 1
     acc = np.uint64(0)
-    nb_ = np.int64(0)  # bits in acc not yet written (< 32 between tokens)
+    nb_ = np.int64(0)  # bits of acc not yet written (< 8 between tokens)
     for t in range(nt):
-        s = tk[t]
-        d = lens[s]
-        e = (s % HFS) // 3  # extra bits: the class - 1
-        if d + e <= 32:
-            acc = (acc << np.uint64(d + e)) | np.uint64((codes[s] << e) | val[t])
-            nb_ += d + e
-        else:  # a long value (e >= 21): its code, then its extra bits in two pieces
-            acc = (acc << np.uint64(d)) | np.uint64(codes[s])
-            nb_ += d
-            pos, nb_ = _hf_flush(acc, nb_, out, pos)
-            lo = min(e, 32)  # at most 32 bits at a time: fewer than 32 are pending
+        w = codes[tk[t]]
+        size = w & 255
+        e = (w >> 8) & 255
+        if size <= 32:
+            acc = (acc << np.uint64(size)) | np.uint64(((w >> 16) << e) | val[t])
+            pos, nb_ = _hf_put(acc, nb_ + size, out, pos)
+        else:  # a long value (e >= 21): its code, then its extra bits at most 32 at a time
+            d = size - e
+            acc = (acc << np.uint64(d)) | np.uint64(w >> 16)
+            pos, nb_ = _hf_put(acc, nb_ + d, out, pos)
+            lo = min(e, 32)
             if e > lo:
                 acc = (acc << np.uint64(e - lo)) | np.uint64(val[t] >> lo)
-                nb_ += e - lo
-                pos, nb_ = _hf_flush(acc, nb_, out, pos)
+                pos, nb_ = _hf_put(acc, nb_ + e - lo, out, pos)
             acc = (acc << np.uint64(lo)) | np.uint64(val[t] & ((np.int64(1) << lo) - 1))
-            nb_ += lo
-        pos, nb_ = _hf_flush(acc, nb_, out, pos)
-    while nb_ > 0:  # the last bits, padded with 0-bits to a byte
-        if nb_ >= 8:
-            nb_ -= 8
-            out[pos] = (acc >> np.uint64(nb_)) & np.uint64(0xFF)
-        else:
-            out[pos] = (acc << np.uint64(8 - nb_)) & np.uint64(0xFF)
-            nb_ = 0
+            pos, nb_ = _hf_put(acc, nb_ + lo, out, pos)
+    if nb_ > 0:  # the last bits, padded with 0-bits to a byte
+        out[pos] = (acc << np.uint64(8 - nb_)) & np.uint64(0xFF)
         pos += 1
     return pos
 
@@ -2788,19 +2804,23 @@ def hf_decode(buf, n, step, x, dec):
     nbuf = buf.shape[0]
     pos = 0
     for c in range(HFC):
-        S = np.int64(0)
+        S = np.int64(0)  # a varint of up to 10 bytes (docs/format.md, "Conventions")
         shift = 0
+        big = False  # a group past the 14th bit is not 0: S is far above HFS
         while True:
-            if pos >= nbuf or shift > 14:
-                return ERR_TRUNCATED
+            if pos >= nbuf or shift > 63:
+                return ERR_CODE
             b = np.int64(buf[pos])
             pos += 1
-            S |= (b & 0x7F) << shift
+            if shift < 14:
+                S |= (b & 0x7F) << shift
+            elif b & 0x7F:
+                big = True
             shift += 7
             if b < 0x80:
                 break
-        if S > HFS or pos + (S + 1) // 2 > nbuf:
-            return ERR_CONFIG
+        if big or S > HFS or pos + (S + 1) // 2 > nbuf:
+            return ERR_CODE
         base = c << HFL
         for k in range(1 << HFL):
             dec[base + k] = 0
@@ -2808,11 +2828,11 @@ def hf_decode(buf, n, step, x, dec):
         for s in range(S):
             d = (np.int64(buf[pos + s // 2]) >> (4 if s % 2 == 0 else 0)) & 15
             if d > HFL:
-                return ERR_CONFIG
+                return ERR_CODE
             if d > 0:
                 kraft += np.int64(1) << (HFL - d)
         if kraft > (np.int64(1) << HFL):
-            return ERR_CONFIG
+            return ERR_CODE
         # canonical codes, each filling the 2^(HFL - d) entries that start with it
         code = np.int64(0)
         for d in range(1, HFL + 1):
@@ -2824,7 +2844,7 @@ def hf_decode(buf, n, step, x, dec):
                     code += 1
             code <<= 1
         if S % 2 == 1 and (buf[pos + S // 2] & 15) != 0:
-            return ERR_CONFIG
+            return ERR_CODE
         pos += (S + 1) // 2
     start = pos
     acc = np.uint64(0)
@@ -2839,7 +2859,7 @@ def hf_decode(buf, n, step, x, dec):
             nb_ += 8
         e = dec[(ctx << HFL) + np.int64((acc >> np.uint64(nb_ - HFL)) & np.uint64(0xFFF))]
         if e == 0:
-            return ERR_CONFIG
+            return ERR_CODE
         nb_ -= e & 15
         s = np.int64(e >> 4)
         j = s // 3 + 1

@@ -274,6 +274,11 @@ class ChannelEncoder:
             self.buf[:r] = x[i:]
             self.nbuf = r
 
+    def coded_bytes(self) -> int:
+        """The bytes the part's coder has written so far (its blocks pushed whole; the end of
+        the range coder is not among them)."""
+        return int(self.st[K.ST_POS])
+
     def start(self, chain: ChainState | None) -> None:
         """The next frame's part continues ``chain`` (a chained frame), or starts anew (None);
         before its first :meth:`push`."""
@@ -354,6 +359,7 @@ DECODER_ERRORS = {
     K.ERR_RANGE: "a value beyond the bounds any encoder output keeps",
     K.ERR_CONFIG: "a block configuration that does not exist",
     K.ERR_LENGTH: "its length does not match the coded samples",
+    K.ERR_CODE: "a code table or a code word that does not exist",
 }
 
 

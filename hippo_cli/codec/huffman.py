@@ -36,7 +36,8 @@ FAST_GRIDS = ((0, False), (1, True))
 
 def _tokens(x: np.ndarray, eps: float, lm: int, hold: bool) -> tuple | None:
     """Pass 1 and the codes: (tokens, extra bits, token count, code lengths, codes, payload
-    length), or None when a sample cannot be held (see :func:`encode`)."""
+    length, the length of its tokens without the tables), or None when a sample cannot be
+    held (see :func:`encode`)."""
     n = x.shape[0]
     tk = np.empty(n + 1, np.int64)
     val = np.empty(n + 1, np.int64)
@@ -47,14 +48,10 @@ def _tokens(x: np.ndarray, eps: float, lm: int, hold: bool) -> tuple | None:
         return None
     lens = np.empty(K.HFC * K.HFS, np.int64)
     codes = np.empty(K.HFC * K.HFS, np.int64)
-    K.hf_lengths(cnt, lens, codes, np.empty(K.HFS, np.int64), np.empty(2 * K.HFS, np.int64),
-                 np.empty(2 * K.HFS, np.int64), np.empty(2 * K.HFS, np.int64))
-    bits = int(np.dot(cnt, lens)) + int(extra[0])
-    table = 0
-    for used in (lens.reshape(K.HFC, K.HFS) > 0):
-        S = int(np.flatnonzero(used)[-1]) + 1 if used.any() else 0
-        table += (2 if S >= 128 else 1) + (S + 1) // 2
-    return tk, val, nt, lens, codes, table + (bits + 7) // 8
+    tables, bits = K.hf_lengths(cnt, int(extra[0]), lens, codes, np.empty(K.HFS, np.int64),
+                                np.empty(2 * K.HFS, np.int64), np.empty(2 * K.HFS, np.int64),
+                                np.empty(2 * K.HFS, np.int64))
+    return tk, val, nt, lens, codes, tables + bits, bits
 
 
 def _checked(x: np.ndarray) -> np.ndarray:
@@ -68,7 +65,7 @@ def _checked(x: np.ndarray) -> np.ndarray:
 
 
 def _write(n: int, tokens: tuple) -> bytes:
-    tk, val, nt, lens, codes, _ = tokens
+    tk, val, nt, lens, codes, _, _ = tokens
     out = np.empty(max_payload(n) + 16, np.uint8)
     written = K.hf_write(tk, val, nt, lens, codes, out)  # == size (tested): the cost chosen by
     return out[:written].tobytes()
@@ -85,16 +82,16 @@ def encode(x: np.ndarray, eps: float, lm: int = 0, hold: bool = False) -> bytes 
     return None if tokens is None else _write(x.shape[0], tokens)
 
 
-def shortest(x: np.ndarray, eps: float, grids=FAST_GRIDS) -> tuple[int, int, bool] | None:
-    """(payload length, lm, hold) of the shortest of :func:`encode`'s payloads of ``x`` over
-    ``grids`` ((lm, hold) pairs), costed without writing any; None when no grid can hold the
-    samples."""
+def shortest(x: np.ndarray, eps: float, grids=FAST_GRIDS) -> tuple[int, int, int, bool] | None:
+    """(payload length, the length of its tokens without the code tables, lm, hold) of the
+    shortest of :func:`encode`'s payloads of ``x`` over ``grids`` ((lm, hold) pairs), costed
+    without writing any; None when no grid can hold the samples."""
     x = _checked(x)
     best = None
     for lm, hold in grids:
         tokens = _tokens(x, eps, lm, hold)
-        if tokens is not None and (best is None or tokens[-1] < best[0]):
-            best = (tokens[-1], lm, hold)
+        if tokens is not None and (best is None or tokens[-2] < best[0]):
+            best = (tokens[-2], tokens[-1], lm, hold)
     return best
 
 

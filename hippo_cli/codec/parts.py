@@ -154,11 +154,14 @@ def put_specials(x: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
 #: byte - CODER_MIXING (0 to 3), or the Huffman codec on grid lm = byte - CODER_HUFFMAN.
 CODER_GRID, CODER_MIXING, CODER_HUFFMAN = 0, 1, 5
 
-#: Level fast's probe: the grid codec codes the first PROBE samples of a channel part, and
-#: codes the whole part (the shorter kept) only if it beat the Huffman codec there by
-#: PROBE_GAIN times: the grid codec takes about 3 times as long a sample on noisy series
-#: (docs/performance.md), so a smaller gain does not pay for its time at this level.
-PROBE, PROBE_GAIN = 4096, 2
+#: Level fast's probe: the grid codec codes the first PROBE_FIRST samples of a channel part, or
+#: if that makes less than PROBE_BYTES, blocks of PROBE samples from the start until it has
+#: written PROBE_BYTES (so that what any part pays once, the coder's start and end, counts
+#: little) or coded a quarter of the part; it codes the whole part only if it was PROBE_GAIN
+#: times shorter there than the Huffman codec's tokens: the grid codec takes about 3 times as
+#: long a sample on noisy series (docs/performance.md), so a smaller gain does not pay for its
+#: time at this level.
+PROBE_FIRST, PROBE, PROBE_BYTES, PROBE_GAIN = 1024, 4096, 128, 2
 
 
 class ChannelCoder:
@@ -243,26 +246,36 @@ class ChannelCoder:
         """Level fast's part of ``x`` float64 (n,), n >= 1, bound ``eps`` > 0, led by its codec
         byte, and its chain state. The Huffman codec on the 2 eps grid (nearest indices) or on
         the eps grid (each index held while it stays within the bound), whichever is shorter on
-        the first PROBE samples; the grid codec instead where it was PROBE_GAIN times shorter
-        there (smooth or quiet series). A part of at most 2 PROBE samples is coded both ways,
-        the shorter kept."""
+        the probe's samples; the grid codec instead where it was PROBE_GAIN times shorter
+        there than the Huffman codec's tokens (smooth series). A part of at most 2 PROBE
+        samples is coded both ways, the shorter kept."""
         from . import huffman
 
-        small = len(x) <= 2 * PROBE
-        head = x if small else x[:PROBE]
-        pick = huffman.shortest(head, eps)
-        if pick is not None:
-            size, lm, hold = pick
-            grid, state = self._grid_part(head, eps, chain)
-            if small:
-                huff = huffman.encode(x, eps, lm, hold)
-                if len(huff) < len(grid):
-                    return bytes([CODER_HUFFMAN + lm]) + huff, None
-                return bytes([CODER_GRID]) + grid, state
-            if len(grid) * PROBE_GAIN >= size:
-                huff = huffman.encode(x, eps, lm, hold)
-                if huff is not None:  # (None: a sample after the head had no grid index)
-                    return bytes([CODER_HUFFMAN + lm]) + huff, None
+        n = len(x)
+        if n <= 2 * PROBE:  # small: both ways
+            pick = huffman.shortest(x, eps)
+            grid, state = self._grid_part(x, eps, chain)
+            if pick is not None and pick[0] < len(grid):
+                lm, hold = pick[2:]
+                return bytes([CODER_HUFFMAN + lm]) + huffman.encode(x, eps, lm, hold), None
+            return bytes([CODER_GRID]) + grid, state
+        m = PROBE_FIRST  # noisy series: a short part makes PROBE_BYTES at once
+        probe = len(self._grid_part(x[:m], eps, chain)[0])
+        if probe < PROBE_BYTES:  # compressible: whole blocks until PROBE_BYTES
+            enc = self.encoders(eps)[0]
+            enc.start(chain)
+            m = 0
+            while m < max(PROBE, n // 4) and enc.coded_bytes() < PROBE_BYTES:
+                enc.push(x[m:m + PROBE])
+                m += PROBE
+            probe = len(enc.flush())
+        pick = huffman.shortest(x[:m], eps)
+        # (the code tables left out: the whole part pays them once)
+        if pick is not None and probe * PROBE_GAIN >= pick[1]:
+            lm, hold = pick[2:]
+            huff = huffman.encode(x, eps, lm, hold)
+            if huff is not None:  # (None: a sample after the probe had no grid index)
+                return bytes([CODER_HUFFMAN + lm]) + huff, None
         grid, state = self._grid_part(x, eps, chain)
         return bytes([CODER_GRID]) + grid, state
 
