@@ -122,7 +122,8 @@ def test_malformed_tables_are_rejected():
     one = bytes([1, 0x10]) + bytes(7) + b"\x00"  # context 0: symbol 0 (a run of 1), length 1
     assert np.array_equal(huffman.decode(one, 1, 0.5), [0.0])
     for bad in (bytes([169]) + bytes(90),  # S > 168
-                bytes([1, 0xD0]) + bytes(7) + b"\x00",  # a length of 13
+                bytes([1, 0xC0]) + bytes(7) + b"\x00",  # a length of 12 (at most 11)
+                bytes([1, 0xF0]) + bytes(7) + b"\x00",  # a length of 15
                 bytes([3, 0x11, 0x10]) + bytes(7) + b"\x00",  # three codes of length 1
                 bytes([1, 0x11]) + bytes(7) + b"\x00",  # an odd S with a nonzero last half
                 bytes([1, 0x10]) + bytes(7) + b"\x80",  # the code word 1: no symbol has it

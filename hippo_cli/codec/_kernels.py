@@ -2546,7 +2546,7 @@ def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, 
 # length-limited construction: the decoder reads them), hf_write (tables and bits).
 HFC = 8  # contexts
 HFS = 168  # symbols: 3 (class - 1) + t, classes 1..56
-HFL = 12  # the longest code, and the decoder's lookup bits
+HFL = 11  # the longest code, and the decoder's lookup bits (int16 tables: 32 kB in all)
 HFRUN = 21  # the largest class of a run (n <= 2^20)
 # the encoder keeps |Q| below 2^54, so that a difference of two indices has a class <= 55
 HFQMAX = np.int64(1) << 54
@@ -2719,8 +2719,8 @@ def _hf_canonical(lens, c0, codes, scratch):
 @kernel()
 def hf_lengths(cnt, ebits, lens, codes, leaf, weight, parent, depth):
     """Every context's code lengths and canonical codes (HFC * HFS each, the codes as the
-    writer's words) from its counts; returns the length of the payload's tables and of its
-    tokens' bits (``ebits`` extra bits among them), in bytes."""
+    writer's words) from its counts; returns the length of the payload's code tables and of
+    its tokens' bits (``ebits`` extra bits among them), in bytes."""
     bits = ebits
     size = np.int64(0)
     for c in range(HFC):
@@ -2748,10 +2748,21 @@ def _hf_put(acc, nbits, out, pos):
     return pos + (nbits >> 3), nbits & 7
 
 
+@kernel(i8(U8, i8, i8))
+def _hf_varint(out, pos, v):
+    """Write v as a varint at pos; returns the position after it."""
+    while v >= 0x80:
+        out[pos] = (v & 0x7F) | 0x80
+        v >>= 7
+        pos += 1
+    out[pos] = v
+    return pos + 1
+
+
 @kernel()
 def hf_write(tk, val, nt, lens, codes, out):
-    """The payload: the tables of ``lens`` (HFC * HFS), then the nt tokens tk/val coded with
-    ``codes`` (the words of _hf_canonical); returns its length (out: at least 9 n + 708
+    """The payload: the code tables of ``lens`` (HFC * HFS), then the nt tokens tk/val coded
+    with ``codes`` (the words of _hf_canonical); returns its length (out: at least 9 n + 708
     bytes)."""
     pos = 0
     for c in range(HFC):
@@ -2759,13 +2770,7 @@ def hf_write(tk, val, nt, lens, codes, out):
         for s in range(HFS):
             if lens[c * HFS + s] > 0:
                 S = s + 1
-        v = S
-        while v >= 0x80:
-            out[pos] = (v & 0x7F) | 0x80
-            v >>= 7
-            pos += 1
-        out[pos] = v
-        pos += 1
+        pos = _hf_varint(out, pos, S)
         for s in range(0, S, 2):
             hi = lens[c * HFS + s]
             lo = lens[c * HFS + s + 1] if s + 1 < S else 0
@@ -2796,12 +2801,15 @@ def hf_write(tk, val, nt, lens, codes, out):
     return pos
 
 
+I2 = nb.int16[::1]  # the Huffman decoder's lookup tables
+
+
 @kernel()
-def hf_decode(buf, n, step, x, dec):
-    """Decode the n samples of a Huffman-codec payload buf into x (x[i] = float64(Q_i) * step);
-    dec: int32 scratch of HFC << HFL (the lookup tables: symbol << 4 | length, 0 for no code).
-    Returns 0 or a negative error (ERR_*)."""
-    nbuf = buf.shape[0]
+def hf_decode(buf, nbuf, n, step, x, dec):
+    """Decode the n samples of a Huffman-codec payload of nbuf bytes (buf: the payload and 8
+    zero bytes after it) into x (x[i] = float64(Q_i) * step); dec: int16 scratch of
+    HFC << HFL (the lookup tables: extra bits << 8 | (1 + t) << 4 | code length, 0 for no
+    code). Returns 0 or a negative error (ERR_*)."""
     pos = 0
     for c in range(HFC):
         S = np.int64(0)  # a varint of up to 10 bytes (docs/format.md, "Conventions")
@@ -2833,6 +2841,8 @@ def hf_decode(buf, n, step, x, dec):
                 kraft += np.int64(1) << (HFL - d)
         if kraft > (np.int64(1) << HFL):
             return ERR_CODE
+        if S % 2 == 1 and (buf[pos + S // 2] & 15) != 0:
+            return ERR_CODE
         # canonical codes, each filling the 2^(HFL - d) entries that start with it
         code = np.int64(0)
         for d in range(1, HFL + 1):
@@ -2840,57 +2850,69 @@ def hf_decode(buf, n, step, x, dec):
                 if ((np.int64(buf[pos + s // 2]) >> (4 if s % 2 == 0 else 0)) & 15) == d:
                     first = code << (HFL - d)
                     for k in range(np.int64(1) << (HFL - d)):
-                        dec[base + first + k] = (s << 4) | d
+                        dec[base + first + k] = ((s // 3) << 8) | ((1 + s % 3) << 4) | d
                     code += 1
             code <<= 1
-        if S % 2 == 1 and (buf[pos + S // 2] & 15) != 0:
-            return ERR_CODE
         pos += (S + 1) // 2
     start = pos
-    acc = np.uint64(0)
-    nb_ = np.int64(0)
-    q = np.int64(0)
+    bp = 8 * pos
     ctx = np.int64(0)
+    q = np.int64(0)
     i = np.int64(0)
     while i < n:
-        while nb_ <= 56:
-            acc = (acc << np.uint64(8)) | np.uint64(buf[pos] if pos < nbuf else 0)
-            pos += 1
-            nb_ += 8
-        e = dec[(ctx << HFL) + np.int64((acc >> np.uint64(nb_ - HFL)) & np.uint64(0xFFF))]
+        kb = bp >> 3
+        if kb > nbuf:
+            return ERR_TRUNCATED
+        w = ((np.uint64(buf[kb]) << np.uint64(56)) | (np.uint64(buf[kb + 1]) << np.uint64(48))
+             | (np.uint64(buf[kb + 2]) << np.uint64(40))
+             | (np.uint64(buf[kb + 3]) << np.uint64(32))
+             | (np.uint64(buf[kb + 4]) << np.uint64(24))
+             | (np.uint64(buf[kb + 5]) << np.uint64(16))
+             | (np.uint64(buf[kb + 6]) << np.uint64(8)) | np.uint64(buf[kb + 7]))
+        w <<= np.uint64(bp & 7)  # at least 57 bits of the stream, from bit bp
+        e = np.int64(dec[(ctx << HFL) + np.int64(w >> np.uint64(64 - HFL))])
         if e == 0:
             return ERR_CODE
-        nb_ -= e & 15
-        s = np.int64(e >> 4)
-        j = s // 3 + 1
-        t = s - 3 * (j - 1)
-        if nb_ < j - 1:
-            while nb_ <= 56:
-                acc = (acc << np.uint64(8)) | np.uint64(buf[pos] if pos < nbuf else 0)
-                pos += 1
-                nb_ += 8
-        nb_ -= j - 1
-        v = (np.int64(1) << (j - 1)) | np.int64((acc >> np.uint64(nb_))
-                                                 & np.uint64((np.int64(1) << (j - 1)) - 1))
-        if t == 0:
-            if j > HFRUN or v > n - i:
-                return ERR_RANGE
-            xv = np.float64(q) * step
-            for k in range(v):
-                x[i + k] = xv
-            i += v
-            ctx = 0
-        else:
-            q += v if t == 1 else -v
-            if q >= MXQLIM or q <= -MXQLIM:
-                return ERR_RANGE
-            x[i] = np.float64(q) * step
-            i += 1
-            ctx = min(j, HFC - 1)
-    used = 8 * (pos - start) - nb_  # bits of tokens
+        d = e & 15
+        eb = (e >> 8) & 63  # extra bits: the class - 1
+        if d + eb > 57:  # a long value: its extra bits read again from where they start
+            bp += d
+            kb = bp >> 3
+            if kb > nbuf:
+                return ERR_TRUNCATED
+            w = ((np.uint64(buf[kb]) << np.uint64(56))
+                 | (np.uint64(buf[kb + 1]) << np.uint64(48))
+                 | (np.uint64(buf[kb + 2]) << np.uint64(40))
+                 | (np.uint64(buf[kb + 3]) << np.uint64(32))
+                 | (np.uint64(buf[kb + 4]) << np.uint64(24))
+                 | (np.uint64(buf[kb + 5]) << np.uint64(16))
+                 | (np.uint64(buf[kb + 6]) << np.uint64(8)) | np.uint64(buf[kb + 7]))
+            w <<= np.uint64(bp & 7)
+            d = 0
+        # (shifted in two steps: a shift by 64 is undefined, and eb may be 0)
+        v = (np.int64(1) << eb) | np.int64(((w << np.uint64(d)) >> np.uint64(1))
+                                           >> np.uint64(63 - eb))
+        bp += d + eb
+        f = (e >> 4) & 3  # 1 a run, 2 a positive value, 3 a negative one
+        run = np.int64(f == 1)
+        sgn = (f >> 1) * (1 - 2 * (f & 1))  # 0, +1 or -1, without a branch
+        count = 1 + run * (v - 1)
+        if count > n - i or (run == 1 and eb >= HFRUN):
+            return ERR_RANGE
+        q += sgn * v
+        if q >= MXQLIM or q <= -MXQLIM:
+            return ERR_RANGE
+        xv = np.float64(q) * step
+        x[i] = xv
+        if count > 1:
+            for j in range(1, count):
+                x[i + j] = xv
+        i += count
+        ctx = (1 - run) * min(eb + 1, HFC - 1)
+    used = bp - 8 * start  # bits of tokens
     if (used + 7) // 8 != nbuf - start:
         return ERR_LENGTH
     pad = (8 - used % 8) % 8
-    if pad and ((acc >> np.uint64(nb_ - pad)) & np.uint64((1 << pad) - 1)) != 0:
+    if pad and (np.int64(buf[nbuf - 1]) & ((1 << pad) - 1)) != 0:
         return ERR_LENGTH
     return 0

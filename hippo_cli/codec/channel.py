@@ -1,8 +1,8 @@
 """One channel's samples and one frame's times, to bytes and back: the bounded-error grid codec
 (:mod:`.grid`) for a bound > 0 (and, chosen per part, the Huffman codec of level fast and the
 mixing codec of level best: :class:`.parts.ChannelCoder`), the exact codec (:mod:`.exact`)
-for a bound of 0, and the lossless time codec. :mod:`.grid` and its numba kernels are imported on first use, so that
-``hippo --help`` does not load numba."""
+for a bound of 0, and the lossless time codec. :mod:`.grid` and its numba kernels are
+imported on first use, so that ``hippo --help`` does not load numba."""
 
 from __future__ import annotations
 

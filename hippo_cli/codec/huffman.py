@@ -36,7 +36,7 @@ FAST_GRIDS = ((0, False), (1, True))
 
 def _tokens(x: np.ndarray, eps: float, lm: int, hold: bool) -> tuple | None:
     """Pass 1 and the codes: (tokens, extra bits, token count, code lengths, codes, payload
-    length, the length of its tokens without the tables), or None when a sample cannot be
+    length, the length of its bits without the code tables), or None when a sample cannot be
     held (see :func:`encode`)."""
     n = x.shape[0]
     tk = np.empty(n + 1, np.int64)
@@ -67,7 +67,7 @@ def _checked(x: np.ndarray) -> np.ndarray:
 def _write(n: int, tokens: tuple) -> bytes:
     tk, val, nt, lens, codes, _, _ = tokens
     out = np.empty(max_payload(n) + 16, np.uint8)
-    written = K.hf_write(tk, val, nt, lens, codes, out)  # == size (tested): the cost chosen by
+    written = K.hf_write(tk, val, nt, lens, codes, out)  # == the cost chosen by (tested)
     return out[:written].tobytes()
 
 
@@ -105,9 +105,12 @@ def decode(payload: bytes, n: int, eps: float, lm: int = 0,
         raise ValueError("a Huffman-codec payload of no samples")
     if len(payload) > max_payload(n):
         raise ValueError("payload too long for the sample count")
-    buf = read_only(np.frombuffer(payload, np.uint8))
+    # the payload and 8 zero bytes: the decoder reads a stream 8 bytes at a time
+    buf = np.zeros(len(payload) + 8, np.uint8)
+    buf[:len(payload)] = np.frombuffer(payload, np.uint8)
     x = np.empty(n, np.float64) if out is None else out
-    rc = K.hf_decode(buf, n, 2.0 * eps / (1 << lm), x, np.empty(K.HFC << K.HFL, np.int32))
+    rc = K.hf_decode(read_only(buf), len(payload), n, 2.0 * eps / (1 << lm), x,
+                     np.empty(K.HFC << K.HFL, np.int16))
     if rc != 0:
         raise ValueError(f"malformed payload ({DECODER_ERRORS[rc]})")
     return x
