@@ -30,7 +30,7 @@ it where it leaves a choice:
 * The low half of the last length byte for an odd S "is 0": another value is rejected as
   damage (the document states it without a MUST).
 * A run symbol of class j > 21 is rejected when a token uses it; a code length given to one
-  that no token uses is accepted (only lengths above 12 and the Kraft sum are checked).
+  that no token uses is accepted (only lengths above 11 and the Kraft sum are checked).
 * A varint S may be written in more bytes than it needs (up to 10), as everywhere.
 """
 
@@ -1137,16 +1137,16 @@ def decode_mixing(payload: bytes, n: int, E: float, lm: int) -> list[int]:
 
 HUF_CONTEXTS = 8
 HUF_SYMBOLS = 168
-HUF_MAX_LENGTH = 12
+HUF_MAX_LENGTH = 11
 HUF_MAX_RUN_CLASS = 21
 
 
 def huffman_codes(lengths: list[int]) -> dict[tuple[int, int], int]:
     """The canonical code of one context ("Codes"): ``{(length, code word): symbol}`` for the
-    symbols of nonzero length. Rejects a length above 12 and lengths that oversubscribe the
-    code (``sum 2^(12 - l) > 2^12``)."""
+    symbols of nonzero length. Rejects a length above 11 and lengths that oversubscribe the
+    code (``sum 2^(11 - l) > 2^11``)."""
     if any(length > HUF_MAX_LENGTH for length in lengths):
-        raise ValueError("Huffman codec: a code length above 12")
+        raise ValueError(f"Huffman codec: a code length above {HUF_MAX_LENGTH}")
     coded = sorted((length, sym) for sym, length in enumerate(lengths) if length)
     if sum(2 ** (HUF_MAX_LENGTH - length) for length, _ in coded) > 2**HUF_MAX_LENGTH:
         raise ValueError("Huffman codec: code lengths oversubscribe the code (Kraft)")
@@ -1311,7 +1311,7 @@ def huffman_tokens(x, E: float, lm: int = 0) -> list[tuple[int, int, int]]:
 def encode_huffman(x, E: float, lm: int = 0) -> bytes:
     """A Huffman-codec payload (codec byte 5 + lm) of the finite samples ``x`` (n,), bound
     E > 0, on grid lm, written plainly from the document: every sample's value within E (the
-    index nearest), maximal runs, optimal lengths of at most 12 bits per context, canonical
+    index nearest), maximal runs, optimal lengths of at most 11 bits per context, canonical
     codes."""
     if len(x) == 0 or not E > 0:
         raise ValueError("the Huffman codec needs n >= 1 samples and E > 0")

@@ -151,20 +151,21 @@ MALFORMED = {
     "S_169": (payload({0: _S168 + [0]}, "0"), 1, payload({0: _S168}, "0"), 1),
     "S_10_byte_varint_too_big": (bytes([0xFF] * 9 + [1]) + bytes(8), 1, None, 1),
     "S_11_byte_varint": (bytes([0x80] * 10 + [0]) + bytes(8), 1, None, 1),
-    "length_13": (payload({0: [0, 13]}, "0" * 13), 1, payload({0: [0, 12]}, "0" * 12), 1),
-    "length_14": (payload({0: [0, 14]}, "0" * 14), 1, payload({0: [0, 12]}, "0" * 12), 1),
-    "length_15": (payload({0: [0, 15]}, "0" * 15), 1, payload({0: [0, 12]}, "0" * 12), 1),
-    "length_13_unused": (payload({0: [0, 1, 13]}, "0"), 1, payload({0: [0, 1, 12]}, "0"), 1),
+    "length_12": (payload({0: [0, 12]}, "0" * 12), 1, payload({0: [0, 11]}, "0" * 11), 1),
+    "length_13": (payload({0: [0, 13]}, "0" * 13), 1, payload({0: [0, 11]}, "0" * 11), 1),
+    "length_14": (payload({0: [0, 14]}, "0" * 14), 1, payload({0: [0, 11]}, "0" * 11), 1),
+    "length_15": (payload({0: [0, 15]}, "0" * 15), 1, payload({0: [0, 11]}, "0" * 11), 1),
+    "length_12_unused": (payload({0: [0, 1, 12]}, "0"), 1, payload({0: [0, 1, 11]}, "0"), 1),
     "length_15_in_context_7": (payload({0: [0, 1], 7: [15]}, "0"), 1,
-                               payload({0: [0, 1], 7: [12]}, "0"), 1),
+                               payload({0: [0, 1], 7: [11]}, "0"), 1),
     "kraft_three_of_1": (payload({0: [0, 1, 1, 1]}, "0"), 1, payload({0: [0, 1, 2, 2]}, "0"), 1),
-    "kraft_one_too_many": (payload({0: [0, 1, 1, 12]}, "0"), 1,
-                           payload({0: [0, 1, 2, 12]}, "0"), 1),
+    "kraft_one_too_many": (payload({0: [0, 1, 1, 11]}, "0"), 1,
+                           payload({0: [0, 1, 2, 11]}, "0"), 1),
     "kraft_in_unused_context": (payload({0: [0, 1], 5: [1, 1, 1]}, "0"), 1,
                                 payload({0: [0, 1], 5: [1, 2, 2]}, "0"), 1),
     "hole_after_1_bit": (payload({0: [0, 1]}, "1"), 1, payload({0: [0, 1]}, "0"), 1),
-    "hole_after_12_bits": (payload({0: [0, 12]}, "0" * 11 + "1"), 1,
-                           payload({0: [0, 12]}, "0" * 12), 1),
+    "hole_after_11_bits": (payload({0: [0, 11]}, "0" * 10 + "1"), 1,
+                           payload({0: [0, 11]}, "0" * 11), 1),
     "hole_in_context_3": (payload({0: [0, 0, 0, 0, 0, 0, 0, 1], 3: [0, 1]}, "0" + "01" + "1"), 2,
                           payload({0: [0, 0, 0, 0, 0, 0, 0, 1], 3: [0, 1]}, "0" + "01" + "0"),
                           2),
@@ -181,7 +182,7 @@ MALFORMED = {
                          payload({0: [1, 0, 0, 1]}, "0" + "10"), 3),
     "cut_in_extra_bits": (payload({0: one_code(58)}, "0" + "1" * 7), 1,
                           payload({0: one_code(58)}, "0" + "1" * 19), 1),
-    "cut_in_code_word": (payload({0: [0, 12]}, "0" * 8), 1, payload({0: [0, 12]}, "0" * 12), 1),
+    "cut_in_code_word": (payload({0: [0, 11]}, "0" * 8), 1, payload({0: [0, 11]}, "0" * 11), 1),
     "cut_before_a_token": (_BYTE, 2, _BYTE, 1),
     "cut_in_tables": (payload({0: _S168}, "")[:50], 1, payload({0: _S168}, "0"), 1),
     "no_bits": (payload({0: [0, 1]}, ""), 1, payload({0: [0, 1]}, "0"), 1),
@@ -202,7 +203,7 @@ MALFORMED = {
 }
 
 
-REASONS = {"S_": "lengths S", "length_": "above 12", "kraft": "Kraft", "hole": "no symbol",
+REASONS = {"S_": "lengths S", "length_": "above 11", "kraft": "Kraft", "hole": "no symbol",
            "empty": "no symbol", "run_class": "class", "run_past": "past",
            "cut_in_tables": "past the end", "cut": "inside a token", "no_bits": "inside a token",
            "byte": "left over", "padding": "padding", "longer": "9 n", "Q_": "2\\^56"}
@@ -370,12 +371,12 @@ def _huffman_cost(freq: dict[int, int]) -> int:
 def test_code_lengths_are_valid_and_optimal(freq):
     lengths = ref.huffman_lengths(freq)
     assert set(lengths) == set(freq) and 1 <= min(lengths.values())
-    assert max(lengths.values()) <= 12
-    assert sum(2 ** (12 - v) for v in lengths.values()) <= 2**12
+    assert max(lengths.values()) <= 11
+    assert sum(2 ** (11 - v) for v in lengths.values()) <= 2**11
     cost = sum(freq[s] * lengths[s] for s in freq)
     assert cost >= _huffman_cost(freq)  # never better than unlimited Huffman
     unlimited = ref.huffman_lengths(freq, limit=64)
-    if max(unlimited.values()) <= 12:  # the limit does not bind: as good as Huffman
+    if max(unlimited.values()) <= 11:  # the limit does not bind: as good as Huffman
         assert cost == _huffman_cost(freq)
 
 
@@ -395,15 +396,15 @@ def test_length_limited_lengths_against_brute_force(limit, count):
 
 
 def test_fibonacci_frequencies_reach_the_limit():
-    # an unlimited Huffman code of 30 Fibonacci counts is 29 deep: limited to 12
+    # an unlimited Huffman code of 30 Fibonacci counts is 29 deep: limited to 11
     fib = [1, 1]
     while len(fib) < 30:
         fib.append(fib[-1] + fib[-2])
     freq = dict(enumerate(fib))
     assert max(ref.huffman_lengths(freq, limit=64).values()) == 29
     lengths = ref.huffman_lengths(freq)
-    assert max(lengths.values()) == 12
-    assert sum(2 ** (12 - v) for v in lengths.values()) == 2**12
+    assert max(lengths.values()) == 11
+    assert sum(2 ** (11 - v) for v in lengths.values()) == 2**11
 
 
 # ---------------------------------------------------------------------------------------
@@ -641,7 +642,7 @@ def test_random_token_streams_decode_to_their_indices(tokens, data):
         freq = {s: data.draw(st.integers(1, 1000)) for s in sorted(used | extra)}
         lengths = ref.huffman_lengths(freq)
         for s in lengths:  # longer codes leave holes: an incomplete code, still valid
-            if lengths[s] < 12 and data.draw(st.booleans()):
+            if lengths[s] < 11 and data.draw(st.booleans()):
                 lengths[s] += 1
         tables[c] = [lengths.get(s, 0) for s in range(max(lengths) + 1)]
         codes[c] = deflate_codes(lengths)
