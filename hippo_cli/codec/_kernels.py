@@ -2801,7 +2801,6 @@ def hf_write(tk, val, nt, lens, codes, out):
     return pos
 
 
-I2 = nb.int16[::1]  # the Huffman decoder's lookup tables
 
 
 @kernel()
