@@ -2560,8 +2560,8 @@ def _hf_class(v):
     return 64 - leading_zeros(np.uint64(v))
 
 
-@kernel()
-def hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
+@kernel(i8(XIN, i8, f8, f8, b1, I8, I8, I8, I8))
+def _hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
     """Pass 1 of the encoder: the grid index of each sample of x[0..n) on the grid of ``step``
     (the nearest; with ``hold``, the one before while it is within eps, else the nearest to
     it; checked with the decoder's multiply to be within eps), its difference from the one
@@ -2716,8 +2716,8 @@ def _hf_canonical(lens, c0, codes, scratch):
             scratch[nxt + d] += 1
 
 
-@kernel()
-def hf_lengths(cnt, ebits, lens, codes, leaf, weight, parent, depth):
+@kernel(T2(I8, i8, I8, I8, I8, I8, I8, I8))
+def _hf_lengths(cnt, ebits, lens, codes, leaf, weight, parent, depth):
     """Every context's code lengths and canonical codes (HFC * HFS each, the codes as the
     writer's words) from its counts; returns the length of the payload's code tables and of
     its tokens' bits (``ebits`` extra bits among them), in bytes."""
@@ -2759,8 +2759,8 @@ def _hf_varint(out, pos, v):
     return pos + 1
 
 
-@kernel()
-def hf_write(tk, val, nt, lens, codes, out):
+@kernel(i8(I8, I8, i8, I8, I8, OUT))
+def _hf_write(tk, val, nt, lens, codes, out):
     """The payload: the code tables of ``lens`` (HFC * HFS), then the nt tokens tk/val coded
     with ``codes`` (the words of _hf_canonical); returns its length (out: at least 9 n + 708
     bytes)."""
@@ -2801,6 +2801,46 @@ def hf_write(tk, val, nt, lens, codes, out):
     return pos
 
 
+
+
+# scratch of the encoder's entry points (int64 rows of a matrix, HFSC of them with n + 1 room):
+# the tokens, their extra bits; then small vectors at the start of the rows below
+HF_TK, HF_VAL, HF_CNT, HF_LENS, HF_CODES, HF_LEAF, HF_WEIGHT, HF_PARENT, HF_DEPTH, HF_EXTRA = \
+    range(10)
+HFSC = 10
+
+
+@kernel()
+def hf_cost(x, n, eps, grids, sc, res):
+    """The Huffman codec's payload of x[0..n) on each grid of ``grids`` (int64 (G, 2): lm,
+    hold), costed without writing: res[g] = (payload length, the length of its bits without
+    the code tables), or (-1, -1) when a sample has no index on that grid. sc: int64
+    (HFSC, >= n + 1) scratch."""
+    for g in range(grids.shape[0]):
+        step = (2.0 * eps) / np.float64(np.int64(1) << grids[g, 0])
+        nt = _hf_tokens(x, n, step, eps, grids[g, 1] != 0, sc[HF_TK], sc[HF_VAL], sc[HF_CNT],
+                        sc[HF_EXTRA])
+        if nt < 0:
+            res[g, 0] = -1
+            res[g, 1] = -1
+            continue
+        tables, bits = _hf_lengths(sc[HF_CNT], sc[HF_EXTRA][0], sc[HF_LENS], sc[HF_CODES],
+                                   sc[HF_LEAF], sc[HF_WEIGHT], sc[HF_PARENT], sc[HF_DEPTH])
+        res[g, 0] = tables + bits
+        res[g, 1] = bits
+
+
+@kernel()
+def hf_encode(x, n, step, eps, hold, sc, out):
+    """The Huffman codec's payload of x[0..n) on the grid of ``step`` into out (at least
+    9 n + 720 bytes); returns its length, or -1 when a sample has no index there. sc: int64
+    (HFSC, >= n + 1) scratch."""
+    nt = _hf_tokens(x, n, step, eps, hold, sc[HF_TK], sc[HF_VAL], sc[HF_CNT], sc[HF_EXTRA])
+    if nt < 0:
+        return -1
+    _hf_lengths(sc[HF_CNT], sc[HF_EXTRA][0], sc[HF_LENS], sc[HF_CODES], sc[HF_LEAF],
+                sc[HF_WEIGHT], sc[HF_PARENT], sc[HF_DEPTH])
+    return _hf_write(sc[HF_TK], sc[HF_VAL], nt, sc[HF_LENS], sc[HF_CODES], out)
 
 
 @kernel()

@@ -34,24 +34,21 @@ def max_payload(n: int) -> int:
 FAST_GRIDS = ((0, False), (1, True))
 
 
-def _tokens(x: np.ndarray, eps: float, lm: int, hold: bool) -> tuple | None:
-    """Pass 1 and the codes: (tokens, extra bits, token count, code lengths, codes, payload
-    length, the length of its bits without the code tables), or None when a sample cannot be
-    held (see :func:`encode`)."""
-    n = x.shape[0]
-    tk = np.empty(n + 1, np.int64)
-    val = np.empty(n + 1, np.int64)
-    cnt = np.empty(K.HFC * K.HFS, np.int64)
-    extra = np.zeros(1, np.int64)
-    nt = K.hf_tokens(x, n, 2.0 * eps / (1 << lm), float(eps), hold, tk, val, cnt, extra)
-    if nt < 0:
-        return None
-    lens = np.empty(K.HFC * K.HFS, np.int64)
-    codes = np.empty(K.HFC * K.HFS, np.int64)
-    tables, bits = K.hf_lengths(cnt, int(extra[0]), lens, codes, np.empty(K.HFS, np.int64),
-                                np.empty(2 * K.HFS, np.int64), np.empty(2 * K.HFS, np.int64),
-                                np.empty(2 * K.HFS, np.int64))
-    return tk, val, nt, lens, codes, tables + bits, bits
+class Scratch:
+    """The encoder's scratch for parts of up to ``n`` samples (grown on demand, never shared
+    between threads: a channel coder owns one): about 25 bytes a sample of the largest part."""
+
+    def __init__(self) -> None:
+        self.n = -1
+        self.sc = self.out = np.empty(0)
+
+    def of(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if n > self.n:
+            # np.empty: the kernels write every element they read
+            self.sc = np.empty((K.HFSC, max(n + 1, K.HFC * K.HFS)), np.int64)
+            self.out = np.empty(max_payload(n) + 16, np.uint8)
+            self.n = n
+        return self.sc, self.out
 
 
 def _checked(x: np.ndarray) -> np.ndarray:
@@ -64,34 +61,34 @@ def _checked(x: np.ndarray) -> np.ndarray:
     return read_only(x)
 
 
-def _write(n: int, tokens: tuple) -> bytes:
-    tk, val, nt, lens, codes, _, _ = tokens
-    out = np.empty(max_payload(n) + 16, np.uint8)
-    written = K.hf_write(tk, val, nt, lens, codes, out)  # == the cost chosen by (tested)
-    return out[:written].tobytes()
-
-
-def encode(x: np.ndarray, eps: float, lm: int = 0, hold: bool = False) -> bytes | None:
+def encode(x: np.ndarray, eps: float, lm: int = 0, hold: bool = False,
+           scratch: Scratch | None = None) -> bytes | None:
     """The Huffman codec's payload of ``x`` float64 (n,), finite, 1 <= n <= 2^20, bound ``eps``
     > 0, on grid ``lm`` (step 2 eps / 2^lm; ``hold``: each index stays while it is within the
     bound, else the nearest to it, where by default each is the nearest); None when a sample
     has no grid index within ``eps`` below 2^54 (the grid codec, which has raw blocks, then
-    stays)."""
+    stays). ``scratch``: reused between calls of one thread."""
     x = _checked(x)
-    tokens = _tokens(x, eps, lm, hold)
-    return None if tokens is None else _write(x.shape[0], tokens)
+    sc, out = (scratch or Scratch()).of(x.shape[0])
+    size = K.hf_encode(x, x.shape[0], (2.0 * eps) / float(1 << lm), float(eps), bool(hold), sc,
+                       out)
+    return None if size < 0 else out[:size].tobytes()
 
 
-def shortest(x: np.ndarray, eps: float, grids=FAST_GRIDS) -> tuple[int, int, int, bool] | None:
-    """(payload length, the length of its tokens without the code tables, lm, hold) of the
+def shortest(x: np.ndarray, eps: float, grids=FAST_GRIDS,
+             scratch: Scratch | None = None) -> tuple[int, int, int, bool] | None:
+    """(payload length, the length of its bits without the code tables, lm, hold) of the
     shortest of :func:`encode`'s payloads of ``x`` over ``grids`` ((lm, hold) pairs), costed
     without writing any; None when no grid can hold the samples."""
     x = _checked(x)
+    sc, _ = (scratch or Scratch()).of(x.shape[0])
+    table = np.array(grids, np.int64).reshape(-1, 2)
+    res = np.empty((len(table), 2), np.int64)
+    K.hf_cost(x, x.shape[0], float(eps), table, sc, res)
     best = None
-    for lm, hold in grids:
-        tokens = _tokens(x, eps, lm, hold)
-        if tokens is not None and (best is None or tokens[-2] < best[0]):
-            best = (tokens[-2], tokens[-1], lm, hold)
+    for (lm, hold), (size, bits) in zip(grids, res.tolist()):
+        if size >= 0 and (best is None or size < best[0]):
+            best = (size, bits, lm, bool(hold))
     return best
 
 

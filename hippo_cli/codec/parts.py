@@ -178,6 +178,7 @@ class ChannelCoder:
         self._options = level_options(level)
         self.verified = all(o.get("check") for o in self._options)
         self._grids: list = []
+        self._huffman = None  # the Huffman encoder's scratch (level fast), made on first use
 
     def encoders(self, eps: float) -> list:
         """The encoders of bound ``eps``: one per option set of the level (exact: one)."""
@@ -251,13 +252,17 @@ class ChannelCoder:
         samples is coded both ways, the shorter kept."""
         from . import huffman
 
+        if self._huffman is None:
+            self._huffman = huffman.Scratch()
+        scratch = self._huffman
         n = len(x)
         if n <= 2 * PROBE:  # small: both ways
-            pick = huffman.shortest(x, eps)
+            pick = huffman.shortest(x, eps, scratch=scratch)
             grid, state = self._grid_part(x, eps, chain)
             if pick is not None and pick[0] < len(grid):
                 lm, hold = pick[2:]
-                return bytes([CODER_HUFFMAN + lm]) + huffman.encode(x, eps, lm, hold), None
+                return (bytes([CODER_HUFFMAN + lm])
+                        + huffman.encode(x, eps, lm, hold, scratch), None)
             return bytes([CODER_GRID]) + grid, state
         m = PROBE_FIRST  # noisy series: a short part makes PROBE_BYTES at once
         probe = len(self._grid_part(x[:m], eps, chain)[0])
@@ -269,11 +274,11 @@ class ChannelCoder:
                 enc.push(x[m:m + PROBE])
                 m += PROBE
             probe = len(enc.flush())
-        pick = huffman.shortest(x[:m], eps)
+        pick = huffman.shortest(x[:m], eps, scratch=scratch)
         # (the code tables left out: the whole part pays them once)
         if pick is not None and probe * PROBE_GAIN >= pick[1]:
             lm, hold = pick[2:]
-            huff = huffman.encode(x, eps, lm, hold)
+            huff = huffman.encode(x, eps, lm, hold, scratch)
             if huff is not None:  # (None: a sample after the probe had no grid index)
                 return bytes([CODER_HUFFMAN + lm]) + huff, None
         grid, state = self._grid_part(x, eps, chain)
