@@ -75,6 +75,7 @@ def prepare(encoder: bool = True, decoder: bool = True, times: bool = True,
         if huffman:
             from . import huffman as huffman_codec
 
+            huffman_codec.shortest(np.arange(3.0), 1.0)  # level fast's probe, then its coder
             huffman_codec.encode(np.arange(3.0), 1.0)
     if decoder:
         grid.compile_decoder(times=times and not encoder, cadence=cadence)
