@@ -65,21 +65,20 @@ def test_version_3_decodes_to_the_recorded_bits():
     assert time_modes(data) == [2, 2, 2]
 
 
-def test_a_version_3_stream_of_level_best_decodes_to_the_recorded_bits():
-    """v3-stream.hippo: chained frames, the mixing codec and the time codec's mode 3, decoded
-    to the recorded values, within the bounds, with the recipe's times; the second decoder
-    agrees bit for bit."""
+def _decoded_against_recipe(name: str, fifth) -> bytes:
+    """Decode fixture ``name`` (v3-stream, v3-fast: the values of v2.hippo, a fifth channel
+    from the recipe's function ``fifth``, the times of v1.hippo) and check it against its
+    JSON and its recipe: the recorded SHA-256, the times, non-finite values bit for bit, every
+    finite one within its bound, and the second decoder bit for bit. Returns the file."""
     import reference_decoder as ref
 
-    from hippo_cli.codec import HippoReader
-
-    recipe = _recipe()
-    meta = json.loads((HERE / "v3-stream.json").read_text())
-    data = (HERE / "v3-stream.hippo").read_bytes()
+    meta = json.loads((HERE / f"{name}.json").read_text())
+    data = (HERE / f"{name}.hippo").read_bytes()
     values, times = decode(data)
     assert hashlib.sha256(values.astype("<f8").tobytes()).hexdigest() == meta["decoded_sha256"]
+    recipe = _recipe()
     x, want_times = recipe.signals()
-    x = np.column_stack([recipe.with_specials(x), recipe.repeated_levels()])
+    x = np.column_stack([recipe.with_specials(x), fifth(recipe)])
     np.testing.assert_array_equal(times, want_times)
     finite = np.isfinite(x)
     assert np.array_equal(values.view(np.uint64)[~finite], x.view(np.uint64)[~finite])
@@ -87,6 +86,16 @@ def test_a_version_3_stream_of_level_best_decodes_to_the_recorded_bits():
     assert np.all(np.abs(values[finite] - x[finite]) <= bounds[finite])
     ref_values, _ = ref.decode(data)
     assert np.array_equal(ref_values.view(np.uint64), values.view(np.uint64))
+    return data
+
+
+def test_a_version_3_stream_of_level_best_decodes_to_the_recorded_bits():
+    """v3-stream.hippo: chained frames, the mixing codec and the time codec's mode 3, decoded
+    to the recorded values, within the bounds, with the recipe's times; the second decoder
+    agrees bit for bit."""
+    from hippo_cli.codec import HippoReader
+
+    data = _decoded_against_recipe("v3-stream", lambda recipe: recipe.repeated_levels())
     with HippoReader(io.BytesIO(data), "f") as reader:
         kinds = [reader.frame_kind(info) for info in reader.index]
         flags = [reader._payload(info)[0] for info in reader.index]
@@ -98,8 +107,6 @@ def test_a_version_3_file_of_level_fast_decodes_to_the_recorded_bits():
     """v3-fast.hippo: the Huffman codec on grids 0 and 1 beside the grid codec, decoded to the
     recorded values, within the bounds, with the recipe's times; the second decoder agrees bit
     for bit."""
-    import reference_decoder as ref
-
     from hippo_cli.codec import HippoReader
     from hippo_cli.codec.parts import Cursor, read_specials, split_parts
 
@@ -109,20 +116,7 @@ def test_a_version_3_file_of_level_fast_decodes_to_the_recorded_bits():
             read_specials(cur, n)
         return part[cur.pos]
 
-    recipe = _recipe()
-    meta = json.loads((HERE / "v3-fast.json").read_text())
-    data = (HERE / "v3-fast.hippo").read_bytes()
-    values, times = decode(data)
-    assert hashlib.sha256(values.astype("<f8").tobytes()).hexdigest() == meta["decoded_sha256"]
-    x, want_times = recipe.signals()
-    x = np.column_stack([recipe.with_specials(x), recipe.noise()])
-    np.testing.assert_array_equal(times, want_times)
-    finite = np.isfinite(x)
-    assert np.array_equal(values.view(np.uint64)[~finite], x.view(np.uint64)[~finite])
-    bounds = np.broadcast_to(meta["max_errors"], x.shape)
-    assert np.all(np.abs(values[finite] - x[finite]) <= bounds[finite])
-    ref_values, _ = ref.decode(data)
-    assert np.array_equal(ref_values.view(np.uint64), values.view(np.uint64))
+    data = _decoded_against_recipe("v3-fast", lambda recipe: recipe.noise())
     codecs = set()
     with HippoReader(io.BytesIO(data), "f") as reader:
         assert reader.header.version == 3

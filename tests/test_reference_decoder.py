@@ -264,13 +264,7 @@ class RangeEncoder:
         return bytes(self.out + tail)
 
 
-def varint(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, v = v & 0x7F, v >> 7
-        out.append(byte | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
+varint = ref._varint_bytes  # the LEB128 of v >= 0, as the format writes it
 
 
 def zigzag(v: int) -> int:
