@@ -2560,15 +2560,55 @@ def _hf_class(v):
     return 64 - leading_zeros(np.uint64(v))
 
 
+@kernel(i8(f8, i8, f8, f8, f8, b1))
+def _hf_index(v, prev, step, inv, eps, hold):
+    """The grid index of sample v on the grid of ``step`` (inv = 1 / step, a first guess only):
+    the nearest; with ``hold``, ``prev`` (the index before) while it is within eps, else the
+    nearest to it; checked with the decoder's multiply to be within eps. HFQMAX when there is
+    none below 2^54."""
+    g = v * inv
+    if not abs(g) < HFQLIM:
+        return HFQMAX
+    if hold and abs(np.float64(prev) * step - v) <= eps:
+        q = prev
+    elif hold:  # the index nearest the one before within the bound
+        if np.float64(prev) * step < v:
+            q = np.int64(np.ceil((v - eps) / step))
+        else:
+            q = np.int64(np.floor((v + eps) / step))
+    else:
+        q = np.int64(np.floor(g + 0.5))
+    if not abs(np.float64(q) * step - v) <= eps:
+        q += 1 if np.float64(q) * step < v else -1
+        if not abs(np.float64(q) * step - v) <= eps:
+            return HFQMAX
+    if abs(q) >= HFQMAX:
+        return HFQMAX
+    return q
+
+
+@kernel()
+def hf_indices(x, n, step, eps, hold, Q):
+    """The grid indices Q[0..n) of x[0..n) by _hf_index's rule (the mixing codec of level best
+    on a held grid); returns 0, or -1 when a sample has none."""
+    inv = 1.0 / step
+    prev = np.int64(0)
+    for i in range(n):
+        q = _hf_index(x[i], prev, step, inv, eps, hold)
+        if q == HFQMAX:
+            return -1
+        Q[i] = q
+        prev = q
+    return 0
+
+
 @kernel(i8(XIN, i8, f8, f8, b1, I8, I8, I8, I8))
 def _hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
     """Pass 1 of the encoder: the grid index of each sample of x[0..n) on the grid of ``step``
-    (the nearest; with ``hold``, the one before while it is within eps, else the nearest to
-    it; checked with the decoder's multiply to be within eps), its difference from the one
-    before cut into tokens: tk[t] = context * HFS + symbol, val[t] = its extra bits; cnt
-    (HFC * HFS) counts each context's symbols, extra[0] the extra bits. Returns the number of
-    tokens, or -1 when a sample has no index within eps below 2^54 (the grid codec then
-    stays)."""
+    (_hf_index), its difference from the one before cut into tokens: tk[t] = context * HFS +
+    symbol, val[t] = its extra bits; cnt (HFC * HFS) counts each context's symbols, extra[0]
+    the extra bits. Returns the number of tokens, or -1 when a sample has no index within eps
+    below 2^54 (the grid codec then stays)."""
     for j in range(HFC * HFS):
         cnt[j] = 0
     ebits = np.int64(0)
@@ -2578,23 +2618,8 @@ def _hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
     ctx = np.int64(0)
     nt = np.int64(0)
     for i in range(n):
-        v = x[i] * inv
-        if not abs(v) < HFQLIM:
-            return -1
-        if hold and abs(np.float64(prev) * step - x[i]) <= eps:
-            q = prev
-        elif hold:  # the index nearest the one before within the bound
-            if np.float64(prev) * step < x[i]:
-                q = np.int64(np.ceil((x[i] - eps) / step))
-            else:
-                q = np.int64(np.floor((x[i] + eps) / step))
-        else:
-            q = np.int64(np.floor(v + 0.5))
-        if not abs(np.float64(q) * step - x[i]) <= eps:
-            q += 1 if np.float64(q) * step < x[i] else -1
-            if not abs(np.float64(q) * step - x[i]) <= eps:
-                return -1
-        if abs(q) >= HFQMAX:
+        q = _hf_index(x[i], prev, step, inv, eps, hold)
+        if q == HFQMAX:
             return -1
         r = q - prev
         prev = q

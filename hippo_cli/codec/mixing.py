@@ -1,5 +1,6 @@
 """The mixing codec of compression level "best" (``docs/format.md``, "The mixing codec"): a
-channel's samples as grid indices on one grid of step ``2 eps / 2^lm``, each index's difference
+channel's samples as grid indices on one grid of step ``2 eps / 2^lm`` (the nearest, or held
+while within the bound: :func:`held_indices`), each index's difference
 from the previous one coded bit by bit with probabilities mixed from models whose contexts are
 the exact previous indices. It wins where a series revisits the same levels in the same order
 (noisy sensors, repeated shapes); the grid codec wins on trends and smooth series, so level
@@ -50,13 +51,26 @@ def _scratch(n: int) -> tuple:
             np.empty(80, np.int64))
 
 
-def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = None
-           ) -> bytes | None:
+def held_indices(x: np.ndarray, eps: float, lm: int) -> np.ndarray | None:
+    """int64 (n,): the grid indices of ``x`` float64 (n,), finite, on grid ``lm``, each the one
+    before while it stays within eps, else the one nearest to it (the Huffman codec's rule:
+    slow drifts become runs); None if a sample has none below 2^54."""
+    from .grid import read_only
+
+    x = read_only(np.ascontiguousarray(x, dtype=np.float64))
+    q = np.empty(x.shape[0], np.int64)
+    rc = K.hf_indices(x, x.shape[0], (2.0 * eps) / float(1 << lm), float(eps), True, q)
+    return None if rc < 0 else q
+
+
+def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = None,
+           hold: bool = False) -> bytes | None:
     """The mixing codec's payload of ``x`` float64 (n,), finite, n >= 1, bound ``eps`` > 0 on
-    grid ``lm``; None when the grid cannot hold the samples, or the payload would pass the
-    format's limit or reach ``shorter_than`` bytes (the caller keeps the grid codec: coding
-    stops there, which saves most of the time where the grid codec wins)."""
-    q = grid_indices(x, eps, lm)
+    grid ``lm`` (the nearest indices, or with ``hold`` :func:`held_indices`); None when the
+    grid cannot hold the samples, or the payload would pass the format's limit or reach
+    ``shorter_than`` bytes (the caller keeps the grid codec: coding stops there, which saves
+    most of the time where the grid codec wins)."""
+    q = held_indices(x, eps, lm) if hold else grid_indices(x, eps, lm)
     if q is None:
         return None
     n = len(q)

@@ -226,14 +226,22 @@ class ChannelCoder:
             if best is None or len(payload) < len(best):
                 best, state = payload, end
             if k == 0 and coders and eps > 0 and len(x):
-                from . import mixing
+                from . import huffman, mixing
 
+                # the grid of the indices: the one whose indices the Huffman codec's costing
+                # finds cheaper, the 2 eps grid (nearest) or the eps grid (held: slow drifts
+                # and prices at coarse bounds, where runs of one index are what repeats)
+                if self._huffman is None:
+                    self._huffman = huffman.Scratch()
+                pick = huffman.shortest(x, eps, scratch=self._huffman)
+                lm, hold = (0, False) if pick is None else pick[2:]
                 # (stopped once as long as the grid's payload, with the mode-2 search's 4% ahead)
-                mixed = mixing.encode(x, eps, shorter_than=len(best) * 25 // 24 + 1)
+                mixed = mixing.encode(x, eps, lm, shorter_than=len(best) * 25 // 24 + 1,
+                                      hold=hold)
         if coders:
             tag = CODER_GRID
             if mixed is not None and len(mixed) < len(best):
-                best, tag, state = mixed, CODER_MIXING, None
+                best, tag, state = mixed, CODER_MIXING + lm, None
             best = bytes([tag]) + best
         return (b"" if runs is None else specials_bytes(runs)) + best, state
 
