@@ -2540,10 +2540,12 @@ def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, 
 
 
 # ============================================================== the Huffman codec
-# docs/format.md, "The Huffman codec" (codec byte 5): grid indices on the 2E grid, their
-# differences cut into run and value tokens, canonical Huffman codes of eight contexts. The
-# encoder's passes: hf_tokens (indices, tokens, counts), hf_lengths (code lengths, any correct
-# length-limited construction: the decoder reads them), hf_write (tables and bits).
+# docs/format.md, "The Huffman codec" (codec bytes 5 to 8): grid indices on one grid (_hf_index),
+# their differences cut into run and value tokens, canonical Huffman codes of eight contexts.
+# The encoder's passes: _hf_tokens (indices, tokens, counts), _hf_lengths (code lengths, any
+# correct length-limited construction: the decoder reads them), _hf_write (tables and bits);
+# its entry points hf_cost (costs on several grids, nothing written) and hf_encode. The mixing
+# codec of level best takes its held indices from hf_indices.
 HFC = 8  # contexts
 HFS = 168  # symbols: 3 (class - 1) + t, classes 1..56
 HFL = 11  # the longest code, and the decoder's lookup bits (int16 tables: 32 kB in all)
@@ -2602,6 +2604,18 @@ def hf_indices(x, n, step, eps, hold, Q):
     return 0
 
 
+@kernel(i8(i8, i8, i8, I8, I8, I8))
+def _hf_run(run, ctx, t, tk, val, cnt):
+    """Token t: a run of ``run`` zero differences in context ``ctx`` (tk, val, cnt as in
+    _hf_tokens); returns its extra bits."""
+    j = _hf_class(run)
+    s = ctx * HFS + 3 * (j - 1)
+    tk[t] = s
+    val[t] = run - (np.int64(1) << (j - 1))
+    cnt[s] += 1
+    return j - 1
+
+
 @kernel(i8(XIN, i8, f8, f8, b1, I8, I8, I8, I8))
 def _hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
     """Pass 1 of the encoder: the grid index of each sample of x[0..n) on the grid of ``step``
@@ -2627,12 +2641,7 @@ def _hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
             run += 1
             continue
         if run > 0:
-            j = _hf_class(run)
-            s = ctx * HFS + 3 * (j - 1)
-            tk[nt] = s
-            val[nt] = run - (np.int64(1) << (j - 1))
-            cnt[s] += 1
-            ebits += j - 1
+            ebits += _hf_run(run, ctx, nt, tk, val, cnt)
             nt += 1
             run = 0
             ctx = 0
@@ -2646,12 +2655,7 @@ def _hf_tokens(x, n, step, eps, hold, tk, val, cnt, extra):
         nt += 1
         ctx = min(j, HFC - 1)
     if run > 0:
-        j = _hf_class(run)
-        s = ctx * HFS + 3 * (j - 1)
-        tk[nt] = s
-        val[nt] = run - (np.int64(1) << (j - 1))
-        cnt[s] += 1
-        ebits += j - 1
+        ebits += _hf_run(run, ctx, nt, tk, val, cnt)
         nt += 1
     extra[0] = ebits
     return nt

@@ -1,14 +1,17 @@
 """The Huffman codec of compression level "fast" (``docs/format.md``, "The Huffman codec", codec
-byte 5 of format version 3): a channel's samples as grid indices on the ``2 eps`` grid, each
-index's difference from the one before cut into tokens (a run of zero differences, or one
-difference by its bit length and sign, with the bits below its leading one sent as they are),
-coded by canonical Huffman codes of eight contexts (the class of the difference before).
+bytes 5 to 8 of format version 3): a channel's samples as grid indices on one grid - the
+``2 eps`` grid with the nearest indices, or the ``eps`` grid with each index held while it
+stays within the bound - each index's difference from the one before cut into tokens (a run
+of zero differences, or one difference by its bit length and sign, with the bits below its
+leading one sent as they are), coded by canonical Huffman codes of eight contexts (the class
+of the difference before).
 
 It exists for speed: on a noisy channel, where most differences are not 0, the grid codec's
 adaptive binary decisions cost about 30 ns a sample to code and as much to decode; static
-codes read by one table lookup cost a few. Its payloads are 5-15% longer there, and many times
-longer on smooth or quiet channels, where level fast keeps the grid codec
-(:class:`.parts.ChannelCoder`).
+codes read by one table lookup cost a few. Its payloads are 3-10% longer there, and several
+times longer on smooth channels, where level fast keeps the grid codec
+(:meth:`.parts.ChannelCoder.encode_part`). Level best's mixing codec uses its costing to choose
+its grid.
 
 The kernels are in :mod:`._kernels` (numba's cache watches that one file)."""
 
