@@ -80,6 +80,16 @@ def _line(out: str, start: str) -> str:
     return next(line for line in out.splitlines() if line.startswith(start))
 
 
+def _geometric_mean_line(out: str, prefix: str, ratios: dict, target: float) -> None:
+    """The line starting ``prefix`` shows the geometric mean of ``ratios`` (computed here from
+    the table's cells) and the verdict against ``target``."""
+    g = math.exp(np.mean(np.log(list(ratios.values()))))
+    line = _line(out, prefix)
+    shown = float(re.search(r"geometric mean ([\d.]+)", line).group(1))
+    assert shown == pytest.approx(g, rel=2e-3, abs=6e-4)
+    _verdict_of(line, g, target)
+
+
 def _verdict_of(line: str, value: float, target: float) -> None:
     """``line`` ends in "met" when ``value`` reaches ``target``, else in "MISSED by x%" with x
     the shortfall in percent of the target (to the rounding of the printed figures)."""
@@ -140,11 +150,7 @@ def test_tables_and_targets_follow_the_numbers(data: Path, capsys):
     assert ratios["Walk@0.01"] < 1e-3 and ratios["Smooth@0.01"] > 1.02
     assert vs_bsc["Walk@0.05"] < 1e-3 and vs_bsc["Smooth@0.01"] > 1
 
-    g = math.exp(np.mean(np.log(list(ratios.values()))))
-    line = _line(out, "- best / best published, geometric mean ")
-    shown = float(re.search(r"geometric mean ([\d.]+)", line).group(1))
-    assert shown == pytest.approx(g, rel=2e-3, abs=6e-4)
-    _verdict_of(line, g, 1.35)
+    _geometric_mean_line(out, "- best / best published, geometric mean ", ratios, 1.35)
     line = _line(out, "- lowest cell ")
     assert "(Walk@0.01)" in line
     _verdict_of(line.split("; cells below")[0], ratios["Walk@0.01"], 1.02)
@@ -153,11 +159,8 @@ def test_tables_and_targets_follow_the_numbers(data: Path, capsys):
     line = _line(out, "- best >= q2eps_bsc in the 2 cells that have it")
     assert "MISSED by" in line and "Walk@0.05" in line.split("cells below: ")[1]
     assert "Smooth@0.01" not in line.split("cells below: ")[1]
-    gd = math.exp(np.mean(np.log(list(default_ratios.values()))))
-    line = _line(out, "- default / best published, geometric mean ")
-    shown = float(re.search(r"geometric mean ([\d.]+)", line).group(1))
-    assert shown == pytest.approx(gd, rel=2e-3, abs=6e-4)
-    _verdict_of(line, gd, 1.23)
+    _geometric_mean_line(out, "- default / best published, geometric mean ", default_ratios,
+                         1.23)
     line = _line(out, "- best speed, one core")
     slowest = min(float(rows[k][col["best enc"]]) for k in rows)
     assert float(re.search(r"encode lowest ([\d.]+)", line).group(1)) == pytest.approx(

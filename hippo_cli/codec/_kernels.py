@@ -2872,6 +2872,18 @@ def hf_encode(x, n, step, eps, hold, sc, out):
     return _hf_write(sc[HF_TK], sc[HF_VAL], nt, sc[HF_LENS], sc[HF_CODES], out)
 
 
+@kernel(nb.uint64(PAY, i8))
+def _hf_read(buf, bp):
+    """The 64 bits of buf from its byte bp >> 3, most significant first, shifted left by
+    bp & 7: at least 57 bits of the stream from bit bp (buf holds 8 bytes past any byte read)."""
+    k = bp >> 3
+    w = ((np.uint64(buf[k]) << np.uint64(56)) | (np.uint64(buf[k + 1]) << np.uint64(48))
+         | (np.uint64(buf[k + 2]) << np.uint64(40)) | (np.uint64(buf[k + 3]) << np.uint64(32))
+         | (np.uint64(buf[k + 4]) << np.uint64(24)) | (np.uint64(buf[k + 5]) << np.uint64(16))
+         | (np.uint64(buf[k + 6]) << np.uint64(8)) | np.uint64(buf[k + 7]))
+    return w << np.uint64(bp & 7)
+
+
 @kernel()
 def hf_decode(buf, nbuf, n, step, x, dec):
     """Decode the n samples of a Huffman-codec payload of nbuf bytes (buf: the payload and 8
@@ -2928,16 +2940,9 @@ def hf_decode(buf, nbuf, n, step, x, dec):
     q = np.int64(0)
     i = np.int64(0)
     while i < n:
-        kb = bp >> 3
-        if kb > nbuf:
+        if bp >> 3 > nbuf:
             return ERR_TRUNCATED
-        w = ((np.uint64(buf[kb]) << np.uint64(56)) | (np.uint64(buf[kb + 1]) << np.uint64(48))
-             | (np.uint64(buf[kb + 2]) << np.uint64(40))
-             | (np.uint64(buf[kb + 3]) << np.uint64(32))
-             | (np.uint64(buf[kb + 4]) << np.uint64(24))
-             | (np.uint64(buf[kb + 5]) << np.uint64(16))
-             | (np.uint64(buf[kb + 6]) << np.uint64(8)) | np.uint64(buf[kb + 7]))
-        w <<= np.uint64(bp & 7)  # at least 57 bits of the stream, from bit bp
+        w = _hf_read(buf, bp)
         e = np.int64(dec[(ctx << HFL) + np.int64(w >> np.uint64(64 - HFL))])
         if e == 0:
             return ERR_CODE
@@ -2945,17 +2950,9 @@ def hf_decode(buf, nbuf, n, step, x, dec):
         eb = (e >> 8) & 63  # extra bits: the class - 1
         if d + eb > 57:  # a long value: its extra bits read again from where they start
             bp += d
-            kb = bp >> 3
-            if kb > nbuf:
+            if bp >> 3 > nbuf:
                 return ERR_TRUNCATED
-            w = ((np.uint64(buf[kb]) << np.uint64(56))
-                 | (np.uint64(buf[kb + 1]) << np.uint64(48))
-                 | (np.uint64(buf[kb + 2]) << np.uint64(40))
-                 | (np.uint64(buf[kb + 3]) << np.uint64(32))
-                 | (np.uint64(buf[kb + 4]) << np.uint64(24))
-                 | (np.uint64(buf[kb + 5]) << np.uint64(16))
-                 | (np.uint64(buf[kb + 6]) << np.uint64(8)) | np.uint64(buf[kb + 7]))
-            w <<= np.uint64(bp & 7)
+            w = _hf_read(buf, bp)
             d = 0
         # (shifted in two steps: a shift by 64 is undefined, and eb may be 0)
         v = (np.int64(1) << eb) | np.int64(((w << np.uint64(d)) >> np.uint64(1))
