@@ -114,9 +114,9 @@ def test_encode_codes_every_frame_in_one_go(monkeypatch):
     batches = []
     real = HippoWriter._map
 
-    def spy(self, jobs):
+    def spy(self, jobs, weights=None):
         batches.append(len(jobs))
-        return real(self, jobs)
+        return real(self, jobs, weights)
 
     monkeypatch.setattr(HippoWriter, "_map", spy)
     encode(_walks(1000, 1, 3), 0.1, frame_samples=300, threads=2)

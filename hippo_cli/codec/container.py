@@ -94,6 +94,20 @@ MAX_FRAME_SAMPLES = 1 << 20
 #: Each new frame pays for its coder's adaptation again: +0.07% to +0.35% of the bytes at
 #: 0.1% of the range, up to +5% at ratios above 1000 (benchmarks/levels.py, docs/performance.md).
 FAST_FRAME_SAMPLES = 1 << 18
+#: Level default cuts a long window of samples (a frame of up to the format's limit) into 2 or
+#: 4 frames of equal size, so that threads code and decode a single long series at once -
+#: where that costs little: each frame keeps at least SPLIT_MIN_SAMPLES samples, and each of
+#: its channel parts an estimated SPLIT_PART_BYTES bytes or more. Why that many: a frame more
+#: costs each channel part 35-62 bytes (its head, the range coder's last bytes, and the
+#: adaptive model learning again; measured on 10^6 samples of real, random-walk, noisy-sine and
+#: price series at 0.5-5% of the range), so parts of 10 kB keep the cost near 0.5%, where
+#: frames of a fixed 2^18 samples cost up to 19% on series compressed 10,000-fold. The
+#: estimate (:func:`frame_cuts`) is the Huffman codec's exact length of a few slices (level
+#: fast's coder: 3-20% longer than the grid codec's), scaled to the window.
+SPLIT_MIN_SAMPLES = 1 << 17
+SPLIT_PART_BYTES = 10_000
+#: the estimate's slices: 4 per channel, of SPLIT_SLICE // C samples (at least 1024)
+SPLIT_SLICE = 1 << 14
 MAX_FRAME_VALUES = 1 << 22
 MAX_PAYLOAD = 1 << 27
 TIME_NUMBERS, TIME_ISO = 1, 2
@@ -532,6 +546,10 @@ class HippoWriter:
         if level == "fast":
             default = min(default, FAST_FRAME_SAMPLES)
         self.frame_samples = min(frame_samples or default, header.frame_samples())
+        #: level default with frames of the default size: a long window may become 2 or 4
+        #: frames (:func:`frame_cuts`; chained frames never, one follows the other)
+        self._cuts = level == "default" and frame_samples is None
+        self._estimate_scratch = None  # frame_cuts' Huffman scratch (this writer's thread)
         try:
             self._coder = coder if coder is not None and coder.level == level else \
                 ChannelCoder(level)
@@ -717,14 +735,14 @@ class HippoWriter:
             columns_to_rows(x, c0, rows)
         return [self._channel_part(rows[c - c0], eps[c], c, chains[c]) for c in range(c0, c1)]
 
-    def _map(self, jobs: list) -> list:
+    def _map(self, jobs: list, weights: list[float] | None = None) -> list:
         """The results of the callables ``jobs``, in order: on the writer's threads (the
-        caller's among them, see :class:`.crew.Crew`)."""
+        caller's among them, see :class:`.crew.Crew`; the heaviest ``weights`` first)."""
         if self.threads == 1 or len(jobs) < 2:
             return [job() for job in jobs]
         if self._crew is None:
             self._crew = Crew(self.threads)
-        return self._crew.map(lambda job: job(), jobs)
+        return self._crew.map(lambda job: job(), jobs, weights)
 
     def stop_threads(self) -> None:
         """End the writer's worker threads (:meth:`close` does; started again if needed)."""
@@ -746,7 +764,31 @@ class HippoWriter:
     def _code_frames(self, frames: list) -> int:
         if self.key_every:  # a chained frame continues the one before: one frame at a time
             return sum(self._code_batch([frame]) for frame in frames)
-        return self._code_batch(frames)
+        if not self._cuts:
+            return self._code_batch(frames)
+        cut = [part for frame in frames for part in self._cut(*frame)]
+        weights = [weight for _, weight in cut]
+        return self._code_batch([frame for frame, _ in cut],
+                                None if None in weights else weights)
+
+    def _cut(self, x: np.ndarray, times: list, buf: np.ndarray | None) -> list:
+        """A waiting frame as the frames of equal size :func:`frame_cuts` makes of it, each
+        with its estimated bytes (or None): the same tuples, views of ``x`` (channel-major
+        (C, n) if ``buf`` is given, else row-major (n, C)) and their times."""
+        if self._estimate_scratch is None:
+            from .huffman import Scratch
+
+            self._estimate_scratch = Scratch()
+        k, sizes = frame_cuts(x if buf is not None else x.T, self.header.max_errors,
+                              self._estimate_scratch)
+        if k == 1:
+            return [((x, times, buf), sizes[0] if sizes else None)]
+        n = x.shape[1] if buf is not None else x.shape[0]
+        size = -(-n // k)
+        joined = Times.join(times) if self.header.timed else None
+        return [((x[:, a:a + size] if buf is not None else x[a:a + size],
+                  [joined[a:a + size]] if joined is not None else times, buf), weight)
+                for a, weight in zip(range(0, n, size), sizes)]
 
     def _next_kind(self, n: int) -> int:
         """The kind of the next frame, of ``n`` samples: a key frame at the start and once
@@ -759,12 +801,15 @@ class HippoWriter:
         self._since_key += n
         return FRAME_CHAINED
 
-    def _code_batch(self, frames: list) -> int:
+    def _code_batch(self, frames: list, weights: list[float] | None = None) -> int:
+        """Code ``frames`` (their channel groups and times, on the writer's threads) and write
+        them in order. ``weights``: each frame's expected work (its estimated bytes), so that
+        the heaviest frames' jobs start first; the times' jobs come last."""
         h = self.header
         C = len(h.channels)
         keys = [None] * (C + 1)
-        jobs, times_of, kinds = [], [], []
-        for x, times, buf in frames:
+        jobs, times_of, kinds, work = [], [], [], []
+        for f, (x, times, buf) in enumerate(frames):
             n = x.shape[1] if buf is not None else x.shape[0]
             kinds.append(self._next_kind(n))
             chains = self._chains if kinds[-1] == FRAME_CHAINED else keys
@@ -776,12 +821,15 @@ class HippoWriter:
                                     "version 2")
                 jobs.append(lambda t=t, tc=chains[C]: (
                     *encode_part_state(t, h.version >= 3, tc), _time_range(t.seconds)))
+                work.append(0.0)
             times_of.append(t)
             groups = sorted(channel_groups(C, n, self.threads))  # jobs in channel order
             for c0, c1 in groups:
                 jobs.append(lambda x=x, o=buf is not None, c0=c0, c1=c1, ch=chains:
                             self._group_parts(x, o, c0, c1, ch))
-        done = iter(self._map(jobs))  # a worker's error is raised here: nothing written
+                work.append(weights[f] * (c1 - c0) / C if weights is not None else 0.0)
+        # a worker's error is raised here: nothing written
+        done = iter(self._map(jobs, work if weights is not None else None))
         coded_frames = []
         for (x, _, buf), t, kind in zip(frames, times_of, kinds):
             n = x.shape[1] if buf is not None else x.shape[0]
@@ -851,6 +899,39 @@ class HippoWriter:
         finally:
             if self._live is not None:
                 self._live.close()
+
+
+def frame_cuts(rows: np.ndarray, errors, scratch) -> tuple[int, list[float] | None]:
+    """How many frames of equal size (1, 2 or 4) level default makes of a window of samples,
+    ``rows`` (C, n) (any strides), channel ``c`` bounded by ``errors[c]``, and the estimated
+    bytes of each (None when the window is too short to cut: nothing was estimated).
+
+    The most frames with at least SPLIT_MIN_SAMPLES samples each whose channel parts are
+    estimated at SPLIT_PART_BYTES bytes or more on average. The estimate: the Huffman codec's
+    bits without its code tables (:func:`.huffman.shortest`) of a slice in the middle of each
+    quarter of each channel (its non-finite values filled as a channel part fills them),
+    scaled to the quarter; a slice without a grid index counts 8 bytes a sample (raw blocks).
+    Depends on the samples only, never on the threads: the same bytes whoever codes them.
+    ``scratch``: a :class:`.huffman.Scratch`."""
+    from .huffman import shortest
+
+    C, n = rows.shape
+    k = 4
+    while k > 1 and n < k * SPLIT_MIN_SAMPLES:
+        k //= 2
+    if k == 1:
+        return 1, None
+    per = max(1024, SPLIT_SLICE // C)
+    quarters = [0.0] * 4
+    for c in range(C):
+        for i in range(4):
+            at = i * n // 4 + (n // 4 - per) // 2
+            filled, _ = split_specials(np.ascontiguousarray(rows[c, at:at + per]))
+            best = shortest(filled, errors[c], scratch=scratch)
+            quarters[i] += (best[1] if best is not None else 8 * per) * (n / 4) / per
+    while k > 1 and sum(quarters) < k * C * SPLIT_PART_BYTES:
+        k //= 2
+    return k, [sum(quarters[j * 4 // k:(j + 1) * 4 // k]) for j in range(k)]
 
 
 #: The scratch of one channel group, float64 values (4 MB): a group of channels is coded from
@@ -1269,7 +1350,19 @@ class HippoReader:
         if crew is not None:  # read(): every frame at once, each into its rows
             todo = [(info, payload, out) for info, out in zip(infos, outs)
                     if (payload := self._payload(info)) is not None]
-            for frame in crew.map(lambda job: self._decoded(job[0], False, *job[1:]), todo):
+            # the longest payloads first (a frame's decoding time grows with its bytes): the
+            # threads then end together, where frames in file order left one thread with the
+            # noisier half of a series (1.5x instead of 1.9x on 2 threads, 4 frames)
+            try:
+                done = crew.map(lambda job: self._decoded(job[0], False, *job[1:]), todo,
+                                weights=[len(payload) for _, payload, _ in todo])
+            except DataError:
+                # the error names the first damaged frame in file order, whichever thread
+                # met which first: those before it decode again, in order, until it
+                for info, payload, out in todo:
+                    self._decoded(info, False, payload, out)
+                raise
+            for frame in done:
                 if frame is not None:
                     yield frame
             return

@@ -22,9 +22,13 @@ from typing import Any
 class _Batch:
     """The jobs of one :meth:`Crew.map`: claimed one at a time by whichever thread is free."""
 
-    def __init__(self, fn: Callable[[Any], Any], items: Sequence) -> None:
+    def __init__(self, fn: Callable[[Any], Any], items: Sequence,
+                 weights: Sequence[float] | None = None) -> None:
         self.fn = fn
         self.items = items
+        # the order the jobs are claimed in: the heaviest first, if weighed
+        self.order = (sorted(range(len(items)), key=lambda i: -weights[i])
+                      if weights is not None else range(len(items)))
         self.results: list = [None] * len(items)
         self.next = 0  # the next job to claim
         self.running = 0  # claimed, not finished
@@ -39,7 +43,7 @@ class _Batch:
                 return -1
             self.next += 1
             self.running += 1
-            return self.next - 1
+            return self.order[self.next - 1]
 
     def _finish(self, error: BaseException | None) -> None:
         with self.lock:
@@ -98,16 +102,18 @@ class Crew:
         hand out jobs of its own runs them itself)."""
         return getattr(self._local, "busy", False)
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence) -> list:
+    def map(self, fn: Callable[[Any], Any], items: Sequence,
+            weights: Sequence[float] | None = None) -> list:
         """``[fn(item) for item in items]``, the items on the crew's threads and the caller's.
         Returns when every job has finished; a job's exception is raised here once every job
         already running has finished (none is started after it), so nothing works on the
-        caller's data after it returns."""
+        caller's data after it returns. ``weights``: each job's expected work; the heaviest
+        are started first (so that the threads end together; the results stay in order)."""
         if len(items) < 2 or self.threads < 2:
             return [fn(item) for item in items]
         if self._helpers == 0:
             self._start()
-        batch = _Batch(fn, items)
+        batch = _Batch(fn, items, weights)
         for _ in range(self._helpers):
             self._tasks.put(batch)
         try:
