@@ -804,7 +804,7 @@ class HippoWriter:
     def _code_batch(self, frames: list, weights: list[float] | None = None) -> int:
         """Code ``frames`` (their channel groups and times, on the writer's threads) and write
         them in order. ``weights``: each frame's expected work (its estimated bytes), so that
-        the heaviest frames' jobs start first; the times' jobs come last."""
+        the heaviest frames' jobs start first (the times' jobs before all)."""
         h = self.header
         C = len(h.channels)
         keys = [None] * (C + 1)
@@ -821,7 +821,9 @@ class HippoWriter:
                                     "version 2")
                 jobs.append(lambda t=t, tc=chains[C]: (
                     *encode_part_state(t, h.version >= 3, tc), _time_range(t.seconds)))
-                work.append(0.0)
+                # first, as before weights: irregular times cost 200-300 ns a sample to code,
+                # several times a channel's samples
+                work.append(math.inf)
             times_of.append(t)
             groups = sorted(channel_groups(C, n, self.threads))  # jobs in channel order
             for c0, c1 in groups:
@@ -1675,7 +1677,9 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
     threads : threads coding channels and frames at once (default: the cores this process
         may use); the bytes do not depend on it.
     frame_samples : samples per frame (default: as many as the format allows; at the fast
-        level at most FAST_FRAME_SAMPLES, so that threads share a long series).
+        level at most FAST_FRAME_SAMPLES, and at the default level a long window of samples
+        cut into 2 or 4 frames of equal size where that costs little (:func:`frame_cuts`), so
+        that threads share a long series).
 
     Every finite value of :func:`decode` of the result is within ``max_error`` of ``values``;
     every non-finite one is bit-identical. Thread-safe (no state outlives the call).
