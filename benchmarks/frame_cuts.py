@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
 from pathlib import Path
 
 import numpy as np
+from levels import DEFAULT, _paired, series  # this folder (the script's, on sys.path)
 
 from hippo_cli.codec import HippoReader, decode, encode
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "bench" / "compression"
-
 
 def _series(data: Path, n: int) -> dict[str, np.ndarray]:
-    import pandas as pd
-
-    real = {f.name.split(".")[0]: pd.read_csv(f)["value"].to_numpy(np.float64)
-            for f in sorted(data.glob("*.csv.xz"))}
+    real = series(data) if data.is_dir() else {}
     rng = np.random.default_rng(1)
     cases = {}
     if real:
@@ -40,16 +35,6 @@ def _series(data: Path, n: int) -> dict[str, np.ndarray]:
     if "BTCUSD" in real:
         cases["BTCUSD repeated"] = np.resize(real["BTCUSD"], n)
     return cases
-
-
-def _median_times(fns: dict, repeat: int) -> dict:
-    times: dict = {k: [] for k in fns}
-    for r in range(repeat):
-        for k, fn in (fns.items() if r % 2 == 0 else reversed(fns.items())):
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def main() -> None:
@@ -72,7 +57,7 @@ def main() -> None:
             assert np.all(np.abs(y - x) <= eps)
             with HippoReader(io.BytesIO(cut), "<bytes>", threads=1) as r:
                 frames = len(r.index)
-            t = _median_times({
+            t = _paired({
                 "e1": lambda: encode(x, eps, threads=1),  # noqa: B023
                 "e2": lambda: encode(x, eps, threads=2),  # noqa: B023
                 "d1": lambda: decode(cut, threads=1),  # noqa: B023

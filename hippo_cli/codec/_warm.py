@@ -4,11 +4,11 @@ function at a time per process): this process compiles the channel decoder (the 
 check), then with ``--times`` (a file with a time column) the time encoder, while the job
 compiles the channel encoder; the job then loads them from the cache. Last, the Huffman
 codec's costing, with which level default estimates whether a long window of samples becomes
-several frames (:func:`.container.frame_cuts`; only a window of over 2^18 samples calls it). A
-writer never decodes its times: the time decoder is left to the first job that reads a timed
-file. (Also
-compiling the channel encoder's helpers here, from the last one backwards, measured no
-better: the two processes then share two cores with a third of the work duplicated.)"""
+several frames (:func:`.container.frame_cuts`; only a window of at least 2^18 samples calls
+it). A writer never decodes its times: the time decoder is left to the first job that reads a
+timed file. (Also compiling the channel encoder's helpers here, from the last one backwards,
+measured no better: the two processes then share two cores with a third of the work
+duplicated.)"""
 
 from __future__ import annotations
 
