@@ -19,8 +19,9 @@ regular file.
   an advisory ``flock`` on ``.<name>.hippo-lock`` beside the real file (links resolved). The
   lock is on a stable name, not on the output itself, because an atomic rename puts a new
   file (inode) at the output's name: a lock on the old inode would not stop a second writer.
-  A second writer (another process, or another thread of this one) gets a DataError naming
-  the holder's pid and command (written into the lock file). The kernel drops a ``flock``
+  A second writer in another process (or in the same thread) gets a DataError naming the
+  holder's pid and command (written into the lock file); one in another thread of this
+  process waits its turn (up to 5 s: a task a scheduler runs twice). The kernel drops a ``flock``
   when its process dies (even SIGKILL), so a stale lock file never blocks: the next writer
   takes it over; a writer removes its lock file when done, and a run removes the stale ones
   of a folder it writes in. Devices and FIFOs (written through) are not locked; without
@@ -330,8 +331,11 @@ def _flock_or_wait_for_this_process(fd: int, lock: Path | None = None,
             waited = time.monotonic() - start
             with _HOLDERS_LOCK:
                 owner = _HOLDERS.get(str(lock))
-            other_thread = owner is not None and owner != threading.get_ident()
-            mine = other_thread and (holder == me or holder.startswith(me + ":"))
+            # this process's: another thread holds it, or has just let go (the registry is
+            # read after the lock was found held, so its entry may be gone already) - never
+            # this thread itself (waiting for itself would never end)
+            mine = owner != threading.get_ident() and (holder == me
+                                                       or holder.startswith(me + ":"))
             # a holder without a pid is given a moment: a writer between its lock and its
             # pid, or a cleaner's probe (_remove_stale_lock holds the lock for microseconds
             # to see whether anyone does, and never writes a pid)
@@ -371,20 +375,26 @@ class OutputLock:
                             "file: wait for it to end, or choose another output") from None
         if self.fd is not None:
             _held.set(_held.get() | {str(self.path)})
+            self._owner = threading.get_ident()  # what _try_lock put in the registry
 
     def release(self) -> None:
         fd, self.fd = self.fd, None
         if fd is None:
             return
         _held.set(_held.get() - {str(self.path)})
-        with _HOLDERS_LOCK:
-            _HOLDERS.pop(str(self.path), None)
         # removed while held: a writer that opened the old name and locks it after us sees
         # that it is gone and makes a new one (_try_lock), so two never hold "the" lock
         with contextlib.suppress(OSError):
             if os.path.samestat(os.fstat(fd), os.stat(self.path)):
                 os.unlink(self.path)
         os.close(fd)
+        # out of the registry only once the lock is dropped: a writer of another thread that
+        # meets it held until then knows it is this process's and waits (it was refused as
+        # another process's in that moment); and only our own entry, as such a writer may
+        # already hold the lock and have put its own
+        with _HOLDERS_LOCK:
+            if _HOLDERS.get(str(self.path)) == self._owner:
+                del _HOLDERS[str(self.path)]
 
     def __enter__(self) -> OutputLock:
         return self

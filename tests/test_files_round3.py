@@ -422,6 +422,53 @@ def test_a_writer_on_a_path_locks_creates_with_header_and_appends(tmp_path):
     assert not lock_path(path).exists()
 
 
+def test_a_thread_waiting_its_turn_is_not_refused_while_the_other_lets_go(tmp_path,
+                                                                          monkeypatch):
+    """The moment a writer lets go of its lock (its lock file being removed, the lock still
+    held), a writer of another thread that tries then waits: it was refused, as if another
+    process held the lock (the writer left the registry of this process's holders first)."""
+    from hippo_cli import atomic
+
+    target = tmp_path / "same.npy"
+    errors: list[BaseException] = []
+    inside, letting_go, tried = threading.Event(), threading.Event(), threading.Event()
+    real_unlink, real_holder = os.unlink, atomic._holder
+
+    def unlink(path, *args, **kwargs):
+        if str(path).endswith(atomic.LOCK_MARK) and threading.current_thread() is first:
+            letting_go.set()
+            tried.wait(5)  # the second writer tries the lock now
+        return real_unlink(path, *args, **kwargs)
+
+    def holder(fd):
+        if letting_go.is_set() and threading.current_thread() is not first:
+            tried.set()
+        return real_holder(fd)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(atomic, "_holder", holder)
+
+    def write(tag: bytes) -> None:
+        try:
+            with atomic.atomic_output(target) as fh:
+                inside.set()
+                time.sleep(0.2)
+                fh.write(tag * 1000)
+        except BaseException as err:
+            errors.append(err)
+
+    first = threading.Thread(target=write, args=(b"a",))
+    first.start()
+    inside.wait(5)
+    second = threading.Thread(target=write, args=(b"b",))
+    second.start()
+    first.join()
+    second.join()
+    assert tried.is_set()
+    assert errors == []
+    assert target.read_bytes() == b"b" * 1000
+
+
 def test_threads_of_one_process_take_turns_on_one_output(tmp_path):
     """Two threads of one process writing the same file (a scheduler running a task twice)
     wait for each other instead of failing; another process is still refused at once."""
