@@ -86,6 +86,7 @@ XLIM = np.int64(1) << 33  # encoder: a segment never strays 2^33 grid steps from
 ALIM = np.int64(1) << 60  # decoder: |line accumulator| must stay below this
 VLIM = np.int64(1) << 58  # decoder: |slope accumulator| must stay below this
 BIG = np.int64(1) << 62  # cost of a candidate that does not exist or was abandoned
+CUT = BIG + 1  # cost of a candidate abandoned once it can no longer be coded (_cut)
 
 # ---- the state vector of a frame (int64, from new_state(); encoder and decoder alike)
 ST_LOW = 0  # encoder: low end of the coder interval (32 bits)
@@ -118,8 +119,11 @@ OPT_PLEN = 3  # prefix length of the line and interpolation gates
 OPT_INTERP = 4  # try the interpolation predictor
 OPT_GRIDS = 5  # the grids tried, a mask of 1 << lm (all four: 15)
 OPT_CHECK = 6  # 1: _emit checks the bound of every coded sample (stats[CHECKED] counts misses)
-NOPT = 7
+OPT_CUT = 7  # 1: mode 0 abandons a candidate once it can no longer be coded (_cut; same bytes)
+NOPT = 8
 CHECKED = NCAND + 1  # stats slot of the samples _emit found outside the bound (OPT_CHECK)
+CUTS = NCAND + 2  # stats slot of the line and curve candidates abandoned (_line_candidates)
+NSTATS = NCAND + 3
 USE_SMOOTH = 1  # candidate families worth trying in a block (_analyse)
 USE_LINE = 2
 USE_INTERP = 4
@@ -1046,16 +1050,18 @@ def _curvature(lo, hi, i, L, q, C, bt, smin, smax):
     return bc, smin, smax
 
 
-@kernel(i8(I8, I8, i8, i8, I8, I8, I8, I8, i8, i8))
-def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
+@kernel(i8(I8, I8, i8, i8, I8, I8, I8, I8, i8, i8, i8, i8))
+def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim, cs, cut):
     """Line (var 0) / curve (var 1) quantiser. State (grid units; A, V, C in units of 2^-LK):
     qb = level at the last break, A = offset of the previous sample from qb, V = slope, C =
     curvature (0 for var 0). Per sample: V += C, A += V, P = qb + rsh(A, LK); keep P while valid,
     else break: q = the valid level nearest P; var 1: the curvature c searched around C
     (_curvature); s = the feasible slope nearest sbase = rsh(V, LK-LS). R = q - P, E = [s - sbase]
     (+ [c - C] for var 1). LS_ in: qb, A, V, C; out: the same + the number of E. Returns the
-    static cost, or BIG once the cost of the first plen samples exceeds plim (known as soon as
-    the running cost of a prefix does)."""
+    static cost, or BIG once
+    the cost of the first plen samples exceeds plim (known as soon as the running cost of a
+    prefix does), or CUT once the cost reaches ``cut`` at a sample i >= cs (the cost only grows:
+    the candidate cannot be coded, _cut)."""
     qb = LS_[0]
     A = LS_[1]
     V = LS_[2]
@@ -1079,10 +1085,13 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim):
             continue
         sbase = _rsh(V, LK - LS)
         q = min(max(P, lo[i]), hi[i])
-        if i < plen and c + 2 * _ilog2(abs(q - P)) + 3 + 2 * _ilog2(run + 1) > plim:
+        low = c + 2 * _ilog2(abs(q - P)) + 3 + 2 * _ilog2(run + 1)  # the cost, at least
+        if i < plen and low > plim:
             # the cost only grows: over the gate's limit now is over it at plen (the same
             # answer, without the swing searches of the rest of the prefix)
             return BIG
+        if i >= cs and low >= cut:
+            return CUT
         bc = C
         bt, smin, smax = _swing(lo, hi, i, L, q, bc)
         if var == 1:
@@ -1185,6 +1194,26 @@ def interp_pass(lo, hi, L, H, nh, W, Q, R, lim):
 
 
 # ============================================================== encoder: stages of a block
+@kernel(i8(I8, I8, i8))
+def _cut(costs, st, on):
+    """The least static cost from which a candidate is neither coded nor compared by _choose
+    in mode 0, given the candidates costed so far: with m their least cost plus header, every c
+    with 8 (c + 1) >= 9 m (a header costs at least 1 bit, _choose compares two candidates only
+    within 12.5% of the best, and m only falls as candidates are added). BIG unless ``on`` (mode
+    0 and OPT_CUT; modes 1 and 2 may compare any candidate) and before any candidate."""
+    if on == 0:
+        return BIG
+    m = BIG
+    for ci in range(NCAND):
+        c = costs[ci]
+        if c < BIG:
+            lm = ci // NPRED
+            m = min(m, c + (1 if st[ST_CFG] == lm * 8 + (ci - lm * NPRED) else 7))
+    if m >= BIG:
+        return BIG
+    return (9 * m + 7) // 8 - 1
+
+
 @kernel(i8(I8M, I8M, I8, i8, I8, i8, i8, i8, I8, I8M, I8, I8M, I8M, I8))
 def _level_candidates(lo, hi, ok, L, H, nh, smooth, mode, PW, PG, Wk, Qs, Rs, costs):
     """Encoder stage 2a: level and smooth candidates on every valid grid (coarse to fine). The
@@ -1213,53 +1242,82 @@ def _level_candidates(lo, hi, ok, L, H, nh, smooth, mode, PW, PG, Wk, Qs, Rs, co
     return bestlev
 
 
-@kernel(nb.void(I8M, I8M, I8, i8, I8, i8, I8, i8, i8, i8, I8M, I8M, I8M, I8M, I8))
-def _line_candidates(lo, hi, ok, L, H, nh, st, mode, plen, bestlev, Qs, Rs, Es, LSs, costs):
+@kernel(i8(I8M, I8M, i8, I8, i8, I8, i8, i8, I8M, I8M, I8M, I8M, i8, i8, i8, i8))
+def _line_on(lo, hi, L, H, nh, st, lm, var, Qs, Rs, Es, LSs, pl, plim, cs, cut):
+    """The line (var 0) or curve (var 1) candidate on grid lm (line_pass), its state continued
+    from the previous block if its configuration is the same."""
+    ci = lm * NPRED + LINE0 + var
+    LS_ = LSs[ci]
+    if st[ST_CFG] == lm * 8 + LINE0 + var:
+        LS_[0] = st[ST_QB]
+        LS_[1] = st[ST_A]
+        LS_[2] = st[ST_V]
+        LS_[3] = st[ST_C]
+    else:
+        LS_[0] = _rsh(H[HL - 1], FINE - lm) if nh > 0 else np.int64(0)
+        LS_[1] = 0
+        LS_[2] = 0
+        LS_[3] = 0
+    return line_pass(lo[lm], hi[lm], L, var, LS_, Qs[ci], Rs[ci], Es[ci], pl, plim, cs, cut)
+
+
+@kernel(nb.void(I8M, I8M, I8, i8, I8, i8, I8, i8, i8, i8, I8M, I8M, I8M, I8M, I8, i8, I8))
+def _line_candidates(lo, hi, ok, L, H, nh, st, mode, plen, bestlev, Qs, Rs, Es, LSs, costs,
+                     cutting, stats):
     """Encoder stage 2b: line candidates on the grids from fine to coarse, stopping at the first
     grid that fails the prefix gate (a line candidate is abandoned once its cost on the first
     plen samples exceeds the best level candidate's cost there); then the curve candidate on the
-    best line grid. The line state continues from the previous block if its configuration is
-    the same."""
+    best line grid. With ``cutting`` (mode 0), the curve is abandoned once its cost shows that
+    it can no longer be coded (_cut: against the level, smooth and interpolation candidates and
+    the lines), and so is a line after the prefix once it also costs more than the cheapest
+    line before it (counted in stats[CUTS]). The same bytes: _choose passes over every candidate
+    abandoned, and the curve's grid is the one the full costs give. (On smooth signals, where
+    interpolation wins, the lines and the curve took most of the encoder's time.)"""
     pl = plen if (plen < L and mode != 1) else L + 1
     plim = BIG
     if pl <= L and bestlev >= 0:
         plim = static_cost(Rs[bestlev * NPRED], pl)
+    # a line is abandoned only after the prefix (the gate decides whether the coarser grids
+    # are tried), and only once it costs more than the cheapest line so far (it would not be
+    # the curve's grid) and can no longer be coded
+    cs = pl if pl <= L else L + 1
     bl = -1
-    for var in range(2):
-        for lmi in range(4):
-            lm = FINE - lmi
-            if ok[lm] == 0 or (var == 1 and mode != 1 and lm != bl):
-                continue
-            ci = lm * NPRED + LINE0 + var
-            LS_ = LSs[ci]
-            if st[ST_CFG] == lm * 8 + LINE0 + var:
-                LS_[0] = st[ST_QB]
-                LS_[1] = st[ST_A]
-                LS_[2] = st[ST_V]
-                LS_[3] = st[ST_C]
-            else:
-                LS_[0] = _rsh(H[HL - 1], FINE - lm) if nh > 0 else np.int64(0)
-                LS_[1] = 0
-                LS_[2] = 0
-                LS_[3] = 0
-            c = line_pass(lo[lm], hi[lm], L, var, LS_, Qs[ci], Rs[ci], Es[ci], pl, plim)
-            costs[ci] = c
-            if var == 0 and c < BIG and (bl < 0 or c < costs[bl * NPRED + LINE0]):
-                bl = lm
-            if var == 0 and mode != 1 and c >= BIG:
-                break
+    for lmi in range(4):
+        lm = FINE - lmi
+        if ok[lm] == 0:
+            continue
+        cut = BIG if bl < 0 else max(_cut(costs, st, cutting), costs[bl * NPRED + LINE0])
+        c = _line_on(lo, hi, L, H, nh, st, lm, 0, Qs, Rs, Es, LSs, pl, plim, cs, cut)
+        costs[lm * NPRED + LINE0] = c
+        if c == CUT:
+            stats[CUTS] += 1
+        if c < BIG and (bl < 0 or c < costs[bl * NPRED + LINE0]):
+            bl = lm
+        if mode != 1 and c == BIG:
+            break
+    for lmi in range(4):
+        lm = FINE - lmi
+        if ok[lm] == 0 or (mode != 1 and lm != bl):
+            continue
+        c = _line_on(lo, hi, L, H, nh, st, lm, 1, Qs, Rs, Es, LSs, pl, plim, 0,
+                     _cut(costs, st, cutting))
+        costs[lm * NPRED + CURVE] = c
+        if c == CUT:
+            stats[CUTS] += 1
 
 
-@kernel(nb.void(I8M, I8M, i8, I8, i8, i8, i8, i8, I8, I8M, I8M, I8))
-def _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs):
+@kernel(nb.void(I8M, I8M, i8, I8, i8, i8, i8, i8, I8, I8M, I8M, I8, i8))
+def _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs, cut):
     """Encoder stage 2c: the interpolation candidate (finest grid), tried only if its cost on a
-    plen-sample trial block beats the best level candidate's cost on that prefix."""
+    plen-sample trial block beats the best level candidate's cost on that prefix, and abandoned
+    once its cost reaches ``cut`` (_cut of the candidates before it: it cannot be coded)."""
     ci = FINE * NPRED + INTERP
     if mode != 1 and plen < L and bestlev >= 0:
         lim = static_cost(Rs[bestlev * NPRED], plen)
         if interp_pass(lo[FINE], hi[FINE], plen, H, nh, Wk, Qs[ci], Rs[ci], lim) > lim:
             return
-    costs[ci] = interp_pass(lo[FINE], hi[FINE], L, H, nh, Wk, Qs[ci], Rs[ci], BIG)
+    lim = cut - 1 if cut < BIG else BIG
+    costs[ci] = interp_pass(lo[FINE], hi[FINE], L, H, nh, Wk, Qs[ci], Rs[ci], lim)
 
 
 @kernel(i8(i8))
@@ -1390,12 +1448,15 @@ def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st
     ok (4), costs (NCAND), Qs/Rs/Es (NCAND x B indices, residuals, slope codes), LSs (NCAND x 5
     line states), Wk (HL + B + 1), steps (4), and pw/sw/cost (model and state copies, sum) of
     adaptive_cost. stats[ci] counts the blocks coded as candidate ci (stats[NCAND]: raw;
-    stats[CHECKED]: with OPT_CHECK, the coded samples found outside the bound, 0 unless a bug).
+    stats[CHECKED]: with OPT_CHECK, the coded samples found outside the bound, 0 unless a bug;
+    stats[CUTS]: see _line_candidates; NSTATS slots).
 
-    Per block: _analyse, the candidates (_level_candidates, _line_candidates,
-    _interp_candidate), _choose, _emit."""
+    Per block: _analyse, the candidates (_level_candidates, _interp_candidate, _line_candidates:
+    the interpolation before the lines, whose search is the dearest, so that its cost can cut
+    them short; the two are independent otherwise), _choose, _emit."""
     mode = opt[OPT_MODE]
     plen = opt[OPT_PLEN]
+    cutting = 1 if (mode == 0 and opt[OPT_CUT] != 0) else 0
     for bi in range(nblk):
         s = s0 + bi * B
         L = B if bi < nblk - 1 else Llast
@@ -1406,10 +1467,12 @@ def encode_blocks(x, xi, s0, nblk, Llast, finish, eps, opt, PW, PG, T, probs, st
         bestlev = _level_candidates(
             lo, hi, ok, L, H, nh, use & USE_SMOOTH, mode, PW, PG, Wk, Qs, Rs, costs
         )
-        if use & USE_LINE:
-            _line_candidates(lo, hi, ok, L, H, nh, st, mode, plen, bestlev, Qs, Rs, Es, LSs, costs)
         if use & USE_INTERP:
-            _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs)
+            _interp_candidate(lo, hi, L, H, nh, mode, plen, bestlev, Wk, Qs, Rs, costs,
+                              _cut(costs, st, cutting))
+        if use & USE_LINE:
+            _line_candidates(lo, hi, ok, L, H, nh, st, mode, plen, bestlev, Qs, Rs, Es, LSs, costs,
+                             cutting, stats)
         best = _choose(costs, ok, L, st, mode, Rs, out, probs, pw, sw, cost, T)
         if best >= 0 and best % NPRED == 0:  # a level candidate: its indices, from R
             sh = FINE - best // NPRED

@@ -148,6 +148,13 @@ class ChainState:
 
 
 class ChannelEncoder:
+    """The grid encoder of one channel with bound ``eps``. Options (the kernels' OPT_* slots):
+    ``mode`` (0: the candidates ranked by a static cost estimate; 1: by the exact adaptive cost
+    of every candidate; 2: of the best two), ``smooth``/``smooth_on``, ``line_on``, ``plen`` (the
+    prefix of the line and interpolation gates), ``interp_on``, ``grids`` (a mask of 1 << lm),
+    ``check`` (the encoder checks the bound of every coded sample), ``cut`` (mode 0: a candidate
+    is abandoned once it can no longer be coded; the same bytes as ``cut=0``, faster)."""
+
     def __init__(
         self,
         eps: float,
@@ -159,6 +166,7 @@ class ChannelEncoder:
         interp_on: int = 1,
         grids: int = 15,
         check: int = 0,
+        cut: int = 1,
     ) -> None:
         self.interp_on = interp_on
         self.check = check
@@ -179,6 +187,7 @@ class ChannelEncoder:
         opt[K.OPT_INTERP] = interp_on
         opt[K.OPT_GRIDS] = grids
         opt[K.OPT_CHECK] = check
+        opt[K.OPT_CUT] = cut
         self.opt = opt
         # scratch of encode_blocks (see its docstring). The large arrays are np.empty: every
         # element is written before it is read (codec_hashes.py gives the same bytes with them
@@ -198,7 +207,7 @@ class ChannelEncoder:
         self.pw = K.new_model()
         self.sw = K.new_state()
         self.cost = np.zeros(1, np.float64)
-        self.stats = np.zeros(NC + 2, np.int64)
+        self.stats = np.zeros(K.NSTATS, np.int64)
         self.buf = np.zeros(B, np.float64)
         self._buf_in = read_only(self.buf)
         self.nbuf = 0
