@@ -2642,7 +2642,10 @@ def _hf_index(v, prev, step, inv, eps, hold):
         else:
             q = np.int64(np.floor((v + eps) / step))
     else:
-        q = np.int64(np.floor(g + 0.5))
+        # the nearest, ties away from below: g - floor(g) is exact, where floor(g + 0.5) would
+        # round g + 0.5 first (from 2^52, g + 0.5 is a tie rounded to even: one index too far)
+        f = np.floor(g)
+        q = np.int64(f) + (1 if g - f >= 0.5 else 0)
     if not abs(np.float64(q) * step - v) <= eps:
         q += 1 if np.float64(q) * step < v else -1
         if not abs(np.float64(q) * step - v) <= eps:
