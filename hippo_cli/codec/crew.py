@@ -5,8 +5,9 @@ is measured on, the first thread a process creates first runs about 3 ms after i
 (later ones 0.05-0.2 ms; a wake-up of a running thread takes 0.02 ms), and
 ``threading.Thread.start`` waits for that. A pool that starts its workers on the first jobs of
 an ``encode`` or ``decode`` call made the caller wait those milliseconds before any work - the
-"cold first frame" of a process's first writer (a 10^6-sample encode takes 15-30 ms). A crew starts its helpers without waiting (``_thread.start_new_thread``) and
-the caller takes jobs too, at once: a helper that starts late takes only the jobs left.
+"cold first frame" of a process's first writer (a 10^6-sample encode takes 15-30 ms). A crew
+starts its helpers without waiting (``_thread.start_new_thread``) and the caller takes jobs
+too, at once: a helper that starts late takes only the jobs left.
 """
 
 from __future__ import annotations
