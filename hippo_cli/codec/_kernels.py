@@ -1058,10 +1058,9 @@ def line_pass(lo, hi, L, var, LS_, Q, R, E, plen, plim, cs, cut):
     else break: q = the valid level nearest P; var 1: the curvature c searched around C
     (_curvature); s = the feasible slope nearest sbase = rsh(V, LK-LS). R = q - P, E = [s - sbase]
     (+ [c - C] for var 1). LS_ in: qb, A, V, C; out: the same + the number of E. Returns the
-    static cost, or BIG once
-    the cost of the first plen samples exceeds plim (known as soon as the running cost of a
-    prefix does), or CUT once the cost reaches ``cut`` at a sample i >= cs (the cost only grows:
-    the candidate cannot be coded, _cut)."""
+    static cost, or BIG once the cost of the first plen samples exceeds plim (known as soon as
+    the running cost of a prefix does), or CUT once the cost reaches ``cut`` at a sample i >= cs
+    (the cost only grows: the candidate cannot be coded, _cut)."""
     qb = LS_[0]
     A = LS_[1]
     V = LS_[2]
@@ -2642,8 +2641,8 @@ def _hf_index(v, prev, step, inv, eps, hold):
         else:
             q = np.int64(np.floor((v + eps) / step))
     else:
-        # the nearest, ties away from below: g - floor(g) is exact, where floor(g + 0.5) would
-        # round g + 0.5 first (from 2^52, g + 0.5 is a tie rounded to even: one index too far)
+        # the nearest (a tie rounds up): g - floor(g) is exact, where floor(g + 0.5) rounded
+        # the sum first (from 2^52 it is a tie, rounded to even: one index too far)
         f = np.floor(g)
         q = np.int64(f) + (1 if g - f >= 0.5 else 0)
     if not abs(np.float64(q) * step - v) <= eps:
