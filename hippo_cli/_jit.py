@@ -1,5 +1,6 @@
 """Saying when numba compiles: the first time a job needs kernels that are not in numba's cache
-for this machine, compiling them takes seconds, and a user should be told so, once.
+for this machine, compiling them takes seconds, and a user should be told so, once. And
+whether this process may use that cache at all (:func:`cached`).
 
 A kernel module calls :func:`watch` when it is imported; the first real compilation (not a
 cache load) of one of its functions in this process is logged once on the ``hippo_cli``
@@ -23,6 +24,22 @@ _announced: set[str] = set()
 _hooks: list = []  # functions called with the module name at its first compilation
 _listening = False
 _depth = 0  # numba compilations (or cache loads) in progress in this process
+
+
+def cached() -> bool:
+    """Whether hippo's kernels use numba's on-disk cache in this process (``cache=`` of every
+    kernel; called where numba is imported anyway). Not under numba settings that change the
+    machine code but not the cache's key (the source file, the signature and the CPU): debug
+    information (NUMBA_DEBUGINFO, or NUMBA_ENABLE_PROFILING, which implies it), bounds checks
+    (NUMBA_BOUNDSCHECK) or an optimisation level below 3 (NUMBA_OPT). A process under them
+    would write kernels that every later process loads - measured: the default level's encoder
+    compiled with debug information ran at 108 ns a sample instead of 38, in every process
+    after it - and would read ordinary kernels where it asked for its own. There, the kernels
+    are compiled in each process (seconds) and kept in memory only."""
+    from numba.core import config
+
+    return not (config.DEBUGINFO_DEFAULT or config.ENABLE_PROFILING or config.BOUNDSCHECK
+                or int(config.OPT) < 3)
 
 
 def compiling(frame: FrameType | None = None) -> bool:
@@ -89,7 +106,11 @@ def _announce(module: str | None, name: str) -> None:
         what, first, seconds = found
         _announced.add(what)
         hooks = list(_hooks)
-    logger.info("compiling %s for this machine, once (about %.0f s)", what,
-                first.get(name, seconds))
+    if cached():
+        logger.info("compiling %s for this machine, once (about %.0f s)", what,
+                    first.get(name, seconds))
+    else:
+        logger.info("compiling %s for this process (about %.0f s): numba's debug settings "
+                    "keep it out of numba's cache", what, first.get(name, seconds))
     for hook in hooks:
         hook(module)

@@ -23,20 +23,21 @@ import math
 import numpy as np
 from numba import njit
 
-from ._jit import watch
+from ._jit import cached, watch
 
 watch(__name__, "the HiPPO kernels", 3)
 
 #: fastmath without ``nnan``/``ninf``: keeps NaN and inf semantics (np.isnan stays meaningful)
 #: while allowing reassociation and FMA contraction. Defined once, used by every kernel.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+CACHE = cached()  # numba's on-disk cache, unless numba's debug settings are on
 
 #: Taylor steps of the LegS zoh kernel keep ||h A||_1 below this (rigorous stopping rule).
 _EXPMV_THETA = 1.0
 _EXPMV_MAX_TERMS = 60
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _emit(state, out, row):
     N, C = state.shape
     for c in range(C):
@@ -44,7 +45,7 @@ def _emit(state, out, row):
             out[row, c, n] = state[n, c]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _lti_dense_1(Abar, Bbar, x, state, step0, every, out):
     # One channel: row dot products, four rows at a time so that each c[k] loaded feeds four
     # independent accumulators (measured: 4.6 M samples/s at N = 64 against 3.4 one row
@@ -87,7 +88,7 @@ def _lti_dense_1(Abar, Bbar, x, state, step0, every, out):
     return rows
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def lti_dense(Abar, Bbar, x, state, step0, every, out):
     """Dense LTI step ``c_k = Abar c_{k-1} + Bbar f_k``. Abar (N, N) C-contiguous, Bbar (N,).
     Several channels: one (N, N) x (N, C) matrix product (BLAS) per step."""
@@ -113,7 +114,7 @@ def lti_dense(Abar, Bbar, x, state, step0, every, out):
 _LEGS_BLOCK = 512
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _legs_step_coefficients(D, inv, b, s, e, g, q, r):
     """Per-step vectors of the LegS GBT step, shape (N,), from inv[n] = 1 / (D + n + 1).
 
@@ -128,7 +129,7 @@ def _legs_step_coefficients(D, inv, b, s, e, g, q, r):
         r[n] = (D - n) * inv[n]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _legs_step_channels(state, s, e, g, q, r, b, ft, S, X):
     """One LegS step of every channel (state (N, C), channel-innermost), given the step's
     vectors e, g, q, r (N,), b and the scaled inputs ft (C,); S, X (C,) are scratch."""
@@ -146,7 +147,7 @@ def _legs_step_channels(state, s, e, g, q, r, b, ft, S, X):
             X[c] = r[n] * X[c] + sn * p
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def legs_gbt(x, state, step0, every, alpha, tau_shift, out):
     """LegS, O(N) per step: c_0 = f_0 e_0, then one GBT(alpha) step of A/tau, B/tau, h = 1.
 
@@ -229,7 +230,7 @@ def legs_gbt(x, state, step0, every, alpha, tau_shift, out):
     return rows
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _emit_1_or_c(c1, state, out, row):
     if state.shape[1] == 1:
         out[row, 0, :] = c1
@@ -237,7 +238,7 @@ def _emit_1_or_c(c1, state, out, row):
         _emit(state, out, row)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _legs_matvec(s, v, out):
     """out = A_legs v in O(N): ``-(s_n sum_{k<n} s_k v_k + (n + 1) v_n)``."""
     acc = 0.0
@@ -246,7 +247,7 @@ def _legs_matvec(s, v, out):
         acc += s[n] * v[n]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _legs_zoh_channels(s, state, f, h, norm1, V, Tm, Nx, acc, vn, tn):
     """One step of :func:`legs_zoh` for all C > 1 channels of ``state`` (N, C) at once, the
     channels innermost (so the O(N) matvec vectorises across them); the series stops when
@@ -297,7 +298,7 @@ def _legs_zoh_channels(s, state, f, h, norm1, V, Tm, Nx, acc, vn, tn):
             state[n, c] = V[n, c]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def legs_zoh(x, state, step0, every, hs, norm1, out):
     """LegS zero-order hold, exact for piecewise-constant f.
 
@@ -363,7 +364,7 @@ def legs_zoh(x, state, step0, every, hs, norm1, out):
     return rows
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _lagt_step_channels(state, e, d, q, r, b, hf, S, X):
     """One LagT step of every channel (state (N, C)); hf (C,) = h f; S, X (C,) scratch."""
     N, C = state.shape
@@ -379,7 +380,7 @@ def _lagt_step_channels(state, e, d, q, r, b, hf, S, X):
             X[c] = r * X[c] + p
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def lagt_gbt(x, state, step0, every, alpha, h, out):
     """LagT, O(N) per step: one GBT(alpha) step of size h.
 
@@ -430,7 +431,7 @@ def lagt_gbt(x, state, step0, every, alpha, h, out):
 # arrays computed by the encoder from the sample times (entry i belongs to step step0 + i).
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def legs_gbt_steps(x, state, step0, every, alpha, ratio, out):
     """LegS with per-step ``ratio[i] = h / tau`` (one GBT(alpha) step of h A / tau,
     h B / tau); the same O(N) forward substitution as :func:`legs_gbt`, with N divisions per
@@ -473,7 +474,7 @@ def legs_gbt_steps(x, state, step0, every, alpha, ratio, out):
     return rows
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def lagt_gbt_steps(x, state, step0, every, alpha, hs, out):
     """LagT with a step length hs[i] per sample (O(N), as :func:`lagt_gbt`)."""
     L, C = x.shape
@@ -498,7 +499,7 @@ def lagt_gbt_steps(x, state, step0, every, alpha, hs, out):
     return rows
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def lti_dense_indexed(As, Bs, idx, x, state, step0, every, out):
     """Dense steps with per-step matrices: step i uses As[idx[i]] (N, N), Bs[idx[i]] (N,)."""
     L, C = x.shape
@@ -531,7 +532,7 @@ def lti_dense_indexed(As, Bs, idx, x, state, step0, every, out):
 _LEGS_G_TOL = 1e-40
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _legs_row_dot(r2, r1, r0, a, p, q, s, m, x):
     """``r2[i+1] = p (Z r1)_i + q r1[i+1] - s r0[i+1]`` for i < m (rows stored offset by
     one, index 0 being the zero left of column 0); returns ``sum_i r2[i+1] x[i]``. Its own
@@ -544,14 +545,14 @@ def _legs_row_dot(r2, r1, r0, a, p, q, s, m, x):
     return acc
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _legs_row(r2, r1, r0, a, p, q, s, m):
     """As :func:`_legs_row_dot` without the dot product."""
     for i in range(m):
         r2[i + 1] = p * (a[i] * r1[i] + a[i + 1] * r1[i + 2]) + q * r1[i + 1] - s * r0[i + 1]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def legs_exact_blocks(moments, state, k0, per, phase, out):
     """LegS exact projection, one block of T samples at a time.
 
@@ -689,7 +690,7 @@ def legs_exact_blocks(moments, state, k0, per, phase, out):
 
 
 # ------------------------------------------------------ LegT / LMU: quasiseparable Abar
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def _lti_qs_step_1(G, f, c, new, base, bl, bu):
     """new = Abar c + Bbar f for Abar quasiseparable of order 1 (generators G, see lti_qs).
 
@@ -731,7 +732,7 @@ def _lti_qs_step_1(G, f, c, new, base, bl, bu):
         v = au[j] * v + bu[j]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=CACHE, nogil=True, fastmath=FASTMATH)
 def lti_qs(G, x, state, step0, every, out):
     """LTI step ``c_k = Abar c_{k-1} + Bbar f_k`` in O(N) for an Abar that is quasiseparable
     of order 1 (LegT / LMU under GBT): G (8, N) from ``qs_generators``, rows d (diagonal of

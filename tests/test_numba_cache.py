@@ -89,3 +89,29 @@ def test_numba_cache_dir_is_respected_and_edits_recompile(tmp_path):
                            cwd=tmp_path)
     assert after.returncode == 0, after.stderr
     assert float(after.stdout) == pytest.approx(2 * float(before.stdout), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_numba_debug_settings_keep_the_kernels_out_of_the_cache(tmp_path):
+    """Under numba settings that change the machine code but not the cache's key, hippo's
+    kernels are compiled for the process alone: nothing is written to the cache (every later
+    process would load the slower code) and nothing read from it (the process asked for its
+    own); an ordinary process then fills the cache and loads from it."""
+    pkg = _copy_package(tmp_path)
+    cache = tmp_path / "numba-cache"
+    logged = "import logging\nlogging.basicConfig(level=logging.INFO)\n" + SCRIPT
+    run = [sys.executable, "-c", logged]
+
+    def job(**flags: str) -> subprocess.CompletedProcess:
+        res = subprocess.run(run, env=_env(tmp_path, NUMBA_CACHE_DIR=str(cache), **flags),
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        return res
+
+    for flags in ({"NUMBA_DEBUGINFO": "1"}, {"NUMBA_BOUNDSCHECK": "1"}, {"NUMBA_OPT": "0"}):
+        job(**flags)
+        assert not _cache_files(cache) and not _cache_files(pkg), flags
+    assert "compiling" in job().stderr
+    assert _cache_files(cache)
+    assert "compiling" not in job().stderr  # loaded
+    assert "compiling" in job(NUMBA_DEBUGINFO="1").stderr  # its own, not the cache's

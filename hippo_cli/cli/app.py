@@ -435,15 +435,16 @@ def decoder_compiled_beside(times: bool = True) -> Iterator[None]:
     run on this machine), a second process compiles the decoder at the same time (numba
     compiles one function at a time per process; the writer's check needs the decoder), and
     with ``times`` (the samples have a time column) the time encoder. It is stopped when the
-    job ends."""
+    job ends. (Not when this process keeps its kernels out of numba's cache: the second
+    process would compile for nothing, :func:`hippo_cli._jit.cached`.)"""
     import subprocess
 
-    from .._jit import add_hook, remove_hook
+    from .._jit import add_hook, cached, remove_hook
 
     children: list = []
 
     def start(module: str) -> None:
-        if module.endswith("codec._kernels") and not children:
+        if module.endswith("codec._kernels") and not children and cached():
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "hippo_cli.codec._warm", *(["--times"] if times else [])],
                 stdin=subprocess.DEVNULL,

@@ -34,7 +34,7 @@ import numpy as np
 from numba.core.errors import TypingError
 from numba.cpython.unsafe.numbers import leading_zeros
 
-from .._jit import watch
+from .._jit import cached, watch
 
 # measured on a 2-core machine: a compress job (encoder, and the decoder in a second
 # process), a reconstruct (the decoder only), a coefficient job's time stamps
@@ -160,7 +160,7 @@ def new_state():
 
 
 # ============================================================== kernel types
-_OPTS = dict(cache=True, nogil=True, _nrt=False, error_model="numpy")
+_OPTS = dict(cache=cached(), nogil=True, _nrt=False, error_model="numpy")
 _HELPERS = []  # (name, function, signature) of every helper, in definition order (callees first)
 _LOCK = threading.Lock()
 

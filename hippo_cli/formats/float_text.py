@@ -27,7 +27,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_OPTS = dict(cache=True, nogil=True, error_model="numpy")
+from .._jit import cached
+
+_OPTS = dict(cache=cached(), nogil=True, error_model="numpy")
 
 #: exact powers of ten as float64 (10^0 .. 10^22), as int64 (10^0 .. 10^18), powers of 5
 _P10 = np.array([10.0 ** i for i in range(23)])
