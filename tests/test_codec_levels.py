@@ -249,3 +249,43 @@ def test_encoder_scratch_is_written_before_it_is_read(level):
             clean.push(x)
             dirty.push(x)
             assert clean.flush() == dirty.flush()
+
+
+def test_info_verbose_counts_the_channel_parts_by_codec(tmp_path, monkeypatch):
+    """``hippo info -v`` names each channel part's codec from its first bytes, without decoding
+    a part: level default codes with the grid codec only; level fast keeps the grid codec for a
+    smooth channel (at least twice as short on its probe) and the Huffman codec for noise;
+    level best the grid or the mixing codec; a file of format version 2 holds grid parts."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hippo_cli.cli import app
+
+    n = 100_000
+    rng = np.random.default_rng(4)
+    x = np.column_stack([np.sin(np.arange(n) / 500.0), rng.standard_normal(n)])
+    files = {level: encode(x, 0.01, level=level) for level in LEVELS}
+    old = io.BytesIO()
+    with HippoWriter(old, HippoHeader(["a", "b"], [0.01, 0.01])) as w:
+        w.append(x)
+    files["version 2"] = old.getvalue()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("info decoded a part")
+
+    monkeypatch.setattr(ChannelCoder, "decode_part", refuse)
+    counts = {}
+    for name, data in files.items():
+        path = tmp_path / f"{name}.hippo"
+        path.write_bytes(data)
+        done = CliRunner().invoke(app, ["info", str(path), "-v", "--json"])
+        assert done.exit_code == 0, done.output
+        facts = json.loads(done.stdout)
+        counts[name] = facts["channel_parts_by_codec"]
+        assert sum(counts[name].values()) == 2 * facts["frames"]
+        plain = CliRunner().invoke(app, ["info", str(path), "--json"])
+        assert "channel_parts_by_codec" not in json.loads(plain.stdout)  # -v only
+    assert counts["default"] == {"grid": 2} and counts["version 2"] == {"grid": 2}
+    assert counts["fast"] == {"grid": 1, "huffman": 1}
+    assert set(counts["best"]) <= {"grid", "mixing"}

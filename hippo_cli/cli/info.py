@@ -27,7 +27,7 @@ def info(
         fh.close()
     refuse_stdin_kind(name, kind)
     if kind == "hippo":  # read through the handle sniffed: one file, even if replaced
-        facts = _hippo_facts(name, fh)
+        facts = _hippo_facts(name, fh, codecs=verbose)
     elif kind == "npz":
         facts = _state_facts(path)
     elif kind == "npy":
@@ -65,9 +65,11 @@ def _text(key: str, value: Any) -> str:
     return str(value)
 
 
-def _hippo_facts(path: str, fh) -> dict:
+def _hippo_facts(path: str, fh, codecs: bool = False) -> dict:
     """Header, channels, samples, bytes, ratio, bounds and frames, from the footer (or the
-    frame heads of a file that has none): nothing is decoded."""
+    frame heads of a file that has none): nothing is decoded. With ``codecs`` (``--verbose``),
+    also how many channel parts each codec holds, from the first bytes of every part (every
+    frame is read and its checksum checked)."""
     from ..codec.container import FRAME_CHAINED, TIME_ISO, VALUE_KINDS, HippoReader
 
     with HippoReader(fh, path, salvage=True) as hf:
@@ -108,6 +110,12 @@ def _hippo_facts(path: str, fh) -> dict:
             if hf.finished and h.timed:
                 facts["time_range"] = [min(f.time_min for f in frames),
                                        max(f.time_max for f in frames)]
+            if codecs:  # every frame read (a damaged one is noted, its parts not counted)
+                counts: dict[str, int] = {}
+                for f in frames:
+                    for name in hf.part_codecs(f) or []:
+                        counts[name] = counts.get(name, 0) + 1
+                facts["channel_parts_by_codec"] = counts
         if hf.notes:
             facts["notes"] = hf.notes
     return facts

@@ -66,7 +66,9 @@ from .parts import (
     CODER_GRID,
     ChannelCoder,
     Cursor,
+    codec_name,
     join_parts,
+    part_head,
     specials_bytes,
     split_parts,
     split_specials,
@@ -1192,15 +1194,11 @@ class HippoReader:
             self._lost(info, f"it does not decode ({err})")
             return None
 
-    def _decode(self, info: FrameInfo, payload: bytes, times_only: bool = False,
-                out: np.ndarray | None = None, chains: list | None = None) -> Frame:
-        """Frame ``info`` decoded from ``payload``; its values written into ``out`` (float64
-        (n, C), rows contiguous: the frame's rows of a caller's array) when given. ``chains``
-        (version 3): each channel's state after the frame before, which a chained frame
-        continues; replaced by the states after this one."""
+    def _parts(self, payload: bytes) -> tuple[bool, bool, bool, list[bytes]]:
+        """A frame's payload as its flags ``specials``, ``coders`` and chained (format version
+        2 on; all False before) and its parts, the times' first; ``ValueError`` when they do
+        not check out."""
         h = self.header
-        C = len(h.channels)
-        n = info.samples
         special = coders = chained = False
         if h.version >= 2:
             flags = payload[0] if payload else -1
@@ -1211,11 +1209,38 @@ class HippoReader:
             special = bool(flags & FRAME_SPECIALS)
             coders = bool(flags & FRAME_CODERS)
             chained = flags & FRAME_KIND == FRAME_CHAINED
-            if chained and chains is None:
-                raise ValueError("a chained frame, decoded without the frame before it")
             payload = payload[1:]
+        return special, coders, chained, split_parts(payload, len(h.channels) + h.timed)
+
+    def part_codecs(self, info: FrameInfo) -> list[str] | None:
+        """The codec of each channel part of frame ``info`` (:func:`.parts.codec_name`), read
+        from the frame's flags and each part's first bytes: nothing is decoded. None (with a
+        note) for a frame damaged under ``salvage``."""
+        payload = self._payload(info)
+        if payload is None:
+            return None
+        h = self.header
+        try:
+            special, coders, _, parts = self._parts(payload)
+            return [codec_name(part_head(part, info.samples, eps, special, coders)[1], eps)
+                    for part, eps in zip(parts[h.timed:], h.max_errors)]
+        except (ValueError, IndexError) as err:
+            self._lost(info, f"it does not decode ({err})")
+            return None
+
+    def _decode(self, info: FrameInfo, payload: bytes, times_only: bool = False,
+                out: np.ndarray | None = None, chains: list | None = None) -> Frame:
+        """Frame ``info`` decoded from ``payload``; its values written into ``out`` (float64
+        (n, C), rows contiguous: the frame's rows of a caller's array) when given. ``chains``
+        (version 3): each channel's state after the frame before, which a chained frame
+        continues; replaced by the states after this one."""
+        h = self.header
+        C = len(h.channels)
+        n = info.samples
+        special, coders, chained, parts = self._parts(payload)
+        if chained and chains is None:
+            raise ValueError("a chained frame, decoded without the frame before it")
         into = chains if chained else [None] * (C + 1)  # the states the parts continue
-        parts = split_parts(payload, C + h.timed)
         times = None
         if h.timed:
             times, time_state = decode_part_state(parts[0], n, self._v1_template,

@@ -304,17 +304,7 @@ class ChannelCoder:
                     chain=None) -> tuple[np.ndarray, object]:
         """:meth:`decode`, continuing ``chain`` (see :meth:`encode_part`) unless None; also
         returns the state a chained frame after it continues (None: it starts anew)."""
-        runs: list = []
-        if specials:
-            cur = Cursor(part)
-            runs = read_specials(cur, n)
-            part = part[cur.pos:]
-        tag = CODER_GRID
-        if coders:
-            tag = part[0] if part else -1
-            part = part[1:]
-            if not (tag == CODER_GRID or (eps > 0 and CODER_MIXING <= tag < CODER_HUFFMAN + 4)):
-                raise ValueError(f"unknown channel codec {tag}")
+        runs, tag, part = part_head(part, n, eps, specials, coders)
         state = None
         if tag >= CODER_HUFFMAN:
             from . import huffman
@@ -335,6 +325,35 @@ class ChannelCoder:
                 x = np.array(x, copy=True)
             put_specials(x, runs)
         return x, state
+
+
+def part_head(part: bytes, n: int, eps: float, specials: bool,
+              coders: bool) -> tuple[list, int, bytes]:
+    """A channel part of ``n`` samples and bound ``eps`` as (its runs of non-finite values, if
+    ``specials``; its codec byte, CODER_GRID where the frame's flag ``coders`` is not set; the
+    codec's payload); ``ValueError`` for a codec that does not exist."""
+    runs: list = []
+    if specials:
+        cur = Cursor(part)
+        runs = read_specials(cur, n)
+        part = part[cur.pos:]
+    tag = CODER_GRID
+    if coders:
+        tag = part[0] if part else -1
+        part = part[1:]
+        if not (tag == CODER_GRID or (eps > 0 and CODER_MIXING <= tag < CODER_HUFFMAN + 4)):
+            raise ValueError(f"unknown channel codec {tag}")
+    return runs, tag, part
+
+
+def codec_name(tag: int, eps: float) -> str:
+    """The name of a channel part's codec: ``exact`` (a bound of 0), ``grid``, ``mixing``
+    (level best) or ``huffman`` (level fast), from its codec byte (:func:`part_head`)."""
+    if tag >= CODER_HUFFMAN:
+        return "huffman"
+    if tag >= CODER_MIXING:
+        return "mixing"
+    return "grid" if eps > 0 else "exact"
 
 
 def within_bound(decoded: np.ndarray, x: np.ndarray, eps: float) -> bool:
