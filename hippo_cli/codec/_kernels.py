@@ -1276,17 +1276,16 @@ def _line_candidates(lo, hi, ok, L, H, nh, st, mode, plen, bestlev, Qs, Rs, Es, 
     plim = BIG
     if pl <= L and bestlev >= 0:
         plim = static_cost(Rs[bestlev * NPRED], pl)
-    # a line is abandoned only after the prefix (the gate decides whether the coarser grids
-    # are tried), and only once it costs more than the cheapest line so far (it would not be
-    # the curve's grid) and can no longer be coded
-    cs = pl if pl <= L else L + 1
+    # a line is abandoned only after the prefix, from sample pl on (the gate decides whether
+    # the coarser grids are tried; pl > L: no gate, no cut), and only once it costs more than
+    # the cheapest line so far (it would not be the curve's grid) and can no longer be coded
     bl = -1
     for lmi in range(4):
         lm = FINE - lmi
         if ok[lm] == 0:
             continue
         cut = BIG if bl < 0 else max(_cut(costs, st, cutting), costs[bl * NPRED + LINE0])
-        c = _line_on(lo, hi, L, H, nh, st, lm, 0, Qs, Rs, Es, LSs, pl, plim, cs, cut)
+        c = _line_on(lo, hi, L, H, nh, st, lm, 0, Qs, Rs, Es, LSs, pl, plim, pl, cut)
         costs[lm * NPRED + LINE0] = c
         if c == CUT:
             stats[CUTS] += 1
