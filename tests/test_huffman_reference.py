@@ -538,6 +538,7 @@ def test_hippos_payloads_through_the_second_decoder(kind, n, seed, E, lm, hold):
 @given(q=st.lists(st.one_of(st.integers(-40, 40), st.integers(-(2**55), 2**55)),
                   min_size=1, max_size=60), E=st.sampled_from([0.5, 1.5]), lm=st.integers(0, 3))
 @example(q=[2**52 + 1], E=0.5, lm=1)  # from 2^52, x/step + 0.5 is a tie: the nearest index
+@example(q=[4_647_480_593_095_019], E=1.5, lm=1)  # x * (1/step) a step off
 def test_hippos_payloads_of_huge_indices(q, E, lm):
     x = np.array([float(k) for k in q]) * ((2.0 * E) / 2**lm)
     data = _hippo().encode(x, E, lm)

@@ -2614,6 +2614,7 @@ HFRUN = 21  # the largest class of a run (n <= 2^20)
 # the encoder keeps |Q| below 2^54, so that a difference of two indices has a class <= 55
 HFQMAX = np.int64(1) << 54
 HFQLIM = float(1 << 54)
+HFNEAR = float(1 << 51)  # from here v * (1/step) may be off by half a step or more
 U8 = nb.uint8[::1]
 
 
@@ -2644,6 +2645,17 @@ def _hf_index(v, prev, step, inv, eps, hold):
         # the sum first (from 2^52 it is a tie, rounded to even: one index too far)
         f = np.floor(g)
         q = np.int64(f) + (1 if g - f >= 0.5 else 0)
+        if abs(g) >= HFNEAR:
+            # from 2^51, g's rounding error (1/step is inexact, and g's own spacing grows to 4)
+            # reaches half a step, up to about 4.5 steps below 2^54: the index nearest by the
+            # decoder's multiply among the 5 on each side (the first of equals)
+            c = q
+            d = abs(np.float64(c) * step - v)
+            for k in range(-5, 6):
+                dk = abs(np.float64(c + k) * step - v)
+                if dk < d:
+                    d = dk
+                    q = c + k
     if not abs(np.float64(q) * step - v) <= eps:
         q += 1 if np.float64(q) * step < v else -1
         if not abs(np.float64(q) * step - v) <= eps:
