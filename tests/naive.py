@@ -219,3 +219,14 @@ def bin_min_max(values, starts):
             if kept:
                 lo[i, c], hi[i, c] = min(kept), max(kept)
     return lo, hi
+
+
+def own_grid(y, eps):
+    """The coarsest lm in 0..3 whose grid (step 2 eps / 2^lm) holds every value of y exactly,
+    with the indices, one sample at a time; None if none does."""
+    for lm in range(4):
+        step = 2.0 * eps / 2**lm
+        q = [round(v / step) for v in y]
+        if all(float(i) * step == v for i, v in zip(q, y)):
+            return lm, q
+    return None

@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 from test_reference_decoder import assert_same, header_bytes
 
 import hippo_cli
-from hippo_cli.codec import HippoHeader, HippoWriter, mixing
+import naive
+from hippo_cli.codec import HippoHeader, HippoWriter, huffman, mixing
+from hippo_cli.codec.channel import ChannelDecoder
+from hippo_cli.codec.parts import CODER_GRID, CODER_MIXING, ChannelCoder
 from hippo_cli.errors import HippoError
 
 
@@ -55,21 +58,27 @@ def test_the_mixing_codec_is_chosen_where_levels_repeat_and_wins():
     assert np.all(np.abs(got[:, 0] - x) <= 0.5)
 
 
-def test_at_a_coarse_bound_the_mixing_codec_models_held_indices_on_the_eps_grid():
-    """Levels with noise at 5% of the range: each index held on the eps grid while it stays
-    within the bound (codec byte 2: grid 1) makes runs the models learn; level best picks it
-    (the Huffman codec's costing prefers it), it is shorter than the nearest indices on the
-    2 eps grid, and the second decoder decodes it alike."""
+def _stepped() -> tuple[np.ndarray, float]:
+    """Levels held for 50 samples with noise, and a bound of 5% of the range."""
     rng = np.random.default_rng(0)
     x = np.repeat(rng.integers(0, 8, 400), 50).astype(float) + 0.3 * rng.standard_normal(20000)
-    eps = 0.05 * float(np.ptp(x))
-    best = hippo_cli.encode(x, eps, level="best")
-    assert _payload_codecs(best) == [2]
+    return x, 0.05 * float(np.ptp(x))
+
+
+def test_at_a_coarse_bound_the_mixing_codec_models_held_indices_on_the_eps_grid():
+    """Levels with noise at 5% of the range: each index held on the eps grid while it stays
+    within the bound (grid 1) makes runs the models learn; level best tries it first (the
+    Huffman codec's costing prefers it), it is shorter than the nearest indices on the 2 eps
+    grid, and the second decoder decodes it alike. (Level best keeps the grid codec's own
+    values here: the next test.)"""
+    x, eps = _stepped()
+    assert huffman.shortest(x, eps)[2:] == (1, True)  # level best's first mixing candidate
     held = mixing.encode(x, eps, 1, hold=True)
     nearest = mixing.encode(x, eps, 0)
     assert len(held) < len(nearest)
-    got, _ = assert_same(best)
-    assert np.all(np.abs(got[:, 0] - x) <= eps)
+    got = mixing.decode(held, len(x), eps, 1)
+    assert np.all(np.abs(got - x) <= eps)
+    assert ref.decode_mixing(held, len(x), eps, 1) == got.view(np.uint64).tolist()
     q = mixing.held_indices(x, eps, 1)
     assert np.all(np.abs(q * eps - x) <= eps)  # the E grid, every index within the bound
 
@@ -78,6 +87,106 @@ def test_at_a_coarse_bound_the_mixing_codec_models_held_indices_on_the_eps_grid(
 
     # held: more repeats than the nearest indices on either grid (0.76 against 0.39, 0.61)
     assert runs(q) > max(runs(mixing.grid_indices(x, eps, 1)), runs(mixing.grid_indices(x, eps, 0)))
+
+
+def _grid_values(coder: ChannelCoder, x: np.ndarray, eps: float, chain=None) -> list:
+    """The values of each of level best's grid searches of x (their payloads decoded)."""
+    out = []
+    for enc in coder.encoders(eps):
+        enc.start(chain)
+        enc.push(x)
+        payload, _ = enc.flush_state()
+        out.append(ChannelDecoder(eps).decode_state(payload, len(x), None, chain)[0])
+    return out
+
+
+def test_level_best_keeps_the_grid_codecs_own_values_where_they_are_shorter(monkeypatch):
+    """The second mixing candidate: the grid codec's own values (within the bound it held
+    levels and followed lines), on the coarsest grid that holds them all. Here it is shorter
+    than the held indices of the eps grid; the file decodes to those values bit for bit, by
+    both decoders."""
+    x, eps = _stepped()
+    best = hippo_cli.encode(x, eps, level="best")
+    ys = _grid_values(ChannelCoder("best"), x, eps)
+    got, _ = assert_same(best)
+    y = next(y for y in ys if np.array_equal(got[:, 0], y))  # one search's values, exactly
+    lm, q = naive.own_grid(y.tolist(), eps)
+    assert lm == 2  # off the 2 eps and the eps grid: not what the first candidate codes
+    assert _payload_codecs(best) == [1 + lm]
+    assert np.all(np.abs(got[:, 0] - x) <= eps)
+    monkeypatch.setattr(ChannelCoder, "_own_values", lambda *args: None)
+    without = hippo_cli.encode(x, eps, level="best")
+    assert _payload_codecs(without) == [2]  # the held indices on the eps grid, as before
+    assert len(best) < len(without) - 20
+
+
+def test_the_grid_codecs_own_values_continue_a_chain():
+    """In a chained frame the grid codec's values are those decoded from the frame before's
+    state: the own-values candidate decodes them with it."""
+    x, eps = _stepped()
+    coder = ChannelCoder("best")
+    ramp = np.linspace(0.0, 7.0, 5000)  # the grid codec's line: kept, and its state passed on
+    body, state = coder.encode_part(ramp, eps, None, coders=True)
+    assert body[0] == CODER_GRID and state is not None
+    body, _ = coder.encode_part(x, eps, None, coders=True, chain=state)
+    got, _ = coder.decode_part(body, len(x), eps, False, coders=True, chain=state)
+    ys = _grid_values(coder, x, eps, chain=state)
+    assert any(np.array_equal(got, y) for y in ys)
+    assert body[0] == CODER_MIXING + naive.own_grid(got.tolist(), eps)[0]
+    assert np.all(np.abs(got - x) <= eps)
+
+
+@settings(max_examples=60, deadline=None)
+@given(q=st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=60), lm=st.integers(0, 3),
+       eps=st.sampled_from([1e-3, 0.5, 7.0, 1e200]), off=st.integers(-1, 59))
+def test_own_grid_is_the_coarsest_grid_that_holds_every_value(q, lm, eps, off):
+    step = (2.0 * eps) / (1 << lm)
+    y = np.array(q, np.int64).astype(np.float64) * step
+    if 0 <= off < len(y):
+        y[off] += step / 3  # on none of the grids, as a rule
+    got, want = mixing.own_grid(y, eps), naive.own_grid(y.tolist(), eps)
+    if want is None:
+        assert got is None
+    else:
+        assert got[0] == want[0] and got[1].tolist() == want[1]
+    if not 0 <= off < len(y):
+        assert want is not None and want[0] <= lm
+
+
+def test_given_indices_are_coded_only_within_the_bound():
+    x = _levels(5000, 5)
+    eps, lm = 0.5, 2
+    step = 2 * eps / 4
+    q = mixing.grid_indices(x, eps, lm)
+    up = np.abs((q + 1) * step - x) <= eps
+    alt = np.where(up & (np.arange(len(x)) % 3 == 0), q + 1, q)  # not the nearest, within it
+    assert not np.array_equal(alt, q)
+    payload = mixing.encode(x, eps, lm, indices=alt)
+    assert mixing.decode(payload, len(x), eps, lm).tolist() == (alt * step).tolist()
+    bad = alt.copy()
+    bad[100] += 5
+    assert mixing.encode(x, eps, lm, indices=bad) is None
+    assert mixing.encode(x, eps, lm, indices=alt[:-1]) is None
+
+
+def test_the_first_candidates_marks_and_a_stop_at_them():
+    n, eps = 30000, 0.5
+    x = np.cumsum(np.random.default_rng(4).standard_normal(n))  # about as many bytes a sample
+    marks = np.zeros(5, np.int64)
+    whole = mixing.encode(x, eps, marks=marks, pace=1)
+    assert marks[3] == n and marks[4] == len(whole)
+    assert 0 < marks[0] < marks[1] < marks[2] < marks[4]
+    assert marks[0] * 8 == pytest.approx(marks[2] * 2, rel=0.2)  # bytes in proportion
+    stops = marks.copy()
+    stops[3:] = 0
+    assert mixing.encode(x, eps, marks=stops, pace=2) == whole  # at the bytes: no stop
+    for k in range(3):
+        early = stops.copy()
+        early[k] -= 1
+        assert mixing.encode(x, eps, marks=early, pace=2) is None
+    marks[:] = 0  # stopped by its limit: where
+    assert mixing.encode(x, eps, shorter_than=len(whole) // 2, marks=marks, pace=1) is None
+    assert n // 3 < marks[3] < 2 * n // 3 and marks[4] > len(whole) // 2
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

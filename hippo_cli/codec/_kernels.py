@@ -2411,9 +2411,12 @@ def _mx_push(Qh, q):
 
 @kernel()
 def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST, REC, fcost,
-              limit):
+              limit, marks, pace):
     """Code the grid indices Q[0..n) (|Q| < MXQLIM) into out; returns the payload length, or -1
     once it passes ``limit`` bytes or len(out) - 256 (the caller then keeps the grid codec).
+    ``pace`` 1: the bytes written at the marks (n // 8, n // 4, n // 2 samples coded) into
+    marks[0..3), and where coding ended (samples coded, bytes) into marks[3..5); ``pace`` 2:
+    coding also stops once the bytes at mark k pass marks[k] (if > 0).
     Scratch: tab (MXM << tb), W (MXSETS * MXW), MM (32), MT (1 << tb), Qh (MXM), ctx (MXM),
     slots (MXM), inp (MXW), ex (80), fcost (1); st a fresh state vector."""
     _mx_start(tab, W, MM, MT, tb)
@@ -2427,8 +2430,20 @@ def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST
     low = st[ST_LOW]
     rng = st[ST_RNG]
     cap = min(out.shape[0] - 256, limit)
+    mark = 0
+    nxt = n >> 3
     for i in range(n):
+        if i == nxt and mark < 3:
+            if pace == 1:
+                marks[mark] = pos
+            elif marks[mark] > 0 and pos > marks[mark]:
+                return -1
+            mark += 1
+            nxt = n >> (3 - mark)
         if pos > cap:
+            if pace == 1:
+                marks[3] = i
+                marks[4] = pos
             return -1
         r = Q[i] - Qh[0]
         _mx_contexts(ctx, Qh, r1, r2)
@@ -2499,7 +2514,11 @@ def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST
     st[ST_POS] = pos
     st[ST_LOW] = low
     st[ST_RNG] = rng
-    return enc_finish(out, st)
+    size = enc_finish(out, st)
+    if pace == 1:
+        marks[3] = n
+        marks[4] = size
+    return size
 
 
 @kernel()

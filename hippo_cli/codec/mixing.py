@@ -63,14 +63,44 @@ def held_indices(x: np.ndarray, eps: float, lm: int) -> np.ndarray | None:
     return None if rc < 0 else q
 
 
+def own_grid(y: np.ndarray, eps: float) -> tuple[int, np.ndarray] | None:
+    """(lm, int64 (n,)): the coarsest grid lm in 0..3 (step 2 eps / 2^lm) on which every value
+    of ``y`` float64 (n,), finite, lies exactly (float64(Q) * step == y, so the mixing codec
+    decodes to y itself), and those indices Q; None if no grid holds them all below 2^54."""
+    for lm in range(4):
+        step = (2.0 * eps) / float(1 << lm)
+        with np.errstate(invalid="ignore", over="ignore"):
+            ratio = y / step
+            if not np.all(np.abs(ratio) < 2.0**54):
+                return None
+        q = np.rint(ratio).astype(np.int64)
+        if np.array_equal(q.astype(np.float64) * step, y):
+            return lm, q
+    return None
+
+
 def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = None,
-           hold: bool = False) -> bytes | None:
+           hold: bool = False, indices: np.ndarray | None = None,
+           marks: np.ndarray | None = None, pace: int = 0) -> bytes | None:
     """The mixing codec's payload of ``x`` float64 (n,), finite, n >= 1, bound ``eps`` > 0 on
-    grid ``lm`` (the nearest indices, or with ``hold`` :func:`held_indices`); None when the
-    grid cannot hold the samples, or the payload would pass the format's limit or reach
-    ``shorter_than`` bytes (the caller keeps the grid codec: coding stops there, which saves
-    most of the time where the grid codec wins)."""
-    q = held_indices(x, eps, lm) if hold else grid_indices(x, eps, lm)
+    grid ``lm``: of the nearest indices, with ``hold`` of :func:`held_indices`, or of
+    ``indices`` int64 (n,) when given (|index| < 2^54; None unless each one's value is within
+    eps of its sample). None too when the grid cannot hold the samples, or the payload would
+    pass the format's limit or reach ``shorter_than`` bytes (the caller keeps the grid codec:
+    coding stops there, which saves most of the time where the grid codec wins).
+
+    ``marks`` int64 (5,) with ``pace``: 1, the payload's bytes when n // 8, n // 4 and n // 2
+    samples are coded go to marks[0..3), and the samples coded and bytes written when coding
+    ended (finished or stopped) to marks[3..5); 2, coding also stops (None) once its bytes at
+    mark k pass marks[k] (where marks[k] > 0)."""
+    if indices is None:
+        q = held_indices(x, eps, lm) if hold else grid_indices(x, eps, lm)
+    else:
+        q = np.ascontiguousarray(indices, dtype=np.int64)
+        step = (2.0 * eps) / float(1 << lm)
+        if not (q.shape == x.shape and np.all(np.abs(q) < 2**54)
+                and np.all(np.abs(q.astype(np.float64) * step - x) <= eps)):
+            return None
     if q is None:
         return None
     n = len(q)
@@ -79,7 +109,8 @@ def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = No
     SQ, ST, REC = _TABLES
     limit = _MAX_PER_SAMPLE * n + 64 if shorter_than is None else shorter_than
     size = K.mx_encode(q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, K.new_state(),
-                       SQ, ST, REC, np.zeros(1), limit)
+                       SQ, ST, REC, np.zeros(1), limit,
+                       np.zeros(5, np.int64) if marks is None else marks, pace)
     if size < 0 or size > _MAX_PER_SAMPLE * n + 64 or (shorter_than is not None
                                                       and size >= shorter_than):
         return None
