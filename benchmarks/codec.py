@@ -3,6 +3,7 @@
     python -m pip install -e '.[bench]' && python benchmarks/codec.py [--data DIR] [--quick]
     python benchmarks/codec.py --levels default,best --repeat 5 --no-heldout
     python benchmarks/codec.py --baseline dbffa10     # before/after against an older hippo
+    python benchmarks/codec.py --baseline 893145d --levels best    # of one level
 
 For every cell (series@bound) of ``DIR/peers.json`` (default ``../shared/bench/compression``:
 eps = pct x (max - min), CR = 8 n / bytes of everything a decoder needs) and every level of
@@ -425,19 +426,22 @@ def _median_paired(fns: dict, repeat: int) -> dict:
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def before_after(base, peers: dict, data: Path, repeat: int) -> None:
-    """Bytes and speeds of this hippo against ``base`` (an older one) and SZ3, interleaved
-    in one run: the values decoded must be bit-identical, the bytes differ only by what the
-    format's version adds (stated per cell)."""
+def before_after(base, peers: dict, data: Path, repeat: int, level: str = "default") -> None:
+    """Bytes and speeds of ``level`` of this hippo against ``base`` (an older one) and SZ3,
+    interleaved in one run; whether the values decoded are bit-identical is stated per cell
+    (a change of the format's version alone keeps them; an encoder's new choice may not)."""
     from pysz import sz, szAlgorithm, szConfig, szErrorBoundMode
 
-    print(f"\n### Before ({base.__version__}, format 1) and after (this hippo, format 2), "
+    # the default level as hippo 0.2 knew it (no level argument); another, on one thread
+    kw = {} if level == "default" else {"level": level, "threads": 1}
+    print(f"\n### Before ({base.__version__}) and after (this hippo), level {level}, "
           f"one core, median of {repeat} interleaved runs\n")
     print("| series@bound | bytes before | bytes after | after - before | same values | "
           "enc M/s before | enc M/s after | dec M/s before | dec M/s after | SZ3 enc M/s | "
           "SZ3 dec M/s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    base.encode(np.zeros(10), 1.0)  # compile outside the timings
+    base.encode(np.zeros(10), 1.0, **kw)  # compile outside the timings
+    encode(np.zeros(10), 1.0, **kw)
     cache: dict[str, np.ndarray] = {}
     speed = {k: [] for k in ("enc_b", "enc_a", "dec_b", "dec_a", "sz_e", "sz_d")}
     for key in sorted(peers, key=lambda k: (k.split("@")[0], float(k.split("@")[1]))):
@@ -446,7 +450,7 @@ def before_after(base, peers: dict, data: Path, repeat: int) -> None:
             cache[name] = pd.read_csv(data / f"{name}.csv.xz")["value"].to_numpy(float)
         x = cache[name]
         eps = float(pct) * float(x.max() - x.min())
-        old, new = base.encode(x, eps), encode(x, eps)
+        old, new = base.encode(x, eps, **kw), encode(x, eps, **kw)
         same = np.array_equal(decode(old)[0].view(np.uint64), decode(new)[0].view(np.uint64))
         cfg = szConfig()
         cfg.setDims([len(x)])
@@ -455,7 +459,8 @@ def before_after(base, peers: dict, data: Path, repeat: int) -> None:
         cfg.cmprAlgo = szAlgorithm.INTERP_LORENZO
         comp = sz.compress(np.ascontiguousarray(x), cfg)[0]
         t = _median_paired({
-            "enc_b": lambda: base.encode(x, eps), "enc_a": lambda: encode(x, eps),  # noqa: B023
+            "enc_b": lambda: base.encode(x, eps, **kw),  # noqa: B023
+            "enc_a": lambda: encode(x, eps, **kw),  # noqa: B023
             "dec_b": lambda: base.decode(old), "dec_a": lambda: decode(new),  # noqa: B023
             "sz_e": lambda: sz.compress(np.ascontiguousarray(x), cfg),  # noqa: B023
             "sz_d": lambda: sz.decompress(comp, np.float64, (len(x),)),  # noqa: B023
@@ -510,19 +515,24 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT, help="folder with *.csv.xz and "
                     "peers.json [../shared/bench/compression]")
-    ap.add_argument("--levels", type=_levels, default="", help="comma-separated levels of "
+    ap.add_argument("--levels", type=_levels, default=None, help="comma-separated levels of "
                     "hippo_cli.codec.encode [all it has: fast,default,best]")
     ap.add_argument("--repeat", type=int, default=3, help="timing runs, the best kept [3]")
     ap.add_argument("--quick", action="store_true", help="one timing run instead of three")
     ap.add_argument("--no-heldout", action="store_true", help="skip the held-out series")
     ap.add_argument("--baseline", metavar="REV", help="only the before/after table against "
-                    "the hippo of git revision REV (e.g. the last commit of a release)")
+                    "the hippo of git revision REV (e.g. the last commit of a release), of "
+                    "the one level --levels names [default]")
     args = ap.parse_args(argv)
     peers = json.loads((args.data / "peers.json").read_text())
     if args.baseline:
-        before_after(load_baseline(args.baseline), peers, args.data, 3 if args.quick else 7)
+        if args.levels is not None and len(args.levels) != 1:
+            ap.error("--baseline compares one level: give --levels LEVEL")
+        level = "default" if args.levels is None else args.levels[0]
+        before_after(load_baseline(args.baseline), peers, args.data, 3 if args.quick else 7,
+                     level)
         return 0
-    levels = args.levels  # argparse passes the default through _levels too
+    levels = _levels("") if args.levels is None else args.levels
     repeat = 1 if args.quick else max(1, args.repeat)
     t0 = time.perf_counter()
     load = os.getloadavg()
