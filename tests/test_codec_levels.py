@@ -15,6 +15,7 @@ from test_reference_decoder import assert_same
 
 from hippo_cli.codec import (
     HippoHeader,
+    HippoReader,
     HippoWriter,
     decode,
     encode,
@@ -289,3 +290,31 @@ def test_info_verbose_counts_the_channel_parts_by_codec(tmp_path, monkeypatch):
     assert counts["default"] == {"grid": 2} and counts["version 2"] == {"grid": 2}
     assert counts["fast"] == {"grid": 1, "huffman": 1}
     assert set(counts["best"]) <= {"grid", "mixing"}
+
+
+def test_info_verbose_says_damaged_for_a_damaged_frame_behind_a_whole_footer(tmp_path):
+    """The footer alone says "finished"; ``-v`` reads every frame, and a frame whose checksum
+    fails makes the state "damaged" (its parts not counted, the frame named in a note)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hippo_cli.cli import app
+
+    x = np.sin(np.arange(30_000) / 300.0)[:, None]
+    buf = io.BytesIO()
+    with HippoWriter(buf, HippoHeader(["a"], [0.01]), frame_samples=10_000) as w:
+        w.append(x)
+    data = bytearray(buf.getvalue())
+    with HippoReader(io.BytesIO(bytes(data)), "f") as r:
+        frame = r.index[1]
+    data[frame.offset + frame.size - 2] ^= 0x10  # a payload byte of the middle frame
+    path = tmp_path / "x.hippo"
+    path.write_bytes(bytes(data))
+    plain = json.loads(CliRunner().invoke(app, ["info", str(path), "--json"]).stdout)
+    assert plain["state"] == "finished" and plain["frames"] == 3
+    done = CliRunner().invoke(app, ["info", str(path), "-v", "--json"])
+    facts = json.loads(done.stdout)
+    assert facts["state"] == "damaged"
+    assert facts["channel_parts_by_codec"] == {"grid": 2}
+    assert any("frame 1" in note for note in facts["notes"]), facts["notes"]

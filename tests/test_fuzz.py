@@ -10,9 +10,11 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,3 +129,26 @@ def test_fuzz_state_loader(state_flips, state_cut):
         except HippoError:
             return
         assert enc.steps >= 0 and np.all(np.isfinite(enc.state))
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_backslash_in_an_npy_header_is_damage_and_warns_nothing(tmp_path):
+    """numpy parses an .npy header as a Python literal: a backslash that starts no escape
+    sequence made Python's parser warn (SyntaxWarning, found by the fuzz test above). It is
+    damage, said in one line, for samples, coefficients and state files alike."""
+    bad = _NPY.replace(b"'descr'", b"'d\\pcr'", 1)
+    assert bad != _NPY
+    (tmp_path / "c.npy").write_bytes(bad)
+    (tmp_path / "c.npy.json").write_bytes(_SIDE)
+    for load in (lambda: load_coefficients(str(tmp_path / "c.npy")),
+                 lambda: open_samples(str(tmp_path / "c.npy"))):
+        with pytest.raises(HippoError, match="backslash in the header"):
+            load()
+    with zipfile.ZipFile(io.BytesIO(_STATE)) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    members["meta.npy"] = members["meta.npy"].replace(b"'descr'", b"'d\\pcr'", 1)
+    with zipfile.ZipFile(tmp_path / "s.npz", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(HippoError):
+        HiPPO.load(tmp_path / "s.npz")

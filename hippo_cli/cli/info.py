@@ -93,10 +93,19 @@ def _hippo_facts(path: str, fh, codecs: bool = False) -> dict:
                 facts["time_kind"] = f"text as written (first: {h.time_pattern})"
             else:
                 facts["time_kind"] = "iso8601 (microseconds)"
+        # with codecs, every frame is read (a damaged one is noted, its parts not counted,
+        # and the file is "damaged" even if its footer is whole)
+        counts: dict[str, int] = {}
+        damaged = 0
+        for f in frames if codecs else ():
+            names = hf.part_codecs(f)
+            damaged += names is None
+            for name in names or []:
+                counts[name] = counts.get(name, 0) + 1
         facts.update(samples=samples, bytes=hf.size, header_bytes=hf.header_size,
                      frames=len(frames),
-                     state="finished" if hf.finished else
-                     ("damaged" if hf.damage else "not closed"))
+                     state="damaged" if hf.damage or damaged else
+                     ("finished" if hf.finished else "not closed"))
         C = len(h.channels)
         if samples:
             facts["ratio_vs_float64"] = round(8 * samples * C / hf.size, 3)
@@ -110,11 +119,7 @@ def _hippo_facts(path: str, fh, codecs: bool = False) -> dict:
             if hf.finished and h.timed:
                 facts["time_range"] = [min(f.time_min for f in frames),
                                        max(f.time_max for f in frames)]
-            if codecs:  # every frame read (a damaged one is noted, its parts not counted)
-                counts: dict[str, int] = {}
-                for f in frames:
-                    for name in hf.part_codecs(f) or []:
-                        counts[name] = counts.get(name, 0) + 1
+            if codecs:
                 facts["channel_parts_by_codec"] = counts
         if hf.notes:
             facts["notes"] = hf.notes

@@ -23,6 +23,7 @@ from .._version import __version__
 from ..atomic import atomic_output, open_input
 from ..checks import MAX_CHANNELS
 from ..errors import DataError
+from ..formats.npy_input import npy_header
 from ..measures.registry import MAX_ORDER
 
 STATE_FORMAT = "hippo-state"
@@ -143,15 +144,6 @@ def _zip_members(fh) -> int:
     return struct.unpack("<H", tail[at + 10:at + 12])[0]
 
 
-def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
-    version = np.lib.format.read_magic(fh)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(fh)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(fh)
-    raise ValueError(f"npy version {version}")
-
-
 def _read_state_file(p, path: str | os.PathLike) -> tuple[dict, np.ndarray]:
     """(meta, state (N, C) float64) of a state file. Sizes are checked against the .npy
     headers of the zip members, and the state's declared shape against N and
@@ -164,7 +156,7 @@ def _read_state_file(p, path: str | os.PathLike) -> tuple[dict, np.ndarray]:
         if info.file_size > MAX_META_BYTES:
             raise DataError(f"{path}: not a hippo state file (metadata too large)")
         with zf.open(info) as fh:
-            shape, _, dtype = _npy_header(fh)
+            shape, _, dtype = npy_header(fh)
             if shape != () or dtype.kind != "U" or info.file_size != fh.tell() + dtype.itemsize:
                 raise DataError(f"{path}: not a hippo state file (bad metadata)")
             text = np.frombuffer(fh.read(dtype.itemsize), dtype=dtype)[0]
@@ -182,7 +174,7 @@ def _read_state_file(p, path: str | os.PathLike) -> tuple[dict, np.ndarray]:
         known_n = isinstance(N, int) and not isinstance(N, bool)
         info = zf.getinfo("state.npy")
         with zf.open(info) as fh:
-            shape, fortran, dtype = _npy_header(fh)
+            shape, fortran, dtype = npy_header(fh)
             if (len(shape) != 2 or dtype.kind not in "biuf" or dtype.fields is not None
                     or dtype.hasobject):
                 raise DataError(f"{path}: corrupt state array")
