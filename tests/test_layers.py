@@ -3,7 +3,8 @@ import cycle, and no module touches another module's private names.
 
 Layers, bottom to top (a module may import its own layer and the ones below):
 
-0. ``_version``, ``errors``, ``checks``, ``atomic``, ``storage``, ``_jit``: shared helpers
+0. ``_version``, ``errors``, ``checks``, ``atomic``, ``storage``, ``_jit``, ``npy``: shared
+   helpers
 1. ``_kernels``, ``discretize``, ``measures``, ``codec`` (the ``.hippo`` codec, whole: its
    kernels, channel and time codecs and the container): maths
 2. ``engine``: the encoder
@@ -26,7 +27,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hippo_cli"
 
 LAYERS = {
     "hippo_cli._version": 0, "hippo_cli.errors": 0, "hippo_cli.checks": 0,
-    "hippo_cli.atomic": 0, "hippo_cli.storage": 0, "hippo_cli._jit": 0,
+    "hippo_cli.atomic": 0, "hippo_cli.storage": 0, "hippo_cli._jit": 0, "hippo_cli.npy": 0,
     "hippo_cli._kernels": 1, "hippo_cli.discretize": 1, "hippo_cli.measures": 1,
     "hippo_cli.codec": 1,
     "hippo_cli.engine": 2,

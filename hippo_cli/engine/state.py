@@ -23,8 +23,8 @@ from .._version import __version__
 from ..atomic import atomic_output, open_input
 from ..checks import MAX_CHANNELS
 from ..errors import DataError
-from ..formats.npy_input import npy_header
 from ..measures.registry import MAX_ORDER
+from ..npy import npy_header
 
 STATE_FORMAT = "hippo-state"
 STATE_FORMAT_VERSION = 1
