@@ -40,6 +40,7 @@ def test_packages_are_discovered_not_listed():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("source_tree")  # builds in the source tree: one such test at a time
 def test_the_wheel_holds_every_module(tmp_path):
     res = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
                           str(tmp_path), str(ROOT)], capture_output=True, text=True)

@@ -30,7 +30,8 @@ NOT_RUN = {
      "s3://bucket/out/sensor.hippo"):
         "needs an S3 server (tests/test_object_storage.py runs these against moto's)",
     MAIN_JOB: "the main job: tests/test_subprocess.py::test_readme_main_job runs it",
-    "python -m pip install -e '.[test]' && python -m pytest": "the test command itself",
+    "python -m pip install -e '.[test]' && python -m pytest -n auto --dist loadgroup":
+        "the test command itself",
     'python -m pytest -m "not slow"': "the test command itself",
     "ruff check .": "tests/test_lint.py runs ruff and vulture",
     "python benchmarks/run.py": "the benchmarks: about 6 minutes (their tables are the docs')",
