@@ -167,6 +167,8 @@ def test_given_indices_are_coded_only_within_the_bound():
     bad[100] += 5
     assert mixing.encode(x, eps, lm, indices=bad) is None
     assert mixing.encode(x, eps, lm, indices=alt[:-1]) is None
+    huge = np.full(3, np.iinfo(np.int64).min)  # |index| overflows: beyond the codec's range
+    assert mixing.encode(huge.astype(np.float64) * step, eps, lm, indices=huge) is None
 
 
 def test_the_first_candidates_marks_and_a_stop_at_them():

@@ -98,7 +98,7 @@ def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = No
     else:
         q = np.ascontiguousarray(indices, dtype=np.int64)
         step = (2.0 * eps) / float(1 << lm)
-        if not (q.shape == x.shape and np.all(np.abs(q) < 2**54)
+        if not (q.shape == x.shape and np.all((q > -(2**54)) & (q < 2**54))
                 and np.all(np.abs(q.astype(np.float64) * step - x) <= eps)):
             return None
     if q is None:
