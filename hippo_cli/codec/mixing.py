@@ -23,16 +23,26 @@ for _t in _TABLES:
     _t.setflags(write=False)
 
 
+def _nearest(x: np.ndarray, eps: float, lm: int, limit: float) -> tuple[float, np.ndarray] | None:
+    """(step, int64 (n,)): grid lm's step (2 eps / 2^lm) and the index nearest x / step of each
+    value of ``x`` float64 (n,); None if some |x / step| reaches ``limit`` (or is NaN)."""
+    step = (2.0 * eps) / float(1 << lm)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ratio = x / step
+    if not np.all(np.abs(ratio) < limit):
+        return None
+    return step, np.rint(ratio).astype(np.int64)
+
+
 def grid_indices(x: np.ndarray, eps: float, lm: int = 0) -> np.ndarray | None:
     """int64 (n,): for each sample of ``x`` float64 (n,), finite, the grid index nearest
     x / step (step = 2 eps / 2^lm) whose decoded value float64(Q) * step is within eps;
     None if a sample has none or an index reaches 2^56 (the grid codec then stays)."""
-    step = (2.0 * eps) / float(1 << lm)
+    nearest = _nearest(x, eps, lm, 2.0**55)
+    if nearest is None:
+        return None
+    step, q = nearest
     with np.errstate(invalid="ignore", over="ignore"):
-        ratio = x / step
-        if not np.all(np.abs(ratio) < 2.0**55):
-            return None
-        q = np.rint(ratio).astype(np.int64)
         for _ in range(3):
             bad = ~(np.abs(q.astype(np.float64) * step - x) <= eps)
             if not bad.any():
@@ -68,12 +78,10 @@ def own_grid(y: np.ndarray, eps: float) -> tuple[int, np.ndarray] | None:
     of ``y`` float64 (n,), finite, lies exactly (float64(Q) * step == y, so the mixing codec
     decodes to y itself), and those indices Q; None if no grid holds them all below 2^54."""
     for lm in range(4):
-        step = (2.0 * eps) / float(1 << lm)
-        with np.errstate(invalid="ignore", over="ignore"):
-            ratio = y / step
-            if not np.all(np.abs(ratio) < 2.0**54):
-                return None
-        q = np.rint(ratio).astype(np.int64)
+        nearest = _nearest(y, eps, lm, 2.0**54)
+        if nearest is None:
+            return None
+        step, q = nearest
         if np.array_equal(q.astype(np.float64) * step, y):
             return lm, q
     return None
