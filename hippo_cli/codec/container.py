@@ -1697,8 +1697,9 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
     times : (n,) sample times, stored exactly: integers (kept exact), finite floats, numpy
         datetime64 (ISO times), or a :class:`~.times.Times`; None for none.
     names : channel names (default ``value`` or ``col0, col1, ...``).
-    level : the encoder's searches: "fast", "default" or "best" (ratio against speed; one
-        decoder reads them all at the same speed).
+    level : the encoder's searches: "fast", "default" or "best" (ratio against speed). One
+        decoder reads them all; where level best keeps its mixing codec (noisy series) a frame
+        decodes at a few M samples/s, 10-50x slower than the others (docs/codec.md).
     threads : threads coding channels and frames at once (default: the cores this process
         may use); the bytes do not depend on it.
     frame_samples : samples per frame (default: as many as the format allows; at the fast
