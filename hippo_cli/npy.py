@@ -32,10 +32,11 @@ def npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
     if version not in ((1, 0), (2, 0)):
         raise NpyVersion(f"format version {version[0]}.{version[1]}; numeric arrays are 1.0 "
                          "or 2.0")
-    size_bytes = fh.read(2 if version == (1, 0) else 4)
-    if len(size_bytes) < (2 if version == (1, 0) else 4):
+    width = 2 if version == (1, 0) else 4  # the header's length: u16 in 1.0, u32 in 2.0
+    size_bytes = fh.read(width)
+    if len(size_bytes) < width:
         raise ValueError("the header ends early")
-    (size,) = struct.unpack("<H" if version == (1, 0) else "<I", size_bytes)
+    (size,) = struct.unpack("<H" if width == 2 else "<I", size_bytes)
     if size > MAX_HEADER:
         raise ValueError(f"a header of {size} bytes (at most {MAX_HEADER})")
     header = fh.read(size)

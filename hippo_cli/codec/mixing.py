@@ -92,10 +92,11 @@ def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = No
            marks: np.ndarray | None = None, pace: int = 0) -> bytes | None:
     """The mixing codec's payload of ``x`` float64 (n,), finite, n >= 1, bound ``eps`` > 0 on
     grid ``lm``: of the nearest indices, with ``hold`` of :func:`held_indices`, or of
-    ``indices`` int64 (n,) when given (|index| < 2^54; None unless each one's value is within
-    eps of its sample). None too when the grid cannot hold the samples, or the payload would
-    pass the format's limit or reach ``shorter_than`` bytes (the caller keeps the grid codec:
-    coding stops there, which saves most of the time where the grid codec wins).
+    ``indices`` int64 (n,) when given (None unless each |index| < 2^56, the format's limit,
+    and each one's value is within eps of its sample). None too when the grid cannot hold
+    the samples, or the payload would pass the format's limit or reach ``shorter_than`` bytes
+    (the caller keeps the grid codec: coding stops there, which saves most of the time where
+    the grid codec wins).
 
     ``marks`` int64 (5,) with ``pace``: 1, the payload's bytes when n // 8, n // 4 and n // 2
     samples are coded go to marks[0..3), and the samples coded and bytes written when coding
@@ -106,7 +107,7 @@ def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = No
     else:
         q = np.ascontiguousarray(indices, dtype=np.int64)
         step = (2.0 * eps) / float(1 << lm)
-        if not (q.shape == x.shape and np.all((q > -(2**54)) & (q < 2**54))
+        if not (q.shape == x.shape and np.all((q > -K.MXQLIM) & (q < K.MXQLIM))
                 and np.all(np.abs(q.astype(np.float64) * step - x) <= eps)):
             return None
     if q is None:

@@ -239,11 +239,13 @@ class ChannelCoder:
                     self._huffman = huffman.Scratch()
                 pick = huffman.shortest(x, eps, scratch=self._huffman)
                 lm, hold = (0, False) if pick is None else pick[2:]
+                first = (mixing.held_indices if hold else mixing.grid_indices)(x, eps, lm)
                 # (stopped once as long as the grid's payload, with the mode-2 search's 4% ahead)
-                mixed = mixing.encode(x, eps, lm, shorter_than=len(best) * 25 // 24 + 1,
-                                      hold=hold, marks=marks, pace=1)
+                if first is not None:
+                    mixed = mixing.encode(x, eps, lm, shorter_than=len(best) * 25 // 24 + 1,
+                                          indices=first, marks=marks, pace=1)
         if coders and eps > 0 and len(x):
-            own = self._own_values(x, eps, best, chain, mixed, lm, hold, marks)
+            own = self._own_values(x, eps, best, chain, mixed, lm, first, marks)
             if own is not None:
                 mixed, lm = own
         if coders:
@@ -254,15 +256,17 @@ class ChannelCoder:
         return (b"" if runs is None else specials_bytes(runs)) + best, state
 
     def _own_values(self, x: np.ndarray, eps: float, grid: bytes, chain, mixed: bytes | None,
-                    lm: int, hold: bool, marks: np.ndarray) -> tuple[bytes, int] | None:
+                    lm: int, first: np.ndarray | None,
+                    marks: np.ndarray) -> tuple[bytes, int] | None:
         """Level best's second mixing candidate for ``x`` float64 (n,): the grid codec's own
         values (its payload ``grid`` decoded, continuing ``chain``), coded by the mixing codec
         on the coarsest grid that holds them all. Within the bound the grid codec picks values
         that repeat (a level held, a line's points), which the mixing codec's models of exact
         previous values then code in fewer bytes than x's nearest indices, mostly at coarse
         bounds on noisy series (docs/codec.md). Returns (payload, its grid) when shorter than
-        ``grid`` and ``mixed`` (the first candidate, on grid ``lm``, ``hold``; ``marks``: its
-        bytes at an eighth, a quarter and half of the samples, and where it ended), else None.
+        ``grid`` and ``mixed`` (the first candidate: indices ``first`` on grid ``lm``, None if
+        that grid has none; ``marks``: its bytes at an eighth, a quarter and half of the
+        samples, and where it ended), else None.
 
         It seldom wins, so it is stopped early where it would not: at each of the first
         candidate's marks, once its bytes pass the first's there, scaled by the length to beat
@@ -276,10 +280,8 @@ class ChannelCoder:
         if own is None:
             return None
         own_lm, q = own
-        if own_lm == lm:
-            first = mixing.held_indices(x, eps, lm) if hold else mixing.grid_indices(x, eps, lm)
-            if first is not None and np.array_equal(first, q):
-                return None  # the first candidate coded these indices
+        if own_lm == lm and first is not None and np.array_equal(first, q):
+            return None  # the first candidate coded these indices
         limit = len(grid) if mixed is None else min(len(grid), len(mixed))
         stops = np.zeros(5, np.int64)
         done, size = int(marks[3]), int(marks[4])
