@@ -78,7 +78,7 @@ def test_threads_that_compile_at_once_get_the_bytes_of_a_warm_run(tmp_path):
             compiled = [d for d in entries + helpers if getattr(d, "signatures", None)]
             counts = {d.py_func.__name__: len(d.signatures) for d in compiled}
             assert set(counts.values()) == {1} and len(counts) > 40, counts
-            assert "mx_encode" not in counts
+            assert "mx_code" not in counts
     """)
     runs = [subprocess.run([sys.executable, "-c", script, when], capture_output=True,
                            text=True, env=_env(tmp_path / "cache"), timeout=600, cwd=tmp_path)

@@ -13,9 +13,11 @@ Compilation. Every kernel is compiled once per install and cached. Helpers (call
 other kernels) are declared with their one signature, so a caller's literal or narrower integer
 argument is converted instead of compiling another specialisation, and no Python wrapper is
 built for them. No helper is inlined at numba-IR level (``inline="always"`` repeated the type
-inference of a helper at each call site; LLVM still inlines the small ones). The entry points
+inference of a helper at each call site; LLVM still inlines the small ones, but not a larger one
+that takes arrays: numba passes an array as seven arguments, so a per-bit helper of that kind is
+written out in its kernel, as in mx_code). The entry points
 called from grid.py (encode_blocks, decode_frame, enc_times, dec_times, enc_times2, dec_times2)
-and mixing.py (mx_encode, mx_decode) are compiled on first call, with every helper (_Entry), or
+and mixing.py (mx_code) are compiled on first call, with every helper (_Entry), or
 loaded from the cache without them; the callers always pass the same array types
 (C-contiguous, inputs read-only), so each has one signature.
 
@@ -2212,7 +2214,8 @@ MXSQ33 = np.array([1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101
 
 
 def mixing_tables():
-    """The mixing codec's integer tables: (SQ, ST, REC). SQ[d + 2047] = squash(d) for d in
+    """The mixing codec's integer tables: (SQ, ST, REC), SQ and ST int16 (16 KB together: they
+    stay in the L1 cache with the mixer's weights), REC int64. SQ[d + 2047] = squash(d) for d in
     -2047..2047 (the 33 points of MXSQ33 interpolated, rounded half up); ST[v] (v in 0..4095) =
     the least d with SQ[d + 2047] >= v, or 2047 if none; REC[n] = floor(2^17 / (2n + 3))."""
     sq = np.empty(4095, np.int64)
@@ -2223,7 +2226,7 @@ def mixing_tables():
     first = np.searchsorted(sq, np.arange(4096), side="left")
     st = np.where(first < 4095, first - 2047, 2047).astype(np.int64)
     rec = np.array([(1 << 17) // (2 * n + 3) for n in range(MXN + 1)], np.int64)
-    return sq, st, rec
+    return sq.astype(np.int16), st.astype(np.int16), rec
 
 
 def mixing_table_bits(n: int) -> int:
@@ -2233,7 +2236,7 @@ def mixing_table_bits(n: int) -> int:
 
 U32 = nb.uint32[::1]  # the counters of the models
 I4 = nb.int32[::1]  # the match model's table: 1 + the sample that followed a context
-I8R = nb.types.Array(nb.int64, 1, "C", readonly=True)  # the tables SQ, ST, REC
+I8R = nb.types.Array(nb.int64, 1, "C", readonly=True)  # the table REC
 
 
 @kernel(i8(i8, i8))
@@ -2274,25 +2277,6 @@ def _mx_buckets(slots, ctx, v, size, tb):
         slots[m] = (np.int64(m) << tb) | (_mx_top(_mx_hash(ctx[m], v), tb) & ~(size - 1))
 
 
-@kernel(i8(U32, I8, i8, I8, i8, I8R, I8R, I8, U32, i8))
-def _mx_p(tab, slots, node, W, ws, SQ, ST, inp, MM, mc):
-    """P(bit = 1) in 1..4095 of the bit at ``node`` of the buckets ``slots``: the stretched
-    counters (kept in inp for the update), and the match model's counter ``mc`` (-1: no
-    prediction, input 0), weighted by mixer set ws, squashed."""
-    dot = np.int64(0)
-    o = ws * MXW
-    for m in range(MXM):
-        s = ST[np.int64(tab[slots[m] + node]) >> 20]
-        inp[m] = s
-        dot += W[o + m] * s
-    inp[MXM] = ST[np.int64(MM[mc]) >> 20] if mc >= 0 else 0
-    dot += W[o + MXM] * inp[MXM]
-    inp[MXM + 1] = MXBIAS
-    dot += W[o + MXM + 1] * MXBIAS
-    d = min(max(dot >> 16, -2047), 2047)
-    return min(max(SQ[d + 2047], 1), 4095)
-
-
 @kernel(nb.void(U32, i8, i8, I8R))
 def _mx_count(tab, i, bit, REC):
     """Adapt counter tab[i] (probability q of a 1 in units of 2^-22, count c) after ``bit``."""
@@ -2306,55 +2290,7 @@ def _mx_count(tab, i, bit, REC):
     tab[i] = (q << 10) | c
 
 
-@kernel(nb.void(U32, I8, i8, I8, i8, I8, i8, i8, I8R, U32, i8))
-def _mx_update(tab, slots, node, W, ws, inp, bit, p, REC, MM, mc):
-    """Adapt the mixer set ws, the models' counters at ``node`` and the match model's counter
-    ``mc`` (if >= 0) after ``bit``."""
-    err = (bit << 12) - p
-    o = ws * MXW
-    for m in range(MXW):
-        W[o + m] = min(max(W[o + m] + ((inp[m] * err) >> 10), -MXWLIM), MXWLIM)
-    for m in range(MXM):
-        _mx_count(tab, slots[m] + node, bit, REC)
-    if mc >= 0:
-        _mx_count(MM, mc, bit, REC)
-
-
-@kernel(T3(OUT, i8, i8, i8, U32, I8, i8, I8, i8, i8, I8R, I8R, I8R, I8, U32, i8))
-def _mx_ebit(out, pos, low, rng, tab, slots, node, W, ws, bit, SQ, ST, REC, inp, MM, mc):
-    """Code ``bit`` at ``node`` with the mixed probability, then adapt."""
-    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp, MM, mc)
-    bound = (rng >> 12) * (4096 - p)
-    if bit == 0:
-        rng = bound
-    else:
-        low += bound
-        rng -= bound
-        if low > M32:
-            low &= M32
-            _carry(out, pos)
-    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC, MM, mc)
-    return _eshift(out, pos, low, rng)
-
-
-@kernel(T4(PAY, i8, i8, i8, U32, I8, i8, I8, i8, I8R, I8R, I8R, I8, U32, i8))
-def _mx_dbit(buf, pos, code, rng, tab, slots, node, W, ws, SQ, ST, REC, inp, MM, mc):
-    """Decode a bit at ``node`` (the inverse of _mx_ebit). Returns (bit, pos, code, rng)."""
-    p = _mx_p(tab, slots, node, W, ws, SQ, ST, inp, MM, mc)
-    bound = (rng >> 12) * (4096 - p)
-    if code < bound:
-        rng = bound
-        bit = 0
-    else:
-        code -= bound
-        rng -= bound
-        bit = 1
-    _mx_update(tab, slots, node, W, ws, inp, bit, p, REC, MM, mc)
-    pos, code, rng = _dshift(buf, pos, code, rng)
-    return bit, pos, code, rng
-
-
-@kernel(nb.void(U32, I8, U32, I4, i8))
+@kernel(nb.void(U32, I4, U32, I4, i8))
 def _mx_start(tab, W, MM, MT, tb):
     """Every counter at P = 1/2 with count 0; every mixer set at MXW0 per model and for the
     match model, 0 for the bias; no match remembered."""
@@ -2410,15 +2346,26 @@ def _mx_push(Qh, q):
 
 
 @kernel()
-def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST, REC, fcost,
-              limit, marks, pace):
-    """Code the grid indices Q[0..n) (|Q| < MXQLIM) into out; returns the payload length, or -1
-    once it passes ``limit`` bytes or len(out) - 256 (the caller then keeps the grid codec).
-    ``pace`` 1: the bytes written at the marks (n // 8, n // 4, n // 2 samples coded) into
-    marks[0..3), and where coding ended (samples coded, bytes) into marks[3..5); ``pace`` 2:
-    coding also stops once the bytes at mark k pass marks[k] (if > 0).
+def mx_code(dec, Qv, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, eb, buf, out, x, step, st,
+            SQ, ST, REC, fcost, limit, marks, pace):
+    """The mixing codec in both directions: one loop, so that the encoder and the decoder
+    cannot model differently. Every bit is coded at one place in it, and the model's helpers
+    that take arrays are written out there: numba passes an array as seven arguments, and
+    calling a per-bit helper cost as much as the bit (measured: 40% of the time).
+
+    ``dec`` False (encode): code the grid indices Qv[0..n) (|Qv| < MXQLIM) into ``out``
+    (``buf`` and ``x`` unused); returns the payload length, or -1 once it passes ``limit``
+    bytes or len(out) - 256 (the caller then keeps the grid codec). ``pace`` 1: the bytes
+    written at the marks (n // 8, n // 4, n // 2 samples coded) into marks[0..3), and where
+    coding ended (samples coded, bytes) into marks[3..5); ``pace`` 2: coding also stops once
+    the bytes at mark k pass marks[k] (if > 0).
+
+    ``dec`` True (decode): decode n samples of the payload ``buf`` into x (x[i] =
+    float64(Q_i) * step) and their indices into Qv (``out``, ``limit``, ``marks`` unused);
+    returns 0 or a negative error (ERR_*).
+
     Scratch: tab (MXM << tb), W (MXSETS * MXW), MM (32), MT (1 << tb), Qh (MXM), ctx (MXM),
-    slots (MXM), inp (MXW), ex (80), fcost (1); st a fresh state vector."""
+    slots (MXM), inp (MXW), ex and eb (80), fcost (1); st a fresh state vector."""
     _mx_start(tab, W, MM, MT, tb)
     for j in range(MXM):
         Qh[j] = 0
@@ -2426,121 +2373,33 @@ def mx_encode(Q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, st, SQ, ST
     r2 = np.int64(0)
     mlen = np.int64(0)  # the match: its length (0: none) and the sample it predicts from
     mptr = np.int64(0)
+    if dec:
+        _dstart(buf, st)
     pos = st[ST_POS]
-    low = st[ST_LOW]
+    lc = st[ST_LOW]  # the encoder's low, or the decoder's code (ST_CODE == ST_LOW)
     rng = st[ST_RNG]
+    nbuf = buf.shape[0]
     cap = min(out.shape[0] - 256, limit)
     mark = 0
     nxt = n >> 3
     for i in range(n):
-        if i == nxt and mark < 3:
-            if pace == 1:
-                marks[mark] = pos
-            elif marks[mark] > 0 and pos > marks[mark]:
+        if dec:
+            if pos > nbuf + 4:
+                return ERR_TRUNCATED
+        else:
+            if i == nxt and mark < 3:
+                if pace == 1:
+                    marks[mark] = pos
+                elif marks[mark] > 0 and pos > marks[mark]:
+                    return -1
+                mark += 1
+                nxt = n >> (3 - mark)
+            if pos > cap:
+                if pace == 1:
+                    marks[3] = i
+                    marks[4] = pos
                 return -1
-            mark += 1
-            nxt = n >> (3 - mark)
-        if pos > cap:
-            if pace == 1:
-                marks[3] = i
-                marks[4] = pos
-            return -1
-        r = Q[i] - Qh[0]
-        _mx_contexts(ctx, Qh, r1, r2)
-        mslot = _mx_top(ctx[5], tb)
-        if mlen == 0 and MT[mslot] > 0:
-            at = np.int64(MT[mslot]) - 1
-            m = _mx_match(Q, i, at)
-            if m >= MXMIN:
-                mlen = m
-                mptr = at
-        ne = _mx_expect(ex, Q[mptr] - Qh[0]) if mlen > 0 else 0
-        ml = min(mlen, 15) * 2
-        sw = (0 if mlen == 0 else (1 if mlen < 16 else 2)) * 64
-        _mx_buckets(slots, ctx, 0, MXHEAD, tb)
-        a1 = min(abs(r1), 15)
-        j = 0  # bits coded; the match predicts while they agree with its residual
-        nz = 1 if r != 0 else 0
-        mc = ml + ex[j] if j < ne else -1
-        pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 0, W, sw + a1, nz, SQ, ST,
-                                 REC, inp, MM, mc)
-        if mc >= 0 and nz != ex[j]:
-            ne = 0
-        j += 1
-        if nz:
-            sg = 1 if r < 0 else 0
-            mc = ml + ex[j] if j < ne else -1
-            pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, 1, W, sw + 16 + a1, sg, SQ,
-                                     ST, REC, inp, MM, mc)
-            if mc >= 0 and sg != ex[j]:
-                ne = 0
-            j += 1
-            v = abs(r)
-            k = _ilog2(v)
-            for t in range(k + 1):
-                node = 2 + 7 * sg + min(t, 6)
-                bit = 1 if t < k else 0
-                mc = ml + ex[j] if j < ne else -1
-                pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, node, W,
-                                         sw + 32 + a1, bit, SQ, ST, REC, inp, MM, mc)
-                if mc >= 0 and bit != ex[j]:
-                    ne = 0
-                j += 1
-            if k > 0:
-                _mx_buckets(slots, ctx, 1 + 2 * k + sg, MXMANT, tb)
-                pref = np.int64(1)
-                top = min(k, MXTOP)
-                for b in range(k - 1, k - 1 - top, -1):
-                    bit = (v >> b) & 1
-                    mc = ml + ex[j] if j < ne else -1
-                    pos, low, rng = _mx_ebit(out, pos, low, rng, tab, slots, pref, W,
-                                             sw + 48 + a1, bit, SQ, ST, REC, inp, MM, mc)
-                    if mc >= 0 and bit != ex[j]:
-                        ne = 0
-                    j += 1
-                    pref = (pref << 1) | bit
-                if k > MXTOP:
-                    pos, low, rng = _edirect(out, pos, low, rng, v, k - MXTOP, fcost)
-        if mlen > 0:
-            if Q[mptr] == Q[i]:
-                mlen = min(mlen + 1, MXMLEN)
-                mptr += 1
-            else:
-                mlen = 0
-        MT[mslot] = i + 1
-        r2 = r1
-        r1 = r
-        _mx_push(Qh, Q[i])
-    st[ST_POS] = pos
-    st[ST_LOW] = low
-    st[ST_RNG] = rng
-    size = enc_finish(out, st)
-    if pace == 1:
-        marks[3] = n
-        marks[4] = size
-    return size
-
-
-@kernel()
-def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, ds, SQ, ST,
-              REC):
-    """Decode n samples into x (the inverse of mx_encode; x[i] = float64(Q_i) * step; Qv: int64
-    scratch of n, the indices). Returns 0 or a negative error (ERR_*)."""
-    _mx_start(tab, W, MM, MT, tb)
-    for j in range(MXM):
-        Qh[j] = 0
-    _dstart(buf, ds)
-    pos = ds[ST_POS]
-    code = ds[ST_CODE]
-    rng = ds[ST_RNG]
-    nbuf = buf.shape[0]
-    r1 = np.int64(0)
-    r2 = np.int64(0)
-    mlen = np.int64(0)
-    mptr = np.int64(0)
-    for i in range(n):
-        if pos > nbuf + 4:
-            return ERR_TRUNCATED
+            _mx_expect(eb, Qv[i] - Qh[0])  # the bits to code
         _mx_contexts(ctx, Qh, r1, r2)
         mslot = _mx_top(ctx[5], tb)
         if mlen == 0 and MT[mslot] > 0:
@@ -2554,56 +2413,117 @@ def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, 
         sw = (0 if mlen == 0 else (1 if mlen < 16 else 2)) * 64
         _mx_buckets(slots, ctx, 0, MXHEAD, tb)
         a1 = min(abs(r1), 15)
-        j = 0
-        mc = ml + ex[j] if j < ne else -1
-        nz, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 0, W, sw + a1, SQ, ST,
-                                      REC, inp, MM, mc)
-        if mc >= 0 and nz != ex[j]:
-            ne = 0
-        j += 1
-        r = np.int64(0)
-        if nz:
+        # the residual's bits: zero flag (node 0), sign (node 1), k = floor(log2 |r|) as k
+        # one-bits and a zero-bit (nodes 2 + 7 sg + min(t, 6)), then the top min(k, MXTOP)
+        # bits below the leading one (mantissa buckets, node = the prefix read so far)
+        phase = 0  # of the next bit: 0 zero flag, 1 sign, 2 unary, 3 mantissa
+        node = 0
+        wsb = 0  # the bit class's weight sets: 0, 16, 32, 48
+        sg = 0
+        k = 0
+        top = 0
+        j = 0  # bits coded; the match predicts while they agree with its residual
+        while True:
             mc = ml + ex[j] if j < ne else -1
-            sg, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, 1, W, sw + 16 + a1,
-                                          SQ, ST, REC, inp, MM, mc)
-            if mc >= 0 and sg != ex[j]:
+            # the mixed probability of a 1 (in 1..4095)
+            o = (sw + wsb + a1) * MXW
+            dot = np.int64(0)
+            for m in range(MXM):
+                sm = np.int64(ST[np.int64(tab[slots[m] + node]) >> 20])
+                inp[m] = sm
+                dot += np.int64(W[o + m]) * sm
+            inp[MXM] = np.int64(ST[np.int64(MM[mc]) >> 20]) if mc >= 0 else 0
+            dot += np.int64(W[o + MXM]) * inp[MXM]
+            inp[MXM + 1] = MXBIAS
+            dot += np.int64(W[o + MXM + 1]) * MXBIAS
+            d = min(max(dot >> 16, -2047), 2047)
+            p = min(max(np.int64(SQ[d + 2047]), 1), 4095)
+            # the range coder
+            bound = (rng >> 12) * (4096 - p)
+            if dec:
+                if lc < bound:
+                    rng = bound
+                    bit = 0
+                else:
+                    lc -= bound
+                    rng -= bound
+                    bit = 1
+                if rng < TOPV:
+                    pos, lc, rng = _dshift(buf, pos, lc, rng)
+            else:
+                bit = eb[j]
+                if bit == 0:
+                    rng = bound
+                else:
+                    lc += bound
+                    rng -= bound
+                    if lc > M32:
+                        lc &= M32
+                        _carry(out, pos)
+                if rng < TOPV:
+                    pos, lc, rng = _eshift(out, pos, lc, rng)
+            # adapt: the mixer set, the models' counters at node, the match model's counter
+            err = (bit << 12) - p
+            for m in range(MXW):
+                W[o + m] = min(max(np.int64(W[o + m]) + ((inp[m] * err) >> 10), -MXWLIM),
+                               MXWLIM)
+            for m in range(MXM):
+                _mx_count(tab, slots[m] + node, bit, REC)
+            if mc >= 0:
+                _mx_count(MM, mc, bit, REC)
+            if mc >= 0 and bit != ex[j]:
                 ne = 0
             j += 1
-            k = 0
-            while True:
-                node = 2 + 7 * sg + min(k, 6)
-                mc = ml + ex[j] if j < ne else -1
-                one, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, node, W,
-                                               sw + 32 + a1, SQ, ST, REC, inp, MM, mc)
-                if mc >= 0 and one != ex[j]:
-                    ne = 0
-                j += 1
-                if one == 0:
+            # the next bit
+            if phase == 0:
+                if bit == 0:
                     break
-                k += 1
-                if k > 62:
-                    return ERR_RANGE
-            v = np.int64(1)
-            if k > 0:
-                _mx_buckets(slots, ctx, 1 + 2 * k + sg, MXMANT, tb)
-                top = min(k, MXTOP)
-                for _b in range(top):
-                    mc = ml + ex[j] if j < ne else -1
-                    bit, pos, code, rng = _mx_dbit(buf, pos, code, rng, tab, slots, v, W,
-                                                   sw + 48 + a1, SQ, ST, REC, inp, MM, mc)
-                    if mc >= 0 and bit != ex[j]:
-                        ne = 0
-                    j += 1
-                    v = (v << 1) | bit
-                if k > MXTOP:
-                    rest, pos, code, rng = _ddirect(buf, pos, code, rng, k - MXTOP)
-                    v = (v << (k - MXTOP)) | rest
+                phase = 1
+                node = 1
+                wsb = 16
+            elif phase == 1:
+                sg = bit
+                phase = 2
+                node = 2 + 7 * sg
+                wsb = 32
+            elif phase == 2:
+                if bit:
+                    k += 1
+                    if k > 62:
+                        return ERR_RANGE
+                    node = 2 + 7 * sg + min(k, 6)
+                else:
+                    if k == 0:
+                        break
+                    _mx_buckets(slots, ctx, 1 + 2 * k + sg, MXMANT, tb)
+                    top = min(k, MXTOP)
+                    phase = 3
+                    node = 1
+                    wsb = 48
+            else:
+                node = (node << 1) | bit
+                top -= 1
+                if top == 0:
+                    break
+        # node: the leading one and the modelled bits below it; the rest are direct bits
+        if phase == 0:
+            r = np.int64(0)
+        else:
+            v = node if phase == 3 else np.int64(1)
+            if k > MXTOP:
+                if dec:
+                    rest, pos, lc, rng = _ddirect(buf, pos, lc, rng, k - MXTOP)
+                else:
+                    rest = abs(Qv[i] - Qh[0])
+                    pos, lc, rng = _edirect(out, pos, lc, rng, rest, k - MXTOP, fcost)
+                v = (v << (k - MXTOP)) | (rest & ((np.int64(1) << (k - MXTOP)) - 1))
             r = -v if sg else v
         q = Qh[0] + r
-        if q >= MXQLIM or q <= -MXQLIM:
-            return ERR_RANGE
-        x[i] = np.float64(q) * step
-        Qv[i] = q
+        if dec:
+            if q >= MXQLIM or q <= -MXQLIM:
+                return ERR_RANGE
+            x[i] = np.float64(q) * step
+            Qv[i] = q
         if mlen > 0:
             if Qv[mptr] == q:
                 mlen = min(mlen + 1, MXMLEN)
@@ -2614,9 +2534,18 @@ def mx_decode(buf, n, tb, step, x, Qv, tab, W, MM, MT, Qh, ctx, slots, inp, ex, 
         r2 = r1
         r1 = r
         _mx_push(Qh, q)
-    if nbuf > pos or nbuf < pos - 4:
-        return ERR_LENGTH
-    return 0
+    if dec:
+        if nbuf > pos or nbuf < pos - 4:
+            return ERR_LENGTH
+        return 0
+    st[ST_POS] = pos
+    st[ST_LOW] = lc
+    st[ST_RNG] = rng
+    size = enc_finish(out, st)
+    if pace == 1:
+        marks[3] = n
+        marks[4] = size
+    return size
 
 
 # ============================================================== the Huffman codec

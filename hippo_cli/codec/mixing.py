@@ -23,6 +23,11 @@ for _t in _TABLES:
     _t.setflags(write=False)
 
 
+#: the payload argument of an encoding call (the kernel reads it only when decoding)
+_NO_PAYLOAD = np.empty(0, np.uint8)
+_NO_PAYLOAD.setflags(write=False)
+
+
 def _nearest(x: np.ndarray, eps: float, lm: int, limit: float) -> tuple[float, np.ndarray] | None:
     """(step, int64 (n,)): grid lm's step (2 eps / 2^lm) and the index nearest x / step of each
     value of ``x`` float64 (n,); None if some |x / step| reaches ``limit`` (or is NaN)."""
@@ -51,11 +56,19 @@ def grid_indices(x: np.ndarray, eps: float, lm: int = 0) -> np.ndarray | None:
     return None
 
 
+def _aligned(size: int) -> np.ndarray:
+    """uint32 (size,) whose first element starts a 64-byte cache line: a model's bucket of
+    16 counters (``K.MXHEAD``, ``K.MXMANT``) is then one line, not two."""
+    raw = np.empty(size + 16, np.uint32)
+    start = (-raw.ctypes.data % 64) // 4
+    return raw[start:start + size]
+
+
 def _scratch(n: int) -> tuple:
     """The models' scratch for n samples (every element written before it is read): table
     bits, counters, mixer weights, match counters, match table, then the small vectors."""
     tb = K.mixing_table_bits(n)
-    return (tb, np.empty(K.MXM << tb, np.uint32), np.empty(K.MXSETS * K.MXW, np.int64),
+    return (tb, _aligned(K.MXM << tb), np.empty(K.MXSETS * K.MXW, np.int32),
             np.empty(32, np.uint32), np.empty(1 << tb, np.int32), np.empty(K.MXM, np.int64),
             np.empty(K.MXM, np.int64), np.empty(K.MXM, np.int64), np.empty(K.MXW, np.int64),
             np.empty(80, np.int64))
@@ -117,9 +130,10 @@ def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = No
     out = np.empty(_MAX_PER_SAMPLE * n + 64 + 256, np.uint8)
     SQ, ST, REC = _TABLES
     limit = _MAX_PER_SAMPLE * n + 64 if shorter_than is None else shorter_than
-    size = K.mx_encode(q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, out, K.new_state(),
-                       SQ, ST, REC, np.zeros(1), limit,
-                       np.zeros(5, np.int64) if marks is None else marks, pace)
+    size = K.mx_code(False, q, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex,
+                     np.empty(80, np.int64), _NO_PAYLOAD, out, np.empty(0, np.float64), 1.0,
+                     K.new_state(), SQ, ST, REC, np.zeros(1), limit,
+                     np.zeros(5, np.int64) if marks is None else marks, pace)
     if size < 0 or size > _MAX_PER_SAMPLE * n + 64 or (shorter_than is not None
                                                       and size >= shorter_than):
         return None
@@ -141,8 +155,9 @@ def decode(payload: bytes, n: int, eps: float, lm: int = 0,
     step = (2.0 * eps) / float(1 << lm)
     tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex = _scratch(n)
     SQ, ST, REC = _TABLES
-    rc = K.mx_decode(buf, n, tb, step, x, np.empty(n, np.int64), tab, W, MM, MT, Qh, ctx, slots,
-                     inp, ex, K.new_state(), SQ, ST, REC)
+    rc = K.mx_code(True, np.empty(n, np.int64), n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex,
+                   np.empty(80, np.int64), buf, np.empty(0, np.uint8), x, step, K.new_state(),
+                   SQ, ST, REC, np.zeros(1), 0, np.zeros(5, np.int64), 0)
     if rc != 0:
         raise ValueError(f"malformed payload ({DECODER_ERRORS[rc]})")
     return x
