@@ -43,6 +43,8 @@ NOT_RUN = {
         "minutes: 1000 series x 10^5 samples, on a Dask cluster too",
     "python benchmarks/codec.py --baseline 893145d --levels best":
         "needs the benchmark data outside the repository, and a minute",
+    "python benchmarks/codec.py --baseline dc1c2ce --levels best":
+        "needs the benchmark data outside the repository, and a minute",
     "python benchmarks/codec.py --baseline dbffa10":
         "needs the benchmark data outside the repository, git history and minutes (before/after)",
     "python benchmarks/many_ids.py --before /path/to/older/checkout":

@@ -99,7 +99,7 @@ def compress(
     level: str = typer.Option("default", "--level", help="With --max-error: fast, default or "
                               "best - the encoder's search (speed against size). One decoder "
                               "reads all three; where best keeps its mixing codec (noisy "
-                              "series) a file decodes 10-50x slower.",
+                              "series) a file decodes about 10-20x slower.",
                               rich_help_panel=PANEL_BOUNDED),
     threads: int | None = typer.Option(None, "--threads", help="With --max-error: threads "
                                        "that encode channels and frames at once [the cores "

@@ -1699,7 +1699,7 @@ def encode(values: np.ndarray, max_error: float | list[float], times: np.ndarray
     names : channel names (default ``value`` or ``col0, col1, ...``).
     level : the encoder's searches: "fast", "default" or "best" (ratio against speed). One
         decoder reads them all; where level best keeps its mixing codec (noisy series) a frame
-        decodes at a few M samples/s, 10-50x slower than the others (docs/codec.md).
+        decodes at 5-17 M samples/s, about 10-20x slower than the others (docs/codec.md).
     threads : threads coding channels and frames at once (default: the cores this process
         may use); the bytes do not depend on it.
     frame_samples : samples per frame (default: as many as the format allows; at the fast
