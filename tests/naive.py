@@ -230,3 +230,39 @@ def own_grid(y, eps):
         if all(float(i) * step == v for i, v in zip(q, y)):
             return lm, q
     return None
+
+
+def run_levels(x, eps, lm):
+    """Level best's run levels, the obvious way: each sample's admissible indices on the grid
+    of step 2 eps / 2^lm (by the decoder's multiply, scanned one by one), runs as long as the
+    admissible sets of their samples still share an index, and each run's index among the
+    shared ones: on the coarsest grid (the largest power of two up to 2^lm dividing it),
+    then the nearest to the run before's (the first run: to round(x[0] / step) clamped into
+    the share), then the lower. None if a sample admits no index."""
+    step = 2.0 * eps / 2**lm
+    n, i, q, prev = len(x), 0, [], None
+
+    def admissible(v):
+        c, w = math.floor(v / step), 2 ** (lm + 1) + 3  # eps spans 2^lm steps each side
+        return {k for k in range(c - w, c + w + 1) if abs(float(k) * step - v) <= eps}
+
+    while i < n:
+        share = admissible(x[i])
+        if not share:  # a value halfway between two indices may be within eps of neither
+            return None
+        j = i + 1
+        while j < n and share & admissible(x[j]):
+            share &= admissible(x[j])
+            j += 1
+        if prev is None:
+            near = math.floor(x[i] / step + 0.5)
+            prev = min(max(near, min(share)), max(share))
+
+        def coarseness(k):
+            return next(e for e in range(lm, -1, -1) if k % 2**e == 0)
+
+        top = max(coarseness(k) for k in share)
+        level = min((k for k in share if coarseness(k) == top), key=lambda k: (abs(k - prev), k))
+        q += [level] * (j - i)
+        prev, i = level, j
+    return q

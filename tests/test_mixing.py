@@ -18,7 +18,7 @@ import hippo_cli
 import naive
 from hippo_cli.codec import HippoHeader, HippoWriter, huffman, mixing
 from hippo_cli.codec.channel import ChannelDecoder
-from hippo_cli.codec.parts import CODER_GRID, CODER_MIXING, ChannelCoder
+from hippo_cli.codec.parts import CODER_GRID, CODER_MIXING, RUN_GRIDS, ChannelCoder
 from hippo_cli.errors import HippoError
 
 
@@ -151,6 +151,91 @@ def test_own_grid_is_the_coarsest_grid_that_holds_every_value(q, lm, eps, off):
         assert got[0] == want[0] and got[1].tolist() == want[1]
     if not 0 <= off < len(y):
         assert want is not None and want[0] <= lm
+
+
+def _quiet_walk(seed: int = 2) -> np.ndarray:
+    """A heavy-tailed walk that moves little against a bound of 1, with noise of +-0.6: the
+    kind of series (a price at a coarse bound) where few levels, held long, are the file."""
+    rng = np.random.default_rng(seed)
+    return np.cumsum(rng.standard_t(2, 20000)) * 0.003 + rng.uniform(-0.6, 0.6, 20000)
+
+
+def test_level_best_keeps_the_run_levels_where_they_are_shorter(monkeypatch):
+    """The run-level candidates: the fewest runs one level holds within the bound, each level
+    on the coarsest grid its run allows. Here they are shorter than every other candidate;
+    the file decodes to those levels bit for bit, by both decoders."""
+    x, eps = _quiet_walk(), 1.0
+    best = hippo_cli.encode(x, eps, level="best")
+    got, _ = assert_same(best)
+    (codec,) = _payload_codecs(best)
+    lm = codec - CODER_MIXING
+    assert lm in RUN_GRIDS
+    step = 2 * eps / 2**lm
+    want = np.array(naive.run_levels(x.tolist(), eps, lm), np.int64).astype(float) * step
+    assert np.array_equal(got[:, 0], want)
+    assert np.all(np.abs(got[:, 0] - x) <= eps)
+    monkeypatch.setattr(ChannelCoder, "_run_levels", lambda *args: None)
+    without = hippo_cli.encode(x, eps, level="best")
+    assert len(best) < len(without) - 5
+
+
+def test_the_run_level_candidates_keep_the_shortest_and_only_below_the_limit():
+    """_run_levels codes the run levels of each grid of RUN_GRIDS and returns the shortest,
+    if shorter than both the grid codec's payload and the mixing payload so far."""
+    x, eps = _quiet_walk(1), 1.0
+    sizes = {lm: len(mixing.encode(x, eps, lm, indices=mixing.run_levels(x, eps, lm)))
+             for lm in RUN_GRIDS}
+    shortest = min(sizes, key=lambda lm: (sizes[lm], lm))
+    no_marks = np.zeros(5, np.int64)
+    got = ChannelCoder._run_levels(ChannelCoder("best"), x, eps, bytes(10**6), None, no_marks)
+    assert got is not None and got[1] == shortest and len(got[0]) == sizes[shortest]
+    assert np.array_equal(mixing.decode(got[0], len(x), eps, shortest),
+                          mixing.run_levels(x, eps, shortest) * (2 * eps / 2**shortest))
+    tight = bytes(sizes[shortest])  # as long as the shortest: not shorter, so none
+    assert ChannelCoder._run_levels(ChannelCoder("best"), x, eps, tight, None, no_marks) is None
+    assert ChannelCoder._run_levels(ChannelCoder("best"), x, eps, bytes(10**6), tight,
+                                    no_marks) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.integers(-40, 40), min_size=1, max_size=80),
+       jitter=st.lists(st.sampled_from([0.0, 1.0, -1.0, 0.5, 1 / 3, -0.999]), min_size=1,
+                       max_size=80),
+       lm=st.integers(0, 3), eps=st.sampled_from([1e-3, 0.5, 7.0, 3e5]),
+       unit=st.sampled_from([0.05, 0.25, 1.0]))
+def test_run_levels_against_the_obvious_way(steps, jitter, lm, eps, unit):
+    """mixing.run_levels (a kernel) against naive.run_levels, one sample at a time: values at
+    and next to the bound's edges (jitter of +-1 eps exactly), on the grids and off them. A
+    value halfway between two indices may be within eps of neither (the multiply rounds):
+    then None, from both."""
+    walk = np.cumsum(np.array(steps, float)) * unit * eps
+    x = walk + np.resize(np.array(jitter), len(walk)) * eps
+    got, want = mixing.run_levels(x, eps, lm), naive.run_levels(x.tolist(), eps, lm)
+    if want is None:
+        assert got is None
+        return
+    assert got is not None and got.tolist() == want
+    assert np.all(np.abs(got.astype(float) * (2 * eps / 2**lm) - x) <= eps)
+
+
+def test_run_levels_where_a_value_admits_no_index():
+    """0.007 on the grid of step 0.002 (eps 0.001): both neighbours are a rounding over eps
+    away, so the 2 eps grid has no run levels (None); the eps / 2 grid has."""
+    x = np.array([0.007, 0.017])
+    assert mixing.run_levels(x, 0.001, 0) is None
+    assert naive.run_levels(x.tolist(), 0.001, 0) is None
+    got = mixing.run_levels(x, 0.001, 2)
+    assert got is not None and got.tolist() == naive.run_levels(x.tolist(), 0.001, 2)
+
+
+def test_run_levels_of_a_value_without_an_index():
+    """No index below 2^54 (a huge value for the bound, NaN, infinity): None, and level best
+    keeps its other candidates."""
+    for bad in (1e300, np.nan, np.inf):
+        assert mixing.run_levels(np.array([0.0, bad, 1.0]), 0.5, 2) is None
+    x = np.concatenate([_quiet_walk()[:3000], [1e17]])
+    got, _ = assert_same(hippo_cli.encode(x, 1.0, level="best"))
+    assert np.all(np.abs(got[:, 0] - x) <= 1.0)
 
 
 def test_given_indices_are_coded_only_within_the_bound():

@@ -2548,6 +2548,78 @@ def mx_code(dec, Qv, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, eb, buf, ou
     return size
 
 
+@kernel(T2(f8, f8, f8))
+def _mx_span(v, step, eps):
+    """(lo, hi): the grid indices q with |float64(q) * step - v| <= eps (the decoder's
+    multiply) form lo..hi; lo > hi when there is none, or when |v / step| + 2 reaches 2^54."""
+    g = v / step
+    if not abs(g) + 2.0 < HFQLIM:
+        return np.int64(1), np.int64(0)
+    lo = np.int64(np.ceil((v - eps) / step))
+    hi = np.int64(np.floor((v + eps) / step))
+    # each bound is within an index of the exact one (the quotients round): moved until the
+    # decoder's multiply admits it and not the index beyond it
+    for _ in range(3):
+        if abs(np.float64(lo - 1) * step - v) <= eps:
+            lo -= 1
+        elif not abs(np.float64(lo) * step - v) <= eps:
+            lo += 1
+        if abs(np.float64(hi + 1) * step - v) <= eps:
+            hi += 1
+        elif not abs(np.float64(hi) * step - v) <= eps:
+            hi -= 1
+    if not (abs(np.float64(lo) * step - v) <= eps and abs(np.float64(hi) * step - v) <= eps):
+        return np.int64(1), np.int64(0)
+    return lo, hi
+
+
+@kernel()
+def mx_runs(x, n, step, eps, lm, Q):
+    """Level best's run levels of x[0..n) on the grid of ``step`` = 2 eps / 2^lm into Q: the
+    samples cut greedily into the longest runs that one grid index holds within eps (each run
+    as long as the indices every sample admits still share one), and each run's index the one
+    of the coarsest grid 2 eps / 2^k (k = 0..lm, a multiple of 2^(lm-k)) in that share,
+    among those the nearest to the run before's (the first run's: the nearest to x[0] /
+    step; a tie: the lower). Few runs, and few distinct levels: what the mixing codec's models
+    of exact previous indices code shortest. Returns 0, or -1 when a sample has no index
+    below 2^54."""
+    i = 0
+    prev = np.int64(0)
+    first = True
+    while i < n:
+        a, b = _mx_span(x[i], step, eps)
+        if a > b:
+            return -1
+        j = i + 1
+        while j < n:
+            c, d = _mx_span(x[j], step, eps)
+            if c > d:
+                return -1
+            if max(a, c) > min(b, d):
+                break
+            a = max(a, c)
+            b = min(b, d)
+            j += 1
+        if first:
+            g = x[i] / step
+            prev = min(max(np.int64(np.floor(g + 0.5)), a), b)
+            first = False
+        for k in range(lm + 1):
+            m = np.int64(1) << (lm - k)  # the coarsest grid first
+            lo = -((-a) // m) * m
+            hi = (b // m) * m
+            if lo <= hi:
+                c = min(max(prev, lo), hi)
+                f = (c // m) * m  # on that grid: the multiple below c or above, the nearer
+                c = f if c - f <= f + m - c else f + m
+                break
+        for t in range(i, j):
+            Q[t] = c
+        prev = c
+        i = j
+    return 0
+
+
 # ============================================================== the Huffman codec
 # docs/format.md, "The Huffman codec" (codec bytes 5 to 8): grid indices on one grid (_hf_index),
 # their differences cut into run and value tokens, canonical Huffman codes of eight contexts.

@@ -86,6 +86,19 @@ def held_indices(x: np.ndarray, eps: float, lm: int) -> np.ndarray | None:
     return None if rc < 0 else q
 
 
+def run_levels(x: np.ndarray, eps: float, lm: int) -> np.ndarray | None:
+    """int64 (n,): level best's run levels of ``x`` float64 (n,), finite, on grid ``lm``
+    (step 2 eps / 2^lm): the samples cut greedily into the longest runs one index holds within
+    eps, each run's index on the coarsest grid its share allows, the nearest to the run
+    before's (``K.mx_runs``); None if a sample has no index below 2^54."""
+    from .grid import read_only
+
+    x = read_only(np.ascontiguousarray(x, dtype=np.float64))
+    q = np.empty(x.shape[0], np.int64)
+    rc = K.mx_runs(x, x.shape[0], (2.0 * eps) / float(1 << lm), float(eps), lm, q)
+    return None if rc < 0 else q
+
+
 def own_grid(y: np.ndarray, eps: float) -> tuple[int, np.ndarray] | None:
     """(lm, int64 (n,)): the coarsest grid lm in 0..3 (step 2 eps / 2^lm) on which every value
     of ``y`` float64 (n,), finite, lies exactly (float64(Q) * step == y, so the mixing codec

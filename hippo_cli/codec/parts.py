@@ -163,9 +163,16 @@ CODER_GRID, CODER_MIXING, CODER_HUFFMAN = 0, 1, 5
 #: time at this level.
 PROBE_FIRST, PROBE, PROBE_BYTES, PROBE_GAIN = 1024, 4096, 128, 2
 
-#: Level best's second mixing candidate (:meth:`ChannelCoder._own_values`) stops at a mark
-#: where its bytes pass the first candidate's, scaled to the length to beat, by this factor.
+#: Level best's later mixing candidates (:meth:`ChannelCoder._candidate`) stop at a mark
+#: where their bytes pass the first candidate's, scaled to the length to beat, by this factor.
 OWN_MARGIN = 33 / 32
+#: ... plus this many bytes: a small payload's bytes at a mark are a handful, too few to judge
+#: by (BTCUSD at 5%: without them, a run-level candidate of 54 bytes was stopped against one
+#: of 59, its scaled marks 5, 14 and 19 bytes)
+STOP_SLACK = 16
+
+#: the grids of level best's run-level candidates (:meth:`ChannelCoder._run_levels`)
+RUN_GRIDS = (2, 3)
 
 
 class ChannelCoder:
@@ -248,6 +255,9 @@ class ChannelCoder:
             own = self._own_values(x, eps, best, chain, mixed, lm, first, marks)
             if own is not None:
                 mixed, lm = own
+            levels = self._run_levels(x, eps, best, mixed, marks)
+            if levels is not None:
+                mixed, lm = levels
         if coders:
             tag = CODER_GRID
             if mixed is not None and len(mixed) < len(best):
@@ -266,13 +276,7 @@ class ChannelCoder:
         bounds on noisy series (docs/codec.md). Returns (payload, its grid) when shorter than
         ``grid`` and ``mixed`` (the first candidate: indices ``first`` on grid ``lm``, None if
         that grid has none; ``marks``: its bytes at an eighth, a quarter and half of the
-        samples, and where it ended), else None.
-
-        It seldom wins, so it is stopped early where it would not: at each of the first
-        candidate's marks, once its bytes pass the first's there, scaled by the length to beat
-        over the first's whole length (its pace when it stopped early), by more than 1/32.
-        Both candidates are the same models learning at the same rate, so that ratio settles
-        early (measured: docs/codec.md)."""
+        samples, and where it ended), else None. It stops early as :meth:`_candidate` says."""
         from . import mixing
 
         y, _ = self.decoder(eps).decode_state(grid, len(x), None, chain)
@@ -282,6 +286,44 @@ class ChannelCoder:
         own_lm, q = own
         if own_lm == lm and first is not None and np.array_equal(first, q):
             return None  # the first candidate coded these indices
+        return self._candidate(x, eps, own_lm, q, grid, mixed, marks)
+
+    def _run_levels(self, x: np.ndarray, eps: float, grid: bytes, mixed: bytes | None,
+                    marks: np.ndarray) -> tuple[bytes, int] | None:
+        """Level best's run-level candidates for ``x`` float64 (n,): the indices of
+        :func:`mixing.run_levels` on grids 2 and 3 (eps / 2, eps / 4), coded by the mixing
+        codec. The fewest runs one level can hold within the bound, each on the coarsest grid
+        it allows: a piecewise-constant approximation whose levels repeat (prices and noisy
+        sensors at coarse bounds; docs/codec.md). Returns (payload, its grid) when shorter
+        than ``grid`` and ``mixed``, else None; each stops early as :meth:`_candidate`
+        says."""
+        from . import mixing
+
+        found = None
+        for lm in RUN_GRIDS:
+            q = mixing.run_levels(x, eps, lm)
+            if q is None:
+                continue
+            tried = self._candidate(x, eps, lm, q, grid, mixed, marks)
+            if tried is not None:
+                found, mixed = tried, tried[0]
+        return found
+
+    @staticmethod
+    def _candidate(x: np.ndarray, eps: float, lm: int, q: np.ndarray, grid: bytes,
+                   mixed: bytes | None, marks: np.ndarray) -> tuple[bytes, int] | None:
+        """The mixing codec's payload of indices ``q`` int64 (n,) on grid ``lm`` for ``x``
+        float64 (n,), and ``lm``, if shorter than ``grid`` and ``mixed`` (None: none yet);
+        else None.
+
+        A later candidate seldom wins, so it is stopped early where it would not: at each of
+        the first candidate's ``marks`` (its bytes at an eighth, a quarter and half of the
+        samples, and where it ended), once its bytes pass the first's there, scaled by the
+        length to beat over the first's whole length (its pace when it stopped early), by
+        more than 1/32. The candidates are the same models learning at the same rate, so
+        that ratio settles early (measured: docs/codec.md)."""
+        from . import mixing
+
         limit = len(grid) if mixed is None else min(len(grid), len(mixed))
         stops = np.zeros(5, np.int64)
         done, size = int(marks[3]), int(marks[4])
@@ -289,10 +331,10 @@ class ChannelCoder:
             whole = size * len(x) / done  # the first's length, or its pace when it stopped
             for k in range(3):
                 if marks[k] > 0:
-                    stops[k] = int(marks[k] * limit * OWN_MARGIN / whole)
-        payload = mixing.encode(x, eps, own_lm, shorter_than=limit, indices=q, marks=stops,
+                    stops[k] = int(marks[k] * limit * OWN_MARGIN / whole) + STOP_SLACK
+        payload = mixing.encode(x, eps, lm, shorter_than=limit, indices=q, marks=stops,
                                 pace=2)
-        return None if payload is None else (payload, own_lm)
+        return None if payload is None else (payload, lm)
 
     def _grid_part(self, x: np.ndarray, eps: float, chain) -> tuple[bytes, object]:
         enc = self.encoders(eps)[0]
