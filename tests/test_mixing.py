@@ -197,6 +197,27 @@ def test_the_run_level_candidates_keep_the_shortest_and_only_below_the_limit():
                                     no_marks) is None
 
 
+def test_the_finer_run_levels_are_not_tried_where_the_coarser_fell_far_behind(monkeypatch):
+    """Noisy levels, where the nearest indices win: the first grid's run levels are stopped
+    at a mark, and the second grid's are then not coded at all; where the first grid's end
+    close (coded past half the samples), the second grid's are tried."""
+    calls = []
+    real = ChannelCoder._candidate
+
+    def spy(x, eps, lm, q, grid, mixed, marks):
+        out = real(x, eps, lm, q, grid, mixed, marks)
+        calls.append((lm, out[1]))
+        return out
+
+    monkeypatch.setattr(ChannelCoder, "_candidate", staticmethod(spy))
+    coder, x, eps = ChannelCoder("best"), _levels(20000, 3), 0.5
+    coder.encode_part(x, eps, None, coders=True)
+    assert calls[-1][0] == RUN_GRIDS[0] and calls[-1][1] <= len(x) // 2  # the last one
+    calls.clear()
+    coder.encode_part(_quiet_walk(), 1.0, None, coders=True)
+    assert [lm for lm, _ in calls][-2:] == list(RUN_GRIDS)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(st.integers(-40, 40), min_size=1, max_size=80),
        jitter=st.lists(st.sampled_from([0.0, 1.0, -1.0, 0.5, 1 / 3, -0.999]), min_size=1,
@@ -267,10 +288,13 @@ def test_the_first_candidates_marks_and_a_stop_at_them():
     stops = marks.copy()
     stops[3:] = 0
     assert mixing.encode(x, eps, marks=stops, pace=2) == whole  # at the bytes: no stop
+    assert stops[3] == n and stops[4] == len(whole)  # where it ended, for either pace
     for k in range(3):
         early = stops.copy()
+        early[3:] = 0
         early[k] -= 1
         assert mixing.encode(x, eps, marks=early, pace=2) is None
+        assert early[3] == n >> (3 - k) and early[4] == marks[k]  # stopped at mark k
     marks[:] = 0  # stopped by its limit: where
     assert mixing.encode(x, eps, shorter_than=len(whole) // 2, marks=marks, pace=1) is None
     assert n // 3 < marks[3] < 2 * n // 3 and marks[4] > len(whole) // 2

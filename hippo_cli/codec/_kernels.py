@@ -2355,10 +2355,10 @@ def mx_code(dec, Qv, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, eb, buf, ou
 
     ``dec`` False (encode): code the grid indices Qv[0..n) (|Qv| < MXQLIM) into ``out``
     (``buf`` and ``x`` unused); returns the payload length, or -1 once it passes ``limit``
-    bytes or len(out) - 256 (the caller then keeps the grid codec). ``pace`` 1: the bytes
-    written at the marks (n // 8, n // 4, n // 2 samples coded) into marks[0..3), and where
-    coding ended (samples coded, bytes) into marks[3..5); ``pace`` 2: coding also stops once
-    the bytes at mark k pass marks[k] (if > 0).
+    bytes or len(out) - 256 (the caller then keeps the grid codec). Where coding ended
+    (samples coded, bytes) goes to marks[3..5). ``pace`` 1: the bytes written at the marks
+    (n // 8, n // 4, n // 2 samples coded) into marks[0..3); ``pace`` 2: coding also stops
+    once the bytes at mark k pass marks[k] (if > 0).
 
     ``dec`` True (decode): decode n samples of the payload ``buf`` into x (x[i] =
     float64(Q_i) * step) and their indices into Qv (``out``, ``limit``, ``marks`` unused);
@@ -2391,13 +2391,14 @@ def mx_code(dec, Qv, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, eb, buf, ou
                 if pace == 1:
                     marks[mark] = pos
                 elif marks[mark] > 0 and pos > marks[mark]:
+                    marks[3] = i
+                    marks[4] = pos
                     return -1
                 mark += 1
                 nxt = n >> (3 - mark)
             if pos > cap:
-                if pace == 1:
-                    marks[3] = i
-                    marks[4] = pos
+                marks[3] = i
+                marks[4] = pos
                 return -1
             _mx_expect(eb, Qv[i] - Qh[0])  # the bits to code
         _mx_contexts(ctx, Qh, r1, r2)
@@ -2542,9 +2543,8 @@ def mx_code(dec, Qv, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, eb, buf, ou
     st[ST_LOW] = lc
     st[ST_RNG] = rng
     size = enc_finish(out, st)
-    if pace == 1:
-        marks[3] = n
-        marks[4] = size
+    marks[3] = n
+    marks[4] = size
     return size
 
 

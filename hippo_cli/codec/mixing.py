@@ -124,10 +124,10 @@ def encode(x: np.ndarray, eps: float, lm: int = 0, shorter_than: int | None = No
     (the caller keeps the grid codec: coding stops there, which saves most of the time where
     the grid codec wins).
 
-    ``marks`` int64 (5,) with ``pace``: 1, the payload's bytes when n // 8, n // 4 and n // 2
-    samples are coded go to marks[0..3), and the samples coded and bytes written when coding
-    ended (finished or stopped) to marks[3..5); 2, coding also stops (None) once its bytes at
-    mark k pass marks[k] (where marks[k] > 0)."""
+    ``marks`` int64 (5,): the samples coded and bytes written when coding ended (finished or
+    stopped) go to marks[3..5); with ``pace`` 1, also the payload's bytes when n // 8, n // 4
+    and n // 2 samples are coded to marks[0..3); with ``pace`` 2, coding also stops (None)
+    once its bytes at mark k pass marks[k] (where marks[k] > 0)."""
     if indices is None:
         q = held_indices(x, eps, lm) if hold else grid_indices(x, eps, lm)
     else:

@@ -286,7 +286,7 @@ class ChannelCoder:
         own_lm, q = own
         if own_lm == lm and first is not None and np.array_equal(first, q):
             return None  # the first candidate coded these indices
-        return self._candidate(x, eps, own_lm, q, grid, mixed, marks)
+        return self._candidate(x, eps, own_lm, q, grid, mixed, marks)[0]
 
     def _run_levels(self, x: np.ndarray, eps: float, grid: bytes, mixed: bytes | None,
                     marks: np.ndarray) -> tuple[bytes, int] | None:
@@ -295,8 +295,9 @@ class ChannelCoder:
         codec. The fewest runs one level can hold within the bound, each on the coarsest grid
         it allows: a piecewise-constant approximation whose levels repeat (prices and noisy
         sensors at coarse bounds; docs/codec.md). Returns (payload, its grid) when shorter
-        than ``grid`` and ``mixed``, else None; each stops early as :meth:`_candidate`
-        says."""
+        than ``grid`` and ``mixed``, else None. Each stops early as :meth:`_candidate` says,
+        and where the first grid's stopped by half the samples, far behind, the finer grid's
+        (a variation of the same runs) is not tried."""
         from . import mixing
 
         found = None
@@ -304,17 +305,20 @@ class ChannelCoder:
             q = mixing.run_levels(x, eps, lm)
             if q is None:
                 continue
-            tried = self._candidate(x, eps, lm, q, grid, mixed, marks)
+            tried, coded = self._candidate(x, eps, lm, q, grid, mixed, marks)
             if tried is not None:
                 found, mixed = tried, tried[0]
+            elif coded <= len(x) // 2:
+                break
         return found
 
     @staticmethod
     def _candidate(x: np.ndarray, eps: float, lm: int, q: np.ndarray, grid: bytes,
-                   mixed: bytes | None, marks: np.ndarray) -> tuple[bytes, int] | None:
+                   mixed: bytes | None,
+                   marks: np.ndarray) -> tuple[tuple[bytes, int] | None, int]:
         """The mixing codec's payload of indices ``q`` int64 (n,) on grid ``lm`` for ``x``
-        float64 (n,), and ``lm``, if shorter than ``grid`` and ``mixed`` (None: none yet);
-        else None.
+        float64 (n,), and ``lm``, if shorter than ``grid`` and ``mixed`` (None: none yet),
+        else None; and the samples it coded before it ended (n, or where it stopped).
 
         A later candidate seldom wins, so it is stopped early where it would not: at each of
         the first candidate's ``marks`` (its bytes at an eighth, a quarter and half of the
@@ -334,7 +338,7 @@ class ChannelCoder:
                     stops[k] = int(marks[k] * limit * OWN_MARGIN / whole) + STOP_SLACK
         payload = mixing.encode(x, eps, lm, shorter_than=limit, indices=q, marks=stops,
                                 pace=2)
-        return None if payload is None else (payload, lm)
+        return (None if payload is None else (payload, lm)), int(stops[3])
 
     def _grid_part(self, x: np.ndarray, eps: float, chain) -> tuple[bytes, object]:
         enc = self.encoders(eps)[0]
