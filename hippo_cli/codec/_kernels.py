@@ -333,6 +333,20 @@ def _eshift(out, pos, low, rng):
     return pos, low, rng
 
 
+@kernel(T3(OUT, i8, i8, i8, i8, i8))
+def _esplit(out, pos, low, rng, bound, bit):
+    """Code ``bit``: the range's first ``bound`` for a 0, the rest for a 1; renormalise."""
+    if bit == 0:
+        rng = bound
+    else:
+        low += bound
+        rng -= bound
+        if low > M32:
+            low &= M32
+            _carry(out, pos)
+    return _eshift(out, pos, low, rng)
+
+
 @kernel(T3(OUT, i8, i8, i8, P32, i8, i8, i8, F8, F8))
 def _ebit(out, pos, low, rng, probs, ci, bit, lim, cost, T):
     """Code ``bit`` with context ``ci`` and adapt the context (shift limit ``lim``)."""
@@ -347,16 +361,7 @@ def _ebit(out, pos, low, rng, probs, ci, bit, lim, cost, T):
     if pos == COSTING:
         cost[0] += T[p] if bit == 0 else T[PONE - p]
         return pos, low, rng
-    bound = (rng >> PB) * p
-    if bit == 0:
-        rng = bound
-    else:
-        low += bound
-        rng -= bound
-        if low > M32:
-            low &= M32
-            _carry(out, pos)
-    return _eshift(out, pos, low, rng)
+    return _esplit(out, pos, low, rng, (rng >> PB) * p, bit)
 
 
 @kernel(T3(OUT, i8, i8, i8, i8, i8, F8))
@@ -2453,16 +2458,7 @@ def mx_code(dec, Qv, n, tb, tab, W, MM, MT, Qh, ctx, slots, inp, ex, eb, buf, ou
                     pos, lc, rng = _dshift(buf, pos, lc, rng)
             else:
                 bit = eb[j]
-                if bit == 0:
-                    rng = bound
-                else:
-                    lc += bound
-                    rng -= bound
-                    if lc > M32:
-                        lc &= M32
-                        _carry(out, pos)
-                if rng < TOPV:
-                    pos, lc, rng = _eshift(out, pos, lc, rng)
+                pos, lc, rng = _esplit(out, pos, lc, rng, bound, bit)
             # adapt: the mixer set, the models' counters at node, the match model's counter
             err = (bit << 12) - p
             for m in range(MXW):
