@@ -324,8 +324,8 @@ class ChannelCoder:
         the first candidate's ``marks`` (its bytes at an eighth, a quarter and half of the
         samples, and where it ended), once its bytes pass the first's there, scaled by the
         length to beat over the first's whole length (its pace when it stopped early), by
-        more than 1/32. The candidates are the same models learning at the same rate, so
-        that ratio settles early (measured: docs/codec.md)."""
+        more than 1/32 and STOP_SLACK bytes. The candidates are the same models learning at
+        the same rate, so that ratio settles early (measured: docs/codec.md)."""
         from . import mixing
 
         limit = len(grid) if mixed is None else min(len(grid), len(mixed))
