@@ -2581,7 +2581,6 @@ def mx_runs(x, n, step, eps, lm, Q):
     below 2^54."""
     i = 0
     prev = np.int64(0)
-    first = True
     while i < n:
         a, b = _mx_span(x[i], step, eps)
         if a > b:
@@ -2596,10 +2595,8 @@ def mx_runs(x, n, step, eps, lm, Q):
             a = max(a, c)
             b = min(b, d)
             j += 1
-        if first:
-            g = x[i] / step
-            prev = min(max(np.int64(np.floor(g + 0.5)), a), b)
-            first = False
+        if i == 0:
+            prev = min(max(np.int64(np.floor(x[0] / step + 0.5)), a), b)
         for k in range(lm + 1):
             m = np.int64(1) << (lm - k)  # the coarsest grid first
             lo = -((-a) // m) * m
