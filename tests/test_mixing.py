@@ -4,6 +4,7 @@ and codec byte that name it, which files may hold it, and damage."""
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -16,7 +17,7 @@ from test_reference_decoder import assert_same, header_bytes
 
 import hippo_cli
 import naive
-from hippo_cli.codec import HippoHeader, HippoWriter, huffman, mixing
+from hippo_cli.codec import HippoHeader, HippoReader, HippoWriter, huffman, mixing
 from hippo_cli.codec.channel import ChannelDecoder
 from hippo_cli.codec.parts import CODER_GRID, CODER_MIXING, RUN_GRIDS, ChannelCoder
 from hippo_cli.errors import HippoError
@@ -216,6 +217,61 @@ def test_the_finer_run_levels_are_not_tried_where_the_coarser_fell_far_behind(mo
     calls.clear()
     coder.encode_part(_quiet_walk(), 1.0, None, coders=True)
     assert [lm for lm, _ in calls][-2:] == list(RUN_GRIDS)
+
+
+def test_in_a_chained_stream_the_mixing_codec_must_save_more_than_the_chain(monkeypatch):
+    """A part that keeps the mixing codec ends its stream's chain (the next frame's grid
+    codec starts anew): in a chained stream level best keeps it only where it saves more
+    than the chain is worth (_chain_worth). Unchained, the shorter payload is kept."""
+    coder, x = ChannelCoder("best"), _quiet_walk()
+    body, state = coder.encode_part(x, 1.0, None, coders=True)
+    assert body[0] != CODER_GRID and state is None  # the mixing codec, shorter here
+    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 10**6)
+    assert coder.encode_part(x, 1.0, None, coders=True)[0] == body  # not chained: as before
+    body, state = coder.encode_part(x, 1.0, None, coders=True, chained=True)
+    assert body[0] == CODER_GRID and state is not None
+    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 0)
+    assert coder.encode_part(x, 1.0, None, coders=True, chained=True)[0][0] != CODER_GRID
+
+
+def test_a_chain_is_worth_what_the_warm_grid_codec_saves():
+    """_chain_worth: the grid codec's bytes saved by continuing a state, on the part itself
+    (a chain given) or on its second half continuing its first (none): positive on a
+    stationary noisy series, where the model learnt on the samples before pays."""
+    coder, eps = ChannelCoder("best"), 0.5
+    x = _levels(8192, 7)
+    worth = coder._chain_worth(x, eps, None)
+    _, chain = coder._grid_part(x[:4096], eps, None)
+    second = coder._chain_worth(x[4096:], eps, chain)
+    assert worth == second > 0
+    assert coder._chain_worth(x[:1], eps, None) == 0
+
+
+def test_a_chained_writer_passes_its_chain_on(monkeypatch, tmp_path):
+    """HippoWriter with key_every codes its parts as chained: with a chain worth more than
+    any saving, level best keeps the grid codec in every frame, and both decoders agree."""
+    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 10**6)
+    x = _quiet_walk()
+    path = tmp_path / "s.hippo"
+    with HippoWriter(path, HippoHeader(["value"], [1.0]), frame_samples=4096, level="best",
+                     key_every=1 << 20) as w:
+        for i in range(0, len(x), 4096):
+            w.append(x[i:i + 4096, None])
+            w.flush()
+    data = path.read_bytes()
+    got, _ = assert_same(data)
+    assert np.all(np.abs(got[:, 0] - x) <= 1.0)
+    with HippoReader(io.BytesIO(data), "s") as r:
+        assert len(r.index) == 5 and all(r.part_codecs(f) == ["grid"] for f in r.index)
+    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 0)  # a chain worth 0
+    path = tmp_path / "free.hippo"
+    with HippoWriter(path, HippoHeader(["value"], [1.0]), frame_samples=4096, level="best",
+                     key_every=1 << 20) as w:
+        for i in range(0, len(x), 4096):
+            w.append(x[i:i + 4096, None])
+            w.flush()
+    with HippoReader(io.BytesIO(path.read_bytes()), "s") as r:
+        assert "mixing" in [c for f in r.index for c in r.part_codecs(f)]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

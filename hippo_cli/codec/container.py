@@ -701,7 +701,8 @@ class HippoWriter:
         col = np.ascontiguousarray(col)
         filled, runs = split_specials(col)
         try:
-            body, state = coder.encode_part(filled, eps, None, self.coders, chain)
+            body, state = coder.encode_part(filled, eps, None, self.coders, chain,
+                                            chained=bool(self.key_every))
         except RuntimeError as err:  # the encoder's own bound check (levels that skip the
             # re-decode): never reached
             raise HippoError(f"internal error: the codec's own check failed in channel {c} "

@@ -214,10 +214,13 @@ class ChannelCoder:
         return self.encode_part(x, eps, runs, coders)[0]
 
     def encode_part(self, x: np.ndarray, eps: float, runs: list | None, coders: bool = False,
-                    chain=None) -> tuple[bytes, object]:
+                    chain=None, chained: bool = False) -> tuple[bytes, object]:
         """:meth:`encode`, continuing ``chain`` (the grid codec's state after the channel's
         part in the frame before: a chained frame) unless None; also returns the state a
-        chained frame after this one continues (None: it starts anew)."""
+        chained frame after this one continues (None: it starts anew). ``chained``: a frame
+        of a chained stream, whose next frame continues this part's state (level best then
+        keeps the mixing codec, which ends the chain, only where it saves more than the
+        chain is worth: :meth:`_chain_worth`)."""
         if coders and eps > 0 and len(x) and self.level == "fast":
             body, state = self._encode_fast(x, eps, chain)
             return (b"" if runs is None else specials_bytes(runs)) + body, state
@@ -260,10 +263,31 @@ class ChannelCoder:
                 mixed, lm = levels
         if coders:
             tag = CODER_GRID
-            if mixed is not None and len(mixed) < len(best):
+            if (mixed is not None and len(mixed) < len(best)
+                    and not (chained and len(mixed) >= len(best) - self._chain_worth(x, eps,
+                                                                                    chain))):
                 best, tag, state = mixed, CODER_MIXING + lm, None
             best = bytes([tag]) + best
         return (b"" if runs is None else specials_bytes(runs)) + best, state
+
+    def _chain_worth(self, x: np.ndarray, eps: float, chain) -> int:
+        """What a chain is worth to the grid codec's part of ``x`` float64 (n,): the bytes
+        continuing the state before saves against starting anew (0 if none). A part that
+        keeps the mixing codec ends its stream's chain - the next frame's grid codec starts
+        anew - so in a chained stream the mixing codec must save more than that, measured
+        here, the nearest to the next frame: on this part continuing ``chain``, or, where
+        this part starts anew (None), on its second half continuing its first."""
+        if chain is None:
+            half = len(x) // 2
+            if half < 1:
+                return 0
+            chain = self._grid_part(x[:half], eps, None)[1]
+            x = x[half:]
+            if chain is None:
+                return 0
+        warm = self._grid_part(x, eps, chain)[0]
+        cold = self._grid_part(x, eps, None)[0]
+        return max(0, len(cold) - len(warm))
 
     def _own_values(self, x: np.ndarray, eps: float, grid: bytes, chain, mixed: bytes | None,
                     lm: int, first: np.ndarray | None,
