@@ -171,7 +171,7 @@ def test_level_and_threads_are_checked():
 def test_encoder_check_failure_is_never_written(monkeypatch):
     """A level without the re-decode relies on the encoder's own check: if it ever failed,
     the frame is not written."""
-    def broken(self, x, eps, runs, coders=False, chain=None):
+    def broken(self, x, eps, runs, coders=False, chain=None, chained=False):
         raise RuntimeError("the encoder's bound check failed on 1 samples")
 
     monkeypatch.setattr(ChannelCoder, "encode_part", broken)

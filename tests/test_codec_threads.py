@@ -145,10 +145,10 @@ def test_frames_that_wait_are_copied_not_viewed():
 def test_a_failing_worker_is_the_callers_error_and_nothing_is_written(monkeypatch, threads):
     real = ChannelCoder.encode_part
 
-    def fails_on_channel_5(self, x, eps, runs, coders=False, chain=None):
+    def fails_on_channel_5(self, x, eps, runs, coders=False, chain=None, chained=False):
         if x[0] == 5.0:  # channel 5 of the data below
             raise RuntimeError("the encoder's bound check failed on 1 samples")
-        return real(self, x, eps, runs, coders, chain)
+        return real(self, x, eps, runs, coders, chain, chained)
 
     monkeypatch.setattr(ChannelCoder, "encode_part", fails_on_channel_5)
     x = _walks(900, 12, 5)
