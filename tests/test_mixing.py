@@ -247,31 +247,31 @@ def test_a_chain_is_worth_what_the_warm_grid_codec_saves():
     assert coder._chain_worth(x[:1], eps, None) == 0
 
 
-def test_a_chained_writer_passes_its_chain_on(monkeypatch, tmp_path):
-    """HippoWriter with key_every codes its parts as chained: with a chain worth more than
-    any saving, level best keeps the grid codec in every frame, and both decoders agree."""
-    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 10**6)
-    x = _quiet_walk()
-    path = tmp_path / "s.hippo"
+def _stream_codecs(x: np.ndarray, path) -> tuple[bytes, list[list[str]]]:
+    """A chained stream of level best of ``x`` (bound 1), flushed every 4096 samples: its
+    bytes and each frame's part codecs."""
     with HippoWriter(path, HippoHeader(["value"], [1.0]), frame_samples=4096, level="best",
                      key_every=1 << 20) as w:
         for i in range(0, len(x), 4096):
             w.append(x[i:i + 4096, None])
             w.flush()
     data = path.read_bytes()
+    with HippoReader(io.BytesIO(data), "s") as r:
+        return data, [r.part_codecs(f) for f in r.index]
+
+
+def test_a_chained_writer_passes_its_chain_on(monkeypatch, tmp_path):
+    """HippoWriter with key_every codes its parts as chained: with a chain worth more than
+    any saving, level best keeps the grid codec in every frame (and both decoders agree);
+    with a chain worth nothing, the mixing codec where it is shorter."""
+    x = _quiet_walk()
+    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 10**6)
+    data, codecs = _stream_codecs(x, tmp_path / "kept.hippo")
     got, _ = assert_same(data)
     assert np.all(np.abs(got[:, 0] - x) <= 1.0)
-    with HippoReader(io.BytesIO(data), "s") as r:
-        assert len(r.index) == 5 and all(r.part_codecs(f) == ["grid"] for f in r.index)
-    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 0)  # a chain worth 0
-    path = tmp_path / "free.hippo"
-    with HippoWriter(path, HippoHeader(["value"], [1.0]), frame_samples=4096, level="best",
-                     key_every=1 << 20) as w:
-        for i in range(0, len(x), 4096):
-            w.append(x[i:i + 4096, None])
-            w.flush()
-    with HippoReader(io.BytesIO(path.read_bytes()), "s") as r:
-        assert "mixing" in [c for f in r.index for c in r.part_codecs(f)]
+    assert codecs == [["grid"]] * 5
+    monkeypatch.setattr(ChannelCoder, "_chain_worth", lambda *args: 0)
+    assert ["mixing"] in _stream_codecs(x, tmp_path / "ended.hippo")[1]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
