@@ -240,11 +240,11 @@ def test_a_chain_is_worth_what_the_warm_grid_codec_saves():
     stationary noisy series, where the model learnt on the samples before pays."""
     coder, eps = ChannelCoder("best"), 0.5
     x = _levels(8192, 7)
-    worth = coder._chain_worth(x, eps, None)
+    worth = coder._chain_worth(x, eps, None, 0)
     _, chain = coder._grid_part(x[:4096], eps, None)
-    second = coder._chain_worth(x[4096:], eps, chain)
-    assert worth == second > 0
-    assert coder._chain_worth(x[:1], eps, None) == 0
+    warm = len(coder._grid_part(x[4096:], eps, chain)[0])
+    assert worth == coder._chain_worth(x[4096:], eps, chain, warm) > 0
+    assert coder._chain_worth(x[:1], eps, None, 0) == 0
 
 
 def _stream_codecs(x: np.ndarray, path) -> tuple[bytes, list[list[str]]]:

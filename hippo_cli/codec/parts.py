@@ -242,6 +242,8 @@ class ChannelCoder:
             if k == 0 and coders and eps > 0 and len(x):
                 from . import huffman, mixing
 
+                first_search = len(payload)  # continuing chain: what _chain_worth compares
+
                 # the grid of the indices: the one whose indices the Huffman codec's costing
                 # finds cheaper, the 2 eps grid (nearest) or the eps grid (held: slow drifts
                 # and prices at coarse bounds, where runs of one index are what repeats)
@@ -263,20 +265,23 @@ class ChannelCoder:
                 mixed, lm = levels
         if coders:
             tag = CODER_GRID
-            if (mixed is not None and len(mixed) < len(best)
-                    and not (chained and len(mixed) >= len(best) - self._chain_worth(x, eps,
-                                                                                    chain))):
+            keep = mixed is not None and len(mixed) < len(best)
+            if keep and chained:  # it ends the chain: it must save more than that is worth
+                keep = len(mixed) < len(best) - self._chain_worth(x, eps, chain, first_search)
+            if keep:
                 best, tag, state = mixed, CODER_MIXING + lm, None
             best = bytes([tag]) + best
         return (b"" if runs is None else specials_bytes(runs)) + best, state
 
-    def _chain_worth(self, x: np.ndarray, eps: float, chain) -> int:
-        """What a chain is worth to the grid codec's part of ``x`` float64 (n,): the bytes
-        continuing the state before saves against starting anew (0 if none). A part that
-        keeps the mixing codec ends its stream's chain - the next frame's grid codec starts
-        anew - so in a chained stream the mixing codec must save more than that, measured
-        here, the nearest to the next frame: on this part continuing ``chain``, or, where
-        this part starts anew (None), on its second half continuing its first."""
+    def _chain_worth(self, x: np.ndarray, eps: float, chain, warm: int) -> int:
+        """What a chain is worth to the grid codec's part of ``x`` float64 (n,), eps > 0:
+        the bytes continuing the state before saves against starting anew (0 if none). A part
+        that keeps the mixing codec ends its stream's chain - the next frame's grid codec
+        starts anew - so in a chained stream the mixing codec must save more than that,
+        measured here, the nearest to the next frame: on this part continuing ``chain``
+        (``warm``: the bytes of the grid codec's first search of it, as :meth:`encode_part`
+        coded it), or, where this part starts anew (None), on its second half continuing its
+        first (``warm`` then unused)."""
         if chain is None:
             half = len(x) // 2
             if half < 1:
@@ -285,9 +290,8 @@ class ChannelCoder:
             x = x[half:]
             if chain is None:
                 return 0
-        warm = self._grid_part(x, eps, chain)[0]
-        cold = self._grid_part(x, eps, None)[0]
-        return max(0, len(cold) - len(warm))
+            warm = len(self._grid_part(x, eps, chain)[0])
+        return max(0, len(self._grid_part(x, eps, None)[0]) - warm)
 
     def _own_values(self, x: np.ndarray, eps: float, grid: bytes, chain, mixed: bytes | None,
                     lm: int, first: np.ndarray | None,
