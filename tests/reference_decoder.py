@@ -1417,7 +1417,7 @@ class Header:
         if r.take(4, "magic") != MAGIC:
             raise ValueError("not a .hippo file (bad magic)")
         self.version = r.u8("version")
-        if self.version not in (1, 2, 3):
+        if self.version not in (1, 2, 3, 4):
             raise ValueError(f"unknown version {self.version}: written by a newer hippo?")
         self.flags = r.u8("flags")
         allowed = 0b001 if self.version == 1 else 0b111
@@ -1425,6 +1425,8 @@ class Header:
             raise ValueError(f"unknown header flags {self.flags:#x}")
         self.timed = bool(self.flags & 1)
         self.whole = bool(self.flags & 2)
+        if self.version == 4 and not self.whole:
+            raise ValueError("version 4 (one frame) without the flag whole")
         has_kinds = bool(self.flags & 4)
         self.C = r.varint(MAX_CHANNELS, "channels")
         if self.C < 1:
@@ -1453,7 +1455,8 @@ class Header:
                 raise ValueError("time pattern is not ASCII")
             self.pattern = pattern.decode("ascii")
         body = r.pos
-        if r.u32("header CRC") != crc32(data[:body]):
+        # "Version 4": no header CRC (the file's CRC-32 at its end covers the header)
+        if self.version != 4 and r.u32("header CRC") != crc32(data[:body]):
             raise ValueError("header CRC does not match")
         self.size = r.pos
 
@@ -1474,11 +1477,19 @@ def decode_frame(data: bytes, pos: int, header: Header, states: list | None = No
     payload = r.take(length, f"payload of the frame at {pos}")
     if crc32(heads + payload) != crc:
         raise ValueError(f"frame at {pos}: CRC does not match")
+    channels, times = decode_payload(payload, n, pos, header, states, first)
+    return r.pos, channels, times
+
+
+def decode_payload(payload: bytes, n: int, pos: int, header: Header, states: list | None,
+                   first: bool) -> tuple[list[list[int]], list | None]:
+    """A frame's payload of n samples (the frame at ``pos``): its channels' bit patterns and
+    its times (or None). Rejects a bad kind and parts that do not fit."""
     p = Reader(payload)
     specials = coders = chained = False
     if header.version >= 2:
         flags = p.u8("frame flags")
-        kinds = (0, 1) if header.version >= 3 else (0,)
+        kinds = (0, 1) if header.version == 3 else (0,)  # version 4: its one frame is a key
         if flags & 0x0F not in kinds or flags & (0xC0 if header.version >= 3 else 0xE0):
             raise ValueError(f"frame at {pos}: unknown frame kind or flags")
         specials = bool(flags & 0x10)
@@ -1505,7 +1516,7 @@ def decode_frame(data: bytes, pos: int, header: Header, states: list | None = No
                for c, part in enumerate(parts)]
     if states is not None:
         states[:header.C] = [after for _, after in decoded]
-    return r.pos, [out for out, _ in decoded], times
+    return [out for out, _ in decoded], times
 
 
 def read_footer(data: bytes, header: Header) -> list[tuple[int, int]] | None:
@@ -1566,6 +1577,20 @@ def decode(data: bytes) -> tuple[np.ndarray, list | None]:
     :func:`decode_time_part` gives them."""
     data = bytes(data)
     header = Header(data)
+    if header.version == 4:  # header, n, payload, CRC-32 of all before it; no footer
+        if len(data) < header.size + 4 or crc32(data[:-4]) != int.from_bytes(data[-4:],
+                                                                                "little"):
+            raise ValueError("one-frame file: CRC does not match")
+        r = Reader(data[:-4], header.size)
+        n = r.varint(MAX_FRAME_SAMPLES, "frame samples")
+        if n < 1 or n * header.C > MAX_FRAME_VALUES:
+            raise ValueError("one-frame file: samples outside the limits")
+        payload = r.take(r.left(), "payload")
+        if not 1 <= len(payload) <= MAX_PAYLOAD:
+            raise ValueError("one-frame file: payload length outside the limits")
+        channels, t = decode_payload(payload, n, header.size, header, [None] * header.C, True)
+        bits = np.array(channels, dtype=np.uint64).reshape(header.C, n).T.copy()
+        return bits.view(np.float64), (t if header.timed else None)
     index = read_footer(data, header)
     columns: list[list[int]] = [[] for _ in range(header.C)]
     times: list = []

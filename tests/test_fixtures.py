@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,20 @@ def test_a_version_3_file_of_level_fast_decodes_to_the_recorded_bits():
                 for part in split_parts(payload[1:], 6)[1:]:
                     codecs.add(codec_byte(part, bool(payload[0] & 0x10), info.samples))
     assert {5, 6} <= codecs  # what the fixture is for: both Huffman grids in a real file
+
+
+def test_a_version_4_file_of_one_frame_decodes_to_the_recorded_bits():
+    """v4.hippo: a whole file of level best in one frame (no header CRC, payload length,
+    frame CRC or footer: one CRC-32 at the end), the mixing codec in it, decoded to the
+    recorded values, within the bounds, with the recipe's times; the second decoder agrees
+    bit for bit."""
+    from hippo_cli.codec import HippoReader
+
+    data = _decoded_against_recipe("v4", lambda recipe: recipe.repeated_levels())
+    with HippoReader(io.BytesIO(data), "f") as reader:
+        assert reader.header.version == 4 and reader.header.whole and reader.finished
+        assert [f.samples for f in reader.index] == [12000]
+        payload = reader._payload(reader.index[0])
+        assert "mixing" in reader.part_codecs(reader.index[0])
+    assert payload[0] == 0x30  # a key frame with runs of non-finite values and codec bytes
+    assert data[-4:] == zlib.crc32(data[:-4]).to_bytes(4, "little")

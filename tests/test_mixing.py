@@ -32,9 +32,14 @@ def _levels(n: int, seed: int) -> np.ndarray:
 
 
 def _payload_codecs(data: bytes) -> list[int]:
-    """The codec byte of every frame of a single-channel, untimed version-3 file of finite
-    values."""
+    """The codec byte of every frame of a single-channel, untimed file of finite values of
+    format version 3 or 4 (one frame)."""
     h = ref.Header(data)
+    if h.version == 4:  # header, samples, payload, CRC-32
+        r = ref.Reader(data, h.size)
+        r.varint(2**20)
+        assert data[r.pos] & 0x20 and not data[r.pos] & 0x10
+        return [data[r.pos + 1]]
     pos, out = h.size, []
     while pos < len(data) and data[pos] != 0:
         r = ref.Reader(data, pos)
@@ -52,7 +57,7 @@ def test_the_mixing_codec_is_chosen_where_levels_repeat_and_wins():
     x = _levels(30000, 1)
     default = hippo_cli.encode(x, 0.5)
     best = hippo_cli.encode(x, 0.5, level="best")
-    assert best[4] == 3 and default[4] == 2  # the version byte
+    assert best[4] == 4 and default[4] == 2  # the version byte (4: one frame, "Version 4")
     assert _payload_codecs(best) == [1]
     assert len(best) < 0.8 * len(default)
     got, _ = assert_same(best)  # the second decoder, from the document alone

@@ -21,7 +21,7 @@ def info(
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
-    """Show what a .hippo, coefficient or stream state file holds (nothing is decoded)."""
+    """Show what a .hippo, coefficient or stream state file holds (no value is decoded)."""
     name, kind, fh = open_kind(path)
     if kind != "hippo":
         fh.close()
@@ -70,7 +70,7 @@ def _hippo_facts(path: str, fh, codecs: bool = False) -> dict:
     frame heads of a file that has none): nothing is decoded. With ``codecs`` (``--verbose``),
     also how many channel parts each codec holds, from the first bytes of every part (every
     frame is read and its checksum checked)."""
-    from ..codec.container import FRAME_CHAINED, TIME_ISO, VALUE_KINDS, HippoReader
+    from ..codec.container import FRAME_CHAINED, ONE_FRAME, TIME_ISO, VALUE_KINDS, HippoReader
 
     with HippoReader(fh, path, salvage=True) as hf:
         h = hf.header
@@ -117,8 +117,14 @@ def _hippo_facts(path: str, fh, codecs: bool = False) -> dict:
                 if chained:
                     facts["chained_frames"] = chained
             if hf.finished and h.timed:
-                facts["time_range"] = [min(f.time_min for f in frames),
-                                       max(f.time_max for f in frames)]
+                ranges = [(f.time_min, f.time_max) for f in frames]
+                if h.version == ONE_FRAME:  # no footer: its one frame's times, decoded
+                    t = hf.frame_times(frames[0])
+                    ranges = [] if t is None else [(float(t.seconds.min()),
+                                                    float(t.seconds.max()))]
+                if ranges:
+                    facts["time_range"] = [min(lo for lo, _ in ranges),
+                                           max(hi for _, hi in ranges)]
             if codecs:
                 facts["channel_parts_by_codec"] = counts
         if hf.notes:

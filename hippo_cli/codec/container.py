@@ -13,6 +13,9 @@ the mixing codec and chained frames; a file continued keeps its version: :func:`
     footer   00 (end marker), frame count, per frame (bytes, samples, [min, max time]),
              footer offset (u64), CRC-32, 89 48 50 45 ("\\x89HPE")
 
+Version 4 (:data:`ONE_FRAME`) is a whole file of one frame, which level best writes: the
+header without its CRC, the frame's samples and payload, and one CRC-32 of the whole file.
+
 What a reader makes of a file:
 
 * **finished** (a valid footer): every frame must be where the index says and intact; a
@@ -87,7 +90,12 @@ from .times import (
 MAGIC = b"\x89HPO"
 END_MAGIC = b"\x89E"
 VERSION = 2  # what files without times are written as (byte for byte as hippo 0.3 wrote them)
-VERSIONS = (1, 2, 3)
+VERSIONS = (1, 2, 3, 4)
+#: Format version 4 is the one-frame layout (docs/format.md, "Version 4"): a file written whole
+#: that holds one frame, without the header's CRC, the frame's payload length and CRC and the
+#: footer (about 18 bytes), one CRC-32 of the whole file at its end. Level best writes it for
+#: such a file (whose readers need version 3 anyway); no writer is given it.
+ONE_FRAME = 4
 MAX_NAME = 1024
 MAX_PATTERN = 64
 MAX_FRAME_SAMPLES = 1 << 20
@@ -241,7 +249,8 @@ def check_header(h: HippoHeader) -> None:
         raise ParameterError(f"unknown time kind {h.time_kind}")
     if len(h.time_pattern) > MAX_PATTERN or not h.time_pattern.isascii():
         raise ParameterError("time pattern must be ASCII, at most 64 characters")
-    if h.version not in VERSIONS or (h.whole and h.version < 2):
+    if (h.version not in VERSIONS or (h.whole and h.version < 2)
+            or (h.version == ONE_FRAME and not h.whole)):
         raise ParameterError(f"format version {h.version} cannot be written")
     if h.kinds:
         if len(h.kinds) != len(h.channels):
@@ -255,7 +264,8 @@ def check_header(h: HippoHeader) -> None:
 
 
 def header_bytes(h: HippoHeader) -> bytes:
-    """The encoded header (with its CRC)."""
+    """The encoded header (with its CRC; in format version 4 without it: the file's CRC-32
+    at its end covers it)."""
     check_header(h)
     kinds = h.has_kinds  # only then: a file of plain float64 channels is as it always was
     flags = ((FLAG_TIMED if h.timed else 0) | (FLAG_WHOLE if h.whole else 0)
@@ -271,7 +281,17 @@ def header_bytes(h: HippoHeader) -> bytes:
         raw = h.time_column.encode("utf-8")
         pattern = h.time_pattern.encode("ascii")
         out += varint(len(raw)) + raw + bytes([h.time_kind]) + varint(len(pattern)) + pattern
+    if h.version == ONE_FRAME:
+        return bytes(out)
     return bytes(out) + struct.pack("<I", zlib.crc32(out))
+
+
+def one_frame_bytes(header: HippoHeader, n: int, payload: bytes) -> bytes:
+    """A whole file of one frame of ``n`` samples and ``payload`` (a frame payload as format
+    version 3 has it: flags, parts) in format version 4: the header without its CRC, n, the
+    payload and the CRC-32 of every byte before it (docs/format.md, "Version 4")."""
+    body = header_bytes(replace(header, version=ONE_FRAME, whole=True)) + varint(n) + payload
+    return body + struct.pack("<I", zlib.crc32(body))
 
 
 #: The largest header the format allows, and how much a reader reads first.
@@ -306,12 +326,17 @@ def _parse_header(head: bytes):
             kind = cur.take(1)[0]
             pattern = cur.text(MAX_PATTERN)
         end = cur.pos
-        (crc,) = struct.unpack("<I", cur.take(4))
+        if version == ONE_FRAME:  # no CRC of its own: the file's, checked by the reader
+            if not flags & FLAG_WHOLE:
+                raise ValueError("a one-frame file (version 4) without the flag whole")
+            crc = None
+        else:
+            (crc,) = struct.unpack("<I", cur.take(4))
     except UnicodeDecodeError as err:
         return ValueError(str(err))
     except ValueError as err:
         return None if str(err) == "truncated" else err
-    if zlib.crc32(head[:end]) != crc:
+    if crc is not None and zlib.crc32(head[:end]) != crc:
         return ValueError("checksum mismatch")
     header = HippoHeader(names, errors, time_column, kind, pattern, version,
                          bool(flags & FLAG_WHOLE), kinds)
@@ -319,7 +344,7 @@ def _parse_header(head: bytes):
         check_header(header)
     except ParameterError as err:
         return ValueError(str(err))
-    return header, end + 4
+    return header, end + (0 if crc is None else 4)
 
 
 def read_header(fh: IO[bytes], name: str) -> tuple[HippoHeader, int]:
@@ -476,7 +501,10 @@ class HippoWriter:
 
     ``level``: the encoder's searches, "fast", "default" or "best" (one decoder reads all;
     a new file of level fast or best is format version 3, whose frames may use the Huffman
-    codec (fast) or the mixing codec (best)).
+    codec (fast) or the mixing codec (best)). A new whole file of level best (not on a path)
+    holds its header and first frame back until a second frame (then it is version 3) or
+    :meth:`close`: one frame is written in the one-frame layout, format version 4, about 18
+    bytes shorter (:func:`one_frame_bytes`).
     ``threads``: how many threads code the channels of a frame and consecutive full frames at
     once (default: the cores this process may use); the bytes are the same for any count
     (default with a ``coder``: 1). With ``threads`` > 1, the full frames of one :meth:`append`
@@ -507,6 +535,8 @@ class HippoWriter:
                  level: str = "default", threads: int | None = None,
                  key_every: int | None = None) -> None:
         check_header(header)
+        if header.version == ONE_FRAME:  # the layout is the writer's choice (below)
+            header = replace(header, version=3)
         if key_every is not None and (not isinstance(key_every, int) or key_every < 0):
             raise ParameterError("key_every must be a number of samples >= 0", option="key_every")
         self._live: LiveFile | None = None
@@ -567,9 +597,17 @@ class HippoWriter:
         # of the append running (never kept past it)
         self._ready: list = []
         self._free: list[np.ndarray] = []  # frame buffers to reuse
+        #: a new whole file of level best (format version 3) is held in memory until its
+        #: second frame (then written as version 3) or :meth:`close` (one frame: written in
+        #: the one-frame layout, version 4, about 18 bytes shorter: :func:`one_frame_bytes`)
+        self._held: bytearray | None = None
+        self._held_frame: tuple[int, bytes] | None = None
         if resume is None:
             head = header_bytes(header)
-            fh.write(head)
+            if level == "best" and header.whole and header.version == 3 and self._live is None:
+                self._held = bytearray(head)
+            else:
+                fh.write(head)
             self.offset = self.bytes_written = len(head)
             self.index: list[FrameInfo] = []
         else:
@@ -869,7 +907,14 @@ class HippoWriter:
             raise DataError("a frame would exceed the format's limit (use fewer channels)")
         head = varint(n) + varint(len(payload))
         frame = head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
-        self.fh.write(frame)
+        if self._held is None:
+            self.fh.write(frame)
+        elif not self.index:  # the first frame: perhaps a one-frame file
+            self._held += frame
+            self._held_frame = (n, payload)
+        else:  # a second frame: version 3 after all
+            self.fh.write(bytes(self._held) + frame)
+            self._held = self._held_frame = None
         self.index.append(FrameInfo(len(self.index), self.offset, len(frame), self.samples, n,
                                     *t_range))
         self.samples += n
@@ -885,6 +930,19 @@ class HippoWriter:
             return
         try:
             self.flush()
+            if self._held is not None and self._held_frame is not None:
+                data = one_frame_bytes(self.header, *self._held_frame)
+                self.fh.write(data)
+                self._held = self._held_frame = None
+                self.header = replace(self.header, version=ONE_FRAME)
+                self.bytes_written = self.offset = len(data)
+                at = self.index[0].offset - 4  # the header without its CRC
+                self.index = [replace(self.index[0], offset=at, size=len(data) - at - 4)]
+                self.closed = True
+                return
+            if self._held is not None:  # no frame: the header and the footer
+                self.fh.write(bytes(self._held))
+                self._held = None
             if self.header.version >= 2:
                 footer = footer_bytes(self.header, self.index, self.offset)
                 self.fh.write(footer)
@@ -1010,9 +1068,12 @@ class HippoReader:
             self.finished = False
             self.frames_end = self.header_size  # where the intact frames end
             self.damage: str | None = None  # what the scan found wrong at the end
-            self.index = self._from_footer()
-            if self.index is None:
-                self.index = self._scan()
+            if self.header.version == ONE_FRAME:
+                self.index = self._one_frame()
+            else:
+                self.index = self._from_footer()
+                if self.index is None:
+                    self.index = self._scan()
         except BaseException:
             self.close()
             raise
@@ -1028,6 +1089,45 @@ class HippoReader:
     @property
     def samples(self) -> int:
         return self.index[-1].start + self.index[-1].samples if self.index else 0
+
+    def _checked_whole(self) -> bytes | None:
+        """The bytes of a one-frame file (format version 4) before its CRC-32, if that CRC
+        matches them; None otherwise. The file is read whole: one frame, bounded by the
+        format's limits (checked against its size first)."""
+        if self.size > self.header_size + 10 + MAX_PAYLOAD + 4:
+            return None
+        self.fh.seek(0)
+        data = self.fh.read(self.size)
+        if len(data) != self.size or self.size < self.header_size + 4:
+            return None
+        (crc,) = struct.unpack("<I", data[-4:])
+        return data[:-4] if zlib.crc32(data[:-4]) == crc else None
+
+    def _one_frame(self) -> list[FrameInfo]:
+        """The index of a one-frame file (format version 4): its one frame, once the file's
+        CRC-32 matches and its sample count is within the limits (else damage: under
+        ``salvage`` nothing is left). Header, samples n, payload and CRC: docs/format.md,
+        "Version 4"."""
+        where = f"the file (version 4, one frame of {self.size} bytes)"
+        body = self._checked_whole()
+        if body is None:
+            self._damaged(where, "its checksum does not match (a changed, missing or added "
+                          "byte)", lost="nothing decodes")
+            return []
+        cur = Cursor(body, self.header_size)
+        try:
+            n = cur.varint(MAX_FRAME_SAMPLES)
+        except ValueError as err:
+            n = err
+        if isinstance(n, ValueError) or not (
+                1 <= n and n * len(self.header.channels) <= MAX_FRAME_VALUES
+                and 1 <= len(body) - cur.pos <= MAX_PAYLOAD):
+            self._damaged(where, "its frame is outside the format's limits",
+                          lost="nothing decodes")
+            return []
+        self.finished = True
+        self.frames_end = self.size
+        return [FrameInfo(0, self.header_size, len(body) - self.header_size, 0, n)]
 
     def _from_footer(self) -> list[FrameInfo] | None:
         """The index of a finished file, or None (no valid trailer: scan the frames)."""
@@ -1143,6 +1243,8 @@ class HippoReader:
         if not self.salvage:
             hint = ("--salvage decodes the frames before it; hippo stream resumes such a file"
                     if torn else "--salvage decodes the intact frames")
+            if self.header.version == ONE_FRAME:
+                hint = "a file of one frame has nothing intact to salvage"
             raise DataError(f"{self.path}: {where} is damaged: {why}; {hint}")
         self.notes.append(f"{self.path}: {where} is damaged: {why}; "
                           f"{lost or 'decoded the intact frames'}")
@@ -1161,6 +1263,17 @@ class HippoReader:
     def _payload(self, info: FrameInfo) -> bytes | None:
         """The payload of a frame, checked against its head, the index and its CRC; None
         (with a note) for a damaged frame under ``salvage``."""
+        if self.header.version == ONE_FRAME:  # the file's CRC, checked again as it is read
+            body = self._checked_whole()
+            cur = Cursor(body or b"", info.offset)
+            try:
+                same = body is not None and cur.varint(MAX_FRAME_SAMPLES) == info.samples
+            except ValueError:
+                same = False
+            if not same:
+                self._lost(info, "checksum mismatch (the file changed since it was opened)")
+                return None
+            return body[cur.pos:]
         self.fh.seek(info.offset)
         raw = self.fh.read(info.size)
         cur = Cursor(raw)
@@ -1204,7 +1317,7 @@ class HippoReader:
         if h.version >= 2:
             flags = payload[0] if payload else -1
             known = FRAME_KIND | FRAME_SPECIALS | (FRAME_CODERS if h.version >= 3 else 0)
-            kinds = (FRAME_KEY, FRAME_CHAINED) if h.version >= 3 else (FRAME_KEY,)
+            kinds = (FRAME_KEY, FRAME_CHAINED) if h.version == 3 else (FRAME_KEY,)
             if flags < 0 or flags & FRAME_KIND not in kinds or flags & ~known:
                 raise ValueError(f"unknown frame kind {payload[:1].hex() or 'missing'}")
             special = bool(flags & FRAME_SPECIALS)
@@ -1327,8 +1440,8 @@ class HippoReader:
         """The kind of frame ``info``: FRAME_KEY (0, independent) or FRAME_CHAINED (1, it
         continues the frame before; format version 3), from its flags byte alone (a frame too
         damaged to say is taken as a key frame: reading it finds the damage)."""
-        if self.header.version < 3:
-            return FRAME_KEY
+        if self.header.version < 3 or self.header.version == ONE_FRAME:
+            return FRAME_KEY  # (a one-frame file's frame must be a key frame: _parts)
         kind = self._kinds.get(info.index)
         if kind is None:
             self.fh.seek(info.offset)
@@ -1624,6 +1737,9 @@ class LiveFile:
         if not append:
             raise DataError(f"{self.path}: exists (append=True continues it)")
         old = self.reader.header
+        if old.version == ONE_FRAME:
+            raise DataError(f"{self.path}: a file of one frame (format version 4, written whole "
+                            "at level best) cannot be continued; write a new file")
         if (old.channels, old.max_errors, old.time_column, old.time_kind, old.whole,
                 old.kind_codes()) != (header.channels, header.max_errors, header.time_column,
                                       header.time_kind, header.whole, header.kind_codes()):
