@@ -93,6 +93,10 @@ def test_a_one_frame_file_holds_the_frame_version_3_would_in_fewer_bytes(case):
     finite = np.isfinite(x)
     assert np.all(np.abs(got[finite] - x[finite]) <= eps)
     assert np.array_equal(got.view(np.uint64)[~finite], x.view(np.uint64)[~finite])
+    n = len(x)
+    with HippoReader(io.BytesIO(data), "v4", threads=1) as reader:  # a range of the frame
+        part, _ = reader.read(n // 3, n // 3 + max(1, n // 4))
+    assert np.array_equal(part.view(np.uint64), got[n // 3:n // 3 + max(1, n // 4)].view(np.uint64))
     # the header's CRC moved to the end; the payload length, the frame's CRC and the footer
     # (end marker, count, entry, CRC, offset, end magic: 11 bytes or more) are gone
     assert len(v3) - len(data) >= 16
@@ -127,6 +131,34 @@ def test_damage_at_any_byte_of_a_one_frame_file_is_an_error():
     with HippoReader(io.BytesIO(data[:-1] + b"\x00"), "f", salvage=True) as reader:
         values, _ = reader.read()
         assert values.shape == (0, 2) and "nothing decodes" in reader.notes[0]
+
+
+def _crafted(data: bytes, n: int | None = None, payload: bytes | None = None,
+             whole: bool = True) -> bytes:
+    """``data`` (version 4) with another n, payload or flag ``whole``, its CRC-32 made to
+    match: what only the layout's own rules can refuse."""
+    header, n0, payload0 = _parts_of_version_4(data)
+    head = bytearray(data[:header.size])
+    if not whole:
+        head[5] &= ~2
+    body = bytes(head) + varint(n0 if n is None else n) + (payload0 if payload is None
+                                                          else payload)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_a_one_frame_file_with_a_matching_checksum_is_still_checked():
+    """A chained frame (kind 1), 0 samples, more than 2^20, a missing payload or the flag
+    whole cleared: both decoders refuse them although the CRC-32 matches."""
+    data = _small()
+    payload = _parts_of_version_4(data)[2]
+    assert_same(_crafted(data))  # the crafting itself keeps a good file good
+    for bad in (_crafted(data, payload=bytes([payload[0] | 1]) + payload[1:]),
+                _crafted(data, n=0), _crafted(data, n=2**20 + 1), _crafted(data, payload=b""),
+                _crafted(data, whole=False)):
+        with pytest.raises(DataError):
+            decode(bad)
+        with pytest.raises(ValueError):
+            ref.decode(bad)
 
 
 def _version(**kw) -> int:
@@ -178,3 +210,5 @@ def test_info_of_a_one_frame_file_gives_its_frame_and_time_range(tmp_path):
     assert facts["format_version"] == 4 and facts["state"] == "finished"
     assert facts["frames"] == 1 and facts["samples"] == 400
     assert facts["time_range"] == [0.0, 399000.0]
+    result = hippo("test", "-v", str(path))
+    assert result.exit_code == 0 and "one-frame file, its checksum checked" in result.stderr

@@ -101,4 +101,13 @@ def check_hippo(fh: IO[bytes], name: str, threads: int | None = None) -> str:
         channels = len(hf.header.channels)
         return (f"{hf.samples} samples x {channels} channel{'s' * (channels != 1)} in "
                 f"{len(hf.index)} frame{'s' * (len(hf.index) != 1)}, "
-                f"{'footer checked' if hf.finished else 'no footer'}")
+                f"{_end_checked(hf)}")
+
+
+def _end_checked(hf) -> str:
+    """How the end of a .hippo file checked out, for the summary line."""
+    from ..codec.container import ONE_FRAME
+
+    if hf.header.version == ONE_FRAME:
+        return "one-frame file, its checksum checked"
+    return "footer checked" if hf.finished else "no footer"

@@ -1090,44 +1090,48 @@ class HippoReader:
     def samples(self) -> int:
         return self.index[-1].start + self.index[-1].samples if self.index else 0
 
-    def _checked_whole(self) -> bytes | None:
-        """The bytes of a one-frame file (format version 4) before its CRC-32, if that CRC
-        matches them; None otherwise. The file is read whole: one frame, bounded by the
-        format's limits (checked against its size first)."""
-        if self.size > self.header_size + 10 + MAX_PAYLOAD + 4:
-            return None
+    def _whole_file_checks(self) -> bool:
+        """Whether a one-frame file (format version 4) is within the format's limits and its
+        CRC-32, at its end, matches every byte before it (read in pieces of 1 MiB: nothing
+        is allocated from the file's size)."""
+        if not self.header_size + 4 <= self.size <= self.header_size + 10 + MAX_PAYLOAD + 4:
+            return False
         self.fh.seek(0)
-        data = self.fh.read(self.size)
-        if len(data) != self.size or self.size < self.header_size + 4:
-            return None
-        (crc,) = struct.unpack("<I", data[-4:])
-        return data[:-4] if zlib.crc32(data[:-4]) == crc else None
+        crc, left = 0, self.size - 4
+        while left > 0:
+            piece = self.fh.read(min(left, 1 << 20))
+            if not piece:
+                return False
+            crc = zlib.crc32(piece, crc)
+            left -= len(piece)
+        stored = self.fh.read(4)
+        return len(stored) == 4 and struct.unpack("<I", stored)[0] == crc
 
     def _one_frame(self) -> list[FrameInfo]:
         """The index of a one-frame file (format version 4): its one frame, once the file's
-        CRC-32 matches and its sample count is within the limits (else damage: under
-        ``salvage`` nothing is left). Header, samples n, payload and CRC: docs/format.md,
-        "Version 4"."""
+        CRC-32 matches and its sample count and payload length are within the limits (else
+        damage: under ``salvage`` nothing is left). Header, samples n, payload and CRC:
+        docs/format.md, "Version 4"."""
         where = f"the file (version 4, one frame of {self.size} bytes)"
-        body = self._checked_whole()
-        if body is None:
+        if not self._whole_file_checks():
             self._damaged(where, "its checksum does not match (a changed, missing or added "
                           "byte)", lost="nothing decodes")
             return []
-        cur = Cursor(body, self.header_size)
+        self.fh.seek(self.header_size)
+        cur = Cursor(self.fh.read(min(10, self.size - 4 - self.header_size)))
         try:
             n = cur.varint(MAX_FRAME_SAMPLES)
-        except ValueError as err:
-            n = err
-        if isinstance(n, ValueError) or not (
-                1 <= n and n * len(self.header.channels) <= MAX_FRAME_VALUES
-                and 1 <= len(body) - cur.pos <= MAX_PAYLOAD):
+        except ValueError:
+            n = 0
+        size = self.size - 4 - self.header_size  # the samples' varint and the payload
+        if not (1 <= n and n * len(self.header.channels) <= MAX_FRAME_VALUES
+                and 1 <= size - cur.pos <= MAX_PAYLOAD):
             self._damaged(where, "its frame is outside the format's limits",
                           lost="nothing decodes")
             return []
         self.finished = True
         self.frames_end = self.size
-        return [FrameInfo(0, self.header_size, len(body) - self.header_size, 0, n)]
+        return [FrameInfo(0, self.header_size, size, 0, n)]
 
     def _from_footer(self) -> list[FrameInfo] | None:
         """The index of a finished file, or None (no valid trailer: scan the frames)."""
@@ -1264,16 +1268,19 @@ class HippoReader:
         """The payload of a frame, checked against its head, the index and its CRC; None
         (with a note) for a damaged frame under ``salvage``."""
         if self.header.version == ONE_FRAME:  # the file's CRC, checked again as it is read
-            body = self._checked_whole()
-            cur = Cursor(body or b"", info.offset)
+            self.fh.seek(0)
+            data = self.fh.read(info.offset + info.size + 4)
+            cur = Cursor(data, info.offset)
             try:
-                same = body is not None and cur.varint(MAX_FRAME_SAMPLES) == info.samples
+                same = (len(data) == info.offset + info.size + 4
+                        and struct.unpack("<I", data[-4:])[0] == zlib.crc32(data[:-4])
+                        and cur.varint(MAX_FRAME_SAMPLES) == info.samples)
             except ValueError:
                 same = False
             if not same:
                 self._lost(info, "checksum mismatch (the file changed since it was opened)")
                 return None
-            return body[cur.pos:]
+            return data[cur.pos:-4]
         self.fh.seek(info.offset)
         raw = self.fh.read(info.size)
         cur = Cursor(raw)
