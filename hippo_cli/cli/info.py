@@ -118,10 +118,10 @@ def _hippo_facts(path: str, fh, codecs: bool = False) -> dict:
                     facts["chained_frames"] = chained
             if hf.finished and h.timed:
                 ranges = [(f.time_min, f.time_max) for f in frames]
-                if h.version == ONE_FRAME:  # no footer: its one frame's times, decoded
+                if h.version == ONE_FRAME:  # no footer index: its one frame's times, decoded
                     t = hf.frame_times(frames[0])
-                    ranges = [] if t is None else [(float(t.seconds.min()),
-                                                    float(t.seconds.max()))]
+                    ranges = ([] if t is None else
+                              [(float(t.seconds.min()), float(t.seconds.max()))])
                 if ranges:
                     facts["time_range"] = [min(lo for lo, _ in ranges),
                                            max(hi for _, hi in ranges)]

@@ -600,12 +600,12 @@ class HippoWriter:
         #: a new whole file of level best (format version 3) is held in memory until its
         #: second frame (then written as version 3) or :meth:`close` (one frame: written in
         #: the one-frame layout, version 4, about 18 bytes shorter: :func:`one_frame_bytes`)
-        self._held: bytearray | None = None
-        self._held_frame: tuple[int, bytes] | None = None
+        self._held: bytes | None = None  # the header, while held
+        self._held_frame: tuple[int, bytes, int] | None = None  # n, its bytes, payload start
         if resume is None:
             head = header_bytes(header)
             if level == "best" and header.whole and header.version == 3 and self._live is None:
-                self._held = bytearray(head)
+                self._held = head
             else:
                 fh.write(head)
             self.offset = self.bytes_written = len(head)
@@ -910,10 +910,9 @@ class HippoWriter:
         if self._held is None:
             self.fh.write(frame)
         elif not self.index:  # the first frame: perhaps a one-frame file
-            self._held += frame
-            self._held_frame = (n, payload)
+            self._held_frame = (n, frame, len(frame) - len(payload))
         else:  # a second frame: version 3 after all
-            self.fh.write(bytes(self._held) + frame)
+            self.fh.write(self._held + self._held_frame[1] + frame)
             self._held = self._held_frame = None
         self.index.append(FrameInfo(len(self.index), self.offset, len(frame), self.samples, n,
                                     *t_range))
@@ -931,7 +930,8 @@ class HippoWriter:
         try:
             self.flush()
             if self._held is not None and self._held_frame is not None:
-                data = one_frame_bytes(self.header, *self._held_frame)
+                n, frame, at = self._held_frame
+                data = one_frame_bytes(self.header, n, frame[at:])
                 self.fh.write(data)
                 self._held = self._held_frame = None
                 self.header = replace(self.header, version=ONE_FRAME)
@@ -941,7 +941,7 @@ class HippoWriter:
                 self.closed = True
                 return
             if self._held is not None:  # no frame: the header and the footer
-                self.fh.write(bytes(self._held))
+                self.fh.write(self._held)
                 self._held = None
             if self.header.version >= 2:
                 footer = footer_bytes(self.header, self.index, self.offset)
