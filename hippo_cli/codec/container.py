@@ -93,7 +93,7 @@ VERSION = 2  # what files without times are written as (byte for byte as hippo 0
 VERSIONS = (1, 2, 3, 4)
 #: Format version 4 is the one-frame layout (docs/format.md, "Version 4"): a file written whole
 #: that holds one frame, without the header's CRC, the frame's payload length and CRC and the
-#: footer (about 18 bytes), one CRC-32 of the whole file at its end. Level best writes it for
+#: footer (16 bytes or more), one CRC-32 of the whole file at its end. Level best writes it for
 #: such a file (whose readers need version 3 anyway); no writer is given it.
 ONE_FRAME = 4
 MAX_NAME = 1024
@@ -503,8 +503,8 @@ class HippoWriter:
     a new file of level fast or best is format version 3, whose frames may use the Huffman
     codec (fast) or the mixing codec (best)). A new whole file of level best (not on a path)
     holds its header and first frame back until a second frame (then it is version 3) or
-    :meth:`close`: one frame is written in the one-frame layout, format version 4, about 18
-    bytes shorter (:func:`one_frame_bytes`).
+    :meth:`close`: one frame is written in the one-frame layout, format version 4, 16 bytes
+    or more shorter (:func:`one_frame_bytes`).
     ``threads``: how many threads code the channels of a frame and consecutive full frames at
     once (default: the cores this process may use); the bytes are the same for any count
     (default with a ``coder``: 1). With ``threads`` > 1, the full frames of one :meth:`append`
@@ -599,7 +599,7 @@ class HippoWriter:
         self._free: list[np.ndarray] = []  # frame buffers to reuse
         #: a new whole file of level best (format version 3) is held in memory until its
         #: second frame (then written as version 3) or :meth:`close` (one frame: written in
-        #: the one-frame layout, version 4, about 18 bytes shorter: :func:`one_frame_bytes`)
+        #: the one-frame layout, version 4, 16 bytes or more shorter: :func:`one_frame_bytes`)
         self._held: bytes | None = None  # the header, while held
         self._held_frame: tuple[int, bytes, int] | None = None  # n, its bytes, payload start
         if resume is None:
