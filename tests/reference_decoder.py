@@ -1571,26 +1571,32 @@ def read_footer(data: bytes, header: Header) -> list[tuple[int, int]] | None:
     return entries
 
 
+def one_frame(data: bytes, header: Header) -> tuple[int, bytes]:
+    """``(n, payload)`` of a version-4 file ("Version 4": header, n, payload, CRC-32 of every
+    byte before it; no footer). Rejects a CRC mismatch and n or a payload length outside the
+    limits."""
+    if len(data) < header.size + 4 or crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
+        raise ValueError("one-frame file: CRC does not match")
+    r = Reader(data[:-4], header.size)
+    n = r.varint(MAX_FRAME_SAMPLES, "frame samples")
+    if n < 1 or n * header.C > MAX_FRAME_VALUES:
+        raise ValueError("one-frame file: samples outside the limits")
+    payload = r.take(r.left(), "payload")
+    if not 1 <= len(payload) <= MAX_PAYLOAD:
+        raise ValueError("one-frame file: payload length outside the limits")
+    return n, payload
+
+
 def decode(data: bytes) -> tuple[np.ndarray, list | None]:
     """``(values float64 (n, C), times or None)`` of a whole ``.hippo`` file, following
     "Reading a file" and hippo's rules (without salvage); times as
     :func:`decode_time_part` gives them."""
     data = bytes(data)
     header = Header(data)
-    if header.version == 4:  # header, n, payload, CRC-32 of all before it; no footer
-        if len(data) < header.size + 4 or crc32(data[:-4]) != int.from_bytes(data[-4:],
-                                                                                "little"):
-            raise ValueError("one-frame file: CRC does not match")
-        r = Reader(data[:-4], header.size)
-        n = r.varint(MAX_FRAME_SAMPLES, "frame samples")
-        if n < 1 or n * header.C > MAX_FRAME_VALUES:
-            raise ValueError("one-frame file: samples outside the limits")
-        payload = r.take(r.left(), "payload")
-        if not 1 <= len(payload) <= MAX_PAYLOAD:
-            raise ValueError("one-frame file: payload length outside the limits")
-        channels, t = decode_payload(payload, n, header.size, header, [None] * header.C, True)
-        bits = np.array(channels, dtype=np.uint64).reshape(header.C, n).T.copy()
-        return bits.view(np.float64), (t if header.timed else None)
+    if header.version == 4:
+        n, payload = one_frame(data, header)
+        columns, t = decode_payload(payload, n, header.size, header, [None] * header.C, True)
+        return _values(columns, header), (t if header.timed else None)
     index = read_footer(data, header)
     columns: list[list[int]] = [[] for _ in range(header.C)]
     times: list = []
@@ -1615,7 +1621,10 @@ def decode(data: bytes) -> tuple[np.ndarray, list | None]:
             times.extend(t or [])
         if header.whole:
             raise ValueError("the file was written whole but has no footer")
+    return _values(columns, header), (times if header.timed else None)
+
+
+def _values(columns: list[list[int]], header: Header) -> np.ndarray:
+    """float64 (n, C) of the channels' bit patterns, one list per channel."""
     n = len(columns[0])
-    bits = np.array(columns, dtype=np.uint64).reshape(header.C, n).T.copy()
-    values = bits.view(np.float64)
-    return values, (times if header.timed else None)
+    return np.array(columns, dtype=np.uint64).reshape(header.C, n).T.copy().view(np.float64)

@@ -36,10 +36,9 @@ def _payload_codecs(data: bytes) -> list[int]:
     format version 3 or 4 (one frame)."""
     h = ref.Header(data)
     if h.version == 4:  # header, samples, payload, CRC-32
-        r = ref.Reader(data, h.size)
-        r.varint(2**20)
-        assert data[r.pos] & 0x20 and not data[r.pos] & 0x10
-        return [data[r.pos + 1]]
+        payload = ref.one_frame(data, h)[1]
+        assert payload[0] & 0x20 and not payload[0] & 0x10
+        return [payload[1]]
     pos, out = h.size, []
     while pos < len(data) and data[pos] != 0:
         r = ref.Reader(data, pos)
